@@ -1,0 +1,39 @@
+# marketsim: two commands set up everything on a fresh machine.
+#   make demo   build .venv (Python >= 3.12), install marketsim, run the main job
+#   make test   build .venv if needed, run lint and the test suite
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/find-python.sh
+	@PYBIN=$$(scripts/find-python.sh) || exit 1; \
+	  echo "Using $$PYBIN ($$($$PYBIN --version))"; \
+	  [ -x $(PY) ] || $$PYBIN -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/marketsim run scenarios/baseline.yaml --seed 1 --out out/baseline
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_throughput.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""Struct-of-arrays storage behind the Mesa agents.
+
+Each agent class keeps its state in numpy arrays held by a population object,
+one row per agent ever created; the Mesa agent holds its row index and reads
+and writes through properties. Mesa's AgentSet, DataCollector and the
+visualisation see ordinary agents, while the model's phases update whole
+populations at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Population:
+    """Growable columns: FIELDS maps a column name to (dtype, fill value)."""
+
+    FIELDS: dict[str, tuple[type, float]] = {}
+
+    def __init__(self, capacity: int = 64):
+        self.n = 0
+        self._capacity = max(16, capacity)
+        for name, (dtype, fill) in self.FIELDS.items():
+            setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
+        self.agents: list = []
+
+    def _grow(self, extra: int) -> np.ndarray:
+        """Append `extra` rows (filled with defaults) and return their indices."""
+        need = self.n + extra
+        if need > self._capacity:
+            cap = max(need, 2 * self._capacity)
+            for name, (dtype, fill) in self.FIELDS.items():
+                old = getattr(self, name)
+                new = np.full(cap, fill, dtype=dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+            self._capacity = cap
+        rows = np.arange(self.n, need)
+        self.n = need
+        return rows
+
+    def view(self, name: str) -> np.ndarray:
+        """The live rows of one column."""
+        return getattr(self, name)[: self.n]

@@ -1,0 +1,47 @@
+"""Treatment services: fixed sites with places and a FIFO waiting list."""
+
+from __future__ import annotations
+
+from collections import deque
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from mesa.discrete_space import FixedAgent
+
+if TYPE_CHECKING:
+    from marketsim.model import MarketModel
+
+
+class TreatmentService(FixedAgent):
+    """One treatment site: `places` places, clients and a first-in-first-out waiting list."""
+
+    def __init__(self, model: MarketModel, cell_index: int, places: int):
+        super().__init__(model)
+        self.cell_index = cell_index
+        self.cell = model.town.cell(cell_index)
+        self.places = places
+        self.clients: set[int] = set()
+        self.waiting: deque[int] = deque()
+
+    @property
+    def free_places(self) -> int:
+        return max(0, self.places - len(self.clients))
+
+    def join(self, user: int) -> None:
+        self.waiting.append(user)
+
+    def admit(self) -> list[int]:
+        """Admit from the head of the waiting list while places are free."""
+        admitted = []
+        while self.waiting and self.free_places > 0:
+            user = self.waiting.popleft()
+            self.clients.add(user)
+            admitted.append(user)
+        return admitted
+
+    def leave(self, user: int) -> None:
+        self.clients.discard(user)
+
+    def drop_from_list(self, user: int) -> None:
+        with suppress(ValueError):
+            self.waiting.remove(user)

@@ -1,0 +1,290 @@
+"""The harm ledger: harm types with their matrix tags, weight profiles, net harm.
+
+Every harm event is recorded with its day, cell, type, cause and count. Types
+carry their level and domain in seed 001's harm matrix (Table 4.1), so reports
+can be laid out as that matrix and enforcement-caused harm shown on its own.
+Net harm = sum over events of weight[type] x count x land-use multiplier
+(design §6). Weights live in data files, one per profile, with their sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+LEVELS = ("individual", "family_peers", "local_community", "national")
+DOMAINS = ("health", "social_structural", "economic", "environmental")
+CAUSES = ("drug_use", "market", "enforcement", "treatment")
+PROFILE_NAMES = (
+    "cost_of_crime_gbp",
+    "crime_harm_index",
+    "residents",
+    "public_health",
+    "enforcement",
+)
+
+
+@dataclass(frozen=True)
+class HarmType:
+    name: str
+    unit: str
+    level: str
+    domain: str
+    cause: str  # default cause; events may override (fear from visible raids)
+    label: str
+
+
+HARM_TYPES: tuple[HarmType, ...] = (
+    HarmType("homicide", "victims", "individual", "health", "market", "Homicide"),
+    HarmType("serious_violence", "incidents", "individual", "health", "market", "Serious violence"),
+    HarmType(
+        "other_violence",
+        "incidents",
+        "local_community",
+        "social_structural",
+        "market",
+        "Other violence",
+    ),
+    HarmType(
+        "acquisitive_crime",
+        "offences",
+        "local_community",
+        "economic",
+        "drug_use",
+        "Acquisitive crime",
+    ),
+    HarmType(
+        "overdose_nonfatal", "events", "individual", "health", "drug_use", "Non-fatal overdose"
+    ),
+    HarmType("overdose_death", "deaths", "individual", "health", "drug_use", "Overdose death"),
+    HarmType("initiation", "new users", "family_peers", "health", "market", "New initiations"),
+    HarmType(
+        "visible_dealing_exposure",
+        "resident-days",
+        "local_community",
+        "social_structural",
+        "market",
+        "Exposure to visible dealing",
+    ),
+    HarmType(
+        "public_use",
+        "episodes",
+        "local_community",
+        "social_structural",
+        "drug_use",
+        "Public drug use",
+    ),
+    HarmType(
+        "litter", "items", "local_community", "environmental", "drug_use", "Discarded paraphernalia"
+    ),
+    HarmType(
+        "fear", "resident-days", "local_community", "social_structural", "market", "Residents' fear"
+    ),
+    HarmType(
+        "runner_exploitation",
+        "runner-days",
+        "individual",
+        "social_structural",
+        "market",
+        "Exploitation of young runners",
+    ),
+    HarmType("arrest", "arrests", "individual", "social_structural", "enforcement", "Arrests"),
+    HarmType(
+        "prosecution",
+        "prosecutions",
+        "individual",
+        "social_structural",
+        "enforcement",
+        "Prosecutions",
+    ),
+    HarmType(
+        "prison_day", "person-days", "individual", "social_structural", "enforcement", "Prison days"
+    ),
+    HarmType(
+        "children_affected",
+        "children",
+        "family_peers",
+        "social_structural",
+        "enforcement",
+        "Children affected by arrest",
+    ),
+    HarmType(
+        "missed_treatment",
+        "appointments",
+        "individual",
+        "health",
+        "enforcement",
+        "Missed treatment",
+    ),
+    HarmType(
+        "treatment_place_day",
+        "place-days",
+        "national",
+        "economic",
+        "treatment",
+        "Treatment place-days",
+    ),
+    HarmType("officer_day", "officer-days", "national", "economic", "enforcement", "Officer-days"),
+)
+HARM_INDEX = {h.name: i for i, h in enumerate(HARM_TYPES)}
+CAUSE_INDEX = {c: i for i, c in enumerate(CAUSES)}
+N_HARMS = len(HARM_TYPES)
+
+
+@dataclass(frozen=True)
+class WeightProfile:
+    name: str
+    label: str
+    unit: str
+    description: str
+    weights: np.ndarray  # one per harm type, in HARM_TYPES order
+    sources: dict[str, str]
+
+
+@cache
+def load_profile(name: str) -> WeightProfile:
+    """Read one weight profile from the package data."""
+    if name not in PROFILE_NAMES:
+        raise ValueError(f"unknown weight profile {name!r}; allowed: {', '.join(PROFILE_NAMES)}")
+    text = resources.files("marketsim.data.weights").joinpath(f"{name}.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    raw = data["weights"]
+    missing = [h.name for h in HARM_TYPES if h.name not in raw]
+    if missing:
+        raise ValueError(f"weight profile {name} lacks: {', '.join(missing)}")
+    weights = np.array([float(raw[h.name]["value"]) for h in HARM_TYPES])
+    sources = {h.name: str(raw[h.name]["source"]) for h in HARM_TYPES}
+    return WeightProfile(
+        name, data["label"], data["unit"], data.get("description", ""), weights, sources
+    )
+
+
+def all_profiles() -> list[WeightProfile]:
+    return [load_profile(n) for n in PROFILE_NAMES]
+
+
+@cache
+def _landuse_table() -> dict[str, Any]:
+    text = resources.files("marketsim.data").joinpath("landuse_multipliers.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def landuse_multipliers(land_use: np.ndarray, land_use_names: tuple[str, ...]) -> np.ndarray:
+    """(N_HARMS, n_cells) multipliers: where a harm happens changes its weight (seed 001 ch. 4)."""
+    table = _landuse_table()
+    per_use = np.array([float(table["multipliers"][name]) for name in land_use_names])
+    mult = np.ones((N_HARMS, land_use.size))
+    for name in table["applies_to"]:
+        mult[HARM_INDEX[name]] = per_use[land_use.ravel()]
+    return mult
+
+
+class HarmLedger:
+    """Harm events by day, cell, type and cause, plus per-day tallies for metrics.
+
+    During a day, phases call `add()`; `close_day()` moves the day's non-zero
+    entries into the event table. The per-day tally array is reused, so adding
+    an event costs one `np.add.at` and no allocation.
+    """
+
+    def __init__(self, n_cells: int):
+        self.n_cells = n_cells
+        self.today = np.zeros((N_HARMS, len(CAUSES), n_cells))
+        self._days: list[np.ndarray] = []
+        self._cells: list[np.ndarray] = []
+        self._types: list[np.ndarray] = []
+        self._causes: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+
+    def add(
+        self,
+        harm: str,
+        cells: np.ndarray | int,
+        count: np.ndarray | float = 1.0,
+        cause: str | None = None,
+    ) -> None:
+        h = HARM_INDEX[harm]
+        c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
+        np.add.at(self.today[h, c], cells, count)
+
+    def add_field(self, harm: str, per_cell: np.ndarray, cause: str | None = None) -> None:
+        """Add a whole per-cell array at once (resident-days of exposure or fear)."""
+        h = HARM_INDEX[harm]
+        c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
+        self.today[h, c] += per_cell.ravel()
+
+    def close_day(self, day: int, record: bool) -> np.ndarray:
+        """End the day: returns the (N_HARMS, n_cells) counts, archiving them if recorded."""
+        by_type = self.today.sum(axis=1)
+        if record:
+            t, c, cell = np.nonzero(self.today)
+            self._days.append(np.full(t.size, day, dtype=np.int32))
+            self._types.append(t.astype(np.int16))
+            self._causes.append(c.astype(np.int8))
+            self._cells.append(cell.astype(np.int32))
+            self._counts.append(self.today[t, c, cell])
+        self.today.fill(0.0)
+        return by_type
+
+    def events(self):
+        """The ledger as a pandas DataFrame: day, cell, harm, cause, count."""
+        import pandas as pd
+
+        if not self._days:
+            return pd.DataFrame(columns=["day", "cell", "harm", "cause", "count"])
+        types = np.concatenate(self._types)
+        causes = np.concatenate(self._causes)
+        return pd.DataFrame(
+            {
+                "day": np.concatenate(self._days),
+                "cell": np.concatenate(self._cells),
+                "harm": np.array([h.name for h in HARM_TYPES])[types],
+                "cause": np.array(CAUSES)[causes],
+                "count": np.concatenate(self._counts),
+            }
+        )
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Recorded totals: (N_HARMS, n_cells) counts and (N_HARMS, len(CAUSES)) by cause."""
+        by_cell = np.zeros((N_HARMS, self.n_cells))
+        by_cause = np.zeros((N_HARMS, len(CAUSES)))
+        if self._days:
+            t = np.concatenate(self._types)
+            c = np.concatenate(self._causes)
+            cell = np.concatenate(self._cells)
+            n = np.concatenate(self._counts)
+            np.add.at(by_cell, (t, cell), n)
+            np.add.at(by_cause, (t, c), n)
+        return by_cell, by_cause
+
+
+def weighted(counts_by_cell: np.ndarray, profile: WeightProfile, mult: np.ndarray) -> np.ndarray:
+    """Per-type weighted harm: weight x count x land-use multiplier, summed over cells."""
+    return profile.weights * (counts_by_cell * mult).sum(axis=1)
+
+
+def harm_matrix(weighted_by_type: np.ndarray) -> dict[str, dict[str, float]]:
+    """Seed 001 Table 4.1 layout: domain rows by level columns, weighted harm in each."""
+    table = {d: dict.fromkeys(LEVELS, 0.0) for d in DOMAINS}
+    for h, value in zip(HARM_TYPES, weighted_by_type, strict=True):
+        table[h.domain][h.level] += float(value)
+    return table
+
+
+def harm_matrix_markdown(table: dict[str, dict[str, float]], unit: str) -> str:
+    header = "| domain | " + " | ".join(level.replace("_", " ") for level in LEVELS) + " |"
+    rule = "|---" * (len(LEVELS) + 1) + "|"
+    rows = [
+        f"| {d.replace('_', '/')} | "
+        + " | ".join(f"{table[d][level]:,.0f}" for level in LEVELS)
+        + " |"
+        for d in DOMAINS
+    ]
+    return "\n".join(
+        [f"Weighted harm ({unit}), laid out as seed 001 Table 4.1", "", header, rule, *rows]
+    )

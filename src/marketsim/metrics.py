@@ -1,0 +1,311 @@
+"""Per-day region metrics, the weighted displacement quotient, and run summaries.
+
+Phases add events to a per-cell tally (`DayTally`); at the end of the day the
+tally is summed over regions with one matrix product. Counts are per day, not
+cumulative (design §8).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from marketsim.harms import (
+    CAUSES,
+    HARM_TYPES,
+    PROFILE_NAMES,
+    harm_matrix,
+    landuse_multipliers,
+    load_profile,
+    weighted,
+)
+from marketsim.town import REGIONS
+
+if TYPE_CHECKING:
+    from marketsim.model import MarketModel
+
+# Output columns of timeseries.csv, in order (design §8), after step and region.
+COLUMNS = (
+    "sales",
+    "open_sales",
+    "closed_sales",
+    "price",
+    "active_dealers",
+    "open_dealers",
+    "closed_dealers",
+    "user_dealers",
+    "users",
+    "dependent_users",
+    "new_users",
+    "violent_incidents",
+    "homicides",
+    "acquisitive_crimes",
+    "overdoses",
+    "overdose_deaths",
+    "public_use",
+    "litter",
+    "visible_dealing",
+    "fear",
+    "arrests",
+    "prosecutions",
+    "prison_days",
+    "seizures",
+    "test_purchases",
+    "diversions",
+    "users_in_treatment",
+    "treatment_waiting",
+    "treatment_entries",
+    "treatment_dropouts",
+    "missed_appointments",
+    "police_officer_days",
+    "unmet_demand",
+    "net_harm",
+)
+# Tallied per cell during the day; price and net_harm are derived at day end.
+TALLIED = (*(c for c in COLUMNS if c not in ("price", "net_harm")), "units_sold", "revenue")
+TALLY_INDEX = {name: i for i, name in enumerate(TALLIED)}
+
+
+class DayTally:
+    """A (metric, cell) array of today's counts, reset every day."""
+
+    def __init__(self, n_cells: int):
+        self.n_cells = n_cells
+        self.values = np.zeros((len(TALLIED), n_cells))
+
+    def add(self, metric: str, cells: np.ndarray | int, count: np.ndarray | float = 1.0) -> None:
+        row = self.values[TALLY_INDEX[metric]]
+        if np.ndim(cells) == 0:
+            row[cells] += count
+        elif len(cells) > 32:
+            w = None if np.ndim(count) == 0 else count
+            binned = np.bincount(cells, weights=w, minlength=self.n_cells)
+            row += binned if w is not None else binned * count
+        else:
+            np.add.at(row, cells, count)
+
+    def set_field(self, metric: str, per_cell: np.ndarray) -> None:
+        self.values[TALLY_INDEX[metric]] = per_cell.ravel()
+
+    def reset(self) -> None:
+        self.values.fill(0.0)
+
+
+class Recorder:
+    """Collects each recorded day's region totals into one (days, regions, columns) array."""
+
+    def __init__(self, model: MarketModel):
+        self.model = model
+        town = model.town
+        self.mult = landuse_multipliers(town.land_use, town.LAND_USES)
+        profile = load_profile(model.config.harms.timeseries_profile)
+        # Weighted harm per unit count in each cell, for the net_harm column.
+        self.cell_weights = profile.weights[:, None] * self.mult
+        self.rows: list[np.ndarray] = []
+
+    def record(self, tally: DayTally, harm_by_type: np.ndarray) -> None:
+        region = self.model.town.region_matrix  # (cells, 4)
+        sums = tally.values @ region  # (metrics, 4)
+        net = (self.cell_weights * harm_by_type).sum(axis=0) @ region  # (4,)
+        units = sums[TALLY_INDEX["units_sold"]]
+        revenue = sums[TALLY_INDEX["revenue"]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            price = np.where(units > 0, revenue / np.where(units > 0, units, 1), np.nan)
+        out = np.empty((len(REGIONS), len(COLUMNS)))
+        for j, col in enumerate(COLUMNS):
+            if col == "price":
+                out[:, j] = price
+            elif col == "net_harm":
+                out[:, j] = net
+            else:
+                out[:, j] = sums[TALLY_INDEX[col]]
+        self.rows.append(out)
+
+    def frame(self) -> pd.DataFrame:
+        """timeseries.csv as a DataFrame: one row per (step, region)."""
+        if not self.rows:
+            return pd.DataFrame(columns=["step", "region", *COLUMNS])
+        data = np.stack(self.rows)  # (days, regions, cols)
+        days, nreg, ncol = data.shape
+        df = pd.DataFrame(data.reshape(days * nreg, ncol), columns=list(COLUMNS))
+        df.insert(0, "region", np.tile(np.array(REGIONS), days))
+        df.insert(0, "step", np.repeat(np.arange(days), nreg))
+        count_cols = [
+            c for c in COLUMNS if c not in ("price", "net_harm", "fear", "visible_dealing")
+        ]
+        df[count_cols] = df[count_cols].round(6)
+        return df
+
+
+def wdq(
+    ts: pd.DataFrame,
+    metric: str,
+    intervention: int,
+    before_days: int,
+    after_days: int | None = None,
+) -> float | None:
+    """Weighted displacement quotient (Bowers & Johnson 2003).
+
+    WDQ = (Db/Cb - Da/Ca) / (Rb/Cb - Ra/Ca), R target, D buffer, C control,
+    b before and a after the intervention. > 0 diffusion of benefits;
+    0 to -1 partial displacement; < -1 the benefit is more than erased.
+    Returns None where it is undefined (no change in the target, or an empty control).
+    """
+    before = ts[(ts.step >= intervention - before_days) & (ts.step < intervention)]
+    after = ts[ts.step >= intervention]
+    if after_days is not None:
+        after = after[after.step < intervention + after_days]
+    if before.empty or after.empty:
+        return None
+
+    def total(frame: pd.DataFrame, region: str) -> float:
+        return float(frame.loc[frame.region == region, metric].sum()) / max(1, frame.step.nunique())
+
+    rb, ra = total(before, "target"), total(after, "target")
+    db, da = total(before, "buffer"), total(after, "buffer")
+    cb, ca = total(before, "control"), total(after, "control")
+    if cb <= 0 or ca <= 0:
+        return None
+    denom = rb / cb - ra / ca
+    if abs(denom) < 1e-12:
+        return None
+    value = (db / cb - da / ca) / denom
+    return float(value) if math.isfinite(value) else None
+
+
+def intervention_day(model: MarketModel) -> int:
+    sc = model.config
+    if sc.evaluation.intervention_day is not None:
+        return sc.evaluation.intervention_day
+    starts = [t.config.start for t in model.tactics if t.config.type != "standard_patrol"]
+    return min(starts) if starts else sc.steps // 2
+
+
+def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
+    """summary.json: totals by region, harms by type and matrix cell, net harm
+    under every profile, WDQ, traditional metrics beside harm metrics, costs."""
+    sc = model.config
+    by_cell, by_cause = model.ledger.totals()
+    mult = model.recorder.mult
+    counts = by_cell.sum(axis=1)
+    totals = {
+        region: {
+            col: (float(np.nanmean(g[col])) if col == "price" else float(g[col].sum()))
+            for col in COLUMNS
+        }
+        for region, g in ts.groupby("region", sort=False)
+    }
+    harm_by_type = {
+        h.name: {
+            "count": float(counts[i]),
+            "unit": h.unit,
+            "level": h.level,
+            "domain": h.domain,
+            "by_cause": {c: float(by_cause[i, j]) for j, c in enumerate(CAUSES) if by_cause[i, j]},
+        }
+        for i, h in enumerate(HARM_TYPES)
+    }
+    net_harm: dict[str, Any] = {}
+    matrices: dict[str, Any] = {}
+    region_masks = model.town.region_masks
+    for name in PROFILE_NAMES:
+        profile = load_profile(name)
+        w = weighted(by_cell, profile, mult)
+        by_region = {
+            r: float((profile.weights[:, None] * (by_cell * mult))[:, mask].sum())
+            for r, mask in region_masks.items()
+        }
+        net_harm[name] = {
+            "label": profile.label,
+            "unit": profile.unit,
+            "total": float(w.sum()),
+            "by_region": by_region,
+            "by_type": {h.name: float(w[i]) for i, h in enumerate(HARM_TYPES)},
+            "enforcement_caused": _enforcement_caused(by_cause, profile, w, counts),
+        }
+        matrices[name] = harm_matrix(w)
+        for i, h in enumerate(HARM_TYPES):
+            harm_by_type[h.name][f"weighted_{name}"] = float(w[i])
+    day = intervention_day(model)
+    metric = sc.evaluation.wdq_metric
+    wdq_value = wdq(ts, metric, day, sc.evaluation.before_days) if metric in ts.columns else None
+    cost = load_profile("cost_of_crime_gbp")
+    cost_idx = {h.name: i for i, h in enumerate(HARM_TYPES)}
+
+    def spend(name: str) -> float:
+        return float(counts[cost_idx[name]] * cost.weights[cost_idx[name]])
+
+    costs = {
+        "officer_days_gbp": spend("officer_day"),
+        "arrests_gbp": spend("arrest"),
+        "prosecutions_gbp": spend("prosecution"),
+        "prison_days_gbp": spend("prison_day"),
+        "treatment_gbp": spend("treatment_place_day"),
+    }
+    costs["enforcement_total_gbp"] = sum(v for k, v in costs.items() if k != "treatment_gbp")
+    costs["total_gbp"] = costs["enforcement_total_gbp"] + costs["treatment_gbp"]
+    allr = totals.get("all", {})
+    return {
+        "scenario": sc.name,
+        "seed": sc.seed,
+        "steps": sc.steps,
+        "burn_in": sc.burn_in,
+        "totals_by_region": totals,
+        "harm_by_type": harm_by_type,
+        "harm_matrix": matrices,
+        "net_harm": net_harm,
+        "wdq": {
+            "metric": metric,
+            "intervention_day": day,
+            "before_days": sc.evaluation.before_days,
+            "value": wdq_value,
+            "reading": wdq_reading(wdq_value),
+        },
+        "traditional_metrics": {
+            "arrests": allr.get("arrests", 0.0),
+            "seizures": allr.get("seizures", 0.0),
+            "prosecutions": allr.get("prosecutions", 0.0),
+            "test_purchases": allr.get("test_purchases", 0.0),
+        },
+        "harm_metrics": {
+            "net_harm_cost_of_crime_gbp": net_harm["cost_of_crime_gbp"]["total"],
+            "violent_incidents": allr.get("violent_incidents", 0.0),
+            "homicides": allr.get("homicides", 0.0),
+            "overdose_deaths": allr.get("overdose_deaths", 0.0),
+            "acquisitive_crimes": allr.get("acquisitive_crimes", 0.0),
+            "visible_dealing": allr.get("visible_dealing", 0.0),
+        },
+        "costs": costs,
+        "violence_concentration": model.violence_concentration(),
+        "final_state": model.census(),
+    }
+
+
+def wdq_reading(value: float | None) -> str:
+    if value is None:
+        return "undefined (no change in the target)"
+    if value > 0:
+        return "diffusion of benefits"
+    if value >= -1:
+        return "partial displacement"
+    return "displacement larger than the direct effect"
+
+
+def _enforcement_caused(
+    by_cause: np.ndarray, profile, weighted_by_type: np.ndarray, counts: np.ndarray
+) -> float:
+    """Weighted harm whose cause is enforcement (arrests, prison, raids' fear...).
+
+    Land-use multipliers are applied per type, so each type's enforcement share
+    of its count is applied to its weighted total.
+    """
+    share = np.divide(
+        by_cause[:, CAUSES.index("enforcement")],
+        counts,
+        out=np.zeros_like(counts),
+        where=counts > 0,
+    )
+    return float((weighted_by_type * share).sum())

@@ -1,0 +1,832 @@
+"""The scenario schema: every parameter declared once, YAML loading, overrides, errors.
+
+A scenario file is YAML read with `yaml.safe_load`. Each section below is a
+pydantic model that rejects unknown keys; each number carries its unit, bounds
+and source (see `params.param`). Errors come back as one `ScenarioError` line
+that names the file, the field path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
+
+from marketsim.harms import PROFILE_NAMES
+from marketsim.params import Section, param
+from marketsim.tactics import TACTICS, TacticConfig
+
+S001 = "seed 001_85a9966099c1cff4.txt"
+S003 = "seed 003_f1d980d3e2135e00.txt"
+
+LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
+
+
+class ScenarioError(Exception):
+    """A bad scenario or experiment input, reported as one line."""
+
+
+# --------------------------------------------------------------------------- town
+class LandUseNumbers(Section):
+    """A number per land use (residents per cell, base guardianship)."""
+
+    residential: float = Field(ge=0)
+    centre: float = Field(ge=0)
+    industrial: float = Field(ge=0)
+    park: float = Field(ge=0)
+    school: float = Field(ge=0)
+    treatment: float = Field(ge=0)
+
+    def as_list(self) -> list[float]:
+        return [getattr(self, name) for name in LAND_USES]
+
+
+class TownConfig(Section):
+    generator: Literal["procedural", "raster"] = param(
+        "procedural", unit="-", doc="procedural town from the seed, or a raster file"
+    )
+    raster: str | None = param(
+        None,
+        unit="path",
+        doc="CSV of land-use codes 0-5, or a PNG whose grey/palette values are the codes",
+    )
+    width: int = param(
+        50, ge=10, le=400, unit="cells (~100 m)", doc="grid width", source="design §3"
+    )
+    height: int = param(
+        50, ge=10, le=400, unit="cells (~100 m)", doc="grid height", source="design §3"
+    )
+    treatment_sites: int = param(
+        2, ge=1, le=2, unit="sites", doc="treatment sites placed by the generator", source="issue 2"
+    )
+    residents_per_cell: LandUseNumbers = Field(
+        default_factory=lambda: LandUseNumbers(
+            residential=80, centre=20, industrial=2, park=0, school=0, treatment=5
+        ),
+        description="residents per 100 m cell by land use (UK suburban ~35 dwellings/ha x 2.3; judgement)",
+    )
+    guardianship: LandUseNumbers = Field(
+        default_factory=lambda: LandUseNumbers(
+            residential=0.3, centre=0.5, industrial=0.1, park=0.15, school=0.6, treatment=0.5
+        ),
+        description="base guardianship 0-1 (place management, lighting, CCTV); calibration judgement",
+    )
+
+    @model_validator(mode="after")
+    def _raster_needs_file(self) -> TownConfig:
+        if self.generator == "raster" and not self.raster:
+            raise ValueError("generator 'raster' needs town.raster: a .csv or .png file")
+        return self
+
+
+# ------------------------------------------------------------------------- market
+class EntrantConfig(Section):
+    """Traits of dealers who enter to fill unmet demand (void filling, seed 000)."""
+
+    violence_multiplier: float = param(
+        1.0,
+        ge=0,
+        le=10,
+        unit="x",
+        doc="entrants' violence relative to incumbents",
+        source=f"{S001} App. B, Operation Reduction: voids may be filled by more harmful sellers",
+    )
+    share_open: float = param(
+        0.6, ge=0, le=1, unit="fraction", doc="entrants who start in open mode"
+    )
+    share_exploit: float = param(
+        0.2, ge=0, le=1, unit="fraction", doc="entrants exploiting young runners"
+    )
+    share_user_dealer: float = param(
+        0.3, ge=0, le=1, unit="fraction", doc="entrants who are user-dealers"
+    )
+    rate: float = param(
+        0.01,
+        ge=0,
+        le=1,
+        unit="entrants per unmet purchase",
+        doc="expected entrants per unmet purchase per day",
+    )
+
+
+class MarketConfig(Section):
+    n_dealers: int = param(
+        200, ge=1, le=20000, unit="dealers", doc="dealers at start", source="issue 2 default town"
+    )
+    n_users: int = param(
+        2000, ge=1, le=200000, unit="users", doc="users at start", source="issue 2 default town"
+    )
+    share_user_dealers: float = param(
+        0.3,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="dealers who are user-dealers",
+        source=f"{S003}: user-dealers common at street level; judgement",
+    )
+    share_crew: float = param(0.45, ge=0, le=1, unit="fraction", doc="dealers who belong to a crew")
+    mean_crew_size: float = param(6, ge=2, le=30, unit="dealers", doc="mean crew size")
+    share_open: float = param(0.6, ge=0, le=1, unit="fraction", doc="dealers in open mode at start")
+    share_exploit: float = param(
+        0.2,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="dealers exploiting young runners",
+        source=f"{S003}: county lines exploitation",
+    )
+    violence_sigma: float = param(
+        1.1,
+        ge=0,
+        le=3,
+        unit="log-sd",
+        doc="lognormal spread of the violence trait (heavy tail)",
+        source="design §4; Braga 2001: a few actors do most violence",
+    )
+    base_price: float = param(
+        10.0,
+        gt=0,
+        le=200,
+        unit="GBP per unit",
+        doc="street price of one unit (a bag)",
+        source="UK street heroin/crack ~GBP 10 a bag",
+    )
+    wholesale_share: float = param(
+        0.5, ge=0, lt=1, unit="fraction of base price", doc="dealer's cost of a unit"
+    )
+    capacity: int = param(
+        25, ge=1, le=1000, unit="sales per day", doc="most sales one dealer makes a day"
+    )
+    risk_markup: float = param(
+        0.8,
+        ge=0,
+        le=5,
+        unit="x per unit risk",
+        doc="price mark-up per unit of perceived risk",
+        source="Reuter & Kleiman 1986, risks and prices",
+    )
+    entrants: EntrantConfig = Field(default_factory=EntrantConfig)
+
+
+# ------------------------------------------------------------------------ dealers
+class DealerConfig(Section):
+    risk_learning_rate: float = param(
+        0.1, ge=0, le=1, unit="per day", doc="weight of today's signal in perceived risk"
+    )
+    risk_per_police_hour: float = param(
+        0.08,
+        ge=0,
+        le=5,
+        unit="risk per officer-hour",
+        doc="risk signal per officer-hour seen nearby",
+    )
+    risk_per_arrest_nearby: float = param(
+        0.5, ge=0, le=5, unit="risk per arrest", doc="risk signal per arrest within 2 cells"
+    )
+    relocation_radius: int = param(
+        6, ge=1, le=50, unit="cells", doc="how far a dealer looks when moving"
+    )
+    relocation_prob: float = param(
+        0.05, ge=0, le=1, unit="per day", doc="chance a dealer reviews its pitch on a quiet day"
+    )
+    relocation_candidates: int = param(
+        8, ge=1, le=64, unit="cells", doc="pitches compared per review"
+    )
+    relocation_gain: float = param(
+        0.15, ge=0, le=5, unit="fraction", doc="profit gain needed to move"
+    )
+    risk_cost: float = param(
+        60.0,
+        ge=0,
+        le=1000,
+        unit="GBP per day per unit risk",
+        doc="expected cost of risk in the pitch appraisal",
+    )
+    close_threshold: float = param(
+        0.35,
+        ge=0,
+        le=1,
+        unit="risk",
+        doc="median perceived risk above which open dealers go closed",
+        source="design §4 tactical displacement; calibration judgement",
+    )
+    reopen_threshold: float = param(
+        0.12,
+        ge=0,
+        le=1,
+        unit="risk",
+        doc="perceived risk below which closed dealers return to open trade",
+    )
+    min_contacts_to_close: int = param(
+        4, ge=0, le=100, unit="customers", doc="customers holding the number needed to go closed"
+    )
+    closed_visibility: float = param(
+        0.25, ge=0, le=1, unit="x", doc="detection of closed relative to open dealing"
+    )
+    exit_prob: float = param(
+        0.02, ge=0, le=1, unit="per day", doc="exit chance when profit or risk is out of bounds"
+    )
+    exit_profit: float = param(
+        15.0, ge=0, le=1000, unit="GBP per day", doc="profit below which a dealer may exit"
+    )
+    exit_risk: float = param(
+        0.8, ge=0, le=1, unit="risk", doc="perceived risk above which a dealer may exit"
+    )
+    turf_rate: float = param(
+        0.0012,
+        ge=0,
+        le=1,
+        unit="incidents per rival per unit violence per day",
+        doc="turf dispute rate",
+        source="design §4; calibration judgement",
+    )
+    void_boost: float = param(
+        3.0,
+        ge=0,
+        le=50,
+        unit="x per recent arrest",
+        doc="turf rate boost where a void opened",
+        source="Werb 2011; seed 000 Box A",
+    )
+    closed_turf_factor: float = param(
+        0.3, ge=0, le=1, unit="x", doc="turf violence of closed dealers relative to open"
+    )
+    debt_rate: float = param(
+        0.02,
+        ge=0,
+        le=1,
+        unit="incidents per unit violence per day",
+        doc="debt violence rate while in debt after a seizure",
+        source=f"{S003}: drug debts after seizures drive violence",
+    )
+    debt_repay_share: float = param(
+        0.3, ge=0, le=1, unit="fraction of profit", doc="profit used to repay debt each day"
+    )
+    homicide_share: float = param(
+        0.003, ge=0, le=1, unit="fraction", doc="incidents that are homicides (scaled by violence)"
+    )
+    serious_share: float = param(0.25, ge=0, le=1, unit="fraction", doc="incidents with injury")
+    p_return_after_prison: float = param(
+        0.6, ge=0, le=1, unit="probability", doc="released dealers who resume dealing"
+    )
+
+
+# -------------------------------------------------------------------------- users
+class UserConfig(Section):
+    share_dependent: float = param(
+        0.45, ge=0, le=1, unit="fraction", doc="users dependent at start"
+    )
+    buy_prob_dependent: float = param(
+        0.9, ge=0, le=1, unit="per day", doc="daily purchase chance, dependent users"
+    )
+    buy_prob_recreational: float = param(
+        0.1, ge=0, le=1, unit="per day", doc="daily purchase chance, recreational users"
+    )
+    units_dependent: float = param(
+        2.0, gt=0, le=20, unit="units per purchase", doc="units bought by a dependent user"
+    )
+    units_recreational: float = param(
+        1.0, gt=0, le=20, unit="units per purchase", doc="units bought by a recreational user"
+    )
+    income_dependent: float = param(
+        12.0, ge=0, le=500, unit="GBP per day", doc="median legitimate income, dependent"
+    )
+    income_recreational: float = param(
+        45.0, ge=0, le=500, unit="GBP per day", doc="median legitimate income, recreational"
+    )
+    search_radius: int = param(
+        8, ge=1, le=100, unit="cells", doc="furthest a buyer travels to an open market"
+    )
+    distance_decay: float = param(
+        3.0, gt=0, le=100, unit="cells", doc="distance scale of buyer travel"
+    )
+    police_deterrence: float = param(
+        0.35,
+        ge=0,
+        le=10,
+        unit="per officer-hour",
+        doc="buyers avoid policed pitches",
+        source="design §4: police presence deters buyers",
+    )
+    contact_use_prob: float = param(
+        0.6, ge=0, le=1, unit="probability", doc="buyers with a working contact call them first"
+    )
+    contact_gain_prob: float = param(
+        0.25,
+        ge=0,
+        le=1,
+        unit="probability",
+        doc="chance an open purchase gives the dealer's number",
+    )
+    max_contacts: int = param(3, ge=1, le=10, unit="contacts", doc="dealer numbers a user keeps")
+    crime_prob: float = param(
+        0.5,
+        ge=0,
+        le=1,
+        unit="probability",
+        doc="chance a short dependent user offends to fund use",
+        source="NTORS; Bennett & Holloway 2009",
+    )
+    crime_proceeds: float = param(
+        25.0, gt=0, le=1000, unit="GBP per offence", doc="cash raised per acquisitive offence"
+    )
+    public_use_base: float = param(
+        0.06, ge=0, le=1, unit="probability", doc="public use after an open-market purchase"
+    )
+    public_use_per_police_hour: float = param(
+        0.05,
+        ge=0,
+        le=1,
+        unit="per officer-hour",
+        doc="rushed or public use under police presence",
+        source="Kerr 2005; Wood 2004",
+    )
+    litter_prob: float = param(
+        0.4, ge=0, le=1, unit="probability", doc="public use that leaves paraphernalia"
+    )
+    overdose_base: float = param(
+        0.00035,
+        ge=0,
+        le=1,
+        unit="per use-day",
+        doc="overdose chance per dependent use-day",
+        source="UK DRD ~1%/yr of problem users; judgement",
+    )
+    overdose_product_risk: float = param(
+        2.0, ge=0, le=20, unit="x per unit product risk", doc="overdose rise with purity variance"
+    )
+    overdose_rushed: float = param(
+        1.5, ge=1, le=20, unit="x", doc="overdose multiplier for rushed use"
+    )
+    overdose_tolerance_loss: float = param(
+        6.0,
+        ge=1,
+        le=50,
+        unit="x",
+        doc="overdose multiplier after prison or treatment drop-out",
+        source="Merrall 2010: 3-8x mortality in first weeks after release",
+    )
+    tolerance_loss_days: int = param(
+        14, ge=0, le=365, unit="days", doc="how long tolerance loss lasts"
+    )
+    overdose_fatality: float = param(
+        0.05, ge=0, le=1, unit="probability", doc="overdoses that are fatal"
+    )
+    initiation_rate: float = param(
+        1.3e-5,
+        ge=0,
+        le=1,
+        unit="per resident per day per unit access",
+        doc="initiation driven by local open-market access",
+        source=f"{S001} Table 4.2: visible markets normalise use",
+    )
+    initiation_baseline: float = param(
+        0.15, ge=0, le=10, unit="access units", doc="access through closed and social supply"
+    )
+    progression_prob: float = param(
+        0.0003, ge=0, le=1, unit="per day", doc="recreational to dependent"
+    )
+    desist_prob_recreational: float = param(
+        0.0012, ge=0, le=1, unit="per day", doc="recreational users who stop"
+    )
+    desist_prob_dependent: float = param(
+        0.00015, ge=0, le=1, unit="per day", doc="natural recovery of dependent users"
+    )
+    treatment_seek_prob: float = param(
+        0.003, ge=0, le=1, unit="per day", doc="dependent user asks for treatment"
+    )
+    treatment_seek_after_adverse: float = param(
+        4.0, ge=1, le=50, unit="x", doc="seeking boost after an overdose or arrest (30 days)"
+    )
+    treatment_police_deterrence: float = param(
+        0.25,
+        ge=0,
+        le=10,
+        unit="per officer-hour near site",
+        doc="police near the site deter seeking",
+        source=f"{S001} App. B, Derbyshire",
+    )
+    crime_arrest_prob: float = param(
+        0.02, ge=0, le=1, unit="per offence", doc="offences that lead to arrest"
+    )
+    children_mean: float = param(
+        0.5,
+        ge=0,
+        le=5,
+        unit="children per person",
+        doc="dependent children per user or dealer",
+        source="judgement; ~1 in 3 prisoners are parents",
+    )
+
+
+# ------------------------------------------------------------------------- police
+class PoliceConfig(Section):
+    n_units: int = param(
+        20,
+        ge=0,
+        le=2000,
+        unit="units",
+        doc="police units (one officer-day each per day)",
+        source="issue 2",
+    )
+    shift_hours: float = param(8.0, gt=0, le=24, unit="hours", doc="hours a unit works a day")
+    beat_cells: int = param(
+        6, ge=1, le=100, unit="cells per day", doc="cells a patrol unit covers a day"
+    )
+    detection_rate: float = param(
+        0.08,
+        ge=0,
+        le=10,
+        unit="per officer-hour",
+        doc="detection hazard for an open dealer",
+        source="calibration judgement",
+    )
+    guardianship_detection: float = param(
+        1.0,
+        ge=0,
+        le=10,
+        unit="x per unit guardianship",
+        doc="CCTV and place managers help detection",
+    )
+    processing_hours: float = param(
+        5.0,
+        ge=0,
+        le=48,
+        unit="hours per arrest",
+        doc="custody processing time off the street",
+        source="Kleiman 1993 enforcement swamping; judgement",
+    )
+    deterrence_gain: float = param(
+        0.25, ge=0, le=5, unit="per officer-hour", doc="residual deterrence gained from presence"
+    )
+    deterrence_saturation: float = param(
+        2.0,
+        gt=0,
+        le=24,
+        unit="officer-hours",
+        doc="presence beyond which deterrence gains nothing",
+        source="Koper 1995: 10-15 minutes per visit",
+    )
+    deterrence_decay: float = param(
+        0.03,
+        ge=0,
+        le=1,
+        unit="per day",
+        doc="decay of residual deterrence",
+        source="Sherman 1990 residual deterrence",
+    )
+    charge_prob: float = param(0.8, ge=0, le=1, unit="probability", doc="arrested dealers charged")
+    remand_prob: float = param(
+        0.35, ge=0, le=1, unit="probability", doc="charged dealers remanded in custody"
+    )
+    convict_prob: float = param(
+        0.8, ge=0, le=1, unit="probability", doc="charged dealers convicted"
+    )
+    days_to_sentence: int = param(60, ge=0, le=720, unit="days", doc="charge to sentence")
+    sentence_dealer: float = param(
+        365.0,
+        ge=0,
+        le=7300,
+        unit="days",
+        doc="median time served, supply of Class A",
+        source="Sentencing Council drug supply guideline; half served",
+    )
+    sentence_user_dealer: float = param(
+        120.0, ge=0, le=7300, unit="days", doc="median time served, user-dealers"
+    )
+    custody_prob_user: float = param(
+        0.25, ge=0, le=1, unit="probability", doc="charged users jailed for acquisitive crime"
+    )
+    sentence_user: float = param(
+        45.0, ge=0, le=3650, unit="days", doc="median time served, acquisitive offending user"
+    )
+    seizure_value: float = param(
+        300.0, ge=0, le=100000, unit="GBP", doc="stock seized per dealer arrest; becomes crew debt"
+    )
+
+
+# ---------------------------------------------------------------------- treatment
+class TreatmentConfig(Section):
+    places_per_site: int = param(60, ge=0, le=10000, unit="places", doc="treatment places per site")
+    cost_per_place_day: float = param(
+        11.0,
+        ge=0,
+        le=1000,
+        unit="GBP",
+        doc="cost of a place-day",
+        source="design §6: ~GBP 8,000 per client over 2 years",
+    )
+    duration_days: int = param(
+        180, ge=1, le=1000, unit="days", doc="length of a completed episode", source="NTORS"
+    )
+    dropout_prob: float = param(0.004, ge=0, le=1, unit="per day", doc="daily drop-out")
+    missed_dropout_boost: float = param(
+        0.05, ge=0, le=1, unit="per missed appointment", doc="drop-out added per missed appointment"
+    )
+    appointment_prob: float = param(
+        0.2, ge=0, le=1, unit="per day", doc="appointments per client-day"
+    )
+    missed_per_police_hour: float = param(
+        0.15,
+        ge=0,
+        le=1,
+        unit="per officer-hour near site",
+        doc="appointments missed under police presence",
+        source=f"{S001} App. B, Derbyshire",
+    )
+    use_reduction: float = param(
+        0.7, ge=0, le=1, unit="fraction", doc="cut in use while retained", source="NTORS"
+    )
+    crime_reduction: float = param(
+        0.5,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="cut in offending while retained",
+        source="NTORS: 34% to 18% convicted per year",
+    )
+    relapse_prob: float = param(0.0015, ge=0, le=1, unit="per day", doc="relapse after completion")
+
+
+# ------------------------------------------------------------------------ regions
+class AreaSpec(Section):
+    """An area as a centre plus radius, or a list of cells."""
+
+    centre: tuple[int, int] | None = param(None, unit="cell (x, y)", doc="area centre")
+    radius: float | None = param(None, ge=0, le=400, unit="cells", doc="area radius")
+    cells: list[tuple[int, int]] | None = param(None, unit="cells (x, y)", doc="explicit cells")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AreaSpec:
+        has_disc = self.centre is not None and self.radius is not None
+        if has_disc == (self.cells is not None):
+            raise ValueError("give either centre and radius, or cells (not both)")
+        if self.cells is not None and not self.cells:
+            raise ValueError("cells must not be empty")
+        return self
+
+
+class RegionConfig(Section):
+    target: AreaSpec = Field(
+        default_factory=lambda: AreaSpec(centre=(25, 25), radius=4),
+        description="where a tactic acts (default: the town centre)",
+    )
+    buffer_width: int = param(
+        3, ge=1, le=50, unit="cells", doc="ring around the target", source="Bowers & Johnson 2003"
+    )
+    control: AreaSpec | Literal["rest"] = Field("rest", description="'rest' or an area")
+
+
+class EvaluationConfig(Section):
+    wdq_metric: str = param("visible_dealing", unit="-", doc="metric for the WDQ")
+    intervention_day: int | None = param(
+        None,
+        ge=1,
+        unit="day",
+        doc="before/after split for WDQ (default: first tactic start, else mid-run)",
+    )
+    before_days: int = param(90, ge=1, le=3650, unit="days", doc="WDQ before window")
+
+
+class HarmConfig(Section):
+    timeseries_profile: str = param(
+        "cost_of_crime_gbp", unit="-", doc="weight profile behind the net_harm column"
+    )
+
+
+def _to_tactic_config(item: Any) -> TacticConfig:
+    if isinstance(item, TacticConfig):
+        return item
+    if not isinstance(item, dict):
+        raise ValueError("each tactic must be a mapping with a 'type' key")
+    kind = item.get("type")
+    if kind not in TACTICS:
+        raise ValueError(f"unknown tactic type {kind!r}; allowed: {', '.join(sorted(TACTICS))}")
+    return TACTICS[kind].Config.model_validate(item)
+
+
+TacticEntry = SerializeAsAny[Annotated[TacticConfig, BeforeValidator(_to_tactic_config)]]
+
+
+class Scenario(Section):
+    name: str = param("scenario", unit="-", doc="short name")
+    description: str = param("", unit="-", doc="one line: what the scenario mirrors")
+    seed: int = param(1, ge=0, le=2**63 - 1, unit="-", doc="root seed of every random stream")
+    steps: int = param(
+        730,
+        ge=1,
+        le=36500,
+        unit="days",
+        doc="days recorded after burn-in",
+        source="issue 2: 2 simulated years",
+    )
+    burn_in: int = param(
+        180, ge=0, le=3650, unit="days", doc="days to settle before recording and tactics"
+    )
+    town: TownConfig = Field(default_factory=TownConfig)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    dealers: DealerConfig = Field(default_factory=DealerConfig)
+    users: UserConfig = Field(default_factory=UserConfig)
+    police: PoliceConfig = Field(default_factory=PoliceConfig)
+    treatment: TreatmentConfig = Field(default_factory=TreatmentConfig)
+    regions: RegionConfig = Field(default_factory=RegionConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    harms: HarmConfig = Field(default_factory=HarmConfig)
+    tactics: list[TacticEntry] = Field(
+        default_factory=lambda: [TACTICS["standard_patrol"].Config(type="standard_patrol")],
+        description="tactics, run together; each with start day and duration",
+    )
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        names = [t.label for t in self.tactics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"tactic names must be unique; repeated: {', '.join(dupes)} (set 'name:')"
+            )
+        if self.harms.timeseries_profile not in PROFILE_NAMES:
+            raise ValueError(
+                f"harms.timeseries_profile {self.harms.timeseries_profile!r} is not a profile; "
+                f"allowed: {', '.join(PROFILE_NAMES)}"
+            )
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario with every default filled in, as plain data."""
+        return self.model_dump(mode="json")
+
+
+# ------------------------------------------------------------------ load and errors
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed(err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    bounds = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    for key, sym in bounds.items():
+        if key in ctx:
+            return f"allowed: {sym} {ctx[key]}"
+    if "expected" in ctx:
+        return f"allowed: {ctx['expected']}"
+    return ""
+
+
+def format_validation_error(exc: ValidationError, source: str, model: type | None = None) -> str:
+    """One line per problem; the first line is what the CLI prints."""
+    lines = []
+    for err in exc.errors():
+        loc = _fmt_loc(tuple(err["loc"]))
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc.rsplit('.', 1)[-1]!r}"
+            parent = tuple(err["loc"][:-1])
+            allowed = _allowed_keys(model, parent)
+            if allowed:
+                msg += f"; allowed keys: {', '.join(allowed)}"
+        else:
+            extra = _allowed(err)
+            msg = f"{msg} ({extra})" if extra and extra not in msg else msg
+        lines.append(f"{source}: {loc}: bad value {shown}: {msg}")
+    return "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+
+
+def _allowed_keys(model: type | None, loc: tuple[Any, ...]) -> list[str]:
+    """Walk the schema along loc to list the keys allowed there."""
+    cls = model
+    for part in loc:
+        if cls is None or isinstance(part, int):
+            continue
+        fields = getattr(cls, "model_fields", {})
+        if part not in fields:
+            return []
+        cls = _section_class(fields[part].annotation)
+    return sorted(getattr(cls, "model_fields", {})) if cls is not None else []
+
+
+def _section_class(annotation: Any) -> type | None:
+    if isinstance(annotation, type) and issubclass(annotation, Section):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _section_class(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"{path}: file not found")
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a directory, expected a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: (top level): bad value {type(data).__name__}: a scenario must be a mapping of keys"
+        )
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'a.b.c=v' to (['a','b','c'], v), with v parsed as YAML (so 3 is int, [1,2] a list)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected dotted.path=value")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ScenarioError(f"--set {text!r}: empty name in dotted path")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return parts, value
+
+
+def apply_override(data: dict[str, Any], path: list[str], value: Any, label: str) -> None:
+    """Set data[path] = value; list elements are addressed by index (tactics.0.start)."""
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        nxt = _child(node, part, create=True, label=label, where=".".join(path[: i + 1]))
+        node = nxt
+    last = path[-1]
+    if isinstance(node, list):
+        idx = _index(last, node, label, ".".join(path))
+        node[idx] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError(f"{label}: {'.'.join(path)}: cannot set inside a {type(node).__name__}")
+
+
+def _index(part: str, node: list, label: str, where: str) -> int:
+    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+        raise ScenarioError(f"{label}: {where}: bad index {part!r} (allowed: 0..{len(node) - 1})")
+    return int(part)
+
+
+def _child(node: Any, part: str, create: bool, label: str, where: str) -> Any:
+    if isinstance(node, list):
+        return node[_index(part, node, label, where)]
+    if not isinstance(node, dict):
+        raise ScenarioError(f"{label}: {where}: cannot descend into a {type(node).__name__}")
+    if part not in node or node[part] is None:
+        if not create:
+            raise ScenarioError(f"{label}: {where}: no such key")
+        node[part] = {}
+    return node[part]
+
+
+def scenario_from_dict(
+    data: dict[str, Any], source: str = "<scenario>", overrides: list[str] | None = None
+) -> Scenario:
+    """Validate a scenario mapping (after applying --set overrides)."""
+    data = copy.deepcopy(data)
+    if "tactics" not in data and overrides and any(o.startswith("tactics.") for o in overrides):
+        data["tactics"] = [{"type": "standard_patrol"}]
+    for text in overrides or []:
+        path, value = parse_override(text)
+        apply_override(data, path, value, label=f"{source} (--set {text})")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, source, Scenario)) from None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Load, override and validate a scenario file. Raises ScenarioError on any problem."""
+    data = read_yaml(path)
+    scenario = scenario_from_dict(data, source=str(path), overrides=overrides)
+    if scenario.town.generator == "raster" and scenario.town.raster:
+        raster = Path(scenario.town.raster)
+        if not raster.is_absolute():
+            raster = (Path(path).parent / raster).resolve()
+        scenario.town.raster = str(raster)
+    return scenario

@@ -1,0 +1,251 @@
+"""The town: a Mesa grid with land use, residents, guardianship and cell layers.
+
+Cell layers are Mesa PropertyLayers (numpy arrays of shape (width, height)), so
+Mesa's visualisation and `cell.<layer>` accessors see them, while the model
+updates them as whole arrays. Flat cell index = x * height + y.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from mesa.discrete_space import OrthogonalMooreGrid
+
+from marketsim.scenario import LAND_USES, AreaSpec, RegionConfig, ScenarioError, TownConfig
+
+LAYERS = (
+    "land_use",
+    "residents",
+    "guardianship",
+    "police_presence",  # officer-hours today
+    "deterrence",  # residual deterrence memory (Sherman 1990; Koper 1995)
+    "reputation",  # how well known a place is for buying
+    "litter",
+    "fear",  # share of residents afraid, 0-1
+    "unmet_demand",  # purchases wanted but not made, smoothed
+    "void",  # recent arrests: an opening rivals may fight over
+)
+REGIONS = ("all", "target", "buffer", "control")
+
+
+def box_sum(a: np.ndarray, r: int) -> np.ndarray:
+    """Sum of `a` over the (2r+1)x(2r+1) Moore neighbourhood of each cell (no wrap)."""
+    if r <= 0:
+        return a.copy()
+    p = np.pad(a, r)
+    c = p.cumsum(0).cumsum(1)
+    c = np.pad(c, ((1, 0), (1, 0)))
+    n = 2 * r + 1
+    return c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
+
+
+class Town:
+    """Land use, residents, guardianship, the cell layers and the regions."""
+
+    RESIDENTIAL, CENTRE, INDUSTRIAL, PARK, SCHOOL, TREATMENT = range(6)
+    LAND_USES = LAND_USES
+
+    def __init__(self, land_use: np.ndarray, config: TownConfig, rng: np.random.Generator, model):
+        self.width, self.height = land_use.shape
+        self.n_cells = land_use.size
+        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=model.random)
+        self.layers = {
+            name: self.grid.create_property_layer(name, 0.0, dtype=float) for name in LAYERS
+        }
+        self.land_use_layer = self.layers["land_use"]
+        self.land_use_layer.data[:] = land_use
+        self.land_use = land_use.astype(np.int64)
+        residents = np.array(config.residents_per_cell.as_list())[self.land_use]
+        self.residents = rng.gamma(8.0, residents / 8.0) if residents.any() else residents
+        self.residents = np.round(self.residents)
+        self.layers["residents"].data[:] = self.residents
+        base_guard = np.array(config.guardianship.as_list())[self.land_use]
+        self.guardianship = np.clip(base_guard + rng.normal(0, 0.05, land_use.shape), 0, 1)
+        self.layers["guardianship"].data[:] = self.guardianship
+        xs, ys = np.meshgrid(np.arange(self.width), np.arange(self.height), indexing="ij")
+        self.cell_x = xs.ravel()
+        self.cell_y = ys.ravel()
+        self.treatment_cells = np.flatnonzero(self.land_use.ravel() == self.TREATMENT)
+        self._cells = [
+            self.grid[(int(x), int(y))] for x, y in zip(self.cell_x, self.cell_y, strict=True)
+        ]
+        self.region_masks: dict[str, np.ndarray] = {}
+        # Nearest treatment site to each cell (users go to their nearest).
+        tx, ty = self.cell_x[self.treatment_cells], self.cell_y[self.treatment_cells]
+        d2 = (self.cell_x[:, None] - tx[None, :]) ** 2 + (self.cell_y[:, None] - ty[None, :]) ** 2
+        self.nearest_site = (
+            d2.argmin(axis=1) if self.treatment_cells.size else np.zeros(self.n_cells, int)
+        )
+
+    # ----------------------------------------------------------------- helpers
+    def layer(self, name: str) -> np.ndarray:
+        """The live array behind a property layer (edit it in place)."""
+        return self.layers[name].data
+
+    def cell(self, flat: int):
+        return self._cells[flat]
+
+    def flat(self, x, y):
+        return np.asarray(x) * self.height + np.asarray(y)
+
+    def near(self, flat: np.ndarray, radius: int) -> np.ndarray:
+        """Boolean (n, n_cells) matrix: cells within Chebyshev radius of each given cell."""
+        fx, fy = self.cell_x[flat], self.cell_y[flat]
+        return (np.abs(fx[:, None] - self.cell_x[None, :]) <= radius) & (
+            np.abs(fy[:, None] - self.cell_y[None, :]) <= radius
+        )
+
+    # ----------------------------------------------------------------- regions
+    def _area_mask(self, spec: AreaSpec, what: str) -> np.ndarray:
+        mask = np.zeros((self.width, self.height), dtype=bool)
+        if spec.cells is not None:
+            for x, y in spec.cells:
+                if not (0 <= x < self.width and 0 <= y < self.height):
+                    raise ScenarioError(
+                        f"regions.{what}.cells: bad value {[x, y]}: outside the "
+                        f"{self.width}x{self.height} town (allowed: 0..{self.width - 1}, 0..{self.height - 1})"
+                    )
+                mask[x, y] = True
+        else:
+            cx, cy = spec.centre
+            if not (0 <= cx < self.width and 0 <= cy < self.height):
+                raise ScenarioError(
+                    f"regions.{what}.centre: bad value {[cx, cy]}: outside the "
+                    f"{self.width}x{self.height} town"
+                )
+            d2 = (self.cell_x - cx) ** 2 + (self.cell_y - cy) ** 2
+            mask = (d2 <= spec.radius**2).reshape(self.width, self.height)
+        return mask
+
+    def set_regions(self, config: RegionConfig) -> None:
+        target = self._area_mask(config.target, "target")
+        grown = box_sum(target.astype(float), config.buffer_width) > 0
+        buffer = grown & ~target
+        if config.control == "rest":
+            control = ~grown
+        else:
+            control = self._area_mask(config.control, "control") & ~grown
+        if not control.any():
+            raise ScenarioError(
+                "regions.control: bad value: no cells left outside target and buffer"
+            )
+        self.region_masks = {
+            "all": np.ones(self.n_cells, dtype=bool),
+            "target": target.ravel(),
+            "buffer": buffer.ravel(),
+            "control": control.ravel(),
+        }
+        # (n_cells, 4) indicator: region sums of any per-cell array are one matmul.
+        self.region_matrix = np.stack([self.region_masks[r] for r in REGIONS], axis=1).astype(float)
+
+
+# ----------------------------------------------------------------- generation
+def generate_land_use(config: TownConfig, rng: np.random.Generator) -> np.ndarray:
+    """A seeded procedural town: centre, housing, an industrial estate, a park,
+    two schools and one or two treatment sites."""
+    w, h = config.width, config.height
+    lu = np.full((w, h), Town.RESIDENTIAL, dtype=np.int64)
+    xs, ys = np.meshgrid(np.arange(w), np.arange(h), indexing="ij")
+    cx = w // 2 + int(rng.integers(-2, 3))
+    cy = h // 2 + int(rng.integers(-2, 3))
+    rc = max(2, round(min(w, h) * 0.1))
+    lu[(xs - cx) ** 2 + (ys - cy) ** 2 <= rc**2] = Town.CENTRE
+    # Industrial estate on one edge, away from the centre.
+    iw, ih = max(3, w // 5), max(3, h // 6)
+    edge = int(rng.integers(4))
+    if edge == 0:
+        x0, y0 = int(rng.integers(0, w - iw + 1)), 0
+    elif edge == 1:
+        x0, y0 = int(rng.integers(0, w - iw + 1)), h - ih
+    elif edge == 2:
+        x0, y0 = 0, int(rng.integers(0, h - ih + 1))
+    else:
+        x0, y0 = w - iw, int(rng.integers(0, h - ih + 1))
+    block = lu[x0 : x0 + iw, y0 : y0 + ih]
+    block[block == Town.RESIDENTIAL] = Town.INDUSTRIAL
+    # A park in the housing.
+    rp = max(2, round(min(w, h) * 0.07))
+    px, py = _free_spot(lu, rng, rp + 1)
+    park = ((xs - px) ** 2 + (ys - py) ** 2 <= rp**2) & (lu == Town.RESIDENTIAL)
+    lu[park] = Town.PARK
+    # Two schools (2x2 blocks) and the treatment sites.
+    for _ in range(2):
+        sx, sy = _free_spot(lu, rng, 2)
+        lu[sx : sx + 2, sy : sy + 2] = Town.SCHOOL
+    # First site on the edge of the centre (where services cluster), second in housing.
+    ring = (np.abs(np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) - (rc + 1)) < 0.75) & (
+        lu == Town.RESIDENTIAL
+    )
+    cand = np.flatnonzero(ring.ravel())
+    site = (
+        int(rng.choice(cand))
+        if cand.size
+        else int(np.flatnonzero(lu.ravel() == Town.RESIDENTIAL)[0])
+    )
+    lu.ravel()[site] = Town.TREATMENT
+    if config.treatment_sites >= 2:
+        sx, sy = _free_spot(lu, rng, 1)
+        lu[sx, sy] = Town.TREATMENT
+    return lu
+
+
+def _free_spot(lu: np.ndarray, rng: np.random.Generator, margin: int) -> tuple[int, int]:
+    """A residential cell at least `margin` from the edge and from non-residential land."""
+    w, h = lu.shape
+    other = (lu != Town.RESIDENTIAL).astype(float)
+    clear = box_sum(other, margin) == 0
+    clear[:margin, :] = clear[w - margin :, :] = False
+    clear[:, :margin] = clear[:, h - margin :] = False
+    cand = np.flatnonzero(clear.ravel())
+    if cand.size == 0:
+        cand = np.flatnonzero((lu == Town.RESIDENTIAL).ravel())
+    pick = int(rng.choice(cand))
+    return pick // h, pick % h
+
+
+def load_raster(path: str | Path) -> np.ndarray:
+    """Land-use codes from a CSV (rows are y, columns x) or a greyscale/palette PNG.
+
+    Codes: 0 residential, 1 centre, 2 industrial, 3 park, 4 school, 5 treatment.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"town.raster: bad value {str(path)!r}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            grid = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)
+        elif suffix == ".png":
+            from PIL import Image
+
+            with Image.open(path) as img:
+                if img.mode not in ("L", "P", "I", "I;16"):
+                    raise ScenarioError(
+                        f"{path}: town.raster: bad value mode {img.mode!r}: use a greyscale or "
+                        "palette PNG whose pixel values are land-use codes 0-5"
+                    )
+                grid = np.asarray(img, dtype=float)
+        else:
+            raise ScenarioError(
+                f"town.raster: bad value {str(path)!r}: allowed: a .csv or .png file"
+            )
+    except ScenarioError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{path}: town.raster: cannot read: {exc}") from None
+    if grid.ndim != 2 or min(grid.shape) < 5:
+        raise ScenarioError(
+            f"{path}: town.raster: bad value shape {grid.shape}: need at least 5x5 cells"
+        )
+    bad = ~np.isin(grid, np.arange(len(LAND_USES)))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ScenarioError(
+            f"{path}: town.raster: bad value {grid[row, col]:g} at row {row}, column {col}: "
+            f"allowed codes 0-5 ({', '.join(f'{i} {n}' for i, n in enumerate(LAND_USES))})"
+        )
+    if not (grid == Town.TREATMENT).any():
+        raise ScenarioError(f"{path}: town.raster: no treatment site (code 5); add at least one")
+    # Files are written row by row from the top; the model indexes [x, y] with y up.
+    return grid.T[:, ::-1].astype(np.int64)
