@@ -15,7 +15,6 @@ import numpy as np
 
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.town import box_sum
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
@@ -49,7 +48,7 @@ def _street_arrests(model: MarketModel, rng: np.random.Generator) -> None:
     if act.size == 0 or not hours.any():
         return
     cells = d.cell[act]
-    around = box_sum(hours.reshape(town.width, town.height), 1).ravel()[cells]
+    around = model.police_near[cells]
     seen_hours = np.where(d.open[act], hours[cells] + 0.25 * (around - hours[cells]), hours[cells])
     vis = np.where(d.open[act], 1.0, model.config.dealers.closed_visibility)
     guard = 1.0 + pc.guardianship_detection * town.guardianship.ravel()[cells]

@@ -195,6 +195,7 @@ class HarmLedger:
     def __init__(self, n_cells: int):
         self.n_cells = n_cells
         self.today = np.zeros((N_HARMS, len(CAUSES), n_cells))
+        self._touched: set[tuple[int, int]] = set()
         self._days: list[np.ndarray] = []
         self._cells: list[np.ndarray] = []
         self._types: list[np.ndarray] = []
@@ -210,25 +211,38 @@ class HarmLedger:
     ) -> None:
         h = HARM_INDEX[harm]
         c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
-        np.add.at(self.today[h, c], cells, count)
+        if np.ndim(cells) and len(cells) == 0:
+            return
+        self._touched.add((h, c))
+        if np.ndim(cells) and len(cells) > 32:
+            w = None if np.ndim(count) == 0 else count
+            binned = np.bincount(cells, weights=w, minlength=self.n_cells)
+            self.today[h, c] += binned if w is not None else binned * count
+        else:
+            np.add.at(self.today[h, c], cells, count)
 
     def add_field(self, harm: str, per_cell: np.ndarray, cause: str | None = None) -> None:
         """Add a whole per-cell array at once (resident-days of exposure or fear)."""
         h = HARM_INDEX[harm]
         c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
+        self._touched.add((h, c))
         self.today[h, c] += per_cell.ravel()
 
     def close_day(self, day: int, record: bool) -> np.ndarray:
         """End the day: returns the (N_HARMS, n_cells) counts, archiving them if recorded."""
-        by_type = self.today.sum(axis=1)
-        if record:
-            t, c, cell = np.nonzero(self.today)
-            self._days.append(np.full(t.size, day, dtype=np.int32))
-            self._types.append(t.astype(np.int16))
-            self._causes.append(c.astype(np.int8))
-            self._cells.append(cell.astype(np.int32))
-            self._counts.append(self.today[t, c, cell])
-        self.today.fill(0.0)
+        by_type = np.zeros((N_HARMS, self.n_cells))
+        for h, c in sorted(self._touched):
+            row = self.today[h, c]
+            by_type[h] += row
+            if record:
+                cell = np.flatnonzero(row)
+                self._days.append(np.full(cell.size, day, dtype=np.int32))
+                self._types.append(np.full(cell.size, h, dtype=np.int16))
+                self._causes.append(np.full(cell.size, c, dtype=np.int8))
+                self._cells.append(cell.astype(np.int32))
+                self._counts.append(row[cell])
+            row.fill(0.0)
+        self._touched.clear()
         return by_type
 
     def events(self):

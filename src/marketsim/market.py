@@ -15,6 +15,7 @@ The trade phase in one pass over today's buyers (design §4):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -163,6 +164,9 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
         model.user_dies(victims[fatal])
 
 
+TILE = 64  # cells; the default 50x50 town is one tile
+
+
 def _open_market_choice(
     model: MarketModel, buyers: np.ndarray, open_rows: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -176,7 +180,6 @@ def _open_market_choice(
     hx, hy = town.cell_x[u.home[buyers]], town.cell_y[u.home[buyers]]
     dc = d.cell[open_rows]
     ox, oy = town.cell_x[dc], town.cell_y[dc]
-    dist = np.hypot(hx[:, None] - ox[None, :], hy[:, None] - oy[None, :])
     rep = town.layer("reputation").ravel()[dc]
     deter = town.layer("deterrence").ravel()[dc]
     pull = (
@@ -184,13 +187,34 @@ def _open_market_choice(
         * (model.config.market.base_price / d.price[open_rows]) ** 2
         * np.exp(-2.0 * deter)
     )
-    w = np.exp(-dist / cu.distance_decay) * pull[None, :]
-    w[dist > cu.search_radius] = 0.0
-    cum = np.cumsum(w, axis=1)
-    total = cum[:, -1]
-    draw = rng.random(buyers.size) * total
-    idx = (cum < draw[:, None]).sum(axis=1)
-    return np.where(total > 0, np.minimum(idx, open_rows.size - 1), -1)
+    # Travel kernel by (|dx|, |dy|) offset, zero beyond the search radius: a lookup, not a transcendental.
+    kernel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
+    draw = rng.random(buyers.size)
+    choice = np.full(buyers.size, -1, dtype=np.int64)
+    # Large towns are cut into tiles so each buyer weighs only the pitches within reach.
+    reach = int(np.ceil(cu.search_radius))
+    tile_of = (hx // TILE) * (town.height // TILE + 1) + hy // TILE
+    for tile in np.unique(tile_of):
+        who = np.flatnonzero(tile_of == tile)
+        x0, x1 = hx[who].min() - reach, hx[who].max() + reach
+        y0, y1 = hy[who].min() - reach, hy[who].max() + reach
+        near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
+        if near.size == 0:
+            continue
+        w = kernel[np.abs(hx[who, None] - ox[None, near]), np.abs(hy[who, None] - oy[None, near])]
+        w *= pull[None, near]
+        cum = np.cumsum(w, axis=1)
+        total = cum[:, -1]
+        idx = (cum < (draw[who] * total)[:, None]).sum(axis=1)
+        choice[who] = np.where(total > 0, near[np.minimum(idx, near.size - 1)], -1)
+    return choice
+
+
+@cache
+def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
+    dx, dy = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
+    dist = np.hypot(dx, dy)
+    return np.where(dist <= radius, np.exp(-dist / decay), 0.0)
 
 
 def _dealer_profit(model: MarketModel, profit_today: np.ndarray) -> None:

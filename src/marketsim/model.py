@@ -60,6 +60,7 @@ class MarketModel(mesa.Model):
         self._fear_market = np.zeros(n)
         self._fear_enforcement = np.zeros(n)
         self._police_hours = np.zeros(n)
+        self.police_near = np.zeros(n)
 
         self.users = UserPopulation(int(scenario.market.n_users * 1.5), scenario.users.max_contacts)
         self.dealers = DealerPopulation(int(scenario.market.n_dealers * 2))
@@ -240,6 +241,8 @@ class MarketModel(mesa.Model):
         cfg = self.config.police
         hours, officer_days = self.police.deploy(self, self.streams["police"])
         self._police_hours = hours
+        # Officer-hours within one cell: what dealers and buyers on a pitch can see.
+        self.police_near = box_sum(hours.reshape(self.town.width, self.town.height), 1).ravel()
         self.town.layer("police_presence")[:] = hours.reshape(self.town.width, self.town.height)
         det = self.town.layer("deterrence")
         det *= 1.0 - cfg.deterrence_decay
@@ -282,7 +285,7 @@ class MarketModel(mesa.Model):
         unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
         dealers_here = np.bincount(self.dealers.cell[self.dealers.active()], minlength=town.n_cells)
         rivals = box_sum(dealers_here.reshape(shape).astype(float), 1).ravel()
-        police = box_sum(town.layer("police_presence"), 1).ravel()
+        police = self.police_near
         risk = 1 - np.exp(-(cfg.risk_per_police_hour * police + town.layer("deterrence").ravel()))
         risk = risk + 0.3 * town.guardianship.ravel()
         margin = m.base_price * (1 - m.wholesale_share)

@@ -14,7 +14,6 @@ import numpy as np
 from mesa.discrete_space import CellAgent
 
 from marketsim.agents.population import Population
-from marketsim.town import box_sum
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
@@ -183,7 +182,7 @@ class DealerPopulation(Population):
         cfg = model.config.dealers
         act = self.active()
         town = model.town
-        presence = box_sum(town.layer("police_presence"), 1).ravel()
+        presence = model.police_near
         deter = town.layer("deterrence").ravel()
         cells = self.cell[act]
         signal = 1.0 - np.exp(

@@ -47,6 +47,7 @@ class PoliceForce:
         self.unit_order: list[Order | None] = [None] * self.n_units
         self.orders: list[Order] = []
         self.today_orders: list[Order] = []
+        self.today_orders: list[Order] = []
         self.cell_unit = np.full(model.town.n_cells, -1, dtype=np.int64)
         self.cell_order: list[Order | None] = []
         self.raid_cells = np.empty(0, dtype=np.int64)
@@ -85,25 +86,32 @@ class PoliceForce:
             shares = np.array_split(np.array(free, dtype=np.int64), len(flexible))
             plan.extend((o, list(s)) for o, s in zip(flexible, shares, strict=True))
         for order, units in plan:
-            if not units or order.cells.size == 0:
-                for u in units:
-                    self.assigned[u] = order.tactic
-                    self.unit_order[u] = order
-                continue
-            per_unit = min(order.cells_per_unit or self.cfg.beat_cells, order.cells.size)
-            p = order.weights
             for u in units:
                 self.assigned[u] = order.tactic
                 self.unit_order[u] = order
-                beat = rng.choice(order.cells, size=per_unit, replace=False, p=p)
-                h = self.hours_today[u] / per_unit
-                hours[beat] += h
-                officer_days[beat] += 1.0 / per_unit
-                self.cell_unit[beat] = u
-                self.agents[u].cell = town.cell(int(beat[0]))
-                if order.raid:
-                    raid_cells.append(beat)
+            if not units or order.cells.size == 0:
+                continue
+            per_unit = min(order.cells_per_unit or self.cfg.beat_cells, order.cells.size)
+            # Each unit visits `per_unit` cells drawn by the order's weights
+            # (inverse-CDF draws for all units at once; a repeat visit is allowed).
+            if order.weights is None:
+                picks = rng.integers(0, order.cells.size, (len(units), per_unit))
+            else:
+                cdf = np.cumsum(order.weights)
+                draws = rng.random((len(units), per_unit)) * cdf[-1]
+                picks = np.minimum(np.searchsorted(cdf, draws, side="right"), order.cells.size - 1)
+            beats = order.cells[picks]
+            unit_ids = np.asarray(units)
+            h = (self.hours_today[unit_ids] / per_unit)[:, None]
+            np.add.at(hours, beats, np.broadcast_to(h, beats.shape))
+            np.add.at(officer_days, beats, 1.0 / per_unit)
+            self.cell_unit[beats] = unit_ids[:, None]
+            for u, first in zip(unit_ids, beats[:, 0], strict=True):
+                self.agents[u].cell = town.cell(int(first))
+            if order.raid:
+                raid_cells.append(beats.ravel())
         self.raid_cells = np.concatenate(raid_cells) if raid_cells else np.empty(0, dtype=np.int64)
+        self.today_orders = self.orders
         self.today_orders = self.orders
         self.orders = []
         return hours, officer_days
