@@ -231,17 +231,19 @@ class HarmLedger:
     def close_day(self, day: int, record: bool) -> np.ndarray:
         """End the day: returns the (N_HARMS, n_cells) counts, archiving them if recorded."""
         by_type = np.zeros((N_HARMS, self.n_cells))
-        for h, c in sorted(self._touched):
-            row = self.today[h, c]
-            by_type[h] += row
-            if record:
-                cell = np.flatnonzero(row)
-                self._days.append(np.full(cell.size, day, dtype=np.int32))
-                self._types.append(np.full(cell.size, h, dtype=np.int16))
-                self._causes.append(np.full(cell.size, c, dtype=np.int8))
-                self._cells.append(cell.astype(np.int32))
-                self._counts.append(row[cell])
-            row.fill(0.0)
+        if not self._touched:
+            return by_type
+        hs, cs = (np.array(v) for v in zip(*sorted(self._touched), strict=True))
+        slab = self.today[hs, cs]  # (touched, cells), a copy
+        np.add.at(by_type, hs, slab)
+        if record:
+            row, cell = np.nonzero(slab)
+            self._days.append(np.full(cell.size, day, dtype=np.int32))
+            self._types.append(hs[row].astype(np.int16))
+            self._causes.append(cs[row].astype(np.int8))
+            self._cells.append(cell.astype(np.int32))
+            self._counts.append(slab[row, cell])
+        self.today[hs, cs] = 0.0
         self._touched.clear()
         return by_type
 

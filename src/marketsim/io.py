@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,25 @@ def write_outputs(out: Path, scenario: Scenario, ts: pd.DataFrame, summary: dict
     """timeseries.csv, summary.json and the resolved scenario.yaml."""
     out.mkdir(parents=True, exist_ok=True)
     ts.to_csv(out / "timeseries.csv", index=False, float_format="%.10g")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+    (out / "summary.json").write_text(text + "\n")
     header = (
         "# Resolved scenario: every default filled in. Re-run with `marketsim run` on this file.\n"
     )
     (out / "scenario.yaml").write_text(
         header + yaml.safe_dump(resolved_scenario(scenario), sort_keys=False)
     )
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: undefined numbers (a price with no sales) become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(value: Any) -> Any:

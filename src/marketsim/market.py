@@ -201,7 +201,10 @@ def _open_market_choice(
         near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
         if near.size == 0:
             continue
-        w = kernel[np.abs(hx[who, None] - ox[None, near]), np.abs(hy[who, None] - oy[None, near])]
+        offset = np.abs(hx[who, None] - ox[None, near]) * town.height + np.abs(
+            hy[who, None] - oy[None, near]
+        )
+        w = kernel.take(offset)
         w *= pull[None, near]
         cum = np.cumsum(w, axis=1)
         total = cum[:, -1]

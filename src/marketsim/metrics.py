@@ -70,28 +70,43 @@ TALLY_INDEX = {name: i for i, name in enumerate(TALLIED)}
 
 
 class DayTally:
-    """A (metric, cell) array of today's counts, reset every day."""
+    """A (metric, cell) array of today's counts, reset every day.
+
+    Adds are queued and binned together on first read, so a day's dozens of
+    small adds cost one `np.bincount`.
+    """
 
     def __init__(self, n_cells: int):
         self.n_cells = n_cells
-        self.values = np.zeros((len(TALLIED), n_cells))
+        self._values = np.zeros((len(TALLIED), n_cells))
+        self._keys: list[np.ndarray] = []
+        self._weights: list[np.ndarray] = []
 
     def add(self, metric: str, cells: np.ndarray | int, count: np.ndarray | float = 1.0) -> None:
-        row = self.values[TALLY_INDEX[metric]]
-        if np.ndim(cells) == 0:
-            row[cells] += count
-        elif len(cells) > 32:
-            w = None if np.ndim(count) == 0 else count
-            binned = np.bincount(cells, weights=w, minlength=self.n_cells)
-            row += binned if w is not None else binned * count
-        else:
-            np.add.at(row, cells, count)
+        cells = np.atleast_1d(cells)
+        if cells.size == 0:
+            return
+        self._keys.append(TALLY_INDEX[metric] * self.n_cells + cells)
+        self._weights.append(np.broadcast_to(np.asarray(count, dtype=float), cells.shape))
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._keys:
+            keys = np.concatenate(self._keys)
+            weights = np.concatenate(self._weights)
+            flat = self._values.reshape(-1)
+            flat += np.bincount(keys, weights=weights, minlength=flat.size)
+            self._keys.clear()
+            self._weights.clear()
+        return self._values
 
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
         self.values[TALLY_INDEX[metric]] = per_cell.ravel()
 
     def reset(self) -> None:
-        self.values.fill(0.0)
+        self._keys.clear()
+        self._weights.clear()
+        self._values.fill(0.0)
 
 
 class Recorder:

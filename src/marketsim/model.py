@@ -341,7 +341,7 @@ class MarketModel(mesa.Model):
             return
         severity = rng.random(who.size)
         # More violent actors do more serious harm: shares scale with the trait (capped).
-        scale = np.minimum(3.0, d.violence[who] / np.median(d.violence[act]))
+        scale = np.minimum(2.0, d.violence[who] / np.median(d.violence[act]))
         homicide = severity < cfg.homicide_share * scale
         serious = ~homicide & (severity < (cfg.homicide_share + cfg.serious_share) * scale)
         other = ~homicide & ~serious
@@ -358,23 +358,24 @@ class MarketModel(mesa.Model):
     def _crewmates_near(self, act: np.ndarray) -> np.ndarray:
         """Same-crew dealers within one cell of each active dealer (crews do not fight themselves)."""
         d, town = self.dealers, self.town
-        out = np.zeros(act.size)
         crew = d.crew[act]
-        in_crew = np.flatnonzero(crew >= 0)
-        if in_crew.size == 0:
+        out = np.zeros(act.size)
+        members = np.flatnonzero(crew >= 0)
+        if members.size < 2:
             return out
-        order = in_crew[np.argsort(crew[in_crew], kind="stable")]
-        bounds = np.flatnonzero(np.diff(crew[order])) + 1
-        x = town.cell_x[d.cell[act]]
-        y = town.cell_y[d.cell[act]]
-        for group in np.split(order, bounds):
-            if group.size < 2:
-                continue
-            gx, gy = x[group], y[group]
-            close = (np.abs(gx[:, None] - gx[None, :]) <= 1) & (
-                np.abs(gy[:, None] - gy[None, :]) <= 1
-            )
-            out[group] = close.sum(axis=1) - 1
+        x, y = town.cell_x[d.cell[act[members]]], town.cell_y[d.cell[act[members]]]
+        n = town.n_cells
+        keys = crew[members] * n + d.cell[act[members]]
+        uniq, counts = np.unique(keys, return_counts=True)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                nx, ny = x + dx, y + dy
+                inside = (nx >= 0) & (nx < town.width) & (ny >= 0) & (ny < town.height)
+                probe = crew[members] * n + nx * town.height + ny
+                pos = np.minimum(np.searchsorted(uniq, probe), uniq.size - 1)
+                hit = inside & (uniq[pos] == probe)
+                out[members] += np.where(hit, counts[pos], 0)
+        out[members] -= 1  # not oneself
         return out
 
     def _phase_enforcement(self) -> None:
@@ -486,7 +487,8 @@ class MarketModel(mesa.Model):
         self.tally.add("treatment_waiting", homes[treat == U.WAITING])
         # Prison days: dealers in custody, and users in prison who are not user-dealers
         # (a user-dealer's custody is counted once, on the dealer row).
-        custody = np.isin(d.view("state"), (D.REMANDED, D.PRISON))
+        dstate = d.view("state")
+        custody = (dstate == D.REMANDED) | (dstate == D.PRISON)
         held_users = (ustate == U.PRISON) & (u.view("dealer") < 0)
         prison_cells = np.concatenate([d.view("cell")[custody], homes[held_users]])
         self.tally.add("prison_days", prison_cells)

@@ -104,7 +104,7 @@ class EntrantConfig(Section):
         0.3, ge=0, le=1, unit="fraction", doc="entrants who are user-dealers"
     )
     rate: float = param(
-        0.01,
+        0.06,
         ge=0,
         le=1,
         unit="entrants per unmet purchase",
@@ -236,7 +236,7 @@ class DealerConfig(Section):
         0.8, ge=0, le=1, unit="risk", doc="perceived risk above which a dealer may exit"
     )
     turf_rate: float = param(
-        0.0012,
+        0.0008,
         ge=0,
         le=1,
         unit="incidents per rival per unit violence per day",
@@ -266,9 +266,9 @@ class DealerConfig(Section):
         0.3, ge=0, le=1, unit="fraction of profit", doc="profit used to repay debt each day"
     )
     homicide_share: float = param(
-        0.003, ge=0, le=1, unit="fraction", doc="incidents that are homicides (scaled by violence)"
+        0.001, ge=0, le=1, unit="fraction", doc="incidents that are homicides (scaled by violence)"
     )
-    serious_share: float = param(0.25, ge=0, le=1, unit="fraction", doc="incidents with injury")
+    serious_share: float = param(0.15, ge=0, le=1, unit="fraction", doc="incidents with injury")
     p_return_after_prison: float = param(
         0.6, ge=0, le=1, unit="probability", doc="released dealers who resume dealing"
     )
@@ -376,7 +376,7 @@ class UserConfig(Section):
         0.05, ge=0, le=1, unit="probability", doc="overdoses that are fatal"
     )
     initiation_rate: float = param(
-        1.3e-5,
+        1.8e-5,
         ge=0,
         le=1,
         unit="per resident per day per unit access",
@@ -393,10 +393,10 @@ class UserConfig(Section):
         0.0012, ge=0, le=1, unit="per day", doc="recreational users who stop"
     )
     desist_prob_dependent: float = param(
-        0.00015, ge=0, le=1, unit="per day", doc="natural recovery of dependent users"
+        0.00025, ge=0, le=1, unit="per day", doc="natural recovery of dependent users"
     )
     treatment_seek_prob: float = param(
-        0.003, ge=0, le=1, unit="per day", doc="dependent user asks for treatment"
+        0.0012, ge=0, le=1, unit="per day", doc="dependent user asks for treatment"
     )
     treatment_seek_after_adverse: float = param(
         4.0, ge=1, le=50, unit="x", doc="seeking boost after an overdose or arrest (30 days)"
@@ -524,13 +524,13 @@ class TreatmentConfig(Section):
     )
     dropout_prob: float = param(0.004, ge=0, le=1, unit="per day", doc="daily drop-out")
     missed_dropout_boost: float = param(
-        0.05, ge=0, le=1, unit="per missed appointment", doc="drop-out added per missed appointment"
+        0.01, ge=0, le=1, unit="per missed appointment", doc="drop-out added per missed appointment"
     )
     appointment_prob: float = param(
         0.2, ge=0, le=1, unit="per day", doc="appointments per client-day"
     )
     missed_per_police_hour: float = param(
-        0.15,
+        0.03,
         ge=0,
         le=1,
         unit="per officer-hour near site",
@@ -548,7 +548,16 @@ class TreatmentConfig(Section):
         doc="cut in offending while retained",
         source="NTORS: 34% to 18% convicted per year",
     )
-    relapse_prob: float = param(0.0015, ge=0, le=1, unit="per day", doc="relapse after completion")
+    relapse_window_days: int = param(
+        730,
+        ge=0,
+        le=36500,
+        unit="days",
+        doc="after this long in recovery, relapse no longer happens",
+    )
+    relapse_prob: float = param(
+        0.001, ge=0, le=1, unit="per day", doc="relapse after recovery (completion or natural)"
+    )
 
 
 # ------------------------------------------------------------------------ regions
@@ -624,7 +633,7 @@ class Scenario(Section):
         source="issue 2: 2 simulated years",
     )
     burn_in: int = param(
-        180, ge=0, le=3650, unit="days", doc="days to settle before recording and tactics"
+        365, ge=0, le=3650, unit="days", doc="days to settle before recording and tactics"
     )
     town: TownConfig = Field(default_factory=TownConfig)
     market: MarketConfig = Field(default_factory=MarketConfig)

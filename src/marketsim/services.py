@@ -91,6 +91,7 @@ def _recover(model: MarketModel, rows: np.ndarray) -> None:
     """Stop using: completed treatment or natural recovery. User-dealers stop dealing too."""
     u = model.users
     u.state[rows] = U.RECOVERED
+    u.recovered_day[rows] = model.day
     for ur in rows:
         if u.dealer[ur] >= 0:
             model._desist(int(u.dealer[ur]))
@@ -124,8 +125,14 @@ def run_population_flows(model: MarketModel, rng: np.random.Generator) -> None:
         model._leave_treatment(int(ur))
     _recover(model, stop)
 
+    # Relapse: only formerly dependent users, and only within the relapse window;
+    # recreational users who stop, and long-term recovered users, stay stopped.
     recovered = u.in_state(U.RECOVERED)
-    relapse = recovered[rng.random(recovered.size) < sc.treatment.relapse_prob]
+    at_risk = recovered[
+        u.dependent[recovered]
+        & (day - u.recovered_day[recovered] < sc.treatment.relapse_window_days)
+    ]
+    relapse = at_risk[rng.random(at_risk.size) < sc.treatment.relapse_prob]
     u.state[relapse] = U.ACTIVE
     u.treatment[relapse] = U.NO_TREATMENT
     u.tolerance_until[relapse] = day + cu.tolerance_loss_days

@@ -75,6 +75,7 @@ class UserPopulation(Population):
             -1,
         ),  # treatment site (waiting or in treatment)  # appointments missed this episode
         "release_day": (np.int64, -1),
+        "recovered_day": (np.int64, -1),
         "children": (np.int64, 0),
         "crimes": (np.int64, 0),
         "arrests": (np.int64, 0),

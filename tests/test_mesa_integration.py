@@ -1,0 +1,59 @@
+"""Agents are real Mesa agents: AgentSet, DataCollector and cells see them."""
+
+from __future__ import annotations
+
+import numpy as np
+from mesa import DataCollector
+
+from marketsim.agents.dealer import Dealer
+from marketsim.agents.police import PoliceUnit
+from marketsim.agents.treatment import TreatmentService
+from marketsim.agents.user import DEAD, User
+from marketsim.model import MarketModel
+from tests.conftest import small
+
+
+def test_agentsets_mirror_the_arrays():
+    model = MarketModel(small())
+    for _ in range(20):
+        model.step()
+    dealers = model.agents_by_type[Dealer]
+    users = model.agents_by_type[User]
+    assert len(model.agents_by_type[PoliceUnit]) == model.config.police.n_units
+    assert len(model.agents_by_type[TreatmentService]) == len(model.town.treatment_cells)
+    active = dealers.select(lambda a: a.state == "active")
+    assert len(active) == len(model.dealers.active())
+    # a dealer's Mesa cell is the cell in its array row; off-street dealers have no cell
+    for agent in dealers:
+        if agent.state == "active":
+            x, y = agent.cell.coordinate
+            assert model.town.flat(x, y) == model.dealers.cell[agent.idx]
+        elif agent.state in ("prison", "remanded", "desisted", "diverted"):
+            assert agent.cell is None
+    alive = int((model.users.view("state") != DEAD).sum())
+    assert len(users) == alive
+
+
+def test_datacollector_reads_agent_properties():
+    model = MarketModel(small())
+    dc = DataCollector(
+        model_reporters={"active_dealers": lambda m: len(m.dealers.active())},
+        agenttype_reporters={Dealer: {"violence": "violence", "open": "is_open"}},
+    )
+    for _ in range(5):
+        model.step()
+        dc.collect(model)
+    frame = dc.get_agenttype_vars_dataframe(Dealer)
+    assert len(frame) > 0
+    assert (frame["violence"] >= 0).all()
+    series = dc.get_model_vars_dataframe()["active_dealers"]
+    assert len(series) == 5 and (series > 0).all()
+
+
+def test_cell_property_layers_are_live():
+    model = MarketModel(small())
+    model.step()
+    grid = model.grid
+    hours = model.town.layer("police_presence")
+    x, y = np.unravel_index(hours.argmax(), hours.shape)
+    assert grid[(int(x), int(y))].police_presence == hours[x, y] > 0
