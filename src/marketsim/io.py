@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from marketsim import __version__
+from marketsim.harms import harm_matrix_markdown
 from marketsim.metrics import summarize
 from marketsim.model import MarketModel
 from marketsim.scenario import Scenario
@@ -45,12 +46,30 @@ def write_outputs(out: Path, scenario: Scenario, ts: pd.DataFrame, summary: dict
     ts.to_csv(out / "timeseries.csv", index=False, float_format="%.10g")
     text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
     (out / "summary.json").write_text(text + "\n")
+    (out / "harm_matrix.md").write_text(harm_matrix_report(summary))
     header = (
         "# Resolved scenario: every default filled in. Re-run with `marketsim run` on this file.\n"
     )
     (out / "scenario.yaml").write_text(
         header + yaml.safe_dump(resolved_scenario(scenario), sort_keys=False)
     )
+
+
+def harm_matrix_report(summary: dict[str, Any]) -> str:
+    """The weighted harms of a run laid out as seed 001's Table 4.1, one table per profile."""
+    parts = [
+        f"# Harm matrix: {summary['scenario']} (seed {summary['seed']}, {summary['steps']} days)",
+        "",
+    ]
+    for name, table in summary["harm_matrix"].items():
+        unit = summary["net_harm"][name]["unit"]
+        parts += [
+            f"## {summary['net_harm'][name]['label']}",
+            "",
+            harm_matrix_markdown(table, unit),
+            "",
+        ]
+    return "\n".join(parts)
 
 
 def _finite(value: Any) -> Any:

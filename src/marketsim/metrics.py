@@ -27,43 +27,8 @@ from marketsim.town import REGIONS
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
 
-# Output columns of timeseries.csv, in order (design §8), after step and region.
-COLUMNS = (
-    "sales",
-    "open_sales",
-    "closed_sales",
-    "price",
-    "active_dealers",
-    "open_dealers",
-    "closed_dealers",
-    "user_dealers",
-    "users",
-    "dependent_users",
-    "new_users",
-    "violent_incidents",
-    "homicides",
-    "acquisitive_crimes",
-    "overdoses",
-    "overdose_deaths",
-    "public_use",
-    "litter",
-    "visible_dealing",
-    "fear",
-    "arrests",
-    "prosecutions",
-    "prison_days",
-    "seizures",
-    "test_purchases",
-    "diversions",
-    "users_in_treatment",
-    "treatment_waiting",
-    "treatment_entries",
-    "treatment_dropouts",
-    "missed_appointments",
-    "police_officer_days",
-    "unmet_demand",
-    "net_harm",
-)
+from marketsim.columns import COLUMNS
+
 # Tallied per cell during the day; price and net_harm are derived at day end.
 TALLIED = (*(c for c in COLUMNS if c not in ("price", "net_harm")), "units_sold", "revenue")
 TALLY_INDEX = {name: i for i, name in enumerate(TALLIED)}
@@ -208,8 +173,7 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
     counts = by_cell.sum(axis=1)
     totals = {
         region: {
-            col: (float(np.nanmean(g[col])) if col == "price" else float(g[col].sum()))
-            for col in COLUMNS
+            col: (_mean_price(g[col]) if col == "price" else float(g[col].sum())) for col in COLUMNS
         }
         for region, g in ts.groupby("region", sort=False)
     }
@@ -297,6 +261,12 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
         "violence_concentration": model.violence_concentration(),
         "final_state": model.census(),
     }
+
+
+def _mean_price(prices: pd.Series) -> float:
+    """Mean daily price over days with sales (NaN when the region never had one)."""
+    traded = prices.dropna()
+    return float(traded.mean()) if len(traded) else float("nan")
 
 
 def wdq_reading(value: float | None) -> str:

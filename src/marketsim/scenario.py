@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
 
+from marketsim.columns import COLUMNS
 from marketsim.harms import PROFILE_NAMES
 from marketsim.params import Section, param
 from marketsim.tactics import TACTICS, TacticConfig
@@ -590,7 +591,9 @@ class RegionConfig(Section):
 
 
 class EvaluationConfig(Section):
-    wdq_metric: str = param("visible_dealing", unit="-", doc="metric for the WDQ")
+    wdq_metric: Literal[COLUMNS] = param(
+        "visible_dealing", unit="-", doc="timeseries column the WDQ is computed on"
+    )
     intervention_day: int | None = param(
         None,
         ge=1,
@@ -601,7 +604,7 @@ class EvaluationConfig(Section):
 
 
 class HarmConfig(Section):
-    timeseries_profile: str = param(
+    timeseries_profile: Literal[PROFILE_NAMES] = param(
         "cost_of_crime_gbp", unit="-", doc="weight profile behind the net_harm column"
     )
 
@@ -657,11 +660,6 @@ class Scenario(Section):
             raise ValueError(
                 f"tactic names must be unique; repeated: {', '.join(dupes)} (set 'name:')"
             )
-        if self.harms.timeseries_profile not in PROFILE_NAMES:
-            raise ValueError(
-                f"harms.timeseries_profile {self.harms.timeseries_profile!r} is not a profile; "
-                f"allowed: {', '.join(PROFILE_NAMES)}"
-            )
         return self
 
     def resolved(self) -> dict[str, Any]:
@@ -686,7 +684,7 @@ def _allowed(err: dict[str, Any]) -> str:
     for key, sym in bounds.items():
         if key in ctx:
             return f"allowed: {sym} {ctx[key]}"
-    if "expected" in ctx:
+    if "expected" in ctx and kind != "literal_error":  # literal errors already list them
         return f"allowed: {ctx['expected']}"
     return ""
 
