@@ -97,7 +97,7 @@ def _human_summary(sc, summary: dict, wall: float, out: Path) -> str:
         f"{sc.name}: {days} days after {sc.burn_in} days burn-in, seed {sc.seed} ({wall:.1f} s)",
         f"  market     {allr['sales'] / days:,.0f} sales/day ({allr['open_sales'] / max(allr['sales'], 1):.0%} open), "
         f"{allr['active_dealers'] / days:,.0f} dealers/day, price GBP {allr['price']:.2f}",
-        f"  harms      {allr['violent_incidents']:,.0f} violent incidents ({allr['homicides']:.0f} homicides), "
+        f"  harms      {allr['violent_incidents']:,.0f} violent incidents ({allr['homicides']:.0f} homicide{'' if allr['homicides'] == 1 else 's'}), "
         f"{allr['acquisitive_crimes']:,.0f} acquisitive crimes, {allr['overdose_deaths']:.0f} overdose deaths",
         f"  policing   {allr['arrests']:,.0f} arrests, {allr['prison_days']:,.0f} prison days, "
         f"{allr['police_officer_days']:,.0f} officer-days",

@@ -15,6 +15,7 @@ import numpy as np
 
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.town import box_sum
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
@@ -27,17 +28,17 @@ def enforce(model: MarketModel, rng: np.random.Generator) -> None:
     _crime_arrests(model, rng)
 
 
-def _covering_unit(model: MarketModel) -> np.ndarray:
-    """For each cell, a unit on it, else a unit on a neighbouring cell, else -1."""
+def _covering_unit(model: MarketModel, cells: np.ndarray) -> np.ndarray:
+    """For each given cell, a unit on it, else a unit on a neighbouring cell, else -1."""
     town = model.town
-    own = model.police.cell_unit.reshape(town.width, town.height)
-    cover = own.copy()
-    padded = np.pad(own, 1, constant_values=-1)
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            shifted = padded[1 + dx : 1 + dx + town.width, 1 + dy : 1 + dy + town.height]
-            np.copyto(cover, shifted, where=cover < 0)
-    return cover.ravel()
+    cell_unit = model.police.cell_unit
+    x, y = town.cell_x[cells], town.cell_y[cells]
+    found = cell_unit[cells].copy()
+    for dx, dy in ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)):
+        nx, ny = x + dx, y + dy
+        ok = (found < 0) & (nx >= 0) & (nx < town.width) & (ny >= 0) & (ny < town.height)
+        found[ok] = cell_unit[nx[ok] * town.height + ny[ok]]
+    return found
 
 
 def _street_arrests(model: MarketModel, rng: np.random.Generator) -> None:
@@ -48,7 +49,7 @@ def _street_arrests(model: MarketModel, rng: np.random.Generator) -> None:
     if act.size == 0 or not hours.any():
         return
     cells = d.cell[act]
-    around = model.police_near[cells]
+    around = box_sum(hours.reshape(town.width, town.height), 1).ravel()[cells]
     seen_hours = np.where(d.open[act], hours[cells] + 0.25 * (around - hours[cells]), hours[cells])
     vis = np.where(d.open[act], 1.0, model.config.dealers.closed_visibility)
     guard = 1.0 + pc.guardianship_detection * town.guardianship.ravel()[cells]
@@ -56,7 +57,7 @@ def _street_arrests(model: MarketModel, rng: np.random.Generator) -> None:
     detected = act[rng.random(act.size) < 1.0 - np.exp(-hazard)]
     if detected.size == 0:
         return
-    unit = _covering_unit(model)[d.cell[detected]]
+    unit = _covering_unit(model, d.cell[detected])
     detected, unit = detected[unit >= 0], unit[unit >= 0]
     by_order: dict[int, tuple[Order, list[int], list[int]]] = {}
     for r, un in zip(detected, unit, strict=True):
@@ -126,7 +127,8 @@ def _crime_arrests(model: MarketModel, rng: np.random.Generator) -> None:
             continue
         model.tally.add("prosecutions", int(cell))
         model.ledger.add("prosecution", int(cell))
-        # User-dealers' custody is handled on their dealer row, so they are not jailed here.
+        # User-dealers are jailed only for dealing (on their dealer row), so that a
+        # person is never in custody twice; here they are arrested and charged only.
         if u.dealer[ur] < 0 and rng.random() < pc.custody_prob_user:
             model._leave_treatment(int(ur))
             u.state[ur] = U.PRISON

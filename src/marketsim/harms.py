@@ -235,7 +235,8 @@ class HarmLedger:
             return by_type
         hs, cs = (np.array(v) for v in zip(*sorted(self._touched), strict=True))
         slab = self.today[hs, cs]  # (touched, cells), a copy
-        np.add.at(by_type, hs, slab)
+        for i, h in enumerate(hs):
+            by_type[h] += slab[i]
         if record:
             row, cell = np.nonzero(slab)
             self._days.append(np.full(cell.size, day, dtype=np.int32))

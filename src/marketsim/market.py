@@ -62,7 +62,7 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
     # 3. open market for the rest
     search = np.flatnonzero(~call)
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
-    police = model._police_hours
+    police = model._visible_hours
     if search.size and open_rows.size:
         chosen = _open_market_choice(model, buyers[search], open_rows, rng)
         found = chosen >= 0
@@ -172,7 +172,7 @@ def _open_market_choice(
 ) -> np.ndarray:
     """For each buyer, an index into open_rows (or -1 when nothing is in range).
 
-    Attraction = exp(-distance / decay) x (1 + reputation / 5) x (base price / price)^2
+    Attraction = exp(-distance / decay) x (1 + pull x reputation) x (base price / price)^2
     x exp(-2 x residual deterrence); pitches beyond the search radius are out of reach.
     """
     cu = model.config.users
@@ -181,9 +181,11 @@ def _open_market_choice(
     dc = d.cell[open_rows]
     ox, oy = town.cell_x[dc], town.cell_y[dc]
     rep = town.layer("reputation").ravel()[dc]
+    centre = 1.0 + model.config.market.centre_draw * (town.land_use.ravel()[dc] == town.CENTRE)
     deter = town.layer("deterrence").ravel()[dc]
     pull = (
-        (1.0 + rep / 5.0)
+        centre
+        * (1.0 + model.config.market.reputation_pull * rep)
         * (model.config.market.base_price / d.price[open_rows]) ** 2
         * np.exp(-2.0 * deter)
     )

@@ -52,7 +52,7 @@ class DayTally:
         if cells.size == 0:
             return
         self._keys.append(TALLY_INDEX[metric] * self.n_cells + cells)
-        self._weights.append(np.broadcast_to(np.asarray(count, dtype=float), cells.shape))
+        self._weights.append(count if np.ndim(count) else np.full(cells.size, count, dtype=float))
 
     @property
     def values(self) -> np.ndarray:
@@ -65,8 +65,18 @@ class DayTally:
             self._weights.clear()
         return self._values
 
+    def total(self, metric: str) -> float:
+        """Today's town-wide total of one metric, without binning the queue."""
+        row = TALLY_INDEX[metric]
+        total = float(self._values[row].sum())
+        for keys, weights in zip(self._keys, self._weights, strict=True):
+            if keys[0] // self.n_cells == row:  # each queued batch holds one metric
+                total += float(weights.sum())
+        return total
+
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
-        self.values[TALLY_INDEX[metric]] = per_cell.ravel()
+        """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
+        self._values[TALLY_INDEX[metric]] = per_cell.ravel()
 
     def reset(self) -> None:
         self._keys.clear()
@@ -156,6 +166,29 @@ def wdq(
     return float(value) if math.isfinite(value) else None
 
 
+def target_change(
+    ts: pd.DataFrame, metric: str, intervention: int, before_days: int
+) -> float | None:
+    """Relative change of the target's share against control, (Ra/Ca) / (Rb/Cb) - 1.
+
+    A WDQ is only worth reading when this is clearly away from 0; otherwise its
+    denominator is noise and the quotient can take any value.
+    """
+    before = ts[(ts.step >= intervention - before_days) & (ts.step < intervention)]
+    after = ts[ts.step >= intervention]
+    if before.empty or after.empty:
+        return None
+
+    def share(frame: pd.DataFrame) -> float:
+        c = float(frame.loc[frame.region == "control", metric].sum())
+        return float(frame.loc[frame.region == "target", metric].sum()) / c if c > 0 else math.nan
+
+    b, a = share(before), share(after)
+    if not (math.isfinite(a) and math.isfinite(b)) or b == 0:
+        return None
+    return a / b - 1.0
+
+
 def intervention_day(model: MarketModel) -> int:
     sc = model.config
     if sc.evaluation.intervention_day is not None:
@@ -210,7 +243,8 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
             harm_by_type[h.name][f"weighted_{name}"] = float(w[i])
     day = intervention_day(model)
     metric = sc.evaluation.wdq_metric
-    wdq_value = wdq(ts, metric, day, sc.evaluation.before_days) if metric in ts.columns else None
+    wdq_value = wdq(ts, metric, day, sc.evaluation.before_days)
+    change = target_change(ts, metric, day, sc.evaluation.before_days)
     cost = load_profile("cost_of_crime_gbp")
     cost_idx = {h.name: i for i, h in enumerate(HARM_TYPES)}
 
@@ -241,7 +275,8 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
             "intervention_day": day,
             "before_days": sc.evaluation.before_days,
             "value": wdq_value,
-            "reading": wdq_reading(wdq_value),
+            "target_change": change,
+            "reading": wdq_reading(wdq_value, change),
         },
         "traditional_metrics": {
             "arrests": allr.get("arrests", 0.0),
@@ -269,9 +304,14 @@ def _mean_price(prices: pd.Series) -> float:
     return float(traded.mean()) if len(traded) else float("nan")
 
 
-def wdq_reading(value: float | None) -> str:
+MIN_TARGET_CHANGE = 0.05  # below this the WDQ's denominator is noise
+
+
+def wdq_reading(value: float | None, change: float | None = None) -> str:
     if value is None:
         return "undefined (no change in the target)"
+    if change is not None and abs(change) < MIN_TARGET_CHANGE:
+        return f"not interpretable: the target changed by only {change:+.1%} against control"
     if value > 0:
         return "diffusion of benefits"
     if value >= -1:

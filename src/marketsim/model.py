@@ -56,10 +56,11 @@ class MarketModel(mesa.Model):
         self.ledger = HarmLedger(n)
         self.tally = DayTally(n)
         self.recorder = Recorder(self)
-        self._arrests_cell = np.zeros(n)  # yesterday's arrests, for dealers' risk
+        self._arrests_cell = np.zeros(n)  # yesterday's dealer arrests: risk and void
         self._fear_market = np.zeros(n)
         self._fear_enforcement = np.zeros(n)
         self._police_hours = np.zeros(n)
+        self._visible_hours = np.zeros(n)
         self.police_near = np.zeros(n)
 
         self.users = UserPopulation(int(scenario.market.n_users * 1.5), scenario.users.max_contacts)
@@ -95,6 +96,13 @@ class MarketModel(mesa.Model):
         homes = urng.choice(town.n_cells, size=sc.market.n_users, p=res / res.sum())
         dependent = urng.random(sc.market.n_users) < sc.users.share_dependent
         self.users.create(self, homes, dependent, urng)
+        # An established open market at the centre: its reputation draws buyers from the start.
+        town = self.town
+        centre = town.land_use == Town.CENTRE
+        if centre.any():
+            cx, cy = (np.argwhere(centre).mean(axis=0)).round().astype(int)
+            near = (np.abs(town.cell_x - cx) <= 2) & (np.abs(town.cell_y - cy) <= 2)
+            town.layer("reputation").ravel()[near] = sc.market.hotspot_reputation
         # Dealers start where buyers live and trade: near homes, more in the centre.
         self._add_dealers(sc.market.n_dealers, self._pitch_weights(), drng, entrant=False)
 
@@ -239,14 +247,17 @@ class MarketModel(mesa.Model):
 
     def _phase_deploy(self) -> None:
         cfg = self.config.police
-        hours, officer_days = self.police.deploy(self, self.streams["police"])
-        self._police_hours = hours
-        # Officer-hours within one cell: what dealers and buyers on a pitch can see.
-        self.police_near = box_sum(hours.reshape(self.town.width, self.town.height), 1).ravel()
-        self.town.layer("police_presence")[:] = hours.reshape(self.town.width, self.town.height)
+        hours, visible, officer_days = self.police.deploy(self, self.streams["police"])
+        shape = (self.town.width, self.town.height)
+        self._police_hours = hours  # all officer-hours: detection
+        self._visible_hours = visible  # uniformed hours: what buyers, dealers and residents see
+        self.police_near = box_sum(visible.reshape(shape), 1).ravel()
+        self.town.layer("police_presence")[:] = visible.reshape(shape)
         det = self.town.layer("deterrence")
         det *= 1.0 - cfg.deterrence_decay
-        det += cfg.deterrence_gain * np.minimum(hours, cfg.deterrence_saturation).reshape(det.shape)
+        det += cfg.deterrence_gain * np.minimum(visible, cfg.deterrence_saturation).reshape(
+            det.shape
+        )
         np.minimum(det, 1.0, out=det)
         self.tally.add("police_officer_days", np.arange(self.town.n_cells), officer_days)
         self.ledger.add_field("officer_day", officer_days)
@@ -254,9 +265,11 @@ class MarketModel(mesa.Model):
     def _phase_dealers(self) -> None:
         d = self.dealers
         rng = self.streams["dealers"]
-        arrests_near = box_sum(
-            self._arrests_cell.reshape(self.town.width, self.town.height), 2
-        ).ravel()
+        arrests_near = (
+            box_sum(self._arrests_cell.reshape(self.town.width, self.town.height), 2).ravel()
+            if self._arrests_cell.any()
+            else self._arrests_cell
+        )
         d.update_risk(self, arrests_near)
         d.relocate(self, rng)
         d.choose_mode(self, self._contacts_held(), rng)
@@ -289,9 +302,12 @@ class MarketModel(mesa.Model):
         risk = 1 - np.exp(-(cfg.risk_per_police_hour * police + town.layer("deterrence").ravel()))
         risk = risk + 0.3 * town.guardianship.ravel()
         margin = m.base_price * (1 - m.wholesale_share)
-        demand = 0.02 * buyers[cand] + 0.3 * rep[cand] + 0.5 * unmet[cand]
+        centre = 1.0 + m.centre_draw * (town.land_use.ravel() == Town.CENTRE)
+        demand = (0.02 * buyers[cand] + 0.3 * rep[cand]) * centre[cand] + 0.5 * unmet[cand]
         passing = np.where(is_open[:, None], 1.0, 0.3)
-        trade = margin * demand * passing / (1.0 + rivals[cand])
+        rivals_there = rivals[cand]
+        rivals_there[:, 0] -= 1.0  # column 0 is the dealer's own pitch: not its own rival
+        trade = margin * demand * passing / (1.0 + 0.5 * rivals_there)
         return trade - cfg.risk_cost * risk[cand] * np.where(is_open[:, None], 1.0, 0.4)
 
     @property
@@ -367,14 +383,14 @@ class MarketModel(mesa.Model):
         n = town.n_cells
         keys = crew[members] * n + d.cell[act[members]]
         uniq, counts = np.unique(keys, return_counts=True)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                nx, ny = x + dx, y + dy
-                inside = (nx >= 0) & (nx < town.width) & (ny >= 0) & (ny < town.height)
-                probe = crew[members] * n + nx * town.height + ny
-                pos = np.minimum(np.searchsorted(uniq, probe), uniq.size - 1)
-                hit = inside & (uniq[pos] == probe)
-                out[members] += np.where(hit, counts[pos], 0)
+        # Probe the 9 cells around each member for same-crew keys, all at once.
+        nx = x[None, :] + _DX[:, None]
+        ny = y[None, :] + _DY[:, None]
+        inside = (nx >= 0) & (nx < town.width) & (ny >= 0) & (ny < town.height)
+        probe = crew[members][None, :] * n + nx * town.height + ny
+        pos = np.minimum(np.searchsorted(uniq, probe), uniq.size - 1)
+        hit = inside & (uniq[pos] == probe)
+        out[members] = np.where(hit, counts[pos], 0).sum(axis=0)
         out[members] -= 1  # not oneself
         return out
 
@@ -403,7 +419,7 @@ class MarketModel(mesa.Model):
         for r in leave:
             self._desist(r)
         unmet = self.town.layer("unmet_demand").ravel()
-        expected = m.entrants.rate * float(self.tally.values[_UNMET].sum())
+        expected = m.entrants.rate * self.tally.total("unmet_demand")
         n_new = int(rng.poisson(expected)) if expected > 0 else 0
         if n_new:
             w = unmet + 1e-9
@@ -424,8 +440,9 @@ class MarketModel(mesa.Model):
 
         open_sales = t[TI["open_sales"]].reshape(shape)
         rep = town.layer("reputation")
-        rep *= 0.95
-        rep += 0.05 * open_sales
+        keep = self.config.market.reputation_memory
+        rep *= keep
+        rep += (1.0 - keep) * open_sales
         litter = town.layer("litter")
         litter *= 1.0 - 0.1 * (0.5 + town.guardianship)
         litter += t[TI["litter"]].reshape(shape)
@@ -436,15 +453,17 @@ class MarketModel(mesa.Model):
         void *= 0.93
         void += self._arrests_cell.reshape(shape)
         # Fear: visible dealing and violence nearby (market); visible raids (enforcement).
+        act = self.dealers.active()
         open_here = np.bincount(
-            self.dealers.cell[self.dealers.active()[self.dealers.open[self.dealers.active()]]],
-            minlength=town.n_cells,
+            self.dealers.cell[act[self.dealers.open[act]]], minlength=town.n_cells
         ).astype(float)
         exposed = box_sum(open_here.reshape(shape), 1) > 0
         violence = self.tally.values[TI["violent_incidents"]].reshape(shape)
         fm = self._fear_market.reshape(shape)
         fm *= 0.97
-        fm += 0.01 * exposed + 0.15 * box_sum(violence, 1)
+        fm += 0.01 * exposed
+        if violence.any():
+            fm += 0.15 * box_sum(violence, 1)
         np.minimum(fm, 0.6, out=fm)
         fe = self._fear_enforcement.reshape(shape)
         fe *= 0.9
@@ -497,7 +516,7 @@ class MarketModel(mesa.Model):
         if self.recording:
             self.recorder.record(self.tally, harm_by_type)
             self.dealers.sales_total[: d.n] += self.dealers.sales[: d.n]
-        self._arrests_cell = self.tally.values[_ARRESTS].copy()
+        self._arrests_cell = self.tally.values[_DEALER_ARRESTS].copy()
         self.tally.reset()
 
     # ------------------------------------------------------------ transitions
@@ -654,5 +673,8 @@ class MarketModel(mesa.Model):
 
 from marketsim.metrics import TALLY_INDEX as _TI  # noqa: E402
 
-_ARRESTS = _TI["arrests"]
+_DEALER_ARRESTS = _TI["seizures"]
+_DX, _DY = (
+    a.ravel() for a in np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij")
+)  # one seizure per dealer arrest
 _UNMET = _TI["unmet_demand"]

@@ -169,7 +169,43 @@ class MarketConfig(Section):
         doc="price mark-up per unit of perceived risk",
         source="Reuter & Kleiman 1986, risks and prices",
     )
+    reputation_pull: float = param(
+        1.5,
+        ge=0,
+        le=10,
+        unit="x per unit reputation",
+        doc="how strongly a pitch's reputation draws buyers",
+        source=f"{S001} Table 4.2: an area's reputation for drugs attracts users",
+    )
+    centre_draw: float = param(
+        2.0,
+        ge=0,
+        le=20,
+        unit="x",
+        doc="extra pull of town-centre pitches (footfall, transport, anonymity)",
+        source=f"{S001} ch. 4: open markets cluster where footfall gives cover; calibration judgement",
+    )
+    reputation_memory: float = param(
+        0.98, ge=0, lt=1, unit="per day", doc="share of a pitch's reputation kept each day"
+    )
+    hotspot_reputation: float = param(
+        10.0,
+        ge=0,
+        le=1000,
+        unit="open sales a day",
+        doc="reputation of the established open market at the town centre at start",
+        source="design §9: an established central open market",
+    )
     entrants: EntrantConfig = Field(default_factory=EntrantConfig)
+
+    @model_validator(mode="after")
+    def _tier_shares(self) -> MarketConfig:
+        if self.share_user_dealers + self.share_crew > 1:
+            raise ValueError(
+                f"share_user_dealers + share_crew = {self.share_user_dealers + self.share_crew:g}; "
+                "allowed: at most 1 (the rest are independent street sellers)"
+            )
+        return self
 
 
 # ------------------------------------------------------------------------ dealers
@@ -237,7 +273,7 @@ class DealerConfig(Section):
         0.8, ge=0, le=1, unit="risk", doc="perceived risk above which a dealer may exit"
     )
     turf_rate: float = param(
-        0.0008,
+        0.0003,
         ge=0,
         le=1,
         unit="incidents per rival per unit violence per day",
@@ -299,10 +335,10 @@ class UserConfig(Section):
         45.0, ge=0, le=500, unit="GBP per day", doc="median legitimate income, recreational"
     )
     search_radius: int = param(
-        8, ge=1, le=100, unit="cells", doc="furthest a buyer travels to an open market"
+        12, ge=1, le=100, unit="cells", doc="furthest a buyer travels to an open market"
     )
     distance_decay: float = param(
-        3.0, gt=0, le=100, unit="cells", doc="distance scale of buyer travel"
+        6.0, gt=0, le=100, unit="cells", doc="distance scale of buyer travel"
     )
     police_deterrence: float = param(
         0.35,
@@ -512,14 +548,6 @@ class PoliceConfig(Section):
 # ---------------------------------------------------------------------- treatment
 class TreatmentConfig(Section):
     places_per_site: int = param(60, ge=0, le=10000, unit="places", doc="treatment places per site")
-    cost_per_place_day: float = param(
-        11.0,
-        ge=0,
-        le=1000,
-        unit="GBP",
-        doc="cost of a place-day",
-        source="design §6: ~GBP 8,000 per client over 2 years",
-    )
     duration_days: int = param(
         180, ge=1, le=1000, unit="days", doc="length of a completed episode", source="NTORS"
     )

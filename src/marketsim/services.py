@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 def site_police_hours(model: MarketModel) -> np.ndarray:
     """Officer-hours today within two cells of each treatment site."""
     town = model.town
-    near = box_sum(model._police_hours.reshape(town.width, town.height), 2).ravel()
-    return near[[s.cell_index for s in model.services]]
+    hours = model._visible_hours.reshape(town.width, town.height)
+    out = np.empty(len(model.services))
+    for i, service in enumerate(model.services):
+        x, y = service.cell.coordinate
+        out[i] = hours[max(0, x - 2) : x + 3, max(0, y - 2) : y + 3].sum()
+    return out
 
 
 def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:

@@ -169,7 +169,7 @@ def generate_land_use(config: TownConfig, rng: np.random.Generator) -> np.ndarra
     lu[park] = Town.PARK
     # Two schools (2x2 blocks) and the treatment sites.
     for _ in range(2):
-        sx, sy = _free_spot(lu, rng, 2)
+        sx, sy = _free_spot(lu, rng, 2, block=2)
         lu[sx : sx + 2, sy : sy + 2] = Town.SCHOOL
     # First site on the edge of the centre (where services cluster), second in housing.
     ring = (np.abs(np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) - (rc + 1)) < 0.75) & (
@@ -188,16 +188,32 @@ def generate_land_use(config: TownConfig, rng: np.random.Generator) -> np.ndarra
     return lu
 
 
-def _free_spot(lu: np.ndarray, rng: np.random.Generator, margin: int) -> tuple[int, int]:
-    """A residential cell at least `margin` from the edge and from non-residential land."""
+def _free_spot(
+    lu: np.ndarray, rng: np.random.Generator, margin: int, block: int = 1
+) -> tuple[int, int]:
+    """The corner of a residential `block` x `block` square, preferably `margin`
+    clear of the edge and of other land; in a small town, any all-residential square."""
     w, h = lu.shape
     other = (lu != Town.RESIDENTIAL).astype(float)
-    clear = box_sum(other, margin) == 0
-    clear[:margin, :] = clear[w - margin :, :] = False
-    clear[:, :margin] = clear[:, h - margin :] = False
-    cand = np.flatnonzero(clear.ravel())
-    if cand.size == 0:
-        cand = np.flatnonzero((lu == Town.RESIDENTIAL).ravel())
+    # fits[x, y]: the block with corner (x, y) lies inside the town and is all residential
+    fits = np.zeros((w, h), dtype=bool)
+    inner = other
+    corner_sum = np.zeros((w - block + 1, h - block + 1))
+    for dx in range(block):
+        for dy in range(block):
+            corner_sum += inner[dx : w - block + 1 + dx, dy : h - block + 1 + dy]
+    fits[: w - block + 1, : h - block + 1] = corner_sum == 0
+    clear = fits & (box_sum(other, margin) == 0)
+    clear[:margin, :] = clear[max(0, w - margin - block + 1) :, :] = False
+    clear[:, :margin] = clear[:, max(0, h - margin - block + 1) :] = False
+    for cand_mask in (clear, fits, lu == Town.RESIDENTIAL):
+        cand = np.flatnonzero(cand_mask.ravel())
+        if cand.size:
+            break
+    else:
+        raise ScenarioError(
+            "town: no residential land left to place parks, schools or treatment sites"
+        )
     pick = int(rng.choice(cand))
     return pick // h, pick % h
 

@@ -47,7 +47,6 @@ class PoliceForce:
         self.unit_order: list[Order | None] = [None] * self.n_units
         self.orders: list[Order] = []
         self.today_orders: list[Order] = []
-        self.today_orders: list[Order] = []
         self.cell_unit = np.full(model.town.n_cells, -1, dtype=np.int64)
         self.cell_order: list[Order | None] = []
         self.raid_cells = np.empty(0, dtype=np.int64)
@@ -62,10 +61,17 @@ class PoliceForce:
         """A tactic asks for police time today."""
         self.orders.append(order)
 
-    def deploy(self, model: MarketModel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Share units between today's orders; returns (officer-hours, officer-days) per cell."""
+    def deploy(
+        self, model: MarketModel, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Share units between today's orders.
+
+        Returns per cell: officer-hours (all), officer-hours in visible uniform
+        (what dealers and buyers can see), and officer-days.
+        """
         town = model.town
         hours = np.zeros(town.n_cells)
+        visible = np.zeros(town.n_cells)
         officer_days = np.zeros(town.n_cells)
         self.cell_unit.fill(-1)
         self.arrests_today.fill(0)
@@ -104,6 +110,8 @@ class PoliceForce:
             unit_ids = np.asarray(units)
             h = (self.hours_today[unit_ids] / per_unit)[:, None]
             np.add.at(hours, beats, np.broadcast_to(h, beats.shape))
+            if order.visible:
+                np.add.at(visible, beats, np.broadcast_to(h, beats.shape))
             np.add.at(officer_days, beats, 1.0 / per_unit)
             self.cell_unit[beats] = unit_ids[:, None]
             for u, first in zip(unit_ids, beats[:, 0], strict=True):
@@ -112,9 +120,8 @@ class PoliceForce:
                 raid_cells.append(beats.ravel())
         self.raid_cells = np.concatenate(raid_cells) if raid_cells else np.empty(0, dtype=np.int64)
         self.today_orders = self.orders
-        self.today_orders = self.orders
         self.orders = []
-        return hours, officer_days
+        return hours, visible, officer_days
 
     def can_arrest(self, unit: int) -> bool:
         max_per_day = max(

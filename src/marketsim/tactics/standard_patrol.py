@@ -46,7 +46,7 @@ class StandardPatrol(Tactic):
     def init(self, model: MarketModel) -> None:
         # Calls for service follow people and trade: residents plus commercial footfall.
         town = model.town
-        footfall = town.residents.ravel() + 40.0 * (town.land_use.ravel() == town.CENTRE)
+        footfall = town.residents.ravel() + 15.0 * (town.land_use.ravel() == town.CENTRE)
         w = (1.0 + footfall) ** self.config.demand_weight
         self._weights = w / w.sum()
         self._cells = np.arange(town.n_cells)
