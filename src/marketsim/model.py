@@ -16,6 +16,7 @@ from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.dealer import DealerPopulation
 from marketsim.agents.police import PoliceForce
+from marketsim.agents.population import NEVER
 from marketsim.agents.treatment import TreatmentService
 from marketsim.agents.user import UserPopulation
 from marketsim.harms import HarmLedger
@@ -232,7 +233,7 @@ class MarketModel(mesa.Model):
                     r, rng, resume=rng.random() < self.config.dealers.p_return_after_prison
                 )
             else:
-                d.event_day[r] = -1
+                d.event_day[r] = NEVER
         back = np.flatnonzero(
             (u.view("state") == U.PRISON) & (u.view("release_day") == day) & (u.view("dealer") < 0)
         )
@@ -305,8 +306,13 @@ class MarketModel(mesa.Model):
         centre = 1.0 + m.centre_draw * (town.land_use.ravel() == Town.CENTRE)
         demand = (0.02 * buyers[cand] + 0.3 * rep[cand]) * centre[cand] + 0.5 * unmet[cand]
         passing = np.where(is_open[:, None], 1.0, 0.3)
-        rivals_there = rivals[cand]
-        rivals_there[:, 0] -= 1.0  # column 0 is the dealer's own pitch: not its own rival
+        # The dealer itself sits in the rival count of its own pitch and of the
+        # cells next to it (column 0 is its own pitch): it is not its own rival.
+        here_x, here_y = town.cell_x[cand[:, :1]], town.cell_y[cand[:, :1]]
+        beside = (np.abs(town.cell_x[cand] - here_x) <= 1) & (
+            np.abs(town.cell_y[cand] - here_y) <= 1
+        )
+        rivals_there = rivals[cand] - beside
         trade = margin * demand * passing / (1.0 + 0.5 * rivals_there)
         return trade - cfg.risk_cost * risk[cand] * np.where(is_open[:, None], 1.0, 0.4)
 
@@ -579,7 +585,7 @@ class MarketModel(mesa.Model):
 
     def _release_dealer(self, r: int, rng: np.random.Generator, resume: bool) -> None:
         d, u = self.dealers, self.users
-        d.event_day[r] = -1
+        d.event_day[r] = NEVER
         d.convicted[r] = False
         if d.user[r] >= 0:
             ur = d.user[r]

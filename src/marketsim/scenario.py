@@ -643,7 +643,7 @@ def _to_tactic_config(item: Any) -> TacticConfig:
     if not isinstance(item, dict):
         raise ValueError("each tactic must be a mapping with a 'type' key")
     kind = item.get("type")
-    if kind not in TACTICS:
+    if not isinstance(kind, str) or kind not in TACTICS:
         raise ValueError(f"unknown tactic type {kind!r}; allowed: {', '.join(sorted(TACTICS))}")
     return TACTICS[kind].Config.model_validate(item)
 
@@ -699,6 +699,12 @@ class Scenario(Section):
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and (
+            "function-" in part or part.startswith(("literal[", "tagged-union["))
+        ):
+            continue  # pydantic's names for union branches, not a field the user wrote
+        if isinstance(part, str) and not part.isprintable():
+            part = repr(part)
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -763,6 +769,28 @@ def _section_class(annotation: Any) -> type | None:
     return None
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                continue  # an unhashable key: the base loader reports it
+            if duplicate:
+                line = key_node.start_mark.line + 1
+                raise _DuplicateKey(f"line {line}: key {key!r} appears twice in the same mapping")
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError."""
     path = Path(path)
@@ -775,7 +803,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except RecursionError:
+        raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
+    except _DuplicateKey as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -860,8 +892,13 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     data = read_yaml(path)
     scenario = scenario_from_dict(data, source=str(path), overrides=overrides)
     if scenario.town.generator == "raster" and scenario.town.raster:
-        raster = Path(scenario.town.raster)
-        if not raster.is_absolute():
-            raster = (Path(path).parent / raster).resolve()
+        try:
+            raster = Path(scenario.town.raster)
+            if not raster.is_absolute():
+                raster = (Path(path).parent / raster).resolve()
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(
+                f"{path}: town.raster: bad value {scenario.town.raster!r}: not a usable path ({exc})"
+            ) from None
         scenario.town.raster = str(raster)
     return scenario

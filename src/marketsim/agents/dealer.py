@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import CellAgent
 
-from marketsim.agents.population import Population
+from marketsim.agents.population import NEVER, Population
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
@@ -91,7 +91,7 @@ class DealerPopulation(Population):
         "arrests": (np.int64, 0),
         "user": (np.int64, -1),  # the user row of a user-dealer
         "children": (np.int64, 0),
-        "event_day": (np.int64, -1),  # next custody event (sentence or release)
+        "event_day": (np.int64, NEVER),  # next custody event (sentence or release)
         "convicted": (bool, False),
         "entered_day": (np.int64, 0),
         "deterrent": (float, 0.0),  # expected cost of violence set by tactics

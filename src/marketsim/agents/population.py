@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+NEVER = -(2**62)  # a day before any day, burn-in included (burn-in days are negative)
+
 
 class Population:
     """Growable columns: FIELDS maps a column name to (dtype, fill value)."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import CellAgent
 
-from marketsim.agents.population import Population
+from marketsim.agents.population import NEVER, Population
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
@@ -66,16 +66,16 @@ class UserPopulation(Population):
         "income": (float, 0.0),  # legitimate GBP per day
         "cash": (float, 0.0),
         "dealer": (np.int64, -1),  # dealer row if a user-dealer
-        "tolerance_until": (np.int64, -1),  # day tolerance returns after prison / drop-out
-        "adverse_until": (np.int64, -1),  # recent overdose or arrest: more likely to seek help
-        "treatment_day": (np.int64, -1),  # day treatment started (or joined the list)
+        "tolerance_until": (np.int64, NEVER),  # day tolerance returns after prison / drop-out
+        "adverse_until": (np.int64, NEVER),  # recent overdose or arrest: more likely to seek help
+        "treatment_day": (np.int64, NEVER),  # day treatment started (or joined the list)
         "missed": (np.int64, 0),
         "site": (
             np.int64,
             -1,
         ),  # treatment site (waiting or in treatment)  # appointments missed this episode
-        "release_day": (np.int64, -1),
-        "recovered_day": (np.int64, -1),
+        "release_day": (np.int64, NEVER),
+        "recovered_day": (np.int64, NEVER),
         "children": (np.int64, 0),
         "crimes": (np.int64, 0),
         "arrests": (np.int64, 0),
