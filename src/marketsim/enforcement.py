@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from marketsim.accounts import REACTIVE
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.town import box_sum
@@ -79,7 +80,7 @@ def _street_arrests(model: MarketModel, rng: np.random.Generator) -> None:
             un = int(units_a[i])
             if police.can_arrest(un) and d.state[rows_a[i]] == D.ACTIVE:
                 police.book_arrest(un)
-                model.arrest_dealer(int(rows_a[i]), rng)
+                model.arrest_dealer(int(rows_a[i]), rng, by=order.tactic)
 
 
 def _priority(
@@ -105,7 +106,7 @@ def _targeted_arrests(model: MarketModel, rng: np.random.Generator) -> None:
         live = order.targets[d.state[order.targets] == D.ACTIVE]
         hit = live[rng.random(live.size) < order.target_prob]
         for r in hit:
-            model.arrest_dealer(int(r), rng)
+            model.arrest_dealer(int(r), rng, by=order.tactic)
 
 
 def _crime_arrests(model: MarketModel, rng: np.random.Generator) -> None:
@@ -118,8 +119,10 @@ def _crime_arrests(model: MarketModel, rng: np.random.Generator) -> None:
             continue
         model.tally.add("arrests", int(cell))
         model.ledger.add("arrest", int(cell))
+        model.accounts.add(REACTIVE, "arrests")
         if u.children[ur]:
             model.ledger.add("children_affected", int(cell), float(u.children[ur]))
+            model.accounts.add(REACTIVE, "children_affected", float(u.children[ur]))
         u.adverse_until[ur] = model.day + 30
         if model.recording:
             u.arrests[ur] += 1
@@ -127,11 +130,13 @@ def _crime_arrests(model: MarketModel, rng: np.random.Generator) -> None:
             continue
         model.tally.add("prosecutions", int(cell))
         model.ledger.add("prosecution", int(cell))
+        model.accounts.add(REACTIVE, "prosecutions")
         # User-dealers are jailed only for dealing (on their dealer row), so that a
         # person is never in custody twice; here they are arrested and charged only.
         if u.dealer[ur] < 0 and rng.random() < pc.custody_prob_user:
             model._leave_treatment(int(ur))
             u.state[ur] = U.PRISON
+            u.arrested_by[ur] = model.accounts.index(REACTIVE)
             u.release_day[ur] = model.day + max(
                 1, int(round(pc.sentence_user * rng.lognormal(0, 0.5)))
             )

@@ -37,8 +37,8 @@ TALLY_INDEX = {name: i for i, name in enumerate(TALLIED)}
 class DayTally:
     """A (metric, cell) array of today's counts, reset every day.
 
-    Adds are queued and binned together on first read, so a day's dozens of
-    small adds cost one `np.bincount`.
+    Adds are queued and applied together on first read, so a day's dozens of
+    small adds cost one `np.add.at`.
     """
 
     def __init__(self, n_cells: int):
@@ -59,8 +59,7 @@ class DayTally:
         if self._keys:
             keys = np.concatenate(self._keys)
             weights = np.concatenate(self._weights)
-            flat = self._values.reshape(-1)
-            flat += np.bincount(keys, weights=weights, minlength=flat.size)
+            np.add.at(self._values.reshape(-1), keys, weights)
             self._keys.clear()
             self._weights.clear()
         return self._values
@@ -258,8 +257,20 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
         "prison_days_gbp": spend("prison_day"),
         "treatment_gbp": spend("treatment_place_day"),
     }
-    costs["enforcement_total_gbp"] = sum(v for k, v in costs.items() if k != "treatment_gbp")
+    unit_costs = {
+        "officer_days": float(cost.weights[cost_idx["officer_day"]]),
+        "arrests": float(cost.weights[cost_idx["arrest"]]),
+        "prosecutions": float(cost.weights[cost_idx["prosecution"]]),
+        "prison_days": float(cost.weights[cost_idx["prison_day"]]),
+        "treatment_place_days": float(cost.weights[cost_idx["treatment_place_day"]]),
+    }
+    by_tactic = model.accounts.summary(unit_costs)
+    costs["tactic_spend_gbp"] = sum(sum(a["spend_gbp"].values()) for a in by_tactic.values())
+    costs["enforcement_total_gbp"] = sum(
+        v for k, v in costs.items() if k.endswith("_gbp") and k != "treatment_gbp"
+    )
     costs["total_gbp"] = costs["enforcement_total_gbp"] + costs["treatment_gbp"]
+    costs["by_tactic"] = by_tactic
     allr = totals.get("all", {})
     return {
         "scenario": sc.name,

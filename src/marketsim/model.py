@@ -12,6 +12,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from marketsim.accounts import Accounts
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.dealer import DealerPopulation
@@ -55,6 +56,7 @@ class MarketModel(mesa.Model):
         n = self.town.n_cells
 
         self.ledger = HarmLedger(n)
+        self.accounts = Accounts([cfg.label for cfg in scenario.tactics])
         self.tally = DayTally(n)
         self.recorder = Recorder(self)
         self._arrests_cell = np.zeros(n)  # yesterday's dealer arrests: risk and void
@@ -242,6 +244,7 @@ class MarketModel(mesa.Model):
             u.tolerance_until[back] = day + self.config.users.tolerance_loss_days
 
     def _phase_tactics(self) -> None:
+        self.accounts.recording = self.recording
         for tactic in self.tactics:
             if tactic.is_active(self.day):
                 tactic.step(self)
@@ -518,6 +521,10 @@ class MarketModel(mesa.Model):
         prison_cells = np.concatenate([d.view("cell")[custody], homes[held_users]])
         self.tally.add("prison_days", prison_cells)
         self.ledger.add("prison_day", prison_cells)
+        self.accounts.add_by_index(
+            "prison_days",
+            np.concatenate([d.view("arrested_by")[custody], u.view("arrested_by")[held_users]]),
+        )
         harm_by_type = self.ledger.close_day(self.day, record=self.recording)
         if self.recording:
             self.recorder.record(self.tally, harm_by_type)
@@ -526,16 +533,21 @@ class MarketModel(mesa.Model):
         self.tally.reset()
 
     # ------------------------------------------------------------ transitions
-    def arrest_dealer(self, r: int, rng: np.random.Generator, cell: int | None = None) -> None:
-        """Arrest dealer row r: charge, remand or bail, seizure (crew debt), void."""
+    def arrest_dealer(
+        self, r: int, rng: np.random.Generator, cell: int | None = None, by: str = "standard_patrol"
+    ) -> None:
+        """Arrest dealer row r for tactic `by`: charge, remand or bail, seizure (crew debt), void."""
         pc = self.config.police
         d, u = self.dealers, self.users
         cell = int(d.cell[r]) if cell is None else cell
         d.arrests[r] += 1
+        d.arrested_by[r] = self.accounts.index(by)
         self.tally.add("arrests", cell)
         self.ledger.add("arrest", cell)
+        self.accounts.add(by, "arrests")
         if d.children[r]:
             self.ledger.add("children_affected", cell, float(d.children[r]))
+            self.accounts.add(by, "children_affected", float(d.children[r]))
         self.tally.add("seizures", cell)
         self._add_debt(r, pc.seizure_value)
         if d.user[r] >= 0:
@@ -546,6 +558,7 @@ class MarketModel(mesa.Model):
             return
         self.tally.add("prosecutions", cell)
         self.ledger.add("prosecution", cell)
+        self.accounts.add(by, "prosecutions")
         d.convicted[r] = rng.random() < pc.convict_prob
         d.event_day[r] = self.day + max(1, pc.days_to_sentence)
         if rng.random() < pc.remand_prob:
@@ -625,6 +638,7 @@ class MarketModel(mesa.Model):
                 s.leave(ur)
                 s.drop_from_list(ur)
             u.treatment[ur] = U.NO_TREATMENT
+        u.referred_by[ur] = -1
 
     def user_dies(self, rows: np.ndarray) -> None:
         u = self.users

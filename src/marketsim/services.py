@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from marketsim.accounts import SELF_REFERRAL
 from marketsim.agents import user as U
 from marketsim.metrics import TALLY_INDEX
 from marketsim.town import box_sum
@@ -54,6 +55,8 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
             u.treatment_day[admitted] = day
             u.missed[admitted] = 0
             u.site[admitted] = s
+            unreferred = admitted[u.referred_by[admitted] < 0]
+            u.referred_by[unreferred] = model.accounts.index(SELF_REFERRAL)
             tally.add("treatment_entries", u.home[admitted])
 
     # clients: cost, appointments, drop-out, completion
@@ -63,6 +66,7 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     site = u.site[clients]
     site_cells = np.array([s.cell_index for s in model.services])
     ledger.add("treatment_place_day", site_cells[site])
+    model.accounts.add_by_index("treatment_place_days", u.referred_by[clients])
     appointment = rng.random(clients.size) < cfg.appointment_prob
     p_miss = np.minimum(1.0, cfg.missed_per_police_hour * police_near[site])
     missed = appointment & (rng.random(clients.size) < p_miss)
@@ -80,6 +84,7 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     for ur in clients[done]:
         model._leave_treatment(int(ur))
     u.treatment[clients[done]] = U.COMPLETED
+    u.referred_by[clients[done]] = -1
     _recover(model, clients[done])
 
 

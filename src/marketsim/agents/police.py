@@ -113,6 +113,7 @@ class PoliceForce:
             if order.visible:
                 np.add.at(visible, beats, np.broadcast_to(h, beats.shape))
             np.add.at(officer_days, beats, 1.0 / per_unit)
+            model.accounts.add(order.tactic, "officer_days", float(len(units)))
             self.cell_unit[beats] = unit_ids[:, None]
             for u, first in zip(unit_ids, beats[:, 0], strict=True):
                 self.agents[u].cell = town.cell(int(first))

@@ -80,6 +80,8 @@ class UserPopulation(Population):
         "crimes": (np.int64, 0),
         "arrests": (np.int64, 0),
         "started_day": (np.int64, 0),
+        "arrested_by": (np.int64, -1),  # account charged with the user's custody
+        "referred_by": (np.int64, -1),  # account charged with the user's treatment place
     }
 
     def __init__(self, capacity: int, max_contacts: int):
