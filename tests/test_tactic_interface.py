@@ -132,9 +132,11 @@ def test_behaviour_handler_decides_who_is_arrested(probe, monkeypatch):
         arrested: set[tuple[int, int]] = set()
         original = model.arrest_dealer
 
-        def logged(r, rng, cell=None, _orig=original, _model=model, _log=arrested):
+        def logged(
+            r, rng, cell=None, by="standard_patrol", _orig=original, _model=model, _log=arrested
+        ):
             _log.add((_model.day, int(r)))
-            return _orig(r, rng, cell)
+            return _orig(r, rng, cell, by=by)
 
         monkeypatch.setattr(model, "arrest_dealer", logged)
         model.run()

@@ -80,7 +80,9 @@ def run(
         _model, ts, summary = simulate(sc, progress=not quiet and sys.stderr.isatty())
         wall = time.perf_counter() - t0
     except ScenarioError as exc:
-        _fail(str(exc))
+        message = str(exc)
+        # Problems found while building the model (a tactic area outside a raster town) lack the file.
+        _fail(message if message.startswith(str(scenario)) else f"{scenario}: {message}")
         return
     write_outputs(out, sc, ts, summary)
     if not quiet:

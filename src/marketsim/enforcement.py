@@ -54,7 +54,7 @@ def _street_arrests(model: MarketModel, rng: np.random.Generator) -> None:
     seen_hours = np.where(d.open[act], hours[cells] + 0.25 * (around - hours[cells]), hours[cells])
     vis = np.where(d.open[act], 1.0, model.config.dealers.closed_visibility)
     guard = 1.0 + pc.guardianship_detection * town.guardianship.ravel()[cells]
-    hazard = pc.detection_rate * seen_hours * vis * guard
+    hazard = pc.detection_rate * model.levers.detection * seen_hours * vis * guard
     detected = act[rng.random(act.size) < 1.0 - np.exp(-hazard)]
     if detected.size == 0:
         return

@@ -110,7 +110,8 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
         ledger.add("acquisitive_crime", where_crime[offend], n_off)
         if model.recording:
             u.crimes[b[offend]] += n_off.astype(np.int64)
-        caught = offend & (rng.random(b.size) < 1.0 - (1.0 - cu.crime_arrest_prob) ** offences)
+        p_arrest = min(1.0, cu.crime_arrest_prob * model.levers.crime_reporting)
+        caught = offend & (rng.random(b.size) < 1.0 - (1.0 - p_arrest) ** offences)
         model._crime_arrests = (b[caught], where_crime[caught])
     else:
         model._crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))

@@ -305,6 +305,7 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
         },
         "costs": costs,
         "violence_concentration": model.violence_concentration(),
+        "tactics": {t.name: {"type": t.config.type, **t.report(model)} for t in model.tactics},
         "final_state": model.census(),
     }
 

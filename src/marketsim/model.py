@@ -7,6 +7,7 @@ those rows for AgentSet, DataCollector and the visualisation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import mesa
@@ -26,6 +27,21 @@ from marketsim.rng import Streams
 from marketsim.scenario import Scenario
 from marketsim.tactics import TACTICS, Order, Tactic
 from marketsim.town import Town, box_sum, generate_land_use, load_raster
+
+
+@dataclass
+class Levers:
+    """Day-long adjustments tactics make to model behaviour; reset to neutral each day.
+
+    Each active tactic multiplies in its effect during its `step`, so several
+    tactics combine and nothing lingers after a tactic stops (durable effects,
+    such as guardianship, change the town itself instead).
+    """
+
+    detection: float = 1.0  # x detection hazard (community reporting, intelligence)
+    treatment_seeking: float = 1.0  # x daily chance of asking for treatment (outreach)
+    fear_relief: float = 0.0  # extra share of residents' fear that fades each day (engagement)
+    crime_reporting: float = 1.0  # x chance an acquisitive offence leads to arrest
 
 
 class MarketModel(mesa.Model):
@@ -78,6 +94,10 @@ class MarketModel(mesa.Model):
         for tactic in self.tactics:
             tactic.init(self)
         self._finalized = False
+        self.levers = Levers()
+        self.violent_today = np.empty(0, dtype=np.int64)  # dealer rows who used violence today
+        self.harm_heat = np.zeros(self.town.n_cells)  # smoothed daily weighted harm per cell
+        self.retired_crews: set[int] = set()  # crews broken up by asset recovery
 
     # ------------------------------------------------------------------ set-up
     def crew_z(self, crew_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -127,6 +147,7 @@ class MarketModel(mesa.Model):
         crews = None
         if entrant:
             existing = np.unique(self.dealers.view("crew")[self.dealers.view("crew") >= 0])
+            existing = np.setdiff1d(existing, np.fromiter(self.retired_crews, dtype=np.int64))
             # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
             if existing.size:
                 crews = rng.choice(existing, n)
@@ -245,6 +266,7 @@ class MarketModel(mesa.Model):
 
     def _phase_tactics(self) -> None:
         self.accounts.recording = self.recording
+        self.levers = Levers()
         for tactic in self.tactics:
             if tactic.is_active(self.day):
                 tactic.step(self)
@@ -344,6 +366,7 @@ class MarketModel(mesa.Model):
         d = self.dealers
         rng = self.streams["violence"]
         act = d.active()
+        self.violent_today = np.empty(0, dtype=np.int64)
         if act.size == 0:
             return
         town = self.town
@@ -362,6 +385,9 @@ class MarketModel(mesa.Model):
         hazard = (turf + debt) * np.exp(-d.deterrent[act])
         hit = rng.random(act.size) < 1.0 - np.exp(-hazard)
         who = act[hit]
+        self.violent_today = who
+        d.incidents_recent[: d.n] *= 0.99
+        d.incidents_recent[who] += 1.0
         if who.size == 0:
             return
         severity = rng.random(who.size)
@@ -469,13 +495,13 @@ class MarketModel(mesa.Model):
         exposed = box_sum(open_here.reshape(shape), 1) > 0
         violence = self.tally.values[TI["violent_incidents"]].reshape(shape)
         fm = self._fear_market.reshape(shape)
-        fm *= 0.97
+        fm *= 0.97 * (1.0 - self.levers.fear_relief)
         fm += 0.01 * exposed
         if violence.any():
             fm += 0.15 * box_sum(violence, 1)
         np.minimum(fm, 0.6, out=fm)
         fe = self._fear_enforcement.reshape(shape)
-        fe *= 0.9
+        fe *= 0.9 * (1.0 - self.levers.fear_relief)
         if self.police.raid_cells.size:
             raids = (
                 np.bincount(self.police.raid_cells, minlength=town.n_cells)
@@ -526,6 +552,9 @@ class MarketModel(mesa.Model):
             np.concatenate([d.view("arrested_by")[custody], u.view("arrested_by")[held_users]]),
         )
         harm_by_type = self.ledger.close_day(self.day, record=self.recording)
+        # Recent weighted harm per cell: what a harm-focused analyst would map.
+        self.harm_heat *= 0.97
+        self.harm_heat += 0.03 * (self.recorder.cell_weights * harm_by_type).sum(axis=0)
         if self.recording:
             self.recorder.record(self.tally, harm_by_type)
             self.dealers.sales_total[: d.n] += self.dealers.sales[: d.n]
@@ -630,6 +659,38 @@ class MarketModel(mesa.Model):
         d.state[r] = D.DIVERTED
         d.take_off_street(np.array([r]))
         self.tally.add("diversions", int(d.cell[r]))
+
+    def refer_to_treatment(self, ur: int, by: str, fast_track: bool = False) -> str:
+        """Refer user row `ur` to treatment on behalf of tactic `by`.
+
+        Admits at once if a place is free at the nearest site with one, else
+        joins a waiting list (at its head when fast-tracked). Returns "admitted",
+        "waiting" or "refused" (not an active user).
+        """
+        from marketsim.services import admit, join_waiting_list
+
+        u = self.users
+        if u.state[ur] != U.ACTIVE or u.treatment[ur] == U.IN_TREATMENT:
+            return "refused"
+        self._leave_treatment(ur)
+        u.referred_by[ur] = self.accounts.index(by)
+        order = np.argsort(
+            [
+                abs(s.cell.coordinate[0] - self.town.cell_x[u.home[ur]])
+                + abs(s.cell.coordinate[1] - self.town.cell_y[u.home[ur]])
+                for s in self.services
+            ]
+        )
+        for s in order:
+            if self.services[s].free_places > 0:
+                admit(self, np.array([ur]), int(s))
+                return "admitted"
+        site = int(order[0])
+        join_waiting_list(self, ur, site)
+        if fast_track:
+            self.services[site].waiting.remove(ur)
+            self.services[site].waiting.appendleft(ur)
+        return "waiting"
 
     def _leave_treatment(self, ur: int) -> None:
         u = self.users

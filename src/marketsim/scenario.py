@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
 
+from marketsim.areas import AreaSpec
 from marketsim.columns import COLUMNS
 from marketsim.harms import PROFILE_NAMES
 from marketsim.params import Section, param
@@ -590,23 +591,6 @@ class TreatmentConfig(Section):
 
 
 # ------------------------------------------------------------------------ regions
-class AreaSpec(Section):
-    """An area as a centre plus radius, or a list of cells."""
-
-    centre: tuple[int, int] | None = param(None, unit="cell (x, y)", doc="area centre")
-    radius: float | None = param(None, ge=0, le=400, unit="cells", doc="area radius")
-    cells: list[tuple[int, int]] | None = param(None, unit="cells (x, y)", doc="explicit cells")
-
-    @model_validator(mode="after")
-    def _one_form(self) -> AreaSpec:
-        has_disc = self.centre is not None and self.radius is not None
-        if has_disc == (self.cells is not None):
-            raise ValueError("give either centre and radius, or cells (not both)")
-        if self.cells is not None and not self.cells:
-            raise ValueError("cells must not be empty")
-        return self
-
-
 class RegionConfig(Section):
     target: AreaSpec = Field(
         default_factory=lambda: AreaSpec(centre=(25, 25), radius=4),
@@ -635,6 +619,21 @@ class HarmConfig(Section):
     timeseries_profile: Literal[PROFILE_NAMES] = param(
         "cost_of_crime_gbp", unit="-", doc="weight profile behind the net_harm column"
     )
+
+
+def _areas_in(section: Section, where: str) -> list[tuple[str, AreaSpec]]:
+    """Every AreaSpec inside a section (tactic configs nest them in fields and lists)."""
+    found = []
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        items = value if isinstance(value, list) else [value]
+        for j, item in enumerate(items):
+            label = f"{where}.{name}" + (f"[{j}]" if isinstance(value, list) else "")
+            if isinstance(item, AreaSpec):
+                found.append((label, item))
+            elif isinstance(item, Section):
+                found += _areas_in(item, label)
+    return found
 
 
 def _to_tactic_config(item: Any) -> TacticConfig:
@@ -690,6 +689,28 @@ class Scenario(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _areas_inside_town(self) -> Scenario:
+        """Areas must lie in the town (checked here for procedural towns; rasters at build)."""
+        if self.town.generator != "procedural":
+            return self
+        w, h = self.town.width, self.town.height
+        areas: list[tuple[str, AreaSpec]] = [("regions.target", self.regions.target)]
+        if isinstance(self.regions.control, AreaSpec):
+            areas.append(("regions.control", self.regions.control))
+        for i, tactic in enumerate(self.tactics):
+            areas += _areas_in(tactic, f"tactics[{i}]")
+        for where, area in areas:
+            cells = area.cells if area.cells is not None else [area.centre]
+            for x, y in cells:
+                if not (0 <= x < w and 0 <= y < h):
+                    part = "cells" if area.cells is not None else "centre"
+                    raise ValueError(
+                        f"{where}.{part}: bad value {[x, y]}: outside the {w}x{h} town "
+                        f"(allowed: x 0..{w - 1}, y 0..{h - 1})"
+                    )
+        return self
+
     def resolved(self) -> dict[str, Any]:
         """The scenario with every default filled in, as plain data."""
         return self.model_dump(mode="json")
@@ -733,6 +754,9 @@ def format_validation_error(exc: ValidationError, source: str, model: type | Non
         if len(shown) > 60:
             shown = shown[:57] + "..."
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and ": bad value " in msg:
+            lines.append(f"{source}: {msg}")  # a cross-field check that names its own field
+            continue
         if err["type"] == "extra_forbidden":
             msg = f"unknown key {loc.rsplit('.', 1)[-1]!r}"
             parent = tuple(err["loc"][:-1])

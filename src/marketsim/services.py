@@ -42,7 +42,12 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     cand = active[(u.treatment[active] == U.NO_TREATMENT) & u.dependent[active]]
     site = model.town.nearest_site[u.home[cand]]
     boost = np.where(u.adverse_until[cand] > day, cu.treatment_seek_after_adverse, 1.0)
-    p = cu.treatment_seek_prob * boost * np.exp(-cu.treatment_police_deterrence * police_near[site])
+    p = (
+        cu.treatment_seek_prob
+        * model.levers.treatment_seeking
+        * boost
+        * np.exp(-cu.treatment_police_deterrence * police_near[site])
+    )
     seek = rng.random(cand.size) < p
     for ur, s in zip(cand[seek], site[seek], strict=True):
         join_waiting_list(model, int(ur), int(s))
@@ -51,13 +56,7 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     for s, service in enumerate(model.services):
         admitted = np.array(service.admit(), dtype=np.int64)
         if admitted.size:
-            u.treatment[admitted] = U.IN_TREATMENT
-            u.treatment_day[admitted] = day
-            u.missed[admitted] = 0
-            u.site[admitted] = s
-            unreferred = admitted[u.referred_by[admitted] < 0]
-            u.referred_by[unreferred] = model.accounts.index(SELF_REFERRAL)
-            tally.add("treatment_entries", u.home[admitted])
+            _start(model, admitted, s)
 
     # clients: cost, appointments, drop-out, completion
     clients = np.flatnonzero(u.view("treatment") == U.IN_TREATMENT)
@@ -86,6 +85,25 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     u.treatment[clients[done]] = U.COMPLETED
     u.referred_by[clients[done]] = -1
     _recover(model, clients[done])
+
+
+def _start(model: MarketModel, rows: np.ndarray, site: int) -> None:
+    """Rows have just taken a place at `site`."""
+    u = model.users
+    u.treatment[rows] = U.IN_TREATMENT
+    u.treatment_day[rows] = model.day
+    u.missed[rows] = 0
+    u.site[rows] = site
+    unreferred = rows[u.referred_by[rows] < 0]
+    u.referred_by[unreferred] = model.accounts.index(SELF_REFERRAL)
+    model.tally.add("treatment_entries", u.home[rows])
+
+
+def admit(model: MarketModel, rows: np.ndarray, site: int) -> None:
+    """Admit rows straight into free places at `site` (a referral that skips the list)."""
+    for ur in rows:
+        model.services[site].clients.add(int(ur))
+    _start(model, rows, site)
 
 
 def join_waiting_list(model: MarketModel, ur: int, site: int) -> None:

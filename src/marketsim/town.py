@@ -94,14 +94,21 @@ class Town:
     def flat(self, x, y):
         return np.asarray(x) * self.height + np.asarray(y)
 
+    def raise_guardianship(self, cells: np.ndarray, amount: float) -> None:
+        """Durably raise guardianship on cells (CCTV, lighting, place managers), capped at 1."""
+        g = self.guardianship.reshape(-1)
+        g[cells] = np.minimum(1.0, g[cells] + amount)
+        self.layers["guardianship"].data[:] = self.guardianship
+
     # ----------------------------------------------------------------- regions
-    def _area_mask(self, spec: AreaSpec, what: str) -> np.ndarray:
+    def area_mask(self, spec: AreaSpec, field: str) -> np.ndarray:
+        """Boolean (width, height) mask of an area; `field` names it in errors."""
         mask = np.zeros((self.width, self.height), dtype=bool)
         if spec.cells is not None:
             for x, y in spec.cells:
                 if not (0 <= x < self.width and 0 <= y < self.height):
                     raise ScenarioError(
-                        f"regions.{what}.cells: bad value {[x, y]}: outside the "
+                        f"{field}.cells: bad value {[x, y]}: outside the "
                         f"{self.width}x{self.height} town (allowed: 0..{self.width - 1}, 0..{self.height - 1})"
                     )
                 mask[x, y] = True
@@ -109,7 +116,7 @@ class Town:
             cx, cy = spec.centre
             if not (0 <= cx < self.width and 0 <= cy < self.height):
                 raise ScenarioError(
-                    f"regions.{what}.centre: bad value {[cx, cy]}: outside the "
+                    f"{field}.centre: bad value {[cx, cy]}: outside the "
                     f"{self.width}x{self.height} town"
                 )
             d2 = (self.cell_x - cx) ** 2 + (self.cell_y - cy) ** 2
@@ -117,13 +124,13 @@ class Town:
         return mask
 
     def set_regions(self, config: RegionConfig) -> None:
-        target = self._area_mask(config.target, "target")
+        target = self.area_mask(config.target, "regions.target")
         grown = box_sum(target.astype(float), config.buffer_width) > 0
         buffer = grown & ~target
         if config.control == "rest":
             control = ~grown
         else:
-            control = self._area_mask(config.control, "control") & ~grown
+            control = self.area_mask(config.control, "regions.control") & ~grown
         if not control.any():
             raise ScenarioError(
                 "regions.control: bad value: no cells left outside target and buffer"

@@ -95,7 +95,11 @@ class DealerPopulation(Population):
         "convicted": (bool, False),
         "entered_day": (np.int64, 0),
         "deterrent": (float, 0.0),  # expected cost of violence set by tactics
-        "arrested_by": (np.int64, -1),  # account index of the tactic behind the last arrest
+        "arrested_by": (np.int64, -1),
+        "incidents_recent": (
+            float,
+            0.0,
+        ),  # violent incidents known to police, fading (half-life ~70 days)  # account index of the tactic behind the last arrest
     }
 
     def active(self) -> np.ndarray:

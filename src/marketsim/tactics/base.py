@@ -99,3 +99,7 @@ class Tactic:
 
     def finalize(self, model: MarketModel) -> None:
         """Called once after the last day."""
+
+    def report(self, model: MarketModel) -> dict:
+        """Tactic-specific results for summary.json (e.g. re-offending of the diverted)."""
+        return {}

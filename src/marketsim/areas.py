@@ -1,0 +1,24 @@
+"""Areas: a centre plus radius, or a list of cells (regions and tactic sites)."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from marketsim.params import Section, param
+
+
+class AreaSpec(Section):
+    """An area as a centre plus radius, or a list of cells."""
+
+    centre: tuple[int, int] | None = param(None, unit="cell (x, y)", doc="area centre")
+    radius: float | None = param(None, ge=0, le=400, unit="cells", doc="area radius")
+    cells: list[tuple[int, int]] | None = param(None, unit="cells (x, y)", doc="explicit cells")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AreaSpec:
+        has_disc = self.centre is not None and self.radius is not None
+        if has_disc == (self.cells is not None):
+            raise ValueError("give either centre and radius, or cells (not both)")
+        if self.cells is not None and not self.cells:
+            raise ValueError("cells must not be empty")
+        return self

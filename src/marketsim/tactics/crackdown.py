@@ -1,0 +1,189 @@
+"""`crackdown`: intense presence and arrests in an area for a set time.
+
+Effect: high-visibility presence with arrest on sight (a raid adds residents'
+fear). Delivery: a campaign from `start` for `duration` days, optionally in
+on/off cycles (back-off), rotated across several sites (Sherman 1990), and
+with follow-up policing at the first sign of the market coming back (the
+Derbyshire lesson, seed 001 App. B). Targeting: an area (the target region by
+default), arresting open dealers first, anyone, or the most harmful first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from marketsim.areas import AreaSpec
+from marketsim.params import Section, param
+from marketsim.tactics.base import Order, Tactic, TacticConfig
+from marketsim.tactics.targeting import area_cells
+
+if TYPE_CHECKING:
+    from marketsim.model import MarketModel
+
+S001 = "seed 001_85a9966099c1cff4.txt"
+
+
+class BackOff(Section):
+    on_days: int = param(
+        14,
+        ge=1,
+        le=3650,
+        unit="days",
+        doc="days on in each cycle",
+        source="Sherman 1990: back off before decay sets in",
+    )
+    off_days: int = param(14, ge=1, le=3650, unit="days", doc="days off in each cycle")
+
+
+class FollowUp(Section):
+    units: int = param(
+        2,
+        ge=1,
+        le=2000,
+        unit="units",
+        doc="officer-days a day of basic policing once the market returns",
+        source=f"{S001} App. B, Derbyshire",
+    )
+    trigger: float = param(
+        0.5,
+        gt=0,
+        le=10,
+        unit="x pre-crackdown level",
+        doc="open sales in the area (7-day mean), relative to before, that trigger follow-up",
+    )
+    days: int = param(30, ge=1, le=3650, unit="days", doc="how long each follow-up lasts")
+
+
+class CrackdownConfig(TacticConfig):
+    type: Literal["crackdown"] = "crackdown"
+    area: AreaSpec | None = param(
+        None, unit="-", doc="where (default: the scenario's target region)"
+    )
+    sites: list[AreaSpec] = Field(
+        default_factory=list, description="rotation: several sites taken in turn (overrides area)"
+    )
+    rotate_every: int = param(
+        30,
+        ge=1,
+        le=3650,
+        unit="days",
+        doc="days at each site when rotating",
+        source="Sherman 1990: rotate to keep offenders guessing",
+    )
+    intensity: int = param(
+        8,
+        ge=1,
+        le=2000,
+        unit="officer-days per day",
+        doc="units committed each active day",
+        source="calibration judgement: ~40% of the default force",
+    )
+    cells_per_unit: int = param(
+        2, ge=1, le=100, unit="cells per unit-day", doc="how concentrated each unit's presence is"
+    )
+    arrest_priority: Literal["any", "open_first", "harm"] = param(
+        "open_first", unit="-", doc="who is arrested first when several are seen"
+    )
+    raid: bool = param(
+        False, unit="-", doc="visible raids: residents see them (fear, an enforcement harm)"
+    )
+    back_off: BackOff | None = param(
+        None, unit="-", doc="on/off cycles instead of continuous presence"
+    )
+    follow_up: FollowUp | None = param(
+        None, unit="-", doc="basic policing after the crackdown at the first sign of return"
+    )
+
+    @model_validator(mode="after")
+    def _one_place(self) -> CrackdownConfig:
+        if self.sites and self.area is not None:
+            raise ValueError("give either area or sites (a rotation), not both")
+        return self
+
+
+class Crackdown(Tactic):
+    Config = CrackdownConfig
+
+    def init(self, model: MarketModel) -> None:
+        cfg = self.config
+        if cfg.sites:
+            self.sites = [area_cells(model, s, f"tactics.{self.name}.sites") for s in cfg.sites]
+        else:
+            self.sites = [area_cells(model, cfg.area, f"tactics.{self.name}.area")]
+        self.all_cells = np.unique(np.concatenate(self.sites))
+        self.before_level: float | None = None
+        self.follow_until = -1
+        self.open_sales_history: list[float] = []
+
+    # delivery ---------------------------------------------------------------
+    WATCH_DAYS = 30  # days of open dealing observed before the start, for follow-up
+
+    def is_active(self, day: int) -> bool:
+        # With follow-up, the tactic watches the area from a month before it starts
+        # until the end of the run; otherwise it acts only during the campaign.
+        if self.config.follow_up is not None:
+            return day >= max(0, self.config.start - self.WATCH_DAYS)
+        return self.in_campaign(day)
+
+    def in_campaign(self, day: int) -> bool:
+        cfg = self.config
+        if day < cfg.start or (cfg.duration is not None and day >= cfg.start + cfg.duration):
+            return False
+        if cfg.back_off is None:
+            return True
+        cycle = cfg.back_off.on_days + cfg.back_off.off_days
+        return (day - cfg.start) % cycle < cfg.back_off.on_days
+
+    def site_today(self, day: int) -> np.ndarray:
+        k = ((day - self.config.start) // self.config.rotate_every) % len(self.sites)
+        return self.sites[k]
+
+    # step -------------------------------------------------------------------
+    def step(self, model: MarketModel) -> None:
+        cfg = self.config
+        day = model.day
+        if self.config.follow_up is not None:
+            self._watch(model)
+        if self.in_campaign(day):
+            self._deploy(model, self.site_today(day), cfg.intensity, raid=cfg.raid)
+        elif cfg.follow_up is not None and self._campaign_over(day):
+            if day < self.follow_until:
+                self._deploy(model, self.all_cells, cfg.follow_up.units, raid=False)
+            elif self._market_returning():
+                self.follow_until = day + cfg.follow_up.days
+                self._deploy(model, self.all_cells, cfg.follow_up.units, raid=False)
+
+    def _deploy(self, model: MarketModel, cells: np.ndarray, units: int, raid: bool) -> None:
+        model.police.request(
+            Order(
+                tactic=self.name,
+                units=units,
+                cells=cells,
+                cells_per_unit=self.config.cells_per_unit,
+                arrest_priority=self.config.arrest_priority,
+                raid=raid,
+            )
+        )
+
+    def _campaign_over(self, day: int) -> bool:
+        cfg = self.config
+        return cfg.duration is not None and day >= cfg.start + cfg.duration
+
+    def _watch(self, model: MarketModel) -> None:
+        """Record yesterday's open sales by dealers now in the area (today's trade comes later)."""
+        d = model.dealers
+        act = d.active()
+        in_area = np.isin(d.cell[act], self.all_cells) & d.open[act]
+        self.open_sales_history.append(float(d.sales[act[in_area]].sum()))
+        if model.day == self.config.start:
+            before = self.open_sales_history[:-1] or self.open_sales_history
+            self.before_level = float(np.mean(before))
+
+    def _market_returning(self) -> bool:
+        if not self.before_level:
+            return False
+        recent = float(np.mean(self.open_sales_history[-7:]))
+        return recent >= self.config.follow_up.trigger * self.before_level

@@ -1,0 +1,89 @@
+"""Targeting: which cells, people or crews a tactic acts on.
+
+Kept apart from delivery (when) and effect (what happens), so tactics can share
+them: an area, the hottest cells, or dealers and crews ranked by a score.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from marketsim.agents import dealer as D
+from marketsim.areas import AreaSpec
+from marketsim.params import Section, param
+
+if TYPE_CHECKING:
+    from marketsim.model import MarketModel
+
+CellRanking = Literal["reputation", "harm", "visible_dealing"]
+
+
+def area_cells(model: MarketModel, area: AreaSpec | None, field: str = "tactic.area") -> np.ndarray:
+    """Flat cell indices of an area; None means the scenario's target region."""
+    if area is None:
+        return np.flatnonzero(model.town.region_masks["target"])
+    return np.flatnonzero(model.town.area_mask(area, field).ravel())
+
+
+def top_cells(
+    model: MarketModel, k: int, by: CellRanking, within: np.ndarray | None = None
+) -> np.ndarray:
+    """The k cells that score highest: market reputation, recent weighted harm, or open dealing now."""
+    town = model.town
+    if by == "reputation":
+        score = town.layer("reputation").ravel().copy()
+    elif by == "harm":
+        score = model.harm_heat.copy()
+    else:
+        act = model.dealers.active()
+        score = np.bincount(
+            model.dealers.cell[act[model.dealers.open[act]]], minlength=town.n_cells
+        ).astype(float)
+    if within is not None:
+        mask = np.zeros(town.n_cells, dtype=bool)
+        mask[within] = True
+        score[~mask] = -np.inf
+    order = np.argsort(-score, kind="stable")[:k]
+    return order[np.isfinite(score[order]) & (score[order] > 0)]
+
+
+def crew_scores(model: MarketModel, by: Literal["violence", "harm"]) -> dict[int, float]:
+    """Score each crew with active members: known recent violence, or summed harm score."""
+    d = model.dealers
+    act = d.active()
+    crews = d.crew[act]
+    in_crew = crews >= 0
+    if not in_crew.any():
+        return {}
+    values = d.incidents_recent[act] if by == "violence" else model.dealer_harm_score(act)
+    ids, inverse = np.unique(crews[in_crew], return_inverse=True)
+    totals = np.bincount(inverse, weights=values[in_crew])
+    return {int(c): float(t) for c, t in zip(ids, totals, strict=True)}
+
+
+def ranked_crews(model: MarketModel, by: Literal["violence", "harm"], k: int) -> list[int]:
+    """The k highest-scoring crews (ties broken by crew id, so the ranking is reproducible)."""
+    scores = crew_scores(model, by)
+    ranked = sorted(scores, key=lambda c: (-scores[c], c))
+    return [c for c in ranked if scores[c] > 0][:k]
+
+
+def crew_members(
+    model: MarketModel, crews: list[int] | np.ndarray, states=(D.ACTIVE,)
+) -> np.ndarray:
+    """Dealer rows belonging to the given crews, in the given states."""
+    d = model.dealers
+    mask = np.isin(d.view("crew"), np.asarray(list(crews), dtype=np.int64)) & np.isin(
+        d.view("state"), states
+    )
+    return np.flatnonzero(mask)
+
+
+class AreaTarget(Section):
+    """Where an area-based tactic acts (default: the scenario's target region)."""
+
+    area: AreaSpec | None = param(
+        None, unit="-", doc="centre and radius, or cells; none: the target region"
+    )
