@@ -121,10 +121,16 @@ class MarketModel(mesa.Model):
         self.users.create(self, homes, dependent, urng)
         # An established open market at the centre: its reputation draws buyers from the start.
         town = self.town
+        # Reputation has two memories: what buyers heard lately, and a place's standing,
+        # which outlasts a crackdown (seed 001 Table 4.3: "does the area have a reputation?").
+        self._rep_recent = np.zeros((town.width, town.height))
+        self._rep_standing = np.zeros((town.width, town.height))
         centre = town.land_use == Town.CENTRE
         if centre.any():
             cx, cy = (np.argwhere(centre).mean(axis=0)).round().astype(int)
             near = (np.abs(town.cell_x - cx) <= 2) & (np.abs(town.cell_y - cy) <= 2)
+            self._rep_recent.ravel()[near] = sc.market.hotspot_reputation
+            self._rep_standing.ravel()[near] = sc.market.hotspot_reputation
             town.layer("reputation").ravel()[near] = sc.market.hotspot_reputation
         # Dealers start where buyers live and trade: near homes, more in the centre.
         self._add_dealers(sc.market.n_dealers, self._pitch_weights(), drng, entrant=False)
@@ -474,10 +480,14 @@ class MarketModel(mesa.Model):
         from marketsim.metrics import TALLY_INDEX as TI
 
         open_sales = t[TI["open_sales"]].reshape(shape)
-        rep = town.layer("reputation")
-        keep = self.config.market.reputation_memory
-        rep *= keep
-        rep += (1.0 - keep) * open_sales
+        m = self.config.market
+        for layer, keep in (
+            (self._rep_recent, m.reputation_memory),
+            (self._rep_standing, m.reputation_standing_memory),
+        ):
+            layer *= keep
+            layer += (1.0 - keep) * open_sales
+        town.layer("reputation")[:] = 0.5 * (self._rep_recent + self._rep_standing)
         litter = town.layer("litter")
         litter *= 1.0 - 0.1 * (0.5 + town.guardianship)
         litter += t[TI["litter"]].reshape(shape)

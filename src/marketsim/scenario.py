@@ -189,6 +189,14 @@ class MarketConfig(Section):
     reputation_memory: float = param(
         0.98, ge=0, lt=1, unit="per day", doc="share of a pitch's reputation kept each day"
     )
+    reputation_standing_memory: float = param(
+        0.997,
+        ge=0,
+        lt=1,
+        unit="per day",
+        doc="share of a place's long-standing reputation kept each day (half-life ~230 days)",
+        source="seed 001 Table 4.3 (an area's reputation for drugs); calibration judgement",
+    )
     hotspot_reputation: float = param(
         10.0,
         ge=0,
