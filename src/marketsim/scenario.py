@@ -517,12 +517,12 @@ class PoliceConfig(Section):
         source="Koper 1995: 10-15 minutes per visit",
     )
     deterrence_decay: float = param(
-        0.03,
+        0.08,
         ge=0,
         le=1,
         unit="per day",
         doc="decay of residual deterrence",
-        source="Sherman 1990 residual deterrence",
+        source="Sherman & Rogan 1995: raid effects gone in 7-12 days (half-life ~9 days); Sherman 1990",
     )
     charge_prob: float = param(0.8, ge=0, le=1, unit="probability", doc="arrested dealers charged")
     remand_prob: float = param(
