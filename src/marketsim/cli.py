@@ -112,6 +112,8 @@ def _human_summary(sc, summary: dict, wall: float, out: Path) -> str:
         )
     if w["value"] is not None:
         lines.append(f"  WDQ        {w['value']:+.2f} on {w['metric']} ({w['reading']})")
+    else:
+        lines.append(f"  WDQ        {w['reading']}")
     lines.append(f"  wrote      {out}/timeseries.csv, summary.json, scenario.yaml, harm_matrix.md")
     return "\n".join(lines)
 

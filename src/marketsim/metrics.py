@@ -188,12 +188,13 @@ def target_change(
     return a / b - 1.0
 
 
-def intervention_day(model: MarketModel) -> int:
+def intervention_day(model: MarketModel) -> int | None:
+    """The before/after split: as configured, else the first tactic's start (None: no tactic)."""
     sc = model.config
     if sc.evaluation.intervention_day is not None:
         return sc.evaluation.intervention_day
     starts = [t.config.start for t in model.tactics if t.config.type != "standard_patrol"]
-    return min(starts) if starts else sc.steps // 2
+    return min(starts) if starts else None
 
 
 def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
@@ -242,8 +243,11 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
             harm_by_type[h.name][f"weighted_{name}"] = float(w[i])
     day = intervention_day(model)
     metric = sc.evaluation.wdq_metric
-    wdq_value = wdq(ts, metric, day, sc.evaluation.before_days)
-    change = target_change(ts, metric, day, sc.evaluation.before_days)
+    if day is None:
+        wdq_value = change = None
+    else:
+        wdq_value = wdq(ts, metric, day, sc.evaluation.before_days)
+        change = target_change(ts, metric, day, sc.evaluation.before_days)
     cost = load_profile("cost_of_crime_gbp")
     cost_idx = {h.name: i for i, h in enumerate(HARM_TYPES)}
 
@@ -287,7 +291,11 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
             "before_days": sc.evaluation.before_days,
             "value": wdq_value,
             "target_change": change,
-            "reading": wdq_reading(wdq_value, change),
+            "reading": (
+                "no intervention to evaluate (set evaluation.intervention_day to split the run)"
+                if day is None
+                else wdq_reading(wdq_value, change)
+            ),
         },
         "traditional_metrics": {
             "arrests": allr.get("arrests", 0.0),

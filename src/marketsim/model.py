@@ -97,6 +97,7 @@ class MarketModel(mesa.Model):
         self.levers = Levers()
         self.violent_today = np.empty(0, dtype=np.int64)  # dealer rows who used violence today
         self.harm_heat = np.zeros(self.town.n_cells)  # smoothed daily weighted harm per cell
+        self.open_sales_yesterday = np.zeros(self.town.n_cells)
         self.retired_crews: set[int] = set()  # crews broken up by asset recovery
 
     # ------------------------------------------------------------------ set-up
@@ -480,6 +481,7 @@ class MarketModel(mesa.Model):
         from marketsim.metrics import TALLY_INDEX as TI
 
         open_sales = t[TI["open_sales"]].reshape(shape)
+        self.open_sales_yesterday = open_sales.ravel().copy()  # for tactics that watch an area
         m = self.config.market
         for layer, keep in (
             (self._rep_recent, m.reputation_memory),
@@ -568,6 +570,7 @@ class MarketModel(mesa.Model):
         if self.recording:
             self.recorder.record(self.tally, harm_by_type)
             self.dealers.sales_total[: d.n] += self.dealers.sales[: d.n]
+            self.dealers.days_active[act] += 1
         self._arrests_cell = self.tally.values[_DEALER_ARRESTS].copy()
         self.tally.reset()
 
@@ -731,8 +734,9 @@ class MarketModel(mesa.Model):
 
     def violence_concentration(self) -> dict[str, Any]:
         """Share of recorded violent incidents caused by the most violent 10% and 20% of dealers."""
-        counts = np.sort(self.dealers.view("violence_total"))[::-1]
-        # Dealers who were in the market at any time during the recording period.
+        # Dealers who were active in the market at some time during the recorded period.
+        d = self.dealers
+        counts = np.sort(d.view("violence_total")[d.view("days_active") > 0])[::-1]
         total = counts.sum()
         n = max(1, counts.size)
         out: dict[str, Any] = {"incidents": int(total), "dealers": int(n)}

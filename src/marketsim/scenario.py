@@ -1,6 +1,6 @@
 """The scenario schema: every parameter declared once, YAML loading, overrides, errors.
 
-A scenario file is YAML read with `yaml.safe_load`. Each section below is a
+A scenario file is YAML read with a safe loader that also rejects duplicate keys. Each section below is a
 pydantic model that rejects unknown keys; each number carries its unit, bounds
 and source (see `params.param`). Errors come back as one `ScenarioError` line
 that names the file, the field path, the bad value and what is allowed.
@@ -522,7 +522,7 @@ class PoliceConfig(Section):
         le=1,
         unit="per day",
         doc="decay of residual deterrence",
-        source="Sherman & Rogan 1995: raid effects gone in 7-12 days (half-life ~9 days); Sherman 1990",
+        source="Sherman & Rogan 1995: raid effects gone in 7-12 days (half-life ~8 days); Sherman 1990",
     )
     charge_prob: float = param(0.8, ge=0, le=1, unit="probability", doc="arrested dealers charged")
     remand_prob: float = param(
@@ -618,7 +618,7 @@ class EvaluationConfig(Section):
         None,
         ge=1,
         unit="day",
-        doc="before/after split for WDQ (default: first tactic start, else mid-run)",
+        doc="before/after split for WDQ (default: the first tactic's start; no WDQ without a tactic)",
     )
     before_days: int = param(90, ge=1, le=3650, unit="days", doc="WDQ before window")
 

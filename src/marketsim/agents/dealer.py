@@ -88,6 +88,7 @@ class DealerPopulation(Population):
         "sales": (np.int64, 0),  # today's sales
         "sales_total": (np.int64, 0),
         "violence_total": (np.int64, 0),  # incidents caused (recorded period)
+        "days_active": (np.int64, 0),  # days active in the recorded period
         "arrests": (np.int64, 0),
         "user": (np.int64, -1),  # the user row of a user-dealer
         "children": (np.int64, 0),
@@ -95,11 +96,9 @@ class DealerPopulation(Population):
         "convicted": (bool, False),
         "entered_day": (np.int64, 0),
         "deterrent": (float, 0.0),  # expected cost of violence set by tactics
-        "arrested_by": (np.int64, -1),
-        "incidents_recent": (
-            float,
-            0.0,
-        ),  # violent incidents known to police, fading (half-life ~70 days)  # account index of the tactic behind the last arrest
+        "arrested_by": (np.int64, -1),  # account index of the tactic behind the last arrest
+        # violent incidents known to police, fading (half-life ~70 days)
+        "incidents_recent": (float, 0.0),
     }
 
     def active(self) -> np.ndarray:

@@ -69,11 +69,8 @@ class UserPopulation(Population):
         "tolerance_until": (np.int64, NEVER),  # day tolerance returns after prison / drop-out
         "adverse_until": (np.int64, NEVER),  # recent overdose or arrest: more likely to seek help
         "treatment_day": (np.int64, NEVER),  # day treatment started (or joined the list)
-        "missed": (np.int64, 0),
-        "site": (
-            np.int64,
-            -1,
-        ),  # treatment site (waiting or in treatment)  # appointments missed this episode
+        "missed": (np.int64, 0),  # appointments missed this episode
+        "site": (np.int64, -1),  # treatment site (waiting or in treatment)
         "release_day": (np.int64, NEVER),
         "recovered_day": (np.int64, NEVER),
         "children": (np.int64, 0),

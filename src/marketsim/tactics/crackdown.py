@@ -173,11 +173,8 @@ class Crackdown(Tactic):
         return cfg.duration is not None and day >= cfg.start + cfg.duration
 
     def _watch(self, model: MarketModel) -> None:
-        """Record yesterday's open sales by dealers now in the area (today's trade comes later)."""
-        d = model.dealers
-        act = d.active()
-        in_area = np.isin(d.cell[act], self.all_cells) & d.open[act]
-        self.open_sales_history.append(float(d.sales[act[in_area]].sum()))
+        """Record yesterday's open sales in the area (today's trade comes later)."""
+        self.open_sales_history.append(float(model.open_sales_yesterday[self.all_cells].sum()))
         if model.day == self.config.start:
             before = self.open_sales_history[:-1] or self.open_sales_history
             self.before_level = float(np.mean(before))
