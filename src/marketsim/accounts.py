@@ -65,7 +65,8 @@ class Accounts:
     def spend(self, name: str, what: str, gbp: float) -> None:
         """Money a tactic spends directly (not officer time), e.g. CCTV or civil orders."""
         if self.recording:
-            acct = self.accounts[self.index(name)]
+            self.index(name)
+            acct = self.accounts[name]
             acct.spend_gbp[what] = acct.spend_gbp.get(what, 0.0) + gbp
 
     def summary(self, unit_costs: dict[str, float]) -> dict[str, dict]:
