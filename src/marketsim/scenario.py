@@ -442,7 +442,7 @@ class UserConfig(Section):
         0.00025, ge=0, le=1, unit="per day", doc="natural recovery of dependent users"
     )
     treatment_seek_prob: float = param(
-        0.0012, ge=0, le=1, unit="per day", doc="dependent user asks for treatment"
+        0.002, ge=0, le=1, unit="per day", doc="dependent user asks for treatment"
     )
     treatment_seek_after_adverse: float = param(
         4.0, ge=1, le=50, unit="x", doc="seeking boost after an overdose or arrest (30 days)"

@@ -50,7 +50,9 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     )
     seek = rng.random(cand.size) < p
     for ur, s in zip(cand[seek], site[seek], strict=True):
-        join_waiting_list(model, int(ur), int(s))
+        # Asked at the nearest site (police there deter the asking), a user is booked
+        # where a place comes soonest: a free place, else the shortest list per place.
+        join_waiting_list(model, int(ur), _soonest_site(model, int(s)))
 
     # admission, first come first served
     for s, service in enumerate(model.services):
@@ -85,6 +87,20 @@ def run_treatment(model: MarketModel, rng: np.random.Generator) -> None:
     u.treatment[clients[done]] = U.COMPLETED
     u.referred_by[clients[done]] = -1
     _recover(model, clients[done])
+
+
+def _soonest_site(model: MarketModel, nearest: int) -> int:
+    """The site with a free place (nearest first), else the shortest waiting list per place."""
+    services = model.services
+    if services[nearest].free_places > 0 or len(services) == 1:
+        return nearest
+    free = [i for i, s in enumerate(services) if s.free_places > 0]
+    if free:
+        return free[0]
+    return min(
+        range(len(services)),
+        key=lambda i: (len(services[i].waiting) / max(services[i].places, 1), i != nearest),
+    )
 
 
 def _start(model: MarketModel, rows: np.ndarray, site: int) -> None:

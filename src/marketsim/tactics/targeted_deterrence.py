@@ -1,0 +1,374 @@
+"""`targeted_deterrence`: focused deterrence of violent crews (Boston Ceasefire).
+
+Targeting: on each call-in day the crews with the most recent known violence
+(`targeting.ranked_crews(model, "violence", k)`) are told, face to face, that
+violence by any member brings every lever down on the whole crew. Each member
+present hears the message with chance `message_reach`; once told, a crew stays
+under the regime for the rest of the campaign.
+
+Effect: deterrence. A member who has heard the message weighs the expected
+cost of violence, credibility x `lever_severity`, against using it: the model's
+violence hazard is multiplied by exp(-deterrent) (`dealers.deterrent`). The
+message changes nothing about dealing itself, so volume should hold while
+violence falls (design §9 fact 4).
+
+Delivery: follow-through. When a member of a told crew commits violence, the
+crew is queued for a response `response_delay` days later; up to
+`response_capacity` crews are handled at once, each for `response_days` days
+of targeted arrests of its active members (covert units, no street presence;
+every arrest also seizes stock, which the model turns into crew debt) and, if
+costed, civil orders. Each response delivered raises credibility; without
+responses it decays with `credibility_half_life`. Call-ins repeat every
+`call_in_every` days. After the campaign ends no one answers violence any more
+and the deterrent fades as credibility decays.
+
+Sources: Braga et al. 2001 (seed 001_85a9966099c1cff4.txt ch. 3: youth
+homicide -63%); Braga & Weisburd 2012, Braga, Weisburd & Turchan 2018
+(pulling-levers meta-analyses: a moderate effect); seed
+004_4568d074a54f904a.txt (targeted deterrence openly publicised so that
+dealers self-regulate).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from marketsim.agents import dealer as D
+from marketsim.params import param
+from marketsim.tactics import targeting
+from marketsim.tactics.base import Tactic, TacticConfig
+from marketsim.tactics.covert import CovertTime
+
+if TYPE_CHECKING:
+    from marketsim.model import MarketModel
+
+S001 = "seed 001_85a9966099c1cff4.txt ch. 3"
+S004 = "seed 004_4568d074a54f904a.txt"
+BRAGA = "Braga et al. 2001 (Ceasefire), in " + S001
+
+
+class TargetedDeterrenceConfig(TacticConfig):
+    type: Literal["targeted_deterrence"] = "targeted_deterrence"
+    # targeting
+    crews_notified: int = param(
+        5,
+        ge=1,
+        le=500,
+        unit="crews",
+        doc="crews called in at each call-in: the most violent by recent known incidents",
+        source=f"{BRAGA}: the gangs in the violence; calibration judgement",
+    )
+    message_reach: float = param(
+        0.8,
+        ge=0,
+        le=1,
+        unit="probability",
+        doc="chance each active member of a called-in crew hears the message",
+        source="calibration judgement: forums plus outreach workers reach most members",
+    )
+    call_in_every: int | None = param(
+        180,
+        ge=1,
+        le=3650,
+        unit="days",
+        doc="days between call-ins (none: a single call-in at the start)",
+        source=f"{BRAGA}: forums were repeated as groups changed; calibration judgement",
+    )
+    call_in_officer_days: float = param(
+        10.0,
+        ge=0,
+        le=10000,
+        unit="officer-days",
+        doc="police time to prepare and hold one call-in",
+        source="calibration judgement",
+    )
+    # effect
+    lever_severity: float = param(
+        2.0,
+        ge=0,
+        le=20,
+        unit="hazard log-reduction at full credibility",
+        doc="how much the levers weigh: deterrent = credibility x severity; hazard x exp(-deterrent)",
+        source=f"calibration judgement: severity 2 at credibility 0.5 cuts a told member's "
+        f"violence by 63% ({BRAGA})",
+    )
+    credibility_start: float = param(
+        0.5,
+        ge=0,
+        le=1,
+        unit="probability",
+        doc="credibility of the threat at the first call-in (dealers' belief it will be carried out)",
+        source="calibration judgement",
+    )
+    credibility_gain: float = param(
+        0.2,
+        ge=0,
+        le=1,
+        unit="fraction of the gap to 1",
+        doc="rise in credibility with each follow-through delivered",
+        source=f"{BRAGA}: the message was made credible by acting on it; calibration judgement",
+    )
+    credibility_half_life: float = param(
+        90.0,
+        gt=0,
+        le=3650,
+        unit="days",
+        doc="half-life of credibility without follow-through",
+        source="calibration judgement (Tita et al. 2003: without follow-through the effect faded)",
+    )
+    # delivery: follow-through
+    response_capacity: int = param(
+        2,
+        ge=1,
+        le=500,
+        unit="crews",
+        doc="crews that can be under a follow-through response at once",
+        source="calibration judgement",
+    )
+    response_delay: int = param(
+        7,
+        ge=0,
+        le=365,
+        unit="days",
+        doc="days from an incident to the response starting (swift, not instant)",
+        source=f"{S001}: 'a swift and heavy response'; calibration judgement",
+    )
+    response_days: int = param(
+        14,
+        ge=1,
+        le=365,
+        unit="days",
+        doc="days each response lasts",
+        source="calibration judgement",
+    )
+    response_units: int = param(
+        2,
+        ge=0,
+        le=2000,
+        unit="officer-days per day per crew",
+        doc="police time committed to each crew under response (covert: no street presence)",
+        source="calibration judgement",
+    )
+    response_arrest_prob: float = param(
+        0.05,
+        ge=0,
+        le=1,
+        unit="per member per day",
+        doc="daily chance each active member of a crew under response is arrested",
+        source="calibration judgement: about half the crew arrested over a 14-day response",
+    )
+    civil_order_cost: float = param(
+        1000.0,
+        ge=0,
+        le=1e7,
+        unit="GBP per response",
+        doc="money spent on civil orders and other non-police levers per response",
+        source="calibration judgement",
+    )
+
+
+BEFORE_DAYS = 90  # violence is recorded from this long before the first call-in
+
+
+class TargetedDeterrence(Tactic):
+    Config = TargetedDeterrenceConfig
+
+    def init(self, model: MarketModel) -> None:
+        self.covert = CovertTime(self.name)
+        self.credibility = float(self.config.credibility_start)
+        self.notified: dict[int, int] = {}  # crew -> day first called in
+        self.heard = np.empty(0, dtype=np.int64)  # dealer rows told
+        self.missed = np.empty(0, dtype=np.int64)  # rows that did not hear it last time
+        self.applied = np.empty(0)  # deterrent this tactic added to each told row
+        self.queue: list[tuple[int, int]] = []  # (due day, crew)
+        self.responding: dict[int, int] = {}  # crew -> last day of its response
+        self.call_ins: list[dict] = []
+        self.follow_throughs: list[dict] = []
+        self.credibility_path: list[tuple[int, float]] = []
+        self.incidents: list[tuple[int, int]] = []  # (day, crew or -1) of each incident
+        self.first_day: int | None = None
+
+    # delivery ---------------------------------------------------------------
+    def is_active(self, day: int) -> bool:
+        # Watches violence from BEFORE_DAYS before the start (for before/after),
+        # and keeps running after the campaign so credibility can fade.
+        return day >= max(0, self.config.start - BEFORE_DAYS)
+
+    def in_campaign(self, day: int) -> bool:
+        return super().is_active(day)
+
+    def call_in_due(self, day: int) -> bool:
+        cfg = self.config
+        if not self.in_campaign(day):
+            return False
+        if day == cfg.start:
+            return True
+        return cfg.call_in_every is not None and (day - cfg.start) % cfg.call_in_every == 0
+
+    # step -------------------------------------------------------------------
+    def step(self, model: MarketModel) -> None:
+        day = model.day
+        if self.first_day is None:
+            self.first_day = day
+        self.covert.settle(model)
+        yesterday = model.violent_today  # set in phase 6 of the previous day
+        crews = model.dealers.crew[yesterday]
+        self.incidents.extend((day - 1, int(c)) for c in crews)
+        if day < self.config.start:
+            return
+        in_campaign = self.in_campaign(day)
+        if self.call_in_due(day):
+            self._call_in(model)
+        if in_campaign:
+            if self.notified:
+                self._tell(targeting.crew_members(model, list(self.notified)), redraw=False)
+            self._queue_responses(day, crews)
+            self._start_responses(model)
+        self.responding = {c: end for c, end in self.responding.items() if end >= day}
+        if self.responding:
+            self._respond(model)
+        self.credibility *= 0.5 ** (1.0 / self.config.credibility_half_life)
+        self.credibility_path.append((day, self.credibility))
+        self._apply_deterrent(model)
+
+    # targeting: who is called in ---------------------------------------------
+    def _call_in(self, model: MarketModel) -> None:
+        cfg = self.config
+        day = model.day
+        top = targeting.ranked_crews(model, "violence", cfg.crews_notified)
+        for c in top:
+            self.notified.setdefault(c, day)
+        members = targeting.crew_members(model, list(self.notified))
+        told = self._tell(members, redraw=True)
+        # The call-in's police time: booked like any officer-day, where the crews work.
+        model.accounts.add(self.name, "officer_days", cfg.call_in_officer_days)
+        if members.size and cfg.call_in_officer_days > 0:
+            model.ledger.add(
+                "officer_day", model.dealers.cell[members], cfg.call_in_officer_days / members.size
+            )
+        self.call_ins.append({"day": day, "crews_ranked": top, "members_told": int(told.size)})
+
+    def _tell(self, members: np.ndarray, redraw: bool) -> np.ndarray:
+        """Members of told crews who hear the message (once told, a dealer stays told).
+
+        At a call-in every member not yet told gets a chance `message_reach`; between
+        call-ins only newcomers to a told crew do (word passed on within the crew).
+        """
+        new = np.setdiff1d(members, self.heard)
+        if not redraw:
+            new = np.setdiff1d(new, self.missed)
+        told = new[self.rng.random(new.size) < self.config.message_reach]
+        self.missed = np.union1d(self.missed, np.setdiff1d(new, told))
+        self.heard = np.concatenate([self.heard, told])
+        self.applied = np.concatenate([self.applied, np.zeros(told.size)])
+        return told
+
+    # delivery: follow-through -------------------------------------------------
+    def _queue_responses(self, day: int, crews: np.ndarray) -> None:
+        waiting = {c for _, c in self.queue}
+        for c in np.unique(crews[crews >= 0]):
+            c = int(c)
+            if c in self.notified and c not in self.responding and c not in waiting:
+                # the incident happened yesterday
+                self.queue.append((day - 1 + self.config.response_delay, c))
+                waiting.add(c)
+
+    def _start_responses(self, model: MarketModel) -> None:
+        cfg = self.config
+        day = model.day
+        still: list[tuple[int, int]] = []
+        for due, c in sorted(self.queue):
+            if due > day or len(self.responding) >= cfg.response_capacity:
+                still.append((due, c))
+                continue
+            if targeting.crew_members(model, [c]).size == 0:
+                continue  # nobody left to respond to
+            self.responding[c] = day + cfg.response_days - 1
+            self.credibility += cfg.credibility_gain * (1.0 - self.credibility)
+            model.accounts.spend(self.name, "civil_orders", cfg.civil_order_cost)
+            self.follow_throughs.append({"day": day, "crew": c, "waited": day - due})
+        self.queue = still
+
+    # effect ---------------------------------------------------------------------
+    def _respond(self, model: MarketModel) -> None:
+        """Every lever on the crews under response: targeted arrests (seizures follow)."""
+        cfg = self.config
+        members = targeting.crew_members(model, list(self.responding))
+        self.covert.request(
+            model,
+            units=cfg.response_units * len(self.responding),
+            where=model.dealers.cell[members],
+            targets=members,
+            target_prob=cfg.response_arrest_prob,
+        )
+
+    def _apply_deterrent(self, model: MarketModel) -> None:
+        """Told members weigh expected cost (credibility x severity) against violence."""
+        if self.heard.size == 0:
+            return
+        value = self.credibility * self.config.lever_severity
+        d = model.dealers
+        d.deterrent[self.heard] = np.maximum(0.0, d.deterrent[self.heard] + value - self.applied)
+        self.applied[:] = value
+
+    def finalize(self, model: MarketModel) -> None:
+        self.covert.settle(model)
+
+    # report -----------------------------------------------------------------
+    def report(self, model: MarketModel) -> dict:
+        cfg = self.config
+        inc = np.array(self.incidents, dtype=np.int64).reshape(-1, 2)
+        first = cfg.start if self.first_day is None else self.first_day
+        stop = model.day if cfg.duration is None else min(model.day, cfg.start + cfg.duration)
+        cohort = [c for c, d in self.notified.items() if d == cfg.start]
+        path = np.array([c for _, c in self.credibility_path])
+        out = {
+            "call_ins": len(self.call_ins),
+            "crews_notified": len(self.notified),
+            "members_told": int(self.heard.size),
+            "told_still_active": int((model.dealers.state[self.heard] == D.ACTIVE).sum()),
+            "follow_throughs": len(self.follow_throughs),
+            "follow_through_mean_wait_days": (
+                float(np.mean([f["waited"] for f in self.follow_throughs]))
+                if self.follow_throughs
+                else None
+            ),
+            "responses_still_queued": len(self.queue),
+            "covert_officer_days": self.covert.officer_days,
+            "credibility": None
+            if path.size == 0
+            else {
+                "start": cfg.credibility_start,
+                "min": float(path.min()),
+                "max": float(path.max()),
+                "mean": float(path.mean()),
+                "final": float(path[-1]),
+                "every_30_days": [round(float(c), 3) for c in path[::30]],
+            },
+            # Incidents a day by the crews told at the first call-in, and by every
+            # dealer outside any told crew, before the first call-in and during the
+            # campaign. Crews are chosen for recent violence, so part of any fall is
+            # regression to the mean: compare with a baseline run on the same seed.
+            "violence_per_day": {
+                "before_days": cfg.start - first,
+                "first_call_in_crews_before": _rate(inc, cohort, first, cfg.start),
+                "first_call_in_crews_during": _rate(inc, cohort, cfg.start, stop),
+                "never_told_before": _rate(inc, list(self.notified), first, cfg.start, True),
+                "never_told_during": _rate(inc, list(self.notified), cfg.start, stop, True),
+            },
+            "call_in_log": self.call_ins,
+        }
+        return out
+
+
+def _rate(inc: np.ndarray, crews: list[int], a: int, b: int, exclude: bool = False) -> float | None:
+    """Incidents a day on days [a, b) by members of `crews` (or by everyone else)."""
+    if b <= a:
+        return None
+    in_crews = np.isin(inc[:, 1], np.asarray(crews, dtype=np.int64))
+    if exclude:
+        in_crews = ~in_crews
+    when = (inc[:, 0] >= a) & (inc[:, 0] < b)
+    return float((in_crews & when).sum()) / (b - a)
