@@ -97,14 +97,17 @@ def main() -> None:
                 for lo, hi in ((0, 30), (60, 120))
             ]
             print(f"| {name} | {region} | {metric} | " + " | ".join(cells) + " |")
-    wdqs = [
-        s["wdq"]["value"] for _, s in results["crackdown"].values() if s["wdq"]["value"] is not None
-    ]
-    inside = np.mean([(-1 <= w <= 1) for w in wdqs]) if wdqs else float("nan")
-    print(
-        f"\n- Crackdown WDQ on visible dealing (before: 90 days; after: the rest of the run): "
-        f"median {np.median(wdqs):+.2f}, {inside:.0%} of seeds within [-1, +1]: {[round(w, 2) for w in wdqs]}"
-    )
+    from marketsim.metrics import wdq
+
+    for metric in ("open_sales", "visible_dealing"):
+        wdqs = [wdq(ts, metric, 120, 90, 60) for ts, _ in results["crackdown"].values()]
+        wdqs = [w for w in wdqs if w is not None]
+        inside = np.mean([(-1 <= w <= 1) for w in wdqs]) if wdqs else float("nan")
+        print(
+            f"\n- Crackdown WDQ on {metric} (90 days before vs the 60 crackdown days): "
+            f"median {np.median(wdqs):+.2f}, {inside:.0%} of seeds within [-1, +1]: "
+            f"{[round(w, 2) for w in wdqs]}"
+        )
     nh = [
         (
             results["crackdown"][s][1]["net_harm"]["cost_of_crime_gbp"]["total"]
