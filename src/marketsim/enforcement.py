@@ -16,7 +16,7 @@ import numpy as np
 from marketsim.accounts import REACTIVE
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.town import box_sum
+from marketsim.fields import box_sum
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel

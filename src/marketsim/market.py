@@ -182,7 +182,7 @@ def _open_market_choice(
     dc = d.cell[open_rows]
     ox, oy = town.cell_x[dc], town.cell_y[dc]
     rep = town.layer("reputation").ravel()[dc]
-    centre = 1.0 + model.config.market.centre_draw * (town.land_use.ravel()[dc] == town.CENTRE)
+    centre = 1.0 + model.config.market.centre_draw * town.is_centre[dc]
     deter = town.layer("deterrence").ravel()[dc]
     pull = (
         centre

@@ -21,12 +21,22 @@ from marketsim.agents.police import PoliceForce
 from marketsim.agents.population import NEVER
 from marketsim.agents.treatment import TreatmentService
 from marketsim.agents.user import UserPopulation
+from marketsim.enforcement import enforce
+from marketsim.fields import box_sum
 from marketsim.harms import HarmLedger
+from marketsim.market import trade
+from marketsim.metrics import TALLY_INDEX as TI
 from marketsim.metrics import DayTally, Recorder
 from marketsim.rng import Streams
 from marketsim.scenario import Scenario
-from marketsim.tactics import TACTICS, Order, Tactic
-from marketsim.town import Town, box_sum, generate_land_use, load_raster
+from marketsim.services import admit, join_waiting_list, run_population_flows, run_treatment
+from marketsim.tactics import TACTICS, Tactic
+from marketsim.town import Town, generate_land_use, load_raster
+
+_DEALER_ARRESTS = TI["seizures"]
+_DX, _DY = (
+    a.ravel() for a in np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij")
+)  # one seizure per dealer arrest
 
 
 @dataclass
@@ -232,13 +242,11 @@ class MarketModel(mesa.Model):
 
     def run(self, progress=None) -> None:
         """Burn in, then run the recorded days; `progress(n)` is called per day."""
-        total = self.config.burn_in + self.config.steps
         while self.day < self.config.steps:
             self.step()
             if progress is not None:
                 progress(1)
         self.finalize()
-        _ = total
 
     def finalize(self) -> None:
         if not self._finalized:
@@ -335,7 +343,7 @@ class MarketModel(mesa.Model):
         risk = 1 - np.exp(-(cfg.risk_per_police_hour * police + town.layer("deterrence").ravel()))
         risk = risk + 0.3 * town.guardianship.ravel()
         margin = m.base_price * (1 - m.wholesale_share)
-        centre = 1.0 + m.centre_draw * (town.land_use.ravel() == Town.CENTRE)
+        centre = 1.0 + m.centre_draw * town.is_centre
         demand = (0.02 * buyers[cand] + 0.3 * rep[cand]) * centre[cand] + 0.5 * unmet[cand]
         passing = np.where(is_open[:, None], 1.0, 0.3)
         # The dealer itself sits in the rival count of its own pitch and of the
@@ -363,8 +371,6 @@ class MarketModel(mesa.Model):
 
     def _phase_trade(self) -> None:
         """Users buy, fund use, use and risk overdose."""
-        from marketsim.market import trade
-
         trade(self, self.streams["market"])
 
     def _phase_violence(self) -> None:
@@ -438,13 +444,9 @@ class MarketModel(mesa.Model):
 
     def _phase_enforcement(self) -> None:
         """Detection by deployed units, arrests, and arrests of targeted dealers."""
-        from marketsim.enforcement import enforce
-
         enforce(self, self.streams["enforcement"])
 
     def _phase_treatment(self) -> None:
-        from marketsim.services import run_treatment
-
         run_treatment(self, self.streams["treatment"])
 
     def _phase_entry_exit(self) -> None:
@@ -469,8 +471,6 @@ class MarketModel(mesa.Model):
 
     def _phase_initiation(self) -> None:
         """New users where open markets give access (Table 4.2); progression; recovery; relapse."""
-        from marketsim.services import run_population_flows
-
         run_population_flows(self, self.streams["initiation"])
 
     def _phase_fields(self) -> None:
@@ -478,8 +478,6 @@ class MarketModel(mesa.Model):
         town = self.town
         shape = (town.width, town.height)
         t = self.tally.values
-        from marketsim.metrics import TALLY_INDEX as TI
-
         open_sales = t[TI["open_sales"]].reshape(shape)
         self.open_sales_yesterday = open_sales.ravel().copy()  # for tactics that watch an area
         m = self.config.market
@@ -680,8 +678,6 @@ class MarketModel(mesa.Model):
         joins a waiting list (at its head when fast-tracked). Returns "admitted",
         "waiting" or "refused" (not an active user).
         """
-        from marketsim.services import admit, join_waiting_list
-
         u = self.users
         if u.state[ur] != U.ACTIVE or u.treatment[ur] == U.IN_TREATMENT:
             return "refused"
@@ -761,15 +757,3 @@ class MarketModel(mesa.Model):
             },
             "police_units": self.police.n_units,
         }
-
-    def request(self, order: Order) -> None:
-        self.police.request(order)
-
-
-from marketsim.metrics import TALLY_INDEX as _TI  # noqa: E402
-
-_DEALER_ARRESTS = _TI["seizures"]
-_DX, _DY = (
-    a.ravel() for a in np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij")
-)  # one seizure per dealer arrest
-_UNMET = _TI["unmet_demand"]

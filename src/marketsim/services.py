@@ -8,8 +8,8 @@ import numpy as np
 
 from marketsim.accounts import SELF_REFERRAL
 from marketsim.agents import user as U
+from marketsim.fields import box_sum
 from marketsim.metrics import TALLY_INDEX
-from marketsim.town import box_sum
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel

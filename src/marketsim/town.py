@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
+from marketsim.fields import box_sum
 from marketsim.scenario import LAND_USES, AreaSpec, RegionConfig, ScenarioError, TownConfig
 
 LAYERS = (
@@ -27,22 +28,6 @@ LAYERS = (
     "void",  # recent arrests: an opening rivals may fight over
 )
 REGIONS = ("all", "target", "buffer", "control")
-
-
-def box_sum(a: np.ndarray, r: int) -> np.ndarray:
-    """Sum of `a` over the (2r+1)x(2r+1) Moore neighbourhood of each cell (no wrap).
-
-    A summed-area table on a zero-padded copy: O(cells) whatever the radius.
-    """
-    if r <= 0:
-        return a.astype(float, copy=True)
-    w, h = a.shape
-    n = 2 * r + 1
-    c = np.zeros((w + n, h + n))
-    c[r + 1 : r + 1 + w, r + 1 : r + 1 + h] = a
-    c.cumsum(axis=0, out=c)
-    c.cumsum(axis=1, out=c)
-    return c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
 
 
 class Town:
@@ -72,6 +57,7 @@ class Town:
         self.cell_x = xs.ravel()
         self.cell_y = ys.ravel()
         self.treatment_cells = np.flatnonzero(self.land_use.ravel() == self.TREATMENT)
+        self.is_centre = self.land_use.ravel() == self.CENTRE  # flat mask, fixed for the run
         self._cells = [
             self.grid[(int(x), int(y))] for x, y in zip(self.cell_x, self.cell_y, strict=True)
         ]

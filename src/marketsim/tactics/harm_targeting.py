@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from marketsim.agents import dealer as D
+from marketsim.fields import box_sum
 from marketsim.params import param
 from marketsim.tactics import targeting
 from marketsim.tactics.base import Tactic, TacticConfig
@@ -330,7 +331,6 @@ class Operation:
     def _begin_removal(
         self, model: MarketModel, tactic: HarmTargeting, targets: np.ndarray
     ) -> None:
-        from marketsim.town import box_sum  # (module level would be a circular import)
 
         cfg = tactic.config
         d, town = model.dealers, model.town

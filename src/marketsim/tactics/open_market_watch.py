@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from marketsim.fields import box_sum
+
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
 
@@ -63,7 +65,6 @@ def open_sales_by_cell(model: MarketModel) -> np.ndarray:
 
 def ring_cells(model: MarketModel, cells: np.ndarray, width: int) -> np.ndarray:
     """Cells within `width` (Chebyshev) of `cells`, excluding `cells` themselves."""
-    from marketsim.town import box_sum  # runtime import: town imports the scenario schema
 
     town = model.town
     mask = np.zeros(town.n_cells)

@@ -12,7 +12,6 @@ import numpy as np
 
 from marketsim.agents import dealer as D
 from marketsim.areas import AreaSpec
-from marketsim.params import Section, param
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
@@ -79,11 +78,3 @@ def crew_members(
         d.view("state"), states
     )
     return np.flatnonzero(mask)
-
-
-class AreaTarget(Section):
-    """Where an area-based tactic acts (default: the scenario's target region)."""
-
-    area: AreaSpec | None = param(
-        None, unit="-", doc="centre and radius, or cells; none: the target region"
-    )
