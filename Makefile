@@ -1,11 +1,14 @@
 # marketsim: two commands set up everything on a fresh machine.
-#   make demo   build .venv (Python >= 3.12), install marketsim, run the main job
+#   make demo   build .venv (Python >= 3.12), install marketsim, run the main job:
+#               every shipped tactic scenario against baseline on paired seeds, with a report
 #   make test   build .venv if needed, run lint and the test suite
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+REPLICATES ?= 10
+TACTIC_SCENARIOS := $(filter-out scenarios/baseline.yaml,$(sort $(wildcard scenarios/*.yaml)))
 
-.PHONY: demo test lint format bench clean venv
+.PHONY: demo test validate lint format bench clean venv
 
 venv: $(STAMP)
 
@@ -14,11 +17,12 @@ $(STAMP): pyproject.toml scripts/find-python.sh
 	  echo "Using $$PYBIN ($$($$PYBIN --version))"; \
 	  [ -x $(PY) ] || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,dask]"
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/marketsim run scenarios/baseline.yaml --seed 1 --out out/baseline
+	$(VENV)/bin/marketsim compare scenarios/baseline.yaml $(TACTIC_SCENARIOS) \
+	  --replicates $(REPLICATES) --out out/main
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts

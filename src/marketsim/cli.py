@@ -118,6 +118,144 @@ def _human_summary(sc, summary: dict, wall: float, out: Path) -> str:
     return "\n".join(lines)
 
 
+BackendOpt = Annotated[
+    str, typer.Option(help="where runs execute: local (worker processes), dask, or serial")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="worker processes (default: all cores)", min=1)
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (dask backend)"),
+]
+ExperimentOutOpt = Annotated[
+    Path | None, typer.Option(help="output directory (default: out/<experiment name>)")
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option(help="discard results already in --out instead of resuming")
+]
+
+
+def _experiment(action, out_hint: str):
+    """Run an experiment command with clean errors; interrupted runs say how to resume."""
+    from marketsim.experiments.runners import RunnerError
+    from marketsim.experiments.store import StoreError
+
+    t0 = time.perf_counter()
+    try:
+        result = action()
+    except (ScenarioError, StoreError, RunnerError) as exc:
+        _fail(str(exc))
+        return None
+    except KeyboardInterrupt:
+        typer.secho(
+            f"\ninterrupted: finished runs are saved in {out_hint}; "
+            "run the same command again to resume",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(code=130) from None
+    p = result.progress
+    typer.echo(
+        f"{p.ran} run(s) in {time.perf_counter() - t0:.0f} s"
+        + (f" ({p.runs_per_minute:.1f}/min)" if p.ran else "")
+        + (f", {p.skipped} already done" if p.skipped else "")
+        + f"; results in {result.out}"
+    )
+    if result.failures:
+        typer.secho(f"{len(result.failures)} run(s) failed:", fg=typer.colors.RED, err=True)
+        for job, info in sorted(result.failures.items())[:5]:
+            first = info["error"].splitlines()[0]
+            typer.secho(f"  job {job} ({info['label']}, seed {info['seed']}): {first}", err=True)
+        typer.secho(
+            f"  details in {result.out}/failures/; re-run the command to retry them",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    if result.report is not None:
+        typer.echo(f"report: {result.report}")
+    return result
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(help="scenario files; the first is the one others are compared with"),
+    ],
+    replicates: Annotated[int, typer.Option(help="paired seeds per scenario", min=1)] = 10,
+    seed: Annotated[int, typer.Option(help="first seed; replicate r uses seed + r", min=0)] = 1,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="override a field in every scenario: dotted.path=value"),
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("out/compare"),
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Paired comparison of scenarios: comparison.csv and report.md with plots.
+
+    Every scenario runs on the same seeds, so differences are paired (common
+    random numbers). An interrupted comparison resumes when run again.
+    """
+    from marketsim.experiments.commands import Backend, run_compare
+
+    if len(scenarios) < 2:
+        _fail("compare needs at least two scenario files (the first is the reference)")
+    _experiment(
+        lambda: run_compare(
+            scenarios,
+            out,
+            replicates,
+            seed,
+            list(set_),
+            Backend(backend, workers, scheduler),
+            overwrite,
+        ),
+        str(out),
+    )
+
+
+@app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="experiment YAML file (see experiments/)")],
+    out: ExperimentOutOpt = None,
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Run a parameter sweep (factorial, Latin hypercube or list) into a resumable store."""
+    from marketsim.experiments.commands import Backend, run_sweep
+
+    _experiment(
+        lambda: run_sweep(experiment, out, Backend(backend, workers, scheduler), overwrite),
+        str(out or "out/<name>"),
+    )
+
+
+@app.command()
+def sensitivity(
+    experiment: Annotated[
+        Path, typer.Argument(help="experiment YAML file with a sobol or morris design")
+    ],
+    out: ExperimentOutOpt = None,
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Global sensitivity analysis (SALib Sobol or Morris): index tables, plots and summary.md."""
+    from marketsim.experiments.commands import Backend, run_sensitivity
+
+    _experiment(
+        lambda: run_sensitivity(experiment, out, Backend(backend, workers, scheduler), overwrite),
+        str(out or "out/<name>"),
+    )
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the shipped scenarios with their one-line descriptions."""

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from marketsim import __version__
+from marketsim.burnin import BurnInCache
 from marketsim.harms import harm_matrix_markdown
 from marketsim.metrics import summarize
 from marketsim.model import MarketModel
@@ -18,10 +19,13 @@ from marketsim.scenario import Scenario
 
 
 def simulate(
-    scenario: Scenario, progress: bool = False
+    scenario: Scenario, progress: bool = False, cache: BurnInCache | None = None
 ) -> tuple[MarketModel, pd.DataFrame, dict[str, Any]]:
-    """Run one scenario to the end; returns the model, the timeseries and the summary."""
-    model = MarketModel(scenario)
+    """Run one scenario to the end; returns the model, the timeseries and the summary.
+
+    With a burn-in cache, a run whose day-0 state is already known starts from it.
+    """
+    model = MarketModel(scenario) if cache is None else cache.model_at_day_0(scenario)
     total = scenario.burn_in + scenario.steps
     if progress:
         from tqdm import tqdm

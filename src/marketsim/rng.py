@@ -33,5 +33,9 @@ class Streams:
             self._streams[name] = gen
         return gen
 
+    def forget(self, name: str) -> None:
+        """Drop a stream; asked for again, it restarts from the root seed."""
+        self._streams.pop(name, None)
+
     def names(self) -> list[str]:
         return sorted(self._streams)

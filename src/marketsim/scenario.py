@@ -870,7 +870,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_override(data: dict[str, Any], path: list[str], value: Any, label: str) -> None:
-    """Set data[path] = value; list elements are addressed by index (tactics.0.start)."""
+    """Set data[path] = value; list elements by index or tactic name (tactics.0.start, tactics.crackdown.start)."""
     node: Any = data
     for i, part in enumerate(path[:-1]):
         nxt = _child(node, part, create=True, label=label, where=".".join(path[: i + 1]))
@@ -886,7 +886,24 @@ def apply_override(data: dict[str, Any], path: list[str], value: Any, label: str
 
 
 def _index(part: str, node: list, label: str, where: str) -> int:
-    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+    """A list position, or for a list of tactics the one whose name (or type) is `part`."""
+    if not part.lstrip("-").isdigit():
+        named = [
+            i
+            for i, item in enumerate(node)
+            if isinstance(item, dict) and part in (item.get("name"), item.get("type"))
+        ]
+        if len(named) == 1:
+            return named[0]
+        labels = [
+            str(item.get("name") or item.get("type")) for item in node if isinstance(item, dict)
+        ]
+        why = "names several items; use its index or a unique name" if named else "no such item"
+        raise ScenarioError(
+            f"{label}: {where}: bad index {part!r}: {why} "
+            f"(allowed: 0..{len(node) - 1} or one of {labels})"
+        )
+    if not -len(node) <= int(part) < len(node):
         raise ScenarioError(f"{label}: {where}: bad index {part!r} (allowed: 0..{len(node) - 1})")
     return int(part)
 

@@ -76,6 +76,9 @@ class Tactic:
     """Base class. Subclasses set `Config` and override the three hooks."""
 
     Config: ClassVar[type[TacticConfig]] = TacticConfig
+    # Whether the tactic acts during burn-in. Only those that do shape the
+    # state at day 0; experiments share that state between runs (burnin.py).
+    acts_in_burn_in: ClassVar[bool] = False
 
     def __init__(self, config: TacticConfig, rng: np.random.Generator):
         self.config = config

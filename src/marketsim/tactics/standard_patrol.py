@@ -42,6 +42,7 @@ class StandardPatrolConfig(TacticConfig):
 
 class StandardPatrol(Tactic):
     Config = StandardPatrolConfig
+    acts_in_burn_in = True
 
     def init(self, model: MarketModel) -> None:
         # Calls for service follow people and trade: residents plus commercial footfall.

@@ -1,0 +1,64 @@
+"""Run a list of jobs through a runner into a result store, resuming where it left off."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from marketsim.experiments.jobs import Job
+from marketsim.experiments.runners import Runner
+from marketsim.experiments.store import ResultStore
+
+
+@dataclass
+class Progress:
+    total: int
+    skipped: int  # already on disk from an earlier, interrupted run
+    ran: int = 0
+    failed: int = 0
+    wall_s: float = 0.0
+
+    @property
+    def runs_per_minute(self) -> float:
+        return 60.0 * self.ran / self.wall_s if self.wall_s > 0 else float("nan")
+
+
+def execute(
+    jobs: list[Job], store: ResultStore, runner: Runner, progress: bool | None = None
+) -> Progress:
+    """Run every job not yet in the store; write each result as it completes.
+
+    Jobs are sent in order of (seed, job id), so consecutive jobs on a worker
+    usually share a burn-in. A failed job is recorded and the rest go on.
+    """
+    done = store.done()
+    todo = sorted((j for j in jobs if j.id not in done), key=lambda j: (j.seed, j.id))
+    state = Progress(total=len(jobs), skipped=len(jobs) - len(todo))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=len(jobs),
+            initial=state.skipped,
+            desc=f"runs ({runner.name}, {runner.workers} worker{'s' * (runner.workers != 1)})",
+            unit="run",
+            smoothing=0.05,
+        )
+    t0 = time.perf_counter()
+    try:
+        for result in runner.run(todo):
+            store.write(result)
+            state.ran += 1
+            if result.error is not None:
+                state.failed += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=state.failed, refresh=False)
+    finally:
+        state.wall_s = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+    return state

@@ -1,0 +1,63 @@
+"""A job is one run: a scenario (as plain data), a seed and where it sits in the design.
+
+`run_job` is what every runner executes, in whatever process. It never raises:
+a run that fails comes back as a failure record with its error, so a sweep
+goes on and reports it at the end.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from marketsim.burnin import BurnInCache
+from marketsim.experiments.outcomes import daily_series, keep, summary_outcomes
+
+# One cache per worker process: runs that share a seed and a burn-in share it.
+_CACHE = BurnInCache()
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    label: str  # the scenario's name in a comparison, or "point <i>" in a sweep
+    point: int  # index of the parameter point (or scenario) in the design
+    replicate: int
+    seed: int
+    base: dict[str, Any]  # the scenario mapping, shared by every job of an experiment
+    overrides: tuple[str, ...]  # --set style, seed included
+    source: str  # the file, for error messages
+    params: dict[str, Any] = field(default_factory=dict)  # the varied values at this point
+    metrics: list[str] | None = None
+    timeseries: bool = False
+
+
+@dataclass
+class JobResult:
+    job: Job
+    outcomes: dict[str, float] | None = None
+    series: Any = None  # a DataFrame of daily key metrics, when asked for
+    error: str | None = None
+
+
+def job_scenario(job: Job):
+    """The job's validated scenario."""
+    from marketsim.scenario import scenario_from_dict
+
+    return scenario_from_dict(job.base, source=job.source, overrides=list(job.overrides))
+
+
+def run_job(job: Job) -> JobResult:
+    """Run one job to completion; failures are returned, not raised."""
+    from marketsim.io import simulate
+
+    try:
+        scenario = job_scenario(job)
+        _model, ts, summary = simulate(scenario, cache=_CACHE)
+        outcomes = keep(summary_outcomes(summary), job.metrics)
+        series = daily_series(ts) if job.timeseries else None
+        return JobResult(job, outcomes=outcomes, series=series)
+    except Exception as exc:
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return JobResult(job, error=f"{detail}\n{traceback.format_exc(limit=8)}")

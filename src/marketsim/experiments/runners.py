@@ -1,0 +1,157 @@
+"""Runners: where jobs execute. One interface, three backends.
+
+- `SerialRunner`: in this process, in order (for debugging and tests).
+- `LocalRunner`: a pool of worker processes on this machine; no server.
+- `DaskRunner`: a Dask distributed cluster (`--scheduler tcp://...`), or a
+  LocalCluster started for the run.
+
+Each yields results as they complete, in any order; the result store keys them
+by job id, so the order never reaches the results.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Protocol
+
+from marketsim.experiments.jobs import Job, JobResult, run_job
+
+
+class RunnerError(Exception):
+    """The backend itself failed (a worker died, a scheduler is unreachable)."""
+
+
+class Runner(Protocol):
+    name: str
+    workers: int
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]: ...
+
+    def close(self) -> None: ...
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+class SerialRunner:
+    name = "serial"
+    workers = 1
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
+        for job in jobs:
+            yield run_job(job)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalRunner:
+    """Worker processes on this machine. At most 2 jobs in flight per worker, so
+    results stream back and a sweep never sits in memory."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or default_workers()
+        # forkserver: workers do not inherit the parent's threads (tqdm's monitor).
+        ctx = multiprocessing.get_context("forkserver")
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
+        pending = set()
+        todo = iter(jobs)
+        try:
+            while True:
+                while len(pending) < 2 * self.workers:
+                    job = next(todo, None)
+                    if job is None:
+                        break
+                    pending.add(self._pool.submit(run_job, job))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        yield fut.result()
+                    except Exception as exc:  # BrokenProcessPool: a worker was killed
+                        raise RunnerError(f"a worker process died ({exc})") from None
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskRunner:
+    """A Dask distributed cluster: `scheduler` is an address such as tcp://host:8786;
+    without one, a LocalCluster of `workers` single-threaded processes is started."""
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise RunnerError(
+                "the dask backend needs dask[distributed]: pip install 'marketsim[dask]'"
+            ) from None
+        self._cluster = None
+        try:
+            if scheduler:
+                self._client = Client(scheduler, timeout="20s")
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=workers or default_workers(),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+                self._client = Client(self._cluster)
+        except OSError as exc:
+            raise RunnerError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+        self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
+        from dask.distributed import as_completed
+
+        todo = iter(jobs)
+        window = 2 * max(self.workers, 1)
+        first = [
+            self._client.submit(run_job, j, pure=False) for j in itertools.islice(todo, window)
+        ]
+        if not first:
+            return
+        stream = as_completed(first)
+        for fut in stream:
+            try:
+                result = fut.result()
+            except Exception as exc:  # a lost worker, after Dask's own retries
+                raise RunnerError(f"a Dask worker failed: {exc}") from None
+            fut.release()
+            yield result
+            job = next(todo, None)
+            if job is not None:
+                stream.add(self._client.submit(run_job, job, pure=False))
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_runner(backend: str, workers: int | None, scheduler: str | None = None) -> Runner:
+    if backend == "serial":
+        return SerialRunner()
+    if backend == "local":
+        if workers == 1:
+            return SerialRunner()
+        return LocalRunner(workers)
+    if backend == "dask":
+        return DaskRunner(workers, scheduler)
+    raise RunnerError(f"--backend: bad value {backend!r} (allowed: serial, local, dask)")

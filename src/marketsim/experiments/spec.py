@@ -1,0 +1,276 @@
+"""Experiment files: what to vary (levers and uncertainties), how, and what to keep.
+
+An experiment names a base scenario, the parameters to vary by dotted path (the
+same paths `--set` takes; a tactic may be addressed by its name or type, as in
+`tactics.crackdown.intensity`), a design, the replicates and the outcomes.
+Like scenarios, a bad file gets one line naming the file, the field, the value
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from marketsim.params import Section, param
+from marketsim.scenario import (
+    Scenario,
+    ScenarioError,
+    apply_override,
+    format_validation_error,
+    parse_override,
+    read_yaml,
+    scenario_from_dict,
+)
+
+METHODS = ("factorial", "lhs", "list", "sobol", "morris")
+
+
+class Parameter(Section):
+    """One parameter to vary: a range (for sampled designs) or a list of values."""
+
+    path: str = param("", unit="-", doc="dotted path into the scenario, as --set takes it")
+    range: tuple[float, float] | None = param(
+        None, unit="parameter's unit", doc="[low, high] for lhs, sobol and morris"
+    )
+    values: list[Any] | None = param(
+        None, unit="parameter's unit", doc="explicit values for a factorial design"
+    )
+    steps: int | None = param(
+        None, ge=2, le=1000, unit="levels", doc="factorial: split the range into this many levels"
+    )
+    kind: Literal["auto", "int", "float"] = param(
+        "auto", unit="-", doc="int rounds sampled values; auto follows the scenario's value"
+    )
+
+    @model_validator(mode="after")
+    def _one_spec(self) -> Parameter:
+        if not self.path:
+            raise ValueError("path: bad value '': every parameter needs a dotted path")
+        if (self.range is None) == (self.values is None):
+            raise ValueError(
+                f"parameters.{self.path}: bad value: give exactly one of 'range' or 'values'"
+            )
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(
+                f"parameters.{self.path}.range: bad value {list(self.range)}: low must be below high"
+            )
+        if self.values is not None and not self.values:
+            raise ValueError(f"parameters.{self.path}.values: bad value []: list at least one")
+        return self
+
+
+class Design(Section):
+    method: Literal["factorial", "lhs", "list", "sobol", "morris"] = param(
+        "factorial", unit="-", doc="how parameter points are chosen"
+    )
+    samples: int = param(
+        16,
+        ge=1,
+        le=100_000,
+        unit="points",
+        doc="lhs: points; sobol: base sample N (a power of 2); morris: trajectories",
+    )
+    second_order: bool = param(True, unit="-", doc="sobol: also estimate second-order indices")
+    levels: int = param(4, ge=2, le=20, unit="levels", doc="morris: grid levels (even)")
+    points: list[dict[str, Any]] = Field(
+        default_factory=list, description="list: explicit points, each a mapping path -> value"
+    )
+
+
+class Outcomes(Section):
+    metrics: list[str] | None = param(
+        None, unit="-", doc="outcome columns to keep (default: all summary outcomes)"
+    )
+    timeseries: bool = param(False, unit="-", doc="also keep daily key metrics per region")
+    analyse: list[str] = param(
+        ["all.net_harm_gbp"],
+        unit="-",
+        doc="sensitivity: outcomes to analyse (the first is the headline)",
+    )
+
+
+class Experiment(Section):
+    name: str = param("experiment", unit="-", doc="short name, used in reports")
+    description: str = param("", unit="-", doc="what question this experiment answers")
+    scenario: str = param("", unit="-", doc="base scenario file, relative to this file")
+    set: list[str] = param([], unit="-", doc="fixed overrides applied to every run (--set form)")
+    tactics: list[dict[str, Any]] | None = param(
+        None, unit="-", doc="replace the base scenario's tactics with these"
+    )
+    seed: int = param(
+        2026, ge=0, le=2**32 - 1, unit="-", doc="root seed; replicate r uses seed + r"
+    )
+    replicates: int = param(1, ge=1, le=10_000, unit="runs", doc="seeds per parameter point")
+    parameters: list[Parameter] = Field(default_factory=list)
+    design: Design = Field(default_factory=Design)
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+
+    @model_validator(mode="after")
+    def _design_fits(self) -> Experiment:
+        m = self.design.method
+        paths = [p.path for p in self.parameters]
+        dup = {p for p in paths if paths.count(p) > 1}
+        if dup:
+            raise ValueError(f"parameters: bad value {sorted(dup)}: each path may appear once")
+        if m in ("lhs", "sobol", "morris"):
+            if not self.parameters:
+                raise ValueError(f"parameters: bad value []: design {m!r} needs parameters")
+            for p in self.parameters:
+                if p.range is None:
+                    raise ValueError(
+                        f"parameters.{p.path}: bad value {p.values}: design {m!r} needs a 'range'"
+                    )
+        if m == "factorial":
+            for p in self.parameters:
+                if p.values is None and p.steps is None:
+                    raise ValueError(
+                        f"parameters.{p.path}: bad value {list(p.range or ())}: "
+                        "a factorial range needs 'steps' (or give 'values')"
+                    )
+        if m == "list" and not self.design.points:
+            raise ValueError("design.points: bad value []: design 'list' needs points")
+        if m == "sobol" and self.design.samples & (self.design.samples - 1):
+            raise ValueError(
+                f"design.samples: bad value {self.design.samples}: Sobol needs a power of 2"
+            )
+        if m == "morris" and self.design.levels % 2:
+            raise ValueError(f"design.levels: bad value {self.design.levels}: Morris needs even")
+        return self
+
+
+class LoadedExperiment:
+    """A validated experiment with its base scenario resolved and every path checked."""
+
+    def __init__(self, spec: Experiment, source: Path, base: dict[str, Any]):
+        self.spec = spec
+        self.source = source
+        self.base = base  # the scenario mapping with fixed overrides and tactics applied
+        resolved = self.scenario({}, spec.seed).resolved()  # defaults filled in: the real types
+        self.kinds = {p.path: _kind(p, resolved) for p in spec.parameters}
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @staticmethod
+    def overrides(point: dict[str, Any]) -> list[str]:
+        """A design point as --set overrides (values as JSON, which YAML reads back exactly)."""
+        return [f"{path}={json.dumps(value)}" for path, value in point.items()]
+
+    def scenario(self, point: dict[str, Any], seed: int) -> Scenario:
+        """The scenario for one point of the design and one seed."""
+        return scenario_from_dict(
+            self.base, source=str(self.source), overrides=[*self.overrides(point), f"seed={seed}"]
+        )
+
+    def digest(self) -> str:
+        """A hash of everything that determines the results (not the file's name or comments)."""
+        text = json.dumps(
+            {"spec": self.spec.model_dump(mode="json"), "base": self.base}, sort_keys=True
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _kind(p: Parameter, resolved: dict[str, Any]) -> str:
+    """int or float for sampled ranges (from the scenario's own value); any for value lists."""
+    if p.kind != "auto":
+        return p.kind
+    if p.range is None:
+        return "any"
+    value = _lookup(resolved, p.path)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "int"
+    if value is None and all(float(b).is_integer() for b in p.range):
+        return "int"  # an optional integer field left unset
+    return "float"
+
+
+def _lookup(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = _find_in_list(node, part)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def _find_in_list(node: list, part: str) -> Any:
+    if part.lstrip("-").isdigit():
+        i = int(part)
+        return node[i] if -len(node) <= i < len(node) else None
+    for item in node:
+        if isinstance(item, dict) and part in (item.get("name"), item.get("type")):
+            return item
+    return None
+
+
+def load_experiment(path: str | Path) -> LoadedExperiment:
+    """Read, validate and resolve an experiment file; raises ScenarioError on any problem."""
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        spec = Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, str(path), Experiment)) from None
+    if not spec.scenario:
+        raise ScenarioError(f"{path}: scenario: bad value '': name the base scenario file")
+    base = scenario_mapping((path.parent / spec.scenario).resolve())
+    if spec.tactics is not None:
+        base["tactics"] = copy.deepcopy(spec.tactics)
+    for text in spec.set:
+        keys, value = parse_override(text)
+        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    loaded = LoadedExperiment(spec, path, base)
+    _check_points(loaded)
+    return loaded
+
+
+def scenario_mapping(path: Path) -> dict[str, Any]:
+    """A scenario file as plain data, with a raster path made absolute (runs may be elsewhere)."""
+    base = read_yaml(path)
+    town = base.get("town")
+    if isinstance(town, dict) and isinstance(town.get("raster"), str):
+        raster = Path(town["raster"])
+        if not raster.is_absolute():
+            town["raster"] = str((Path(path).parent / raster).resolve())
+    return base
+
+
+def _check_points(exp: LoadedExperiment) -> None:
+    """Build the scenario at every corner value so a bad path or bound fails now, not mid-sweep."""
+    spec, src = exp.spec, exp.source
+    exp.scenario({}, spec.seed)  # the base itself must be valid
+    for p in spec.parameters:
+        probes = list(p.range) if p.range is not None else list(p.values or [])
+        for value in probes:
+            if exp.kinds[p.path] == "int":
+                value = int(round(value))
+            try:
+                exp.scenario({p.path: value}, spec.seed)
+            except ScenarioError as exc:
+                raise ScenarioError(
+                    f"{src}: parameters.{p.path}: bad value {value!r}: {_strip(exc, src)}"
+                ) from None
+    for i, point in enumerate(spec.design.points):
+        try:
+            exp.scenario(point, spec.seed)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{src}: design.points[{i}]: {_strip(exc, src)}") from None
+
+
+def _strip(exc: ScenarioError, src: Path) -> str:
+    text = str(exc)
+    for prefix in (f"{src}: ", f"{src} "):
+        text = text.removeprefix(prefix)
+    return text

@@ -1,0 +1,163 @@
+"""The result store: each finished run is on disk the moment it completes.
+
+Layout of an output directory:
+
+    manifest.json           experiment digest, marketsim version, seeds, job count
+    runs/part-<job>.parquet one row per finished run: design columns and outcomes
+    series/part-<job>.parquet  daily key metrics of that run (when kept)
+    failures/job-<job>.json the error and parameters of a run that raised
+    results.parquet         all runs in job order, written when the sweep completes
+
+A part is written to a temporary name and renamed into place, so a run is either
+fully on disk or not at all, however the process ends. Re-running the same
+command skips the jobs whose parts exist and retries failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from marketsim import __version__
+from marketsim.experiments.jobs import JobResult
+
+
+class StoreError(Exception):
+    pass
+
+
+class ResultStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.runs = self.root / "runs"
+        self.series = self.root / "series"
+        self.failures = self.root / "failures"
+
+    # ---------------------------------------------------------------- manifest
+    def open(self, manifest: dict[str, Any], overwrite: bool = False) -> None:
+        """Create the store, or check that an existing one holds the same experiment."""
+        path = self.root / "manifest.json"
+        manifest = {**manifest, "marketsim_version": __version__}
+        if path.exists() and not overwrite:
+            old = json.loads(path.read_text())
+            if old.get("digest") != manifest["digest"]:
+                raise StoreError(
+                    f"{self.root}: holds results of a different experiment "
+                    f"({old.get('name')!r}, digest {old.get('digest')}); "
+                    "use another --out, or --overwrite to discard them"
+                )
+            if old.get("marketsim_version") != __version__:
+                raise StoreError(
+                    f"{self.root}: results were made by marketsim {old.get('marketsim_version')}, "
+                    f"this is {__version__}; use another --out, or --overwrite"
+                )
+        elif path.exists() and overwrite:
+            for folder in (self.runs, self.series, self.failures):
+                for f in folder.glob("*"):
+                    f.unlink()
+            (self.root / "results.parquet").unlink(missing_ok=True)
+        for folder in (self.runs, self.series, self.failures):
+            folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.root / "manifest.json").read_text())
+
+    # -------------------------------------------------------------------- runs
+    def done(self) -> set[int]:
+        return {int(p.stem.split("-")[1]) for p in self.runs.glob("part-*.parquet")}
+
+    def failed(self) -> dict[int, dict[str, Any]]:
+        out = {}
+        for p in self.failures.glob("job-*.json"):
+            out[int(p.stem.split("-")[1])] = json.loads(p.read_text())
+        return out
+
+    def write(self, result: JobResult) -> None:
+        job = result.job
+        if result.error is not None:
+            record = {
+                "job": job.id,
+                "label": job.label,
+                "replicate": job.replicate,
+                "seed": job.seed,
+                "params": job.params,
+                "error": result.error,
+            }
+            _atomic_write(
+                self.failures / f"job-{job.id:06d}.json",
+                json.dumps(record, indent=2, default=str).encode(),
+            )
+            return
+        if result.series is not None:
+            frame = result.series.copy()
+            frame.insert(0, "job", job.id)
+            _write_parquet(frame, self.series / f"part-{job.id:06d}.parquet")
+        row = {
+            "job": job.id,
+            "label": job.label,
+            "point": job.point,
+            "replicate": job.replicate,
+            "seed": job.seed,
+            **{f"param:{k}": _scalar(v) for k, v in job.params.items()},
+            **result.outcomes,
+        }
+        _write_parquet(pd.DataFrame([row]), self.runs / f"part-{job.id:06d}.parquet")
+        (self.failures / f"job-{job.id:06d}.json").unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------- read
+    def load(self) -> pd.DataFrame:
+        """Every finished run, one row each, in job order."""
+        final = self.root / "results.parquet"
+        if final.exists():
+            return pd.read_parquet(final)
+        return self._gather(self.runs)
+
+    def load_series(self) -> pd.DataFrame:
+        return self._gather(self.series)
+
+    def consolidate(self) -> Path:
+        """Write results.parquet: all runs in job order (identical whatever order they finished)."""
+        frame = self._gather(self.runs)
+        path = self.root / "results.parquet"
+        _write_parquet(frame, path)
+        return path
+
+    @staticmethod
+    def _gather(folder: Path) -> pd.DataFrame:
+        parts = sorted(folder.glob("part-*.parquet"))
+        if not parts:
+            return pd.DataFrame()
+        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        return frame.sort_values(
+            ["job", "step", "region"] if "step" in frame else ["job"], kind="stable"
+        ).reset_index(drop=True)
+
+
+def _scalar(value: Any) -> Any:
+    """Parquet columns hold scalars; a mapping or list value is kept as its JSON text."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,369 @@
+"""The experiment layer: experiment files, designs, comparisons, the result store and runners.
+
+Runs here use a small town (see `SMALL`) so that each takes well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from marketsim.experiments.commands import Backend, run_compare, run_sensitivity, run_sweep
+from marketsim.experiments.compare import comparison_table
+from marketsim.experiments.design import make_plan
+from marketsim.experiments.spec import load_experiment
+from marketsim.scenario import ScenarioError
+from tests.conftest import ROOT, small
+
+CRACKDOWN = [
+    {"type": "standard_patrol"},
+    {"type": "crackdown", "start": 10, "duration": 20, "intensity": 2},
+]
+# conftest's small town, 40 recorded days after 20 of burn-in, with a short crackdown
+SMALL = {**small(steps=40, burn_in=20, tactics=CRACKDOWN).resolved(), "seed": 1}
+
+
+def write(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def small_scenario(tmp_path) -> Path:
+    return write(tmp_path / "small.yaml", SMALL)
+
+
+def experiment(tmp_path: Path, **fields) -> Path:
+    write(tmp_path / "small.yaml", SMALL)
+    data = {"name": "t", "scenario": "small.yaml", "seed": 5, **fields}
+    return write(tmp_path / "exp.yaml", data)
+
+
+FACTORIAL = {
+    "replicates": 2,
+    "parameters": [
+        {"path": "tactics.crackdown.intensity", "values": [1, 4]},
+        {"path": "treatment.places_per_site", "range": [5, 15], "steps": 3},
+    ],
+    "design": {"method": "factorial"},
+}
+
+
+# ----------------------------------------------------------------- experiment files
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"replicate": 2}, "unknown key 'replicate'; allowed keys:"),
+        ({"design": {"method": "grid"}}, "design.method: bad value 'grid'"),
+        (
+            {
+                "parameters": [{"path": "tactics.crackdown.intensity", "range": [1, 99999]}],
+                "design": {"method": "lhs"},
+            },
+            "parameters.tactics.crackdown.intensity: bad value 99999",
+        ),
+        (
+            {
+                "parameters": [{"path": "tactics.nosuch.intensity", "range": [1, 4]}],
+                "design": {"method": "lhs"},
+            },
+            "bad index 'nosuch': no such item",
+        ),
+        (
+            {
+                "parameters": [{"path": "police.n_unitz", "range": [1, 4]}],
+                "design": {"method": "lhs"},
+            },
+            "unknown key 'n_unitz'",
+        ),
+        (
+            {
+                "parameters": [{"path": "police.n_units", "range": [1, 4]}],
+                "design": {"method": "sobol", "samples": 100},
+            },
+            "design.samples: bad value 100: Sobol needs a power of 2",
+        ),
+        (
+            {
+                "parameters": [{"path": "police.n_units", "values": [1, 4]}],
+                "design": {"method": "morris"},
+            },
+            "design 'morris' needs a 'range'",
+        ),
+        ({"replicates": 0}, "replicates: bad value 0"),
+    ],
+)
+def test_bad_experiment_files_name_file_field_value_and_allowed(tmp_path, fields, message):
+    path = experiment(tmp_path, **fields)
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert text.startswith(str(path)), text
+    assert message in text, text
+    assert "\n" not in text
+
+
+def test_bad_experiment_file_from_the_cli_is_one_line_not_a_traceback(tmp_path):
+    path = experiment(tmp_path, design={"method": "grid"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "marketsim.cli", "sweep", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: {path}: design.method: bad value 'grid'")
+
+
+def test_factorial_design_pairs_seeds_across_points(tmp_path):
+    plan = make_plan(load_experiment(experiment(tmp_path, **FACTORIAL)))
+    assert len(plan.points) == 2 * 3 and len(plan.jobs) == 12
+    assert {tuple(p.values()) for p in plan.points} == {(i, n) for i in (1, 4) for n in (5, 10, 15)}
+    # replicate r of every point runs on seed 5 + r (common random numbers)
+    assert {(j.replicate, j.seed) for j in plan.jobs} == {(0, 5), (1, 6)}
+    assert sorted(j.id for j in plan.jobs) == list(range(12))
+
+
+def test_integer_parameters_are_rounded_and_kept_in_bounds(tmp_path):
+    path = experiment(
+        tmp_path,
+        parameters=[
+            {"path": "tactics.crackdown.intensity", "range": [1, 6]},
+            {"path": "tactics.crackdown.duration", "range": [5, 30]},
+        ],
+        design={"method": "lhs", "samples": 40},
+    )
+    plan = make_plan(load_experiment(path))
+    values = [p["tactics.crackdown.intensity"] for p in plan.points]
+    assert all(isinstance(v, int) and 1 <= v <= 6 for v in values)
+    assert set(values) == set(range(1, 7))
+
+
+# ----------------------------------------------------------------------- comparisons
+def test_comparison_table_pairs_by_replicate():
+    """Known answer: B = A - 2 on every seed, so the paired difference is exactly -2
+    with a zero-width interval although A itself varies a lot; B is better (lower) on
+    every seed."""
+    a = np.array([10.0, 50.0, 90.0])
+    runs = pd.DataFrame(
+        {
+            "label": ["A"] * 3 + ["B"] * 3,
+            "replicate": [0, 1, 2] * 2,
+            "job": range(6),
+            "point": [0] * 3 + [1] * 3,
+            "seed": [1, 2, 3] * 2,
+            "all.violent_incidents": np.concatenate([a, a - 2]),
+            "all.arrests": np.concatenate([a, a + 1]),
+        }
+    )
+    t = comparison_table(runs, ["A", "B"]).set_index(["scenario", "metric"])
+    v = t.loc[("B", "violent_incidents")]
+    assert v["mean"] == pytest.approx(48.0)
+    assert v.diff_vs_first == pytest.approx(-2.0)
+    assert v.diff_ci_low == pytest.approx(-2.0) and v.diff_ci_high == pytest.approx(-2.0)
+    assert v.share_seeds_better == 1.0 and v.better_when == "lower"
+    # an unpaired interval on A would be wide: 50 +/- t(0.975, 2) * 40 / sqrt(3)
+    assert t.loc[("A", "violent_incidents")].ci_high == pytest.approx(50 + 4.302653 * 40 / 3**0.5)
+    assert np.isnan(t.loc[("B", "arrests")].share_seeds_better)  # arrests: no "better" reading
+
+
+def test_compare_end_to_end_writes_csv_and_report(tmp_path, small_scenario):
+    other = write(
+        tmp_path / "other.yaml", {**SMALL, "name": "more_police", "police": {"n_units": 8}}
+    )
+    out = tmp_path / "cmp"
+    result = run_compare(
+        [small_scenario, other],
+        out,
+        replicates=3,
+        seed=11,
+        backend=Backend("serial", progress=False),
+    )
+    assert result.complete and result.report == out / "report.md"
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table.columns) >= {
+        "scenario",
+        "region",
+        "metric",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "diff_vs_first",
+        "diff_ci_low",
+        "diff_ci_high",
+        "share_seeds_better",
+    }
+    assert set(table.scenario) == {"small", "more_police"}
+    assert set(table.region) == {"all", "target", "buffer", "control"}
+    runs = pd.read_parquet(out / "results.parquet")
+    assert sorted(runs.seed.unique()) == [11, 12, 13]
+    text = result.report.read_text()
+    for image in (
+        "net_harm_profiles",
+        "harm_by_type",
+        "traditional_vs_harm",
+        "series_visible_dealing",
+        "wdq",
+    ):
+        assert f"plots/{image}.png" in text
+        assert (out / "plots" / f"{image}.png").stat().st_size > 5_000
+    assert "What this shows" in text and "way of weighting harms" in text
+    assert f"marketsim compare {small_scenario} {other} --replicates 3 --seed 11" in text
+
+
+# ------------------------------------------------------------ store, resume, failures
+def test_failed_runs_are_recorded_and_retried(tmp_path, monkeypatch):
+    import marketsim.io
+
+    real = marketsim.io.simulate
+
+    def flaky(scenario, progress=False, cache=None):
+        if scenario.seed == 6 and scenario.treatment.places_per_site == 10:
+            raise RuntimeError("simulated failure")
+        return real(scenario, progress, cache)
+
+    monkeypatch.setattr(marketsim.io, "simulate", flaky)
+    path = experiment(tmp_path, **FACTORIAL)
+    out = tmp_path / "sweep"
+    first = run_sweep(path, out, Backend("serial", progress=False))
+    assert not first.complete and len(first.failures) == 2  # two points x seed 6
+    assert first.progress.ran == 12 and first.progress.failed == 2
+    info = next(iter(first.failures.values()))
+    assert "simulated failure" in info["error"] and info["seed"] == 6
+    assert not (out / "results.parquet").exists()
+    monkeypatch.setattr(marketsim.io, "simulate", real)
+    second = run_sweep(path, out, Backend("serial", progress=False))
+    assert second.complete and second.progress.skipped == 10 and second.progress.ran == 2
+    assert len(pd.read_parquet(out / "results.parquet")) == 12
+
+
+def test_a_store_refuses_results_of_another_experiment(tmp_path):
+    from marketsim.experiments.store import StoreError
+
+    path = experiment(tmp_path, **FACTORIAL)
+    out = tmp_path / "sweep"
+    run_sweep(path, out, Backend("serial", progress=False))
+    changed = experiment(tmp_path, **{**FACTORIAL, "replicates": 3})
+    with pytest.raises(StoreError, match="different experiment"):
+        run_sweep(changed, out, Backend("serial", progress=False))
+
+
+def _resume_experiment(tmp_path: Path) -> Path:
+    return experiment(
+        tmp_path,
+        replicates=2,
+        parameters=[{"path": "tactics.crackdown.intensity", "values": [1, 2, 3, 4, 5, 6, 7, 8]}],
+        design={"method": "factorial"},
+        outcomes={"timeseries": True},
+    )
+
+
+def test_sweep_resumes_after_kill_9_with_identical_results(tmp_path):
+    """Kill the whole sweep (parent and workers) with SIGKILL mid-way; running the same
+    command again skips the finished runs and ends with exactly the results of an
+    uninterrupted run."""
+    path = _resume_experiment(tmp_path)
+    out = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "marketsim.cli",
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "runs").glob("part-*.parquet"))) < 4:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "runs").glob("part-*.parquet")))
+    assert 4 <= done < 16, f"{done} runs finished before the kill"
+    assert not (out / "results.parquet").exists()
+    again = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert f"{16 - done} run(s)" in again.stdout and f"{done} already done" in again.stdout
+    reference = run_sweep(path, tmp_path / "clean", Backend("serial", progress=False))
+    assert reference.complete
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "results.parquet"),
+        pd.read_parquet(tmp_path / "clean" / "results.parquet"),
+        check_exact=True,
+    )
+    from marketsim.experiments.store import ResultStore
+
+    pd.testing.assert_frame_equal(
+        ResultStore(out).load_series(),
+        ResultStore(tmp_path / "clean").load_series(),
+        check_exact=True,
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == [5, 6] and manifest["n_jobs"] == 16
+
+
+@pytest.mark.dask
+def test_results_are_bit_identical_across_backends_and_worker_counts(tmp_path):
+    pytest.importorskip("dask.distributed")
+    path = experiment(tmp_path, **FACTORIAL)
+    frames = {}
+    for name, backend in {
+        "serial": Backend("serial", progress=False),
+        "local-2": Backend("local", workers=2, progress=False),
+        "local-3": Backend("local", workers=3, progress=False),
+        "dask-2": Backend("dask", workers=2, progress=False),
+    }.items():
+        result = run_sweep(path, tmp_path / name, backend)
+        assert result.complete, result.failures
+        frames[name] = pd.read_parquet(tmp_path / name / "results.parquet")
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(frame, frames["serial"], check_exact=True, obj=name)
+    # and the sweep wrote its table and plot
+    assert (tmp_path / "serial" / "sweep.csv").exists()
+    assert (tmp_path / "serial" / "plots" / "sweep_grid.png").exists()
+
+
+def test_sensitivity_end_to_end_on_the_model(tmp_path):
+    """A small Morris screening through the CLI path: index tables, plot and summary."""
+    path = experiment(
+        tmp_path,
+        parameters=[
+            {"path": "tactics.crackdown.intensity", "range": [1, 6]},
+            {"path": "police.n_units", "range": [2, 8]},
+        ],
+        design={"method": "morris", "samples": 3, "levels": 4},
+    )
+    result = run_sensitivity(path, tmp_path / "sa", Backend("serial", progress=False))
+    assert result.complete and result.report.name == "summary.md"
+    table = pd.read_csv(tmp_path / "sa" / "indices" / "all_net_harm_gbp.csv")
+    assert list(table.parameter) == ["tactics.crackdown.intensity", "police.n_units"]
+    assert (table.mu_star >= 0).all() and table.mu_star.max() > 0
+    assert "police.n_units" in result.report.read_text()
+
+
+def test_shipped_experiment_files_load_and_plan():
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert len(files) >= 3
+    methods = set()
+    for f in files:
+        exp = load_experiment(f)
+        plan = make_plan(exp)
+        methods.add(exp.spec.design.method)
+        assert len(plan.jobs) == len(plan.points) * exp.spec.replicates > 0
+    assert {"sobol", "morris", "factorial"} <= methods
