@@ -22,3 +22,15 @@ class AreaSpec(Section):
         if self.cells is not None and not self.cells:
             raise ValueError("cells must not be empty")
         return self
+
+
+class WatchArea(AreaSpec):
+    """An area recorded as its own region in the timeseries (e.g. a pilot area or its buffer)."""
+
+    ring: int | None = param(
+        None,
+        ge=1,
+        le=50,
+        unit="cells",
+        doc="record the ring of this width around the area instead of the area (its buffer)",
+    )

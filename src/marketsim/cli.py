@@ -256,6 +256,27 @@ def sensitivity(
     )
 
 
+@app.command()
+def pilot(
+    pilot_file: Annotated[
+        Path, typer.Argument(help="pilot YAML file (see experiments/pilot_diversion.yaml)")
+    ],
+    out: ExperimentOutOpt = None,
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Plan a pilot: power, minimum detectable effect, duration and areas needed, the risk of
+    a misleading result, unintended consequences and value for money (pilot.md with plots)."""
+    from marketsim.experiments.commands import Backend, run_pilot
+
+    _experiment(
+        lambda: run_pilot(pilot_file, out, Backend(backend, workers, scheduler), overwrite),
+        str(out or "out/<name>"),
+    )
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the shipped scenarios with their one-line descriptions."""

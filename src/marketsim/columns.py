@@ -37,3 +37,6 @@ COLUMNS = (
     "unmet_demand",
     "net_harm",
 )
+
+# The regions every run records (design §8); scenarios may add watched areas.
+REGIONS = ("all", "target", "buffer", "control")

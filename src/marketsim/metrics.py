@@ -22,12 +22,11 @@ from marketsim.harms import (
     load_profile,
     weighted,
 )
-from marketsim.town import REGIONS
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
 
-from marketsim.columns import COLUMNS
+from marketsim.columns import COLUMNS, REGIONS
 
 # Tallied per cell during the day; price and net_harm are derived at day end.
 TALLIED = (*(c for c in COLUMNS if c not in ("price", "net_harm")), "units_sold", "revenue")
@@ -94,16 +93,32 @@ class Recorder:
         # Weighted harm per unit count in each cell, for the net_harm column.
         self.cell_weights = profile.weights[:, None] * self.mult
         self.rows: list[np.ndarray] = []
+        self.regions: tuple[str, ...] = REGIONS
+        self._matrix: np.ndarray | None = None
+
+    def region_matrix(self) -> np.ndarray:
+        """(cells, regions) indicator: the four regions, then any watched areas.
+
+        Built on the first recorded day, from the scenario in force then (a run
+        started from a shared burn-in may have taken a new scenario at day 0).
+        """
+        if self._matrix is None:
+            town = self.model.town
+            watch = self.model.config.evaluation.watch
+            masks = [town.watch_mask(spec, f"evaluation.watch.{n}") for n, spec in watch.items()]
+            self.regions = (*REGIONS, *watch)
+            self._matrix = np.column_stack([town.region_matrix, *masks]).astype(float)
+        return self._matrix
 
     def record(self, tally: DayTally, harm_by_type: np.ndarray) -> None:
-        region = self.model.town.region_matrix  # (cells, 4)
-        sums = tally.values @ region  # (metrics, 4)
-        net = (self.cell_weights * harm_by_type).sum(axis=0) @ region  # (4,)
+        region = self.region_matrix()  # (cells, regions)
+        sums = tally.values @ region  # (metrics, regions)
+        net = (self.cell_weights * harm_by_type).sum(axis=0) @ region  # (regions,)
         units = sums[TALLY_INDEX["units_sold"]]
         revenue = sums[TALLY_INDEX["revenue"]]
         with np.errstate(invalid="ignore", divide="ignore"):
             price = np.where(units > 0, revenue / np.where(units > 0, units, 1), np.nan)
-        out = np.empty((len(REGIONS), len(COLUMNS)))
+        out = np.empty((len(self.regions), len(COLUMNS)))
         for j, col in enumerate(COLUMNS):
             if col == "price":
                 out[:, j] = price
@@ -120,7 +135,7 @@ class Recorder:
         data = np.stack(self.rows)  # (days, regions, cols)
         days, nreg, ncol = data.shape
         df = pd.DataFrame(data.reshape(days * nreg, ncol), columns=list(COLUMNS))
-        df.insert(0, "region", np.tile(np.array(REGIONS), days))
+        df.insert(0, "region", np.tile(np.array(self.regions), days))
         df.insert(0, "step", np.repeat(np.arange(days), nreg))
         count_cols = [
             c for c in COLUMNS if c not in ("price", "net_harm", "fear", "visible_dealing")

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
 
-from marketsim.areas import AreaSpec
-from marketsim.columns import COLUMNS
+from marketsim.areas import AreaSpec, WatchArea
+from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import PROFILE_NAMES
 from marketsim.params import Section, param
 from marketsim.tactics import TACTICS, TacticConfig
@@ -621,6 +621,21 @@ class EvaluationConfig(Section):
         doc="before/after split for WDQ (default: the first tactic's start; no WDQ without a tactic)",
     )
     before_days: int = param(90, ge=1, le=3650, unit="days", doc="WDQ before window")
+    watch: dict[str, WatchArea] = Field(
+        default_factory=dict,
+        description="extra areas recorded as regions of their own in the timeseries "
+        "(pilot and comparison areas)",
+    )
+
+    @model_validator(mode="after")
+    def _watch_names(self) -> EvaluationConfig:
+        for name in self.watch:
+            if name in REGIONS or not name.replace("_", "").isalnum():
+                raise ValueError(
+                    f"evaluation.watch: bad value {name!r}: a watched area needs a name of "
+                    f"letters, digits and _ other than {', '.join(REGIONS)}"
+                )
+        return self
 
 
 class HarmConfig(Section):
@@ -708,6 +723,7 @@ class Scenario(Section):
             areas.append(("regions.control", self.regions.control))
         for i, tactic in enumerate(self.tactics):
             areas += _areas_in(tactic, f"tactics[{i}]")
+        areas += [(f"evaluation.watch.{n}", a) for n, a in self.evaluation.watch.items()]
         for where, area in areas:
             cells = area.cells if area.cells is not None else [area.centre]
             for x, y in cells:

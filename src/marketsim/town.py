@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
+from marketsim.areas import WatchArea
+from marketsim.columns import REGIONS
 from marketsim.fields import box_sum
 from marketsim.scenario import LAND_USES, AreaSpec, RegionConfig, ScenarioError, TownConfig
 
@@ -27,7 +29,6 @@ LAYERS = (
     "unmet_demand",  # purchases wanted but not made, smoothed
     "void",  # recent arrests: an opening rivals may fight over
 )
-REGIONS = ("all", "target", "buffer", "control")
 
 
 class Town:
@@ -108,6 +109,13 @@ class Town:
             d2 = (self.cell_x - cx) ** 2 + (self.cell_y - cy) ** 2
             mask = (d2 <= spec.radius**2).reshape(self.width, self.height)
         return mask
+
+    def watch_mask(self, spec: WatchArea, field: str) -> np.ndarray:
+        """Flat mask of a watched area, or of the ring around it when `spec.ring` is set."""
+        mask = self.area_mask(spec, field)
+        if spec.ring:
+            mask = (box_sum(mask.astype(float), spec.ring) > 0) & ~mask
+        return mask.ravel()
 
     def set_regions(self, config: RegionConfig) -> None:
         target = self.area_mask(config.target, "regions.target")

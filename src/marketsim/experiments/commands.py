@@ -18,7 +18,7 @@ import pandas as pd
 from marketsim.experiments.compare import comparison_jobs, comparison_table, t_interval
 from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
-from marketsim.experiments.jobs import Job, job_scenario
+from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
 from marketsim.experiments.plotting import subplots
 from marketsim.experiments.report import write_comparison_report
 from marketsim.experiments.runners import make_runner
@@ -35,6 +35,7 @@ class Outcome:
     progress: Progress
     failures: dict[int, dict[str, Any]]
     report: Path | None = None
+    detail: Any = None  # the analysis behind the report, for callers that want figures
 
     @property
     def complete(self) -> bool:
@@ -313,3 +314,69 @@ def _sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -> Pat
     path = out / "sweep.md"
     path.write_text("\n".join(md))
     return path
+
+
+def run_pilot(
+    path: Path, out: Path | None = None, backend: Backend | None = None, overwrite: bool = False
+) -> Outcome:
+    """Simulate a pilot and its counterfactual many times; write pilot.md with plots."""
+    from marketsim.pilot.analysis import analyse_pilot
+    from marketsim.pilot.report import write_pilot_report
+    from marketsim.pilot.spec import load_pilot
+
+    pilot = load_pilot(path)
+    spec = pilot.spec
+    out = out or Path("out") / pilot.name
+    weeks = spec.before_days // 7
+    series = SeriesSpec(
+        columns=PILOT_SERIES,
+        regions=("all", *pilot.pilot_regions, *pilot.comparison_regions, *pilot.buffer_regions),
+        start=spec.start - 7 * weeks,
+        bin_days=7,
+    )
+    jobs = []
+    for r in range(spec.replicates):
+        for k, arm in enumerate(("on", "off")):
+            jobs.append(
+                Job(
+                    id=2 * r + k,
+                    label=arm,
+                    point=k,
+                    replicate=r,
+                    seed=spec.seed + r,
+                    base=pilot.on if arm == "on" else pilot.off,
+                    overrides=(f"seed={spec.seed + r}",),
+                    source=str(path),
+                    series=series,
+                )
+            )
+    store = ResultStore(out)
+    manifest = {
+        "kind": "pilot",
+        "name": pilot.name,
+        "digest": pilot.digest(),
+        "source": str(path),
+        "seeds": [spec.seed + r for r in range(spec.replicates)],
+        "n_jobs": len(jobs),
+    }
+    progress, failures = _run(jobs, store, manifest, backend or Backend(), overwrite)
+    result = Outcome(out, progress, failures)
+    if failures:
+        return result
+    res = analyse_pilot(pilot, store.load(), store.load_series())
+    result.report = write_pilot_report(out, pilot, res, command_line("pilot", path, "--out", out))
+    result.detail = res
+    return result
+
+
+PILOT_SERIES = (
+    "acquisitive_crimes",
+    "violent_incidents",
+    "open_sales",
+    "public_use",
+    "overdoses",
+    "treatment_entries",
+    "fear",
+    "arrests",
+    "visible_dealing",
+)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from marketsim.experiments.jobs import Job
+from marketsim.columns import REGIONS
+from marketsim.experiments.jobs import Job, SeriesSpec
 from marketsim.experiments.outcomes import direction, split
 from marketsim.experiments.spec import scenario_mapping
 from marketsim.scenario import ScenarioError, scenario_from_dict
@@ -47,7 +48,7 @@ def comparison_jobs(
                     base=base,
                     overrides=(*overrides, f"seed={seed + r}"),
                     source=str(path),
-                    timeseries=True,
+                    series=SeriesSpec(regions=REGIONS),
                 )
             )
     blob = json.dumps(

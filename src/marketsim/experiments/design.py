@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from marketsim.experiments.jobs import Job
+from marketsim.columns import REGIONS
+from marketsim.experiments.jobs import Job, SeriesSpec
 from marketsim.experiments.spec import LoadedExperiment, Parameter
 
 
@@ -114,7 +115,7 @@ def _jobs(exp: LoadedExperiment, points: list[dict[str, Any]]) -> list[Job]:
                     source=str(exp.source),
                     params=point,
                     metrics=spec.outcomes.metrics,
-                    timeseries=spec.outcomes.timeseries,
+                    series=SeriesSpec(regions=REGIONS) if spec.outcomes.timeseries else None,
                 )
             )
     return jobs

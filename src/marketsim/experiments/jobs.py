@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marketsim.burnin import BurnInCache
-from marketsim.experiments.outcomes import daily_series, keep, summary_outcomes
+from marketsim.experiments.outcomes import SERIES, binned_series, keep, summary_outcomes
 
 # One cache per worker process: runs that share a seed and a burn-in share it.
 _CACHE = BurnInCache()
@@ -30,7 +30,17 @@ class Job:
     source: str  # the file, for error messages
     params: dict[str, Any] = field(default_factory=dict)  # the varied values at this point
     metrics: list[str] | None = None
-    timeseries: bool = False
+    series: SeriesSpec | None = None  # which time series to keep, and how binned
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """Time series a job keeps: columns per region, summed over bins of `bin_days` from `start`."""
+
+    columns: tuple[str, ...] = SERIES
+    regions: tuple[str, ...] | None = None  # None: every region recorded
+    start: int = 0
+    bin_days: int = 1
 
 
 @dataclass
@@ -54,9 +64,15 @@ def run_job(job: Job) -> JobResult:
 
     try:
         scenario = job_scenario(job)
-        _model, ts, summary = simulate(scenario, cache=_CACHE)
+        model, ts, summary = simulate(scenario, cache=_CACHE)
         outcomes = keep(summary_outcomes(summary), job.metrics)
-        series = daily_series(ts) if job.timeseries else None
+        series = None
+        if job.series is not None:
+            series = binned_series(ts, job.series)
+            # Residents per region: what a survey of each area samples from.
+            residents = model.town.residents.ravel() @ model.recorder.region_matrix()
+            for region, n in zip(model.recorder.regions, residents, strict=True):
+                outcomes[f"{region}.residents"] = float(n)
         return JobResult(job, outcomes=outcomes, series=series)
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

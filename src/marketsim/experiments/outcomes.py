@@ -94,9 +94,22 @@ def keep(record: dict[str, float], metrics: list[str] | None) -> dict[str, float
     return {m: record.get(m, math.nan) for m in metrics}
 
 
-def daily_series(ts: pd.DataFrame) -> pd.DataFrame:
-    """The key daily metrics per region, for the report's time-series panels."""
-    return ts[["step", "region", *SERIES]].reset_index(drop=True)
+def binned_series(ts: pd.DataFrame, spec) -> pd.DataFrame:
+    """Chosen columns per region, summed over bins of `spec.bin_days` days from `spec.start`.
+
+    `step` is the first day of each bin; a last, incomplete bin is dropped.
+    """
+    frame = ts[ts.step >= spec.start]
+    if spec.regions is not None:
+        frame = frame[frame.region.isin(spec.regions)]
+    frame = frame[["step", "region", *spec.columns]]
+    if spec.bin_days == 1:
+        return frame.reset_index(drop=True)
+    days = ts.step.max() + 1 - spec.start
+    full = (days // spec.bin_days) * spec.bin_days
+    frame = frame[frame.step < spec.start + full].copy()
+    frame["step"] = spec.start + (frame.step - spec.start) // spec.bin_days * spec.bin_days
+    return frame.groupby(["step", "region"], sort=True, as_index=False)[list(spec.columns)].sum()
 
 
 def _num(value: Any) -> float:

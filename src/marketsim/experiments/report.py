@@ -15,7 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from marketsim.experiments.compare import t_interval
-from marketsim.experiments.plotting import subplots
+from marketsim.experiments.plotting import label_quadrants, subplots
+from marketsim.experiments.value import value_for_money
 from marketsim.harms import DOMAINS, LEVELS, harm_matrix_markdown
 
 PROFILES = {
@@ -87,6 +88,25 @@ def headline_table(runs: pd.DataFrame, labels: list[str]) -> str:
     return "\n".join(lines)
 
 
+def value_table(runs: pd.DataFrame, labels: list[str], seed: int) -> str:
+    """Markdown: each scenario's extra spend and harm averted against the first, and their ratio."""
+    first = runs[runs.label == labels[0]].set_index("replicate")
+    lines = [
+        "| scenario | extra spend, GBP m (95% CI) | harm averted, GBP m (95% CI) | value for money |",
+        "|---|---|---|---|",
+    ]
+    for label in labels[1:]:
+        sub = runs[runs.label == label].set_index("replicate")
+        common = sub.index.intersection(first.index)
+        v = value_for_money(sub.loc[common], first.loc[common], seed=seed)
+        s, a = v["extra_spend_gbp"], v["harm_averted_gbp"]
+        lines.append(
+            f"| {label} | {_fmt_interval(*(x / 1e6 for x in s), digits=2)} | "
+            f"{_fmt_interval(*(x / 1e6 for x in a), digits=2)} | {v['reading']} |"
+        )
+    return "\n".join(lines)
+
+
 def plot_net_harm_profiles(runs: pd.DataFrame, labels: list[str], path: Path) -> None:
     fig, ax = subplots(figsize=(9, 0.45 * len(labels) + 1.8))
     n = len(PROFILES)
@@ -151,39 +171,40 @@ def plot_series(
     path: Path,
     window: int = 28,
 ) -> None:
+    """Small multiples: a row per scenario, a column per region; the first scenario in grey."""
     label_of = runs.set_index("job")["label"]
     frame = series[series.region.isin(REGION_TITLES)].copy()
     frame["label"] = frame.job.map(label_of)
     mean = frame.groupby(["label", "region", "step"])[metric].mean()
-    fig, axes = subplots(1, 3, figsize=(13, 3.8), sharex=True)
-    colors = matplotlib.colormaps["tab20"](np.linspace(0, 1, max(len(labels) - 1, 1)))
-    for ax, (region, rtitle) in zip(axes, REGION_TITLES.items(), strict=True):
-        for k, label in enumerate(labels):
-            try:
-                s = mean.loc[(label, region)]
-            except KeyError:
-                continue
-            s = s.rolling(window, min_periods=1).mean()
-            if k == 0:
-                ax.plot(s.index, s.to_numpy(), color="black", lw=2.2, label=label, zorder=5)
-            else:
-                ax.plot(s.index, s.to_numpy(), color=colors[k - 1], lw=1.1, label=label)
-        ax.set_title(rtitle, fontsize=10)
-        ax.set_xlabel("day after burn-in")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"{window}-day mean")
-    fig.suptitle(title)
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        names,
-        loc="lower center",
-        ncol=min(len(labels), 5),
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.02 - 0.05 * ((len(labels) - 1) // 5)),
+    others = labels[1:]
+    fig, axes = subplots(
+        len(others),
+        3,
+        figsize=(12, 1.5 * len(others) + 1.2),
+        sharex=True,
+        sharey="col",
+        squeeze=False,
     )
-    fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(labels) - 1) // 5), 1, 1))
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    for row, label in enumerate(others):
+        for col, region in enumerate(REGION_TITLES):
+            ax = axes[row][col]
+            for name, color, lw in ((labels[0], "0.6", 1.2), (label, "tab:blue", 1.4)):
+                if (name, region) in mean.index.droplevel("step"):
+                    s = mean.loc[(name, region)].rolling(window, min_periods=1).mean()
+                    ax.plot(s.index, s.to_numpy(), color=color, lw=lw)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+            if col == 0:
+                ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+            if row == 0:
+                ax.set_title(REGION_TITLES[region], fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("day after burn-in", fontsize=8)
+    fig.suptitle(
+        f"{title}: {window}-day mean over seeds (blue: scenario; grey: {labels[0]})", fontsize=10
+    )
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
+    fig.savefig(path, dpi=90)
 
 
 def plot_wdq(runs: pd.DataFrame, labels: list[str], path: Path) -> list[str]:
@@ -241,22 +262,15 @@ def traditional_vs_harm(runs: pd.DataFrame, labels: list[str], path: Path) -> tu
     ax.set_xlabel(f"arrests + seizures, change vs {labels[0]} (%)  - the traditional measure")
     ax.set_ylabel(f"net harm (cost of crime), change vs {labels[0]} (%)")
     ax.set_title("Do more arrests mean less harm?")
-    for hx, hy, text in (
-        (0.98, 0.03, "more arrests, less harm"),
-        (0.98, 0.95, "more arrests, MORE harm"),
-        (0.02, 0.03, "fewer arrests, less harm"),
-        (0.02, 0.95, "fewer arrests, more harm"),
-    ):
-        ax.text(
-            hx,
-            hy,
-            text,
-            transform=ax.transAxes,
-            fontsize=8,
-            color="0.4",
-            ha="right" if hx > 0.5 else "left",
-            va="bottom" if hy < 0.5 else "top",
-        )
+    label_quadrants(
+        ax,
+        (
+            "more arrests, MORE harm",
+            "fewer arrests, more harm",
+            "more arrests, less harm",
+            "fewer arrests, less harm",
+        ),
+    )
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -276,39 +290,55 @@ def traditional_vs_harm(runs: pd.DataFrame, labels: list[str], path: Path) -> tu
 
 
 def robustness(runs: pd.DataFrame, labels: list[str]) -> tuple[str, str]:
-    """Rank scenarios by mean net harm under every profile; say whether the ranking holds."""
-    ranks = {}
+    """Does the verdict on each scenario, and the ranking, survive a change of weights?
+
+    A scenario's verdict under a profile is 'less' or 'more' harm than the first
+    scenario when the paired 95% interval excludes zero, else 'unclear'.
+    """
+    verdicts, ranks = {}, {}
     for profile in PROFILES:
-        means = runs.groupby("label", sort=False)[f"all.net_harm.{profile}"].mean().reindex(labels)
-        ranks[profile] = means.rank(method="min").astype(int)
-    table = pd.DataFrame(ranks)
-    same = all((table[c] == table.iloc[:, 0]).all() for c in table.columns)
-    best = {p: table[p].idxmin() for p in PROFILES}
-    if same:
-        line = (
-            f"**The ranking holds under every weight profile**: {table.iloc[:, 0].idxmin()} "
-            "leaves the least net harm whichever way harms are weighted."
+        t = _paired_pct(runs, labels, f"all.net_harm.{profile}").set_index("scenario")
+        verdicts[profile] = np.where(t.hi < 0, "less", np.where(t.lo > 0, "more", "unclear"))
+        ranks[profile] = t.pct.rank(method="min").astype(int)
+    v = pd.DataFrame(verdicts, index=labels[1:])
+    r = pd.DataFrame(ranks)
+    always_less = [s for s in v.index if (v.loc[s] == "less").all()]
+    always_more = [s for s in v.index if (v.loc[s] == "more").all()]
+    flips = [s for s in v.index if {"less", "more"} <= set(v.loc[s])]
+    best = {p: r[p].idxmin() for p in PROFILES}
+    parts = []
+    if always_less:
+        parts.append(f"less harm than {labels[0]} under every profile: {', '.join(always_less)}")
+    if always_more:
+        parts.append(f"more harm under every profile: {', '.join(always_more)}")
+    if flips:
+        parts.append(f"better or worse depending on the weights: {', '.join(flips)}")
+    rest = len(v) - len(always_less) - len(always_more) - len(flips)
+    if rest:
+        parts.append(f"{rest} scenario(s) not clearly different under at least one profile")
+    robust = not flips and len(set(best.values())) == 1
+    head = (
+        "**The verdicts are robust to the choice of weights.**"
+        if robust
+        else "**The verdicts depend on how harms are weighted.**"
+    )
+    line = (
+        f"{head} "
+        + "; ".join(parts)
+        + ". The lowest mean net harm is "
+        + (
+            f"{next(iter(best.values()))} under every profile."
+            if len(set(best.values())) == 1
+            else "; ".join(f"{best[p]} ({PROFILES[p]})" for p in PROFILES) + "."
         )
-    else:
-        moved = [label for label in labels if table.loc[label].nunique() > 1]
-        bests = sorted(set(best.values()))
-        line = (
-            f"**The ranking depends on how harms are weighted.** {len(moved)} of "
-            f"{len(labels)} scenarios change rank between profiles; the least-harm scenario is "
-            + (
-                f"{bests[0]} under every profile."
-                if len(bests) == 1
-                else "; ".join(f"{best[p]} ({PROFILES[p]})" for p in PROFILES) + "."
-            )
-        )
+    )
     lines = [
         "| scenario | " + " | ".join(PROFILES.values()) + " |",
         "|---" * (len(PROFILES) + 1) + "|",
     ]
-    for label in labels:
-        lines.append(
-            f"| {label} | " + " | ".join(str(table.loc[label, p]) for p in PROFILES) + " |"
-        )
+    for label in v.index:
+        cells = [f"{v.loc[label, p]} (rank {r.loc[label, p]})" for p in PROFILES]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return line, "\n".join(lines)
 
 
@@ -355,6 +385,17 @@ def write_comparison_report(
         "",
         headline_table(runs, labels),
         "",
+        "## Value for money",
+        "",
+        "Extra money spent on enforcement (officer-days, arrests, prosecutions, prison days), "
+        "tactic spending and treatment, against the harm averted (cost-of-crime weights, every "
+        f"harm except those public costs, so nothing counts twice), both against {first} on "
+        "the same seeds. The ratio's interval is a bootstrap over seeds. For comparison, the "
+        "review reports Operation Reduction's claim of GBP 3 of crime costs saved per GBP 1 "
+        "spent (seed 001 ch. 3), from before/after data on crime costs alone.",
+        "",
+        value_table(runs, labels, meta["seed"]),
+        "",
         "## Net harm under each way of weighting harms",
         "",
         "![net harm under each profile](plots/net_harm_profiles.png)",
@@ -367,7 +408,8 @@ def write_comparison_report(
         "",
         robust_line,
         "",
-        "Rank of each scenario by mean net harm (1 = least harm) under each profile:",
+        f"Net harm against {first} under each profile (less / more: the 95% interval excludes "
+        "no change; rank 1 = the largest fall):",
         "",
         robust_table,
         "",

@@ -215,17 +215,22 @@ def _find_in_list(node: list, part: str) -> Any:
     return None
 
 
+def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
+    """Validate an experiment or pilot file and read the scenario it names (relative to it)."""
+    data = read_yaml(path)
+    try:
+        spec = cls.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, str(path), cls)) from None
+    if not spec.scenario:
+        raise ScenarioError(f"{path}: scenario: bad value '': name the scenario file")
+    return spec, scenario_mapping((path.parent / spec.scenario).resolve())
+
+
 def load_experiment(path: str | Path) -> LoadedExperiment:
     """Read, validate and resolve an experiment file; raises ScenarioError on any problem."""
     path = Path(path)
-    data = read_yaml(path)
-    try:
-        spec = Experiment.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, str(path), Experiment)) from None
-    if not spec.scenario:
-        raise ScenarioError(f"{path}: scenario: bad value '': name the base scenario file")
-    base = scenario_mapping((path.parent / spec.scenario).resolve())
+    spec, base = read_spec(path, Experiment)
     if spec.tactics is not None:
         base["tactics"] = copy.deepcopy(spec.tactics)
     for text in spec.set:

@@ -1,0 +1,276 @@
+"""Pilot files: the tactic, where, for how long, and how the evaluation will observe it.
+
+The measures are the observable ones of seed 001 App. C and Box B. Each is a
+count of true events in the model, of which only a reporting fraction is
+recorded, or a survey share. Reporting rates are parameters; their defaults
+and sources are in `MEASURES`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from marketsim.areas import AreaSpec
+from marketsim.experiments.spec import read_spec
+from marketsim.params import Section, param
+from marketsim.scenario import (
+    Scenario,
+    ScenarioError,
+    scenario_from_dict,
+)
+from marketsim.tactics import TACTICS
+
+S001 = "seed 001_85a9966099c1cff4.txt"
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    columns: tuple[str, ...]  # model timeseries columns summed into the true count
+    kind: str  # "count" or "survey"
+    label: str
+    reporting: float  # default share of true events recorded (counts)
+    source: str
+    better: str = "lower"  # which direction the evaluation calls an improvement
+    traditional: bool = False
+
+
+MEASURES: dict[str, MeasureInfo] = {
+    "recorded_acquisitive_crime": MeasureInfo(
+        ("acquisitive_crimes",),
+        "count",
+        "recorded acquisitive crime",
+        0.4,
+        "CSEW: about 4 in 10 crimes with a victim are reported to the police (ONS, year "
+        f"ending March 2019); {S001} App. C lists recorded acquisitive crime",
+    ),
+    "violence_incidents": MeasureInfo(
+        ("violent_incidents",),
+        "count",
+        "recorded violent incidents",
+        0.5,
+        f"CSEW: about half of violent incidents are reported; {S001} App. C (violence)",
+    ),
+    "drug_nuisance_calls": MeasureInfo(
+        ("open_sales", "public_use"),
+        "count",
+        "calls about drug nuisance (open dealing, public use)",
+        0.02,
+        f"judgement: a small share of visible sales and public use prompts a call; {S001} "
+        "App. C and Box B (calls about nuisance, community intelligence)",
+    ),
+    "overdose_callouts": MeasureInfo(
+        ("overdoses",),
+        "count",
+        "ambulance call-outs to overdoses",
+        0.5,
+        f"judgement: an ambulance is called to about half of overdoses; {S001} App. C",
+    ),
+    "treatment_entries": MeasureInfo(
+        ("treatment_entries",),
+        "count",
+        "treatment entries",
+        1.0,
+        "NDTMS records every structured treatment entry",
+        better="higher",
+    ),
+    "survey_fear": MeasureInfo(
+        ("fear",),
+        "survey",
+        "residents afraid of drug dealing (survey)",
+        1.0,
+        f"{S001} Box B and App. C: surveys of residents' fear and perceptions",
+    ),
+    "arrests": MeasureInfo(
+        ("arrests",),
+        "count",
+        "arrests (traditional measure)",
+        1.0,
+        "police records: every arrest is recorded",
+        better="higher",
+        traditional=True,
+    ),
+}
+
+
+class Measure(Section):
+    name: Literal[tuple(MEASURES)] = param(  # type: ignore[valid-type]
+        "recorded_acquisitive_crime", unit="-", doc="an observable outcome (see MEASURES)"
+    )
+    reporting: float | None = param(
+        None, gt=0, le=1, unit="share", doc="share of true events recorded (default: MEASURES)"
+    )
+    respondents: int = param(
+        300, ge=10, le=100_000, unit="people per wave per group", doc="survey measures only"
+    )
+
+    @property
+    def info(self) -> MeasureInfo:
+        return MEASURES[self.name]
+
+    @property
+    def rate(self) -> float:
+        return self.reporting if self.reporting is not None else self.info.reporting
+
+
+class Pilot(Section):
+    name: str = param("pilot", unit="-", doc="short name, used in reports")
+    description: str = param("", unit="-", doc="the question the pilot answers")
+    scenario: str = param("", unit="-", doc="tactic scenario, relative to this file")
+    tactics: list[dict[str, Any]] | None = param(
+        None, unit="-", doc="replace the scenario's tactics (standard patrol is kept)"
+    )
+    set: list[str] = param([], unit="-", doc="fixed overrides, --set form")
+    pilot_areas: list[AreaSpec] = Field(description="where the pilot runs (one tactic per area)")
+    comparison_areas: list[AreaSpec] = Field(
+        default_factory=list, description="comparison areas (needed for design 'did')"
+    )
+    buffer_width: int = param(2, ge=1, le=20, unit="cells", doc="ring watched for displacement")
+    start: int = param(182, ge=1, le=3650, unit="day", doc="first pilot day after burn-in")
+    before_days: int = param(182, ge=7, le=3650, unit="days", doc="observed before the start")
+    duration: int = param(182, ge=7, le=3650, unit="days", doc="planned pilot length")
+    follow_up_days: int = param(
+        90, ge=0, le=3650, unit="days", doc="run on after the pilot, for lagged harms and costs"
+    )
+    durations: list[int] | None = param(
+        None, unit="days", doc="power curve (default: 1/4 to 2x the planned duration)"
+    )
+    design: Literal["did", "before_after"] = param(
+        "did", unit="-", doc="difference-in-differences, or before/after without comparison"
+    )
+    alpha: float = param(0.05, gt=0, lt=0.5, unit="-", doc="significance level (two-sided)")
+    power_target: float = param(0.8, gt=0, lt=1, unit="-", doc="power to size the pilot for")
+    measures: list[Measure] = Field(
+        default_factory=lambda: [Measure(name=n) for n in MEASURES],
+        description="how the evaluation observes the pilot",
+    )
+    primary: str = param(
+        "recorded_acquisitive_crime", unit="-", doc="the measure the pilot is sized on"
+    )
+    replicates: int = param(100, ge=2, le=100_000, unit="runs", doc="simulated pilots per arm")
+    seed: int = param(1, ge=0, le=2**32 - 1, unit="-", doc="root seed; replicate r uses seed + r")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Pilot:
+        if not self.pilot_areas:
+            raise ValueError("pilot_areas: bad value []: name at least one pilot area")
+        if self.design == "did" and not self.comparison_areas:
+            raise ValueError(
+                "comparison_areas: bad value []: design 'did' needs comparison areas "
+                "(or use design: before_after)"
+            )
+        if self.before_days > self.start:
+            raise ValueError(
+                f"before_days: bad value {self.before_days}: the before period cannot start "
+                f"before the end of burn-in (allowed: <= start, {self.start})"
+            )
+        names = [m.name for m in self.measures]
+        if self.primary not in names:
+            raise ValueError(f"primary: bad value {self.primary!r} (allowed: one of {names})")
+        if len(set(names)) != len(names):
+            raise ValueError(f"measures: bad value {names}: each measure may appear once")
+        return self
+
+    def candidate_durations(self) -> list[int]:
+        if self.durations:
+            return sorted(set(self.durations))
+        weeks = max(1, self.duration // 7)
+        return sorted({max(7, 7 * round(weeks * f)) for f in (0.25, 0.5, 0.75, 1, 1.5, 2)})
+
+
+class LoadedPilot:
+    """A validated pilot with the 'on' and 'off' scenarios it compares."""
+
+    def __init__(self, spec: Pilot, source: Path, base: dict[str, Any]):
+        self.spec = spec
+        self.source = source
+        self.base = base  # scenario mapping with set overrides and watched areas
+        self.pilot_tactics = [t for t in base["tactics"] if not TACTICS[t["type"]].acts_in_burn_in]
+        self.off = copy.deepcopy(base)
+        self.off["tactics"] = [t for t in base["tactics"] if TACTICS[t["type"]].acts_in_burn_in]
+        self.on = copy.deepcopy(self.off)
+        for i, area in enumerate(spec.pilot_areas, start=1):
+            for t in self.pilot_tactics:
+                part = copy.deepcopy(t)
+                part["name"] = f"{t.get('name') or t['type']}_area{i}"
+                part["area"] = area.model_dump(mode="json", exclude_none=True)
+                part["start"] = spec.start
+                part["duration"] = spec.duration
+                self.on["tactics"].append(part)
+        self.pilot_regions = [f"pilot{i}" for i in range(1, len(spec.pilot_areas) + 1)]
+        self.comparison_regions = [
+            f"comparison{i}" for i in range(1, len(spec.comparison_areas) + 1)
+        ]
+        self.buffer_regions = [f"{r}_buffer" for r in self.pilot_regions]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def scenario(self, arm: str, seed: int) -> Scenario:
+        data = self.on if arm == "on" else self.off
+        return scenario_from_dict(data, source=str(self.source), overrides=[f"seed={seed}"])
+
+    def digest(self) -> str:
+        text = json.dumps(
+            {"spec": self.spec.model_dump(mode="json"), "on": self.on, "off": self.off},
+            sort_keys=True,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_pilot(path: str | Path) -> LoadedPilot:
+    """Read and check a pilot file; raises ScenarioError naming the file and field."""
+    path = Path(path)
+    spec, base = read_spec(path, Pilot)
+    if spec.tactics is not None:
+        kept = [t for t in base.get("tactics", []) if t.get("type") == "standard_patrol"]
+        base["tactics"] = kept + copy.deepcopy(spec.tactics)
+    base.setdefault("tactics", [{"type": "standard_patrol"}])
+    for text in spec.set:
+        from marketsim.scenario import apply_override, parse_override
+
+        keys, value = parse_override(text)
+        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    base["steps"] = spec.start + spec.duration + spec.follow_up_days
+    watch: dict[str, Any] = {}
+    for prefix, areas in (("pilot", spec.pilot_areas), ("comparison", spec.comparison_areas)):
+        for i, area in enumerate(areas, start=1):
+            watch[f"{prefix}{i}"] = area.model_dump(mode="json", exclude_none=True)
+    for i, area in enumerate(spec.pilot_areas, start=1):
+        watch[f"pilot{i}_buffer"] = {
+            **area.model_dump(mode="json", exclude_none=True),
+            "ring": spec.buffer_width,
+        }
+    base.setdefault("evaluation", {})["watch"] = watch
+    try:
+        for t in base["tactics"]:
+            if not isinstance(t, dict) or t.get("type") not in TACTICS:
+                raise ScenarioError(
+                    f"{path}: tactics: bad value {t!r}: each tactic needs a type "
+                    f"(allowed: {', '.join(TACTICS)})"
+                )
+        loaded = LoadedPilot(spec, path, base)
+        if not loaded.pilot_tactics:
+            raise ScenarioError(
+                f"{path}: scenario: bad value {spec.scenario!r}: it has no tactic to pilot "
+                "besides standard patrol (add one, or give 'tactics')"
+            )
+        for t in loaded.pilot_tactics:
+            if "area" not in TACTICS[t["type"]].Config.model_fields:
+                raise ScenarioError(
+                    f"{path}: tactics: bad value {t['type']!r}: this tactic has no area, so it "
+                    "cannot be piloted in chosen areas"
+                )
+        loaded.scenario("on", spec.seed)  # fail now, not in a worker
+        loaded.scenario("off", spec.seed)
+    except ScenarioError as exc:
+        text = str(exc)
+        raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None
+    return loaded
