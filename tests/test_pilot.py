@@ -19,8 +19,10 @@ AREAS = {
 }
 
 
-def _pilot(tmp_path, replicates: int, tactic: dict, **fields):
-    town = small(steps=10, burn_in=30, tactics=[{"type": "standard_patrol"}, tactic]).resolved()
+def _pilot(tmp_path, replicates: int, tactic: dict, burn_in: int = 30, **fields):
+    town = small(
+        steps=10, burn_in=burn_in, tactics=[{"type": "standard_patrol"}, tactic]
+    ).resolved()
     (tmp_path / "town.yaml").write_text(yaml.safe_dump(town))
     data = {
         "name": "t",
@@ -49,6 +51,7 @@ def test_an_evaluation_of_no_pilot_raises_about_five_percent_false_alarms(tmp_pa
         tmp_path,
         120,
         {"type": "diversion", "start": 0, "area": {"centre": [10, 10], "radius": 3}},
+        burn_in=365,  # a settled market, as in the shipped scenarios
         measures=[
             {"name": "recorded_acquisitive_crime", "reporting": 1.0},
             {"name": "drug_nuisance_calls", "reporting": 0.2},
