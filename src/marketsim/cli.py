@@ -267,8 +267,11 @@ def pilot(
     scheduler: SchedulerOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Plan a pilot: power, minimum detectable effect, duration and areas needed, the risk of
-    a misleading result, unintended consequences and value for money (pilot.md with plots)."""
+    """Plan a pilot: power, detectable effect, size needed, misleading results, value for money.
+
+    Simulates the pilot and the same town without it on paired seeds, observes the pilot
+    as its evaluation would, and writes pilot.md with plots and measures.csv.
+    """
     from marketsim.experiments.commands import Backend, run_pilot
 
     _experiment(

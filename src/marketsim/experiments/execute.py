@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from marketsim.experiments.jobs import Job
+from marketsim.experiments.jobs import Job, batches
 from marketsim.experiments.runners import Runner
 from marketsim.experiments.store import ResultStore
 
@@ -25,12 +25,17 @@ class Progress:
 
 
 def execute(
-    jobs: list[Job], store: ResultStore, runner: Runner, progress: bool | None = None
+    jobs: list[Job],
+    store: ResultStore,
+    runner: Runner,
+    progress: bool | None = None,
+    batch_size: int = 16,
 ) -> Progress:
     """Run every job not yet in the store; write each result as it completes.
 
-    Jobs are sent in order of (seed, job id), so consecutive jobs on a worker
-    usually share a burn-in. A failed job is recorded and the rest go on.
+    Jobs go out in batches of up to `batch_size` on one seed, in order of (seed,
+    job id), so that runs sharing a burn-in compute it once. A failed job is
+    recorded and the rest go on.
     """
     done = store.done()
     todo = sorted((j for j in jobs if j.id not in done), key=lambda j: (j.seed, j.id))
@@ -49,7 +54,7 @@ def execute(
         )
     t0 = time.perf_counter()
     try:
-        for result in runner.run(todo):
+        for result in runner.run(batches(todo, batch_size)):
             store.write(result)
             state.ran += 1
             if result.error is not None:

@@ -1,8 +1,9 @@
 """A job is one run: a scenario (as plain data), a seed and where it sits in the design.
 
-`run_job` is what every runner executes, in whatever process. It never raises:
-a run that fails comes back as a failure record with its error, so a sweep
-goes on and reports it at the end.
+`run_batch` is what every runner executes, in whatever process: a few jobs on
+the same seed, run one after another so that they share one burn-in. It never
+raises: a run that fails comes back as a failure record with its error, so a
+sweep goes on and reports it at the end.
 """
 
 from __future__ import annotations
@@ -77,3 +78,19 @@ def run_job(job: Job) -> JobResult:
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return JobResult(job, error=f"{detail}\n{traceback.format_exc(limit=8)}")
+
+
+def run_batch(jobs: list[Job]) -> list[JobResult]:
+    """Run jobs in order in this process (they share burn-in through the process cache)."""
+    return [run_job(job) for job in jobs]
+
+
+def batches(jobs: list[Job], size: int) -> list[list[Job]]:
+    """Consecutive jobs on the same seed, at most `size` to a batch (jobs sorted by seed)."""
+    out: list[list[Job]] = []
+    for job in jobs:
+        if out and len(out[-1]) < size and out[-1][0].seed == job.seed:
+            out[-1].append(job)
+        else:
+            out.append([job])
+    return out

@@ -5,8 +5,10 @@
 - `DaskRunner`: a Dask distributed cluster (`--scheduler tcp://...`), or a
   LocalCluster started for the run.
 
-Each yields results as they complete, in any order; the result store keys them
-by job id, so the order never reaches the results.
+Each takes batches of jobs (jobs.batches: consecutive jobs on one seed, which
+share a burn-in in the worker) and yields results as batches complete, in any
+order; the result store keys them by job id, so the order never reaches the
+results.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Protocol
 
-from marketsim.experiments.jobs import Job, JobResult, run_job
+from marketsim.experiments.jobs import Job, JobResult, run_batch
 
 
 class RunnerError(Exception):
@@ -29,7 +31,7 @@ class Runner(Protocol):
     name: str
     workers: int
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]: ...
+    def run(self, batches: Iterable[list[Job]]) -> Iterator[JobResult]: ...
 
     def close(self) -> None: ...
 
@@ -42,16 +44,16 @@ class SerialRunner:
     name = "serial"
     workers = 1
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
-        for job in jobs:
-            yield run_job(job)
+    def run(self, batches: Iterable[list[Job]]) -> Iterator[JobResult]:
+        for batch in batches:
+            yield from run_batch(batch)
 
     def close(self) -> None:
         pass
 
 
 class LocalRunner:
-    """Worker processes on this machine. At most 2 jobs in flight per worker, so
+    """Worker processes on this machine. At most 2 batches in flight per worker, so
     results stream back and a sweep never sits in memory."""
 
     name = "local"
@@ -62,24 +64,25 @@ class LocalRunner:
         ctx = multiprocessing.get_context("forkserver")
         self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
+    def run(self, batches: Iterable[list[Job]]) -> Iterator[JobResult]:
         pending = set()
-        todo = iter(jobs)
+        todo = iter(batches)
         try:
             while True:
                 while len(pending) < 2 * self.workers:
-                    job = next(todo, None)
-                    if job is None:
+                    batch = next(todo, None)
+                    if batch is None:
                         break
-                    pending.add(self._pool.submit(run_job, job))
+                    pending.add(self._pool.submit(run_batch, batch))
                 if not pending:
                     return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     try:
-                        yield fut.result()
+                        results = fut.result()
                     except Exception as exc:  # BrokenProcessPool: a worker was killed
                         raise RunnerError(f"a worker process died ({exc})") from None
+                    yield from results
         finally:
             for fut in pending:
                 fut.cancel()
@@ -117,27 +120,27 @@ class DaskRunner:
             raise RunnerError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
         self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[JobResult]:
+    def run(self, batches: Iterable[list[Job]]) -> Iterator[JobResult]:
         from dask.distributed import as_completed
 
-        todo = iter(jobs)
+        todo = iter(batches)
         window = 2 * max(self.workers, 1)
         first = [
-            self._client.submit(run_job, j, pure=False) for j in itertools.islice(todo, window)
+            self._client.submit(run_batch, b, pure=False) for b in itertools.islice(todo, window)
         ]
         if not first:
             return
         stream = as_completed(first)
         for fut in stream:
             try:
-                result = fut.result()
+                results = fut.result()
             except Exception as exc:  # a lost worker, after Dask's own retries
                 raise RunnerError(f"a Dask worker failed: {exc}") from None
             fut.release()
-            yield result
-            job = next(todo, None)
-            if job is not None:
-                stream.add(self._client.submit(run_job, job, pure=False))
+            yield from results
+            batch = next(todo, None)
+            if batch is not None:
+                stream.add(self._client.submit(run_batch, batch, pure=False))
 
     def close(self) -> None:
         self._client.close()
