@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/find-python.sh
 	  echo "Using $$PYBIN ($$($$PYBIN --version))"; \
 	  [ -x $(PY) ] || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,viz,browser]"
 	@touch $(STAMP)
 
 demo: $(STAMP)

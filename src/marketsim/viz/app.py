@@ -1,0 +1,375 @@
+"""The workshop app: Mesa's SolaraViz around a map of the town and live charts.
+
+Start it with `marketsim viz [SCENARIO.yaml]` (or `solara run marketsim.viz.app`).
+Mesa's SolaraViz provides the sidebar controls (play, step, reset, play and
+render intervals) and the model parameters (seed, side-by-side rival, and the
+tactic sliders generated from the scenario schema); the main area is this
+module's `Dashboard`. Picking a scenario rebuilds the model at once; seed,
+rival and sliders apply when Reset is pressed, as in every Mesa app.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from marketsim.scenario import load_scenario
+from marketsim.viz import charts
+from marketsim.viz.explain import CAPTIONS, harm_aims
+from marketsim.viz.render import (
+    LAND_USE_STYLE,
+    LAYERS,
+    POLICE,
+    REGION_STYLE,
+    TREATMENT_GREEN,
+    VIOLENCE_STYLE,
+    draw_map,
+)
+from marketsim.viz.workshop import (
+    NO_RIVAL,
+    Workshop,
+    global_overrides,
+    has_tactic,
+    scenario_files,
+    slider_specs,
+    start_scenario,
+)
+
+PLAY_INTERVAL_MS = 20
+RENDER_INTERVAL = 5  # steps between redraws while playing (adjustable in the sidebar)
+
+CSS = """
+.marketsim-card { padding: 10px 12px; }
+.marketsim-caption { font-size: 13px; color: #555; line-height: 1.35; margin-top: 2px; }
+.marketsim-legend { font-size: 13px; line-height: 1.5; }
+.marketsim-legend .row { display: flex; flex-wrap: nowrap; align-items: center; gap: 8px; margin: 2px 0; }
+.marketsim-legend .row > span:last-child { flex: 1 1 auto; min-width: 0; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { width: 100%; max-width: 100%; white-space: normal; margin-bottom: -6px; }
+.marketsim-legend h4 { margin: 8px 0 2px 0; font-size: 13px; color: #333; }
+.marketsim-swatch { width: 16px; height: 16px; display: inline-block; flex: none; }
+.marketsim-map img { width: 100%; max-width: 760px; image-rendering: pixelated; }
+.marketsim-stat { font-size: 15px; }
+.marketsim-stat b { font-size: 20px; }
+.marketsim-aims li { margin-bottom: 4px; }
+"""
+
+
+# ----------------------------------------------------------------- helpers
+def model_params(name: str) -> dict[str, Any]:
+    """SolaraViz's model parameters: scenario (fixed), seed, rival, and the tactic sliders."""
+    files = scenario_files()
+    config = load_scenario(files[name], global_overrides())
+    params: dict[str, Any] = {
+        "scenario_name": name,
+        "seed": {
+            "type": "InputText",
+            "value": str(config.seed),
+            "label": "Seed (same seed: same town, same luck)",
+        },
+        "rival": {
+            "type": "Select",
+            "value": NO_RIVAL,
+            "values": [NO_RIVAL, *(other for other in files if other != name)],
+            "label": "Side by side with",
+        },
+    }
+    for spec in slider_specs(config):
+        params[spec.path] = {
+            "type": "SliderInt" if spec.is_int else "SliderFloat",
+            "value": spec.value,
+            "min": spec.lo,
+            "max": spec.hi,
+            "step": spec.step,
+            "label": spec.label,
+        }
+    return params
+
+
+def _png(image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _rgb(colour: tuple[int, int, int]) -> str:
+    return "rgb({},{},{})".format(*colour)
+
+
+def _money(value: float) -> str:
+    return f"£{value / 1e6:,.2f}m"
+
+
+def tactic_types(ws: Workshop) -> list[str]:
+    """The scenario's tactics (partnership parts included), routine patrol last."""
+    found: list[str] = []
+
+    def walk(entries) -> None:
+        for cfg in entries:
+            if cfg.type not in found:
+                found.append(cfg.type)
+            if cfg.type == "partnership":
+                walk(cfg.parts)
+
+    walk(ws.config.tactics)
+    if has_tactic(ws.config) and "standard_patrol" in found:
+        found.remove("standard_patrol")
+    return found
+
+
+# -------------------------------------------------------------- components
+@solara.component
+def TownMap(ws: Workshop, side, title: str, layer: str):
+    update_counter.get()  # SolaraViz bumps it after each step
+    with solara.Card(classes=["marketsim-card"]):
+        solara.Markdown(f"**{html.escape(title)}**")
+        with solara.Div(classes=["marketsim-map"]):
+            solara.Image(_png(draw_map(side, layer)), format="png")
+
+
+@solara.component
+def Legend(layer: str):
+    rows = []
+
+    def row(swatch: str, text: str, tip: str) -> None:
+        rows.append(
+            f'<div class="row" title="{html.escape(tip)}">{swatch}<span>{html.escape(text)}</span></div>'
+        )
+
+    parts = ['<div class="marketsim-legend">', "<h4>Dealers</h4>"]
+    for label, colour in VIOLENCE_STYLE:
+        row(
+            f'<span class="marketsim-swatch" style="background:{_rgb(colour)};border-radius:50%;border:1px solid #333"></span>',
+            label,
+            "Colour is the dealer's violence trait, fixed for the run: bands set at the start "
+            "(bottom half, middle, top 10%).",
+        )
+    row(
+        '<span class="marketsim-swatch" style="background:#ddd;border-radius:50%;border:1px solid #333"></span>',
+        "circle: open street dealing",
+        "Sells on the street to passing buyers: visible to residents.",
+    )
+    row(
+        '<span class="marketsim-swatch" style="background:#ddd;border:1px solid #333"></span>',
+        "square: closed (phone, delivery, premises)",
+        "Sells only to buyers holding the number: less visible, harder to find.",
+    )
+    parts += rows
+    rows.clear()
+    parts.append("<h4>People and places</h4>")
+    row(
+        '<span class="marketsim-swatch" style="background:radial-gradient(#777 30%, transparent 35%)"></span>',
+        "grey dots: people who use drugs, at home",
+        "One faint dot per active user, near their home cell.",
+    )
+    row(
+        f'<svg class="marketsim-swatch" viewBox="0 0 16 16"><polygon points="8,1 1,15 15,15" fill="{_rgb(POLICE)}"/></svg>',
+        "police unit on patrol today",
+        "A visible unit at the start of today's beat. Covert officers are not shown.",
+    )
+    row(
+        f'<svg class="marketsim-swatch" viewBox="0 0 16 16"><rect x="1" y="1" width="14" height="14" fill="white" stroke="{_rgb(TREATMENT_GREEN)}" stroke-width="2"/><rect x="6" y="3" width="4" height="10" fill="{_rgb(TREATMENT_GREEN)}"/><rect x="3" y="6" width="10" height="4" fill="{_rgb(TREATMENT_GREEN)}"/></svg>',
+        "treatment site",
+        "Where users get treatment. Police nearby deter people from attending.",
+    )
+    for name in ("target", "buffer", "control"):
+        text, colour = REGION_STYLE[name]
+        style = (
+            f"border:2px solid {colour}"
+            if name != "control"
+            else f"border:2px dashed {colour};opacity:0.7"
+        )
+        row(
+            f'<span class="marketsim-swatch" style="{style}"></span>',
+            text,
+            "Areas for measuring displacement (Bowers & Johnson 2003).",
+        )
+    parts += rows
+    rows.clear()
+    parts.append("<h4>Land use (each square about 100 m)</h4>")
+    for _, (label, colour) in LAND_USE_STYLE.items():
+        row(
+            f'<span class="marketsim-swatch" style="background:{_rgb(colour)};border:1px solid #bbb"></span>',
+            label,
+            "Land use: harm in housing or near a school counts for more than on an industrial estate.",
+        )
+    parts += rows
+    for spec in LAYERS:
+        if spec.key == layer and spec.key != "none":
+            gradient = {
+                "Reds": "#fff5f0,#a50f15",
+                "Oranges": "#fff5eb,#a63603",
+                "Purples": "#fcfbfd,#54278f",
+                "Blues": "#f7fbff,#08519c",
+            }[spec.cmap]
+            parts.append(f"<h4>Heat layer: {html.escape(spec.label)}</h4>")
+            parts.append(
+                f'<div class="row" title="{html.escape(spec.legend)}"><span style="width:90px;height:12px;'
+                f'background:linear-gradient(90deg,{gradient})"></span><span>{html.escape(spec.legend)}</span></div>'
+            )
+    parts.append("</div>")
+    solara.HTML(tag="div", unsafe_innerHTML="".join(parts))
+
+
+@solara.component
+def TacticPanel(ws: Workshop):
+    update_counter.get()  # SolaraViz bumps it after each step
+    with solara.Card("What the tactic is for", classes=["marketsim-card"]):
+        solara.Markdown(ws.config.description or ws.config.name)
+        for kind in tactic_types(ws):
+            aims = harm_aims(kind)
+            if not (aims.cuts or aims.risks):
+                continue
+            cuts = "".join(f"<li>{html.escape(t)}</li>" for t in aims.cuts)
+            risks = "".join(f"<li>{html.escape(t)}</li>" for t in aims.risks)
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=(
+                    f'<div class="marketsim-aims"><h4 style="margin:6px 0">{html.escape(kind)}</h4>'
+                    f'<div style="color:#1b7837;font-weight:600">Meant to cut</div><ul>{cuts}</ul>'
+                    f'<div style="color:#b2182b;font-weight:600">Risks raising</div><ul>{risks}</ul>'
+                    f'<div class="marketsim-caption">From {html.escape(aims.source)}</div></div>'
+                ),
+            )
+        specs = slider_specs(ws.config)
+        if specs:
+            with solara.Details("What the sliders mean"):
+                solara.Markdown(
+                    "\n".join(
+                        f"- **{s.label}**: {s.doc}. Source: {s.source}. Scenario value {s.value}."
+                        for s in specs
+                    )
+                )
+
+
+@solara.component
+def Chart(ws: Workshop, key: str, option: dict[str, Any] | None = None):
+    update_counter.get()  # SolaraViz bumps it after each step
+    option = option if option is not None else charts.CHARTS[key](ws)
+    with solara.Card(classes=["marketsim-card", f"marketsim-chart-{key}"]):
+        solara.FigureEcharts(
+            option=option, attributes={"style": "height: 300px; width: 100%;"}, responsive=True
+        )
+        solara.HTML(
+            tag="div", unsafe_innerHTML=html.escape(CAPTIONS[key]), classes=["marketsim-caption"]
+        )
+
+
+@solara.component
+def Headline(ws: Workshop):
+    update_counter.get()  # SolaraViz bumps it after each step
+    steps = ws.config.steps
+    main = ws.main.cumulative_net_harm()
+    now = float(main[-1]) if main.size else 0.0
+    parts = [
+        f'<span class="marketsim-stat">Day <b data-testid="day">{ws.day}</b> of {steps}</span>',
+        f'<span class="marketsim-stat">net harm so far <b data-testid="net-harm">{_money(now)}</b></span>',
+    ]
+    if ws.baseline is not None and main.size:
+        base = float(ws.baseline.cumulative_net_harm()[-1])
+        change = (now - base) / base if base else 0.0
+        word = "more" if change > 0 else "less"
+        colour = "#b2182b" if change > 0 else "#1b7837"
+        parts.append(
+            f'<span class="marketsim-stat" style="color:{colour}">{abs(change):.1%} {word} than '
+            f"with no tactic ({_money(base)})</span>"
+        )
+    if ws.rival is not None:
+        rival = ws.rival.cumulative_net_harm()
+        if rival.size:
+            parts.append(
+                f'<span class="marketsim-stat">{html.escape(ws.rival.scenario.name)}: '
+                f"{_money(float(rival[-1]))}</span>"
+            )
+    start = ws.tactic_start()
+    if start is not None:
+        parts.append(
+            f'<span class="marketsim-stat">tactic {"started" if ws.day >= start else "starts"} on day {start}</span>'
+        )
+    parts.append(f'<span class="marketsim-stat">seed {ws.seed_value}</span>')
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=" &nbsp;·&nbsp; ".join(parts),
+        style={"display": "block", "margin": "4px 0 8px 0"},
+    )
+
+
+@solara.component
+def Dashboard(model: solara.Reactive[Workshop]):
+    """The main area: headline, map(s) with legend and layer toggle, tactic panel, charts."""
+    update_counter.get()  # redraw whenever SolaraViz steps the model
+    ws = model.value
+    layer_label = solara.use_reactive(LAYERS[0].label)
+    layer = next(spec.key for spec in LAYERS if spec.label == layer_label.value)
+
+    with solara.Column(gap="8px", style={"padding": "4px 12px", "width": "100%"}):
+        solara.Markdown(f"## {ws.config.name}")
+        Headline(ws)
+        with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
+            with solara.Column(gap="6px", style={"flex": "3 1 640px", "min-width": "0"}):
+                with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+                    solara.Text("Map layer:")
+                    solara.ToggleButtonsSingle(
+                        value=layer_label, values=[spec.label for spec in LAYERS], dense=True
+                    )
+                with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+                    if ws.rival is None:
+                        with solara.Column(style={"flex": "1 1 520px"}):
+                            TownMap(ws, ws.main, f"{ws.config.name}, day {ws.day}", layer)
+                    else:
+                        with solara.Column(style={"flex": "1 1 420px"}):
+                            TownMap(ws, ws.main, f"This: {ws.config.name}", layer)
+                        with solara.Column(style={"flex": "1 1 420px"}):
+                            TownMap(ws, ws.rival, f"That: {ws.rival.scenario.name}", layer)
+            with solara.Column(gap="8px", style={"flex": "1 1 320px", "min-width": "300px"}):
+                with solara.Card("Key", classes=["marketsim-card"]):
+                    Legend(layer)
+                TacticPanel(ws)
+        keys = list(charts.CHARTS)
+        if ws.rival is not None:
+            keys.insert(0, "difference")
+        with solara.GridFixed(columns=3, align_items="start"):
+            for key in keys:
+                option = charts.difference(ws) if key == "difference" else None
+                Chart(ws, key, option)
+
+
+@solara.component
+def Page():
+    files = scenario_files()
+    name = solara.use_reactive(start_scenario())
+    first = solara.use_memo(lambda: Workshop(scenario_name=name.value), [])
+    model = solara.use_reactive(first)
+    params = solara.use_memo(lambda: model_params(name.value), [name.value])
+
+    def pick(new: str) -> None:
+        if new != name.value:
+            model.set(Workshop(scenario_name=new))
+            name.set(new)
+
+    solara.Style(CSS)
+    solara.Title("marketsim workshop")
+    with solara.Sidebar(), solara.Card("Scenario"):
+        solara.Select("Scenario", value=name.value, values=list(files), on_value=pick)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                "Picking a scenario rebuilds the town at once. Seed, side-by-side and the "
+                "sliders below take effect when you press <b>Reset</b>."
+            ),
+            classes=["marketsim-caption"],
+        )
+    SolaraViz(
+        model,
+        components=[],
+        model_params=params,
+        name="marketsim: a drug market and the harm it does",
+        play_interval=PLAY_INTERVAL_MS,
+        render_interval=RENDER_INTERVAL,
+    ).key(f"viz-{name.value}")
+    Dashboard(model)
