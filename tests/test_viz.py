@@ -19,6 +19,7 @@ from marketsim.tactics import TACTICS
 from marketsim.viz import charts, explain, render
 from marketsim.viz.workshop import (
     ENV_OVERRIDES,
+    ENV_SCENARIO,
     HARM_GROUPS,
     MAIN_PARAMS,
     Workshop,
@@ -47,9 +48,25 @@ def small_town(monkeypatch) -> None:
     monkeypatch.setenv(ENV_OVERRIDES, "\n".join(SMALL_TOWN))
 
 
+EARLY_CRACKDOWN = """\
+name: early_crackdown
+description: a crackdown from day 3
+seed: 2
+tactics:
+  - type: standard_patrol
+  - type: crackdown
+    start: 3
+    intensity: 4
+"""
+
+
 @pytest.fixture
-def crackdown(small_town) -> Workshop:
-    return Workshop(scenario_name="crackdown", **{"tactics.1.start": 3})
+def crackdown(small_town, tmp_path, monkeypatch) -> Workshop:
+    """A crackdown from day 3, given as `marketsim viz early_crackdown.yaml` would give it."""
+    path = tmp_path / "early_crackdown.yaml"
+    path.write_text(EARLY_CRACKDOWN)
+    monkeypatch.setenv(ENV_SCENARIO, str(path))
+    return Workshop(scenario_name="early_crackdown")
 
 
 def test_same_seed_baseline_matches_until_the_tactic_starts(crackdown) -> None:
@@ -108,9 +125,10 @@ def test_main_params_name_real_schema_fields() -> None:
 
 
 def test_a_slider_value_reaches_the_model(small_town) -> None:
-    ws = Workshop(scenario_name="crackdown", **{"tactics.1.intensity": 3})
+    ws = Workshop(scenario_name="crackdown", **{"tactics.1.intensity": 3, "tactics.1.start": 0})
     assert ws.config.tactics[1].intensity == 3
     assert ws.main.model.tactics[1].config.intensity == 3
+    assert ws.config.tactics[1].start == 120  # not a slider of this scenario: ignored
 
 
 def test_every_shipped_scenario_has_sliders_and_plain_words() -> None:
@@ -206,13 +224,18 @@ def test_page_renders_and_steps(small_town) -> None:
     assert len(maps) == 1 and bytes(maps[0].value).startswith(b"\x89PNG")
     assert len(rc.find(solara.components.echarts.EchartsWidget).widgets) == len(charts.CHARTS)
 
-    # Switching scenario rebuilds the town under the new scenario, back at day 0.
-    picker = rc.find(v.Select, label="Scenario")
-    picker.assert_single()
-    picker.widget.v_model = "hotspot_patrol"
+    # Switching scenario (then Reset) rebuilds the town under it, back at day 0, with
+    # sliders for its own tactics; a slider's value reaches the new model.
+    rc.find(v.Select, label="Scenario (then press Reset)").widget.v_model = "hotspot_patrol"
+    rc.find(v.Btn, children=["Reset"]).widget.click()
     assert ">hotspot_patrol</h4>" in _html(rc)  # the tactic panel explains the new tactic
     assert ">crackdown</h4>" not in _html(rc)
     assert 'Day <b data-testid="day">0</b>' in _html(rc)
+    rc.find(v.Slider, label="hotspot_patrol: k (cells)").widget.v_model = 17
+    rc.find(v.Select, label="Side by side with").widget.v_model = "crackdown"
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert len(rc.find(ipywidgets.Image).widgets) == 2  # side by side: two maps
+    assert len(rc.find(solara.components.echarts.EchartsWidget).widgets) == len(charts.CHARTS) + 1
 
 
 def _html(rc) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
+from solara.components.echarts import EchartsWidget
 
 from marketsim.scenario import load_scenario
 from marketsim.viz import charts
@@ -53,7 +54,7 @@ CSS = """
 .v-input__slider .v-input__slot > .v-label { width: 100%; max-width: 100%; white-space: normal; margin-bottom: -6px; }
 .marketsim-legend h4 { margin: 8px 0 2px 0; font-size: 13px; color: #333; }
 .marketsim-swatch { width: 16px; height: 16px; display: inline-block; flex: none; }
-.marketsim-map img { width: 100%; max-width: 760px; image-rendering: pixelated; }
+.marketsim-map img { width: 100%; max-width: 660px; image-rendering: pixelated; }
 .marketsim-stat { font-size: 15px; }
 .marketsim-stat b { font-size: 20px; }
 .marketsim-aims li { margin-bottom: 4px; }
@@ -62,11 +63,20 @@ CSS = """
 
 # ----------------------------------------------------------------- helpers
 def model_params(name: str) -> dict[str, Any]:
-    """SolaraViz's model parameters: scenario (fixed), seed, rival, and the tactic sliders."""
+    """SolaraViz's model parameters: scenario, seed, rival, and the scenario's tactic sliders.
+
+    They apply when Reset is pressed. After a new scenario is built, the sliders
+    are regenerated for its tactics.
+    """
     files = scenario_files()
     config = load_scenario(files[name], global_overrides())
     params: dict[str, Any] = {
-        "scenario_name": name,
+        "scenario_name": {
+            "type": "Select",
+            "value": name,
+            "values": list(files),
+            "label": "Scenario (then press Reset)",
+        },
         "seed": {
             "type": "InputText",
             "value": str(config.seed),
@@ -75,7 +85,7 @@ def model_params(name: str) -> dict[str, Any]:
         "rival": {
             "type": "Select",
             "value": NO_RIVAL,
-            "values": [NO_RIVAL, *(other for other in files if other != name)],
+            "values": [NO_RIVAL, *files],
             "label": "Side by side with",
         },
     }
@@ -124,8 +134,8 @@ def tactic_types(ws: Workshop) -> list[str]:
 
 # -------------------------------------------------------------- components
 @solara.component
-def TownMap(ws: Workshop, side, title: str, layer: str):
-    update_counter.get()  # SolaraViz bumps it after each step
+def TownMap(side, title: str, layer: str, day: int):
+    """One market's map; `day` changes after each step, which redraws it."""
     with solara.Card(classes=["marketsim-card"]):
         solara.Markdown(f"**{html.escape(title)}**")
         with solara.Div(classes=["marketsim-map"]):
@@ -218,9 +228,7 @@ def Legend(layer: str):
 
 @solara.component
 def TacticPanel(ws: Workshop):
-    update_counter.get()  # SolaraViz bumps it after each step
     with solara.Card("What the tactic is for", classes=["marketsim-card"]):
-        solara.Markdown(ws.config.description or ws.config.name)
         for kind in tactic_types(ws):
             aims = harm_aims(kind)
             if not (aims.cuts or aims.risks):
@@ -248,21 +256,33 @@ def TacticPanel(ws: Workshop):
 
 
 @solara.component
-def Chart(ws: Workshop, key: str, option: dict[str, Any] | None = None):
-    update_counter.get()  # SolaraViz bumps it after each step
-    option = option if option is not None else charts.CHARTS[key](ws)
-    with solara.Card(classes=["marketsim-card", f"marketsim-chart-{key}"]):
-        solara.FigureEcharts(
-            option=option, attributes={"style": "height: 300px; width: 100%;"}, responsive=True
+def Chart(ws: Workshop, key: str, day: int):
+    """One chart and its caption.
+
+    The option goes to the ECharts widget in an effect, not as a component
+    property: reacton walks every property value on each render, and an option
+    holds thousands of numbers.
+    """
+    build = charts.difference if key == "difference" else charts.CHARTS[key]
+    first = solara.use_memo(lambda: build(ws), [ws, key])  # drawn on mount
+    # A plain vuetify card (a widget, not a component), so the chart's widget belongs
+    # to this component and `get_widget` can find it.
+    with solara.v.Card(class_=f"marketsim-card marketsim-chart-{key}", style_="width: 100%"):
+        figure = EchartsWidget.element(
+            option=first, attributes={"style": "height: 300px; width: 100%;"}, responsive=True
         )
         solara.HTML(
             tag="div", unsafe_innerHTML=html.escape(CAPTIONS[key]), classes=["marketsim-caption"]
         )
 
+    def draw() -> None:
+        solara.get_widget(figure).option = build(ws)
+
+    solara.use_effect(draw, [ws, key, day])
+
 
 @solara.component
-def Headline(ws: Workshop):
-    update_counter.get()  # SolaraViz bumps it after each step
+def Headline(ws: Workshop, day: int):
     steps = ws.config.steps
     main = ws.main.cumulative_net_harm()
     now = float(main[-1]) if main.size else 0.0
@@ -308,10 +328,17 @@ def Dashboard(model: solara.Reactive[Workshop]):
     layer = next(spec.key for spec in LAYERS if spec.label == layer_label.value)
 
     with solara.Column(gap="8px", style={"padding": "4px 12px", "width": "100%"}):
-        solara.Markdown(f"## {ws.config.name}")
-        Headline(ws)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f'<h2 style="margin:0">{html.escape(ws.config.name)}</h2>'
+                f'<div class="marketsim-caption">{html.escape(ws.config.description)}</div>'
+            ),
+        )
+        Headline(ws, ws.day)
         with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
-            with solara.Column(gap="6px", style={"flex": "3 1 640px", "min-width": "0"}):
+            maps_flex = "0 1 700px" if ws.rival is None else "1 1 900px"
+            with solara.Column(gap="6px", style={"flex": maps_flex, "min-width": "0"}):
                 with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
                     solara.Text("Map layer:")
                     solara.ToggleButtonsSingle(
@@ -319,13 +346,13 @@ def Dashboard(model: solara.Reactive[Workshop]):
                     )
                 with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
                     if ws.rival is None:
-                        with solara.Column(style={"flex": "1 1 520px"}):
-                            TownMap(ws, ws.main, f"{ws.config.name}, day {ws.day}", layer)
+                        with solara.Column(style={"flex": "1 1 520px", "max-width": "700px"}):
+                            TownMap(ws.main, f"{ws.config.name}, day {ws.day}", layer, ws.day)
                     else:
                         with solara.Column(style={"flex": "1 1 420px"}):
-                            TownMap(ws, ws.main, f"This: {ws.config.name}", layer)
+                            TownMap(ws.main, f"This: {ws.config.name}", layer, ws.day)
                         with solara.Column(style={"flex": "1 1 420px"}):
-                            TownMap(ws, ws.rival, f"That: {ws.rival.scenario.name}", layer)
+                            TownMap(ws.rival, f"That: {ws.rival.scenario.name}", layer, ws.day)
             with solara.Column(gap="8px", style={"flex": "1 1 320px", "min-width": "300px"}):
                 with solara.Card("Key", classes=["marketsim-card"]):
                     Legend(layer)
@@ -335,32 +362,25 @@ def Dashboard(model: solara.Reactive[Workshop]):
             keys.insert(0, "difference")
         with solara.GridFixed(columns=3, align_items="start"):
             for key in keys:
-                option = charts.difference(ws) if key == "difference" else None
-                Chart(ws, key, option)
+                Chart(ws, key, ws.day)
 
 
 @solara.component
 def Page():
-    files = scenario_files()
-    name = solara.use_reactive(start_scenario())
-    first = solara.use_memo(lambda: Workshop(scenario_name=name.value), [])
+    first = solara.use_memo(lambda: Workshop(scenario_name=start_scenario()), [])
     model = solara.use_reactive(first)
-    params = solara.use_memo(lambda: model_params(name.value), [name.value])
-
-    def pick(new: str) -> None:
-        if new != name.value:
-            model.set(Workshop(scenario_name=new))
-            name.set(new)
+    name = model.value.name
+    params = solara.use_memo(lambda: model_params(name), [name])
 
     solara.Style(CSS)
     solara.Title("marketsim workshop")
-    with solara.Sidebar(), solara.Card("Scenario"):
-        solara.Select("Scenario", value=name.value, values=list(files), on_value=pick)
+    with solara.Sidebar(), solara.Card("How to use", classes=["marketsim-card"]):
         solara.HTML(
             tag="div",
             unsafe_innerHTML=(
-                "Picking a scenario rebuilds the town at once. Seed, side-by-side and the "
-                "sliders below take effect when you press <b>Reset</b>."
+                "<b>Step</b> moves on by the render interval (days); <b>▶</b> plays. "
+                "Pick a scenario, a rival for side-by-side, a seed or slider values under "
+                "<i>Model Parameters</i>, then press <b>Reset</b> to rebuild the town with them."
             ),
             classes=["marketsim-caption"],
         )
@@ -371,5 +391,5 @@ def Page():
         name="marketsim: a drug market and the harm it does",
         play_interval=PLAY_INTERVAL_MS,
         render_interval=RENDER_INTERVAL,
-    ).key(f"viz-{name.value}")
+    )
     Dashboard(model)

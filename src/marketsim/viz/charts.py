@@ -136,13 +136,12 @@ def harm_by_type(ws: Workshop) -> dict[str, Any]:
         "nameLocation": "middle",
         "nameGap": 24,
         "boundaryGap": False,
-        "data": keep.tolist(),
+        "data": list(range(0, max(days, 31), stride)),  # the same 30-day minimum as the others
     }
     for s in series:
         for mark in s.get("markLine", {}).get("data", []):
             mark["xAxis"] = str(mark["xAxis"])
-    option["legend"]["textStyle"]["fontSize"] = 10
-    option["grid"]["top"] = 92
+    option["grid"]["top"] = 96
     return option
 
 
@@ -188,7 +187,9 @@ def arrests_vs_harm(ws: Workshop) -> dict[str, Any]:
         series.append(_line(label, change, colour, width=3))
     option = _base(ws, "Arrests against harm", "% change vs no tactic", series)
     series[0].setdefault("markLine", {"symbol": "none", "silent": True, "data": []})
-    series[0]["markLine"]["data"].append({"yAxis": 0})
+    series[0]["markLine"]["data"].append(
+        {"yAxis": 0, "label": {"show": False}, "lineStyle": {"color": "#999", "type": "solid"}}
+    )
     return option
 
 

@@ -96,8 +96,10 @@ CAPTIONS = {
         "same seed, with the tactic taken away. Below the dashed line, the tactic is winning."
     ),
     "harm_by_type": (
-        "Where today's harm comes from (7-day average). Watch the 'caused by enforcement' band: "
-        "arrests, prison days and missed treatment are harms too."
+        "Where today's harm comes from, in pounds a day (7-day average). Neighbourhood: "
+        "visible dealing, fear, litter, public use, exploited runners. Enforcement: arrests, "
+        "prosecutions, prison days, children affected, missed treatment, officer time. "
+        "Those are harms too."
     ),
     "violence": (
         "Violent incidents per day between dealers and their victims (7-day average), against "

@@ -54,7 +54,12 @@ class Layer:
 
 LAYERS = (
     Layer("none", "Land use", "", ""),
-    Layer("harm", "Harm", "recent weighted harm per cell (darker: more, log scale)", "Reds"),
+    Layer(
+        "harm",
+        "Harm",
+        "recent weighted harm per cell, from the town's median (blank) to its worst cells",
+        "Reds",
+    ),
     Layer(
         "visible_dealing",
         "Visible dealing",
@@ -79,9 +84,11 @@ def heat_values(side: Side, key: str) -> np.ndarray:
     town = model.town
     shape = (town.width, town.height)
     if key == "harm":
-        h = model.harm_heat.reshape(shape)
-        top = max(float(np.percentile(h, 99.5)), 1.0)
-        return np.clip(np.log1p(h) / np.log1p(top), 0, 1)
+        # Log scale from the town's median cell (blank) to its top 0.5% (full colour):
+        # harm happens everywhere users live, so show where it stands out.
+        h = np.log1p(model.harm_heat.reshape(shape))
+        lo, hi = np.percentile(h, [50, 99.5])
+        return np.clip((h - lo) / max(hi - lo, 1e-9), 0, 1)
     if key == "visible_dealing":
         d = model.dealers
         act = d.active()

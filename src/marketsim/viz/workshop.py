@@ -42,15 +42,15 @@ ENV_OVERRIDES = "MARKETSIM_VIZ_SET"  # --set overrides for every scenario, one p
 HARM_GROUPS: dict[str, tuple[str, ...]] = {
     "Violence": ("homicide", "serious_violence", "other_violence"),
     "Acquisitive crime": ("acquisitive_crime",),
-    "Overdose and initiation": ("overdose_nonfatal", "overdose_death", "initiation"),
-    "Neighbourhood (visible dealing, fear, litter)": (
+    "Overdose & initiation": ("overdose_nonfatal", "overdose_death", "initiation"),
+    "Neighbourhood": (  # what residents live with
         "visible_dealing_exposure",
         "public_use",
         "litter",
         "fear",
         "runner_exploitation",
     ),
-    "Caused by enforcement": (
+    "Enforcement": (  # harm the response itself causes
         "arrest",
         "prosecution",
         "prison_day",
@@ -58,7 +58,7 @@ HARM_GROUPS: dict[str, tuple[str, ...]] = {
         "missed_treatment",
         "officer_day",
     ),
-    "Treatment (a cost)": ("treatment_place_day",),
+    "Treatment cost": ("treatment_place_day",),
 }
 
 # The parameters a slider is offered for, by tactic type. Only the names live
@@ -261,7 +261,8 @@ class Workshop(mesa.Model):
 
     Keyword arguments are what the app's controls set: `scenario_name` (a name
     from `scenario_files()`), `seed`, `rival` (a scenario name or "none"), and
-    any number of dotted scenario paths (slider values, e.g. ``tactics.1.intensity``).
+    any number of dotted scenario paths (slider values, e.g. ``tactics.1.intensity``;
+    paths that are not among the scenario's sliders are ignored).
     `scenario` is Mesa's experiment object, which SolaraViz passes back on reset;
     marketsim's own scenario is `config`.
     """
@@ -282,7 +283,11 @@ class Workshop(mesa.Model):
         seed = loaded.seed if seed in (None, "") else int(seed)
         super().__init__(rng=seed)
         self.seed_value = seed
-        overrides = [*base, f"seed={seed}", *(f"{k}={v}" for k, v in params.items())]
+        # Slider values count only for this scenario's sliders: after a switch of scenario,
+        # the app still holds the previous scenario's values, which mean nothing here.
+        sliders = {spec.path for spec in slider_specs(loaded)}
+        chosen = [f"{k}={v}" for k, v in params.items() if k in sliders]
+        overrides = [*base, f"seed={seed}", *chosen]
         self.config = load_scenario(files[scenario_name], overrides)
         self.name = scenario_name
         self.main = Side(self.config, seed)
