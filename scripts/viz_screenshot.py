@@ -4,7 +4,7 @@ Serves `marketsim viz`, plays SCENARIO to DAY in headless chromium, shows a map
 layer (and optionally a side-by-side rival), and saves the page.
 
     .venv/bin/python scripts/viz_screenshot.py [--scenario crackdown] [--day 170]
-        [--layer Harm] [--rival hotspot_patrol] [--out docs/img/viz.png]
+        [--layer Harm] [--rival hotspot_patrol] [--height 2200] [--out docs/img/viz.png]
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ def main() -> None:
     ap.add_argument("--layer", default="Land use", help="Land use, Harm, Visible dealing, ...")
     ap.add_argument("--rival", default=None)
     ap.add_argument("--out", type=Path, default=Path("docs/img/viz.png"))
-    ap.add_argument("--full", action="store_true", help="the whole page, not the first screen")
+    ap.add_argument("--height", type=int, default=1050, help="window height in pixels")
     args = ap.parse_args()
     with serve([]) as url, sync_playwright() as p:
         browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1680, "height": 1050})
+        page = browser.new_page(viewport={"width": 1680, "height": args.height})
         page.set_default_timeout(120_000)
         page.goto(url)
         page.get_by_role("button", name="Step", exact=True).wait_for()
@@ -52,7 +52,7 @@ def main() -> None:
         time.sleep(3)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         page.mouse.move(5, 500)
-        page.screenshot(path=str(args.out), full_page=args.full)
+        page.screenshot(path=str(args.out))
         print(f"wrote {args.out} at day {day_shown(page)}")
         browser.close()
 

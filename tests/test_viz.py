@@ -25,6 +25,7 @@ from marketsim.viz.workshop import (
     Workshop,
     no_tactic_version,
     scenario_files,
+    slider_key,
     slider_specs,
 )
 from tests.conftest import ROOT
@@ -125,10 +126,16 @@ def test_main_params_name_real_schema_fields() -> None:
 
 
 def test_a_slider_value_reaches_the_model(small_town) -> None:
-    ws = Workshop(scenario_name="crackdown", **{"tactics.1.intensity": 3, "tactics.1.start": 0})
+    values = {
+        slider_key("crackdown", "tactics.1.intensity"): 3,
+        slider_key("crackdown", "tactics.1.start"): 0,  # not a slider: ignored
+        slider_key("raid", "tactics.1.duration"): 5,  # another scenario's slider: ignored
+    }
+    ws = Workshop(scenario_name="crackdown", **values)
     assert ws.config.tactics[1].intensity == 3
     assert ws.main.model.tactics[1].config.intensity == 3
-    assert ws.config.tactics[1].start == 120  # not a slider of this scenario: ignored
+    assert ws.config.tactics[1].start == 120
+    assert ws.config.tactics[1].duration == 60
 
 
 def test_every_shipped_scenario_has_sliders_and_plain_words() -> None:
@@ -211,7 +218,7 @@ def test_page_renders_and_steps(small_town) -> None:
     from marketsim.viz import app
 
     # As `solara run` serves it: inside an AppLayout, whose sidebar holds the controls.
-    _box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     step = rc.find(v.Btn, children=["Step"])
     step.assert_single()
     html_before = _html(rc)
@@ -222,7 +229,14 @@ def test_page_renders_and_steps(small_town) -> None:
     # The map and every chart are on the page.
     maps = rc.find(ipywidgets.Image).widgets
     assert len(maps) == 1 and bytes(maps[0].value).startswith(b"\x89PNG")
-    assert len(rc.find(solara.components.echarts.EchartsWidget).widgets) == len(charts.CHARTS)
+    figures = _charts(box)
+    assert len(figures) == len(charts.CHARTS)
+    # Each chart shows the days stepped so far (the option is set on the widget itself).
+    net = next(f for f in figures if f.option["title"]["text"] == "Net harm, cumulative")
+    assert len(net.option["series"][0]["data"]) == app.RENDER_INTERVAL
+    # A redraw for another reason (a map layer) keeps the charts' data.
+    rc.find(v.Btn, children=["Harm"]).widget.click()
+    assert len(net.option["series"][0]["data"]) == app.RENDER_INTERVAL
 
     # Switching scenario (then Reset) rebuilds the town under it, back at day 0, with
     # sliders for its own tactics; a slider's value reaches the new model.
@@ -235,7 +249,21 @@ def test_page_renders_and_steps(small_town) -> None:
     rc.find(v.Select, label="Side by side with").widget.v_model = "crackdown"
     rc.find(v.Btn, children=["Reset"]).widget.click()
     assert len(rc.find(ipywidgets.Image).widgets) == 2  # side by side: two maps
-    assert len(rc.find(solara.components.echarts.EchartsWidget).widgets) == len(charts.CHARTS) + 1
+    assert len(_charts(box)) == len(charts.CHARTS) + 1  # and the difference chart
+
+
+def _charts(root) -> list:
+    """Every ECharts widget under `root` (they are displayed widgets, not reacton elements)."""
+    from solara.components.echarts import EchartsWidget
+
+    found, stack = [], [root]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, EchartsWidget):
+            found.append(w)
+        children = getattr(w, "children", None) or []
+        stack.extend(c for c in children if not isinstance(c, str))
+    return found
 
 
 def _html(rc) -> str:

@@ -117,6 +117,9 @@ def test_switching_scenario(page) -> None:
     wait_for_day(page, lambda d: d == 0)
     assert page.locator("h4", has_text="crackdown").count() == 0
     assert page.get_by_role("slider", name=re.compile("hotspot_patrol: k")).count() == 1
+    # The seed carries over, and the seed field says so (the model and the field agree).
+    assert "seed 3" in page.locator(".marketsim-stat").all_inner_texts()
+    assert page.get_by_label(re.compile("^Seed")).input_value() == "3"
 
 
 def test_side_by_side_shows_two_maps(page) -> None:

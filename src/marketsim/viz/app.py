@@ -19,7 +19,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
-from marketsim.scenario import load_scenario
+from marketsim.scenario import Scenario, load_scenario
 from marketsim.viz import charts
 from marketsim.viz.explain import CAPTIONS, harm_aims
 from marketsim.viz.render import (
@@ -37,6 +37,7 @@ from marketsim.viz.workshop import (
     global_overrides,
     has_tactic,
     scenario_files,
+    slider_key,
     slider_specs,
     start_scenario,
 )
@@ -51,7 +52,11 @@ CSS = """
 .marketsim-legend .row { display: flex; flex-wrap: nowrap; align-items: center; gap: 8px; margin: 2px 0; }
 .marketsim-legend .row > span:last-child { flex: 1 1 auto; min-width: 0; }
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
-.v-input__slider .v-input__slot > .v-label { width: 100%; max-width: 100%; white-space: normal; margin-bottom: -6px; }
+.v-input__slider .v-input__slot > .v-label { width: 100%; max-width: 100%; white-space: normal;
+  height: auto !important; line-height: 1.3; margin-bottom: 30px; }
+.v-input__slider .v-slider__thumb-label-container { display: block !important; }
+.v-input__slider .v-slider__thumb-label { width: 26px !important; height: 26px !important;
+  font-size: 11px; }
 .marketsim-legend h4 { margin: 8px 0 2px 0; font-size: 13px; color: #333; }
 .marketsim-swatch { width: 16px; height: 16px; display: inline-block; flex: none; }
 .marketsim-map img { width: 100%; max-width: 660px; image-rendering: pixelated; }
@@ -62,11 +67,12 @@ CSS = """
 
 
 # ----------------------------------------------------------------- helpers
-def model_params(name: str) -> dict[str, Any]:
+def model_params(name: str, seed: int) -> dict[str, Any]:
     """SolaraViz's model parameters: scenario, seed, rival, and the scenario's tactic sliders.
 
     They apply when Reset is pressed. After a new scenario is built, the sliders
-    are regenerated for its tactics.
+    are regenerated for its tactics. The seed field shows `seed`, the running
+    model's, which a new scenario keeps until someone types another.
     """
     files = scenario_files()
     config = load_scenario(files[name], global_overrides())
@@ -79,7 +85,7 @@ def model_params(name: str) -> dict[str, Any]:
         },
         "seed": {
             "type": "InputText",
-            "value": str(config.seed),
+            "value": str(seed),
             "label": "Seed (same seed: same town, same luck)",
         },
         "rival": {
@@ -90,7 +96,7 @@ def model_params(name: str) -> dict[str, Any]:
         },
     }
     for spec in slider_specs(config):
-        params[spec.path] = {
+        params[slider_key(name, spec.path)] = {
             "type": "SliderInt" if spec.is_int else "SliderFloat",
             "value": spec.value,
             "min": spec.lo,
@@ -115,7 +121,7 @@ def _money(value: float) -> str:
     return f"£{value / 1e6:,.2f}m"
 
 
-def tactic_types(ws: Workshop) -> list[str]:
+def tactic_types(config: Scenario) -> list[str]:
     """The scenario's tactics (partnership parts included), routine patrol last."""
     found: list[str] = []
 
@@ -126,8 +132,8 @@ def tactic_types(ws: Workshop) -> list[str]:
             if cfg.type == "partnership":
                 walk(cfg.parts)
 
-    walk(ws.config.tactics)
-    if has_tactic(ws.config) and "standard_patrol" in found:
+    walk(config.tactics)
+    if has_tactic(config) and "standard_patrol" in found:
         found.remove("standard_patrol")
     return found
 
@@ -227,9 +233,9 @@ def Legend(layer: str):
 
 
 @solara.component
-def TacticPanel(ws: Workshop):
-    with solara.Card("What the tactic is for", classes=["marketsim-card"]):
-        for kind in tactic_types(ws):
+def TacticPanel(config: Scenario, title: str = "What the tactic is for"):
+    with solara.Card(title, classes=["marketsim-card"]):
+        for kind in tactic_types(config):
             aims = harm_aims(kind)
             if not (aims.cuts or aims.risks):
                 continue
@@ -244,7 +250,7 @@ def TacticPanel(ws: Workshop):
                     f'<div class="marketsim-caption">From {html.escape(aims.source)}</div></div>'
                 ),
             )
-        specs = slider_specs(ws.config)
+        specs = slider_specs(config)
         if specs:
             with solara.Details("What the sliders mean"):
                 solara.Markdown(
@@ -259,26 +265,28 @@ def TacticPanel(ws: Workshop):
 def Chart(ws: Workshop, key: str, day: int):
     """One chart and its caption.
 
-    The option goes to the ECharts widget in an effect, not as a component
-    property: reacton walks every property value on each render, and an option
-    holds thousands of numbers.
+    The ECharts widget is made once and given each day's option directly, instead
+    of through an element property: reacton walks every property value on each
+    render (an option holds thousands of numbers; redraws were 3-4x slower), and it
+    re-applies an element's properties whenever it updates the widget.
     """
     build = charts.difference if key == "difference" else charts.CHARTS[key]
-    first = solara.use_memo(lambda: build(ws), [ws, key])  # drawn on mount
-    # A plain vuetify card (a widget, not a component), so the chart's widget belongs
-    # to this component and `get_widget` can find it.
-    with solara.v.Card(class_=f"marketsim-card marketsim-chart-{key}", style_="width: 100%"):
-        figure = EchartsWidget.element(
-            option=first, attributes={"style": "height: 300px; width: 100%;"}, responsive=True
-        )
-        solara.HTML(
-            tag="div", unsafe_innerHTML=html.escape(CAPTIONS[key]), classes=["marketsim-caption"]
-        )
-
-    def draw() -> None:
-        solara.get_widget(figure).option = build(ws)
-
-    solara.use_effect(draw, [ws, key, day])
+    figure = solara.use_memo(
+        lambda: EchartsWidget(
+            option=build(ws), attributes={"style": "height: 300px; width: 100%;"}, responsive=True
+        ),
+        [],
+    )
+    drawn = solara.use_ref((id(ws), day))
+    if drawn.current != (id(ws), day):
+        drawn.current = (id(ws), day)
+        figure.option = build(ws)
+    caption = solara.v.Html(tag="div", class_="marketsim-caption", children=[CAPTIONS[key]])
+    return solara.v.Card(
+        class_=f"marketsim-card marketsim-chart-{key}",
+        style_="width: 100%",
+        children=[figure, caption],  # a widget made here, beside an element
+    )
 
 
 @solara.component
@@ -303,8 +311,8 @@ def Headline(ws: Workshop, day: int):
         rival = ws.rival.cumulative_net_harm()
         if rival.size:
             parts.append(
-                f'<span class="marketsim-stat">{html.escape(ws.rival.scenario.name)}: '
-                f"{_money(float(rival[-1]))}</span>"
+                f'<span class="marketsim-stat">that ({html.escape(ws.rival.scenario.name)}): '
+                f"<b>{_money(float(rival[-1]))}</b></span>"
             )
     start = ws.tactic_start()
     if start is not None:
@@ -337,26 +345,31 @@ def Dashboard(model: solara.Reactive[Workshop]):
         )
         Headline(ws, ws.day)
         with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
-            maps_flex = "0 1 700px" if ws.rival is None else "1 1 900px"
+            # One map: the key beside it. Two: the maps take the row, the key wraps below.
+            maps_flex = "0 1 700px" if ws.rival is None else "1 1 100%"
             with solara.Column(gap="6px", style={"flex": maps_flex, "min-width": "0"}):
                 with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
                     solara.Text("Map layer:")
                     solara.ToggleButtonsSingle(
                         value=layer_label, values=[spec.label for spec in LAYERS], dense=True
                     )
-                with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
-                    if ws.rival is None:
-                        with solara.Column(style={"flex": "1 1 520px", "max-width": "700px"}):
-                            TownMap(ws.main, f"{ws.config.name}, day {ws.day}", layer, ws.day)
-                    else:
-                        with solara.Column(style={"flex": "1 1 420px"}):
-                            TownMap(ws.main, f"This: {ws.config.name}", layer, ws.day)
-                        with solara.Column(style={"flex": "1 1 420px"}):
-                            TownMap(ws.rival, f"That: {ws.rival.scenario.name}", layer, ws.day)
+                if ws.rival is None:
+                    TownMap(ws.main, f"{ws.config.name}, day {ws.day}", layer, ws.day)
+                else:
+                    # Side by side: the two maps, and under each what its tactic is for.
+                    with solara.Row(gap="8px", style={"align-items": "flex-start"}):
+                        for side, word in ((ws.main, "This"), (ws.rival, "That")):
+                            with solara.Column(
+                                gap="8px", style={"flex": "1 1 0", "min-width": "0"}
+                            ):
+                                name = side.scenario.name
+                                TownMap(side, f"{word}: {name}, day {ws.day}", layer, ws.day)
+                                TacticPanel(side.scenario, f"{word}: what {name} is for")
             with solara.Column(gap="8px", style={"flex": "1 1 320px", "min-width": "300px"}):
                 with solara.Card("Key", classes=["marketsim-card"]):
                     Legend(layer)
-                TacticPanel(ws)
+                if ws.rival is None:
+                    TacticPanel(ws.config)
         keys = list(charts.CHARTS)
         if ws.rival is not None:
             keys.insert(0, "difference")
@@ -370,7 +383,8 @@ def Page():
     first = solara.use_memo(lambda: Workshop(scenario_name=start_scenario()), [])
     model = solara.use_reactive(first)
     name = model.value.name
-    params = solara.use_memo(lambda: model_params(name), [name])
+    seed = model.value.seed_value
+    params = solara.use_memo(lambda: model_params(name, seed), [name, seed])
 
     solara.Style(CSS)
     solara.Title("marketsim workshop")

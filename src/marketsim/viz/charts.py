@@ -141,7 +141,7 @@ def harm_by_type(ws: Workshop) -> dict[str, Any]:
     for s in series:
         for mark in s.get("markLine", {}).get("data", []):
             mark["xAxis"] = str(mark["xAxis"])
-    option["grid"]["top"] = 96
+    option["grid"]["top"] = 112  # room for a three-row legend
     return option
 
 

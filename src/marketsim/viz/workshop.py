@@ -173,6 +173,11 @@ def slider_specs(scenario: Scenario) -> list[SliderSpec]:
     return specs
 
 
+def slider_key(scenario_name: str, path: str) -> str:
+    """The app's name for a slider: values set for one scenario never leak into another."""
+    return f"{scenario_name}:{path}"
+
+
 def _nice_step(raw: float) -> float:
     """1, 2 or 5 times a power of ten, at least `raw`."""
     if raw <= 0:
@@ -261,8 +266,9 @@ class Workshop(mesa.Model):
 
     Keyword arguments are what the app's controls set: `scenario_name` (a name
     from `scenario_files()`), `seed`, `rival` (a scenario name or "none"), and
-    any number of dotted scenario paths (slider values, e.g. ``tactics.1.intensity``;
-    paths that are not among the scenario's sliders are ignored).
+    any number of slider values keyed by `slider_key(scenario_name, dotted path)`,
+    e.g. ``crackdown:tactics.1.intensity``; values for another scenario's sliders,
+    or for paths that are not sliders, are ignored.
     `scenario` is Mesa's experiment object, which SolaraViz passes back on reset;
     marketsim's own scenario is `config`.
     """
@@ -285,8 +291,8 @@ class Workshop(mesa.Model):
         self.seed_value = seed
         # Slider values count only for this scenario's sliders: after a switch of scenario,
         # the app still holds the previous scenario's values, which mean nothing here.
-        sliders = {spec.path for spec in slider_specs(loaded)}
-        chosen = [f"{k}={v}" for k, v in params.items() if k in sliders]
+        sliders = {slider_key(scenario_name, spec.path): spec.path for spec in slider_specs(loaded)}
+        chosen = [f"{sliders[k]}={v}" for k, v in params.items() if k in sliders]
         overrides = [*base, f"seed={seed}", *chosen]
         self.config = load_scenario(files[scenario_name], overrides)
         self.name = scenario_name
