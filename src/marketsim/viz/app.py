@@ -2,10 +2,11 @@
 
 Start it with `marketsim viz [SCENARIO.yaml]` (or `solara run marketsim.viz.app`).
 Mesa's SolaraViz provides the sidebar controls (play, step, reset, play and
-render intervals) and the model parameters (seed, side-by-side rival, and the
-tactic sliders generated from the scenario schema); the main area is this
-module's `Dashboard`. Picking a scenario rebuilds the model at once; seed,
-rival and sliders apply when Reset is pressed, as in every Mesa app.
+render intervals) and the model parameters (scenario, seed, side-by-side rival,
+and the tactic sliders generated from the scenario schema), which apply when
+Reset is pressed, as in every Mesa app. The main area is this module's
+`Dashboard`: headline figures, the map(s) with their key, what the tactic is
+for, and the live charts.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def _money(value: float) -> str:
 
 
 def tactic_types(config: Scenario) -> list[str]:
-    """The scenario's tactics (partnership parts included), routine patrol last."""
+    """The scenario's tactic types (partnership parts included); routine patrol only
+    when nothing else runs."""
     found: list[str] = []
 
     def walk(entries) -> None:
@@ -301,12 +303,13 @@ def Headline(ws: Workshop, day: int):
     if ws.baseline is not None and main.size:
         base = float(ws.baseline.cumulative_net_harm()[-1])
         change = (now - base) / base if base else 0.0
-        word = "more" if change > 0 else "less"
-        colour = "#b2182b" if change > 0 else "#1b7837"
-        parts.append(
-            f'<span class="marketsim-stat" style="color:{colour}">{abs(change):.1%} {word} than '
-            f"with no tactic ({_money(base)})</span>"
-        )
+        if abs(change) < 0.0005:
+            text, colour = "the same as with no tactic", "#555"
+        else:
+            word = "more" if change > 0 else "less"
+            text = f"{abs(change):.1%} {word} than with no tactic ({_money(base)})"
+            colour = "#b2182b" if change > 0 else "#1b7837"
+        parts.append(f'<span class="marketsim-stat" style="color:{colour}">{text}</span>')
     if ws.rival is not None:
         rival = ws.rival.cumulative_net_harm()
         if rival.size:
