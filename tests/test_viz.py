@@ -270,3 +270,35 @@ def _html(rc) -> str:
     from solara.widgets import HTML
 
     return " ".join(w.unsafe_innerHTML for w in rc.find(HTML).widgets)
+
+
+def test_viz_command_serves_offline_and_warns_on_open_host(monkeypatch) -> None:
+    """`marketsim viz` hands over to `solara run` with telemetry and the version check off."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from marketsim.cli import app as cli
+
+    calls = []
+    monkeypatch.setattr(os, "execvpe", lambda file, argv, env: calls.append((argv, env)))
+    runner = CliRunner()
+    local = runner.invoke(cli, ["viz", "--port", "8999"])
+    assert local.exit_code == 0, local.output
+    argv, env = calls[-1]
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    assert argv[argv.index("--port") + 1] == "8999"
+    assert "--no-check-version" in argv and "marketsim.viz.app" in argv
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert "warning" not in local.output
+
+    scenario = ROOT / "scenarios" / "nemesis.yaml"
+    open_host = runner.invoke(cli, ["viz", str(scenario), "--host", "0.0.0.0"])
+    assert open_host.exit_code == 0, open_host.output
+    assert "warning: binding to 0.0.0.0" in open_host.output
+    argv, env = calls[-1]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+    assert env["MARKETSIM_VIZ_SCENARIO"] == str(scenario.resolve())
+
+    bad = runner.invoke(cli, ["viz", str(ROOT / "no_such.yaml")])
+    assert bad.exit_code == 2 and len(calls) == 2  # a bad scenario never starts a server

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from urllib.parse import urlparse
 
 import pytest
 
@@ -52,11 +53,26 @@ def page(tmp_path_factory):
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1680, "height": 1050})
         page.set_default_timeout(60_000)
+        page.outside = []  # requests that leave this machine, or fail: offline means none
+        page.on("request", lambda r: _note_outside(page, r.url))
+        page.on("requestfailed", lambda r: page.outside.append(f"failed: {r.url}"))
+        page.on(
+            "response", lambda r: r.status >= 400 and page.outside.append(f"{r.status}: {r.url}")
+        )
         page.goto(url)
         page.get_by_role("button", name="Step", exact=True).wait_for()
         wait_for_day(page, lambda d: d == 0)
         yield page
         browser.close()
+
+
+def _note_outside(page, url: str) -> None:
+    host = urlparse(url).hostname
+    if url.startswith(("http:", "https:", "ws:", "wss:")) and host not in (
+        "127.0.0.1",
+        "localhost",
+    ):
+        page.outside.append(url)
 
 
 def _net_harm(page) -> str:
@@ -135,3 +151,8 @@ def test_side_by_side_shows_two_maps(page) -> None:
     _canvases(page, 7)
     time.sleep(1)  # let the charts finish drawing before the picture
     page.screenshot(path=str(ARTIFACTS / "viz_side_by_side.png"), full_page=True)
+
+
+def test_works_offline(page) -> None:
+    """Everything the page loaded came from the app itself, and nothing failed to load."""
+    assert page.outside == []

@@ -145,7 +145,7 @@ def tactic_types(config: Scenario) -> list[str]:
 def TownMap(side, title: str, layer: str, day: int):
     """One market's map; `day` changes after each step, which redraws it."""
     with solara.Card(classes=["marketsim-card"]):
-        solara.Markdown(f"**{html.escape(title)}**")
+        solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(title)}</b>")
         with solara.Div(classes=["marketsim-map"]):
             solara.Image(_png(draw_map(side, layer)), format="png")
 
@@ -254,13 +254,14 @@ def TacticPanel(config: Scenario, title: str = "What the tactic is for"):
             )
         specs = slider_specs(config)
         if specs:
+            items = "".join(
+                f"<li><b>{html.escape(s.label)}</b>: {html.escape(s.doc)}. Source: "
+                f"{html.escape(s.source)}. Scenario value {s.value}.</li>"
+                for s in specs
+            )
             with solara.Details("What the sliders mean"):
-                solara.Markdown(
-                    "\n".join(
-                        f"- **{s.label}**: {s.doc}. Source: {s.source}. Scenario value {s.value}."
-                        for s in specs
-                    )
-                )
+                # HTML, not Markdown: solara's Markdown fetches KaTeX from a CDN (offline here).
+                solara.HTML(tag="div", unsafe_innerHTML=f'<ul class="marketsim-aims">{items}</ul>')
 
 
 @solara.component
