@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml scripts/find-python.sh
 	  echo "Using $$PYBIN ($$($$PYBIN --version))"; \
 	  [ -x $(PY) ] || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	$(PY) -m pip install --quiet -e ".[dev,dask,viz,browser]"
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -296,6 +296,66 @@ def list_scenarios() -> None:
         typer.echo(f"{f.stem:<{width}}  {desc}")
 
 
+@app.command()
+def viz(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="scenario to open with (default: crackdown)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="address to bind; 0.0.0.0 exposes the app to the network")
+    ] = "127.0.0.1",
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="override a field in every scenario the app loads"),
+    ] = [],  # noqa: B006
+) -> None:
+    """Serve the workshop app (Mesa SolaraViz) in a browser; works offline."""
+    import os
+
+    if scenario is not None:
+        try:
+            load_scenario(scenario, list(set_))
+        except ScenarioError as exc:
+            _fail(str(exc))
+    try:
+        import solara  # noqa: F401  (only to check the viz extra is installed)
+    except ImportError:
+        _fail("the app needs the viz extra: pip install 'marketsim[viz]'")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.secho(
+            f"warning: binding to {host}: anyone who can reach this machine can open the app",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    env = dict(os.environ)
+    env.update(
+        {
+            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",  # no usage reports
+            "SOLARA_THEME_SHOW_BANNER": "False",
+            "MARKETSIM_VIZ_SCENARIO": str(scenario.resolve()) if scenario else "",
+            "MARKETSIM_VIZ_SET": "\n".join(set_),
+        }
+    )
+    typer.echo(f"marketsim viz: http://{host}:{port}  (Ctrl-C to stop)")
+    argv = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "marketsim.viz.app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-open",
+        "--production",
+        "--no-check-version",  # no call to PyPI: the app must work offline
+    ]
+    sys.stdout.flush()
+    os.execvpe(argv[0], argv, env)  # the server replaces this process: one pid to stop
+
+
 def main() -> None:
     app()
 

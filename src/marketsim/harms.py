@@ -248,6 +248,13 @@ class HarmLedger:
         self._touched.clear()
         return by_type
 
+    def recorded_day(self, index: int = -1) -> np.ndarray:
+        """The (N_HARMS, n_cells) counts of one recorded day (default: the latest)."""
+        out = np.zeros((N_HARMS, self.n_cells))
+        if self._days:
+            np.add.at(out, (self._types[index], self._cells[index]), self._counts[index])
+        return out
+
     def events(self):
         """The ledger as a pandas DataFrame: day, cell, harm, cause, count."""
         import pandas as pd
