@@ -78,160 +78,33 @@ def _group(
     return sub.groupby("step", sort=True)[list(columns)].sum().sum(axis=1).to_numpy(float)
 
 
+@dataclass
+class _Trials:
+    """One measure's simulated evaluations: one entry per replicate."""
+
+    estimate: list[float] = field(default_factory=list)  # measured change
+    se: list[float] = field(default_factory=list)
+    significant: list[bool] = field(default_factory=list)  # a significant improvement
+    worse: list[bool] = field(default_factory=list)  # a significant worsening
+    false_alarm: list[bool] = field(default_factory=list)  # significant, town without pilot
+    true: list[float] = field(default_factory=list)  # log ratio (counts) or pp (surveys)
+    by_weeks: dict[int, list[bool]] = field(default_factory=dict)  # improvement found
+    totals: list[tuple[float, ...]] = field(default_factory=list)  # observed Pb, Pa[, Cb, Ca]
+
+
 def analyse_pilot(pilot: LoadedPilot, runs: pd.DataFrame, series: pd.DataFrame) -> PilotResult:
     spec = pilot.spec
-    reps = spec.replicates
     on_jobs = runs[runs.label == "on"].set_index("replicate").sort_index()
     off_jobs = runs[runs.label == "off"].set_index("replicate").sort_index()
-    before_w = spec.before_days // 7
-    planned_w = spec.duration // 7
+    jobs = list(zip(on_jobs.job.astype(int), off_jobs.job.astype(int), strict=True))
     net_change = (on_jobs["all.net_harm_gbp"] - off_jobs["all.net_harm_gbp"]).to_numpy(float)
-    harm_worse = net_change > 0
-
     results = {}
     for k, m in enumerate(spec.measures):
-        info = m.info
-        sign = -1.0 if info.better == "lower" else 1.0  # improvement means estimate * sign > 0
-        est, sig, worse, se_list, fp, true = [], [], [], [], [], []
-        by_weeks: dict[int, list[bool]] = {}
-        weeks_list = sorted({d // 7 for d in spec.candidate_durations() if d // 7 <= planned_w})
-        rates = []
-        for r in range(reps):
-            on_job, off_job = int(on_jobs.loc[r, "job"]), int(off_jobs.loc[r, "job"])
-            rng = np.random.default_rng([spec.seed, r, k])
-            if info.kind == "count":
-                arms = {}
-                for arm, job in (("on", on_job), ("off", off_job)):
-                    P = _group(series, job, pilot.pilot_regions, info.columns)
-                    C = (
-                        _group(series, job, pilot.comparison_regions, info.columns)
-                        if pilot.comparison_regions
-                        else None
-                    )
-                    arms[arm] = (P, C)
-                P, C = arms["on"]
-                true.append(
-                    np.log(
-                        (P[before_w : before_w + planned_w].sum() + 0.5)
-                        / (arms["off"][0][before_w : before_w + planned_w].sum() + 0.5)
-                    )
-                )
-                Po = observe_counts(P, m.rate, rng)
-                Co = observe_counts(C, m.rate, rng) if C is not None else None
-                for weeks in sorted({*weeks_list, planned_w}):
-                    t = _count_test(Po, Co, before_w, weeks, spec.design)
-                    hit = t.significant(spec.alpha) and t.estimate * sign > 0
-                    by_weeks.setdefault(weeks, []).append(hit)
-                    if weeks == planned_w:
-                        est.append(np.expm1(t.estimate))
-                        sig.append(hit)
-                        worse.append(t.significant(spec.alpha) and t.estimate * sign < 0)
-                        se_list.append(t.se)
-                        rates.append(
-                            (
-                                Po[:before_w].sum(),
-                                Po[before_w : before_w + planned_w].sum(),
-                                *(
-                                    ()
-                                    if Co is None
-                                    else (
-                                        Co[:before_w].sum(),
-                                        Co[before_w : before_w + planned_w].sum(),
-                                    )
-                                ),
-                            )
-                        )
-                # The same evaluation of the town without the pilot: false positives.
-                Pf, Cf = arms["off"]
-                tf = _count_test(
-                    observe_counts(Pf, m.rate, rng),
-                    observe_counts(Cf, m.rate, rng) if Cf is not None else None,
-                    before_w,
-                    planned_w,
-                    spec.design,
-                )
-                fp.append(tf.significant(spec.alpha))  # either direction: a false alarm
-            else:
-                shares = {}
-                for arm, job in (("on", on_job), ("off", off_job)):
-                    shares[arm] = _survey_shares(pilot, runs, series, job, before_w, planned_w)
-                true.append(shares["on"][1] - shares["off"][1])
-                t = survey_test(_design_shares(shares["on"], spec.design), m.respondents, rng)
-                est.append(t.estimate)
-                hit = t.significant(spec.alpha) and t.estimate * sign > 0
-                sig.append(hit)
-                by_weeks.setdefault(planned_w, []).append(hit)
-                worse.append(t.significant(spec.alpha) and t.estimate * sign < 0)
-                se_list.append(t.se)
-                tf = survey_test(_design_shares(shares["off"], spec.design), m.respondents, rng)
-                fp.append(tf.significant(spec.alpha))  # either direction: a false alarm
-        true = np.array(true, dtype=float)
-        mean, lo, hi = _interval(true)
-        if info.kind == "count":
-            true_change = (np.expm1(mean), np.expm1(lo), np.expm1(hi))
+        if m.info.kind == "count":
+            trials = _count_trials(pilot, k, m, jobs, series)
         else:
-            true_change = (mean, lo, hi)
-        se = float(np.median(se_list))
-        mde_raw = minimum_detectable(se, spec.alpha, spec.power_target)
-        # As a change in the improving direction: a fall of 18% is -0.18.
-        mde = np.expm1(sign * mde_raw) if info.kind == "count" else sign * mde_raw
-        power_by = {w * 7: float(np.mean(v)) for w, v in by_weeks.items()}
-        projected: set[int] = set()
-        rec_weeks = rec_areas = None
-        if info.kind == "count":
-            effect = float(np.mean(true))  # the true log effect the evaluation tries to find
-            totals = np.mean(np.array(rates, dtype=float), axis=0)
-            disp = float(
-                np.median(
-                    [
-                        (s / np.sqrt(sum(1 / max(x, 0.5) for x in tot))) ** 2
-                        for s, tot in zip(se_list, rates, strict=True)
-                    ]
-                )
-            )
-            for d in spec.candidate_durations():
-                w = d // 7
-                if w > planned_w:
-                    power_by[w * 7] = _projected_power(
-                        effect, totals, disp, before_w, planned_w, w, 1.0, spec
-                    )
-                    projected.add(w * 7)
-            if effect * sign > 0:
-                for w in range(1, 157):
-                    if (
-                        _projected_power(effect, totals, disp, before_w, planned_w, w, 1.0, spec)
-                        >= spec.power_target
-                    ):
-                        rec_weeks = w
-                        break
-                n0 = len(spec.pilot_areas)
-                for n in range(1, 41):
-                    if (
-                        _projected_power(
-                            effect, totals, disp, before_w, planned_w, planned_w, n / n0, spec
-                        )
-                        >= spec.power_target
-                    ):
-                        rec_areas = n
-                        break
-        res = MeasureResult(
-            measure=m,
-            true_change=true_change,
-            power=float(np.mean(sig)),
-            power_by_duration=dict(sorted(power_by.items())),
-            projected=projected,
-            false_positive=float(np.mean(fp)),
-            mde=float(mde),
-            recommended_weeks=rec_weeks,
-            recommended_areas=rec_areas,
-            estimates=np.array(est, dtype=float),
-            significant=np.array(sig, dtype=bool),
-            worse_flag=np.array(worse, dtype=bool),
-        )
-        res.misleading_good = float(np.mean(res.significant & harm_worse))
-        res.misleading_bad = float(np.mean(res.worse_flag & ~harm_worse))
-        results[m.name] = res
-
+            trials = _survey_trials(pilot, k, m, jobs, runs, series)
+        results[m.name] = _summarise(pilot, m, trials, harm_worse=net_change > 0)
     harm_rows = []
     for h in HARM_TYPES:
         col = f"all.harm_gbp.{h.name}"
@@ -245,33 +118,174 @@ def analyse_pilot(pilot: LoadedPilot, runs: pd.DataFrame, series: pd.DataFrame) 
                 "share_seeds_rose": float(np.mean(diff > 0)),
             }
         )
-    harm_changes = pd.DataFrame(harm_rows)
-
+    before_w, planned_w = spec.before_days // 7, spec.duration // 7
+    during = slice(before_w, before_w + planned_w)
     displacement = {}
     for metric in ("open_sales", "visible_dealing", "violent_incidents", "acquisitive_crimes"):
-        ratios = []
-        for r in range(reps):
-            a = _group(series, int(on_jobs.loc[r, "job"]), pilot.buffer_regions, (metric,))
-            b = _group(series, int(off_jobs.loc[r, "job"]), pilot.buffer_regions, (metric,))
-            window = slice(before_w, before_w + planned_w)
-            ratios.append(np.log((a[window].sum() + 0.5) / (b[window].sum() + 0.5)))
+        ratios = [
+            np.log(
+                (_group(series, on, pilot.buffer_regions, (metric,))[during].sum() + 0.5)
+                / (_group(series, off, pilot.buffer_regions, (metric,))[during].sum() + 0.5)
+            )
+            for on, off in jobs
+        ]
         mean, lo, hi = _interval(np.array(ratios))
         displacement[metric] = (np.expm1(mean), np.expm1(lo), np.expm1(hi))
-
-    wdqs = []
-    for r in range(reps):
-        job = int(on_jobs.loc[r, "job"])
-        groups = [
-            _group(series, job, regions, ("visible_dealing",))
-            for regions in (
-                pilot.pilot_regions,
-                pilot.buffer_regions,
-                pilot.comparison_regions or ["all"],
-            )
-        ]
-        wdqs.append(_wdq(*groups, before_w, planned_w))
+    control = pilot.comparison_regions or ["all"]
+    wdqs = [
+        _wdq(
+            *(
+                _group(series, on, regions, ("visible_dealing",))
+                for regions in (pilot.pilot_regions, pilot.buffer_regions, control)
+            ),
+            before_w,
+            planned_w,
+        )
+        for on, _ in jobs
+    ]
     vfm = value_for_money(on_jobs, off_jobs, seed=spec.seed)
-    return PilotResult(results, net_change, harm_changes, displacement, np.array(wdqs), vfm)
+    return PilotResult(
+        results, net_change, pd.DataFrame(harm_rows), displacement, np.array(wdqs), vfm
+    )
+
+
+def _count_trials(pilot: LoadedPilot, k: int, m: Measure, jobs, series) -> _Trials:
+    """Observe each replicate's weekly counts as the evaluation would, and test them."""
+    spec, info, trials = pilot.spec, m.info, _Trials()
+    sign = -1.0 if info.better == "lower" else 1.0  # an improvement has estimate * sign > 0
+    before_w, planned_w = spec.before_days // 7, spec.duration // 7
+    during = slice(before_w, before_w + planned_w)
+    weeks_tested = sorted(
+        {d // 7 for d in spec.candidate_durations() if d // 7 <= planned_w} | {planned_w}
+    )
+    comparison = pilot.comparison_regions
+    for r, (on, off) in enumerate(jobs):
+        rng = np.random.default_rng([spec.seed, r, k])  # observation noise, per measure
+        P, Poff = (_group(series, j, pilot.pilot_regions, info.columns) for j in (on, off))
+        C, Coff = (
+            (_group(series, j, comparison, info.columns) for j in (on, off))
+            if comparison
+            else (None, None)
+        )
+        trials.true.append(np.log((P[during].sum() + 0.5) / (Poff[during].sum() + 0.5)))
+        Po = observe_counts(P, m.rate, rng)
+        Co = observe_counts(C, m.rate, rng) if C is not None else None
+        for weeks in weeks_tested:
+            t = _count_test(Po, Co, before_w, weeks, spec.design)
+            trials.by_weeks.setdefault(weeks, []).append(
+                t.significant(spec.alpha) and t.estimate * sign > 0
+            )
+        t = _count_test(Po, Co, before_w, planned_w, spec.design)
+        trials.estimate.append(float(np.expm1(t.estimate)))
+        trials.se.append(t.se)
+        trials.significant.append(t.significant(spec.alpha) and t.estimate * sign > 0)
+        trials.worse.append(t.significant(spec.alpha) and t.estimate * sign < 0)
+        observed = (Po[:before_w].sum(), Po[during].sum())
+        if Co is not None:
+            observed += (Co[:before_w].sum(), Co[during].sum())
+        trials.totals.append(observed)
+        # The same evaluation of the town without the pilot: a false alarm either way.
+        Cf = observe_counts(Coff, m.rate, rng) if Coff is not None else None
+        tf = _count_test(observe_counts(Poff, m.rate, rng), Cf, before_w, planned_w, spec.design)
+        trials.false_alarm.append(tf.significant(spec.alpha))
+    return trials
+
+
+def _survey_trials(pilot: LoadedPilot, k: int, m: Measure, jobs, runs, series) -> _Trials:
+    """Two survey waves per group, before and during the pilot, in each replicate."""
+    spec, trials = pilot.spec, _Trials()
+    sign = -1.0 if m.info.better == "lower" else 1.0
+    before_w, planned_w = spec.before_days // 7, spec.duration // 7
+    for r, (on, off) in enumerate(jobs):
+        rng = np.random.default_rng([spec.seed, r, k])
+        shares = {
+            arm: _survey_shares(pilot, runs, series, job, before_w, planned_w)
+            for arm, job in (("on", on), ("off", off))
+        }
+        trials.true.append(shares["on"][1] - shares["off"][1])
+        t = survey_test(_design_shares(shares["on"], spec.design), m.respondents, rng)
+        hit = t.significant(spec.alpha) and t.estimate * sign > 0
+        trials.estimate.append(t.estimate)
+        trials.se.append(t.se)
+        trials.significant.append(hit)
+        trials.worse.append(t.significant(spec.alpha) and t.estimate * sign < 0)
+        trials.by_weeks.setdefault(planned_w, []).append(hit)
+        tf = survey_test(_design_shares(shares["off"], spec.design), m.respondents, rng)
+        trials.false_alarm.append(tf.significant(spec.alpha))
+    return trials
+
+
+def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> MeasureResult:
+    spec, count = pilot.spec, m.info.kind == "count"
+    sign = -1.0 if m.info.better == "lower" else 1.0
+    mean, lo, hi = _interval(np.array(trials.true))
+    true_change = (np.expm1(mean), np.expm1(lo), np.expm1(hi)) if count else (mean, lo, hi)
+    mde_raw = minimum_detectable(float(np.median(trials.se)), spec.alpha, spec.power_target)
+    # As a change in the improving direction: a fall of 18% is -0.18.
+    mde = np.expm1(sign * mde_raw) if count else sign * mde_raw
+    power_by = {w * 7: float(np.mean(v)) for w, v in trials.by_weeks.items()}
+    projected: set[int] = set()
+    weeks_needed = areas_needed = None
+    if count:
+        project = _Projection(trials, spec)
+        for d in spec.candidate_durations():
+            if d // 7 > spec.duration // 7:
+                power_by[d // 7 * 7] = project.power(weeks=d // 7)
+                projected.add(d // 7 * 7)
+        if mean * sign > 0:  # an improvement to find: how big must the evaluation be?
+            weeks_needed = next(
+                (w for w in range(1, 157) if project.power(weeks=w) >= spec.power_target), None
+            )
+            n0 = len(spec.pilot_areas)
+            areas_needed = next(
+                (n for n in range(1, 41) if project.power(area_factor=n / n0) >= spec.power_target),
+                None,
+            )
+    significant = np.array(trials.significant, dtype=bool)
+    worse = np.array(trials.worse, dtype=bool)
+    return MeasureResult(
+        measure=m,
+        true_change=true_change,
+        power=float(significant.mean()),
+        power_by_duration=dict(sorted(power_by.items())),
+        projected=projected,
+        false_positive=float(np.mean(trials.false_alarm)),
+        mde=float(mde),
+        recommended_weeks=weeks_needed,
+        recommended_areas=areas_needed,
+        estimates=np.array(trials.estimate, dtype=float),
+        significant=significant,
+        worse_flag=worse,
+        misleading_good=float(np.mean(significant & harm_worse)),
+        misleading_bad=float(np.mean(worse & ~harm_worse)),
+    )
+
+
+class _Projection:
+    """Power beyond what was simulated: after-period counts scale with the weeks observed,
+    all counts with the number of areas (assumed alike); the effect and the weekly
+    overdispersion stay as simulated."""
+
+    def __init__(self, trials: _Trials, spec):
+        self.spec = spec
+        self.effect = float(np.mean(trials.true))
+        self.totals = np.mean(np.array(trials.totals, dtype=float), axis=0)
+        # The dispersion behind each replicate's standard error: se^2 / sum(1 / totals).
+        self.dispersion = float(
+            np.median(
+                [
+                    se**2 / np.sum(1.0 / (np.array(tot) + 0.5))
+                    for se, tot in zip(trials.se, trials.totals, strict=True)
+                ]
+            )
+        )
+
+    def power(self, weeks: int | None = None, area_factor: float = 1.0) -> float:
+        planned = self.spec.duration // 7
+        scaled = self.totals * area_factor
+        scaled[1::2] *= (weeks or planned) / planned  # after-period totals
+        se = np.sqrt(self.dispersion * np.sum(1.0 / (scaled + 0.5)))
+        return analytic_power(self.effect, se, self.spec.alpha)
 
 
 def _count_test(
@@ -300,18 +314,6 @@ def _survey_shares(pilot: LoadedPilot, runs, series, job: int, before_w: int, we
 
 def _design_shares(shares: tuple, design: str) -> tuple:
     return shares[:2] if design == "before_after" or not np.isfinite(shares[2]) else shares
-
-
-def _projected_power(effect, totals, disp, before_w, planned_w, weeks, area_factor, spec) -> float:
-    """Power projected from simulated weekly rates: after-period counts scale with the
-    weeks observed and all counts with the number of areas (assumed alike)."""
-    tot = np.array(totals, dtype=float) * area_factor
-    scaled = tot.copy()
-    scaled[1::2] = tot[1::2] * weeks / planned_w  # after-period totals
-    if spec.design == "before_after":
-        scaled = scaled[:2]
-    se = np.sqrt(disp * np.sum(1.0 / np.maximum(scaled, 0.5)))
-    return analytic_power(effect, se, spec.alpha)
 
 
 def _wdq(R: np.ndarray, D: np.ndarray, C: np.ndarray, before_w: int, weeks: int) -> float:
