@@ -18,9 +18,10 @@ from marketsim import validation as V
 
 
 def line(label: str, value, fmt: str = "pct") -> None:
-    """One figure: an Interval as a percentage change (pct) or a number (a format spec)."""
+    """One figure: an Interval as a percentage change (pct, pct1 with one decimal) or a
+    number (a format spec)."""
     if isinstance(value, V.Interval):
-        text = value.pct() if fmt == "pct" else value.num(fmt)
+        text = value.pct(int(fmt[3:] or 0)) if fmt.startswith("pct") else value.num(fmt)
     elif isinstance(value, float):
         text = f"{value:.2f}"
     else:
@@ -70,12 +71,12 @@ def main() -> None:
             f"- WDQ on {metric}: median {np.median(w):+.2f}, mean {V.mean_interval(w).num()}, "
             f"{inside:.0%} of {w.size} seeds within [-1, +1]"
         )
-    line("town-wide sales", V.town_sales_change(runs, "crackdown", 120, 180))
+    line("town-wide sales", V.town_sales_change(runs, "crackdown", 120, 180), "pct1")
 
     print("\n## Fact 4: targeted deterrence (ceasefire.yaml, days 90-399, town-wide)")
     line("violent incidents", V.violence_change(runs, "ceasefire", "all", 90, 400))
     line("homicides", V.paired_change(runs, "ceasefire", "all", "homicides", 90, 400))
-    line("sales", V.town_sales_change(runs, "ceasefire", 90, 400))
+    line("sales", V.town_sales_change(runs, "ceasefire", 90, 400), "pct1")
 
     print("\n## Fact 5: disruption raises violence (grasslands.yaml, 90 days after removal)")
     lo = V.GRASSLANDS_REMOVAL
@@ -104,7 +105,7 @@ def main() -> None:
 
     print("\n## Fact 8: treatment capacity (treatment_expansion.yaml, days 90-399)")
     for metric in ("acquisitive_crimes", "users_in_treatment", "sales"):
-        line(metric, V.paired_change(runs, "treatment_expansion", "all", metric, 90, 400))
+        line(metric, V.paired_change(runs, "treatment_expansion", "all", metric, 90, 400), "pct1")
     line(
         "iceberg.yaml acquisitive_crimes",
         V.paired_change(runs, "iceberg", "all", "acquisitive_crimes", 90, 400),
@@ -123,7 +124,11 @@ def main() -> None:
         ("all", "visible_dealing"),
         ("all", "closed_dealers"),
     ):
-        line(f"{metric}, {region}", V.paired_change(runs, "iceberg", region, metric, 150, 400))
+        line(
+            f"{metric}, {region}",
+            V.paired_change(runs, "iceberg", region, metric, 150, 400),
+            "pct1" if region == "all" else "pct",
+        )
 
     print("\n## Fact 10: concentration (baseline) and targeting by harm (crackdown variants)")
     for name, ci in V.violence_concentration(runs).items():

@@ -133,8 +133,9 @@ class Interval:
         """The whole interval lies strictly between low and high."""
         return low < self.low and self.high < high
 
-    def pct(self) -> str:
-        return f"{self.mean:+.0%} [{self.low:+.0%}, {self.high:+.0%}]"
+    def pct(self, digits: int = 0) -> str:
+        f = f"+.{digits}%"
+        return f"{self.mean:{f}} [{self.low:{f}}, {self.high:{f}}]"
 
     def num(self, fmt: str = "+.2f") -> str:
         return f"{self.mean:{fmt}} [{self.low:{fmt}}, {self.high:{fmt}}]"

@@ -17,7 +17,7 @@ pytestmark = VALIDATION
 
 def test_violence_is_concentrated_in_few_dealers(paired_runs):
     """Tolerance: in every seed the most violent 20% of dealers cause at least 60% of
-    incidents and the top 10% at least 45% (measured about 87% and 69%); at least 50
+    incidents and the top 10% at least 45% (measured about 91% and 72%); at least 50
     incidents a run so the shares mean something."""
     runs = paired_runs.get()
     for seed, result in runs["baseline"].items():
