@@ -25,8 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from marketsim.io import simulate
 from marketsim.metrics import wdq
+from marketsim.scenario import load_scenario
 
+# The shipped scenario files, found from the source tree (an editable install, as `make venv`).
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 
@@ -85,9 +88,6 @@ def workers_from_env(default: int = 2) -> int:
 
 
 def run_one(key: str, seed: int) -> RunResult:
-    from marketsim.io import simulate
-    from marketsim.scenario import load_scenario
-
     spec = RUNS[key]
     overrides = [f"seed={seed}", f"steps={spec.steps}", *spec.overrides]
     scenario = load_scenario(SCENARIOS / f"{spec.scenario}.yaml", overrides)
@@ -106,16 +106,14 @@ def run_many(
     """Every (key, seed) pair, in `workers` processes (1: in this process)."""
     keys = list(dict.fromkeys(keys))
     jobs = [(k, s) for k in keys for s in seeds]
-    out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
     if workers <= 1:
-        results = map(_run_job, jobs)
+        done = [_run_job(job) for job in jobs]
     else:
-        pool = ProcessPoolExecutor(workers)
-        results = pool.map(_run_job, jobs)
-    for key, seed, result in results:
+        with ProcessPoolExecutor(workers) as pool:
+            done = list(pool.map(_run_job, jobs))
+    out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
+    for key, seed, result in done:
         out[key][seed] = result
-    if workers > 1:
-        pool.shutdown()
     return out
 
 
