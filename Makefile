@@ -1,7 +1,9 @@
 # marketsim: two commands set up everything on a fresh machine.
 #   make demo   build .venv (Python >= 3.12), install marketsim, run the main job:
 #               every shipped tactic scenario against baseline on paired seeds, with a report
-#   make test   build .venv if needed, run lint and the test suite
+#   make test   build .venv if needed, run lint and the test suite (CI; the design §9
+#               validation tests on the quick set of 5 seeds)
+#   make validate   the design §9 validation tests on the full set of 20 seeds
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -28,6 +30,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(PY) -m pytest -q
+
+# VALIDATION_SEEDS=n to change the full set; figures for docs/validation.md come from
+# scripts/validate_patterns.py on the same seeds.
+VALIDATION_SEEDS ?= 20
+validate: $(STAMP)
+	MARKETSIM_VALIDATION_SEEDS=$(VALIDATION_SEEDS) $(PY) -m pytest -q -rxXs tests/validation
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts

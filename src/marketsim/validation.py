@@ -1,0 +1,395 @@
+"""Pattern-oriented validation (design §9): paired runs and the figures each fact is judged on.
+
+Every fact compares a shipped scenario with `scenarios/baseline.yaml` on the same seeds.
+Named random streams make the pair share its town, people and every stream the tactic does
+not touch (common random numbers), so the per-seed difference isolates the tactic. A run
+may be shorter than the baseline: the days they share are identical, so each scenario is
+run only as long as its fact's window needs.
+
+The measures here are used both by `tests/validation/` (which asserts them) and by
+`scripts/validate_patterns.py` (which prints them for `docs/validation.md`), so the
+documented figures and the tested ones are the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from marketsim.io import simulate
+from marketsim.metrics import wdq
+from marketsim.scenario import load_scenario
+
+# The shipped scenario files, found from the source tree (an editable install, as `make venv`).
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+
+SEEDS_ENV = "MARKETSIM_VALIDATION_SEEDS"
+WORKERS_ENV = "MARKETSIM_VALIDATION_WORKERS"
+CI_SEEDS = 5  # the quick set run by `make test`
+FULL_SEEDS = 20  # the full set run by `make validate`
+FIRST_SEED = 101  # the CI set is a prefix of the full set, so the two agree on shared seeds
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A scenario file, the overrides applied to it, and how many recorded days to run."""
+
+    scenario: str
+    steps: int
+    overrides: tuple[str, ...] = ()
+
+
+# Windows: tactics start on day 120 (crackdown, raid; grasslands' removal after 90 days of
+# investigation from day 30) or day 90 (ceasefire, diversion, treatment, iceberg).
+RUNS: dict[str, RunSpec] = {
+    # Long enough for every window below (the shipped file runs 730 recorded days).
+    "baseline": RunSpec("baseline", 400),
+    "crackdown": RunSpec("crackdown", 300),
+    "crackdown_by_harm": RunSpec("crackdown", 300, ("tactics.1.arrest_priority=harm",)),
+    "raid": RunSpec("raid", 200),
+    "ceasefire": RunSpec("ceasefire", 400),
+    "grasslands": RunSpec("grasslands", 300),
+    "operation_reduction": RunSpec("operation_reduction", 400),
+    "treatment_expansion": RunSpec("treatment_expansion", 400),
+    "iceberg": RunSpec("iceberg", 400),
+}
+
+
+@dataclass
+class RunResult:
+    """One finished run: its timeseries (all regions) and its summary."""
+
+    ts: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def seeds_from_env(default: int = CI_SEEDS) -> list[int]:
+    """The validation seeds: `MARKETSIM_VALIDATION_SEEDS` of them (CI_SEEDS if unset)."""
+    text = os.environ.get(SEEDS_ENV, "").strip()
+    n = int(text) if text else default
+    if n < 2:
+        raise ValueError(f"{SEEDS_ENV} must be at least 2 (an interval needs two seeds), got {n}")
+    return list(range(FIRST_SEED, FIRST_SEED + n))
+
+
+def workers_from_env(default: int = 2) -> int:
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    return max(1, int(text)) if text else default
+
+
+def run_one(key: str, seed: int) -> RunResult:
+    spec = RUNS[key]
+    overrides = [f"seed={seed}", f"steps={spec.steps}", *spec.overrides]
+    scenario = load_scenario(SCENARIOS / f"{spec.scenario}.yaml", overrides)
+    _model, ts, summary = simulate(scenario)
+    return RunResult(ts, summary)
+
+
+def _run_job(job: tuple[str, int]) -> tuple[str, int, RunResult]:
+    key, seed = job
+    return key, seed, run_one(key, seed)
+
+
+def run_many(
+    keys: Iterable[str], seeds: Sequence[int], workers: int = 2
+) -> dict[str, dict[int, RunResult]]:
+    """Every (key, seed) pair, in `workers` processes (1: in this process)."""
+    keys = list(dict.fromkeys(keys))
+    jobs = [(k, s) for k in keys for s in seeds]
+    if workers <= 1:
+        done = [_run_job(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            done = list(pool.map(_run_job, jobs))
+    out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
+    for key, seed, result in done:
+        out[key][seed] = result
+    return out
+
+
+# ----------------------------------------------------------------------- statistics
+@dataclass(frozen=True)
+class Interval:
+    """A mean (or pooled ratio) with its two-sided 95% interval over n seeds."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def inside(self, low: float, high: float) -> bool:
+        """The whole interval lies strictly between low and high."""
+        return low < self.low and self.high < high
+
+    def pct(self, digits: int = 0) -> str:
+        f = f"+.{digits}%"
+        return f"{self.mean:{f}} [{self.low:{f}}, {self.high:{f}}]"
+
+    def num(self, fmt: str = "+.2f") -> str:
+        return f"{self.mean:{fmt}} [{self.low:{fmt}}, {self.high:{fmt}}]"
+
+
+def mean_interval(values: Sequence[float]) -> Interval:
+    """Mean and 95% Student-t interval of per-seed values (for paired runs: differences)."""
+    x = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return Interval(float(x.mean()), float(x.mean() - half), float(x.mean() + half), x.size)
+
+
+def ratio_interval(top: Sequence[float], bottom: Sequence[float]) -> Interval:
+    """Pooled ratio sum(top) / sum(bottom) over seeds, with a 95% interval.
+
+    Pooling avoids per-seed ratios, which explode where a baseline window is near zero.
+    The interval is the ratio estimator's (linearised: residuals top_i - R bottom_i,
+    Student t), so seeds stay the unit of replication and no resampling is needed.
+    """
+    t, b = np.asarray(top, dtype=float), np.asarray(bottom, dtype=float)
+    ratio = t.sum() / b.sum()
+    se = (t - ratio * b).std(ddof=1) / math.sqrt(t.size) / abs(b.mean())
+    half = stats.t.ppf(0.975, t.size - 1) * se
+    return Interval(float(ratio), float(ratio - half), float(ratio + half), t.size)
+
+
+def rate_ratio_interval(
+    events_a: Sequence[float],
+    exposure_a: Sequence[float],
+    events_b: Sequence[float],
+    exposure_b: Sequence[float],
+) -> Interval:
+    """Ratio of two pooled rates, (sum ea / sum xa) / (sum eb / sum xb), with a 95% interval.
+
+    The interval is the delta method on the log scale with the seed as the unit
+    (each seed's residuals from both rates), so overdispersion between seeds counts.
+    """
+    ea, xa, eb, xb = (
+        np.asarray(v, dtype=float) for v in (events_a, exposure_a, events_b, exposure_b)
+    )
+    ra, rb = ea.sum() / xa.sum(), eb.sum() / xb.sum()
+    resid = (ea - ra * xa) / (ra * xa.mean()) - (eb - rb * xb) / (rb * xb.mean())
+    half = stats.t.ppf(0.975, ea.size - 1) * resid.std(ddof=1) / math.sqrt(ea.size)
+    ratio = ra / rb
+    return Interval(
+        float(ratio), float(ratio * math.exp(-half)), float(ratio * math.exp(half)), ea.size
+    )
+
+
+def change_interval(tactic: Sequence[float], base: Sequence[float]) -> Interval:
+    """Pooled relative change, sum(tactic) / sum(base) - 1, with its 95% interval."""
+    r = ratio_interval(tactic, base)
+    return Interval(r.mean - 1, r.low - 1, r.high - 1, r.n)
+
+
+def window(ts: pd.DataFrame, region: str, metric: str, lo: int, hi: int) -> float:
+    """Mean daily `metric` in `region` over recorded days lo <= day < hi."""
+    sel = ts[(ts.region == region) & (ts.step >= lo) & (ts.step < hi)]
+    if sel.step.nunique() != hi - lo:
+        raise ValueError(f"window {lo}-{hi} is not inside the run (steps {ts.step.max() + 1})")
+    return float(sel[metric].mean())
+
+
+def paired_windows(
+    runs: dict[str, dict[int, RunResult]],
+    key: str,
+    region: str,
+    metric: str,
+    lo: int,
+    hi: int,
+) -> tuple[list[float], list[float]]:
+    """Per-seed window means for the scenario `key` and for baseline, in seed order."""
+    seeds = sorted(runs[key])
+    tac = [window(runs[key][s].ts, region, metric, lo, hi) for s in seeds]
+    base = [window(runs["baseline"][s].ts, region, metric, lo, hi) for s in seeds]
+    return tac, base
+
+
+def paired_change(runs, key, region, metric, lo, hi) -> Interval:
+    return change_interval(*paired_windows(runs, key, region, metric, lo, hi))
+
+
+def paired_difference(runs, key, region, metric, lo, hi) -> Interval:
+    tac, base = paired_windows(runs, key, region, metric, lo, hi)
+    return mean_interval(np.subtract(tac, base))
+
+
+def per_seed_change(runs, key, region, metric, lo, hi) -> np.ndarray:
+    """Per-seed relative change (use only where the baseline window is far from zero)."""
+    tac, base = paired_windows(runs, key, region, metric, lo, hi)
+    return np.asarray(tac) / np.asarray(base) - 1
+
+
+# ------------------------------------------------------------------ the facts' figures
+CRACKDOWN_START, CRACKDOWN_END = 120, 180  # crackdown.yaml: day 120, 60 days
+RAID_DAY = 120
+TACTIC_START = 90  # ceasefire, operation_reduction, treatment_expansion, iceberg
+GRASSLANDS_REMOVAL = 120  # grasslands.yaml: start 30 + 90 investigation days
+VOID_DAYS = 90
+
+
+def crackdown_phases(runs) -> dict[str, Interval]:
+    """Fact 1: target open sales against baseline, by phase of the 60-day crackdown."""
+    s, e = CRACKDOWN_START, CRACKDOWN_END
+    phases = {
+        "first week (days 0-6)": (s, s + 7),
+        "peak (days 7-20)": (s + 7, s + 21),
+        "late (days 40-59)": (s + 40, e),
+        "1-30 days after the end": (e, e + 30),
+        "60-120 days after the end": (e + 60, e + 120),
+    }
+    return {
+        name: paired_change(runs, "crackdown", "target", "open_sales", lo, hi)
+        for name, (lo, hi) in phases.items()
+    }
+
+
+def crackdown_decay_after(runs) -> Interval:
+    """Fact 1: per-seed change 1-30 days after the end minus the change in the late crackdown
+    (> 0: the effect has weakened once the crackdown stops)."""
+    after = per_seed_change(runs, "crackdown", "target", "open_sales", 180, 210)
+    late = per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
+    return mean_interval(after - late)
+
+
+def crackdown_decay_during(runs) -> Interval:
+    """Fact 1: per-seed change in the late crackdown (days 40-59) minus the change at its
+    peak (days 7-20); > 0 means the effect decays while the crackdown continues."""
+    late = per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
+    peak = per_seed_change(runs, "crackdown", "target", "open_sales", 127, 141)
+    return mean_interval(late - peak)
+
+
+def raid_phases(runs) -> dict[str, Interval]:
+    """Fact 2: target open sales against baseline after a one-day raid on day 120."""
+    d = RAID_DAY
+    phases = {
+        "days 0-6": (d, d + 7),
+        "days 7-12": (d + 7, d + 13),
+        "days 13-30": (d + 13, d + 31),
+        "days 31-60": (d + 31, d + 61),
+    }
+    return {
+        name: paired_change(runs, "raid", "target", "open_sales", lo, hi)
+        for name, (lo, hi) in phases.items()
+    }
+
+
+def raid_fade(runs) -> Interval:
+    """Fact 2: per-seed change in days 31-60 minus the change in the first week
+    (> 0: the effect fades)."""
+    first = per_seed_change(runs, "raid", "target", "open_sales", RAID_DAY, RAID_DAY + 7)
+    later = per_seed_change(runs, "raid", "target", "open_sales", RAID_DAY + 31, RAID_DAY + 61)
+    return mean_interval(later - first)
+
+
+def displacement_share(runs) -> Interval:
+    """Fact 3: during the crackdown, open sales gained in the buffer per open sale lost in
+    the target (paired with baseline, per seed). Below 1: displacement is partial."""
+    tb, bb = paired_windows(runs, "crackdown", "buffer", "open_sales", 120, 180)
+    tt, bt = paired_windows(runs, "crackdown", "target", "open_sales", 120, 180)
+    gained = np.subtract(tb, bb)
+    lost = np.subtract(bt, tt)
+    return ratio_interval(gained, lost)
+
+
+def crackdown_wdq(runs, metric: str = "open_sales") -> list[float | None]:
+    """Fact 3: WDQ per seed, 90 days before against the 60 crackdown days."""
+    return [
+        wdq(runs["crackdown"][s].ts, metric, CRACKDOWN_START, 90, 60)
+        for s in sorted(runs["crackdown"])
+    ]
+
+
+def town_sales_change(runs, key: str, lo: int, hi: int) -> Interval:
+    """Facts 3, 4, 6, 9: town-wide sales (the volume used) against baseline."""
+    return paired_change(runs, key, "all", "sales", lo, hi)
+
+
+def public_use_moved(runs) -> dict[str, Interval]:
+    """Fact 6: public drug use during the crackdown, target and rest of town, and the share
+    of the town's public use that left the target (per seed, against baseline)."""
+    s, e = CRACKDOWN_START, CRACKDOWN_END
+    tt, bt = paired_windows(runs, "crackdown", "target", "public_use", s, e)
+    ta, ba = paired_windows(runs, "crackdown", "all", "public_use", s, e)
+    rest_t, rest_b = np.subtract(ta, tt), np.subtract(ba, bt)
+    return {
+        "target": change_interval(tt, bt),
+        "rest of town": change_interval(rest_t, rest_b),
+        "town-wide": change_interval(ta, ba),
+        "moved share": mean_interval((np.subtract(bt, tt)) / np.asarray(ba)),
+        "baseline target share": mean_interval(np.asarray(bt) / np.asarray(ba)),
+    }
+
+
+def violence_change(runs, key: str, region: str, lo: int, hi: int) -> Interval:
+    """Facts 4, 5: violent incidents against baseline."""
+    return paired_change(runs, key, region, "violent_incidents", lo, hi)
+
+
+def _tactic_report(result: RunResult, kind: str) -> dict[str, Any]:
+    return next(t for t in result.summary["tactics"].values() if t["type"] == kind)
+
+
+def diversion_outcomes(runs) -> dict[str, Interval | float]:
+    """Fact 7: the diverted against those arrested after refusing the offer (a random
+    quarter: refusal is drawn, so the groups are comparable), pooled over seeds."""
+    seeds = sorted(runs["operation_reduction"])
+    groups = [
+        _tactic_report(runs["operation_reduction"][s], "diversion")["reoffending"] for s in seeds
+    ]
+
+    def column(group: str, field: str) -> list[float]:
+        return [float(g[group][field]) for g in groups]
+
+    out: dict[str, Interval | float] = {}
+    for field in ("re_arrests", "acquisitive_crimes"):
+        out[f"{field} rate ratio"] = rate_ratio_interval(
+            column("diverted", field),
+            column("diverted", "person_years"),
+            column("arrested", field),
+            column("arrested", "person_years"),
+        )
+    # LEAD's measure: odds of any re-arrest, pooled over seeds (a point figure).
+    n_d, n_a = sum(column("diverted", "people")), sum(column("arrested", "people"))
+    any_d = sum(g["diverted"]["people"] * (g["diverted"]["share_re_arrested"] or 0) for g in groups)
+    any_a = sum(g["arrested"]["people"] * (g["arrested"]["share_re_arrested"] or 0) for g in groups)
+    out["odds ratio of any re-arrest"] = (any_d / (n_d - any_d)) / (any_a / (n_a - any_a))
+    out["people diverted"], out["people arrested"] = int(n_d), int(n_a)
+    return out
+
+
+def open_share_change(runs, key: str, lo: int, hi: int) -> Interval:
+    """Fact 9: town-wide open share of sales, scenario minus baseline, per seed (points)."""
+    seeds = sorted(runs[key])
+
+    def share(ts: pd.DataFrame) -> float:
+        return window(ts, "all", "open_sales", lo, hi) / window(ts, "all", "sales", lo, hi)
+
+    return mean_interval([share(runs[key][s].ts) - share(runs["baseline"][s].ts) for s in seeds])
+
+
+def violence_concentration(runs) -> dict[str, Interval]:
+    """Fact 10: share of recorded incidents by the most violent 10% and 20% of dealers."""
+    conc = [runs["baseline"][s].summary["violence_concentration"] for s in sorted(runs["baseline"])]
+    return {
+        "top 10%": mean_interval([c["top_10pct_share"] for c in conc]),
+        "top 20%": mean_interval([c["top_20pct_share"] for c in conc]),
+    }
+
+
+def harm_priority_vs_open_first(runs, metric: str, region: str = "all") -> Interval:
+    """Fact 10: the crackdown arresting by harm score against the same crackdown arresting
+    open (easiest) dealers first, over the crackdown and 120 days after; both on the same seeds."""
+    seeds = sorted(runs["crackdown_by_harm"])
+    lo, hi = CRACKDOWN_START, CRACKDOWN_END + 120
+    by_harm = [window(runs["crackdown_by_harm"][s].ts, region, metric, lo, hi) for s in seeds]
+    by_ease = [window(runs["crackdown"][s].ts, region, metric, lo, hi) for s in seeds]
+    return change_interval(by_harm, by_ease)

@@ -1,0 +1,73 @@
+"""The statistics behind docs/validation.md (marketsim.validation): intervals and windows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from marketsim import validation as V
+
+
+def test_mean_interval_is_the_student_t_interval():
+    x = [1.0, 2.0, 4.0, 7.0]
+    ci = V.mean_interval(x)
+    low, high = stats.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=stats.sem(x))
+    assert (ci.mean, ci.n) == (3.5, 4)
+    assert ci.low == pytest.approx(low) and ci.high == pytest.approx(high)
+
+
+def test_change_is_pooled_not_the_mean_of_per_seed_ratios():
+    # A near-zero baseline seed would make per-seed ratios explode; pooling does not.
+    tactic, base = [2.0, 50.0, 30.0], [0.1, 100.0, 60.0]
+    ci = V.change_interval(tactic, base)
+    assert ci.mean == pytest.approx(82.0 / 160.1 - 1)
+    assert ci.low < ci.mean < ci.high
+
+
+def test_exact_proportional_pairs_have_no_spread():
+    ci = V.change_interval([5.0, 10.0, 20.0], [10.0, 20.0, 40.0])
+    assert ci.mean == pytest.approx(-0.5)
+    assert ci.low == pytest.approx(-0.5) and ci.high == pytest.approx(-0.5)
+
+
+def test_ratio_interval_narrows_with_more_seeds():
+    base = np.linspace(50, 150, 40)
+    tactic = base * 0.8 + 10 * np.sin(np.arange(40))  # a true ratio of 0.8 plus scatter
+    few, many = V.ratio_interval(tactic[:5], base[:5]), V.ratio_interval(tactic, base)
+    assert many.high - many.low < few.high - few.low
+    assert many.low < 0.8 < many.high
+
+
+def test_rate_ratio_is_the_ratio_of_pooled_rates():
+    ci = V.rate_ratio_interval([3, 5, 4], [2.0, 3.0, 2.5], [6, 9, 8], [2.0, 3.0, 2.0])
+    expected = (12 / 7.5) / (23 / 7.0)
+    assert ci.mean == pytest.approx(expected)
+    assert ci.low < expected < ci.high
+    # on the log scale, so the interval is symmetric in log terms
+    assert math.log(ci.high / expected) == pytest.approx(math.log(expected / ci.low))
+
+
+def test_inside():
+    ci = V.Interval(0.0, -0.02, 0.01, 5)
+    assert ci.inside(-0.03, 0.03) and not ci.inside(-0.01, 0.03)
+
+
+def test_window_must_lie_inside_the_run():
+    ts = pd.DataFrame({"step": range(10), "region": "all", "sales": np.arange(10.0)})
+    assert V.window(ts, "all", "sales", 2, 5) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="not inside the run"):
+        V.window(ts, "all", "sales", 5, 12)
+
+
+def test_seed_count_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(V.SEEDS_ENV, raising=False)
+    assert V.seeds_from_env() == list(range(V.FIRST_SEED, V.FIRST_SEED + V.CI_SEEDS))
+    monkeypatch.setenv(V.SEEDS_ENV, "3")
+    assert V.seeds_from_env() == [V.FIRST_SEED, V.FIRST_SEED + 1, V.FIRST_SEED + 2]
+    monkeypatch.setenv(V.SEEDS_ENV, "1")
+    with pytest.raises(ValueError, match="at least 2"):
+        V.seeds_from_env()

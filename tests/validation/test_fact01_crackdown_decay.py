@@ -1,0 +1,53 @@
+"""Fact 1: crackdowns decay (Sherman 1990).
+
+`crackdown.yaml` (60 days from day 120, 8 units, open dealers first) against baseline on
+the same seeds; figures are pooled changes of open sales in the target with 95% intervals
+over seeds (see `marketsim.validation`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from marketsim import validation as V
+from tests.validation.helpers import VALIDATION, describe
+
+pytestmark = [*VALIDATION, pytest.mark.uses_runs("crackdown")]
+
+
+@pytest.fixture(scope="module")
+def runs(paired_runs):
+    return paired_runs.get("crackdown")
+
+
+def test_visible_dealing_falls_sharply_during_the_crackdown(runs):
+    """Tolerance: from the second week to the end, the whole 95% interval of the change
+    in target open sales is below -50% (measured about -95%)."""
+    phases = V.crackdown_phases(runs)
+    for name in ("peak (days 7-20)", "late (days 40-59)"):
+        assert phases[name].high < -0.5, describe(name, phases[name])
+
+
+def test_the_effect_decays_after_the_end_with_residual_deterrence(runs):
+    """After the end the effect shrinks but stays: 60-120 days after, the cut is at
+    least 20 points smaller than in the last 20 crackdown days (per-seed difference,
+    95% interval above +0.2), and still a cut (95% interval below 0)."""
+    late = V.per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
+    later = V.per_seed_change(runs, "crackdown", "target", "open_sales", 240, 300)
+    decay = V.mean_interval(later - late)
+    assert decay.low > 0.2, describe("decay after the end", decay)
+    residual = V.crackdown_phases(runs)["60-120 days after the end"]
+    assert residual.high < 0, describe("residual", residual)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not reproduced: no mechanism makes a continuing crackdown lose its effect "
+    "(dealers do not learn that the realised risk is lower than the presence suggests)",
+)
+def test_the_effect_decays_while_the_crackdown_continues(runs):
+    """Sherman's 'initial deterrence decay': the cut in the last 20 days of the crackdown
+    is smaller than at its peak (days 7-20); 95% interval of the per-seed difference
+    above 0. The model's cut deepens instead (about -94% to -100%)."""
+    during = V.crackdown_decay_during(runs)
+    assert during.low > 0, describe("late minus peak", during)

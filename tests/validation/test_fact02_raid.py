@@ -1,0 +1,52 @@
+"""Fact 2: one-off raids fade fast (Kansas City, Sherman & Rogan 1995: about -8%, gone
+within 7-12 days).
+
+`raid.yaml` (one day, 12 units, day 120) against baseline; open sales in the target.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from marketsim import validation as V
+from tests.validation.helpers import VALIDATION, describe, needs_full_set
+
+pytestmark = [
+    *VALIDATION,
+    pytest.mark.uses_runs("raid"),
+    needs_full_set(
+        "a one-day raid on a dozen cells moves the target's open sales by about 20%, "
+        "against a seed-to-seed spread of about 20%"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(paired_runs):
+    return paired_runs.get("raid")
+
+
+def test_a_raid_cuts_open_dealing_in_its_first_week(runs):
+    """Tolerance: the 95% interval of the change in days 0-6 is below 0."""
+    first = V.raid_phases(runs)["days 0-6"]
+    assert first.high < 0, describe("days 0-6", first)
+
+
+def test_the_raid_effect_fades(runs):
+    """The cut in days 31-60 is smaller than in the first week: 95% interval of the
+    per-seed difference (later minus first week) above 0."""
+    fade = V.raid_fade(runs)
+    assert fade.low > 0, describe("days 31-60 minus days 0-6", fade)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reproduced in shape, not in speed or size: the model's cut is about three "
+    "times Kansas City's and fades over two months rather than 12 days, because the raid "
+    "also removes the dealers it arrests and the pitch's reputation recovers slowly",
+)
+def test_the_raid_effect_is_gone_within_12_days(runs):
+    """Kansas City: gone within 7-12 days. Tolerance: the mean change over days 13-30 is
+    within 5% of baseline (the model gives about -16%)."""
+    fade = V.raid_phases(runs)["days 13-30"]
+    assert abs(fade.mean) < 0.05, describe("days 13-30", fade)
