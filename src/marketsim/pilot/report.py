@@ -81,7 +81,7 @@ def plot_effect_distribution(res: PilotResult, path: Path) -> None:
     for ax, m in zip(axes.ravel(), items, strict=False):
         survey = m.measure.info.kind == "survey"
         est = m.estimates * 100
-        bins = 25
+        bins = np.histogram_bin_edges(est[np.isfinite(est)], 25)  # shared by both layers
         ax.hist(est[~m.significant], bins=bins, color="0.7", label="not significant")
         if m.significant.any():
             ax.hist(
