@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ def execute(
         )
     t0 = time.perf_counter()
     try:
-        for result in runner.run(batches(todo, batch_size)):
+        # Enough batches to keep every worker busy to the end (about 4 per worker).
+        size = max(1, min(batch_size, math.ceil(len(todo) / (4 * runner.workers))))
+        for result in runner.run(batches(todo, size)):
             store.write(result)
             state.ran += 1
             if result.error is not None:
