@@ -30,7 +30,7 @@ def execute(
     store: ResultStore,
     runner: Runner,
     progress: bool | None = None,
-    batch_size: int = 16,
+    batch_size: int = 4,
 ) -> Progress:
     """Run every job not yet in the store; write each result as it completes.
 
