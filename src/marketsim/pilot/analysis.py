@@ -73,8 +73,12 @@ def _interval(x: np.ndarray) -> tuple[float, float, float]:
 def _group(
     series: pd.DataFrame, job: int, regions: list[str], columns: tuple[str, ...]
 ) -> np.ndarray:
-    """Weekly totals of `columns` summed over `regions` for one job (weeks in order)."""
-    sub = series[(series.job == job) & series.region.isin(regions)]
+    """Weekly totals of `columns` summed over `regions` for one job (weeks in order).
+
+    `series` is indexed by job (see analyse_pilot), so a job's rows are a lookup, not a scan.
+    """
+    sub = series.loc[job]
+    sub = sub[sub.region.isin(regions)]
     return sub.groupby("step", sort=True)[list(columns)].sum().sum(axis=1).to_numpy(float)
 
 
@@ -94,6 +98,7 @@ class _Trials:
 
 def analyse_pilot(pilot: LoadedPilot, runs: pd.DataFrame, series: pd.DataFrame) -> PilotResult:
     spec = pilot.spec
+    series = series.set_index("job").sort_index()  # every lookup below is by job
     on_jobs = runs[runs.label == "on"].set_index("replicate").sort_index()
     off_jobs = runs[runs.label == "off"].set_index("replicate").sort_index()
     jobs = list(zip(on_jobs.job.astype(int), off_jobs.job.astype(int), strict=True))
