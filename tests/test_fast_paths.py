@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from marketsim.enforcement import _covering_unit
 from marketsim.metrics import TALLY_INDEX, DayTally
@@ -64,3 +65,33 @@ def test_day_tally_total_and_values_agree():
     assert np.isclose(tally.total("unmet_demand"), expected[TALLY_INDEX["unmet_demand"]].sum())
     tally.reset()
     assert tally.total("sales") == 0 and not tally.values.any()
+
+
+def test_ledger_totals_match_the_event_table_and_events_are_opt_in():
+    kept = MarketModel(small(seed=4, steps=20, burn_in=5))
+    kept.ledger.keep_events = True
+    plain = MarketModel(small(seed=4, steps=20, burn_in=5))
+    kept.run()
+    plain.run()
+    by_cell, by_cause = kept.ledger.totals()
+    events = kept.ledger.events()
+    from marketsim.harms import CAUSES, HARM_INDEX
+
+    expected = np.zeros_like(by_cell)
+    np.add.at(expected, (events["harm"].map(HARM_INDEX), events["cell"]), events["count"])
+    np.testing.assert_allclose(by_cell, expected, rtol=1e-12, atol=1e-9)
+    cause_idx = events["cause"].map({c: i for i, c in enumerate(CAUSES)})
+    expected_cause = np.zeros_like(by_cause)
+    np.add.at(expected_cause, (events["harm"].map(HARM_INDEX), cause_idx), events["count"])
+    np.testing.assert_allclose(by_cause, expected_cause, rtol=1e-12, atol=1e-9)
+    # Keeping the table changes nothing else, and the latest day is what the viz maps.
+    np.testing.assert_array_equal(plain.ledger.totals()[0], by_cell)
+    last = events[events.day == events.day.max()]
+    np.testing.assert_allclose(
+        kept.ledger.recorded_day().sum(axis=1),
+        last.groupby(last["harm"].map(HARM_INDEX))["count"]
+        .sum()
+        .reindex(range(by_cell.shape[0]), fill_value=0.0),
+    )
+    with pytest.raises(RuntimeError, match="keep_events"):
+        plain.ledger.events()

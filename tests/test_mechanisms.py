@@ -48,7 +48,9 @@ SEEDS = range(8)
 def model(seed: int = 0, **overrides) -> MarketModel:
     """The small scenario with no burn-in (day 0 is the first day)."""
     overrides.setdefault("burn_in", 0)
-    return MarketModel(small(**overrides), seed=seed)
+    m = MarketModel(small(**overrides), seed=seed)
+    m.ledger.keep_events = True
+    return m
 
 
 def run_until_trade(m: MarketModel) -> None:

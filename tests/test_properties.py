@@ -56,6 +56,7 @@ def runs(draw, harsh: bool = False):
 
 def simulate(overrides: dict, seed: int) -> MarketModel:
     model = MarketModel(small(**overrides), seed=seed)
+    model.ledger.keep_events = True  # the event table is checked against the summaries
     model.run()
     return model
 

@@ -185,17 +185,23 @@ def landuse_multipliers(land_use: np.ndarray, land_use_names: tuple[str, ...]) -
 
 
 class HarmLedger:
-    """Harm events by day, cell, type and cause, plus per-day tallies for metrics.
+    """Harm counts by cell, type and cause: today's tallies and the run's running totals.
 
-    During a day, phases call `add()`; `close_day()` moves the day's non-zero
-    entries into the event table. The per-day tally array is reused, so adding
-    an event costs one `np.add.at` and no allocation.
+    During a day, phases call `add()`; `close_day()` adds the day to the totals.
+    The per-day array is reused, so an add costs one `np.add.at` and no allocation.
+    The event table (day, cell, harm, cause) is kept only when `keep_events` is
+    set: tests and audits read it, but sweeps need only the totals, and archiving
+    every day's non-zero cells costs a tenth of a run.
     """
 
-    def __init__(self, n_cells: int):
+    def __init__(self, n_cells: int, keep_events: bool = False):
         self.n_cells = n_cells
+        self.keep_events = keep_events
         self.today = np.zeros((N_HARMS, len(CAUSES), n_cells))
         self._touched: set[tuple[int, int]] = set()
+        self._by_cell = np.zeros((N_HARMS, n_cells))
+        self._by_cause = np.zeros((N_HARMS, len(CAUSES)))
+        self._last_day = np.zeros((N_HARMS, n_cells))
         self._days: list[np.ndarray] = []
         self._cells: list[np.ndarray] = []
         self._types: list[np.ndarray] = []
@@ -229,36 +235,42 @@ class HarmLedger:
         self.today[h, c] += per_cell.ravel()
 
     def close_day(self, day: int, record: bool) -> np.ndarray:
-        """End the day: returns the (N_HARMS, n_cells) counts, archiving them if recorded."""
+        """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if recorded."""
         by_type = np.zeros((N_HARMS, self.n_cells))
-        if not self._touched:
-            return by_type
-        hs, cs = (np.array(v) for v in zip(*sorted(self._touched), strict=True))
-        slab = self.today[hs, cs]  # (touched, cells), a copy
-        for i, h in enumerate(hs):
-            by_type[h] += slab[i]
+        if self._touched:
+            hs, cs = (np.array(v) for v in zip(*sorted(self._touched), strict=True))
+            slab = self.today[hs, cs]  # (touched, cells), a copy
+            for i, h in enumerate(hs):
+                by_type[h] += slab[i]
+            if record:
+                self._by_cell += by_type
+                self._by_cause[hs, cs] += slab.sum(axis=1)  # (h, c) pairs are unique
+                if self.keep_events:
+                    self._archive(day, hs, cs, slab)
+            self.today[hs, cs] = 0.0
+            self._touched.clear()
         if record:
-            row, cell = np.nonzero(slab)
-            self._days.append(np.full(cell.size, day, dtype=np.int32))
-            self._types.append(hs[row].astype(np.int16))
-            self._causes.append(cs[row].astype(np.int8))
-            self._cells.append(cell.astype(np.int32))
-            self._counts.append(slab[row, cell])
-        self.today[hs, cs] = 0.0
-        self._touched.clear()
+            self._last_day = by_type
         return by_type
 
-    def recorded_day(self, index: int = -1) -> np.ndarray:
-        """The (N_HARMS, n_cells) counts of one recorded day (default: the latest)."""
-        out = np.zeros((N_HARMS, self.n_cells))
-        if self._days:
-            np.add.at(out, (self._types[index], self._cells[index]), self._counts[index])
-        return out
+    def _archive(self, day: int, hs: np.ndarray, cs: np.ndarray, slab: np.ndarray) -> None:
+        row, cell = np.nonzero(slab)
+        self._days.append(np.full(cell.size, day, dtype=np.int32))
+        self._types.append(hs[row].astype(np.int16))
+        self._causes.append(cs[row].astype(np.int8))
+        self._cells.append(cell.astype(np.int32))
+        self._counts.append(slab[row, cell])
+
+    def recorded_day(self) -> np.ndarray:
+        """The (N_HARMS, n_cells) counts of the latest recorded day."""
+        return self._last_day.copy()
 
     def events(self):
-        """The ledger as a pandas DataFrame: day, cell, harm, cause, count."""
+        """The ledger as a pandas DataFrame: day, cell, harm, cause, count (needs keep_events)."""
         import pandas as pd
 
+        if not self.keep_events:
+            raise RuntimeError("the event table was not kept: set keep_events before the run")
         if not self._days:
             return pd.DataFrame(columns=["day", "cell", "harm", "cause", "count"])
         types = np.concatenate(self._types)
@@ -275,16 +287,7 @@ class HarmLedger:
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """Recorded totals: (N_HARMS, n_cells) counts and (N_HARMS, len(CAUSES)) by cause."""
-        by_cell = np.zeros((N_HARMS, self.n_cells))
-        by_cause = np.zeros((N_HARMS, len(CAUSES)))
-        if self._days:
-            t = np.concatenate(self._types)
-            c = np.concatenate(self._causes)
-            cell = np.concatenate(self._cells)
-            n = np.concatenate(self._counts)
-            np.add.at(by_cell, (t, cell), n)
-            np.add.at(by_cause, (t, c), n)
-        return by_cell, by_cause
+        return self._by_cell.copy(), self._by_cause.copy()
 
 
 def weighted(counts_by_cell: np.ndarray, profile: WeightProfile, mult: np.ndarray) -> np.ndarray:

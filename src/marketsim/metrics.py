@@ -31,6 +31,11 @@ from marketsim.columns import COLUMNS, REGIONS
 # Tallied per cell during the day; price and net_harm are derived at day end.
 TALLIED = (*(c for c in COLUMNS if c not in ("price", "net_harm")), "units_sold", "revenue")
 TALLY_INDEX = {name: i for i, name in enumerate(TALLIED)}
+# Where each timeseries column comes from, for Recorder.record.
+_TALLIED_COLUMNS = [j for j, c in enumerate(COLUMNS) if c in TALLY_INDEX]
+_TALLIED_ROWS = [TALLY_INDEX[c] for c in COLUMNS if c in TALLY_INDEX]
+_PRICE, _NET_HARM = COLUMNS.index("price"), COLUMNS.index("net_harm")
+_UNITS, _REVENUE = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
 
 
 class DayTally:
@@ -110,22 +115,18 @@ class Recorder:
             self._matrix = np.column_stack([town.region_matrix, *masks]).astype(float)
         return self._matrix
 
-    def record(self, tally: DayTally, harm_by_type: np.ndarray) -> None:
+    def record(self, tally: DayTally, harm_per_cell: np.ndarray) -> None:
+        """Sum today's tally and weighted harm (per cell, timeseries profile) over regions."""
         region = self.region_matrix()  # (cells, regions)
         sums = tally.values @ region  # (metrics, regions)
-        net = (self.cell_weights * harm_by_type).sum(axis=0) @ region  # (regions,)
-        units = sums[TALLY_INDEX["units_sold"]]
-        revenue = sums[TALLY_INDEX["revenue"]]
+        units = sums[_UNITS]
+        revenue = sums[_REVENUE]
         with np.errstate(invalid="ignore", divide="ignore"):
             price = np.where(units > 0, revenue / np.where(units > 0, units, 1), np.nan)
         out = np.empty((len(self.regions), len(COLUMNS)))
-        for j, col in enumerate(COLUMNS):
-            if col == "price":
-                out[:, j] = price
-            elif col == "net_harm":
-                out[:, j] = net
-            else:
-                out[:, j] = sums[TALLY_INDEX[col]]
+        out[:, _TALLIED_COLUMNS] = sums[_TALLIED_ROWS].T
+        out[:, _PRICE] = price
+        out[:, _NET_HARM] = harm_per_cell @ region
         self.rows.append(out)
 
     def frame(self) -> pd.DataFrame:

@@ -562,11 +562,12 @@ class MarketModel(mesa.Model):
             np.concatenate([d.view("arrested_by")[custody], u.view("arrested_by")[held_users]]),
         )
         harm_by_type = self.ledger.close_day(self.day, record=self.recording)
+        harm_per_cell = (self.recorder.cell_weights * harm_by_type).sum(axis=0)
         # Recent weighted harm per cell: what a harm-focused analyst would map.
         self.harm_heat *= 0.97
-        self.harm_heat += 0.03 * (self.recorder.cell_weights * harm_by_type).sum(axis=0)
+        self.harm_heat += 0.03 * harm_per_cell
         if self.recording:
-            self.recorder.record(self.tally, harm_by_type)
+            self.recorder.record(self.tally, harm_per_cell)
             self.dealers.sales_total[: d.n] += self.dealers.sales[: d.n]
             self.dealers.days_active[act] += 1
         self._arrests_cell = self.tally.values[_DEALER_ARRESTS].copy()
