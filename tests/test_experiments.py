@@ -369,3 +369,38 @@ def test_shipped_experiment_files_load_and_plan():
         methods.add(exp.spec.design.method)
         assert len(plan.jobs) == len(plan.points) * exp.spec.replicates > 0
     assert {"sobol", "morris", "factorial"} <= methods
+
+
+def test_samples_option_resizes_the_design_and_keeps_its_results_apart():
+    path = ROOT / "experiments" / "sobol_tactics.yaml"
+    full = load_experiment(path)
+    quick = load_experiment(path, samples=8)
+    k = len(full.spec.parameters)
+    assert len(make_plan(quick).jobs) == 8 * (2 * k + 2)
+    assert len(make_plan(full).jobs) == full.spec.design.samples * (2 * k + 2)
+    assert quick.digest() != full.digest()  # a store of one refuses the other
+    assert quick.default_out == Path("out") / "sobol_tactics-n8"
+    assert full.default_out == Path("out") / "sobol_tactics"
+
+
+@pytest.mark.parametrize(
+    ("file", "samples", "message"),
+    [
+        ("sobol_tactics.yaml", 12, "--samples: bad value 12: sobol needs a power of 2"),
+        ("treatment_x_diversion.yaml", 8, "--samples: bad value 8: design 'factorial'"),
+    ],
+)
+def test_samples_option_rejects_what_the_design_cannot_use(file, samples, message):
+    path = ROOT / "experiments" / file
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path, samples=samples)
+    assert str(err.value).startswith(str(path))
+    assert message in str(err.value)
+    proc = subprocess.run(
+        [sys.executable, "-m", "marketsim.cli", "sweep", str(path), "--samples", str(samples)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr

@@ -134,6 +134,14 @@ ExperimentOutOpt = Annotated[
 OverwriteOpt = Annotated[
     bool, typer.Option(help="discard results already in --out instead of resuming")
 ]
+SamplesOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="replace the file's design.samples (lhs points, Sobol N, Morris trajectories) "
+        "for a quicker pass; results go to out/<name>-n<samples>",
+        min=1,
+    ),
+]
 
 
 def _experiment(action, out_hint: str):
@@ -226,12 +234,15 @@ def sweep(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     overwrite: OverwriteOpt = False,
+    samples: SamplesOpt = None,
 ) -> None:
     """Run a parameter sweep (factorial, Latin hypercube or list) into a resumable store."""
     from marketsim.experiments.commands import Backend, run_sweep
 
     _experiment(
-        lambda: run_sweep(experiment, out, Backend(backend, workers, scheduler), overwrite),
+        lambda: run_sweep(
+            experiment, out, Backend(backend, workers, scheduler), overwrite, samples
+        ),
         str(out or "out/<name>"),
     )
 
@@ -246,12 +257,15 @@ def sensitivity(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     overwrite: OverwriteOpt = False,
+    samples: SamplesOpt = None,
 ) -> None:
     """Global sensitivity analysis (SALib Sobol or Morris): index tables, plots and summary.md."""
     from marketsim.experiments.commands import Backend, run_sensitivity
 
     _experiment(
-        lambda: run_sensitivity(experiment, out, Backend(backend, workers, scheduler), overwrite),
+        lambda: run_sensitivity(
+            experiment, out, Backend(backend, workers, scheduler), overwrite, samples
+        ),
         str(out or "out/<name>"),
     )
 

@@ -125,11 +125,15 @@ def run_compare(
 
 
 def run_sweep(
-    path: Path, out: Path | None = None, backend: Backend | None = None, overwrite: bool = False
+    path: Path,
+    out: Path | None = None,
+    backend: Backend | None = None,
+    overwrite: bool = False,
+    samples: int | None = None,
 ) -> Outcome:
-    exp = load_experiment(path)
+    exp = load_experiment(path, samples)
     plan = make_plan(exp)
-    out = out or Path("out") / exp.name
+    out = out or exp.default_out
     store = ResultStore(out)
     manifest = _manifest(exp, plan, "sweep")
     progress, failures = _run(plan.jobs, store, manifest, backend or Backend(), overwrite)
@@ -142,9 +146,13 @@ def run_sweep(
 
 
 def run_sensitivity(
-    path: Path, out: Path | None = None, backend: Backend | None = None, overwrite: bool = False
+    path: Path,
+    out: Path | None = None,
+    backend: Backend | None = None,
+    overwrite: bool = False,
+    samples: int | None = None,
 ) -> Outcome:
-    exp = load_experiment(path)
+    exp = load_experiment(path, samples)
     method = exp.spec.design.method
     if method not in ("sobol", "morris"):
         from marketsim.scenario import ScenarioError
@@ -154,7 +162,7 @@ def run_sensitivity(
             "(use `marketsim sweep` for other designs)"
         )
     plan = make_plan(exp)
-    out = out or Path("out") / exp.name
+    out = out or exp.default_out
     store = ResultStore(out)
     progress, failures = _run(
         plan.jobs, store, _manifest(exp, plan, "sensitivity"), backend or Backend(), overwrite

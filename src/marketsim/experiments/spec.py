@@ -151,12 +151,20 @@ class LoadedExperiment:
         self.spec = spec
         self.source = source
         self.base = base  # the scenario mapping with fixed overrides and tactics applied
+        self.resized = False  # design.samples replaced by --samples
         resolved = self.scenario({}, spec.seed).resolved()  # defaults filled in: the real types
         self.kinds = {p.path: _kind(p, resolved) for p in spec.parameters}
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def default_out(self) -> Path:
+        """out/<name>; out/<name>-n<samples> when --samples resized the design."""
+        if self.resized:
+            return Path("out") / f"{self.name}-n{self.spec.design.samples}"
+        return Path("out") / self.name
 
     @staticmethod
     def overrides(point: dict[str, Any]) -> list[str]:
@@ -227,18 +235,42 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     return spec, scenario_mapping((path.parent / spec.scenario).resolve())
 
 
-def load_experiment(path: str | Path) -> LoadedExperiment:
-    """Read, validate and resolve an experiment file; raises ScenarioError on any problem."""
+SIZED = ("lhs", "sobol", "morris")  # designs whose size is `design.samples`
+
+
+def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExperiment:
+    """Read, validate and resolve an experiment file; raises ScenarioError on any problem.
+
+    `samples` replaces the file's `design.samples` (the --samples option): a quick,
+    smaller pass over the same experiment before committing to the full design.
+    """
     path = Path(path)
     spec, base = read_spec(path, Experiment)
+    if samples is not None:
+        spec = _resized(spec, samples, path)
     if spec.tactics is not None:
         base["tactics"] = copy.deepcopy(spec.tactics)
     for text in spec.set:
         keys, value = parse_override(text)
         apply_override(base, keys, value, label=f"{path}: set {text!r}")
     loaded = LoadedExperiment(spec, path, base)
+    loaded.resized = samples is not None
     _check_points(loaded)
     return loaded
+
+
+def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
+    method = spec.design.method
+    if method not in SIZED:
+        raise ScenarioError(
+            f"{path}: --samples: bad value {samples}: design {method!r} has no sample size "
+            f"(only {', '.join(SIZED)} designs do)"
+        )
+    if samples < 1 or (method == "sobol" and samples & (samples - 1)):
+        allowed = "a power of 2" if method == "sobol" else "at least 1"
+        raise ScenarioError(f"{path}: --samples: bad value {samples}: {method} needs {allowed}")
+    design = spec.design.model_copy(update={"samples": samples})
+    return spec.model_copy(update={"design": design})
 
 
 def scenario_mapping(path: Path) -> dict[str, Any]:
