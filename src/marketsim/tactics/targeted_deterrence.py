@@ -256,11 +256,22 @@ class TargetedDeterrence(Tactic):
         At a call-in every member not yet told gets a chance `message_reach`; between
         call-ins only newcomers to a told crew do (word passed on within the crew).
         """
-        new = np.setdiff1d(members, self.heard)
+        # Set arithmetic on dealer rows with boolean masks (setdiff1d sorts, and
+        # this runs every day); the results are sorted and unique, as before.
+        size = 1 + int(max(members.max(initial=-1), self.heard.max(initial=-1)))
+        size = max(size, 1 + int(self.missed.max(initial=-1)))
+        skip = np.zeros(size, dtype=bool)
+        skip[self.heard] = True
         if not redraw:
-            new = np.setdiff1d(new, self.missed)
-        told = new[self.rng.random(new.size) < self.config.message_reach]
-        self.missed = np.union1d(self.missed, np.setdiff1d(new, told))
+            skip[self.missed] = True
+        new = np.unique(members)
+        new = new[~skip[new]]
+        hears = self.rng.random(new.size) < self.config.message_reach
+        told = new[hears]
+        missed = np.zeros(size, dtype=bool)
+        missed[self.missed] = True
+        missed[new[~hears]] = True
+        self.missed = np.flatnonzero(missed)
         self.heard = np.concatenate([self.heard, told])
         self.applied = np.concatenate([self.applied, np.zeros(told.size)])
         return told

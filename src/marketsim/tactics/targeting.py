@@ -74,7 +74,14 @@ def crew_members(
 ) -> np.ndarray:
     """Dealer rows belonging to the given crews, in the given states."""
     d = model.dealers
-    mask = np.isin(d.view("crew"), np.asarray(list(crews), dtype=np.int64)) & np.isin(
-        d.view("state"), states
-    )
-    return np.flatnonzero(mask)
+    crew, state = d.view("crew"), d.view("state")
+    # A lookup table over crew ids (np.isin sorts, and this runs every day);
+    # the last slot stands for crew -1, "no crew", and stays False.
+    chosen = np.zeros(int(crew.max(initial=-1)) + 2, dtype=bool)
+    ids = np.asarray(list(crews), dtype=np.int64)
+    chosen[ids[(ids >= 0) & (ids < chosen.size - 1)]] = True
+    mask = chosen[crew]
+    in_state = state == states[0]
+    for s in states[1:]:
+        in_state |= state == s
+    return np.flatnonzero(mask & in_state)
