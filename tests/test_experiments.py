@@ -347,14 +347,26 @@ def test_sensitivity_end_to_end_on_the_model(tmp_path):
             {"path": "tactics.crackdown.intensity", "range": [1, 6]},
             {"path": "police.n_units", "range": [2, 8]},
         ],
-        design={"method": "morris", "samples": 3, "levels": 4},
+        design={"method": "morris", "samples": 3, "levels": 4, "noise_runs": 3},
     )
     result = run_sensitivity(path, tmp_path / "sa", Backend("serial", progress=False))
     assert result.complete and result.report.name == "summary.md"
     table = pd.read_csv(tmp_path / "sa" / "indices" / "all_net_harm_gbp.csv")
     assert list(table.parameter) == ["tactics.crackdown.intensity", "police.n_units"]
     assert (table.mu_star >= 0).all() and table.mu_star.max() > 0
-    assert "police.n_units" in result.report.read_text()
+    # The floor comes from the three noise runs, which differ only in their seeds.
+    runs = pd.read_parquet(tmp_path / "sa" / "results.parquet")
+    noise = runs.loc[runs.point < 0, "all.net_harm_gbp"]
+    assert len(noise) == 3 and noise.nunique() == 3
+    assert table.noise_floor.iloc[0] == pytest.approx(
+        2 * noise.std() / (np.sqrt(np.pi) * 4 / 6),
+        rel=1e-5,  # CSV keeps 6 digits
+    )
+    assert table.clear_of_noise.tolist() == list(
+        table.mu_star - table.mu_star_conf > table.noise_floor
+    )
+    text = result.report.read_text()
+    assert "police.n_units" in text and "Run-to-run noise" in text
 
 
 def test_shipped_experiment_files_load_and_plan():
@@ -367,7 +379,8 @@ def test_shipped_experiment_files_load_and_plan():
         exp = load_experiment(f)
         plan = make_plan(exp)
         methods.add(exp.spec.design.method)
-        assert len(plan.jobs) == len(plan.points) * exp.spec.replicates > 0
+        noise = exp.spec.design.noise_runs if exp.spec.design.method in ("sobol", "morris") else 0
+        assert len(plan.jobs) == len(plan.points) * exp.spec.replicates + noise > 0
     assert {"sobol", "morris", "factorial"} <= methods
 
 
@@ -376,8 +389,9 @@ def test_samples_option_resizes_the_design_and_keeps_its_results_apart():
     full = load_experiment(path)
     quick = load_experiment(path, samples=8)
     k = len(full.spec.parameters)
-    assert len(make_plan(quick).jobs) == 8 * (2 * k + 2)
-    assert len(make_plan(full).jobs) == full.spec.design.samples * (2 * k + 2)
+    noise = full.spec.design.noise_runs
+    assert len(make_plan(quick).jobs) == 8 * (2 * k + 2) + noise
+    assert len(make_plan(full).jobs) == full.spec.design.samples * (2 * k + 2) + noise
     assert quick.digest() != full.digest()  # a store of one refuses the other
     assert quick.default_out == Path("out") / "sobol_tactics-n8"
     assert full.default_out == Path("out") / "sobol_tactics"
@@ -404,3 +418,18 @@ def test_samples_option_rejects_what_the_design_cannot_use(file, samples, messag
     )
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_noise_runs_sit_at_the_centre_on_seeds_no_design_point_uses():
+    exp = load_experiment(ROOT / "experiments" / "sobol_tactics.yaml")
+    plan = make_plan(exp)
+    noise = [j for j in plan.jobs if j.point < 0]
+    design = [j for j in plan.jobs if j.point >= 0]
+    assert len(noise) == exp.spec.design.noise_runs > 1
+    assert [j.id for j in plan.jobs] == list(range(len(plan.jobs)))
+    assert {j.seed for j in noise}.isdisjoint({j.seed for j in design})
+    assert len({j.seed for j in noise}) == len(noise)
+    for p in exp.spec.parameters:
+        lo, hi = p.range
+        values = {j.params[p.path] for j in noise}
+        assert len(values) == 1 and abs(values.pop() - (lo + hi) / 2) <= 0.5

@@ -5,6 +5,11 @@ rounded, so each integer is equally likely. Sobol and Morris keep the unrounded
 sample matrix for the analysis (Morris needs the step sizes it sampled).
 Replicate r of every point uses seed `seed + r`: common random numbers across
 points, so differences between points are not differences in luck.
+
+Sobol and Morris designs also get `design.noise_runs` runs at the centre of the
+ranges, on seeds no design point uses (point -1). The spread of their outcomes is
+what a change of luck alone produces: the floor below which a sensitivity index
+cannot be told from noise (sensitivity.noise_floor).
 """
 
 from __future__ import annotations
@@ -74,7 +79,18 @@ def make_plan(exp: LoadedExperiment) -> Plan:
             {p.path: _value(p, exp.kinds[p.path], x) for p, x in zip(params, row, strict=True)}
             for row in sample
         ]
-    return Plan(points, _jobs(exp, points), problem, sample)
+    jobs = _jobs(exp, points)
+    if method in ("sobol", "morris"):
+        jobs += _noise_jobs(exp, first_id=len(jobs))
+    return Plan(points, jobs, problem, sample)
+
+
+def centre(exp: LoadedExperiment) -> dict[str, Any]:
+    """The centre of every parameter's range (integers rounded)."""
+    return {
+        p.path: _value(p, exp.kinds[p.path], (p.range[0] + p.range[1]) / 2)
+        for p in exp.spec.parameters
+    }
 
 
 def _sample(method: str, problem: dict[str, Any], spec) -> np.ndarray:
@@ -102,20 +118,40 @@ def _jobs(exp: LoadedExperiment, points: list[dict[str, Any]]) -> list[Job]:
     jobs = []
     for i, point in enumerate(points):
         for r in range(spec.replicates):
-            seed = spec.seed + r
-            jobs.append(
-                Job(
-                    id=i * spec.replicates + r,
-                    label=f"point {i}",
-                    point=i,
-                    replicate=r,
-                    seed=seed,
-                    base=exp.base,
-                    overrides=(*exp.overrides(point), f"seed={seed}"),
-                    source=str(exp.source),
-                    params=point,
-                    metrics=spec.outcomes.metrics,
-                    series=SeriesSpec(regions=REGIONS) if spec.outcomes.timeseries else None,
-                )
-            )
+            jobs.append(_job(exp, i * spec.replicates + r, f"point {i}", i, r, point))
     return jobs
+
+
+def _noise_jobs(exp: LoadedExperiment, first_id: int) -> list[Job]:
+    # Seeds after the replicates' (seed + r, r < replicates), so no design point shares one.
+    point = centre(exp)
+    return [
+        _job(exp, first_id + j, f"noise {j}", -1, j, point, seed_offset=exp.spec.replicates)
+        for j in range(exp.spec.design.noise_runs)
+    ]
+
+
+def _job(
+    exp: LoadedExperiment,
+    job_id: int,
+    label: str,
+    point_index: int,
+    replicate: int,
+    point: dict[str, Any],
+    seed_offset: int = 0,
+) -> Job:
+    spec = exp.spec
+    seed = spec.seed + seed_offset + replicate
+    return Job(
+        id=job_id,
+        label=label,
+        point=point_index,
+        replicate=replicate,
+        seed=seed,
+        base=exp.base,
+        overrides=(*exp.overrides(point), f"seed={seed}"),
+        source=str(exp.source),
+        params=point,
+        metrics=spec.outcomes.metrics,
+        series=SeriesSpec(regions=REGIONS) if spec.outcomes.timeseries else None,
+    )

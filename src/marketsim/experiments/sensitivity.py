@@ -90,7 +90,48 @@ def importance(method: str, table: pd.DataFrame) -> pd.Series:
     return mu / top if top > 0 else mu * 0
 
 
-def plot_sobol(table: pd.DataFrame, outcome: str, path: Path) -> None:
+def noise_floor(
+    method: str, noise: np.ndarray, Y: np.ndarray, replicates: int = 1, levels: int = 4
+) -> tuple[float, float] | None:
+    """Run-to-run noise of one outcome, and the index that luck alone could produce.
+
+    Design points share seeds (common random numbers), so a parameter that changes
+    nothing scores exactly zero. But one that changes anything at all sets the run
+    on another random path, and that alone can move the outcome by up to what a
+    change of seed does. The floor is that amount, from `noise`: the outcome of
+    runs at one point on seeds of their own. Its SD over sqrt(replicates) is the
+    noise in a design point's mean. Returns (noise SD, floor):
+    - Sobol: floor = noise variance / variance across the design, the total order
+      index of a parameter whose effect is only to re-draw the luck (Jansen's ST
+      estimator counts independent noise in full).
+    - Morris: floor = E|e1 - e2| / delta = 2 SD / (sqrt(pi) delta), the mu* of such
+      a parameter (delta: SALib's step, levels / (2 (levels - 1))).
+    None when fewer than two noise runs were made.
+    """
+    noise = np.asarray(noise, dtype=float)
+    noise = noise[np.isfinite(noise)]
+    if noise.size < 2:
+        return None
+    sd = float(noise.std(ddof=1)) / np.sqrt(max(1, replicates))
+    if method == "sobol":
+        var = float(np.var(Y))
+        return sd, (min(1.0, sd**2 / var) if var > 0 else 1.0)
+    delta = levels / (2.0 * (levels - 1))
+    return sd, 2.0 * sd / (np.sqrt(np.pi) * delta)
+
+
+def clear_of_noise(method: str, table: pd.DataFrame, floor: float | None) -> pd.Series:
+    """Whether each parameter's index is above the noise floor by more than its 95% CI."""
+    if method == "sobol":
+        value, conf = table["ST"], table["ST_conf"]
+    else:
+        value, conf = table["mu_star"], table["mu_star_conf"]
+    if floor is None:
+        return pd.Series(True, index=table.index)
+    return (value - conf.fillna(0)) > floor
+
+
+def plot_sobol(table: pd.DataFrame, outcome: str, path: Path, floor: float | None = None) -> None:
     fig, ax = subplots(figsize=(8, 0.5 * len(table) + 1.8))
     y = np.arange(len(table))[::-1]
     ax.barh(
@@ -113,6 +154,8 @@ def plot_sobol(table: pd.DataFrame, outcome: str, path: Path) -> None:
     )
     ax.set_yticks(y, table.parameter)
     ax.axvline(0, color="0.3", lw=1)
+    if floor is not None:
+        ax.axvline(floor, color="tab:red", ls="--", lw=1, label="run-to-run noise floor")
     ax.set_xlabel("share of the outcome's variance (bars: 95% confidence interval)")
     ax.set_title(f"Which parameters drive {outcome}? (Sobol indices)")
     ax.legend(fontsize=8)
@@ -121,9 +164,12 @@ def plot_sobol(table: pd.DataFrame, outcome: str, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def plot_morris(table: pd.DataFrame, outcome: str, path: Path) -> None:
+def plot_morris(table: pd.DataFrame, outcome: str, path: Path, floor: float | None = None) -> None:
     fig, ax = subplots(figsize=(7, 5.5))
     ax.errorbar(table.mu_star, table.sigma, xerr=table.mu_star_conf, fmt="o", capsize=2)
+    if floor is not None:
+        ax.axvline(floor, color="tab:red", ls="--", lw=1)
+        ax.text(floor, 0, " noise floor", color="tab:red", fontsize=8, rotation=90, va="bottom")
     for x, y, name in zip(table.mu_star, table.sigma, table.parameter, strict=True):
         ax.annotate(name, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8)
     top = float(max(table.mu_star.max(), table.sigma.max(), 1e-12))
@@ -173,9 +219,11 @@ def write_sensitivity_report(
     img.mkdir(parents=True, exist_ok=True)
     tables.mkdir(parents=True, exist_ok=True)
     n_points = X.shape[0]
+    noise_runs = runs[runs["point"] < 0]
+    runs = runs[runs["point"] >= 0]
     harm_cols = [c for c in runs.columns if c.startswith("all.harm_gbp.")]
     analysed = list(dict.fromkeys([*outcomes, *harm_cols]))
-    importances, md_sections = {}, []
+    importances, clear, md_sections = {}, {}, []
     for outcome in analysed:
         if outcome not in runs.columns:
             raise ValueError(
@@ -191,17 +239,29 @@ def write_sensitivity_report(
             meta.get("levels", 4),
             seed=meta["seed"],
         )
+        noise = noise_floor(
+            method,
+            noise_runs[outcome].to_numpy(float),
+            Y,
+            meta["replicates"],
+            meta.get("levels", 4),
+        )
+        floor = None if noise is None else noise[1]
+        table = res["indices"]
+        table["clear_of_noise"] = clear_of_noise(method, table, floor)
+        table["noise_floor"] = np.nan if floor is None else floor
         slug = outcome.replace(".", "_")
-        res["indices"].to_csv(tables / f"{slug}.csv", index=False, float_format="%.6g")
+        table.to_csv(tables / f"{slug}.csv", index=False, float_format="%.6g")
         if method == "sobol" and not res["second_order"].empty:
             res["second_order"].to_csv(tables / f"{slug}_S2.csv", index=False, float_format="%.6g")
-        importances[outcome] = importance(method, res["indices"])
+        importances[outcome] = importance(method, table)
+        clear[outcome] = table.set_index("parameter")["clear_of_noise"]
         if outcome in outcomes:
             if method == "sobol":
-                plot_sobol(res["indices"], outcome, img / f"{slug}.png")
+                plot_sobol(table, outcome, img / f"{slug}.png", floor)
             else:
-                plot_morris(res["indices"], outcome, img / f"{slug}.png")
-            md_sections += _outcome_section(method, outcome, slug, res, Y)
+                plot_morris(table, outcome, img / f"{slug}.png", floor)
+            md_sections += _outcome_section(method, outcome, slug, res, Y, noise)
     matrix = pd.DataFrame(
         {
             k.removeprefix("all.harm_gbp."): v
@@ -219,7 +279,7 @@ def write_sensitivity_report(
         "",
         f"Method: **{method}** over {len(problem['names'])} parameters, {n_points} design points "
         f"x {meta['replicates']} replicate seed(s) = {len(runs)} runs; outcomes are means over "
-        "replicates. Parameter ranges:",
+        f"replicates. {_noise_sentence(len(noise_runs))} Parameter ranges:",
         "",
         "| parameter | low | high |",
         "|---|---|---|",
@@ -228,7 +288,7 @@ def write_sensitivity_report(
             for n, (lo, hi) in zip(problem["names"], meta["ranges"], strict=True)
         ],
         "",
-        _matters_line(method, importances, outcomes[0]),
+        _matters_line(method, importances, clear, outcomes[0]),
         "",
         *md_sections,
     ]
@@ -239,11 +299,13 @@ def write_sensitivity_report(
             "![importance by harm type](plots/harm_types.png)",
             "",
             "*What this shows:* for each harm in the ledger (columns), how much each parameter "
-            "(rows) drives it. Tables for every harm type are in `indices/`.",
+            "(rows) drives it. Tables for every harm type are in `indices/`. The lists below "
+            "name only parameters clear of run-to-run noise.",
             "",
         ]
         for harm, col in matrix.items():
-            top = col[col > MATTERS].sort_values(ascending=False)
+            ok = clear[f"all.harm_gbp.{harm}"].reindex(col.index, fill_value=False)
+            top = col[(col > MATTERS) & ok].sort_values(ascending=False)
             if not top.empty:
                 lines.append(
                     f"- **{harm.replace('_', ' ')}**: "
@@ -256,20 +318,54 @@ def write_sensitivity_report(
     return path
 
 
-def _matters_line(method: str, importances: dict[str, pd.Series], headline: str) -> str:
-    imp = importances[headline].sort_values(ascending=False)
-    top = imp[imp > MATTERS]
-    what = "total-order index" if method == "sobol" else "mu* relative to the largest"
-    if top.empty:
-        return f"**No parameter matters much for {headline}** (none has a {what} above {MATTERS})."
+def _noise_sentence(n_noise: int) -> str:
+    if n_noise < 2:
+        return (
+            "No noise runs were made (`design.noise_runs`), so effects cannot be told apart "
+            "from run-to-run noise."
+        )
     return (
-        f"**Parameters that matter for {headline}** ({what} above {MATTERS}): "
-        + ", ".join(f"`{p}` ({v:.2f})" for p, v in top.items())
-        + "."
+        f"{n_noise} further runs at the centre of the ranges, on seeds of their own, measure "
+        "run-to-run noise. Any change to a run puts it on another random path, so an index "
+        "is *clear of noise* only when it exceeds what that alone could give (the noise "
+        "floor) by more than its 95% CI."
     )
 
 
-def _outcome_section(method: str, outcome: str, slug: str, res: dict, Y: np.ndarray) -> list[str]:
+def _matters_line(
+    method: str, importances: dict[str, pd.Series], clear: dict[str, pd.Series], headline: str
+) -> str:
+    imp = importances[headline].sort_values(ascending=False)
+    ok = clear[headline].reindex(imp.index, fill_value=False)
+    top = imp[(imp > MATTERS) & ok]
+    noisy = imp[~ok]
+    what = "total-order index" if method == "sobol" else "mu* relative to the largest"
+    if top.empty:
+        line = (
+            f"**No parameter clearly matters for {headline}** (none has a {what} above "
+            f"{MATTERS} and clear of run-to-run noise)."
+        )
+    else:
+        line = (
+            f"**Parameters that matter for {headline}** ({what} above {MATTERS}, clear of "
+            "run-to-run noise): " + ", ".join(f"`{p}` ({v:.2f})" for p, v in top.items()) + "."
+        )
+    if not noisy.empty:
+        line += (
+            f" Not distinguishable from noise: {', '.join(f'`{p}`' for p in noisy.index)}. "
+            "More replicates (or trajectories, or a larger N) would tell these apart."
+        )
+    return line
+
+
+def _outcome_section(
+    method: str,
+    outcome: str,
+    slug: str,
+    res: dict,
+    Y: np.ndarray,
+    noise: tuple[float, float] | None,
+) -> list[str]:
     table = res["indices"]
     lines = [
         f"## {outcome}",
@@ -277,19 +373,33 @@ def _outcome_section(method: str, outcome: str, slug: str, res: dict, Y: np.ndar
         f"Across the design, {outcome} ranged from {Y.min():,.4g} to "
         f"{Y.max():,.4g} (mean {Y.mean():,.4g}).",
         "",
+    ]
+    if noise is not None:
+        sd, floor = noise
+        if method == "sobol":
+            what = (
+                f"that is {floor:.0%} of the variance across the design, the total-order index "
+                "luck alone could give a parameter"
+            )
+        else:
+            what = f"luck alone could give a parameter mu* of about {floor:,.4g}"
+        lines += [f"Run-to-run noise: seeds alone move it by SD {sd:,.4g}; {what}.", ""]
+    lines += [
         f"![{outcome}](plots/{slug}.png)",
         "",
     ]
+    mark = {True: "yes", False: "no"}
     if method == "sobol":
         lines += [
             "*What this shows:* S1 is the share of the outcome's variance a parameter explains "
             "alone; ST adds its interactions with the others. A gap between them means the "
             "parameter matters through combinations.",
             "",
-            "| parameter | S1 | 95% CI | ST | 95% CI |",
-            "|---|---|---|---|---|",
+            "| parameter | S1 | 95% CI | ST | 95% CI | clear of noise |",
+            "|---|---|---|---|---|---|",
             *[
-                f"| `{r.parameter}` | {r.S1:.3f} | ±{r.S1_conf:.3f} | {r.ST:.3f} | ±{r.ST_conf:.3f} |"
+                f"| `{r.parameter}` | {r.S1:.3f} | ±{r.S1_conf:.3f} | {r.ST:.3f} | "
+                f"±{r.ST_conf:.3f} | {mark[bool(r.clear_of_noise)]} |"
                 for r in table.itertuples()
             ],
         ]
@@ -311,10 +421,11 @@ def _outcome_section(method: str, outcome: str, slug: str, res: dict, Y: np.ndar
             "outcome on average; sigma (up) how much that depends on the other parameters. "
             "Parameters near the origin can be fixed at their defaults.",
             "",
-            "| parameter | mu* | 95% CI | mu | sigma |",
-            "|---|---|---|---|---|",
+            "| parameter | mu* | 95% CI | mu | sigma | clear of noise |",
+            "|---|---|---|---|---|---|",
             *[
-                f"| `{r.parameter}` | {r.mu_star:,.4g} | ±{r.mu_star_conf:,.3g} | {r.mu:,.4g} | {r.sigma:,.4g} |"
+                f"| `{r.parameter}` | {r.mu_star:,.4g} | ±{r.mu_star_conf:,.3g} | {r.mu:,.4g} | "
+                f"{r.sigma:,.4g} | {mark[bool(r.clear_of_noise)]} |"
                 for r in table.itertuples()
             ],
         ]

@@ -78,6 +78,14 @@ class Design(Section):
     )
     second_order: bool = param(True, unit="-", doc="sobol: also estimate second-order indices")
     levels: int = param(4, ge=2, le=20, unit="levels", doc="morris: grid levels (even)")
+    noise_runs: int = param(
+        10,
+        ge=0,
+        le=1000,
+        unit="runs",
+        doc="sobol/morris: extra runs at the centre of the ranges, each on a seed of its own, "
+        "to measure run-to-run noise (0: none)",
+    )
     points: list[dict[str, Any]] = Field(
         default_factory=list, description="list: explicit points, each a mapping path -> value"
     )
