@@ -167,3 +167,30 @@ def test_noise_floor_scales_with_replicates():
     s1, s4 = noise_floor("sobol", noise, Y, 1)[1], noise_floor("sobol", noise, Y, 4)[1]
     assert m4 == pytest.approx(m1 / 2, rel=1e-12)
     assert s4 == pytest.approx(s1 / 4, rel=1e-12)
+
+
+def test_report_separates_clear_noisy_and_inert_parameters(tmp_path):
+    """signal moves y by 3 per unit, weak by 0.01 (far below the noise floor), inert not at
+    all: the report names each in its own group."""
+    problem = {
+        "num_vars": 3,
+        "names": ["signal", "weak", "inert"],
+        "bounds": [[0.0, 1.0]] * 3,
+    }
+    X = _sample("morris", problem, Spec(method="morris", samples=50, levels=4))
+    y = 3.0 * X[:, 0] + 0.01 * X[:, 1]
+    runs = pd.DataFrame({"point": np.arange(len(X)), "replicate": 0, "all.net_harm_gbp": y})
+    noise = pd.DataFrame(
+        {"point": -1, "replicate": range(20), "all.net_harm_gbp": 1.0 + 0.2 * np.sin(range(20))}
+    )
+    meta = {"name": "t", "replicates": 1, "seed": 1, "levels": 4, "command": "t"}
+    meta["ranges"] = problem["bounds"]
+    report = write_sensitivity_report(
+        tmp_path, "morris", problem, X, pd.concat([runs, noise]), ["all.net_harm_gbp"], meta
+    )
+    headline = next(line for line in report.read_text().splitlines() if line.startswith("**Param"))
+    assert "`signal` (1.00)" in headline
+    assert "Not distinguishable from noise: `weak`." in headline
+    assert "No effect at all (every change left all.net_harm_gbp identical): `inert`" in headline
+    table = pd.read_csv(tmp_path / "indices" / "all_net_harm_gbp.csv")
+    assert table.clear_of_noise.tolist() == [True, False, False]

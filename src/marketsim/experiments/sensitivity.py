@@ -338,7 +338,8 @@ def _matters_line(
     imp = importances[headline].sort_values(ascending=False)
     ok = clear[headline].reindex(imp.index, fill_value=False)
     top = imp[(imp > MATTERS) & ok]
-    noisy = imp[~ok]
+    inert = imp[imp == 0]  # every change left the outcome identical
+    noisy = imp[~ok & (imp != 0)]
     what = "total-order index" if method == "sobol" else "mu* relative to the largest"
     if top.empty:
         line = (
@@ -353,7 +354,13 @@ def _matters_line(
     if not noisy.empty:
         line += (
             f" Not distinguishable from noise: {', '.join(f'`{p}`' for p in noisy.index)}. "
-            "More replicates (or trajectories, or a larger N) would tell these apart."
+            "More replicates would lower the floor and tell these apart."
+        )
+    if not inert.empty:
+        line += (
+            f" No effect at all (every change left {headline} identical): "
+            f"{', '.join(f'`{p}`' for p in inert.index)}; check that what it acts on happens "
+            "in this set-up."
         )
     return line
 
