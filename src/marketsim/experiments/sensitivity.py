@@ -92,7 +92,7 @@ def importance(method: str, table: pd.DataFrame) -> pd.Series:
 
 def noise_floor(
     method: str, noise: np.ndarray, Y: np.ndarray, replicates: int = 1, levels: int = 4
-) -> tuple[float, float] | None:
+) -> tuple[float, float, float] | None:
     """Run-to-run noise of one outcome, and the index that luck alone could produce.
 
     Design points share seeds (common random numbers), so a parameter that changes
@@ -100,35 +100,64 @@ def noise_floor(
     on another random path, and that alone can move the outcome by up to what a
     change of seed does. The floor is that amount, from `noise`: the outcome of
     runs at one point on seeds of their own. Its SD over sqrt(replicates) is the
-    noise in a design point's mean. Returns (noise SD, floor):
+    noise in a design point's mean. Returns (noise SD, floor, upper floor):
     - Sobol: floor = noise variance / variance across the design, the total order
       index of a parameter whose effect is only to re-draw the luck (Jansen's ST
       estimator counts independent noise in full).
     - Morris: floor = E|e1 - e2| / delta = 2 SD / (sqrt(pi) delta), the mu* of such
       a parameter (delta: SALib's step, levels / (2 (levels - 1))).
+    The upper floor uses the one-sided 95% upper bound of the noise variance
+    (chi-square, n - 1 degrees of freedom): a few noise runs pin the floor down
+    only loosely, and the test must not count that looseness as an effect.
     None when fewer than two noise runs were made.
     """
+    from scipy.stats import chi2
+
     noise = np.asarray(noise, dtype=float)
     noise = noise[np.isfinite(noise)]
     if noise.size < 2:
         return None
+    dof = noise.size - 1
     sd = float(noise.std(ddof=1)) / np.sqrt(max(1, replicates))
-    if method == "sobol":
-        var = float(np.var(Y))
-        return sd, (min(1.0, sd**2 / var) if var > 0 else 1.0)
-    delta = levels / (2.0 * (levels - 1))
-    return sd, 2.0 * sd / (np.sqrt(np.pi) * delta)
+    sd_upper = sd * float(np.sqrt(dof / chi2.ppf(0.05, dof)))
+
+    def floor(s: float) -> float:
+        if method == "sobol":
+            var = float(np.var(Y))
+            return min(1.0, s**2 / var) if var > 0 else 1.0
+        delta = levels / (2.0 * (levels - 1))
+        return 2.0 * s / (np.sqrt(np.pi) * delta)
+
+    return sd, floor(sd), floor(sd_upper)
 
 
-def clear_of_noise(method: str, table: pd.DataFrame, floor: float | None) -> pd.Series:
-    """Whether each parameter's index is above the noise floor by more than its 95% CI."""
-    if method == "sobol":
-        value, conf = table["ST"], table["ST_conf"]
-    else:
-        value, conf = table["mu_star"], table["mu_star_conf"]
+def clear_of_noise(
+    method: str, table: pd.DataFrame, floor: float | None, trajectories: int | None = None
+) -> pd.Series:
+    """Whether each parameter's effect stands clear of run-to-run noise.
+
+    Two ways to stand clear, either is enough:
+    - its magnitude (Sobol ST, Morris mu*) exceeds the noise floor by more than
+      its 95% CI: noise only ever adds to these (pass the upper floor);
+    - a systematic direction: Sobol S1's CI excludes 0, or Morris mu (the signed
+      mean effect) differs from 0 by a t-test at 5% over the trajectories. Noise
+      averages out of these, so they see a consistent effect below the floor.
+    With no floor (no noise runs) nothing can be told apart, and all count as clear.
+    """
     if floor is None:
         return pd.Series(True, index=table.index)
-    return (value - conf.fillna(0)) > floor
+    if method == "sobol":
+        above = (table["ST"] - table["ST_conf"].fillna(0)) > floor
+        systematic = (table["S1"] - table["S1_conf"].fillna(0)) > 0
+        return above | systematic
+    above = (table["mu_star"] - table["mu_star_conf"].fillna(0)) > floor
+    if trajectories is None or trajectories < 2:
+        return above
+    from scipy.stats import t
+
+    se = table["sigma"] / np.sqrt(trajectories)
+    systematic = table["mu"].abs() > t.ppf(0.975, trajectories - 1) * se
+    return above | systematic
 
 
 def plot_sobol(table: pd.DataFrame, outcome: str, path: Path, floor: float | None = None) -> None:
@@ -248,8 +277,12 @@ def write_sensitivity_report(
         )
         floor = None if noise is None else noise[1]
         table = res["indices"]
-        table["clear_of_noise"] = clear_of_noise(method, table, floor)
+        trajectories = n_points // (len(problem["names"]) + 1)
+        table["clear_of_noise"] = clear_of_noise(
+            method, table, None if noise is None else noise[2], trajectories
+        )
         table["noise_floor"] = np.nan if floor is None else floor
+        table["noise_floor_upper"] = np.nan if noise is None else noise[2]
         slug = outcome.replace(".", "_")
         table.to_csv(tables / f"{slug}.csv", index=False, float_format="%.6g")
         if method == "sobol" and not res["second_order"].empty:
@@ -326,9 +359,11 @@ def _noise_sentence(n_noise: int) -> str:
         )
     return (
         f"{n_noise} further runs at the centre of the ranges, on seeds of their own, measure "
-        "run-to-run noise. Any change to a run puts it on another random path, so an index "
-        "is *clear of noise* only when it exceeds what that alone could give (the noise "
-        "floor) by more than its 95% CI."
+        "run-to-run noise. Any change to a run puts it on another random path, so a "
+        "parameter is *clear of noise* only when its index exceeds what that alone could "
+        "give (the noise floor) by more than its 95% CI, or its effect has a consistent "
+        "direction (Sobol S1 above 0, Morris mu away from 0; a test at 5% per parameter, "
+        "so among many parameters one in twenty inert ones may pass by chance)."
     )
 
 
@@ -382,7 +417,7 @@ def _outcome_section(
         "",
     ]
     if noise is not None:
-        sd, floor = noise
+        sd, floor, upper = noise
         if method == "sobol":
             what = (
                 f"that is {floor:.0%} of the variance across the design, the total-order index "
@@ -390,7 +425,11 @@ def _outcome_section(
             )
         else:
             what = f"luck alone could give a parameter mu* of about {floor:,.4g}"
-        lines += [f"Run-to-run noise: seeds alone move it by SD {sd:,.4g}; {what}.", ""]
+        lines += [
+            f"Run-to-run noise: seeds alone move it by SD {sd:,.4g}; {what} (95% upper "
+            f"bound {upper:,.4g}, the level a parameter's index must clear).",
+            "",
+        ]
     lines += [
         f"![{outcome}](plots/{slug}.png)",
         "",
