@@ -16,6 +16,7 @@ from marketsim.pilot.stats import (
     dispersion,
     minimum_detectable,
     observe_counts,
+    placebo_calibration,
     res_test,
     survey_test,
 )
@@ -116,3 +117,29 @@ def test_reporting_thins_counts_binomially():
     assert seen.mean() == pytest.approx(3.0, abs=0.05)
     assert seen.var() == pytest.approx(10 * 0.3 * 0.7, rel=0.05)
     assert np.array_equal(observe_counts(true, 1.0, rng), true)
+
+
+def test_placebo_calibration_restores_the_false_alarm_rate_and_prices_power():
+    """Placebo z-statistics from areas that drift (SD 2.5 instead of 1): the calibrated
+    critical value is about 2.5 x 1.96, fresh placebos exceed it about 5% of the time
+    (tolerance 1.5 points at n = 20,000: binomial SE 0.15 points plus the critical value's
+    own error from 2,000 placebos), and power on evaluations centred at z = 6 matches
+    P(Z > (2.5 x 1.96 - 6) / 2.5) within 0.03."""
+    rng = np.random.default_rng(4)
+    drift = 2.5
+    cal = placebo_calibration(
+        z=-(6.0 + drift * rng.standard_normal(20_000)),  # improvements are falls: sign -1
+        placebo_z=drift * rng.standard_normal(2_000),
+        sign=-1.0,
+        alpha=0.05,
+    )
+    assert cal.critical == pytest.approx(drift * 1.96, rel=0.06)
+    assert cal.inflation == pytest.approx(cal.critical / stats.norm.isf(0.025))
+    fresh = drift * rng.standard_normal(20_000)
+    assert np.mean(np.abs(fresh) > cal.critical) == pytest.approx(0.05, abs=0.015)
+    expected = stats.norm.sf((cal.critical - 6.0) / drift)
+    assert cal.power == pytest.approx(expected, abs=0.03)
+    # Without drift the calibrated test is the nominal one.
+    plain = placebo_calibration(rng.standard_normal(500), rng.standard_normal(5_000), 1.0)
+    assert plain.inflation == pytest.approx(1.0, abs=0.06)
+    assert placebo_calibration(np.zeros(5), np.zeros(10), 1.0) is None

@@ -14,15 +14,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from marketsim.experiments.value import value_for_money
 from marketsim.harms import HARM_TYPES
 from marketsim.pilot.spec import LoadedPilot, Measure
 from marketsim.pilot.stats import (
+    Calibration,
     TestResult,
     analytic_power,
     minimum_detectable,
     observe_counts,
+    placebo_calibration,
     res_test,
     survey_test,
 )
@@ -51,6 +54,8 @@ class MeasureResult:
     worse_flag: np.ndarray  # bool per replicate: a significant worsening
     misleading_good: float = 0.0  # significant improvement while net harm rose
     misleading_bad: float = 0.0  # significant worsening while net harm fell
+    calibration: Calibration | None = None  # the test calibrated on the no-pilot runs
+    calibrated_mde: float | None = None  # the smallest detectable effect under it
 
 
 @dataclass
@@ -91,6 +96,8 @@ class _Trials:
     significant: list[bool] = field(default_factory=list)  # a significant improvement
     worse: list[bool] = field(default_factory=list)  # a significant worsening
     false_alarm: list[bool] = field(default_factory=list)  # significant, town without pilot
+    z: list[float] = field(default_factory=list)  # test statistic, with the pilot
+    placebo_z: list[float] = field(default_factory=list)  # the same, town without the pilot
     true: list[float] = field(default_factory=list)  # log ratio (counts) or pp (surveys)
     by_weeks: dict[int, list[bool]] = field(default_factory=dict)  # improvement found
     totals: list[tuple[float, ...]] = field(default_factory=list)  # observed Pb, Pa[, Cb, Ca]
@@ -193,6 +200,8 @@ def _count_trials(pilot: LoadedPilot, k: int, m: Measure, jobs, series) -> _Tria
         Cf = observe_counts(Coff, m.rate, rng) if Coff is not None else None
         tf = _count_test(observe_counts(Poff, m.rate, rng), Cf, before_w, planned_w, spec.design)
         trials.false_alarm.append(tf.significant(spec.alpha))
+        trials.z.append(t.z)
+        trials.placebo_z.append(tf.z)
     return trials
 
 
@@ -217,6 +226,8 @@ def _survey_trials(pilot: LoadedPilot, k: int, m: Measure, jobs, runs, series) -
         trials.by_weeks.setdefault(planned_w, []).append(hit)
         tf = survey_test(_design_shares(shares["off"], spec.design), m.respondents, rng)
         trials.false_alarm.append(tf.significant(spec.alpha))
+        trials.z.append(t.z)
+        trials.placebo_z.append(tf.z)
     return trials
 
 
@@ -248,6 +259,13 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
             )
     significant = np.array(trials.significant, dtype=bool)
     worse = np.array(trials.worse, dtype=bool)
+    calibration = placebo_calibration(trials.z, trials.placebo_z, sign, spec.alpha)
+    calibrated_mde = None
+    if calibration is not None:
+        # The same detectable-effect formula with the calibrated critical value in place
+        # of the nominal one: (critical + z_power) x se.
+        raw = (calibration.critical + norm.ppf(spec.power_target)) * float(np.median(trials.se))
+        calibrated_mde = float(np.expm1(sign * raw) if count else sign * raw)
     return MeasureResult(
         measure=m,
         true_change=true_change,
@@ -263,6 +281,8 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
         worse_flag=worse,
         misleading_good=float(np.mean(significant & harm_worse)),
         misleading_bad=float(np.mean(worse & ~harm_worse)),
+        calibration=calibration,
+        calibrated_mde=calibrated_mde,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from marketsim.experiments.plotting import label_quadrants, subplots
 from marketsim.harms import HARM_TYPES
@@ -200,6 +201,7 @@ def write_pilot_report(out: Path, pilot: LoadedPilot, res: PilotResult, command:
         "is not an improvement (no amount of evaluation will find one). Full table: "
         "`measures.csv`.",
         "",
+        *_calibration_lines(res, spec),
         "![power curve](plots/power_curve.png)",
         "",
         "*What this shows:* the chance that the evaluation finds a significant improvement, "
@@ -269,6 +271,49 @@ def write_pilot_report(out: Path, pilot: LoadedPilot, res: PilotResult, command:
     return path
 
 
+def _calibration_lines(res: PilotResult, spec) -> list[str]:
+    """When false alarms run well above alpha: what a placebo-calibrated test would give."""
+    drifting = [
+        m
+        for m in res.measures.values()
+        if m.calibration is not None and m.false_positive > 2 * spec.alpha
+    ]
+    if not drifting:
+        return []
+    lines = [
+        "### When false alarms run high: calibrate the test on placebos",
+        "",
+        "For the measures below, areas drift apart without any pilot by more than the test's "
+        "standard error allows, so a 'significant' change is often no change at all. An "
+        "evaluation can calibrate its test with **placebo evaluations**: the same comparison "
+        "run on past periods, or on areas that had no pilot, taking as its critical value "
+        f"the |z| that placebos exceed {spec.alpha:.0%} of the time. Here the placebos are the "
+        "simulated evaluations of the town without the pilot.",
+        "",
+        "| measure | false alarms, nominal test | critical abs(z), nominal -> calibrated | "
+        "power, nominal -> calibrated | smallest detectable effect, calibrated |",
+        "|---|---|---|---|---|",
+    ]
+    nominal = float(norm.isf(spec.alpha / 2))
+    for m in drifting:
+        survey = m.measure.info.kind == "survey"
+        mde = f"{m.calibrated_mde * 100:+.2f} pp" if survey else _pct(m.calibrated_mde)
+        lines.append(
+            f"| {m.measure.info.label} | {m.false_positive:.0%} | {nominal:.2f} -> "
+            f"{m.calibration.critical:.2f} | {m.power:.0%} -> {m.calibration.power:.0%} | "
+            f"{mde} |"
+        )
+    lines += [
+        "",
+        "*How to read it:* the calibrated test keeps false alarms at "
+        f"{spec.alpha:.0%}; the price is power. If calibrated power is low, the pilot "
+        "cannot show its effect on that measure against the area's own drift: choose "
+        "another measure, more areas, or a longer period.",
+        "",
+    ]
+    return lines
+
+
 def measures_table(res: PilotResult) -> pd.DataFrame:
     rows = []
     for name, m in res.measures.items():
@@ -283,6 +328,9 @@ def measures_table(res: PilotResult) -> pd.DataFrame:
                 "power": m.power,
                 "false_positive_rate": m.false_positive,
                 "mde": m.mde,
+                "calibrated_critical_z": m.calibration.critical if m.calibration else None,
+                "calibrated_power": m.calibration.power if m.calibration else None,
+                "calibrated_mde": m.calibrated_mde,
                 "weeks_for_target_power": m.recommended_weeks,
                 "areas_for_target_power": m.recommended_areas,
                 "misleading_success": m.misleading_good,

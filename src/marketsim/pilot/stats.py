@@ -106,3 +106,33 @@ def analytic_power(effect: float, se: float, alpha: float = 0.05) -> float:
 def minimum_detectable(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """The smallest true effect (in the estimate's units) found with the given power."""
     return float((stats.norm.isf(alpha / 2) + stats.norm.ppf(power)) * se)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A test calibrated on placebo evaluations (the same evaluation where nothing was done)."""
+
+    critical: float  # |z| that placebo evaluations exceed with probability alpha
+    power: float  # share of real evaluations beyond it, in the improving direction
+    inflation: float  # critical / the nominal critical value (1 = the nominal test is right)
+
+
+def placebo_calibration(
+    z: np.ndarray, placebo_z: np.ndarray, sign: float, alpha: float = 0.05
+) -> Calibration | None:
+    """Critical value from placebo z-statistics, and the power of the test that uses it.
+
+    When areas drift apart on their own, the nominal test (|z| > 1.96) raises more false
+    alarms than alpha. Evaluators can calibrate it with placebo evaluations: the same
+    comparison on past periods, or on areas without the pilot. Here the placebos are the
+    simulated evaluations of the town without the pilot. None with fewer than 20 placebos.
+    """
+    placebo = np.abs(np.asarray(placebo_z, dtype=float))
+    placebo = placebo[np.isfinite(placebo)]
+    if placebo.size < 20:
+        return None
+    critical = float(np.quantile(placebo, 1.0 - alpha))
+    z = np.asarray(z, dtype=float)
+    found = np.isfinite(z) & (np.abs(z) > critical) & (z * sign > 0)
+    nominal = float(stats.norm.isf(alpha / 2))
+    return Calibration(critical, float(found.mean()), critical / nominal)
