@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from marketsim.experiments.compare import comparison_jobs, comparison_table, t_interval
+from marketsim.experiments.compare import comparison_jobs, comparison_table
 from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
 from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
-from marketsim.experiments.plotting import subplots
-from marketsim.experiments.report import write_comparison_report
+from marketsim.experiments.report import write_comparison_report, write_sweep_report
 from marketsim.experiments.runners import make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
 from marketsim.experiments.spec import load_experiment
@@ -141,7 +137,9 @@ def run_sweep(
     if failures:
         return result
     runs = store.load()
-    result.report = _sweep_report(out, exp, plan, runs, command_line("sweep", path, "--out", out))
+    result.report = write_sweep_report(
+        out, exp, plan, runs, command_line("sweep", path, "--out", out)
+    )
     return result
 
 
@@ -197,131 +195,6 @@ def _manifest(exp, plan, kind: str) -> dict[str, Any]:
         "n_points": len(plan.points),
         "n_jobs": len(plan.jobs),
     }
-
-
-KEY_OUTCOMES = (
-    "all.net_harm_gbp",
-    "all.violent_incidents",
-    "all.acquisitive_crimes",
-    "all.visible_dealing",
-    "all.arrests",
-)
-
-
-def _sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -> Path:
-    """sweep.csv (per point: parameters, then mean and 95% CI of key outcomes) and sweep.md."""
-    params = [p.path for p in exp.spec.parameters]
-    keys = [k for k in KEY_OUTCOMES if k in runs.columns] or [
-        c for c in runs.columns if "." in c and not c.startswith("param:")
-    ][:5]
-    rows = []
-    for point, sub in runs.groupby("point", sort=True):
-        row = {"point": point, **plan.points[point]}
-        for k in keys:
-            mean, lo, hi = t_interval(sub[k].to_numpy(float))
-            row.update({k: mean, f"{k}_ci_low": lo, f"{k}_ci_high": hi})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    table.to_csv(out / "sweep.csv", index=False, float_format="%.6g")
-    (out / "plots").mkdir(exist_ok=True)
-    headline = keys[0]
-    md = [
-        f"# Sweep: {exp.name}",
-        "",
-        exp.spec.description,
-        "",
-        f"{len(plan.points)} points x {exp.spec.replicates} replicate seed(s); design "
-        f"{exp.spec.design.method}. Means and 95% intervals per point are in `sweep.csv`; "
-        "every run is in `results.parquet`.",
-        "",
-    ]
-    numeric = [p for p in params if pd.api.types.is_numeric_dtype(table[p])]
-    if len(numeric) == 2 and exp.spec.design.method == "factorial":
-        a, b = numeric
-        grid = table.pivot_table(index=a, columns=b, values=headline)
-        fig, ax = subplots(figsize=(7, 5))
-        im = ax.imshow(
-            grid.to_numpy(float) / (1e6 if "gbp" in headline else 1),
-            origin="lower",
-            aspect="auto",
-            cmap="viridis_r",
-        )
-        ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns])
-        ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
-        ax.set_xlabel(b)
-        ax.set_ylabel(a)
-        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
-            ax.text(
-                j,
-                i,
-                f"{v / (1e6 if 'gbp' in headline else 1):,.1f}",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white",
-            )
-        fig.colorbar(im, ax=ax, label=headline + (" (GBP m)" if "gbp" in headline else ""))
-        ax.set_title(f"{headline}: mean over seeds at each combination")
-        fig.tight_layout()
-        fig.savefig(out / "plots" / "sweep_grid.png", dpi=110)
-        md += [
-            "![grid](plots/sweep_grid.png)",
-            "",
-            f"*What this shows:* mean {headline} at each combination of `{a}` and `{b}`; "
-            "lower (lighter) is less harm.",
-            "",
-        ]
-    elif numeric:
-        fig, axes = subplots(1, len(numeric), figsize=(4 * len(numeric), 3.6), squeeze=False)
-        scale = 1e6 if "gbp" in headline else 1.0
-        for ax, p in zip(axes[0], numeric, strict=True):
-            ax.errorbar(
-                table[p],
-                table[headline] / scale,
-                yerr=np.nan_to_num(
-                    ((table[headline] - table[f"{headline}_ci_low"]) / scale).to_numpy()
-                ),
-                fmt="o",
-                ms=3,
-                alpha=0.7,
-                capsize=1,
-            )
-            ax.set_xlabel(p)
-            ax.grid(alpha=0.3)
-        axes[0][0].set_ylabel(headline + (" (GBP m)" if scale > 1 else ""))
-        fig.suptitle(f"{headline} against each parameter")
-        fig.tight_layout()
-        fig.savefig(out / "plots" / "sweep_params.png", dpi=110)
-        md += [
-            "![by parameter](plots/sweep_params.png)",
-            "",
-            f"*What this shows:* mean {headline} at each design point against each varied "
-            "parameter (bars: 95% intervals over seeds).",
-            "",
-        ]
-    best = table.nsmallest(min(5, len(table)), headline)
-    md += [
-        f"Lowest {headline}:",
-        "",
-        "| " + " | ".join([*params, headline]) + " |",
-        "|---" * (len(params) + 1) + "|",
-    ]
-    for _, r in best.iterrows():
-        md.append(
-            "| "
-            + " | ".join(
-                [
-                    *(f"{r[p]}" for p in params),
-                    f"{r[headline]:,.4g} [{r[f'{headline}_ci_low']:,.4g}, "
-                    f"{r[f'{headline}_ci_high']:,.4g}]",
-                ]
-            )
-            + " |"
-        )
-    md += ["", "## How to reproduce", "", "```", command, "```", ""]
-    path = out / "sweep.md"
-    path.write_text("\n".join(md))
-    return path
 
 
 def run_pilot(
