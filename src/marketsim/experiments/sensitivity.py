@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -95,9 +95,15 @@ def importance(method: str, table: pd.DataFrame) -> pd.Series:
     return mu / top if top > 0 else mu * 0
 
 
+class NoiseFloor(NamedTuple):
+    sd: float  # run-to-run noise in a design point's mean
+    floor: float  # the index luck alone gives
+    upper: float  # its one-sided 95% upper bound: what an index must clear
+
+
 def noise_floor(
     method: str, noise: np.ndarray, Y: np.ndarray, replicates: int = 1, levels: int = 4
-) -> tuple[float, float, float] | None:
+) -> NoiseFloor | None:
     """Run-to-run noise of one outcome, and the index that luck alone could produce.
 
     Design points share seeds (common random numbers), so a parameter that changes
@@ -105,7 +111,7 @@ def noise_floor(
     on another random path, and that alone can move the outcome by up to what a
     change of seed does. The floor is that amount, from `noise`: the outcome of
     runs at one point on seeds of their own. Its SD over sqrt(replicates) is the
-    noise in a design point's mean. Returns (noise SD, floor, upper floor):
+    noise in a design point's mean. Returns the SD, the floor and its upper bound:
     - Sobol: floor = noise variance / variance across the design, the total order
       index of a parameter whose effect is only to re-draw the luck (Jansen's ST
       estimator counts independent noise in full).
@@ -126,14 +132,18 @@ def noise_floor(
     sd = float(noise.std(ddof=1)) / np.sqrt(max(1, replicates))
     sd_upper = sd * float(np.sqrt(dof / chi2.ppf(0.05, dof)))
 
-    def floor(s: float) -> float:
-        if method == "sobol":
-            var = float(np.var(Y))
-            return min(1.0, s**2 / var) if var > 0 else 1.0
-        delta = levels / (2.0 * (levels - 1))
-        return 2.0 * s / (np.sqrt(np.pi) * delta)
+    if method == "sobol":
+        var = float(np.var(Y))
 
-    return sd, floor(sd), floor(sd_upper)
+        def floor(s: float) -> float:
+            return min(1.0, s**2 / var) if var > 0 else 1.0
+    else:
+        delta = levels / (2.0 * (levels - 1))
+
+        def floor(s: float) -> float:
+            return 2.0 * s / (np.sqrt(np.pi) * delta)
+
+    return NoiseFloor(sd, floor(sd), floor(sd_upper))
 
 
 def clear_of_noise(
@@ -258,6 +268,7 @@ def write_sensitivity_report(
     harm_cols = [c for c in runs.columns if c.startswith("all.harm_gbp.")]
     analysed = list(dict.fromkeys([*outcomes, *harm_cols]))
     importances, clear, md_sections = {}, {}, []
+    trajectories = n_points // (len(problem["names"]) + 1)  # Morris: runs per trajectory k + 1
     for outcome in analysed:
         if outcome not in runs.columns:
             raise ValueError(
@@ -280,14 +291,13 @@ def write_sensitivity_report(
             meta["replicates"],
             meta.get("levels", 4),
         )
-        floor = None if noise is None else noise[1]
+        floor = None if noise is None else noise.floor
         table = res["indices"]
-        trajectories = n_points // (len(problem["names"]) + 1)
         table["clear_of_noise"] = clear_of_noise(
-            method, table, None if noise is None else noise[2], trajectories
+            method, table, None if noise is None else noise.upper, trajectories
         )
-        table["noise_floor"] = np.nan if floor is None else floor
-        table["noise_floor_upper"] = np.nan if noise is None else noise[2]
+        table["noise_floor"] = np.nan if noise is None else noise.floor
+        table["noise_floor_upper"] = np.nan if noise is None else noise.upper
         slug = outcome.replace(".", "_")
         table.to_csv(tables / f"{slug}.csv", index=False, float_format="%.6g")
         if method == "sobol" and not res["second_order"].empty:
@@ -411,7 +421,7 @@ def _outcome_section(
     slug: str,
     res: dict,
     Y: np.ndarray,
-    noise: tuple[float, float] | None,
+    noise: NoiseFloor | None,
 ) -> list[str]:
     table = res["indices"]
     lines = [

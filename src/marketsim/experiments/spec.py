@@ -155,11 +155,11 @@ class Experiment(Section):
 class LoadedExperiment:
     """A validated experiment with its base scenario resolved and every path checked."""
 
-    def __init__(self, spec: Experiment, source: Path, base: dict[str, Any]):
+    def __init__(self, spec: Experiment, source: Path, base: dict[str, Any], resized: bool = False):
         self.spec = spec
         self.source = source
         self.base = base  # the scenario mapping with fixed overrides and tactics applied
-        self.resized = False  # design.samples replaced by --samples
+        self.resized = resized  # design.samples replaced by --samples
         resolved = self.scenario({}, spec.seed).resolved()  # defaults filled in: the real types
         self.kinds = {p.path: _kind(p, resolved) for p in spec.parameters}
 
@@ -261,8 +261,7 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
     for text in spec.set:
         keys, value = parse_override(text)
         apply_override(base, keys, value, label=f"{path}: set {text!r}")
-    loaded = LoadedExperiment(spec, path, base)
-    loaded.resized = samples is not None
+    loaded = LoadedExperiment(spec, path, base, resized=samples is not None)
     _check_points(loaded)
     return loaded
 

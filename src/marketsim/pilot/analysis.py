@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from marketsim.experiments.value import value_for_money
 from marketsim.harms import HARM_TYPES
@@ -236,9 +235,13 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
     sign = -1.0 if m.info.better == "lower" else 1.0
     mean, lo, hi = _interval(np.array(trials.true))
     true_change = (np.expm1(mean), np.expm1(lo), np.expm1(hi)) if count else (mean, lo, hi)
-    mde_raw = minimum_detectable(float(np.median(trials.se)), spec.alpha, spec.power_target)
-    # As a change in the improving direction: a fall of 18% is -0.18.
-    mde = np.expm1(sign * mde_raw) if count else sign * mde_raw
+    se = float(np.median(trials.se))
+
+    def as_change(raw: float) -> float:
+        # In the improving direction: a fall of 18% is -0.18 (pp for surveys).
+        return float(np.expm1(sign * raw) if count else sign * raw)
+
+    mde = as_change(minimum_detectable(se, spec.alpha, spec.power_target))
     power_by = {w * 7: float(np.mean(v)) for w, v in trials.by_weeks.items()}
     projected: set[int] = set()
     weeks_needed = areas_needed = None
@@ -262,10 +265,8 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
     calibration = placebo_calibration(trials.z, trials.placebo_z, sign, spec.alpha)
     calibrated_mde = None
     if calibration is not None:
-        # The same detectable-effect formula with the calibrated critical value in place
-        # of the nominal one: (critical + z_power) x se.
-        raw = (calibration.critical + norm.ppf(spec.power_target)) * float(np.median(trials.se))
-        calibrated_mde = float(np.expm1(sign * raw) if count else sign * raw)
+        raw = minimum_detectable(se, spec.alpha, spec.power_target, calibration.critical)
+        calibrated_mde = as_change(raw)
     return MeasureResult(
         measure=m,
         true_change=true_change,
@@ -273,7 +274,7 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
         power_by_duration=dict(sorted(power_by.items())),
         projected=projected,
         false_positive=float(np.mean(trials.false_alarm)),
-        mde=float(mde),
+        mde=mde,
         recommended_weeks=weeks_needed,
         recommended_areas=areas_needed,
         estimates=np.array(trials.estimate, dtype=float),

@@ -8,7 +8,6 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from marketsim.experiments.plotting import label_quadrants, subplots
 from marketsim.harms import HARM_TYPES
@@ -294,12 +293,11 @@ def _calibration_lines(res: PilotResult, spec) -> list[str]:
         "power, nominal -> calibrated | smallest detectable effect, calibrated |",
         "|---|---|---|---|---|",
     ]
-    nominal = float(norm.isf(spec.alpha / 2))
     for m in drifting:
         survey = m.measure.info.kind == "survey"
         mde = f"{m.calibrated_mde * 100:+.2f} pp" if survey else _pct(m.calibrated_mde)
         lines.append(
-            f"| {m.measure.info.label} | {m.false_positive:.0%} | {nominal:.2f} -> "
+            f"| {m.measure.info.label} | {m.false_positive:.0%} | {m.calibration.nominal:.2f} -> "
             f"{m.calibration.critical:.2f} | {m.power:.0%} -> {m.calibration.power:.0%} | "
             f"{mde} |"
         )

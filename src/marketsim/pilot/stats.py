@@ -103,9 +103,15 @@ def analytic_power(effect: float, se: float, alpha: float = 0.05) -> float:
     return float(stats.norm.cdf(abs(effect) / se - z))
 
 
-def minimum_detectable(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """The smallest true effect (in the estimate's units) found with the given power."""
-    return float((stats.norm.isf(alpha / 2) + stats.norm.ppf(power)) * se)
+def minimum_detectable(
+    se: float, alpha: float = 0.05, power: float = 0.8, critical: float | None = None
+) -> float:
+    """The smallest true effect (in the estimate's units) found with the given power.
+
+    `critical` replaces the nominal |z| of a two-sided test at alpha (a calibrated test).
+    """
+    z = stats.norm.isf(alpha / 2) if critical is None else critical
+    return float((z + stats.norm.ppf(power)) * se)
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,12 @@ class Calibration:
 
     critical: float  # |z| that placebo evaluations exceed with probability alpha
     power: float  # share of real evaluations beyond it, in the improving direction
-    inflation: float  # critical / the nominal critical value (1 = the nominal test is right)
+    nominal: float  # the uncalibrated test's critical |z| at the same alpha
+
+    @property
+    def inflation(self) -> float:
+        """critical / nominal (1: the nominal test is right)."""
+        return self.critical / self.nominal
 
 
 def placebo_calibration(
@@ -134,5 +145,4 @@ def placebo_calibration(
     critical = float(np.quantile(placebo, 1.0 - alpha))
     z = np.asarray(z, dtype=float)
     found = np.isfinite(z) & (np.abs(z) > critical) & (z * sign > 0)
-    nominal = float(stats.norm.isf(alpha / 2))
-    return Calibration(critical, float(found.mean()), critical / nominal)
+    return Calibration(critical, float(found.mean()), float(stats.norm.isf(alpha / 2)))

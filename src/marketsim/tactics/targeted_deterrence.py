@@ -258,8 +258,7 @@ class TargetedDeterrence(Tactic):
         """
         # Set arithmetic on dealer rows with boolean masks (setdiff1d sorts, and
         # this runs every day); the results are sorted and unique, as before.
-        size = 1 + int(max(members.max(initial=-1), self.heard.max(initial=-1)))
-        size = max(size, 1 + int(self.missed.max(initial=-1)))
+        size = 1 + max(int(rows.max(initial=-1)) for rows in (members, self.heard, self.missed))
         skip = np.zeros(size, dtype=bool)
         skip[self.heard] = True
         if not redraw:
