@@ -11,9 +11,12 @@ shipped scenario.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 from collections import OrderedDict
+
+import numpy as np
 
 from marketsim.accounts import Accounts
 from marketsim.model import MarketModel
@@ -87,7 +90,42 @@ class BurnInCache:
         model = MarketModel(scenario)
         while model.day < 0:
             model.step()
-        self._states[key] = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        self._states[key] = dump_state(model)
         while len(self._states) > self.maxsize:
             self._states.popitem(last=False)
         return model
+
+
+def dump_state(obj: object) -> bytes:
+    """Pickle `obj` so that its numpy arrays come back with numpy's own dtype objects.
+
+    A plainly unpickled array carries a fresh copy of its dtype, and numpy takes a
+    slow path for some operations on such arrays: `np.add.at` into one runs about
+    30 times slower (numpy 2.x). The state itself is unchanged.
+    """
+    buffer = io.BytesIO()
+    _CanonicalPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.getvalue()
+
+
+class _CanonicalPickler(pickle.Pickler):
+    def reducer_override(self, obj: object):
+        return _canonical_reduce(obj)
+
+
+def _canonical_reduce(obj: object):
+    if type(obj) is np.ndarray and not obj.dtype.hasobject and obj.dtype.fields is None:
+        order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+        return _array, (obj.dtype.str, obj.shape, order, obj.tobytes(order=order))
+    if isinstance(obj, np.generic) and not obj.dtype.hasobject and obj.dtype.fields is None:
+        return _scalar, (obj.dtype.str, obj.tobytes())
+    return NotImplemented
+
+
+def _array(code: str, shape: tuple[int, ...], order: str, data: bytes) -> np.ndarray:
+    flat = np.frombuffer(data, dtype=np.dtype(code)).copy()
+    return flat.reshape(shape, order=order)
+
+
+def _scalar(code: str, data: bytes) -> np.generic:
+    return np.frombuffer(data, dtype=np.dtype(code))[0]
