@@ -60,6 +60,11 @@ def test_day_tally_total_and_values_agree():
         np.add.at(expected[TALLY_INDEX[metric]], cells, weights)
         tally.add(metric, 7)  # scalar cell, unit count
         expected[TALLY_INDEX[metric], 7] += 1
+        tally.add(metric, cells)  # more unit counts than cells: the shared ones buffer grows
+        np.add.at(expected[TALLY_INDEX[metric]], cells, 1.0)
+        tally.add(metric, cells[:5], 2.5)  # one count for every cell
+        np.add.at(expected[TALLY_INDEX[metric]], cells[:5], 2.5)
+        tally.add(metric, np.empty(0, dtype=np.int64))
     assert np.isclose(tally.total("sales"), expected[TALLY_INDEX["sales"]].sum())
     assert np.allclose(tally.values, expected)
     assert np.isclose(tally.total("unmet_demand"), expected[TALLY_INDEX["unmet_demand"]].sum())

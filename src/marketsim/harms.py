@@ -217,11 +217,12 @@ class HarmLedger:
     ) -> None:
         h = HARM_INDEX[harm]
         c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
-        if np.ndim(cells) and len(cells) == 0:
+        many = type(cells) is np.ndarray and cells.ndim == 1
+        if many and cells.size == 0:
             return
         self._touched.add((h, c))
-        if np.ndim(cells) and len(cells) > 32:
-            w = None if np.ndim(count) == 0 else count
+        if many and cells.size > 32:
+            w = count if type(count) is np.ndarray and count.ndim else None
             binned = np.bincount(cells, weights=w, minlength=self.n_cells)
             self.today[h, c] += binned if w is not None else binned * count
         else:

@@ -84,8 +84,8 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
     served = served[rng.permutation(served.size)]
     order = served[np.argsort(seller[served], kind="stable")]
     s_sorted = seller[order]
-    first = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1]
-    rank = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
+    first = np.flatnonzero(np.diff(s_sorted, prepend=-2))  # where each seller's run starts
+    rank = np.arange(order.size) - np.repeat(first, np.diff(first, append=order.size))
     over = order[rank >= cm.capacity]
     if over.size:
         tally.add("unmet_demand", d.cell[seller[over]])

@@ -48,15 +48,28 @@ class DayTally:
     def __init__(self, n_cells: int):
         self.n_cells = n_cells
         self._values = np.zeros((len(TALLIED), n_cells))
+        self._offset = {name: row * n_cells for name, row in TALLY_INDEX.items()}
+        self._ones = np.ones(n_cells)  # unit weights are views of this, not fresh arrays
         self._keys: list[np.ndarray] = []
         self._weights: list[np.ndarray] = []
 
     def add(self, metric: str, cells: np.ndarray | int, count: np.ndarray | float = 1.0) -> None:
-        cells = np.atleast_1d(cells)
-        if cells.size == 0:
+        # Called ~30 times a day: the common case (a 1-d array, unit count) allocates nothing
+        # but the keys.
+        if type(cells) is not np.ndarray or cells.ndim != 1:
+            cells = np.atleast_1d(cells)
+        n = cells.size
+        if n == 0:
             return
-        self._keys.append(TALLY_INDEX[metric] * self.n_cells + cells)
-        self._weights.append(count if np.ndim(count) else np.full(cells.size, count, dtype=float))
+        self._keys.append(cells + self._offset[metric])
+        if type(count) is np.ndarray and count.ndim:
+            self._weights.append(count)
+        elif count == 1.0:
+            if n > self._ones.size:
+                self._ones = np.ones(2 * n)
+            self._weights.append(self._ones[:n])
+        else:
+            self._weights.append(np.full(n, count, dtype=float))
 
     @property
     def values(self) -> np.ndarray:
