@@ -83,8 +83,15 @@ def brute_box_sum(a: np.ndarray, r: int) -> np.ndarray:
     seed=st.integers(0, 2**31),
 )
 def test_box_sum_matches_brute_force(w, h, r, seed):
-    a = np.random.default_rng(seed).integers(-5, 6, (w, h)).astype(float)
+    counts = np.random.default_rng(seed).integers(-5, 6, (w, h))
+    a = counts.astype(float)
     np.testing.assert_allclose(box_sum(a, r), brute_box_sum(a, r), atol=1e-9)
+    # Counts take the shifted-slice path (r <= 4): exactly the table's floats, as floats.
+    exact = box_sum(counts, r)
+    assert exact.dtype == np.float64
+    np.testing.assert_array_equal(exact, brute_box_sum(a, r))
+    np.testing.assert_array_equal(exact, box_sum(a, r))
+    np.testing.assert_array_equal(box_sum(counts > 0, r), brute_box_sum(counts > 0, r))
 
 
 def test_box_sum_does_not_modify_its_input_and_handles_non_square():

@@ -338,7 +338,7 @@ class MarketModel(mesa.Model):
         rep = town.layer("reputation").ravel()
         unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
         dealers_here = np.bincount(self.dealers.cell[self.dealers.active()], minlength=town.n_cells)
-        rivals = box_sum(dealers_here.reshape(shape).astype(float), 1).ravel()
+        rivals = box_sum(dealers_here.reshape(shape), 1).ravel()
         police = self.police_near
         risk = 1 - np.exp(-(cfg.risk_per_police_hour * police + town.layer("deterrence").ravel()))
         risk = risk + 0.3 * town.guardianship.ravel()
@@ -362,7 +362,7 @@ class MarketModel(mesa.Model):
         if getattr(self, "_buyer_density_day", None) != self.day:
             u = self.users
             act = u.view("state") == U.ACTIVE
-            homes = np.bincount(u.view("home")[act], minlength=self.town.n_cells).astype(float)
+            homes = np.bincount(u.view("home")[act], minlength=self.town.n_cells)
             self._buyer_density_cache = box_sum(
                 homes.reshape(self.town.width, self.town.height), 4
             ).ravel()
@@ -384,7 +384,7 @@ class MarketModel(mesa.Model):
             return
         town = self.town
         cells = d.cell[act]
-        counts = np.bincount(cells, minlength=town.n_cells).astype(float)
+        counts = np.bincount(cells, minlength=town.n_cells)
         near = box_sum(counts.reshape(town.width, town.height), 1).ravel()[cells]
         rivals = np.maximum(0.0, near - 1.0 - self._crewmates_near(act))
         void = town.layer("void").ravel()[cells]
@@ -501,7 +501,7 @@ class MarketModel(mesa.Model):
         act = self.dealers.active()
         open_here = np.bincount(
             self.dealers.cell[act[self.dealers.open[act]]], minlength=town.n_cells
-        ).astype(float)
+        )
         exposed = box_sum(open_here.reshape(shape), 1) > 0
         violence = self.tally.values[TI["violent_incidents"]].reshape(shape)
         fm = self._fear_market.reshape(shape)
@@ -513,11 +513,7 @@ class MarketModel(mesa.Model):
         fe = self._fear_enforcement.reshape(shape)
         fe *= 0.9 * (1.0 - self.levers.fear_relief)
         if self.police.raid_cells.size:
-            raids = (
-                np.bincount(self.police.raid_cells, minlength=town.n_cells)
-                .reshape(shape)
-                .astype(float)
-            )
+            raids = np.bincount(self.police.raid_cells, minlength=town.n_cells).reshape(shape)
             fe += 0.2 * box_sum(raids, 1)
         np.minimum(fe, 0.6, out=fe)
         fear = town.layer("fear")

@@ -102,7 +102,7 @@ class DealerPopulation(Population):
     }
 
     def active(self) -> np.ndarray:
-        return np.flatnonzero(self.view("state") == ACTIVE)
+        return (self.state[: self.n] == ACTIVE).nonzero()[0]
 
     def create(
         self,

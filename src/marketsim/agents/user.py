@@ -119,7 +119,7 @@ class UserPopulation(Population):
         return rows
 
     def in_state(self, state: int) -> np.ndarray:
-        return np.flatnonzero(self.view("state") == state)
+        return (self.state[: self.n] == state).nonzero()[0]
 
     def add_contact(self, rows: np.ndarray, dealers: np.ndarray, rng: np.random.Generator) -> None:
         """Give each user a dealer's number, overwriting a random slot when full."""
