@@ -1,0 +1,79 @@
+"""Where a run's time goes: milliseconds per day in each phase of `MarketModel.step`.
+
+Profile before optimising: this times the twelve named phases (model.py, `step`)
+over the recorded days of one scenario, started from a shared burn-in as a sweep
+runs it, and prints each phase's time per day and share. The default is the base
+scenario of the Sobol analysis (experiments/sobol_tactics.yaml), whose run time
+sets the wall time of the sensitivity analyses.
+
+Usage: python benchmarks/bench_phases.py [--scenario FILE] [--reps 3] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from marketsim.burnin import BurnInCache
+from marketsim.experiments.spec import load_experiment
+from marketsim.model import MarketModel
+from marketsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = [name for name in vars(MarketModel) if name.startswith("_phase_")]
+
+
+def timed_run(model: MarketModel, spent: Counter) -> float:
+    """Run `model` to the end, adding each phase's seconds to `spent`; returns the wall time."""
+    for name in PHASES:
+        phase = getattr(model, name)
+
+        def timed(phase=phase, name=name) -> None:
+            t0 = time.perf_counter()
+            phase()
+            spent[name] += time.perf_counter() - t0
+
+        setattr(model, name, timed)  # the instance attribute shadows the method
+    t0 = time.perf_counter()
+    model.run()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--scenario", type=Path, help="a scenario file (default: the Sobol base)")
+    ap.add_argument("--reps", type=int, default=3, help="runs to time (the best is reported)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    a = ap.parse_args()
+    if a.scenario is None:
+        exp = load_experiment(ROOT / "experiments" / "sobol_tactics.yaml")
+        scenario, label = exp.scenario({}, exp.spec.seed), "sobol_tactics base scenario"
+    else:
+        scenario, label = load_scenario(a.scenario), str(a.scenario)
+    cache = BurnInCache()
+    cache.model_at_day_0(scenario)  # burn in once, as a sweep worker does
+    best, best_spent = float("inf"), Counter()
+    for _ in range(a.reps):
+        spent: Counter = Counter()
+        wall = timed_run(cache.model_at_day_0(scenario), spent)
+        if wall < best:
+            best, best_spent = wall, spent
+    days = scenario.steps
+    total = sum(best_spent.values())
+    print(
+        f"{label}: {days} days, best of {a.reps} runs {best:.2f} s ({best / days * 1e3:.2f} ms/day)"
+    )
+    rows = []
+    for name, seconds in best_spent.most_common():
+        phase = name.removeprefix("_phase_")
+        rows.append({"phase": phase, "ms_per_day": seconds / days * 1e3, "share": seconds / total})
+        print(f"  {phase:<12} {rows[-1]['ms_per_day']:6.3f} ms/day  {rows[-1]['share']:6.1%}")
+    if a.json:
+        a.json.write_text(json.dumps({"scenario": label, "run_s": best, "phases": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
