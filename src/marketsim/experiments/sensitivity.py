@@ -154,25 +154,46 @@ def clear_of_noise(
     Two ways to stand clear, either is enough:
     - its magnitude (Sobol ST, Morris mu*) exceeds the noise floor by more than
       its 95% CI: noise only ever adds to these (pass the upper floor);
-    - a systematic direction: Sobol S1's CI excludes 0, or Morris mu (the signed
-      mean effect) differs from 0 by a t-test at 5% over the trajectories. Noise
-      averages out of these, so they see a consistent effect below the floor.
+    - a systematic direction: Sobol S1 above 0 (one-sided, at 2.5%, the level at which
+      its 95% CI excludes 0), or Morris mu (the signed mean effect) away from 0 (a
+      t-test at 5% over the trajectories). Noise averages out of these, so they see a
+      consistent effect below the floor. Holm's correction across the parameters keeps
+      the chance that any inert one passes at that level, however many there are.
     With no floor (no noise runs) nothing can be told apart, and all count as clear.
     """
     if floor is None:
         return pd.Series(True, index=table.index)
+    from scipy.stats import norm, t
+
     if method == "sobol":
         above = (table["ST"] - table["ST_conf"].fillna(0)) > floor
-        systematic = (table["S1"] - table["S1_conf"].fillna(0)) > 0
-        return above | systematic
+        se = table["S1_conf"].to_numpy(dtype=float) / norm.ppf(0.975)  # SALib: conf = z * SE
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = norm.sf(table["S1"].to_numpy(dtype=float) / se)
+        systematic = holm(np.where(np.isfinite(p), p, 1.0), alpha=0.025)
+        return above | pd.Series(systematic, index=table.index)
     above = (table["mu_star"] - table["mu_star_conf"].fillna(0)) > floor
     if trajectories is None or trajectories < 2:
         return above
-    from scipy.stats import t
+    se = table["sigma"].to_numpy(dtype=float) / np.sqrt(trajectories)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(table["mu"].to_numpy(dtype=float)) / se
+    p = 2 * t.sf(z, trajectories - 1)
+    # A parameter whose every step moved the outcome by the same amount has sigma 0: certain.
+    p = np.where(np.isnan(p), 1.0, p)
+    return above | pd.Series(holm(p, alpha=0.05), index=table.index)
 
-    se = table["sigma"] / np.sqrt(trajectories)
-    systematic = table["mu"].abs() > t.ppf(0.975, trajectories - 1) * se
-    return above | systematic
+
+def holm(p: np.ndarray, alpha: float) -> np.ndarray:
+    """Holm's step-down test: which of these hypotheses to reject, keeping the chance of
+    any false rejection at most alpha. The i-th smallest p-value is tested at alpha / (m - i)."""
+    p = np.asarray(p, dtype=float)
+    reject = np.zeros(p.size, dtype=bool)
+    for i, k in enumerate(np.argsort(p, kind="stable")):
+        if p[k] > alpha / (p.size - i):
+            break
+        reject[k] = True
+    return reject
 
 
 def plot_sobol(table: pd.DataFrame, outcome: str, path: Path, floor: float | None = None) -> None:
@@ -377,8 +398,8 @@ def _noise_sentence(n_noise: int) -> str:
         "run-to-run noise. Any change to a run puts it on another random path, so a "
         "parameter is *clear of noise* only when its index exceeds what that alone could "
         "give (the noise floor) by more than its 95% CI, or its effect has a consistent "
-        "direction (Sobol S1 above 0, Morris mu away from 0; a test at 5% per parameter, "
-        "so among many parameters one in twenty inert ones may pass by chance)."
+        "direction (Sobol S1 above 0, Morris mu away from 0; tests corrected for the number "
+        "of parameters (Holm), so the chance that any inert parameter passes is at most 5%)."
     )
 
 
