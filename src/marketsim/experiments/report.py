@@ -520,12 +520,15 @@ def write_sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -
         "",
     ]
     numeric = [p for p in params if pd.api.types.is_numeric_dtype(table[p])]
+    # Money in GBP m on the plots; counts as they are.
+    scale, label = (1e6, f"{headline} (GBP m)") if "gbp" in headline else (1.0, headline)
     if len(numeric) == 2 and exp.spec.design.method == "factorial":
         a, b = numeric
         grid = table.pivot_table(index=a, columns=b, values=headline)
+        values = grid.to_numpy(float) / scale
         fig, ax = subplots(figsize=(7, 5))
         im = ax.imshow(
-            grid.to_numpy(float) / (1e6 if "gbp" in headline else 1),
+            values,
             origin="lower",
             aspect="auto",
             cmap="viridis_r",
@@ -534,17 +537,9 @@ def write_sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -
         ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
         ax.set_xlabel(b)
         ax.set_ylabel(a)
-        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
-            ax.text(
-                j,
-                i,
-                f"{v / (1e6 if 'gbp' in headline else 1):,.1f}",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white",
-            )
-        fig.colorbar(im, ax=ax, label=headline + (" (GBP m)" if "gbp" in headline else ""))
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, f"{v:,.1f}", ha="center", va="center", fontsize=8, color="white")
+        fig.colorbar(im, ax=ax, label=label)
         ax.set_title(f"{headline}: mean over seeds at each combination")
         fig.tight_layout()
         fig.savefig(out / "plots" / "sweep_grid.png", dpi=110)
@@ -557,7 +552,6 @@ def write_sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -
         ]
     elif numeric:
         fig, axes = subplots(1, len(numeric), figsize=(4 * len(numeric), 3.6), squeeze=False)
-        scale = 1e6 if "gbp" in headline else 1.0
         for ax, p in zip(axes[0], numeric, strict=True):
             ax.errorbar(
                 table[p],
@@ -572,7 +566,7 @@ def write_sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -
             )
             ax.set_xlabel(p)
             ax.grid(alpha=0.3)
-        axes[0][0].set_ylabel(headline + (" (GBP m)" if scale > 1 else ""))
+        axes[0][0].set_ylabel(label)
         fig.suptitle(f"{headline} against each parameter")
         fig.tight_layout()
         fig.savefig(out / "plots" / "sweep_params.png", dpi=110)

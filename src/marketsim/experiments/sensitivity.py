@@ -170,8 +170,7 @@ def clear_of_noise(
         se = table["S1_conf"].to_numpy(dtype=float) / norm.ppf(0.975)  # SALib: conf = z * SE
         with np.errstate(divide="ignore", invalid="ignore"):
             p = norm.sf(table["S1"].to_numpy(dtype=float) / se)
-        systematic = holm(np.where(np.isfinite(p), p, 1.0), alpha=0.025)
-        return above | pd.Series(systematic, index=table.index)
+        return above | pd.Series(holm(p, alpha=0.025), index=table.index)
     above = (table["mu_star"] - table["mu_star_conf"].fillna(0)) > floor
     if trajectories is None or trajectories < 2:
         return above
@@ -179,15 +178,16 @@ def clear_of_noise(
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.abs(table["mu"].to_numpy(dtype=float)) / se
     p = 2 * t.sf(z, trajectories - 1)
-    # A parameter whose every step moved the outcome by the same amount has sigma 0: certain.
-    p = np.where(np.isnan(p), 1.0, p)
     return above | pd.Series(holm(p, alpha=0.05), index=table.index)
 
 
 def holm(p: np.ndarray, alpha: float) -> np.ndarray:
     """Holm's step-down test: which of these hypotheses to reject, keeping the chance of
-    any false rejection at most alpha. The i-th smallest p-value is tested at alpha / (m - i)."""
-    p = np.asarray(p, dtype=float)
+    any false rejection at most alpha. The i-th smallest p-value is tested at alpha / (m - i).
+
+    An undefined p-value (NaN: no effect and no spread, 0 / 0) is never rejected.
+    """
+    p = np.nan_to_num(np.asarray(p, dtype=float), nan=1.0)
     reject = np.zeros(p.size, dtype=bool)
     for i, k in enumerate(np.argsort(p, kind="stable")):
         if p[k] > alpha / (p.size - i):
@@ -312,13 +312,11 @@ def write_sensitivity_report(
             meta["replicates"],
             meta.get("levels", 4),
         )
-        floor = None if noise is None else noise.floor
+        floor, upper = (None, None) if noise is None else (noise.floor, noise.upper)
         table = res["indices"]
-        table["clear_of_noise"] = clear_of_noise(
-            method, table, None if noise is None else noise.upper, trajectories
-        )
-        table["noise_floor"] = np.nan if noise is None else noise.floor
-        table["noise_floor_upper"] = np.nan if noise is None else noise.upper
+        table["clear_of_noise"] = clear_of_noise(method, table, upper, trajectories)
+        table["noise_floor"] = np.nan if floor is None else floor
+        table["noise_floor_upper"] = np.nan if upper is None else upper
         slug = outcome.replace(".", "_")
         table.to_csv(tables / f"{slug}.csv", index=False, float_format="%.6g")
         if method == "sobol" and not res["second_order"].empty:
