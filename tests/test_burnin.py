@@ -7,9 +7,12 @@ import pickle
 import numpy as np
 import pytest
 
-from marketsim.burnin import BurnInCache, burn_in_key, dump_state
+from marketsim.burnin import BurnInCache, burn_in_key, dump_state, shared_until
+from marketsim.experiments.spec import load_experiment
 from marketsim.io import simulate
+from marketsim.model import MarketModel
 from marketsim.scenario import load_scenario
+from marketsim.tactics import TACTICS
 from tests.conftest import ROOT
 
 SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
@@ -55,8 +58,9 @@ def test_the_key_ignores_tactics_that_wait_for_day_0_but_not_the_rest():
         assert burn_in_key(other) != key, override
 
 
-def test_sweep_points_share_a_burn_in_and_keep_their_own_parameters():
-    """Two crackdown intensities from one cached day-0 state differ as fresh runs do."""
+def test_sweep_points_share_the_days_before_the_crackdown_and_keep_their_own_parameters():
+    """Two crackdown intensities share the state at day 120, the crackdown's first day, and
+    each run equals its fresh run."""
     c = BurnInCache()
     runs = {}
     for intensity in (2, 12):
@@ -64,18 +68,105 @@ def test_sweep_points_share_a_burn_in_and_keep_their_own_parameters():
             ROOT / "scenarios" / "crackdown.yaml",
             [*SHORT, f"tactics.crackdown.intensity={intensity}"],
         )
+        assert shared_until(sc) == 120
         _, ts, _ = simulate(sc, cache=c)
         _, fresh, _ = simulate(sc)
         assert ts.equals(fresh)
         runs[intensity] = ts
     assert c.misses == 1 and c.hits == 1
+    assert c.last_shared_day == 120
     assert not runs[2].equals(runs[12])
+
+
+def test_a_later_tactic_starts_from_an_earlier_shared_day_and_books_patrol_time_as_fresh(cache):
+    """The hot-spot watch begins on day 30, after the baseline's day-0 state: the run goes
+    on from day 0, and the patrol's bookings from days 0-29 stay in its accounts."""
+    sc = load_scenario(ROOT / "scenarios" / "hotspot_patrol.yaml", SHORT)
+    assert shared_until(sc) == 30
+    fresh_model, _, fresh = simulate(sc)
+    model, _, cached = simulate(sc, cache=cache)
+    assert cache.last_shared_day in (0, 30)
+    assert cached["costs"]["by_tactic"] == fresh["costs"]["by_tactic"]
+    patrol = model.accounts.accounts["standard_patrol"].counts["officer_days"]
+    assert patrol == fresh_model.accounts.accounts["standard_patrol"].counts["officer_days"] > 0
+
+
+def test_a_watch_that_begins_in_burn_in_does_not_take_the_shared_day_0_state(cache):
+    """Hot-spot patrol from day 70 watches the market from day -20 (its 90-day before
+    window), so it cannot start from the baseline's day-0 state (it once did, and lost
+    the window's first 20 days from its report)."""
+    sc = load_scenario(
+        ROOT / "scenarios" / "hotspot_patrol.yaml", [*SHORT, "tactics.hotspot_patrol.start=70"]
+    )
+    assert shared_until(sc) == -20
+    _, ts_fresh, fresh = simulate(sc)
+    _, ts_cached, cached = simulate(sc, cache=cache)
+    assert ts_cached.equals(ts_fresh)
+    assert cached == fresh
+
+
+STARTS = ["start=0", "start=45", "start=200"]
+
+
+@pytest.fixture(scope="module")
+def town_model():
+    return MarketModel(load_scenario(ROOT / "scenarios" / "baseline.yaml", SHORT))
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_first_day_is_the_first_day_a_tactic_is_active(town_model, name):
+    """`Tactic.first_day` (what runs may share) agrees with `is_active` (what runs do), for
+    every tactic of every shipped scenario, with starts that put watches in burn-in too."""
+    base = load_scenario(ROOT / "scenarios" / f"{name}.yaml", SHORT)
+    variants = [[]]
+    for cfg in base.tactics:
+        if not TACTICS[cfg.type].acts_in_burn_in:
+            variants += [[f"tactics.{cfg.label}.{s}"] for s in STARTS]
+    variants.append(["evaluation.before_days=400"])
+    for extra in variants:
+        sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml", [*SHORT, *extra])
+        town_model.config = sc
+        for cfg in sc.tactics:
+            tactic = TACTICS[cfg.type](cfg, np.random.default_rng(0))
+            tactic.init(town_model)
+            days = range(-sc.burn_in, sc.steps + 300)
+            first = next((d for d in days if tactic.is_active(d)), None)
+            declared = max(-sc.burn_in, TACTICS[cfg.type].first_day(cfg, sc))
+            assert first == declared, (name, extra, cfg.label)
+            if first is not None:
+                assert all(tactic.is_active(d) is False for d in range(-sc.burn_in, first))
+
+
+def test_the_sobol_design_shares_its_first_90_days():
+    """Targeted deterrence reads the model's violence log rather than watching from day 0,
+    so every point of the Sobol design shares days 0-89 (tactics start on day 90)."""
+    exp = load_experiment(ROOT / "experiments" / "sobol_tactics.yaml")
+    assert shared_until(exp.scenario({}, exp.spec.seed)) == 90
+
+
+def test_a_restored_state_pickles_again_and_its_grid_cells_share_one_class():
+    """Mesa unpickles each grid cell into a class of its own (slow), which cannot be pickled
+    again; `dump_state` keeps one class per grid, so later shared days can be kept too."""
+    model = MarketModel(load_scenario(ROOT / "scenarios" / "baseline.yaml", SHORT))
+    for _ in range(35):
+        model.step()
+    once = pickle.loads(dump_state(model))
+    twice = pickle.loads(dump_state(once))
+    assert len({type(cell) for cell in twice.grid.all_cells}) == 1
+    assert type(next(iter(twice.grid.all_cells))) is not type(next(iter(once.grid.all_cells)))
+    for m in (model, twice):
+        for _ in range(10):
+            m.step()
+    assert twice.recorder.frame().equals(model.recorder.frame())
+    assert [a.cell.coordinate for a in twice.police.agents] == [
+        a.cell.coordinate for a in model.police.agents
+    ]
 
 
 def test_a_cached_state_comes_back_with_numpys_own_dtypes(cache):
     """A plainly unpickled array has a copy of its dtype, on which `np.add.at` is ~30x slower."""
     sc = load_scenario(ROOT / "scenarios" / "baseline.yaml", SHORT)
-    model = cache.model_at_day_0(sc)
+    model = cache.model_for(sc)
     for name, array in [
         ("tally", model.tally._values),
         ("user cash", model.users.cash),

@@ -23,14 +23,16 @@ def simulate(
 ) -> tuple[MarketModel, pd.DataFrame, dict[str, Any]]:
     """Run one scenario to the end; returns the model, the timeseries and the summary.
 
-    With a burn-in cache, a run whose day-0 state is already known starts from it.
+    With a burn-in cache, a run starts from the latest state it shares with runs
+    already made (burnin.py).
     """
-    model = MarketModel(scenario) if cache is None else cache.model_at_day_0(scenario)
+    model = MarketModel(scenario) if cache is None else cache.model_for(scenario)
     total = scenario.burn_in + scenario.steps
     if progress:
         from tqdm import tqdm
 
-        with tqdm(total=total, desc=scenario.name, unit="day", leave=False) as bar:
+        done = model.day + scenario.burn_in
+        with tqdm(total=total, initial=done, desc=scenario.name, unit="day", leave=False) as bar:
             model.run(progress=bar.update)
     else:
         model.run()

@@ -109,6 +109,9 @@ class MarketModel(mesa.Model):
         self.harm_heat = np.zeros(self.town.n_cells)  # smoothed daily weighted harm per cell
         self.open_sales_yesterday = np.zeros(self.town.n_cells)
         self.retired_crews: set[int] = set()  # crews broken up by asset recovery
+        # (day, dealer rows, cells, crews) of each recorded day's violent incidents, as the
+        # police know them the next morning; from day -1, the last day of burn-in.
+        self.violence_log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
 
     # ------------------------------------------------------------------ set-up
     def crew_z(self, crew_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -282,9 +285,22 @@ class MarketModel(mesa.Model):
     def _phase_tactics(self) -> None:
         self.accounts.recording = self.recording
         self.levers = Levers()
+        self._log_violence()
         for tactic in self.tactics:
             if tactic.is_active(self.day):
                 tactic.step(self)
+
+    def _log_violence(self) -> None:
+        """Add yesterday's violent incidents to the log, before any tactic acts today.
+
+        Tactics that judge crews by their recent violence (targeted deterrence, harm
+        targeting) read this log, so they need not watch the market before they start.
+        """
+        if self.day < 0:
+            return
+        who = self.violent_today
+        d = self.dealers
+        self.violence_log.append((self.day - 1, who, d.cell[who], d.crew[who]))
 
     def _phase_deploy(self) -> None:
         cfg = self.config.police

@@ -24,6 +24,7 @@ from marketsim.params import Section, param
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
+    from marketsim.scenario import Scenario
 
 
 ARREST_PRIORITIES = ("any", "open_first", "harm")
@@ -86,6 +87,17 @@ class Tactic:
         self.rng = rng
 
     # delivery
+    @classmethod
+    def first_day(cls, config: TacticConfig, scenario: Scenario) -> int:
+        """The first day `is_active` can be true (negative days are burn-in).
+
+        Before it the tactic has drawn no random number, booked nothing and changed
+        nothing, so runs that differ only in tactics not yet begun share their state
+        up to the earliest such day (burnin.py). A subclass that overrides
+        `is_active` overrides this with it (tests/test_burnin.py checks they agree).
+        """
+        return -scenario.burn_in if cls.acts_in_burn_in else config.start
+
     def is_active(self, day: int) -> bool:
         """Whether the tactic acts on this recorded day (negative days are burn-in)."""
         cfg = self.config

@@ -22,6 +22,7 @@ from marketsim.tactics.targeting import area_cells
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
+    from marketsim.scenario import Scenario
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 
@@ -120,6 +121,12 @@ class Crackdown(Tactic):
 
     # delivery ---------------------------------------------------------------
     WATCH_DAYS = 30  # days of open dealing observed before the start, for follow-up
+
+    @classmethod
+    def first_day(cls, config: CrackdownConfig, scenario: Scenario) -> int:
+        if config.follow_up is not None:
+            return max(0, config.start - cls.WATCH_DAYS)
+        return config.start
 
     def is_active(self, day: int) -> bool:
         # With follow-up, the tactic watches the area from a month before it starts

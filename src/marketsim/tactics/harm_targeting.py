@@ -162,25 +162,23 @@ class HarmTargeting(Tactic):
     def init(self, model: MarketModel) -> None:
         self.covert = CovertTime(self.name)
         self.operations: list[Operation] = []
-        # (day, dealer rows, cells) of each day's violent incidents
-        self.violence_log: list[tuple[int, np.ndarray, np.ndarray]] = []
         self.next_start = self.config.start
 
     # delivery ---------------------------------------------------------------
     def is_active(self, day: int) -> bool:
-        # Records violence from WATCH_DAYS before the start and follows the
-        # void after the campaign; operations start only during it.
-        return day >= max(0, self.config.start - WATCH_DAYS)
+        # Follows the void after the campaign; operations start only during it.
+        return day >= self.config.start
 
     def in_campaign(self, day: int) -> bool:
         return super().is_active(day)
 
+    def watch_from(self) -> int:
+        """The first day whose violence counts in the report's before window."""
+        return max(0, self.config.start - WATCH_DAYS)
+
     def step(self, model: MarketModel) -> None:
         day = model.day
         self.covert.settle(model)
-        d = model.dealers
-        who = model.violent_today.copy()  # yesterday's (phase 6)
-        self.violence_log.append((day - 1, who, d.cell[who]))
         for op in self.operations:
             op.observe(model)
         op = self.operations[-1] if self.operations else None
@@ -248,11 +246,17 @@ class HarmTargeting(Tactic):
         }
 
     def incidents(
-        self, a: int, b: int, cells: np.ndarray | None = None, rows: np.ndarray | None = None
+        self,
+        model: MarketModel,
+        a: int,
+        b: int,
+        cells: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> int:
         """Violent incidents on days [a, b), in the given cells and/or by the given dealers."""
+        a = max(a, self.watch_from() - 1)  # the first day the tactic looks back to
         n = 0
-        for day, who, where in self.violence_log:
+        for day, who, where, _ in model.violence_log:
             if not (a <= day < b) or who.size == 0:
                 continue
             ok = np.ones(who.size, dtype=bool)
@@ -403,14 +407,14 @@ class Operation:
         entrant = np.fromiter(self.fillers.values(), dtype=bool)
         r0 = self.removal_day
         after_days = min(VOID_DAYS, model.day - r0)
-        first = tactic.violence_log[0][0] if tactic.violence_log else r0
+        first = tactic.watch_from() - 1
         before_days = min(VOID_DAYS, r0 - first)
 
         def group(sel: np.ndarray, a: int, b: int) -> dict:
             return {
                 "dealers": int(sel.size),
                 "mean_violence_trait": float(d.violence[sel].mean()) if sel.size else None,
-                "incidents": tactic.incidents(a, b, rows=sel),
+                "incidents": tactic.incidents(model, a, b, rows=sel),
             }
 
         after = (r0, r0 + after_days)
@@ -425,7 +429,7 @@ class Operation:
             "entrants": group(rows[entrant], *after),
             "movers_in": group(rows[~entrant], *after),
             "already_there": group(self.stayers, *after),
-            "area_incidents_before": tactic.incidents(r0 - before_days, r0, cells=self.area),
-            "area_incidents_after": tactic.incidents(*after, cells=self.area),
+            "area_incidents_before": tactic.incidents(model, r0 - before_days, r0, cells=self.area),
+            "area_incidents_after": tactic.incidents(model, *after, cells=self.area),
         }
         return out

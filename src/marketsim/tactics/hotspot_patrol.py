@@ -35,6 +35,7 @@ from marketsim.tactics.targeting import CellRanking, area_cells, top_cells
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
+    from marketsim.scenario import Scenario
 
 KOPER = "Koper 1995 (Justice Quarterly 12(4)): 10-15 minute stops maximise residual deterrence"
 SHERMAN_WEISBURD = "Sherman & Weisburd 1995 (Justice Quarterly 12(4)), Minneapolis hot spots"
@@ -117,6 +118,10 @@ class HotspotPatrol(Tactic):
         self.watch = OpenMarketWatch(model, cfg.start, model.config.evaluation.before_days)
 
     # delivery ---------------------------------------------------------------
+    @classmethod
+    def first_day(cls, config: HotspotPatrolConfig, scenario: Scenario) -> int:
+        return config.start - scenario.evaluation.before_days  # OpenMarketWatch.first_day
+
     def is_active(self, day: int) -> bool:
         # Watches the open market from a window before the start to the end of
         # the run (for report()); patrols only in its own window.

@@ -19,6 +19,7 @@ from marketsim.tactics.base import Tactic, TacticConfig
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
+    from marketsim.scenario import Scenario
 
 S000 = "seed 000_ecf4d41f2042e744.txt"
 
@@ -107,6 +108,13 @@ class Partnership(Tactic):
             model.accounts.index(label)
             part.init(model)
             self.parts.append(part)
+
+    @classmethod
+    def first_day(cls, config: PartnershipConfig, scenario: Scenario) -> int:
+        from marketsim.tactics import TACTICS
+
+        parts = [TACTICS[p.type].first_day(p, scenario) for p in config.parts]
+        return min([config.start, *parts])
 
     def is_active(self, day: int) -> bool:
         # Parts keep their own calendars; the partnership is stepped whenever any may act.

@@ -34,6 +34,7 @@ from marketsim.tactics.targeting import CellRanking, area_cells, top_cells
 
 if TYPE_CHECKING:
     from marketsim.model import MarketModel
+    from marketsim.scenario import Scenario
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 BBW = (
@@ -141,6 +142,10 @@ class PlaceGuardianship(Tactic):
         self.watch = OpenMarketWatch(model, cfg.start, model.config.evaluation.before_days)
 
     # delivery ---------------------------------------------------------------
+    @classmethod
+    def first_day(cls, config: PlaceGuardianshipConfig, scenario: Scenario) -> int:
+        return config.start - scenario.evaluation.before_days  # OpenMarketWatch.first_day
+
     def is_active(self, day: int) -> bool:
         # Watches the open market from a window before the start to the end of
         # the run (for report()); acts only in its own window.

@@ -187,14 +187,12 @@ class TargetedDeterrence(Tactic):
         self.call_ins: list[dict] = []
         self.follow_throughs: list[dict] = []
         self.credibility_path: list[tuple[int, float]] = []
-        self.incidents: list[tuple[int, int]] = []  # (day, crew or -1) of each incident
-        self.first_day: int | None = None
 
     # delivery ---------------------------------------------------------------
     def is_active(self, day: int) -> bool:
-        # Watches violence from BEFORE_DAYS before the start (for before/after),
-        # and keeps running after the campaign so credibility can fade.
-        return day >= max(0, self.config.start - BEFORE_DAYS)
+        # Keeps running after the campaign so credibility can fade. Violence before
+        # the start (for before/after) comes from the model's violence log.
+        return day >= self.config.start
 
     def in_campaign(self, day: int) -> bool:
         return super().is_active(day)
@@ -210,14 +208,8 @@ class TargetedDeterrence(Tactic):
     # step -------------------------------------------------------------------
     def step(self, model: MarketModel) -> None:
         day = model.day
-        if self.first_day is None:
-            self.first_day = day
         self.covert.settle(model)
-        yesterday = model.violent_today  # set in phase 6 of the previous day
-        crews = model.dealers.crew[yesterday]
-        self.incidents.extend((day - 1, int(c)) for c in crews)
-        if day < self.config.start:
-            return
+        crews = model.dealers.crew[model.violent_today]  # yesterday's incidents (phase 6)
         in_campaign = self.in_campaign(day)
         if self.call_in_due(day):
             self._call_in(model)
@@ -329,8 +321,13 @@ class TargetedDeterrence(Tactic):
     # report -----------------------------------------------------------------
     def report(self, model: MarketModel) -> dict:
         cfg = self.config
-        inc = np.array(self.incidents, dtype=np.int64).reshape(-1, 2)
-        first = cfg.start if self.first_day is None else self.first_day
+        # (day, crew) of each incident from BEFORE_DAYS before the start
+        watch_from = max(0, cfg.start - BEFORE_DAYS)
+        first = watch_from if model.day > watch_from else cfg.start
+        inc = np.array(
+            [(day, c) for day, _, _, crews in model.violence_log if day >= first for c in crews],
+            dtype=np.int64,
+        ).reshape(-1, 2)
         stop = model.day if cfg.duration is None else min(model.day, cfg.start + cfg.duration)
         cohort = [c for c, d in self.notified.items() if d == cfg.start]
         path = np.array([c for _, c in self.credibility_path])
