@@ -6,12 +6,14 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from marketsim.burnin import BurnInCache, burn_in_key, dump_state, shared_until
 from marketsim.experiments.spec import load_experiment
 from marketsim.io import simulate
 from marketsim.model import MarketModel
-from marketsim.scenario import load_scenario
+from marketsim.scenario import load_scenario, read_yaml, scenario_from_dict
 from marketsim.tactics import TACTICS
 from tests.conftest import ROOT
 
@@ -202,3 +204,46 @@ def test_dump_state_round_trips_arrays_and_scalars_exactly():
     assert back["floats"].flags.writeable
     back["floats"][0] = 1.0  # its own memory, not the pickle's buffer
     assert state["floats"][0] == 0.1
+
+
+def _tactic_pool() -> dict[str, dict]:
+    """Every non-background tactic of the shipped scenarios, by a unique label."""
+    pool: dict[str, dict] = {}
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        for cfg in read_yaml(path).get("tactics", []):
+            if cfg["type"] != "standard_patrol":
+                label = cfg.get("name") or cfg["type"]
+                label = label if label not in pool else f"{label}_{path.stem}"
+                pool[label] = {**cfg, "name": label}
+    return pool
+
+
+POOL = _tactic_pool()
+
+
+@st.composite
+def short_runs(draw, min_tactics: int):
+    """A short default-town scenario with shipped tactics at drawn starts."""
+    labels = draw(
+        st.lists(st.sampled_from(sorted(POOL)), min_size=min_tactics, max_size=2, unique=True)
+    )
+    data = read_yaml(ROOT / "scenarios" / "baseline.yaml")
+    data.update(seed=draw(st.integers(1, 3)), burn_in=30, steps=150)
+    data["evaluation"] = {"before_days": draw(st.integers(10, 150))}
+    data["tactics"] = [{"type": "standard_patrol"}] + [
+        {**POOL[label], "start": draw(st.integers(0, 140))} for label in labels
+    ]
+    return scenario_from_dict(data, source="<drawn>")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=short_runs(min_tactics=0), then=short_runs(min_tactics=1))
+def test_any_run_after_any_other_equals_its_fresh_run(first, then):
+    """Whatever an earlier run left in the cache (its day 0 and first tactic day), a later
+    run on shipped tactics with drawn starts and before windows equals its fresh run."""
+    cache = BurnInCache()
+    simulate(first, cache=cache)
+    _, ts_cached, cached = simulate(then, cache=cache)
+    _, ts_fresh, fresh = simulate(then)
+    assert ts_cached.equals(ts_fresh)
+    assert cached == fresh
