@@ -100,3 +100,21 @@ def test_ledger_totals_match_the_event_table_and_events_are_opt_in():
     )
     with pytest.raises(RuntimeError, match="keep_events"):
         plain.ledger.events()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_cutting_the_town_into_tiles_does_not_change_where_buyers_go(monkeypatch, seed):
+    """Large towns are cut into tiles for the open-market choice (market.TILE); a town of
+    one tile takes a shortcut. Tiles of 7 cells on a 20x20 town give the same runs."""
+    from marketsim import market
+
+    def run():
+        model = MarketModel(small(seed=seed, steps=30))
+        model.run()
+        return model.recorder.frame()
+
+    whole = run()
+    monkeypatch.setattr(market, "TILE", 7)
+    tiled = run()
+    assert tiled.equals(whole)
+    assert whole["open_sales"].sum() > 0

@@ -84,8 +84,10 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
     served = served[rng.permutation(served.size)]
     order = served[np.argsort(seller[served], kind="stable")]
     s_sorted = seller[order]
-    first = np.flatnonzero(np.diff(s_sorted, prepend=-2))  # where each seller's run starts
-    rank = np.arange(order.size) - np.repeat(first, np.diff(first, append=order.size))
+    starts = np.ones(order.size, dtype=bool)  # where each seller's run of buyers starts
+    starts[1:] = s_sorted[1:] != s_sorted[:-1]
+    pos = np.arange(order.size)
+    rank = pos - np.maximum.accumulate(np.where(starts, pos, 0))
     over = order[rank >= cm.capacity]
     if over.size:
         tally.add("unmet_demand", d.cell[seller[over]])
@@ -196,9 +198,12 @@ def _open_market_choice(
     choice = np.full(buyers.size, -1, dtype=np.int64)
     # Large towns are cut into tiles so each buyer weighs only the pitches within reach.
     reach = int(np.ceil(cu.search_radius))
-    tile_of = (hx // TILE) * (town.height // TILE + 1) + hy // TILE
-    for tile in np.unique(tile_of):
-        who = np.flatnonzero(tile_of == tile)
+    if town.width <= TILE and town.height <= TILE:
+        groups = [np.arange(buyers.size)]  # one tile: every buyer
+    else:
+        tile_of = (hx // TILE) * (town.height // TILE + 1) + hy // TILE
+        groups = [np.flatnonzero(tile_of == tile) for tile in np.unique(tile_of)]
+    for who in groups:
         x0, x1 = hx[who].min() - reach, hx[who].max() + reach
         y0, y1 = hy[who].min() - reach, hy[who].max() + reach
         near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
