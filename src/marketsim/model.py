@@ -213,7 +213,7 @@ class MarketModel(mesa.Model):
         """One day, in this order:
 
         1. custody      sentences and releases due today
-        2. tactics      active tactics issue police orders and other actions
+        2. tactics      yesterday's violence logged; active tactics issue police orders
         3. deploy       police units go out; presence and deterrence layers
         4. dealers      perceived risk, relocation, open/closed mode, price
         5. trade        users buy (contacts, then open market), fund use, use, overdose
