@@ -53,7 +53,7 @@ S003 = "seed 003_f1d980d3e2135e00.txt"
 S004 = "seed 004_4568d074a54f904a.txt"
 
 VOID_DAYS = 90  # days after a removal over which the void is followed
-WATCH_DAYS = 90  # days before the start from which violence is recorded
+WATCH_DAYS = 90  # days before the start whose violence the report looks back on
 
 
 class HarmTargetingConfig(TacticConfig):

@@ -169,7 +169,7 @@ class TargetedDeterrenceConfig(TacticConfig):
     )
 
 
-BEFORE_DAYS = 90  # violence is recorded from this long before the first call-in
+BEFORE_DAYS = 90  # the report compares violence this long before the first call-in
 
 
 class TargetedDeterrence(Tactic):
