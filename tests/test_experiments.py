@@ -432,3 +432,17 @@ def test_noise_runs_sit_at_the_centre_on_seeds_no_design_point_uses():
         lo, hi = p.range
         values = {j.params[p.path] for j in noise}
         assert len(values) == 1 and abs(values.pop() - (lo + hi) / 2) <= 0.5
+
+
+def test_without_a_terminal_progress_is_a_plain_line_with_time_left(tmp_path, monkeypatch, capsys):
+    """No bar can be drawn in a cluster job's log: a line a minute says runs done, failures,
+    rate and time left (here every run, with the interval set to 0)."""
+    from marketsim.experiments import execute
+
+    monkeypatch.setattr(execute.ProgressLog, "every_s", 0.0)
+    run_sweep(experiment(tmp_path, **FACTORIAL), tmp_path / "sweep", Backend("serial"))
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("runs: ")]
+    assert len(lines) == 12
+    assert lines[0].startswith("runs: 1/12 done, 0 failed, ") and "left" in lines[0]
+    assert lines[-1].startswith("runs: 12/12 done, 0 failed, ")
+    assert "about 0 min left" in lines[-1]

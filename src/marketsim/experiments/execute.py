@@ -25,6 +25,36 @@ class Progress:
         return 60.0 * self.ran / self.wall_s if self.wall_s > 0 else float("nan")
 
 
+class ProgressLog:
+    """Progress as a plain line on stderr every `every_s` seconds, for runs with no
+    terminal to draw a bar on (a cluster job's log, `nohup`)."""
+
+    every_s = 60.0
+
+    def __init__(self):
+        self._t0 = self._last = time.perf_counter()
+
+    def update(self, state: Progress) -> None:
+        now = time.perf_counter()
+        if now - self._last < self.every_s:
+            return
+        self._last = now
+        rate = 60.0 * state.ran / (now - self._t0)
+        left = state.total - state.skipped - state.ran
+        eta = f"about {_duration(60.0 * left / rate)} left" if rate > 0 else "time left unknown"
+        print(
+            f"runs: {state.skipped + state.ran}/{state.total} done, {state.failed} failed, "
+            f"{rate:.1f} runs/min, {eta}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
 def execute(
     jobs: list[Job],
     store: ResultStore,
@@ -36,12 +66,14 @@ def execute(
 
     Jobs go out in batches of up to `batch_size` on one seed, in order of (seed,
     job id), so that runs sharing a burn-in compute it once. A failed job is
-    recorded and the rest go on.
+    recorded and the rest go on. Progress: a bar on a terminal; otherwise, with
+    `progress=None`, a line a minute (`ProgressLog`).
     """
     done = store.done()
     todo = sorted((j for j in jobs if j.id not in done), key=lambda j: (j.seed, j.id))
     state = Progress(total=len(jobs), skipped=len(jobs) - len(todo))
     show = sys.stderr.isatty() if progress is None else progress
+    log = ProgressLog() if progress is None and not show else None
     bar = None
     if show:
         from tqdm import tqdm
@@ -65,6 +97,8 @@ def execute(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(failed=state.failed, refresh=False)
+            elif log is not None:
+                log.update(state)
     finally:
         state.wall_s = time.perf_counter() - t0
         if bar is not None:
