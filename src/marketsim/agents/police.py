@@ -109,9 +109,9 @@ class PoliceForce:
             beats = order.cells[picks]
             unit_ids = np.asarray(units)
             h = (self.hours_today[unit_ids] / per_unit)[:, None]
-            np.add.at(hours, beats, np.broadcast_to(h, beats.shape))
+            np.add.at(hours, beats, h)  # h broadcasts over each unit's beat
             if order.visible:
-                np.add.at(visible, beats, np.broadcast_to(h, beats.shape))
+                np.add.at(visible, beats, h)
             np.add.at(officer_days, beats, 1.0 / per_unit)
             model.accounts.add(order.tactic, "officer_days", float(len(units)))
             self.cell_unit[beats] = unit_ids[:, None]
