@@ -118,7 +118,7 @@ class Recorder:
         """(cells, regions) indicator: the four regions, then any watched areas.
 
         Built on the first recorded day, from the scenario in force then (a run
-        started from a shared burn-in may have taken a new scenario at day 0).
+        started from a shared state may have taken a new scenario at day 0).
         """
         if self._matrix is None:
             town = self.model.town

@@ -65,7 +65,7 @@ def execute(
     """Run every job not yet in the store; write each result as it completes.
 
     Jobs go out in batches of up to `batch_size` on one seed, in order of (seed,
-    job id), so that runs sharing a burn-in compute it once. A failed job is
+    job id), so that runs sharing a start compute it once. A failed job is
     recorded and the rest go on. Progress: a bar on a terminal; otherwise, with
     `progress=None`, a line a minute (`ProgressLog`).
     """

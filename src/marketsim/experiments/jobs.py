@@ -1,9 +1,9 @@
 """A job is one run: a scenario (as plain data), a seed and where it sits in the design.
 
 `run_batch` is what every runner executes, in whatever process: a few jobs on
-the same seed, run one after another so that they share one burn-in. It never
-raises: a run that fails comes back as a failure record with its error, so a
-sweep goes on and reports it at the end.
+the same seed, run one after another so that they share their start (burnin.py).
+It never raises: a run that fails comes back as a failure record with its error,
+so a sweep goes on and reports it at the end.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from marketsim.burnin import BurnInCache
 from marketsim.experiments.outcomes import SERIES, binned_series, keep, summary_outcomes
 
-# One cache per worker process: runs that share a seed and a burn-in share it.
+# One cache per worker process: runs on the same seed share their start through it.
 _CACHE = BurnInCache()
 
 
@@ -81,7 +81,7 @@ def run_job(job: Job) -> JobResult:
 
 
 def run_batch(jobs: list[Job]) -> list[JobResult]:
-    """Run jobs in order in this process (they share burn-in through the process cache)."""
+    """Run jobs in order in this process (they share their start through the process cache)."""
     return [run_job(job) for job in jobs]
 
 

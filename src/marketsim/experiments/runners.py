@@ -6,7 +6,7 @@
   LocalCluster started for the run.
 
 Each takes batches of jobs (jobs.batches: consecutive jobs on one seed, which
-share a burn-in in the worker) and yields results as batches complete, in any
+share their start in the worker) and yields results as batches complete, in any
 order; the result store keys them by job id, so the order never reaches the
 results.
 """
