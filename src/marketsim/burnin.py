@@ -47,18 +47,19 @@ def shared_until(scenario: Scenario) -> int:
     return max(-scenario.burn_in, min([scenario.steps, *days]))
 
 
-def prefix_key(scenario: Scenario, day: int) -> str:
-    """A hash of everything that shapes the state at `day` for runs sharing it.
+def prefix_key(scenario: Scenario, recorded: bool) -> str:
+    """A hash of everything that shapes a state that runs share.
 
     Tactics outside the background do not count at all. Background tactics count
-    with their position in the list, which fixes their account index. After day 0
-    the evaluation's watched areas count too: the recorder has used them.
+    with their position in the list, which fixes their account index. For a state
+    after day 0 (`recorded`), the evaluation's watched areas count too: the
+    recorder has used them.
     """
     data = scenario.resolved()
     watch = data["evaluation"]["watch"]
     for field in _NOT_SHARED:
         data.pop(field, None)
-    if day > 0:
+    if recorded:
         data["evaluation.watch"] = watch
     data["tactics"] = [
         [i, cfg] for i, cfg in enumerate(data["tactics"]) if TACTICS[cfg["type"]].acts_in_burn_in
@@ -69,7 +70,7 @@ def prefix_key(scenario: Scenario, day: int) -> str:
 
 def burn_in_key(scenario: Scenario) -> str:
     """The key of the state at day 0, the end of burn-in."""
-    return prefix_key(scenario, 0)
+    return prefix_key(scenario, recorded=False)
 
 
 def adopt(model: MarketModel, scenario: Scenario) -> MarketModel:
@@ -134,7 +135,7 @@ class BurnInCache:
         On the way it keeps the states at day 0 and at `shared_until`, for later runs.
         """
         until = shared_until(scenario)
-        keys = (prefix_key(scenario, 0), prefix_key(scenario, 1))  # up to day 0, after it
+        keys = (prefix_key(scenario, recorded=False), prefix_key(scenario, recorded=True))
         shared = [(k, d) for k, d in self._states if d <= until and k == keys[d > 0]]
         if shared:
             self.hits += 1

@@ -124,15 +124,18 @@ class Crackdown(Tactic):
 
     @classmethod
     def first_day(cls, config: CrackdownConfig, scenario: Scenario) -> int:
-        if config.follow_up is not None:
-            return max(0, config.start - cls.WATCH_DAYS)
-        return config.start
+        return cls.watch_start(config) if config.follow_up is not None else config.start
+
+    @classmethod
+    def watch_start(cls, config: CrackdownConfig) -> int:
+        """With follow-up, the first day the area's open dealing is watched."""
+        return max(0, config.start - cls.WATCH_DAYS)
 
     def is_active(self, day: int) -> bool:
         # With follow-up, the tactic watches the area from a month before it starts
         # until the end of the run; otherwise it acts only during the campaign.
         if self.config.follow_up is not None:
-            return day >= max(0, self.config.start - self.WATCH_DAYS)
+            return day >= self.watch_start(self.config)
         return self.in_campaign(day)
 
     def in_campaign(self, day: int) -> bool:

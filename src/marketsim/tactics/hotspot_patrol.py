@@ -120,7 +120,7 @@ class HotspotPatrol(Tactic):
     # delivery ---------------------------------------------------------------
     @classmethod
     def first_day(cls, config: HotspotPatrolConfig, scenario: Scenario) -> int:
-        return config.start - scenario.evaluation.before_days  # OpenMarketWatch.first_day
+        return OpenMarketWatch.first_watched(config.start, scenario.evaluation.before_days)
 
     def is_active(self, day: int) -> bool:
         # Watches the open market from a window before the start to the end of

@@ -90,7 +90,12 @@ class OpenMarketWatch:
 
     def first_day(self) -> int:
         """First day to watch (it may fall in burn-in)."""
-        return self.start - self.window
+        return self.first_watched(self.start, self.window)
+
+    @staticmethod
+    def first_watched(start: int, window: int) -> int:
+        """First day a watch of `window` days before `start` observes."""
+        return start - window
 
     def observe(self, model: MarketModel, day: int | None = None) -> None:
         """Record the open sales of the day before `model.day` (call in phase 2),

@@ -144,7 +144,7 @@ class PlaceGuardianship(Tactic):
     # delivery ---------------------------------------------------------------
     @classmethod
     def first_day(cls, config: PlaceGuardianshipConfig, scenario: Scenario) -> int:
-        return config.start - scenario.evaluation.before_days  # OpenMarketWatch.first_day
+        return OpenMarketWatch.first_watched(config.start, scenario.evaluation.before_days)
 
     def is_active(self, day: int) -> bool:
         # Watches the open market from a window before the start to the end of
