@@ -446,3 +446,32 @@ def test_without_a_terminal_progress_is_a_plain_line_with_time_left(tmp_path, mo
     assert lines[0].startswith("runs: 1/12 done, 0 failed, ") and "left" in lines[0]
     assert lines[-1].startswith("runs: 12/12 done, 0 failed, ")
     assert "about 0 min left" in lines[-1]
+
+
+def test_consolidating_again_keeps_results_that_hold_every_run(tmp_path, monkeypatch):
+    """A second consolidate with nothing new keeps results.parquet (no re-reading of parts);
+    once another run is on disk it is gathered again and includes it."""
+    from marketsim.experiments.jobs import Job, JobResult
+    from marketsim.experiments.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    store.open({"digest": "d", "name": "t"})
+
+    def finish(i: int) -> None:
+        job = Job(i, f"point {i}", i, 0, 1, {}, (), "t.yaml")
+        store.write(JobResult(job, outcomes={"all.net_harm_gbp": float(i)}))
+
+    for i in range(3):
+        finish(i)
+    store.consolidate()
+    assert pd.read_parquet(tmp_path / "results.parquet").job.tolist() == [0, 1, 2]
+
+    def no_gather(folder):
+        raise AssertionError("re-read the parts")
+
+    monkeypatch.setattr(ResultStore, "_gather", staticmethod(no_gather))
+    store.consolidate()  # nothing new: kept as it is
+    monkeypatch.undo()
+    finish(3)
+    store.consolidate()
+    assert pd.read_parquet(tmp_path / "results.parquet").job.tolist() == [0, 1, 2, 3]

@@ -257,3 +257,66 @@ def test_report_separates_clear_noisy_and_inert_parameters(tmp_path):
     assert "No effect at all (every change left all.net_harm_gbp identical): `inert`" in headline
     table = pd.read_csv(tmp_path / "indices" / "all_net_harm_gbp.csv")
     assert table.clear_of_noise.tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_an_outcome_that_hardly_varies_is_not_estimated(tmp_path, method):
+    """A harm equal at 99% of design points but for a few outliers (a treatment service
+    full nearly always) gets no indices and is named as not estimated, not as driven by
+    every parameter; one that varies at 10% of points is still analysed."""
+    rng = np.random.default_rng(11)
+    spec = Spec(method=method, samples=64 if method == "sobol" else 40, levels=4)
+    X = _sample(method, PROBLEM, spec)
+    y = ishigami(X)
+    n = len(X)
+    flat = np.full(n, 100.0)
+    outliers = max(1, int(0.01 * n))
+    flat[rng.choice(n, outliers, replace=False)] = 90.0
+    sparse = np.zeros(n)
+    sparse[rng.choice(n, int(0.10 * n), replace=False)] = 1.0
+    runs = pd.DataFrame(
+        {
+            "point": np.arange(n),
+            "replicate": 0,
+            "all.net_harm_gbp": y,
+            "all.harm_gbp.treatment_place_day": flat,
+            "all.harm_gbp.homicide": sparse,
+        }
+    )
+    noise = pd.DataFrame(
+        {
+            "point": -1,
+            "replicate": range(10),
+            "all.net_harm_gbp": 0.01 * rng.standard_normal(10),
+            "all.harm_gbp.treatment_place_day": 100.0,
+            "all.harm_gbp.homicide": 0.0,
+        }
+    )
+    meta = {"name": "t", "replicates": 1, "seed": 1, "levels": 4, "command": "t"}
+    meta["ranges"] = PROBLEM["bounds"]
+    report = write_sensitivity_report(
+        tmp_path, method, PROBLEM, X, pd.concat([runs, noise]), ["all.net_harm_gbp"], meta
+    )
+    text = report.read_text()
+    assert f"treatment place day ({outliers / n:.1%})" in text
+    assert "**treatment place day**" not in text
+    flat_table = pd.read_csv(tmp_path / "indices" / "all_harm_gbp_treatment_place_day.csv")
+    assert not flat_table.clear_of_noise.any()
+    index = "ST" if method == "sobol" else "mu_star"
+    assert flat_table[index].isna().all()
+    sparse_table = pd.read_csv(tmp_path / "indices" / "all_harm_gbp_homicide.csv")
+    assert sparse_table[index].notna().all()
+
+
+def test_a_headline_outcome_that_hardly_varies_says_so(tmp_path):
+    X = _sample("sobol", PROBLEM, Spec(method="sobol", samples=32, second_order=True))
+    y = np.full(len(X), 5.0)
+    y[:3] = 6.0
+    runs = pd.DataFrame({"point": np.arange(len(X)), "replicate": 0, "all.net_harm_gbp": y})
+    meta = {"name": "t", "replicates": 1, "seed": 1, "command": "t", "ranges": PROBLEM["bounds"]}
+    text = write_sensitivity_report(
+        tmp_path, "sobol", PROBLEM, X, runs, ["all.net_harm_gbp"], meta
+    ).read_text()
+    assert "**all.net_harm_gbp hardly varies across the design**" in text
+    assert "all.net_harm_gbp is 5 at 98.8% of design points" in text
+    assert not (tmp_path / "plots" / "all_net_harm_gbp.png").exists()

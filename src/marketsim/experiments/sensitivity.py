@@ -17,6 +17,12 @@ import pandas as pd
 from marketsim.experiments.plotting import subplots
 
 MATTERS = 0.05  # a total-order index (or normalised mu*) above this "matters"
+# Indices are not estimated for an outcome that differs from its most common value at
+# fewer than this share of design points: they would rest on a handful of runs (a
+# treatment service full on nearly every day of every run, say), and a few outliers
+# can pass any test.
+FEW_VARY = 0.05
+MORRIS_COLUMNS = ("mu", "mu_star", "mu_star_conf", "sigma")
 
 
 def analyse(
@@ -84,6 +90,19 @@ def analyse(
         )
         return {"indices": table}
     raise ValueError(f"method: bad value {method!r} (allowed: sobol, morris)")
+
+
+def varying_share(Y: np.ndarray) -> float:
+    """The share of design points whose outcome differs from its most common value."""
+    _, counts = np.unique(np.asarray(Y, dtype=float), return_counts=True)
+    return 1.0 - counts.max() / counts.sum()
+
+
+def not_estimated(method: str, names: list[str]) -> dict[str, pd.DataFrame]:
+    """Index tables of NaN, for an outcome that varies at too few design points."""
+    cols = ("S1", "S1_conf", "ST", "ST_conf") if method == "sobol" else MORRIS_COLUMNS
+    table = pd.DataFrame({"parameter": names, **{c: np.nan for c in cols}})
+    return {"indices": table, "second_order": pd.DataFrame()}
 
 
 def importance(method: str, table: pd.DataFrame) -> pd.Series:
@@ -289,6 +308,7 @@ def write_sensitivity_report(
     harm_cols = [c for c in runs.columns if c.startswith("all.harm_gbp.")]
     analysed = list(dict.fromkeys([*outcomes, *harm_cols]))
     importances, clear, md_sections = {}, {}, []
+    few_vary: dict[str, float] = {}  # outcomes left unestimated: their varying share
     trajectories = n_points // (len(problem["names"]) + 1)  # Morris: runs per trajectory k + 1
     for outcome in analysed:
         if outcome not in runs.columns:
@@ -296,15 +316,20 @@ def write_sensitivity_report(
                 f"outcomes.analyse: bad value {outcome!r}: not among the kept outcomes"
             )
         Y = mean_by_point(runs, n_points, outcome)
-        res = analyse(
-            method,
-            problem,
-            X,
-            Y,
-            meta.get("second_order", True),
-            meta.get("levels", 4),
-            seed=meta["seed"],
-        )
+        varying = varying_share(Y)
+        if 0 < varying < FEW_VARY:
+            few_vary[outcome] = varying
+            res = not_estimated(method, problem["names"])
+        else:
+            res = analyse(
+                method,
+                problem,
+                X,
+                Y,
+                meta.get("second_order", True),
+                meta.get("levels", 4),
+                seed=meta["seed"],
+            )
         noise = noise_floor(
             method,
             noise_runs[outcome].to_numpy(float),
@@ -323,7 +348,10 @@ def write_sensitivity_report(
             res["second_order"].to_csv(tables / f"{slug}_S2.csv", index=False, float_format="%.6g")
         importances[outcome] = importance(method, table)
         clear[outcome] = table.set_index("parameter")["clear_of_noise"]
-        if outcome in outcomes:
+        if outcome in few_vary:
+            if outcome in outcomes:
+                md_sections += _few_vary_section(outcome, Y, few_vary[outcome])
+        elif outcome in outcomes:
             if method == "sobol":
                 plot_sobol(table, outcome, img / f"{slug}.png", floor)
             else:
@@ -355,7 +383,9 @@ def write_sensitivity_report(
             for n, (lo, hi) in zip(problem["names"], meta["ranges"], strict=True)
         ],
         "",
-        _matters_line(method, importances, clear, outcomes[0]),
+        _few_vary_line(outcomes[0], few_vary[outcomes[0]])
+        if outcomes[0] in few_vary
+        else _matters_line(method, importances, clear, outcomes[0]),
         "",
         *md_sections,
     ]
@@ -379,10 +409,43 @@ def write_sensitivity_report(
                     + ", ".join(f"`{p}` ({v:.2f})" for p, v in top.items())
                 )
         lines.append("")
+    rare_harms = {k: v for k, v in few_vary.items() if k in harm_cols}
+    if rare_harms:
+        lines += [
+            f"Not estimated, because they differ from their most common value at fewer than "
+            f"{FEW_VARY:.0%} of design points (indices would rest on a handful of runs): "
+            + ", ".join(
+                f"{k.removeprefix('all.harm_gbp.').replace('_', ' ')} ({v:.1%})"
+                for k, v in rare_harms.items()
+            )
+            + ".",
+            "",
+        ]
     lines += ["## How to reproduce", "", "```", meta["command"], "```", ""]
     path = out / "summary.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _few_vary_line(outcome: str, varying: float) -> str:
+    return (
+        f"**{outcome} hardly varies across the design**: it differs from its most common "
+        f"value at {varying:.1%} of design points, too few to estimate indices from (the "
+        f"threshold is {FEW_VARY:.0%})."
+    )
+
+
+def _few_vary_section(outcome: str, Y: np.ndarray, varying: float) -> list[str]:
+    values, counts = np.unique(Y, return_counts=True)
+    mode = values[counts.argmax()]
+    return [
+        f"## {outcome}",
+        "",
+        f"{outcome} is {mode:,.4g} at {1 - varying:.1%} of design points (range "
+        f"{Y.min():,.4g} to {Y.max():,.4g}). Indices are not estimated: with so few points "
+        "that differ, they would rest on a handful of runs.",
+        "",
+    ]
 
 
 def _noise_sentence(n_noise: int) -> str:

@@ -123,10 +123,17 @@ class ResultStore:
         return self._gather(self.series)
 
     def consolidate(self) -> Path:
-        """Write results.parquet: all runs in job order (identical whatever order they finished)."""
-        frame = self._gather(self.runs)
+        """Write results.parquet: all runs in job order (identical whatever order they finished).
+
+        A results.parquet that already holds every finished run is kept: re-running a
+        finished experiment (to redraw its report, say) need not re-read thousands of parts.
+        """
         path = self.root / "results.parquet"
-        _write_parquet(frame, path)
+        if path.exists():
+            held = pq.read_table(path, columns=["job"]).column("job").to_pylist()
+            if set(held) == self.done():
+                return path
+        _write_parquet(self._gather(self.runs), path)
         return path
 
     @staticmethod
