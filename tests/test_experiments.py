@@ -316,6 +316,9 @@ def test_sweep_resumes_after_kill_9_with_identical_results(tmp_path):
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seeds"] == [5, 6] and manifest["n_jobs"] == 16
+    finished = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert finished.returncode == 0, finished.stderr
+    assert "no runs left to do, 16 already done" in finished.stdout
 
 
 @pytest.mark.dask

@@ -164,11 +164,11 @@ def _experiment(action, out_hint: str):
         )
         raise typer.Exit(code=130) from None
     p = result.progress
+    # The time in all includes gathering results and the report, not only runs.
     typer.echo(
-        f"{p.ran} run(s) in {time.perf_counter() - t0:.0f} s"
-        + (f" ({p.runs_per_minute:.1f}/min)" if p.ran else "")
+        (f"{p.ran} run(s) at {p.runs_per_minute:.1f}/min" if p.ran else "no runs left to do")
         + (f", {p.skipped} already done" if p.skipped else "")
-        + f"; results in {result.out}"
+        + f"; {time.perf_counter() - t0:.0f} s in all; results in {result.out}"
     )
     if result.failures:
         typer.secho(f"{len(result.failures)} run(s) failed:", fg=typer.colors.RED, err=True)
