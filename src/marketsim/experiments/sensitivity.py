@@ -92,10 +92,12 @@ def analyse(
     raise ValueError(f"method: bad value {method!r} (allowed: sobol, morris)")
 
 
-def varying_share(Y: np.ndarray) -> float:
-    """The share of design points whose outcome differs from its most common value."""
-    _, counts = np.unique(np.asarray(Y, dtype=float), return_counts=True)
-    return 1.0 - counts.max() / counts.sum()
+def most_common(Y: np.ndarray) -> tuple[float, float]:
+    """The outcome's most common value across design points, and the share of points
+    that differ from it."""
+    values, counts = np.unique(np.asarray(Y, dtype=float), return_counts=True)
+    k = counts.argmax()
+    return float(values[k]), 1.0 - counts[k] / counts.sum()
 
 
 def not_estimated(method: str, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -308,7 +310,7 @@ def write_sensitivity_report(
     harm_cols = [c for c in runs.columns if c.startswith("all.harm_gbp.")]
     analysed = list(dict.fromkeys([*outcomes, *harm_cols]))
     importances, clear, md_sections = {}, {}, []
-    few_vary: dict[str, float] = {}  # outcomes left unestimated: their varying share
+    few_vary: dict[str, tuple[float, float]] = {}  # unestimated: most common value, share differing
     trajectories = n_points // (len(problem["names"]) + 1)  # Morris: runs per trajectory k + 1
     for outcome in analysed:
         if outcome not in runs.columns:
@@ -316,9 +318,9 @@ def write_sensitivity_report(
                 f"outcomes.analyse: bad value {outcome!r}: not among the kept outcomes"
             )
         Y = mean_by_point(runs, n_points, outcome)
-        varying = varying_share(Y)
+        mode, varying = most_common(Y)
         if 0 < varying < FEW_VARY:
-            few_vary[outcome] = varying
+            few_vary[outcome] = (mode, varying)
             res = not_estimated(method, problem["names"])
         else:
             res = analyse(
@@ -350,7 +352,7 @@ def write_sensitivity_report(
         clear[outcome] = table.set_index("parameter")["clear_of_noise"]
         if outcome in few_vary:
             if outcome in outcomes:
-                md_sections += _few_vary_section(outcome, Y, few_vary[outcome])
+                md_sections += _few_vary_section(outcome, Y, *few_vary[outcome])
         elif outcome in outcomes:
             if method == "sobol":
                 plot_sobol(table, outcome, img / f"{slug}.png", floor)
@@ -383,7 +385,7 @@ def write_sensitivity_report(
             for n, (lo, hi) in zip(problem["names"], meta["ranges"], strict=True)
         ],
         "",
-        _few_vary_line(outcomes[0], few_vary[outcomes[0]])
+        _few_vary_line(outcomes[0], few_vary[outcomes[0]][1])
         if outcomes[0] in few_vary
         else _matters_line(method, importances, clear, outcomes[0]),
         "",
@@ -415,8 +417,8 @@ def write_sensitivity_report(
             f"Not estimated, because they differ from their most common value at fewer than "
             f"{FEW_VARY:.0%} of design points (indices would rest on a handful of runs): "
             + ", ".join(
-                f"{k.removeprefix('all.harm_gbp.').replace('_', ' ')} ({v:.1%})"
-                for k, v in rare_harms.items()
+                f"{k.removeprefix('all.harm_gbp.').replace('_', ' ')} ({varying:.1%})"
+                for k, (_, varying) in rare_harms.items()
             )
             + ".",
             "",
@@ -435,9 +437,7 @@ def _few_vary_line(outcome: str, varying: float) -> str:
     )
 
 
-def _few_vary_section(outcome: str, Y: np.ndarray, varying: float) -> list[str]:
-    values, counts = np.unique(Y, return_counts=True)
-    mode = values[counts.argmax()]
+def _few_vary_section(outcome: str, Y: np.ndarray, mode: float, varying: float) -> list[str]:
     return [
         f"## {outcome}",
         "",
