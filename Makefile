@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml scripts/find-python.sh
 	  [ -x $(PY) ] || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,dask,viz,browser]"
+	$(PY) -m marketsim.kernels  # compile the numba kernels once, into their disk cache
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,6 +1,7 @@
 """Where a run's time goes: milliseconds per day in each phase of `MarketModel.step`.
 
-Profile before optimising: this times the twelve named phases (model.py, `step`)
+Profile before optimising: this times the twelve named phases
+(marketsim.plan.PHASES, which `MarketModel.step` runs)
 over the days of one scenario that a sweep worker runs (from the state it shares
 with other runs, at the first day a tactic acts: burnin.py), and prints each
 phase's time per day and share. The default is the base scenario of the Sobol
@@ -21,25 +22,27 @@ from pathlib import Path
 from marketsim.burnin import BurnInCache
 from marketsim.experiments.spec import load_experiment
 from marketsim.model import MarketModel
+from marketsim.plan import PHASES
 from marketsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = [name for name in vars(MarketModel) if name.startswith("_phase_")]
 
 
 def timed_run(model: MarketModel, spent: Counter) -> float:
-    """Run `model` to the end, adding each phase's seconds to `spent`; returns the wall time."""
-    for name in PHASES:
-        phase = getattr(model, name)
-
-        def timed(phase=phase, name=name) -> None:
-            t0 = time.perf_counter()
-            phase()
-            spent[name] += time.perf_counter() - t0
-
-        setattr(model, name, timed)  # the instance attribute shadows the method
+    """Run `model` to the end as `MarketModel.step` does, adding each phase's seconds
+    (and the Mesa views' sync) to `spent`; returns the wall time."""
+    world = model.world
     t0 = time.perf_counter()
-    model.run()
+    while world.day < world.config.steps:
+        for name, phase in PHASES:
+            t = time.perf_counter()
+            phase(world)
+            spent[name] += time.perf_counter() - t
+        world.day += 1
+        t = time.perf_counter()
+        model.views.sync()
+        spent["views"] += time.perf_counter() - t
+    model.finalize()
     return time.perf_counter() - t0
 
 
@@ -70,7 +73,7 @@ def main() -> None:
     )
     rows = []
     for name, seconds in best_spent.most_common():
-        phase = name.removeprefix("_phase_")
+        phase = name
         rows.append({"phase": phase, "ms_per_day": seconds / days * 1e3, "share": seconds / total})
         print(f"  {phase:<12} {rows[-1]['ms_per_day']:6.3f} ms/day  {rows[-1]['share']:6.1%}")
     if a.json:

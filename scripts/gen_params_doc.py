@@ -33,7 +33,7 @@ from pydantic_core import PydanticUndefined  # noqa: E402
 
 from marketsim import scenario as S  # noqa: E402
 from marketsim.params import Section, describe  # noqa: E402
-from marketsim.tactics import TACTICS  # noqa: E402
+from marketsim.tactics.schema import CONFIGS  # noqa: E402
 
 # (path prefix, schema class, heading, note). The order is the order of the page.
 SECTIONS: list[tuple[str, type[BaseModel], str, str]] = [
@@ -81,14 +81,14 @@ SECTIONS: list[tuple[str, type[BaseModel], str, str]] = [
 
 def tactic_sections() -> list[tuple[str, type[BaseModel], str, str]]:
     out = []
-    for kind in sorted(TACTICS):
+    for kind in sorted(CONFIGS):
         note = (
             f"Fields of a `type: {kind}` entry in the `tactics` list. `<i>` is the entry's "
             f"index in the list, as in `--set tactics.0.start=90`."
         )
         if kind == "standard_patrol":
             note += " See [tactics/standard_patrol.md](tactics/standard_patrol.md)."
-        out.append(("tactics.<i>", TACTICS[kind].Config, f"tactic: {kind}", note))
+        out.append(("tactics.<i>", CONFIGS[kind], f"tactic: {kind}", note))
     return out
 
 

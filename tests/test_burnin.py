@@ -14,7 +14,7 @@ from marketsim.experiments.spec import load_experiment
 from marketsim.io import simulate
 from marketsim.model import MarketModel
 from marketsim.scenario import load_scenario, read_yaml, scenario_from_dict
-from marketsim.tactics import TACTICS
+from marketsim.tactics.registry import TACTICS
 from tests.conftest import ROOT
 
 SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
@@ -127,10 +127,10 @@ def test_first_day_is_the_first_day_a_tactic_is_active(town_model, name):
     variants.append(["evaluation.before_days=400"])
     for extra in variants:
         sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml", [*SHORT, *extra])
-        town_model.config = sc
+        town_model.world.config = sc
         for cfg in sc.tactics:
             tactic = TACTICS[cfg.type](cfg, np.random.default_rng(0))
-            tactic.init(town_model)
+            tactic.init(town_model.world)
             days = range(-sc.burn_in, sc.steps + 300)
             first = next((d for d in days if tactic.is_active(d)), None)
             declared = max(-sc.burn_in, TACTICS[cfg.type].first_day(cfg, sc))
@@ -160,8 +160,8 @@ def test_a_restored_state_pickles_again_and_its_grid_cells_share_one_class():
         for _ in range(10):
             m.step()
     assert twice.recorder.frame().equals(model.recorder.frame())
-    assert [a.cell.coordinate for a in twice.police.agents] == [
-        a.cell.coordinate for a in model.police.agents
+    assert [a.cell.coordinate for a in twice.views.police] == [
+        a.cell.coordinate for a in model.views.police
     ]
 
 

@@ -9,7 +9,7 @@ from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.model import MarketModel
 from marketsim.scenario import ScenarioError
-from marketsim.tactics.diversion import DiversionConfig
+from marketsim.tactics.configs.diversion import DiversionConfig
 from tests.conftest import small
 
 PATROL = {"type": "standard_patrol"}
@@ -104,7 +104,7 @@ def test_purchases_only_in_the_area_and_only_from_open_dealers_when_closed_are_o
 # effect -----------------------------------------------------------------------
 def test_acceptance_diverts_user_dealers_and_arrests_the_rest():
     model = run(steps=40, acceptance=1.0)
-    rep = model.tactics[1].report(model)
+    rep = model.tactics[1].report(model.world)
     assert rep["offers"] > 0 and rep["accepted"] == rep["offers"] and rep["refused"] == 0
     assert rep["diverted"] == rep["offers"] == column(model, "diversions").sum()
     assert rep["arrested_other_dealers"] > 0
@@ -123,7 +123,7 @@ def test_acceptance_diverts_user_dealers_and_arrests_the_rest():
 
 def test_refusal_means_arrest():
     model = run(steps=40, acceptance=0.0)
-    rep = model.tactics[1].report(model)
+    rep = model.tactics[1].report(model.world)
     assert rep["offers"] > 0 and rep["diverted"] == 0 and column(model, "diversions").sum() == 0
     assert rep["reoffending"]["arrested"]["people"] == rep["refused"] == rep["offers"]
 
@@ -132,7 +132,7 @@ def test_refusal_means_arrest():
 def test_no_free_place_holds_to_the_offer_or_falls_back_to_arrest(hold):
     # One place a site, filled before the operation starts: every offer meets a full service.
     model = run(steps=30, places=1, acceptance=1.0, hold_if_no_place=hold, start=10)
-    rep = model.tactics[1].report(model)
+    rep = model.tactics[1].report(model.world)
     full = rep["when_no_place_was_free"]
     assert full["offers_while_no_place"] > 0
     if hold:
@@ -160,7 +160,7 @@ def test_drop_outs_return_to_dealing(back):
     dropped = [p for p in tactic.people if p.dropped_out]
     assert dropped
     back_rows = [p.dealer for p in tactic.people if p.returned_to_dealing]
-    assert tactic.report(model)["returned_to_dealing"] == len(back_rows)
+    assert tactic.report(model.world)["returned_to_dealing"] == len(back_rows)
     if back == 0.0:
         assert not back_rows
     else:
@@ -183,7 +183,7 @@ def test_diverted_offend_less_than_arrested():
     years = {"diverted": 0.0, "arrested": 0.0}
     for seed in range(1, 9):
         model = run(steps=90, seed=seed, acceptance=0.5, test_purchases_per_day=4, start=0)
-        groups = model.tactics[1].report(model)["reoffending"]
+        groups = model.tactics[1].report(model.world)["reoffending"]
         for g in crimes:
             crimes[g] += groups[g]["acquisitive_crimes"]
             arrests[g] += groups[g]["re_arrests"]

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from marketsim.params import Section
 from marketsim.scenario import Scenario
-from marketsim.tactics import TACTICS
+from marketsim.tactics.registry import TACTICS
 from tests.conftest import ROOT
 
 GENERATOR = ROOT / "scripts" / "gen_params_doc.py"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marketsim.enforcement import _covering_unit
 from marketsim.metrics import TALLY_INDEX, DayTally
 from marketsim.model import MarketModel
+from marketsim.phases.enforcement import _covering_unit
+from marketsim.phases.violence import crewmates_near
 from tests.conftest import small
 
 
@@ -18,7 +19,7 @@ def test_crewmates_near_matches_pairwise_count():
             model.step()
         d, town = model.dealers, model.town
         act = d.active()
-        fast = model._crewmates_near(act)
+        fast = crewmates_near(model.world, act)
         x, y, crew = town.cell_x[d.cell[act]], town.cell_y[d.cell[act]], d.crew[act]
         for i in range(act.size):
             if crew[i] < 0:
@@ -33,7 +34,7 @@ def test_covering_unit_prefers_own_cell_then_a_neighbour():
     model.step()
     town, cell_unit = model.town, model.police.cell_unit
     cells = np.arange(town.n_cells)
-    fast = _covering_unit(model, cells)
+    fast = _covering_unit(model.world, cells)
     for c in cells:
         if cell_unit[c] >= 0:
             assert fast[c] == cell_unit[c]
@@ -106,7 +107,7 @@ def test_ledger_totals_match_the_event_table_and_events_are_opt_in():
 def test_cutting_the_town_into_tiles_does_not_change_where_buyers_go(monkeypatch, seed):
     """Large towns are cut into tiles for the open-market choice (market.TILE); a town of
     one tile takes a shortcut. Tiles of 7 cells on a 20x20 town give the same runs."""
-    from marketsim import market
+    from marketsim.phases import trade as market
 
     def run():
         model = MarketModel(small(seed=seed, steps=30))

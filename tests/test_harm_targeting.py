@@ -8,8 +8,10 @@ import pytest
 from marketsim.agents import dealer as D
 from marketsim.model import MarketModel
 from marketsim.scenario import ScenarioError
-from marketsim.tactics import TACTICS, TacticConfig, targeting
-from marketsim.tactics.harm_targeting import HarmTargetingConfig
+from marketsim.tactics import targeting
+from marketsim.tactics.configs.harm_targeting import HarmTargetingConfig
+from marketsim.tactics.registry import TACTICS
+from marketsim.tactics.schema import TacticConfig
 from tests.conftest import small
 
 PATROL = {"type": "standard_patrol"}
@@ -73,29 +75,29 @@ def test_out_of_bounds_values_are_rejected(bad):
 def test_targets_the_crew_with_the_highest_summed_harm_score():
     model = model_at(5)
     tactic = model.tactics[1]
-    crews, rows = tactic._choose_targets(model)
-    scores = targeting.crew_scores(model, "harm")
+    crews, rows = tactic._choose_targets(model.world)
+    scores = targeting.crew_scores(model.world, "harm")
     assert crews == [max(scores, key=lambda c: (scores[c], -c))]
-    assert np.array_equal(rows, targeting.crew_members(model, crews))
+    assert np.array_equal(rows, targeting.crew_members(model.world, crews))
 
 
 def test_where_target_keeps_to_crews_working_in_the_target():
     model = model_at(5, tactic=ht(where="target", n_targets=3))
-    crews, _ = model.tactics[1]._choose_targets(model)
+    crews, _ = model.tactics[1]._choose_targets(model.world)
     d = model.dealers
     mask = model.town.region_masks["target"].ravel()
     for c in crews:
-        members = targeting.crew_members(model, [c])
+        members = targeting.crew_members(model.world, [c])
         assert mask[d.cell[members]].any()
 
 
 def test_individual_targets_are_the_highest_harm_dealers():
     model = model_at(5, tactic=ht(target="individuals", n_targets=4))
-    _, rows = model.tactics[1]._choose_targets(model)
+    _, rows = model.tactics[1]._choose_targets(model.world)
     act = model.dealers.active()
-    score = model.dealer_harm_score(act)
+    score = model.world.harm_score(act)
     assert len(rows) == 4
-    assert model.dealer_harm_score(rows).min() >= np.sort(score)[-4] - 1e-12
+    assert model.world.harm_score(rows).min() >= np.sort(score)[-4] - 1e-12
 
 
 # delivery ---------------------------------------------------------------------------
@@ -133,13 +135,13 @@ def test_asset_recovery_retires_the_crew_and_records_proceeds():
     model = run(tactic=ht(recovery_per_conviction=1000, recovery_profit_days=0))
     t = model.tactics[1]
     op = t.operations[0]
-    assert set(op.crews) <= model.retired_crews
+    assert set(op.crews) <= model.world.retired_crews
     d = model.dealers
     joined = np.flatnonzero(d.view("entered_day") >= op.removal_day)
     assert not np.isin(d.crew[joined], op.crews).any()  # no entrant joins the retired crew
     assert op.gbp_recovered == pytest.approx(1000 * len(op.convicted))
     assert op.convicted <= op.arrested
-    report = t.report(model)
+    report = t.report(model.world)
     assert report["gbp_recovered"] == op.gbp_recovered
     assert report["arrested"] == len(op.arrested)
     assert model.accounts.accounts[t.name].counts["arrests"] >= len(op.arrested)
@@ -149,7 +151,7 @@ def test_asset_recovery_retires_the_crew_and_records_proceeds():
 def test_without_asset_recovery_the_crew_is_not_retired():
     model = run(tactic=ht(asset_recovery=False))
     op = model.tactics[1].operations[0]
-    assert not model.retired_crews and op.gbp_recovered == 0
+    assert not model.world.retired_crews and op.gbp_recovered == 0
 
 
 def test_removal_takes_the_targets_out_of_the_market():
@@ -186,7 +188,7 @@ def test_removal_takes_the_targets_out_of_the_market():
 
 def test_void_report_names_who_fills_the_area():
     model = run(steps=60)
-    void = model.tactics[1].report(model)["operation_log"][0]["void"]
+    void = model.tactics[1].report(model.world)["operation_log"][0]["void"]
     assert void["area_cells"] > 0
     assert void["removed"]["dealers"] == model.tactics[1].operations[0].removed_rows.size
     for group in ("entrants", "movers_in", "already_there"):

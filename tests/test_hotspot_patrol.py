@@ -7,12 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from marketsim.metrics import summarize
 from marketsim.model import MarketModel
 from marketsim.scenario import ScenarioError
-from marketsim.tactics import TACTICS
-from marketsim.tactics.hotspot_patrol import HotspotPatrolConfig, visits_per_unit_day
+from marketsim.summary import summarize
+from marketsim.tactics.configs.hotspot_patrol import HotspotPatrolConfig
+from marketsim.tactics.hotspot_patrol import visits_per_unit_day
 from marketsim.tactics.open_market_watch import open_sales_by_cell
+from marketsim.tactics.registry import TACTICS
 from marketsim.tactics.targeting import top_cells
 from tests.conftest import small
 
@@ -112,7 +113,7 @@ def test_first_ranking_is_the_top_k_by_reputation():
     model = MarketModel(small(steps=12, tactics=[PATROL, hotspot(k=5)]))
     while model.day < 10:
         model.step()
-    expected = top_cells(model, 5, "reputation")
+    expected = top_cells(model.world, 5, "reputation")
     model.step()
     assert np.array_equal(model.tactics[1].cells, expected)
 
@@ -140,7 +141,7 @@ def test_within_limits_the_cells():
 def test_report_is_json_ready():
     model = MarketModel(small(steps=40, tactics=[PATROL, hotspot()]))
     model.run()
-    summary = summarize(model, model.recorder.frame())
+    summary = summarize(model.world, model.recorder.frame())
     rep = summary["tactics"]["hotspot_patrol"]
     json.dumps(rep)
     assert rep["visits_per_unit_day"] == 32
@@ -164,7 +165,7 @@ def open_sales_per_cell(seed: int, tactics: list, days: range) -> tuple[MarketMo
     while model.day < days.stop:
         model.step()
         if model.day - 1 in days:  # after day t's step, dealers' sales hold day t's trade
-            total += open_sales_by_cell(model)
+            total += open_sales_by_cell(model.world)
     return model, total
 
 

@@ -19,8 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from marketsim import events
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.agents.police import Order
 from marketsim.agents.treatment import TreatmentService
 from marketsim.harms import (
     DOMAINS,
@@ -35,10 +37,10 @@ from marketsim.harms import (
 )
 from marketsim.metrics import TALLY_INDEX, wdq
 from marketsim.model import MarketModel
+from marketsim.phases import custody, dealers, deploy, tactics, trade, treatment
+from marketsim.phases.dealers import pitch_value
 from marketsim.rng import Streams, stream_key
 from marketsim.scenario import LAND_USES, ScenarioError, TownConfig
-from marketsim.services import join_waiting_list, run_treatment
-from marketsim.tactics import Order
 from marketsim.town import Town, box_sum, generate_land_use, load_raster
 from tests.conftest import small
 
@@ -55,11 +57,8 @@ def model(seed: int = 0, **overrides) -> MarketModel:
 
 def run_until_trade(m: MarketModel) -> None:
     """Run today's phases up to and including trade, leaving today's tally unread."""
-    m._phase_custody()
-    m._phase_tactics()
-    m._phase_deploy()
-    m._phase_dealers()
-    m._phase_trade()
+    for phase in (custody, tactics, deploy, dealers, trade):
+        phase.run(m.world)
 
 
 def tally(m: MarketModel, name: str) -> float:
@@ -433,7 +432,8 @@ def test_landuse_multipliers_touch_only_the_listed_types():
 # ------------------------------------------------------------ treatment
 def test_treatment_service_is_fifo_and_never_over_places():
     m = model(treatment__places_per_site=3)
-    svc = TreatmentService(m, int(m.town.treatment_cells[0]), places=3)
+    c = int(m.town.treatment_cells[0])
+    svc = TreatmentService(c, int(m.town.cell_x[c]), int(m.town.cell_y[c]), places=3)
     for user in (7, 3, 9, 1, 4):
         svc.join(user)
     assert svc.admit() == [7, 3, 9]
@@ -454,8 +454,8 @@ def test_run_treatment_admits_in_arrival_order():
     dependent = np.flatnonzero((u.view("state") == U.ACTIVE) & u.view("dependent"))
     queue = [int(r) for r in dependent[[9, 2, 30, 5, 17]]]
     for r in queue:
-        join_waiting_list(m, r, 0)
-    run_treatment(m, np.random.default_rng(0))  # no police deployed yet
+        events.join_waiting_list(m.world, r, 0)
+    treatment.run(m.world)  # no police deployed yet
     assert sorted(m.services[0].clients) == sorted(queue[:3])
     assert list(m.services[0].waiting) == queue[3:]
     assert (u.treatment[queue[:3]] == U.IN_TREATMENT).all()
@@ -496,18 +496,18 @@ def test_arrest_processing_takes_units_off_the_street():
     police, rng = m.police, np.random.default_rng(0)
     police.book_arrest(0)
     police.request(patrol_order(m))
-    hours = police.deploy(m, rng)[0]  # officer-hours per cell come first
+    hours = police.deploy(m.town.n_cells, m.accounts, rng)[0]  # officer-hours per cell come first
     assert police.hours_today.tolist() == [0.0, 8.0, 8.0, 8.0]
     assert hours.sum() == pytest.approx(24.0)
     # 20 hours owed: 8 today, 8 tomorrow, 4 the day after.
     police.request(patrol_order(m))
-    police.deploy(m, rng)
+    police.deploy(m.town.n_cells, m.accounts, rng)
     assert police.hours_today[0] == 0.0
     police.request(patrol_order(m))
-    hours = police.deploy(m, rng)[0]
+    hours = police.deploy(m.town.n_cells, m.accounts, rng)[0]
     assert police.hours_today[0] == 4.0 and hours.sum() == pytest.approx(28.0)
     police.request(patrol_order(m))
-    police.deploy(m, rng)
+    police.deploy(m.town.n_cells, m.accounts, rng)
     assert police.hours_today[0] == 8.0
 
 
@@ -518,20 +518,20 @@ def test_processing_time_caps_arrests_per_unit_per_day():
         assert police.can_arrest(0)
         police.book_arrest(0)
     assert not police.can_arrest(0)
-    police.deploy(m, np.random.default_rng(0))
+    police.deploy(m.town.n_cells, m.accounts, np.random.default_rng(0))
     assert police.can_arrest(0), "the cap is per day"
 
 
 def test_deterrence_layer_builds_with_presence_and_decays():
     m = model(police__n_units=6)
-    m._phase_tactics()
-    m._phase_deploy()
+    tactics.run(m.world)
+    deploy.run(m.world)
     det = m.town.layer("deterrence").ravel().copy()
     hours = m.town.layer("police_presence").ravel()
     assert hours.any()
     assert (det[hours > 0] > 0).all() and (det[hours == 0] == 0).all()
     # A day when no tactic asks for police: deterrence only decays.
-    m._phase_deploy()
+    deploy.run(m.world)
     assert not m.town.layer("police_presence").any()
     decay = m.config.police.deterrence_decay
     np.testing.assert_allclose(m.town.layer("deterrence").ravel(), det * (1 - decay))
@@ -543,14 +543,14 @@ def test_price_markup_rises_with_perceived_risk():
     d = m.dealers
     act = d.active()
     d.risk[act] = np.linspace(0.0, 1.0, act.size)
-    d.set_prices(m)
+    dealers.set_prices(m.world)
     price = d.price[act]
     assert price[0] == pytest.approx(12.0) and price[-1] == pytest.approx(12.0 * 1.8)
     assert (np.diff(price) > 0).all()
     m2 = model(market__risk_markup=0.0)
     d2 = m2.dealers
     d2.risk[d2.active()] = 0.9
-    d2.set_prices(m2)
+    dealers.set_prices(m2.world)
     assert np.allclose(d2.price[d2.active()], m2.config.market.base_price)
 
 
@@ -566,7 +566,7 @@ def test_open_dealers_go_closed_only_with_risk_and_enough_contacts():
     contacts = np.zeros(d.n, dtype=np.int64)
     many = (np.arange(n) // 2) % 2 == 0
     contacts[act] = np.where(many, 4, 3)
-    d.choose_mode(m, contacts, np.random.default_rng(0))
+    dealers.choose_mode(m.world, contacts, np.random.default_rng(0))
     closed = ~d.open[act]
     np.testing.assert_array_equal(closed, risky & many)
 
@@ -579,7 +579,7 @@ def test_closed_dealers_reopen_only_when_risk_is_low():
     d.risk[act] = np.where(np.arange(act.size) % 2 == 0, 0.9, 0.0)
     rng = np.random.default_rng(1)
     for _ in range(200):
-        d.choose_mode(m, np.zeros(d.n, dtype=np.int64), rng)
+        dealers.choose_mode(m.world, np.zeros(d.n, dtype=np.int64), rng)
     high = np.arange(act.size) % 2 == 0
     assert not d.open[act[high]].any()
     # Low-risk closed dealers reopen with 5% a day: after 200 days P(still closed)
@@ -592,10 +592,10 @@ def test_perceived_risk_follows_police_presence():
     d = m.dealers
     act = d.active()
     d.risk[act] = 0.0
-    m.police_near = np.zeros(m.town.n_cells)
+    m.world.police_near = np.zeros(m.town.n_cells)
     watched = d.cell[act[: act.size // 2]]
-    m.police_near[watched] = 20.0
-    d.update_risk(m, np.zeros(m.town.n_cells))
+    m.world.police_near[watched] = 20.0
+    dealers.update_risk(m.world, np.zeros(m.town.n_cells))
     on_watch = np.isin(d.cell[act], watched)
     assert (d.risk[act[on_watch]] > 0.3).all()
     assert (d.risk[act[~on_watch]] < d.risk[act[on_watch]].min()).all()
@@ -612,14 +612,14 @@ def test_dealers_leave_pitches_flooded_with_police():
         d.risk[act] = 0.0
         cells = np.unique(d.cell[act])
         flooded = np.random.default_rng(seed).permutation(cells)[: cells.size // 2]
-        m.police_near = np.zeros(m.town.n_cells)
-        m.police_near[flooded] = 50.0
+        m.world.police_near = np.zeros(m.town.n_cells)
+        m.world.police_near[flooded] = 50.0
         m.town.layer("deterrence").ravel()[flooded] = 1.0
         for _ in range(5):
-            d.update_risk(m, np.zeros(m.town.n_cells))
+            dealers.update_risk(m.world, np.zeros(m.town.n_cells))
         on_flood = np.isin(d.cell[act], flooded)
         before = d.cell[act].copy()
-        d.relocate(m, m.streams["dealers"])
+        dealers.relocate(m.world, m.world.streams["dealers"])
         went = d.cell[act] != before
         for flag in (True, False):
             moved[flag] += int(went[on_flood == flag].sum())
@@ -642,16 +642,16 @@ def test_a_lone_dealer_sees_no_rival_next_door():
     act = d.active()
     lone = int(act[0])
     for r in act[1:]:
-        m._desist(int(r))
+        events.desist(m.world, int(r))
     town = m.town
     x, y = int(town.cell_x[d.cell[lone]]), int(town.cell_y[d.cell[lone]])
     x = min(max(x, 1), town.width - 5)  # room for a neighbour and a far cell
     home, next_door = town.flat(x, y), town.flat(x + 1, y)
     far = town.flat(x + 4, y)
-    d.place(m, np.array([lone]), np.array([home]))
-    near_value = m.pitch_value(np.array([[home, next_door]]), np.array([True]))[0, 1]
-    d.place(m, np.array([lone]), np.array([far]))
-    far_value = m.pitch_value(np.array([[far, next_door]]), np.array([True]))[0, 1]
+    d.cell[lone] = home
+    near_value = pitch_value(m.world, np.array([[home, next_door]]), np.array([True]))[0, 1]
+    d.cell[lone] = far
+    far_value = pitch_value(m.world, np.array([[far, next_door]]), np.array([True]))[0, 1]
     # Nothing about the cell next door changed except where the lone dealer stands.
     assert near_value == pytest.approx(far_value)
 
@@ -664,7 +664,7 @@ def test_entrants_fill_the_void_after_mass_removal():
             act = m.dealers.active()
             if removed:
                 for r in act[3:]:
-                    m._desist(int(r))
+                    events.desist(m.world, int(r))
             n0 = m.dealers.n
             for _ in range(15):
                 m.step()
@@ -710,9 +710,10 @@ def test_arrest_remand_prison_release(p_return):
     m = model(3, **CUSTODY, dealers__p_return_after_prison=p_return)
     d = m.dealers
     r = street_dealer(m)
-    m.arrest_dealer(r, m.streams["enforcement"])
+    events.arrest_dealer(m.world, r, m.world.streams["enforcement"])
     assert d.state[r] == D.REMANDED and d.event_day[r] == 5
-    assert d.agents[r].cell is None and d.arrests[r] == 1
+    m.views.sync()  # the Mesa views follow the rows once a day (after each step)
+    assert m.views.dealers[r].cell is None and d.arrests[r] == 1
     states = follow(m, r, 30)
     # Days 0-4 remanded; sentenced (to prison) on day 5; released some days later.
     assert states[:5] == [D.REMANDED] * 5
@@ -720,21 +721,21 @@ def test_arrest_remand_prison_release(p_return):
     released = next(day for day, s in enumerate(states) if s not in (D.REMANDED, D.PRISON))
     assert released > 5
     assert set(states[released:]) == {D.ACTIVE if p_return else D.DESISTED}
-    assert (d.agents[r].cell is not None) == bool(p_return)
+    assert (m.views.dealers[r].cell is not None) == bool(p_return)
     # Nobody else is ever in custody here, so prison_days counts exactly our dealer.
     ts = m.recorder.frame()
     prison = ts.loc[ts.region == "all", "prison_days"].to_numpy()
     assert prison[:released].tolist() == [1.0] * released
     assert prison[released:].sum() == 0
-    events = m.ledger.events()
-    assert events.loc[events.harm == "prison_day", "count"].sum() == released
-    assert events.loc[events.harm == "arrest", "count"].sum() == 1
+    booked = m.ledger.events()
+    assert booked.loc[booked.harm == "prison_day", "count"].sum() == released
+    assert booked.loc[booked.harm == "arrest", "count"].sum() == 1
 
 
 def test_remanded_but_acquitted_dealer_is_released_at_sentencing():
     m = model(3, **{**CUSTODY, "police__convict_prob": 0.0})
     r = street_dealer(m)
-    m.arrest_dealer(r, m.streams["enforcement"])
+    events.arrest_dealer(m.world, r, m.world.streams["enforcement"])
     states = follow(m, r, 8)
     assert states[:5] == [D.REMANDED] * 5 and states[5:] == [D.ACTIVE] * 3
 
@@ -742,7 +743,7 @@ def test_remanded_but_acquitted_dealer_is_released_at_sentencing():
 def test_bailed_and_convicted_dealer_goes_to_prison_at_sentencing():
     m = model(3, **{**CUSTODY, "police__remand_prob": 0.0})
     r = street_dealer(m)
-    m.arrest_dealer(r, m.streams["enforcement"])
+    events.arrest_dealer(m.world, r, m.world.streams["enforcement"])
     assert m.dealers.state[r] == D.ACTIVE and m.dealers.convicted[r]
     states = follow(m, r, 7)
     assert states[:5] == [D.ACTIVE] * 5 and states[5] == D.PRISON
@@ -756,7 +757,7 @@ def test_user_dealer_custody_jails_the_linked_user():
     assert ud.size, "the small scenario has user-dealers"
     r = int(ud[0])
     ur = int(d.user[r])
-    m.arrest_dealer(r, m.streams["enforcement"])
+    events.arrest_dealer(m.world, r, m.world.streams["enforcement"])
     assert u.state[ur] == U.PRISON
     follow(m, r, 1)
     ts_prison = m.recorder.frame().query("region == 'all'")["prison_days"].iloc[0]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 from mesa import DataCollector
 
-from marketsim.agents.dealer import Dealer
-from marketsim.agents.police import PoliceUnit
-from marketsim.agents.treatment import TreatmentService
-from marketsim.agents.user import DEAD, User
+from marketsim.agents.user import DEAD
 from marketsim.model import MarketModel
+from marketsim.views import Dealer, PoliceUnit, TreatmentSite, User
 from tests.conftest import small
 
 
@@ -20,7 +18,7 @@ def test_agentsets_mirror_the_arrays():
     dealers = model.agents_by_type[Dealer]
     users = model.agents_by_type[User]
     assert len(model.agents_by_type[PoliceUnit]) == model.config.police.n_units
-    assert len(model.agents_by_type[TreatmentService]) == len(model.town.treatment_cells)
+    assert len(model.agents_by_type[TreatmentSite]) == len(model.town.treatment_cells)
     active = dealers.select(lambda a: a.state == "active")
     assert len(active) == len(model.dealers.active())
     # a dealer's Mesa cell is the cell in its array row; off-street dealers have no cell

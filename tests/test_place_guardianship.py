@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from marketsim.metrics import summarize
 from marketsim.model import MarketModel
 from marketsim.scenario import ScenarioError
-from marketsim.tactics import TACTICS
+from marketsim.summary import summarize
+from marketsim.tactics.configs.place_guardianship import CivilOrders, PlaceGuardianshipConfig
 from marketsim.tactics.open_market_watch import open_sales_by_cell
-from marketsim.tactics.place_guardianship import CivilOrders, PlaceGuardianshipConfig
+from marketsim.tactics.registry import TACTICS
 from marketsim.tactics.targeting import top_cells
 from tests.conftest import small
 
@@ -103,7 +103,7 @@ def test_costs_are_counted_on_its_account():
     assert spend["setup"] == pytest.approx(n * 10000)
     assert spend["running"] == pytest.approx(n * 2.0 * 15)  # 15 active days
     assert model.accounts.accounts["place_guardianship"].counts["officer_days"] == 0
-    summary = summarize(model, model.recorder.frame())
+    summary = summarize(model.world, model.recorder.frame())
     assert summary["costs"]["by_tactic"]["place_guardianship"]["cost_gbp"] == pytest.approx(
         n * 10000 + n * 30
     )
@@ -116,7 +116,7 @@ def test_top_k_cells_on_the_start_day_and_land_use_filter():
     tactic = guardianship(k=6, land_uses=["residential"])
     model = run_to(MarketModel(small(steps=12, tactics=[PATROL, tactic])), 10)
     residential = np.flatnonzero(model.town.land_use.ravel() == model.town.RESIDENTIAL)
-    expected = np.sort(top_cells(model, 6, "reputation", within=residential))
+    expected = np.sort(top_cells(model.world, 6, "reputation", within=residential))
     model.step()
     assert np.array_equal(model.tactics[1].cells, expected)
 
@@ -138,7 +138,7 @@ def test_closure_orders_move_closed_dealers_off_the_cells_without_arrest():
         assert day == 10 and pg.treated[frm] and not pg.treated[to]
         # (a moved dealer may reopen later the same day, in phase 4, where risk is low)
     model.run()
-    rep = pg.report(model)["civil_orders"]
+    rep = pg.report(model.world)["civil_orders"]
     assert rep["dealers_displaced"] == len({r for _, r, _, _ in pg.displaced})
     assert rep["orders_served"] >= rep["displacements"] >= len(expected)
     assert sum(rep["displaced_by_tier"].values()) == rep["dealers_displaced"]
@@ -164,7 +164,7 @@ def open_sales(seed: int, tactics: list, days: range) -> tuple[MarketModel, np.n
     while model.day < days.stop:
         model.step()
         if model.day - 1 in days:  # after day t's step, dealers' sales hold day t's trade
-            total += open_sales_by_cell(model)
+            total += open_sales_by_cell(model.world)
     return model, total
 
 

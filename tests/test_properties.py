@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.harms import HARM_INDEX, PROFILE_NAMES, landuse_multipliers, load_profile
-from marketsim.metrics import COLUMNS, summarize
+from marketsim.metrics import COLUMNS
 from marketsim.model import MarketModel
+from marketsim.summary import census as summary_census
+from marketsim.summary import summarize
 from marketsim.town import REGIONS
 from tests.conftest import small
 
@@ -88,7 +90,7 @@ def test_agents_are_conserved_and_consistent(run):
     # Every row in exactly one state; census totals are the population sizes.
     assert np.isin(ustate, np.arange(len(U.STATE_NAMES))).all()
     assert np.isin(dstate, np.arange(len(D.STATE_NAMES))).all()
-    census = model.census()
+    census = summary_census(model.world)
     assert sum(census["users"].values()) == u.n
     assert sum(census["dealers"].values()) == d.n
     assert sum(census["treatment"].values()) == u.n
@@ -98,11 +100,11 @@ def test_agents_are_conserved_and_consistent(run):
     # Dead users have left the model's agent set; everyone else is still in it.
     agents = set(model.agents)
     for row in range(u.n):
-        assert (u.agents[row] in agents) == (ustate[row] != U.DEAD), row
+        assert (model.views.users[row] in agents) == (ustate[row] != U.DEAD), row
 
     # Only active dealers stand on a cell, and it is the cell in their row.
     for row in range(d.n):
-        cell = d.agents[row].cell
+        cell = model.views.dealers[row].cell
         assert (cell is not None) == (dstate[row] == D.ACTIVE), row
         if cell is not None:
             flat = int(d.cell[row])
@@ -163,7 +165,7 @@ def test_net_harm_is_the_weighted_sum_of_the_ledger(run):
     overrides, seed = run
     model = simulate(overrides, seed)
     ts = model.recorder.frame()
-    summary = summarize(model, ts)
+    summary = summarize(model.world, ts)
     events = model.ledger.events()
 
     assert (events["count"] >= 0).all(), "harm counts are never negative"

@@ -8,9 +8,12 @@ from typing import Literal
 import numpy as np
 import pytest
 
+from marketsim import events
 from marketsim.model import MarketModel
 from marketsim.scenario import ScenarioError, scenario_from_dict
-from marketsim.tactics import TACTICS, Order, Tactic, TacticConfig
+from marketsim.tactics.base import Order, Tactic, TacticConfig
+from marketsim.tactics.registry import TACTICS
+from marketsim.tactics.schema import CONFIGS
 from tests.conftest import small
 
 
@@ -24,21 +27,21 @@ class Probe(Tactic):
 
     Config = ProbeConfig
 
-    def init(self, model):
+    def init(self, world):
         self.calls = ["init"]
         self.detected: list[int] = []
         self.spared: list[tuple[int, int]] = []
 
-    def step(self, model):
+    def step(self, world):
         self.calls.append("step")
-        town = model.town
+        town = world.town
         target = np.flatnonzero(town.region_masks["target"])
         mode = self.config.mode
         if mode == "ranked":
-            act = model.dealers.active()
-            top = act[np.argsort(-model.dealer_harm_score(act))[:3]]
+            act = world.dealers.active()
+            top = act[np.argsort(-world.harm_score(act))[:3]]
             self.ranked = top
-            model.police.request(
+            world.police.request(
                 Order(
                     tactic=self.name,
                     units=0,
@@ -48,30 +51,31 @@ class Probe(Tactic):
                 )
             )
         elif mode == "behaviour":
-            model.police.request(
+            world.police.request(
                 Order(
                     tactic=self.name, units=4, cells=target, on_detect=self._note, cells_per_unit=2
                 )
             )
         else:
             effect = "deter" if mode == "deter" else "arrest"
-            model.police.request(
+            world.police.request(
                 Order(tactic=self.name, units=4, cells=target, effect=effect, cells_per_unit=2)
             )
 
-    def _note(self, model, rows):
-        keep = rows[~model.dealers.open[rows]]  # behaviour: only closed dealers are arrested
+    def _note(self, world, rows):
+        keep = rows[~world.dealers.open[rows]]  # behaviour: only closed dealers are arrested
         self.detected.extend(int(r) for r in rows)
-        self.spared.extend((model.day, int(r)) for r in rows if r not in keep)
+        self.spared.extend((world.day, int(r)) for r in rows if r not in keep)
         return keep
 
-    def finalize(self, model):
+    def finalize(self, world):
         self.calls.append("finalize")
 
 
 @pytest.fixture
 def probe(monkeypatch):
     monkeypatch.setitem(TACTICS, "probe", Probe)
+    monkeypatch.setitem(CONFIGS, "probe", ProbeConfig)
 
 
 def run_probe(mode: str, seed: int = 1, **kw) -> MarketModel:
@@ -130,15 +134,13 @@ def test_behaviour_handler_decides_who_is_arrested(probe, monkeypatch):
         )
         model = MarketModel(sc)
         arrested: set[tuple[int, int]] = set()
-        original = model.arrest_dealer
+        original = events.arrest_dealer
 
-        def logged(
-            r, rng, cell=None, by="standard_patrol", _orig=original, _model=model, _log=arrested
-        ):
-            _log.add((_model.day, int(r)))
-            return _orig(r, rng, cell, by=by)
+        def logged(world, r, rng, cell=None, by="standard_patrol", _orig=original, _log=arrested):
+            _log.add((world.day, int(r)))
+            return _orig(world, r, rng, cell, by=by)
 
-        monkeypatch.setattr(model, "arrest_dealer", logged)
+        monkeypatch.setattr(events, "arrest_dealer", logged)
         model.run()
         spared = set(model.tactics[1].spared)
         spared_total += len(spared)

@@ -7,9 +7,13 @@ import pytest
 
 from marketsim.agents import dealer as D
 from marketsim.model import MarketModel
+from marketsim.phases import custody
+from marketsim.phases import tactics as tactics_phase
 from marketsim.scenario import ScenarioError
-from marketsim.tactics import TACTICS, TacticConfig, targeting
-from marketsim.tactics.targeted_deterrence import TargetedDeterrenceConfig
+from marketsim.tactics import targeting
+from marketsim.tactics.configs.targeted_deterrence import TargetedDeterrenceConfig
+from marketsim.tactics.registry import TACTICS
+from marketsim.tactics.schema import TacticConfig
 from tests.conftest import small
 
 PATROL = {"type": "standard_patrol"}
@@ -66,11 +70,11 @@ def test_call_in_tells_the_top_crews_by_recent_violence():
     tactic = model.tactics[1]
     tactic.config.crews_notified = 2
     tactic.config.message_reach = 1.0
-    expected = targeting.ranked_crews(model, "violence", 2)
+    expected = targeting.ranked_crews(model.world, "violence", 2)
     assert expected, "the violent small market has crews with known incidents"
-    tactic._call_in(model)
+    tactic._call_in(model.world)
     assert sorted(tactic.notified) == sorted(expected)
-    members = targeting.crew_members(model, expected)
+    members = targeting.crew_members(model.world, expected)
     assert np.array_equal(np.sort(tactic.heard), members)  # reach 1: every member hears
 
 
@@ -79,9 +83,9 @@ def test_message_reach_is_the_share_who_hear():
     for seed in range(1, 5):
         model = model_at(5, seed=seed, tactic=td(crews_notified=50, message_reach=0.5), **VIOLENT)
         tactic = model.tactics[1]
-        tactic._call_in(model)
+        tactic._call_in(model.world)
         told += tactic.heard.size
-        total += targeting.crew_members(model, list(tactic.notified)).size
+        total += targeting.crew_members(model.world, list(tactic.notified)).size
     # binomial(total ~ 40-60, 0.5): 0.25-0.75 is more than 3 sd either side
     assert total > 20 and 0.25 < told / total < 0.75
 
@@ -127,23 +131,23 @@ def test_violence_by_a_told_crew_brings_a_response_after_the_delay():
     model.step()  # call-in on day 5
     t = model.tactics[1]
     crew = next(iter(t.notified))
-    member = targeting.crew_members(model, [crew])[0]
+    member = targeting.crew_members(model.world, [crew])[0]
     before = t.credibility
     # a member of the told crew used violence yesterday (as phase 6 would record it)
-    model.violent_today = np.array([member])
+    model.world.violent_today = np.array([member])
     model.step()  # day 6: queued for day 5 + 3 = 8
     assert (8, crew) in t.queue
-    model.violent_today = np.empty(0, dtype=np.int64)
+    model.world.violent_today = np.empty(0, dtype=np.int64)
     model.step()  # day 7
     assert crew not in t.responding
-    model._phase_custody()
-    model._phase_tactics()  # day 8: the response starts and asks for covert arrests
+    custody.run(model.world)
+    tactics_phase.run(model.world)  # day 8: the response starts and asks for covert arrests
     assert t.responding[crew] == 8 + 4 - 1
     assert t.follow_throughs[-1]["crew"] == crew
     assert t.credibility > before * 0.99**3  # +50% of the gap, far above three days' decay
     orders = [o for o in model.police.orders if o.tactic == t.name]
     assert len(orders) == 1 and orders[0].cells.size == 0 and not orders[0].visible
-    live = targeting.crew_members(model, [crew])
+    live = targeting.crew_members(model.world, [crew])
     assert np.array_equal(np.sort(orders[0].targets), live)
     assert orders[0].units == 2
 
@@ -154,9 +158,11 @@ def test_response_capacity_limits_crews_handled_at_once():
     )
     model.step()
     t = model.tactics[1]
-    crews = [c for c in t.notified if targeting.crew_members(model, [c]).size][:3]
+    crews = [c for c in t.notified if targeting.crew_members(model.world, [c]).size][:3]
     assert len(crews) >= 2
-    model.violent_today = np.concatenate([targeting.crew_members(model, [c])[:1] for c in crews])
+    model.world.violent_today = np.concatenate(
+        [targeting.crew_members(model.world, [c])[:1] for c in crews]
+    )
     model.step()
     assert len(t.responding) == 1 and len(t.queue) == len(crews) - 1
 
@@ -173,7 +179,7 @@ def test_officer_days_and_spend_are_charged_to_the_tactic():
     assert response_days == pytest.approx(t.covert.officer_days) and response_days > 0
     assert response_days % 3 == 0  # 3 units a day for the one crew under response (of 4)
     assert acct.spend_gbp["civil_orders"] == 500 * len(t.follow_throughs)
-    report = t.report(model)
+    report = t.report(model.world)
     assert report["follow_throughs"] == len(t.follow_throughs)
     assert report["crews_notified"] == len(t.notified)
 

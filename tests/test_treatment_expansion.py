@@ -65,7 +65,7 @@ def test_places_added_on_the_start_day_and_withdrawn_at_the_end():
         day = model.day
         model.step()
         places[day] = sum(s.places for s in model.services)
-        levers[day] = model.levers.treatment_seeking
+        levers[day] = model.world.levers.treatment_seeking
     assert places[4] == sum(base) and places[5] == sum(base) + 6 and places[14] == sum(base) + 6
     assert places[15] == sum(base) and places[29] == sum(base)
     assert [s.places for s in model.services] == base
@@ -104,7 +104,7 @@ def test_places_go_where_the_waiting_list_is():
 def test_arrest_referral_refers_arrested_users_and_is_charged():
     model = model_with(steps=60, start=0, arrest_referral={"share": 1.0}, outreach_multiplier=1)
     model.run()
-    rep = model.tactics[1].report(model)
+    rep = model.tactics[1].report(model.world)
     assert rep["arrest_referrals"] > 0
     assert (
         rep["arrest_referrals"]

@@ -15,13 +15,13 @@ import pytest
 from marketsim.harms import HARM_TYPES
 from marketsim.params import describe
 from marketsim.scenario import load_scenario
-from marketsim.tactics import TACTICS
+from marketsim.tactics.registry import TACTICS
+from marketsim.tactics.schema import CONFIGS
 from marketsim.viz import charts, explain, render
 from marketsim.viz.workshop import (
     ENV_OVERRIDES,
     ENV_SCENARIO,
     HARM_GROUPS,
-    MAIN_PARAMS,
     Workshop,
     no_tactic_version,
     scenario_files,
@@ -118,11 +118,13 @@ def test_sliders_take_bounds_units_and_words_from_the_schema() -> None:
     assert schema["unit"] in intensity.label
 
 
-def test_main_params_name_real_schema_fields() -> None:
-    assert set(MAIN_PARAMS) == set(TACTICS)
-    for kind, names in MAIN_PARAMS.items():
-        fields = TACTICS[kind].Config.model_fields
-        assert set(names) <= set(fields), kind
+def test_each_tactic_declares_sliders_that_name_real_schema_fields() -> None:
+    assert set(CONFIGS) == set(TACTICS)
+    for kind, config in CONFIGS.items():
+        assert set(config.sliders) <= set(config.model_fields), kind
+        assert TACTICS[kind].Config is config
+        if kind != "partnership":  # a partnership's parts get their sliders
+            assert config.sliders, f"{kind} offers the workshop no slider"
 
 
 def test_a_slider_value_reaches_the_model(small_town) -> None:

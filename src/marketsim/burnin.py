@@ -26,7 +26,7 @@ from mesa.discrete_space.cell import Cell
 from marketsim.accounts import REACTIVE, SELF_REFERRAL, Accounts
 from marketsim.model import MarketModel
 from marketsim.scenario import Scenario
-from marketsim.tactics import TACTICS
+from marketsim.tactics.registry import TACTICS
 
 # Fields that do not affect the simulation up to the first day of a tactic. The
 # evaluation's watched areas shape what is recorded, from day 0 on.
@@ -78,34 +78,36 @@ def adopt(model: MarketModel, scenario: Scenario) -> MarketModel:
 
     `scenario`'s tactics outside the background must not have begun before d.
     """
-    background = {i: t for i, t in enumerate(model.tactics) if type(t).acts_in_burn_in}
-    model.config = scenario
+    world = model.world
+    background = {i: t for i, t in enumerate(world.tactics) if type(t).acts_in_burn_in}
+    world.config = scenario
+    world.recorder.config = scenario
     # Background accounts keep what they booked (same names, same indices); the
     # accounts of tactics not yet begun are empty, and start afresh.
-    old = model.accounts
-    model.accounts = Accounts([cfg.label for cfg in scenario.tactics])
-    model.accounts.recording = old.recording
+    old = world.accounts
+    world.accounts = Accounts([cfg.label for cfg in scenario.tactics])
+    world.accounts.recording = old.recording
     kept = {REACTIVE, SELF_REFERRAL, *(t.name for t in background.values())}
     for name, account in old.accounts.items():
         if name in kept:
-            model.accounts.accounts[name] = account
+            world.accounts.accounts[name] = account
         elif any(account.counts.values()) or account.spend_gbp:
             raise RuntimeError(f"tactic {name!r} booked to its account before its first day")
     # Streams of tactics not yet begun restart from the root seed.
     keep_streams = {f"tactic:{t.name}" for t in background.values()}
-    for name in model.streams.names():
+    for name in world.streams.names():
         if name.startswith("tactic:") and name not in keep_streams:
-            model.streams.forget(name)
+            world.streams.forget(name)
     tactics = []
     for i, cfg in enumerate(scenario.tactics):
         if i in background:
             tactics.append(background[i])
             continue
-        tactic = TACTICS[cfg.type](cfg, model.streams[f"tactic:{cfg.label}"])
-        tactic.init(model)
+        tactic = TACTICS[cfg.type](cfg, world.streams[f"tactic:{cfg.label}"])
+        tactic.init(world)
         _check_not_begun(tactic, model)
         tactics.append(tactic)
-    model.tactics = tactics
+    world.tactics = tactics
     return model
 
 

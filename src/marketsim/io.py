@@ -13,9 +13,9 @@ import yaml
 from marketsim import __version__
 from marketsim.burnin import BurnInCache
 from marketsim.harms import harm_matrix_markdown
-from marketsim.metrics import summarize
 from marketsim.model import MarketModel
 from marketsim.scenario import Scenario
+from marketsim.summary import summarize
 
 
 def simulate(
@@ -37,7 +37,7 @@ def simulate(
     else:
         model.run()
     ts = model.recorder.frame()
-    return model, ts, summarize(model, ts)
+    return model, ts, summarize(model.world, ts)
 
 
 def resolved_scenario(scenario: Scenario) -> dict[str, Any]:

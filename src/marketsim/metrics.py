@@ -8,25 +8,18 @@ cumulative (design §8).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import (
     CAUSES,
-    HARM_TYPES,
-    PROFILE_NAMES,
-    harm_matrix,
     landuse_multipliers,
     load_profile,
-    weighted,
 )
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
-
-from marketsim.columns import COLUMNS, REGIONS
+from marketsim.scenario import Scenario
+from marketsim.town import Town
 
 # Tallied per cell during the day; price and net_harm are derived at day end.
 TALLIED = (*(c for c in COLUMNS if c not in ("price", "net_harm")), "units_sold", "revenue")
@@ -103,11 +96,11 @@ class DayTally:
 class Recorder:
     """Collects each recorded day's region totals into one (days, regions, columns) array."""
 
-    def __init__(self, model: MarketModel):
-        self.model = model
-        town = model.town
+    def __init__(self, town: Town, config: Scenario):
+        self.town = town
+        self.config = config  # the scenario in force (a shared state may take a new one at day 0)
         self.mult = landuse_multipliers(town.land_use, town.LAND_USES)
-        profile = load_profile(model.config.harms.timeseries_profile)
+        profile = load_profile(config.harms.timeseries_profile)
         # Weighted harm per unit count in each cell, for the net_harm column.
         self.cell_weights = profile.weights[:, None] * self.mult
         self.rows: list[np.ndarray] = []
@@ -121,8 +114,8 @@ class Recorder:
         started from a shared state may have taken a new scenario at day 0).
         """
         if self._matrix is None:
-            town = self.model.town
-            watch = self.model.config.evaluation.watch
+            town = self.town
+            watch = self.config.evaluation.watch
             masks = [town.watch_mask(spec, f"evaluation.watch.{n}") for n, spec in watch.items()]
             self.regions = (*REGIONS, *watch)
             self._matrix = np.column_stack([town.region_matrix, *masks]).astype(float)
@@ -215,136 +208,6 @@ def target_change(
     if not (math.isfinite(a) and math.isfinite(b)) or b == 0:
         return None
     return a / b - 1.0
-
-
-def intervention_day(model: MarketModel) -> int | None:
-    """The before/after split: as configured, else the first tactic's start (None: no tactic)."""
-    sc = model.config
-    if sc.evaluation.intervention_day is not None:
-        return sc.evaluation.intervention_day
-    starts = [t.config.start for t in model.tactics if t.config.type != "standard_patrol"]
-    return min(starts) if starts else None
-
-
-def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
-    """summary.json: totals by region, harms by type and matrix cell, net harm
-    under every profile, WDQ, traditional metrics beside harm metrics, costs."""
-    sc = model.config
-    by_cell, by_cause = model.ledger.totals()
-    mult = model.recorder.mult
-    counts = by_cell.sum(axis=1)
-    totals = {
-        region: {
-            col: (_mean_price(g[col]) if col == "price" else float(g[col].sum())) for col in COLUMNS
-        }
-        for region, g in ts.groupby("region", sort=False)
-    }
-    harm_by_type = {
-        h.name: {
-            "count": float(counts[i]),
-            "unit": h.unit,
-            "level": h.level,
-            "domain": h.domain,
-            "by_cause": {c: float(by_cause[i, j]) for j, c in enumerate(CAUSES) if by_cause[i, j]},
-        }
-        for i, h in enumerate(HARM_TYPES)
-    }
-    net_harm: dict[str, Any] = {}
-    matrices: dict[str, Any] = {}
-    region_masks = model.town.region_masks
-    for name in PROFILE_NAMES:
-        profile = load_profile(name)
-        w = weighted(by_cell, profile, mult)
-        by_region = {
-            r: float((profile.weights[:, None] * (by_cell * mult))[:, mask].sum())
-            for r, mask in region_masks.items()
-        }
-        net_harm[name] = {
-            "label": profile.label,
-            "unit": profile.unit,
-            "total": float(w.sum()),
-            "by_region": by_region,
-            "by_type": {h.name: float(w[i]) for i, h in enumerate(HARM_TYPES)},
-            "enforcement_caused": _enforcement_caused(by_cause, profile, w, counts),
-        }
-        matrices[name] = harm_matrix(w)
-        for i, h in enumerate(HARM_TYPES):
-            harm_by_type[h.name][f"weighted_{name}"] = float(w[i])
-    day = intervention_day(model)
-    metric = sc.evaluation.wdq_metric
-    if day is None:
-        wdq_value = change = None
-    else:
-        wdq_value = wdq(ts, metric, day, sc.evaluation.before_days)
-        change = target_change(ts, metric, day, sc.evaluation.before_days)
-    cost = load_profile("cost_of_crime_gbp")
-    cost_idx = {h.name: i for i, h in enumerate(HARM_TYPES)}
-
-    def spend(name: str) -> float:
-        return float(counts[cost_idx[name]] * cost.weights[cost_idx[name]])
-
-    costs = {
-        "officer_days_gbp": spend("officer_day"),
-        "arrests_gbp": spend("arrest"),
-        "prosecutions_gbp": spend("prosecution"),
-        "prison_days_gbp": spend("prison_day"),
-        "treatment_gbp": spend("treatment_place_day"),
-    }
-    unit_costs = {
-        "officer_days": float(cost.weights[cost_idx["officer_day"]]),
-        "arrests": float(cost.weights[cost_idx["arrest"]]),
-        "prosecutions": float(cost.weights[cost_idx["prosecution"]]),
-        "prison_days": float(cost.weights[cost_idx["prison_day"]]),
-        "treatment_place_days": float(cost.weights[cost_idx["treatment_place_day"]]),
-    }
-    by_tactic = model.accounts.summary(unit_costs)
-    costs["tactic_spend_gbp"] = sum(sum(a["spend_gbp"].values()) for a in by_tactic.values())
-    costs["enforcement_total_gbp"] = sum(
-        v for k, v in costs.items() if k.endswith("_gbp") and k != "treatment_gbp"
-    )
-    costs["total_gbp"] = costs["enforcement_total_gbp"] + costs["treatment_gbp"]
-    costs["by_tactic"] = by_tactic
-    allr = totals.get("all", {})
-    return {
-        "scenario": sc.name,
-        "seed": sc.seed,
-        "steps": sc.steps,
-        "burn_in": sc.burn_in,
-        "totals_by_region": totals,
-        "harm_by_type": harm_by_type,
-        "harm_matrix": matrices,
-        "net_harm": net_harm,
-        "wdq": {
-            "metric": metric,
-            "intervention_day": day,
-            "before_days": sc.evaluation.before_days,
-            "value": wdq_value,
-            "target_change": change,
-            "reading": (
-                "no intervention to evaluate (set evaluation.intervention_day to split the run)"
-                if day is None
-                else wdq_reading(wdq_value, change)
-            ),
-        },
-        "traditional_metrics": {
-            "arrests": allr.get("arrests", 0.0),
-            "seizures": allr.get("seizures", 0.0),
-            "prosecutions": allr.get("prosecutions", 0.0),
-            "test_purchases": allr.get("test_purchases", 0.0),
-        },
-        "harm_metrics": {
-            "net_harm_cost_of_crime_gbp": net_harm["cost_of_crime_gbp"]["total"],
-            "violent_incidents": allr.get("violent_incidents", 0.0),
-            "homicides": allr.get("homicides", 0.0),
-            "overdose_deaths": allr.get("overdose_deaths", 0.0),
-            "acquisitive_crimes": allr.get("acquisitive_crimes", 0.0),
-            "visible_dealing": allr.get("visible_dealing", 0.0),
-        },
-        "costs": costs,
-        "violence_concentration": model.violence_concentration(),
-        "tactics": {t.name: {"type": t.config.type, **t.report(model)} for t in model.tactics},
-        "final_state": model.census(),
-    }
 
 
 def _mean_price(prices: pd.Series) -> float:

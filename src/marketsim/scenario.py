@@ -19,7 +19,7 @@ from marketsim.areas import AreaSpec, WatchArea
 from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import PROFILE_NAMES
 from marketsim.params import Section, param
-from marketsim.tactics import TACTICS, TacticConfig
+from marketsim.tactics.schema import CONFIGS, TacticConfig
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 S003 = "seed 003_f1d980d3e2135e00.txt"
@@ -665,9 +665,9 @@ def _to_tactic_config(item: Any) -> TacticConfig:
     if not isinstance(item, dict):
         raise ValueError("each tactic must be a mapping with a 'type' key")
     kind = item.get("type")
-    if not isinstance(kind, str) or kind not in TACTICS:
-        raise ValueError(f"unknown tactic type {kind!r}; allowed: {', '.join(sorted(TACTICS))}")
-    return TACTICS[kind].Config.model_validate(item)
+    if not isinstance(kind, str) or kind not in CONFIGS:
+        raise ValueError(f"unknown tactic type {kind!r}; allowed: {', '.join(sorted(CONFIGS))}")
+    return CONFIGS[kind].model_validate(item)
 
 
 TacticEntry = SerializeAsAny[Annotated[TacticConfig, BeforeValidator(_to_tactic_config)]]
@@ -698,7 +698,7 @@ class Scenario(Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     harms: HarmConfig = Field(default_factory=HarmConfig)
     tactics: list[TacticEntry] = Field(
-        default_factory=lambda: [TACTICS["standard_patrol"].Config(type="standard_patrol")],
+        default_factory=lambda: [CONFIGS["standard_patrol"](type="standard_patrol")],
         description="tactics, run together; each with start day and duration",
     )
 

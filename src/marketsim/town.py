@@ -7,6 +7,7 @@ updates them as whole arrays. Flat cell index = x * height + y.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +38,16 @@ class Town:
     RESIDENTIAL, CENTRE, INDUSTRIAL, PARK, SCHOOL, TREATMENT = range(6)
     LAND_USES = LAND_USES
 
-    def __init__(self, land_use: np.ndarray, config: TownConfig, rng: np.random.Generator, model):
+    def __init__(
+        self,
+        land_use: np.ndarray,
+        config: TownConfig,
+        rng: np.random.Generator,
+        grid_random: random.Random | None = None,
+    ):
         self.width, self.height = land_use.shape
         self.n_cells = land_use.size
-        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=model.random)
+        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=grid_random)
         self.layers = {
             name: self.grid.create_property_layer(name, 0.0, dtype=float) for name in LAYERS
         }

@@ -8,36 +8,42 @@ from yesterday's arrests, so a wave of arrests takes officers off the street
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
-from mesa.discrete_space import CellAgent
 
-from marketsim.tactics.base import Order
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
+from marketsim.accounts import Accounts
+from marketsim.scenario import PoliceConfig
 
 
-class PoliceUnit(CellAgent):
-    """A unit (one officer-day a day). Its cell is the first cell of today's beat."""
+@dataclass
+class Order:
+    """A day's request for police time from one tactic.
 
-    def __init__(self, model: MarketModel, idx: int):
-        super().__init__(model)
-        self.idx = idx
+    `cells` are flat cell indices to cover (area targeting); `weights` how to
+    share visits between them. `targets` are dealer rows for individual or crew
+    targeting. `effect` says what officers do on detection.
+    """
 
-    @property
-    def tactic(self) -> str:
-        return self.model.police.assigned[self.idx]
-
-    @property
-    def hours_on_street(self) -> float:
-        return float(self.model.police.hours_today[self.idx])
+    tactic: str
+    units: int | None  # None: all units not claimed by other orders
+    cells: np.ndarray
+    weights: np.ndarray | None = None
+    visible: bool = True
+    effect: str = "arrest"
+    arrest_priority: str = "any"
+    cells_per_unit: int | None = None  # None: the police beat length
+    targets: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    target_prob: float = 0.0  # daily arrest chance of each target (covert investigation)
+    raid: bool = False  # visible raid: raises residents' fear (enforcement harm)
+    # on_detect(world, rows) lets a tactic handle detected dealers itself (e.g. divert
+    # user-dealers); it returns the rows still to be arrested.
+    on_detect: Callable[..., np.ndarray] | None = None
 
 
 class PoliceForce:
-    def __init__(self, model: MarketModel, rng: np.random.Generator):
-        cfg = model.config.police
+    def __init__(self, cfg: PoliceConfig, n_cells: int, rng: np.random.Generator):
         self.cfg = cfg
         self.n_units = cfg.n_units
         self.carry = np.zeros(self.n_units)  # processing hours owed from earlier arrests
@@ -47,32 +53,27 @@ class PoliceForce:
         self.unit_order: list[Order | None] = [None] * self.n_units
         self.orders: list[Order] = []
         self.today_orders: list[Order] = []
-        self.cell_unit = np.full(model.town.n_cells, -1, dtype=np.int64)
+        self.cell_unit = np.full(n_cells, -1, dtype=np.int64)
         self.cell_order: list[Order | None] = []
         self.raid_cells = np.empty(0, dtype=np.int64)
-        start = rng.integers(0, model.town.n_cells, self.n_units)
-        self.agents = []
-        for i in range(self.n_units):
-            unit = PoliceUnit(model, i)
-            unit.cell = model.town.cell(int(start[i]))
-            self.agents.append(unit)
+        # The first cell of each unit's beat today (where the Mesa view stands).
+        self.unit_cell = rng.integers(0, n_cells, self.n_units)
 
     def request(self, order: Order) -> None:
         """A tactic asks for police time today."""
         self.orders.append(order)
 
     def deploy(
-        self, model: MarketModel, rng: np.random.Generator
+        self, n_cells: int, accounts: Accounts, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Share units between today's orders.
 
         Returns per cell: officer-hours (all), officer-hours in visible uniform
         (what dealers and buyers can see), and officer-days.
         """
-        town = model.town
-        hours = np.zeros(town.n_cells)
-        visible = np.zeros(town.n_cells)
-        officer_days = np.zeros(town.n_cells)
+        hours = np.zeros(n_cells)
+        visible = np.zeros(n_cells)
+        officer_days = np.zeros(n_cells)
         self.cell_unit.fill(-1)
         self.arrests_today.fill(0)
         self.hours_today = np.maximum(0.0, self.cfg.shift_hours - self.carry)
@@ -113,10 +114,9 @@ class PoliceForce:
             if order.visible:
                 np.add.at(visible, beats, h)
             np.add.at(officer_days, beats, 1.0 / per_unit)
-            model.accounts.add(order.tactic, "officer_days", float(len(units)))
+            accounts.add(order.tactic, "officer_days", float(len(units)))
             self.cell_unit[beats] = unit_ids[:, None]
-            for u, first in zip(unit_ids, beats[:, 0], strict=True):
-                self.agents[u].cell = town.cell(int(first))
+            self.unit_cell[unit_ids] = beats[:, 0]
             if order.raid:
                 raid_cells.append(beats.ravel())
         self.raid_cells = np.concatenate(raid_cells) if raid_cells else np.empty(0, dtype=np.int64)

@@ -1,10 +1,9 @@
 """Struct-of-arrays storage behind the Mesa agents.
 
-Each agent class keeps its state in numpy arrays held by a population object,
-one row per agent ever created; the Mesa agent holds its row index and reads
-and writes through properties. Mesa's AgentSet, DataCollector and the
-visualisation see ordinary agents, while the model's phases update whole
-populations at once.
+Each kind of agent keeps its state in numpy arrays held by a population object,
+one row per agent ever created, so the day's phases update whole populations at
+once. The Mesa agents (views.py) are views onto these rows that the model keeps
+in step, for Mesa's AgentSet, the grid and the visualisation.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ class Population:
             setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
         self.agents: list = []
 
-    def _grow(self, extra: int) -> np.ndarray:
+    def grow(self, extra: int) -> np.ndarray:
         """Append `extra` rows (filled with defaults) and return their indices."""
         need = self.n + extra
         if need > self._capacity:

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from collections import deque
 from contextlib import suppress
-from typing import TYPE_CHECKING
-
-from mesa.discrete_space import FixedAgent
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
 
 
-class TreatmentService(FixedAgent):
+class TreatmentService:
     """One treatment site: `places` places, clients and a first-in-first-out waiting list."""
 
-    def __init__(self, model: MarketModel, cell_index: int, places: int):
-        super().__init__(model)
+    def __init__(self, cell_index: int, x: int, y: int, places: int):
         self.cell_index = cell_index
-        self.cell = model.town.cell(cell_index)
+        self.x, self.y = x, y
         self.places = places
         self.clients: set[int] = set()
         self.waiting: deque[int] = deque()

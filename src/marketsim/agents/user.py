@@ -1,21 +1,15 @@
 """Users and user-dealers: dependence, need, income, contacts, treatment state.
 
-A user lives in a home cell (their Mesa cell) and travels to buy. Users are
+A user lives in a home cell and travels to buy; new users are booked in events.py. Users are
 conserved: every row is in exactly one state (active, prison, dead, recovered)
 for as long as the run lasts; treatment state is tracked beside it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-from mesa.discrete_space import CellAgent
 
 from marketsim.agents.population import NEVER, Population
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
 
 # states
 ACTIVE, PRISON, DEAD, RECOVERED = range(4)
@@ -23,38 +17,6 @@ STATE_NAMES = ("active", "prison", "dead", "recovered")
 # treatment states
 NO_TREATMENT, WAITING, IN_TREATMENT, COMPLETED = range(4)
 TREATMENT_NAMES = ("none", "waiting", "in_treatment", "completed")
-
-
-class User(CellAgent):
-    """A user. State lives in `model.users` row `idx`; the cell is their home."""
-
-    def __init__(self, model: MarketModel, idx: int):
-        super().__init__(model)
-        self.idx = idx
-
-    @property
-    def _pop(self) -> UserPopulation:
-        return self.model.users
-
-    @property
-    def state(self) -> str:
-        return STATE_NAMES[self._pop.state[self.idx]]
-
-    @property
-    def treatment(self) -> str:
-        return TREATMENT_NAMES[self._pop.treatment[self.idx]]
-
-    @property
-    def dependent(self) -> bool:
-        return bool(self._pop.dependent[self.idx])
-
-    @property
-    def is_user_dealer(self) -> bool:
-        return bool(self._pop.dealer[self.idx] >= 0)
-
-    @property
-    def contacts(self) -> list[int]:
-        return [int(c) for c in self._pop.contacts[self.idx] if c >= 0]
 
 
 class UserPopulation(Population):
@@ -86,36 +48,13 @@ class UserPopulation(Population):
         self.max_contacts = max_contacts
         self.contacts = np.full((self._capacity, max_contacts), -1, dtype=np.int64)
 
-    def _grow(self, extra: int) -> np.ndarray:
+    def grow(self, extra: int) -> np.ndarray:
         old_cap = self._capacity
-        rows = super()._grow(extra)
+        rows = super().grow(extra)
         if self._capacity != old_cap:
             new = np.full((self._capacity, self.max_contacts), -1, dtype=np.int64)
             new[:old_cap] = self.contacts
             self.contacts = new
-        return rows
-
-    def create(
-        self,
-        model: MarketModel,
-        homes: np.ndarray,
-        dependent: np.ndarray,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        cfg = model.config.users
-        n = len(homes)
-        rows = self._grow(n)
-        self.home[rows] = homes
-        self.dependent[rows] = dependent
-        median = np.where(dependent, cfg.income_dependent, cfg.income_recreational)
-        self.income[rows] = median * rng.lognormal(0.0, 0.5, n)
-        self.cash[rows] = self.income[rows] * 2
-        self.children[rows] = rng.poisson(cfg.children_mean, n)
-        self.started_day[rows] = model.day
-        for r in rows:
-            agent = User(model, int(r))
-            agent.cell = model.town.cell(int(self.home[r]))
-            self.agents.append(agent)
         return rows
 
     def in_state(self, state: int) -> np.ndarray:

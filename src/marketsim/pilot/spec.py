@@ -25,7 +25,7 @@ from marketsim.scenario import (
     ScenarioError,
     scenario_from_dict,
 )
-from marketsim.tactics import TACTICS
+from marketsim.tactics.registry import TACTICS
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 

@@ -1,26 +1,6 @@
-"""Tactic plug-ins and the one explicit registry behind YAML `type:`."""
+"""Tactic plug-ins: behaviour in `<type>.py`, parameters in `configs/<type>.py`.
 
-from marketsim.tactics.base import Order, Tactic, TacticConfig
-from marketsim.tactics.crackdown import Crackdown
-from marketsim.tactics.diversion import Diversion
-from marketsim.tactics.harm_targeting import HarmTargeting
-from marketsim.tactics.hotspot_patrol import HotspotPatrol
-from marketsim.tactics.partnership import Partnership
-from marketsim.tactics.place_guardianship import PlaceGuardianship
-from marketsim.tactics.standard_patrol import StandardPatrol
-from marketsim.tactics.targeted_deterrence import TargetedDeterrence
-from marketsim.tactics.treatment_expansion import TreatmentExpansion
-
-TACTICS: dict[str, type[Tactic]] = {
-    "standard_patrol": StandardPatrol,
-    "crackdown": Crackdown,
-    "hotspot_patrol": HotspotPatrol,
-    "place_guardianship": PlaceGuardianship,
-    "targeted_deterrence": TargetedDeterrence,
-    "harm_targeting": HarmTargeting,
-    "diversion": Diversion,
-    "treatment_expansion": TreatmentExpansion,
-    "partnership": Partnership,
-}
-
-__all__ = ["TACTICS", "Order", "Tactic", "TacticConfig"]
+Registries: `schema.CONFIGS` (parameters, read by the scenario schema) and
+`registry.TACTICS` (behaviour, read by the model). Adding a tactic is its two
+files, one line in each registry, and its page in docs/tactics/.
+"""

@@ -7,70 +7,23 @@ A tactic keeps three things apart (design §5):
 - *effect*: what happens to those targeted (presence and arrest, warning,
   diversion, guardianship).
 
-Tactics act on the model only through `model.police.request(Order(...))` and the
-public methods of the model's populations and town, so that one tactic's logic
+Tactics act on the world only through `world.police.request(Order(...))` and the
+public methods of the world's populations and town, so that one tactic's logic
 never reaches into another's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from marketsim.params import Section, param
+from marketsim.agents.police import Order
+from marketsim.state import World
+from marketsim.tactics.configs.base import TacticConfig
 
 if TYPE_CHECKING:
-    from marketsim.model import MarketModel
     from marketsim.scenario import Scenario
-
-
-ARREST_PRIORITIES = ("any", "open_first", "harm")
-EFFECTS = ("arrest", "divert", "deter")
-
-
-class TacticConfig(Section):
-    """Fields every tactic has: its type, an optional name, and its delivery window."""
-
-    type: str = param("", unit="-", doc="tactic type (the registry key)")
-    name: str | None = param(None, unit="-", doc="unique label; defaults to the type")
-    start: int = param(
-        0, ge=0, le=36500, unit="day", doc="first day, counted from the end of burn-in"
-    )
-    duration: int | None = param(
-        None, ge=1, le=36500, unit="days", doc="days it runs (none: to the end)"
-    )
-
-    @property
-    def label(self) -> str:
-        return self.name or self.type
-
-
-@dataclass
-class Order:
-    """A day's request for police time from one tactic.
-
-    `cells` are flat cell indices to cover (area targeting); `weights` how to
-    share visits between them. `targets` are dealer rows for individual or crew
-    targeting. `effect` says what officers do on detection.
-    """
-
-    tactic: str
-    units: int | None  # None: all units not claimed by other orders
-    cells: np.ndarray
-    weights: np.ndarray | None = None
-    visible: bool = True
-    effect: str = "arrest"
-    arrest_priority: str = "any"
-    cells_per_unit: int | None = None  # None: the police beat length
-    targets: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    target_prob: float = 0.0  # daily arrest chance of each target (covert investigation)
-    raid: bool = False  # visible raid: raises residents' fear (enforcement harm)
-    on_detect: Callable[[MarketModel, np.ndarray], np.ndarray] | None = None
-    # on_detect lets a tactic handle detected dealers itself (e.g. divert
-    # user-dealers); it returns the rows still to be arrested.
 
 
 class Tactic:
@@ -106,15 +59,18 @@ class Tactic:
         return cfg.duration is None or day < cfg.start + cfg.duration
 
     # hooks
-    def init(self, model: MarketModel) -> None:
+    def init(self, world: World) -> None:
         """Called once after the town and agents exist, before burn-in."""
 
-    def step(self, model: MarketModel) -> None:
+    def step(self, world: World) -> None:
         """Called each day the tactic is active, before police deploy."""
 
-    def finalize(self, model: MarketModel) -> None:
+    def finalize(self, world: World) -> None:
         """Called once after the last day."""
 
-    def report(self, model: MarketModel) -> dict:
+    def report(self, world: World) -> dict:
         """Tactic-specific results for summary.json (e.g. re-offending of the diverted)."""
         return {}
+
+
+__all__ = ["Order", "Tactic", "TacticConfig"]

@@ -12,14 +12,10 @@ aimed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from marketsim.state import World
 from marketsim.tactics.base import Order
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
 
 NO_CELLS = np.empty(0, dtype=np.int64)
 
@@ -34,7 +30,7 @@ class CovertTime:
 
     def request(
         self,
-        model: MarketModel,
+        world: World,
         units: int,
         where: np.ndarray,
         targets: np.ndarray | None = None,
@@ -49,25 +45,25 @@ class CovertTime:
             targets=NO_CELLS if targets is None else np.asarray(targets, dtype=np.int64),
             target_prob=float(target_prob),
         )
-        model.police.request(order)
+        world.police.request(order)
         self._pending.append((order, np.asarray(where, dtype=np.int64)))
         return order
 
-    def settle(self, model: MarketModel) -> None:
+    def settle(self, world: World) -> None:
         """Charge yesterday's covert orders (call at the start of step and in finalize)."""
         if not self._pending:
             return
         granted = {id(o): 0 for o, _ in self._pending}
-        for o in model.police.unit_order:
+        for o in world.police.unit_order:
             if o is not None and id(o) in granted:
                 granted[id(o)] += 1
         for order, where in self._pending:
             n = granted[id(order)]
             if n == 0:
                 continue
-            model.accounts.add(self.tactic, "officer_days", float(n))
-            if model.accounts.recording:
+            world.accounts.add(self.tactic, "officer_days", float(n))
+            if world.accounts.recording:
                 self.officer_days += n
             if where.size:
-                model.ledger.add("officer_day", where, n / where.size)
+                world.ledger.add("officer_day", where, n / where.size)
         self._pending = []

@@ -10,110 +10,30 @@ default), arresting open dealers first, anyone, or the most harmful first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field, model_validator
 
-from marketsim.areas import AreaSpec
-from marketsim.params import Section, param
-from marketsim.tactics.base import Order, Tactic, TacticConfig
+from marketsim.state import World
+from marketsim.tactics.base import Order, Tactic
+from marketsim.tactics.configs.crackdown import CrackdownConfig
 from marketsim.tactics.targeting import area_cells
 
 if TYPE_CHECKING:
-    from marketsim.model import MarketModel
     from marketsim.scenario import Scenario
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 
 
-class BackOff(Section):
-    on_days: int = param(
-        14,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="days on in each cycle",
-        source="Sherman 1990: back off before decay sets in",
-    )
-    off_days: int = param(14, ge=1, le=3650, unit="days", doc="days off in each cycle")
-
-
-class FollowUp(Section):
-    units: int = param(
-        2,
-        ge=1,
-        le=2000,
-        unit="units",
-        doc="officer-days a day of basic policing once the market returns",
-        source=f"{S001} App. B, Derbyshire",
-    )
-    trigger: float = param(
-        0.5,
-        gt=0,
-        le=10,
-        unit="x pre-crackdown level",
-        doc="open sales in the area (7-day mean), relative to before, that trigger follow-up",
-    )
-    days: int = param(30, ge=1, le=3650, unit="days", doc="how long each follow-up lasts")
-
-
-class CrackdownConfig(TacticConfig):
-    type: Literal["crackdown"] = "crackdown"
-    area: AreaSpec | None = param(
-        None, unit="-", doc="where (default: the scenario's target region)"
-    )
-    sites: list[AreaSpec] = Field(
-        default_factory=list, description="rotation: several sites taken in turn (overrides area)"
-    )
-    rotate_every: int = param(
-        30,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="days at each site when rotating",
-        source="Sherman 1990: rotate to keep offenders guessing",
-    )
-    intensity: int = param(
-        8,
-        ge=1,
-        le=2000,
-        unit="officer-days per day",
-        doc="units committed each active day",
-        source="calibration judgement: ~40% of the default force",
-    )
-    cells_per_unit: int = param(
-        2, ge=1, le=100, unit="cells per unit-day", doc="how concentrated each unit's presence is"
-    )
-    arrest_priority: Literal["any", "open_first", "harm"] = param(
-        "open_first", unit="-", doc="who is arrested first when several are seen"
-    )
-    raid: bool = param(
-        False, unit="-", doc="visible raids: residents see them (fear, an enforcement harm)"
-    )
-    back_off: BackOff | None = param(
-        None, unit="-", doc="on/off cycles instead of continuous presence"
-    )
-    follow_up: FollowUp | None = param(
-        None, unit="-", doc="basic policing after the crackdown at the first sign of return"
-    )
-
-    @model_validator(mode="after")
-    def _one_place(self) -> CrackdownConfig:
-        if self.sites and self.area is not None:
-            raise ValueError("give either area or sites (a rotation), not both")
-        return self
-
-
 class Crackdown(Tactic):
     Config = CrackdownConfig
 
-    def init(self, model: MarketModel) -> None:
+    def init(self, world: World) -> None:
         cfg = self.config
         if cfg.sites:
-            self.sites = [area_cells(model, s, f"tactics.{self.name}.sites") for s in cfg.sites]
+            self.sites = [area_cells(world, s, f"tactics.{self.name}.sites") for s in cfg.sites]
         else:
-            self.sites = [area_cells(model, cfg.area, f"tactics.{self.name}.area")]
+            self.sites = [area_cells(world, cfg.area, f"tactics.{self.name}.area")]
         self.all_cells = np.unique(np.concatenate(self.sites))
         self.before_level: float | None = None
         self.follow_until = -1
@@ -152,22 +72,22 @@ class Crackdown(Tactic):
         return self.sites[k]
 
     # step -------------------------------------------------------------------
-    def step(self, model: MarketModel) -> None:
+    def step(self, world: World) -> None:
         cfg = self.config
-        day = model.day
+        day = world.day
         if self.config.follow_up is not None:
-            self._watch(model)
+            self._watch(world)
         if self.in_campaign(day):
-            self._deploy(model, self.site_today(day), cfg.intensity, raid=cfg.raid)
+            self._deploy(world, self.site_today(day), cfg.intensity, raid=cfg.raid)
         elif cfg.follow_up is not None and self._campaign_over(day):
             if day < self.follow_until:
-                self._deploy(model, self.all_cells, cfg.follow_up.units, raid=False)
+                self._deploy(world, self.all_cells, cfg.follow_up.units, raid=False)
             elif self._market_returning():
                 self.follow_until = day + cfg.follow_up.days
-                self._deploy(model, self.all_cells, cfg.follow_up.units, raid=False)
+                self._deploy(world, self.all_cells, cfg.follow_up.units, raid=False)
 
-    def _deploy(self, model: MarketModel, cells: np.ndarray, units: int, raid: bool) -> None:
-        model.police.request(
+    def _deploy(self, world: World, cells: np.ndarray, units: int, raid: bool) -> None:
+        world.police.request(
             Order(
                 tactic=self.name,
                 units=units,
@@ -182,10 +102,10 @@ class Crackdown(Tactic):
         cfg = self.config
         return cfg.duration is not None and day >= cfg.start + cfg.duration
 
-    def _watch(self, model: MarketModel) -> None:
+    def _watch(self, world: World) -> None:
         """Record yesterday's open sales in the area (today's trade comes later)."""
-        self.open_sales_history.append(float(model.open_sales_yesterday[self.all_cells].sum()))
-        if model.day == self.config.start:
+        self.open_sales_history.append(float(world.open_sales_yesterday[self.all_cells].sum()))
+        if world.day == self.config.start:
             before = self.open_sales_history[:-1] or self.open_sales_history
             self.before_level = float(np.mean(before))
 

@@ -24,90 +24,21 @@ the diverted's treatment retention.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
+from marketsim import events
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.areas import AreaSpec
-from marketsim.params import param
-from marketsim.tactics.base import Order, Tactic, TacticConfig
+from marketsim.state import World
+from marketsim.tactics.base import Order, Tactic
+from marketsim.tactics.configs.diversion import DiversionConfig
 from marketsim.tactics.targeting import area_cells
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 S003 = "seed 003_f1d980d3e2135e00.txt"
 RETAINED_DAYS = 84  # 12 weeks: the usual UK threshold for "retained in treatment" (NTORS)
-
-
-class DiversionConfig(TacticConfig):
-    type: Literal["diversion"] = "diversion"
-    area: AreaSpec | None = param(
-        None, unit="-", doc="where test purchases are made (default: the scenario's target region)"
-    )
-    officers: int = param(
-        2,
-        ge=1,
-        le=2000,
-        unit="officer-days per day",
-        doc="covert officers making test purchases each day (unseen by buyers and dealers)",
-        source=f"{S001} ch. 3, Operation Reduction: continuous covert operations; judgement",
-    )
-    test_purchases_per_day: float = param(
-        1.0,
-        ge=0,
-        le=1000,
-        unit="purchases per day",
-        doc="expected test purchases a day by the covert team (Poisson); each identifies its seller",
-        source=f"{S001} App. B, Greenbay: test purchasing identified ~80 dealers; judgement",
-    )
-    closed_reach: float = param(
-        0.25,
-        ge=0,
-        le=1,
-        unit="x open dealer",
-        doc="chance of buying from a closed dealer relative to an open one (needs an introduction)",
-    )
-    cycle_days: int = param(
-        56,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="days between arrest days; purchases accumulate over a cycle",
-        source=f"{S001} ch. 3, Operation Reduction: arrest phases at eight-week intervals",
-    )
-    arrest_team: int = param(
-        6,
-        ge=0,
-        le=2000,
-        unit="officer-days per arrest day",
-        doc="visible officers on each arrest day (presence only; the arrests are the operation's)",
-        source=f"{S001} ch. 3: Local Support Team officers support the arrest phase; judgement",
-    )
-    acceptance: float = param(
-        0.75,
-        ge=0,
-        le=1,
-        unit="probability",
-        doc="identified user-dealers who accept the fast-track offer (the rest are arrested)",
-        source=f"{S001} App. B, Iceberg: 27 of 36 managed offenders engaged with treatment",
-    )
-    hold_if_no_place: bool = param(
-        True,
-        unit="-",
-        doc="with no free place: hold the diverted to the offer at the head of the waiting list "
-        "(true) or fall back to arrest (false)",
-    )
-    return_to_dealing: float = param(
-        0.5,
-        ge=0,
-        le=1,
-        unit="probability",
-        doc="diverted user-dealers who drop out of treatment and resume dealing",
-    )
 
 
 @dataclass
@@ -136,9 +67,9 @@ class Person:
 class Diversion(Tactic):
     Config = DiversionConfig
 
-    def init(self, model: MarketModel) -> None:
-        self.cells = area_cells(model, self.config.area, f"tactics.{self.name}.area")
-        self.in_area = np.zeros(model.town.n_cells, dtype=bool)
+    def init(self, world: World) -> None:
+        self.cells = area_cells(world, self.config.area, f"tactics.{self.name}.area")
+        self.in_area = np.zeros(world.town.n_cells, dtype=bool)
         self.in_area[self.cells] = True
         self.identified: dict[int, int] = {}  # dealer row -> day first bought from this cycle
         self.offered_users: set[int] = set()  # one offer per person
@@ -179,19 +110,19 @@ class Diversion(Tactic):
         return elapsed % cfg.cycle_days == 0 or last
 
     # step -------------------------------------------------------------------
-    def step(self, model: MarketModel) -> None:
-        self._follow(model)
-        day = model.day
+    def step(self, world: World) -> None:
+        self._follow(world)
+        day = world.day
         if not self.in_operation(day):
             return
-        self._test_purchases(model)
+        self._test_purchases(world)
         if self.is_arrest_day(day):
-            self._arrest_day(model)
+            self._arrest_day(world)
 
     # targeting: who the covert officers buy from -------------------------------
-    def _test_purchases(self, model: MarketModel) -> None:
+    def _test_purchases(self, world: World) -> None:
         cfg = self.config
-        model.police.request(
+        world.police.request(
             Order(
                 tactic=self.name,
                 units=cfg.officers,
@@ -203,7 +134,7 @@ class Diversion(Tactic):
         n = int(self.rng.poisson(cfg.test_purchases_per_day)) if cfg.test_purchases_per_day else 0
         if n == 0:
             return
-        d = model.dealers
+        d = world.dealers
         act = d.active()
         sellers = act[self.in_area[d.cell[act]]]
         if sellers.size == 0:
@@ -212,14 +143,14 @@ class Diversion(Tactic):
         if w.sum() <= 0:
             return
         bought = self.rng.choice(sellers, size=n, p=w / w.sum())
-        model.tally.add("test_purchases", d.cell[bought])
+        world.tally.add("test_purchases", d.cell[bought])
         self.counts["test_purchases"] += n
         for r in bought:
-            self.identified.setdefault(int(r), model.day)
+            self.identified.setdefault(int(r), world.day)
 
     # effect: arrest day -------------------------------------------------------
-    def _arrest_day(self, model: MarketModel) -> None:
-        d = model.dealers
+    def _arrest_day(self, world: World) -> None:
+        d = world.dealers
         self.counts["arrest_days"] += 1
         rows = sorted(self.identified, key=lambda r: (self.identified[r], r))
         self.identified = {}
@@ -227,7 +158,7 @@ class Diversion(Tactic):
         live = [r for r in rows if d.state[r] == D.ACTIVE]
         self.counts["gone_before_arrest_day"] += len(rows) - len(live)
         if self.config.arrest_team and live:
-            model.police.request(
+            world.police.request(
                 Order(
                     tactic=self.name,
                     units=self.config.arrest_team,
@@ -240,63 +171,63 @@ class Diversion(Tactic):
             ur = int(d.user[r])
             if d.tier[r] == D.USER_DEALER and ur >= 0 and ur not in self.offered_users:
                 self.counts["user_dealers_identified"] += 1
-                self._offer(model, r, ur)
+                self._offer(world, r, ur)
             elif d.tier[r] == D.USER_DEALER and ur >= 0:  # one offer per person
-                self._arrest(model, r)
+                self._arrest(world, r)
                 self.counts["arrested_after_earlier_offer"] += 1
             else:
-                self._arrest(model, r)
+                self._arrest(world, r)
                 self.counts["arrested_other_dealers"] += 1
 
-    def _offer(self, model: MarketModel, r: int, ur: int) -> None:
-        u, c = model.users, self.counts
+    def _offer(self, world: World, r: int, ur: int) -> None:
+        u, c = world.users, self.counts
         self.offered_users.add(ur)
         c["offers"] += 1
         if self.rng.random() >= self.config.acceptance:
             c["refused"] += 1
-            self._arrest(model, r)
-            self._track(model, r, ur, "arrested", "refused")
+            self._arrest(world, r)
+            self._track(world, r, ur, "arrested", "refused")
             return
         c["accepted"] += 1
         if u.treatment[ur] == U.IN_TREATMENT:
-            self._divert(model, r, ur, "already_in_treatment")
+            self._divert(world, r, ur, "already_in_treatment")
             return
         if u.state[ur] != U.ACTIVE:  # cannot be referred: the offer lapses
-            self._arrest(model, r)
-            self._track(model, r, ur, "arrested", "not_referable")
+            self._arrest(world, r)
+            self._track(world, r, ur, "arrested", "not_referable")
             return
-        if any(s.free_places > 0 for s in model.services):
-            model.refer_to_treatment(ur, by=self.name, fast_track=True)
-            self._divert(model, r, ur, "admitted")
+        if any(s.free_places > 0 for s in world.services):
+            events.refer_to_treatment(world, ur, by=self.name, fast_track=True)
+            self._divert(world, r, ur, "admitted")
             return
         # No free place anywhere: the waiting list decides.
         c["offers_while_no_place"] += 1
         if self.config.hold_if_no_place:
-            model.refer_to_treatment(ur, by=self.name, fast_track=True)
+            events.refer_to_treatment(world, ur, by=self.name, fast_track=True)
             c["held_on_waiting_list"] += 1
-            person = self._divert(model, r, ur, "waiting")
-            person.waited_from = model.day
+            person = self._divert(world, r, ur, "waiting")
+            person.waited_from = world.day
         else:
             c["fell_back_to_arrest"] += 1
-            self._arrest(model, r)
-            self._track(model, r, ur, "arrested", "no_place")
+            self._arrest(world, r)
+            self._track(world, r, ur, "arrested", "no_place")
 
-    def _divert(self, model: MarketModel, r: int, ur: int, reason: str) -> Person:
-        model.divert_dealer(r)
+    def _divert(self, world: World, r: int, ur: int, reason: str) -> Person:
+        events.divert_dealer(world, r)
         self.counts["diverted"] += 1
-        return self._track(model, r, ur, "diverted", reason)
+        return self._track(world, r, ur, "diverted", reason)
 
-    def _arrest(self, model: MarketModel, r: int) -> None:
-        model.arrest_dealer(r, self.rng, by=self.name)
+    def _arrest(self, world: World, r: int) -> None:
+        events.arrest_dealer(world, r, self.rng, by=self.name)
 
-    def _track(self, model: MarketModel, r: int, ur: int, group, reason: str) -> Person:
-        u, d = model.users, model.dealers
+    def _track(self, world: World, r: int, ur: int, group, reason: str) -> Person:
+        u, d = world.users, world.dealers
         person = Person(
             user=ur,
             dealer=r,
             group=group,
             reason=reason,
-            day=model.day,
+            day=world.day,
             arrests0=int(u.arrests[ur]),
             dealer_arrests0=int(d.arrests[r]),
             crimes0=int(u.crimes[ur]),
@@ -305,8 +236,8 @@ class Diversion(Tactic):
         return person
 
     # follow-up: liberty, treatment retention, return to dealing ------------------
-    def _follow(self, model: MarketModel) -> None:
-        u, d = model.users, model.dealers
+    def _follow(self, world: World) -> None:
+        u, d = world.users, world.dealers
         for p in self.people:
             state = u.state[p.user]
             if state == U.DEAD:
@@ -331,29 +262,24 @@ class Diversion(Tactic):
                     and d.user[p.dealer] == p.user
                     and self.rng.random() < self.config.return_to_dealing
                 ):
-                    self._back_to_dealing(model, p)
+                    self._back_to_dealing(world, p)
             p.in_tx_yesterday = bool(in_tx)
 
-    def _back_to_dealing(self, model: MarketModel, p: Person) -> None:
+    def _back_to_dealing(self, world: World, p: Person) -> None:
         """A diverted user-dealer who dropped out resumes dealing from the old pitch."""
-        d = model.dealers
-        r = np.array([p.dealer])
-        d.state[r] = D.ACTIVE
-        d.risk[r] = 0.3
-        d.entered_day[r] = model.day
-        d.place(model, r, d.cell[r])
+        events.resume_dealing(world, p.dealer, world.dealers.cell[p.dealer])
         p.returned_to_dealing = True
         self.counts["returned_to_dealing"] += 1
 
     # report -----------------------------------------------------------------
-    def report(self, model: MarketModel) -> dict:
-        u, d = model.users, model.dealers
+    def report(self, world: World) -> dict:
+        u, d = world.users, world.dealers
         groups = {}
         for name in ("diverted", "arrested"):
             people = [p for p in self.people if p.group == name]
             groups[name] = _group_figures(people, u, d)
         div = [p for p in self.people if p.group == "diverted"]
-        groups["diverted"]["treatment"] = _retention(div, u, model.day)
+        groups["diverted"]["treatment"] = _retention(div, u, world.day)
         ratio = {}
         for key in ("re_arrests_per_person_year", "acquisitive_crimes_per_person_year"):
             a, b = groups["diverted"][key], groups["arrested"][key]

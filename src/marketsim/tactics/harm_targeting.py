@@ -1,7 +1,7 @@
 """`harm_targeting`: investigate, then remove the most harmful crew or dealers.
 
-Targeting: the crews (summed harm score, `targeting.crew_scores(model, "harm")`)
-or the individual dealers (`model.dealer_harm_score`) that score highest on
+Targeting: the crews (summed harm score, `targeting.crew_scores(world, "harm")`)
+or the individual dealers (`world.dealer_harm_score`) that score highest on
 violence, visibility, runner exploitation and conspicuous wealth (seed
 001_85a9966099c1cff4.txt ch. 4; MoRiLE in seed 003_f1d980d3e2135e00.txt), in the
 whole town or only among those working in the target region.
@@ -14,9 +14,9 @@ phase: each day every remaining target is arrested with chance
 With `repeat_every`, a new operation starts that many days after the previous
 one began (or as soon as it ends, if later).
 
-Effect: removal. Arrests go through `model.arrest_dealer` (charge, remand,
+Effect: removal. Arrests go through `world.arrest_dealer` (charge, remand,
 conviction, seizure and crew debt, void), charged to this tactic. With
-`asset_recovery` the targeted crew is broken up (`model.retired_crews`: no
+`asset_recovery` the targeted crew is broken up (`world.retired_crews`: no
 entrant can join it) and the proceeds of convicted members are recovered.
 
 What follows, the void, is measured: which dealers fill the area the removed
@@ -33,19 +33,15 @@ to catch).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
-
 import numpy as np
 
 from marketsim.agents import dealer as D
 from marketsim.fields import box_sum
-from marketsim.params import param
+from marketsim.state import World
 from marketsim.tactics import targeting
-from marketsim.tactics.base import Tactic, TacticConfig
+from marketsim.tactics.base import Tactic
+from marketsim.tactics.configs.harm_targeting import HarmTargetingConfig
 from marketsim.tactics.covert import CovertTime
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
 
 S000 = "seed 000_ecf4d41f2042e744.txt Box B"
 S001 = "seed 001_85a9966099c1cff4.txt App. B"
@@ -56,110 +52,10 @@ VOID_DAYS = 90  # days after a removal over which the void is followed
 WATCH_DAYS = 90  # days before the start whose violence the report looks back on
 
 
-class HarmTargetingConfig(TacticConfig):
-    type: Literal["harm_targeting"] = "harm_targeting"
-    # targeting
-    target: Literal["crew", "individuals"] = param(
-        "crew",
-        unit="-",
-        doc="remove whole crews (ranked by summed harm) or individual dealers",
-        source=f"{S001}: Grasslands and Macarise targeted families/networks; {S003}: MoRiLE ranks OCGs",
-    )
-    n_targets: int = param(
-        1,
-        ge=1,
-        le=500,
-        unit="crews or dealers",
-        doc="how many crews (or dealers) each operation targets",
-        source=f"{S000}: one conspicuous family",
-    )
-    rank_by: Literal["harm", "violence"] = param(
-        "harm",
-        unit="-",
-        doc="harm score (violence, visibility, exploitation, wealth) or recent known violence",
-        source=f"{S004}: rank by harm, not by ease of arrest",
-    )
-    where: Literal["town", "target"] = param(
-        "town",
-        unit="-",
-        doc="rank everyone, or only crews/dealers with someone working in the target region",
-    )
-    # delivery
-    investigation_days: int = param(
-        90,
-        ge=0,
-        le=1095,
-        unit="days",
-        doc="covert investigation before the arrest phase",
-        source=f"{S001}, Grasslands: a 'substantial (three month) period of intelligence gathering'",
-    )
-    officers: int = param(
-        4,
-        ge=0,
-        le=2000,
-        unit="officer-days per day",
-        doc="units committed to the operation each day (covert: no street presence)",
-        source="calibration judgement: a small dedicated team",
-    )
-    arrest_prob_per_day: float = param(
-        0.1,
-        ge=0,
-        le=1,
-        unit="per target per day",
-        doc="daily chance each remaining target is arrested once the investigation is done",
-        source="calibration judgement: most targets arrested within a month",
-    )
-    arrest_days: int = param(
-        60,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="longest arrest phase (it ends earlier when no target is left)",
-    )
-    repeat_every: int | None = param(
-        None,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="days between operation starts (none: a single operation)",
-    )
-    # effect
-    asset_recovery: bool = param(
-        True,
-        unit="-",
-        doc="financial investigation: the crew is broken up (no one may join it) and proceeds recovered",
-        source=f"{S001}, Macarise: financial investigator, assets seized",
-    )
-    recovery_per_conviction: float = param(
-        1500.0,
-        ge=0,
-        le=1e7,
-        unit="GBP per convicted target",
-        doc="cash and goods (cars) recovered per convicted target",
-        source=f"{S001}, Grasslands: GBP 75,000 and 16 vehicles from 105 arrests",
-    )
-    recovery_profit_days: float = param(
-        90.0,
-        ge=0,
-        le=3650,
-        unit="days of profit",
-        doc="proceeds recovered per convicted target, in days of its recent daily profit",
-        source="calibration judgement (Proceeds of Crime Act confiscation)",
-    )
-    void_radius: int = param(
-        2,
-        ge=0,
-        le=50,
-        unit="cells",
-        doc="the removed dealers' area: their pitches and this many cells around",
-        source="calibration judgement: a local market's reach",
-    )
-
-
 class HarmTargeting(Tactic):
     Config = HarmTargetingConfig
 
-    def init(self, model: MarketModel) -> None:
+    def init(self, world: World) -> None:
         self.covert = CovertTime(self.name)
         self.operations: list[Operation] = []
         self.next_start = self.config.start
@@ -176,64 +72,62 @@ class HarmTargeting(Tactic):
         """The first day whose violence counts in the report's before window."""
         return max(0, self.config.start - WATCH_DAYS)
 
-    def step(self, model: MarketModel) -> None:
-        day = model.day
-        self.covert.settle(model)
+    def step(self, world: World) -> None:
+        day = world.day
+        self.covert.settle(world)
         for op in self.operations:
-            op.observe(model)
+            op.observe(world)
         op = self.operations[-1] if self.operations else None
         if op is None or op.done:
             if not (self.in_campaign(day) and day >= self.next_start):
                 return
-            op = self._open(model)
+            op = self._open(world)
             if op is None:
                 return  # nothing to target today: look again tomorrow
-        op.advance(model, self)
+        op.advance(world, self)
 
-    def _open(self, model: MarketModel) -> Operation | None:
+    def _open(self, world: World) -> Operation | None:
         cfg = self.config
-        crews, rows = self._choose_targets(model)
+        crews, rows = self._choose_targets(world)
         if rows.size == 0:
             return None
-        op = Operation(self, model, crews, rows)
+        op = Operation(self, world, crews, rows)
         self.operations.append(op)
         if cfg.repeat_every is not None:
-            self.next_start = model.day + cfg.repeat_every
+            self.next_start = world.day + cfg.repeat_every
         else:
             self.next_start = 1 << 62
         return op
 
     # targeting ----------------------------------------------------------------
-    def _choose_targets(self, model: MarketModel) -> tuple[list[int], np.ndarray]:
+    def _choose_targets(self, world: World) -> tuple[list[int], np.ndarray]:
         """Crews and dealer rows to investigate, ranked by harm (or violence)."""
         cfg = self.config
-        d = model.dealers
+        d = world.dealers
         act = d.active()
         if cfg.where == "target":
-            mask = model.town.region_masks["target"].ravel()
+            mask = world.town.region_masks["target"].ravel()
             act = act[mask[d.cell[act]]]
         if cfg.target == "crew":
-            scores = targeting.crew_scores(model, cfg.rank_by)
+            scores = targeting.crew_scores(world, cfg.rank_by)
             local = set(int(c) for c in d.crew[act] if c >= 0)
-            retired = model.retired_crews
+            retired = world.retired_crews
             ranked = sorted(
                 (c for c in scores if c in local and c not in retired and scores[c] > 0),
                 key=lambda c: (-scores[c], c),
             )
             crews = ranked[: cfg.n_targets]
-            return crews, targeting.crew_members(model, crews)
-        score = (
-            d.incidents_recent[act] if cfg.rank_by == "violence" else model.dealer_harm_score(act)
-        )
+            return crews, targeting.crew_members(world, crews)
+        score = d.incidents_recent[act] if cfg.rank_by == "violence" else world.harm_score(act)
         order = np.lexsort((act, -score))
         return [], act[order[: cfg.n_targets]]
 
-    def finalize(self, model: MarketModel) -> None:
-        self.covert.settle(model)
+    def finalize(self, world: World) -> None:
+        self.covert.settle(world)
 
     # report -------------------------------------------------------------------
-    def report(self, model: MarketModel) -> dict:
-        ops = [op.report(model, self) for op in self.operations]
+    def report(self, world: World) -> dict:
+        ops = [op.report(world, self) for op in self.operations]
         return {
             "operations": len(ops),
             "targets": int(sum(o["targets"] for o in ops)),
@@ -247,7 +141,7 @@ class HarmTargeting(Tactic):
 
     def incidents(
         self,
-        model: MarketModel,
+        world: World,
         a: int,
         b: int,
         cells: np.ndarray | None = None,
@@ -256,7 +150,7 @@ class HarmTargeting(Tactic):
         """Violent incidents on days [a, b), in the given cells and/or by the given dealers."""
         a = max(a, self.watch_from() - 1)  # the first day the tactic looks back to
         n = 0
-        for day, who, where, _ in model.violence_log:
+        for day, who, where, _ in world.violence_log:
             if not (a <= day < b) or who.size == 0:
                 continue
             ok = np.ones(who.size, dtype=bool)
@@ -271,12 +165,10 @@ class HarmTargeting(Tactic):
 class Operation:
     """One investigation and arrest phase against a fixed set of crews or dealers."""
 
-    def __init__(
-        self, tactic: HarmTargeting, model: MarketModel, crews: list[int], rows: np.ndarray
-    ):
+    def __init__(self, tactic: HarmTargeting, world: World, crews: list[int], rows: np.ndarray):
         self.crews = crews
         self.rows = np.asarray(rows, dtype=np.int64)  # targets known at the start
-        self.begun = model.day
+        self.begun = world.day
         self.removal_day: int | None = None  # first day of the arrest phase
         self.end_day: int | None = None
         self.done = False
@@ -291,59 +183,57 @@ class Operation:
         self.area_mask: np.ndarray | None = None
         self.stayers = np.empty(0, dtype=np.int64)  # others already in the area at removal
         self.fillers: dict[int, bool] = {}  # row -> entrant? (came into the area after removal)
-        self.account = model.accounts.index(tactic.name)
+        self.account = world.accounts.index(tactic.name)
         self._tactic = tactic
 
     # targets ------------------------------------------------------------------
-    def current_targets(self, model: MarketModel) -> np.ndarray:
+    def current_targets(self, world: World) -> np.ndarray:
         """Active targets not yet arrested by this operation (crews: their members now)."""
         if self.crews:
-            rows = np.union1d(self.rows, targeting.crew_members(model, self.crews))
+            rows = np.union1d(self.rows, targeting.crew_members(world, self.crews))
         else:
             rows = self.rows
-        d = model.dealers
+        d = world.dealers
         rows = rows[d.state[rows] == D.ACTIVE]
         return rows[~np.isin(rows, np.fromiter(self.arrested, dtype=np.int64))]
 
     # daily -------------------------------------------------------------------
-    def advance(self, model: MarketModel, tactic: HarmTargeting) -> None:
+    def advance(self, world: World, tactic: HarmTargeting) -> None:
         cfg = tactic.config
-        day = model.day
+        day = world.day
         if self.done:
             return
-        targets = self.current_targets(model)
+        targets = self.current_targets(world)
         if day < self.begun + cfg.investigation_days:
-            tactic.covert.request(model, cfg.officers, model.dealers.cell[targets])
+            tactic.covert.request(world, cfg.officers, world.dealers.cell[targets])
             return
         if self.removal_day is None:
-            self._begin_removal(model, tactic, targets)
+            self._begin_removal(world, tactic, targets)
         if targets.size == 0 or day >= self.removal_day + cfg.arrest_days:
             self.done = True
             self.end_day = day
             return
         self.targeted = np.union1d(self.targeted, targets)
         for r in targets:
-            self.baseline.setdefault(int(r), int(model.dealers.arrests[r]))
+            self.baseline.setdefault(int(r), int(world.dealers.arrests[r]))
         tactic.covert.request(
-            model,
+            world,
             cfg.officers,
-            model.dealers.cell[targets],
+            world.dealers.cell[targets],
             targets=targets,
             target_prob=cfg.arrest_prob_per_day,
         )
 
-    def _begin_removal(
-        self, model: MarketModel, tactic: HarmTargeting, targets: np.ndarray
-    ) -> None:
+    def _begin_removal(self, world: World, tactic: HarmTargeting, targets: np.ndarray) -> None:
 
         cfg = tactic.config
-        d, town = model.dealers, model.town
-        self.removal_day = model.day
+        d, town = world.dealers, world.town
+        self.removal_day = world.day
         self.removed_violence = float(d.violence[targets].mean()) if targets.size else None
         self.removed_rows = targets.copy()
         if cfg.asset_recovery and self.crews:
             for c in self.crews:
-                model.retired_crews.add(int(c))
+                world.retired_crews.add(int(c))
             self.retired = list(self.crews)
         # The removed dealers' area: their pitches and void_radius cells around.
         spot = np.zeros(town.n_cells)
@@ -355,9 +245,9 @@ class Operation:
         here = act[grown[d.cell[act]]]
         self.stayers = here[~np.isin(here, targets)]
 
-    def observe(self, model: MarketModel) -> None:
+    def observe(self, world: World) -> None:
         """Yesterday's arrests (and convictions) of targets; who came into the void."""
-        d = model.dealers
+        d = world.dealers
         if self.baseline:
             rows = np.fromiter(self.baseline, dtype=np.int64)
             was = np.fromiter(self.baseline.values(), dtype=np.int64)
@@ -368,8 +258,8 @@ class Operation:
                 del self.baseline[r]
                 self.arrested.add(r)
                 if d.convicted[r]:
-                    self._convict(model, r)
-        if self.area_mask is not None and model.day < self.removal_day + VOID_DAYS:
+                    self._convict(world, r)
+        if self.area_mask is not None and world.day < self.removal_day + VOID_DAYS:
             act = d.active()
             here = act[self.area_mask[d.cell[act]]]
             here = here[~np.isin(here, self.removed_rows) & ~np.isin(here, self.stayers)]
@@ -378,18 +268,18 @@ class Operation:
                 if r not in self.fillers:
                     self.fillers[r] = bool(d.entered_day[r] >= self.removal_day)
 
-    def _convict(self, model: MarketModel, r: int) -> None:
+    def _convict(self, world: World, r: int) -> None:
         if r in self.convicted:
             return
         self.convicted.add(r)
         cfg = self._tactic.config
         if cfg.asset_recovery:
-            profit = max(0.0, float(model.dealers.profit[r]))
+            profit = max(0.0, float(world.dealers.profit[r]))
             self.gbp_recovered += cfg.recovery_per_conviction + cfg.recovery_profit_days * profit
 
     # report -------------------------------------------------------------------
-    def report(self, model: MarketModel, tactic: HarmTargeting) -> dict:
-        d = model.dealers
+    def report(self, world: World, tactic: HarmTargeting) -> dict:
+        d = world.dealers
         out: dict = {
             "begun": self.begun,
             "removal_day": self.removal_day,
@@ -406,7 +296,7 @@ class Operation:
         rows = np.fromiter(self.fillers, dtype=np.int64)
         entrant = np.fromiter(self.fillers.values(), dtype=bool)
         r0 = self.removal_day
-        after_days = min(VOID_DAYS, model.day - r0)
+        after_days = min(VOID_DAYS, world.day - r0)
         first = tactic.watch_from() - 1
         before_days = min(VOID_DAYS, r0 - first)
 
@@ -414,7 +304,7 @@ class Operation:
             return {
                 "dealers": int(sel.size),
                 "mean_violence_trait": float(d.violence[sel].mean()) if sel.size else None,
-                "incidents": tactic.incidents(model, a, b, rows=sel),
+                "incidents": tactic.incidents(world, a, b, rows=sel),
             }
 
         after = (r0, r0 + after_days)
@@ -429,7 +319,7 @@ class Operation:
             "entrants": group(rows[entrant], *after),
             "movers_in": group(rows[~entrant], *after),
             "already_there": group(self.stayers, *after),
-            "area_incidents_before": tactic.incidents(model, r0 - before_days, r0, cells=self.area),
-            "area_incidents_after": tactic.incidents(model, *after, cells=self.area),
+            "area_incidents_before": tactic.incidents(world, r0 - before_days, r0, cells=self.area),
+            "area_incidents_after": tactic.incidents(world, *after, cells=self.area),
         }
         return out

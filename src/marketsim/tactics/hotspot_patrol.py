@@ -18,104 +18,47 @@ deterrence. `report()` says whether the plan exceeds that.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from marketsim.areas import AreaSpec
-from marketsim.params import param
-from marketsim.tactics.base import Order, Tactic, TacticConfig
+from marketsim.state import World
+from marketsim.tactics.base import Order, Tactic
+from marketsim.tactics.configs.hotspot_patrol import HotspotPatrolConfig
 from marketsim.tactics.open_market_watch import (
     LAND_USES,
-    LandUse,
     OpenMarketWatch,
     candidate_cells,
 )
-from marketsim.tactics.targeting import CellRanking, area_cells, top_cells
+from marketsim.tactics.targeting import area_cells, top_cells
 
 if TYPE_CHECKING:
-    from marketsim.model import MarketModel
     from marketsim.scenario import Scenario
 
 KOPER = "Koper 1995 (Justice Quarterly 12(4)): 10-15 minute stops maximise residual deterrence"
 SHERMAN_WEISBURD = "Sherman & Weisburd 1995 (Justice Quarterly 12(4)), Minneapolis hot spots"
 
 
-class HotspotPatrolConfig(TacticConfig):
-    type: Literal["hotspot_patrol"] = "hotspot_patrol"
-    k: int = param(
-        10,
-        ge=1,
-        le=10000,
-        unit="cells",
-        doc="hot cells patrolled (each ~100 m, about one hot-spot address cluster)",
-        source=f"{SHERMAN_WEISBURD}: 55 of 110 hot spots treated; 10 for a 50x50 town is judgement",
-    )
-    rank_by: CellRanking = param(
-        "reputation",
-        unit="-",
-        doc="how cells are ranked: market reputation, recent weighted harm, or open dealers now",
-        source="Braga et al. 2019: hot spots are mapped from calls and incidents; judgement",
-    )
-    within: AreaSpec | None = param(
-        None, unit="-", doc="rank only cells in this area (none: the whole town)"
-    )
-    land_uses: list[LandUse] | None = param(
-        None, unit="-", doc="rank only cells of these land uses (none: any land use)"
-    )
-    dwell_minutes: float = param(
-        15.0,
-        ge=1,
-        le=1440,
-        unit="minutes per visit",
-        doc="length of each visit; a unit makes shift_hours x 60 / dwell_minutes visits a day",
-        source=KOPER,
-    )
-    units: int = param(
-        4,
-        ge=1,
-        le=2000,
-        unit="units",
-        doc="units on hot-spot patrol each active day (taken from the force)",
-        source=f"calibration judgement (20% of the default force); {SHERMAN_WEISBURD}: "
-        "treated hot spots had about twice the patrol presence of controls",
-    )
-    rerank_days: int = param(
-        14,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="days between re-rankings of the hot cells",
-        source="calibration judgement: a fortnightly tasking and co-ordinating group",
-    )
-    effect: Literal["arrest", "deter"] = param(
-        "arrest", unit="-", doc="arrest dealing seen on the hot cells, or presence only"
-    )
-    arrest_priority: Literal["any", "open_first", "harm"] = param(
-        "open_first", unit="-", doc="who is arrested first when several are seen"
-    )
-
-
 class HotspotPatrol(Tactic):
     Config = HotspotPatrolConfig
 
-    def init(self, model: MarketModel) -> None:
+    def init(self, world: World) -> None:
         cfg = self.config
         area = (
-            area_cells(model, cfg.within, f"tactics.{self.name}.within")
+            area_cells(world, cfg.within, f"tactics.{self.name}.within")
             if cfg.within is not None
             else None
         )
-        self.candidates = candidate_cells(model, area, cfg.land_uses)
+        self.candidates = candidate_cells(world, area, cfg.land_uses)
         self.cells: np.ndarray | None = None  # today's hot cells
         self.initial_cells: np.ndarray | None = None  # the first ranking, for displacement
         self.rankings: list[tuple[int, np.ndarray]] = []  # (day, cells) at each ranking
-        self.cell_days = np.zeros(model.town.n_cells)  # days each cell was on the list
+        self.cell_days = np.zeros(world.town.n_cells)  # days each cell was on the list
         self.fallbacks = 0
         self.visits_per_unit = visits_per_unit_day(
-            model.config.police.shift_hours, cfg.dwell_minutes
+            world.config.police.shift_hours, cfg.dwell_minutes
         )
-        self.watch = OpenMarketWatch(model, cfg.start, model.config.evaluation.before_days)
+        self.watch = OpenMarketWatch(world, cfg.start, world.config.evaluation.before_days)
 
     # delivery ---------------------------------------------------------------
     @classmethod
@@ -130,35 +73,35 @@ class HotspotPatrol(Tactic):
     def patrolling(self, day: int) -> bool:
         return super().is_active(day)
 
-    def step(self, model: MarketModel) -> None:
-        self.watch.observe(model)
-        day = model.day
+    def step(self, world: World) -> None:
+        self.watch.observe(world)
+        day = world.day
         if not self.patrolling(day):
             return
         if self.cells is None or (day - self.config.start) % self.config.rerank_days == 0:
-            self._rank(model)
+            self._rank(world)
         self.cell_days[self.cells] += 1
-        model.police.request(self._order(self.cells))
+        world.police.request(self._order(self.cells))
 
-    def finalize(self, model: MarketModel) -> None:
-        self.watch.observe(model)
+    def finalize(self, world: World) -> None:
+        self.watch.observe(world)
 
     # targeting --------------------------------------------------------------
-    def _rank(self, model: MarketModel) -> None:
+    def _rank(self, world: World) -> None:
         cfg = self.config
-        cells = top_cells(model, cfg.k, cfg.rank_by, within=self.candidates)
+        cells = top_cells(world, cfg.k, cfg.rank_by, within=self.candidates)
         if cells.size == 0:
             # Nothing scores above zero: keep the last list, or start on the target region.
             self.fallbacks += 1
             cells = (
                 self.cells
                 if self.cells is not None
-                else np.flatnonzero(model.town.region_masks["target"])
+                else np.flatnonzero(world.town.region_masks["target"])
             )
         self.cells = np.asarray(cells, dtype=np.int64)
         if self.initial_cells is None:
             self.initial_cells = self.cells
-        self.rankings.append((model.day, self.cells))
+        self.rankings.append((world.day, self.cells))
 
     # effect -----------------------------------------------------------------
     def _order(self, cells: np.ndarray) -> Order:
@@ -178,12 +121,12 @@ class HotspotPatrol(Tactic):
         )
 
     # report -----------------------------------------------------------------
-    def report(self, model: MarketModel) -> dict:
+    def report(self, world: World) -> dict:
         cfg = self.config
-        pc = model.config.police
+        pc = world.config.police
         k_used = int(self.cells.size) if self.cells is not None else 0
         hours_per_cell = cfg.units * pc.shift_hours / max(1, k_used) if k_used else 0.0
-        land_use = model.town.land_use.ravel()
+        land_use = world.town.land_use.ravel()
         by_use = np.bincount(land_use, weights=self.cell_days, minlength=len(LAND_USES))
         turnover = [
             1.0 - np.intersect1d(a, b).size / max(1, a.size)
@@ -207,10 +150,10 @@ class HotspotPatrol(Tactic):
         }
         if self.initial_cells is not None:
             out["initial_hot_cells"] = [
-                [int(model.town.cell_x[c]), int(model.town.cell_y[c])] for c in self.initial_cells
+                [int(world.town.cell_x[c]), int(world.town.cell_y[c])] for c in self.initial_cells
             ]
             out["initial_hot_cells_open_sales"] = self.watch.displacement(
-                model, self.initial_cells, model.config.regions.buffer_width
+                world, self.initial_cells, world.config.regions.buffer_width
             )
         return out
 

@@ -1,6 +1,6 @@
 """Watching where the open market trades, for tactics that report displacement.
 
-A tactic calls `observe(model)` at the start of each day (phase 2): dealers'
+A tactic calls `observe(world)` at the start of each day (phase 2): dealers'
 `sales` then still hold yesterday's sales, at the pitch they traded from, and
 `open` their mode during yesterday's trade (mode switching comes later, in
 phase 4). The watch keeps a rolling window of per-cell open-market sales, so a
@@ -18,34 +18,27 @@ open dealer makes to buyers who phone).
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from marketsim.fields import box_sum
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
-
-# The land uses, in code order (town.Town.LAND_USES; repeated here because the
-# tactics package is imported by the scenario schema, which town.py imports).
-LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
-LandUse = Literal["residential", "centre", "industrial", "park", "school", "treatment"]
+from marketsim.state import World
+from marketsim.tactics.configs.base import LAND_USES
 
 
-def land_use_cells(model: MarketModel, names: list[str] | None) -> np.ndarray | None:
+def land_use_cells(world: World, names: list[str] | None) -> np.ndarray | None:
     """Flat indices of cells with one of the named land uses (None: no filter)."""
     if names is None:
         return None
     codes = [LAND_USES.index(n) for n in names]
-    return np.flatnonzero(np.isin(model.town.land_use.ravel(), codes))
+    return np.flatnonzero(np.isin(world.town.land_use.ravel(), codes))
 
 
 def candidate_cells(
-    model: MarketModel, area: np.ndarray | None, land_uses: list[str] | None
+    world: World, area: np.ndarray | None, land_uses: list[str] | None
 ) -> np.ndarray | None:
     """Cells in an area (None: anywhere) and of the given land uses (None: any)."""
-    by_use = land_use_cells(model, land_uses)
+    by_use = land_use_cells(world, land_uses)
     if area is None:
         return by_use
     if by_use is None:
@@ -53,20 +46,20 @@ def candidate_cells(
     return np.intersect1d(area, by_use)
 
 
-def open_sales_by_cell(model: MarketModel) -> np.ndarray:
+def open_sales_by_cell(world: World) -> np.ndarray:
     """Yesterday's sales by open dealers, summed at their pitch (read in phase 2)."""
-    d = model.dealers
+    d = world.dealers
     sales = d.view("sales")
     rows = np.flatnonzero((sales > 0) & d.view("open"))
     return np.bincount(
-        d.cell[rows], weights=sales[rows].astype(float), minlength=model.town.n_cells
+        d.cell[rows], weights=sales[rows].astype(float), minlength=world.town.n_cells
     )
 
 
-def ring_cells(model: MarketModel, cells: np.ndarray, width: int) -> np.ndarray:
+def ring_cells(world: World, cells: np.ndarray, width: int) -> np.ndarray:
     """Cells within `width` (Chebyshev) of `cells`, excluding `cells` themselves."""
 
-    town = model.town
+    town = world.town
     mask = np.zeros(town.n_cells)
     mask[cells] = 1.0
     grown = box_sum(mask.reshape(town.width, town.height), width).ravel() > 0
@@ -78,11 +71,11 @@ class OpenMarketWatch:
     """Rolling per-cell open-market sales: a `before` window frozen at the tactic's
     start, and the latest `window` days for the end of the run."""
 
-    def __init__(self, model: MarketModel, start: int, window: int):
+    def __init__(self, world: World, start: int, window: int):
         self.start = start
         self.window = window
-        self.n_cells = model.town.n_cells
-        self.land_use = model.town.land_use.ravel()
+        self.n_cells = world.town.n_cells
+        self.land_use = world.town.land_use.ravel()
         self.recent: deque[np.ndarray] = deque(maxlen=window)
         self.before: np.ndarray | None = None
         self.before_days = 0
@@ -97,17 +90,17 @@ class OpenMarketWatch:
         """First day a watch of `window` days before `start` observes."""
         return start - window
 
-    def observe(self, model: MarketModel, day: int | None = None) -> None:
-        """Record the open sales of the day before `model.day` (call in phase 2),
+    def observe(self, world: World, day: int | None = None) -> None:
+        """Record the open sales of the day before `world.day` (call in phase 2),
         or, with `day` given, of that day (call from finalize for the last day)."""
-        traded = model.day - 1 if day is None else day
-        if traded < -model.config.burn_in or (
+        traded = world.day - 1 if day is None else day
+        if traded < -world.config.burn_in or (
             self.last_day is not None and traded <= self.last_day
         ):
             return  # before the first day, or already seen
         if traded >= self.start and self.before is None:
             self._freeze_before()
-        self.recent.append(open_sales_by_cell(model))
+        self.recent.append(open_sales_by_cell(world))
         self.last_day = traded
 
     def _freeze_before(self) -> None:
@@ -158,13 +151,13 @@ class OpenMarketWatch:
             out["change"] = out["after_per_day"] / out["before_per_day"] - 1.0
         return out
 
-    def displacement(self, model: MarketModel, cells: np.ndarray, ring_width: int = 3) -> dict:
+    def displacement(self, world: World, cells: np.ndarray, ring_width: int = 3) -> dict:
         """Open sales in `cells`, in a ring around them and in the rest of the town,
         before and at the end, with the weighted displacement quotient
         WDQ = (Db/Cb - Da/Ca) / (Rb/Cb - Ra/Ca) (Bowers & Johnson 2003): above 0
         diffusion of benefits, 0 to -1 partial displacement, below -1 more than erased."""
         cells = np.asarray(cells, dtype=np.int64)
-        ring = ring_cells(model, cells, ring_width) if cells.size else cells
+        ring = ring_cells(world, cells, ring_width) if cells.size else cells
         rest = np.setdiff1d(np.arange(self.n_cells), np.concatenate([cells, ring]))
         out = {
             "ring_width": ring_width,

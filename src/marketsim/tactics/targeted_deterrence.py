@@ -1,13 +1,13 @@
 """`targeted_deterrence`: focused deterrence of violent crews (Boston Ceasefire).
 
 Targeting: on each call-in day the crews with the most recent known violence
-(`targeting.ranked_crews(model, "violence", k)`) are told, face to face, that
+(`targeting.ranked_crews(world, "violence", k)`) are told, face to face, that
 violence by any member brings every lever down on the whole crew. Each member
 present hears the message with chance `message_reach`; once told, a crew stays
 under the regime for the rest of the campaign.
 
 Effect: deterrence. A member who has heard the message weighs the expected
-cost of violence, credibility x `lever_severity`, against using it: the model's
+cost of violence, credibility x `lever_severity`, against using it: the world's
 violence hazard is multiplied by exp(-deterrent) (`dealers.deterrent`). The
 message changes nothing about dealing itself, so volume should hold while
 violence falls (design §9 fact 4).
@@ -16,7 +16,7 @@ Delivery: follow-through. When a member of a told crew commits violence, the
 crew is queued for a response `response_delay` days later; up to
 `response_capacity` crews are handled at once, each for `response_days` days
 of targeted arrests of its active members (covert units, no street presence;
-every arrest also seizes stock, which the model turns into crew debt) and, if
+every arrest also seizes stock, which the world turns into crew debt) and, if
 costed, civil orders. Each response delivered raises credibility; without
 responses it decays with `credibility_half_life`. Call-ins repeat every
 `call_in_every` days. After the campaign ends no one answers violence any more
@@ -31,142 +31,18 @@ dealers self-regulate).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
-
 import numpy as np
 
 from marketsim.agents import dealer as D
-from marketsim.params import param
+from marketsim.state import World
 from marketsim.tactics import targeting
-from marketsim.tactics.base import Tactic, TacticConfig
+from marketsim.tactics.base import Tactic
+from marketsim.tactics.configs.targeted_deterrence import TargetedDeterrenceConfig
 from marketsim.tactics.covert import CovertTime
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
 
 S001 = "seed 001_85a9966099c1cff4.txt ch. 3"
 S004 = "seed 004_4568d074a54f904a.txt"
 BRAGA = "Braga et al. 2001 (Ceasefire), in " + S001
-
-
-class TargetedDeterrenceConfig(TacticConfig):
-    type: Literal["targeted_deterrence"] = "targeted_deterrence"
-    # targeting
-    crews_notified: int = param(
-        5,
-        ge=1,
-        le=500,
-        unit="crews",
-        doc="crews called in at each call-in: the most violent by recent known incidents",
-        source=f"{BRAGA}: the gangs in the violence; calibration judgement",
-    )
-    message_reach: float = param(
-        0.8,
-        ge=0,
-        le=1,
-        unit="probability",
-        doc="chance each active member of a called-in crew hears the message",
-        source="calibration judgement: forums plus outreach workers reach most members",
-    )
-    call_in_every: int | None = param(
-        180,
-        ge=1,
-        le=3650,
-        unit="days",
-        doc="days between call-ins (none: a single call-in at the start)",
-        source=f"{BRAGA}: forums were repeated as groups changed; calibration judgement",
-    )
-    call_in_officer_days: float = param(
-        10.0,
-        ge=0,
-        le=10000,
-        unit="officer-days",
-        doc="police time to prepare and hold one call-in",
-        source="calibration judgement",
-    )
-    # effect
-    lever_severity: float = param(
-        2.0,
-        ge=0,
-        le=20,
-        unit="hazard log-reduction at full credibility",
-        doc="how much the levers weigh: deterrent = credibility x severity; hazard x exp(-deterrent)",
-        source=f"calibration judgement: severity 2 at credibility 0.5 cuts a told member's "
-        f"violence by 63% ({BRAGA})",
-    )
-    credibility_start: float = param(
-        0.5,
-        ge=0,
-        le=1,
-        unit="probability",
-        doc="credibility of the threat at the first call-in (dealers' belief it will be carried out)",
-        source="calibration judgement",
-    )
-    credibility_gain: float = param(
-        0.2,
-        ge=0,
-        le=1,
-        unit="fraction of the gap to 1",
-        doc="rise in credibility with each follow-through delivered",
-        source=f"{BRAGA}: the message was made credible by acting on it; calibration judgement",
-    )
-    credibility_half_life: float = param(
-        90.0,
-        gt=0,
-        le=3650,
-        unit="days",
-        doc="half-life of credibility without follow-through",
-        source="calibration judgement (Tita et al. 2003: without follow-through the effect faded)",
-    )
-    # delivery: follow-through
-    response_capacity: int = param(
-        2,
-        ge=1,
-        le=500,
-        unit="crews",
-        doc="crews that can be under a follow-through response at once",
-        source="calibration judgement",
-    )
-    response_delay: int = param(
-        7,
-        ge=0,
-        le=365,
-        unit="days",
-        doc="days from an incident to the response starting (swift, not instant)",
-        source=f"{S001}: 'a swift and heavy response'; calibration judgement",
-    )
-    response_days: int = param(
-        14,
-        ge=1,
-        le=365,
-        unit="days",
-        doc="days each response lasts",
-        source="calibration judgement",
-    )
-    response_units: int = param(
-        2,
-        ge=0,
-        le=2000,
-        unit="officer-days per day per crew",
-        doc="police time committed to each crew under response (covert: no street presence)",
-        source="calibration judgement",
-    )
-    response_arrest_prob: float = param(
-        0.05,
-        ge=0,
-        le=1,
-        unit="per member per day",
-        doc="daily chance each active member of a crew under response is arrested",
-        source="calibration judgement: about half the crew arrested over a 14-day response",
-    )
-    civil_order_cost: float = param(
-        1000.0,
-        ge=0,
-        le=1e7,
-        unit="GBP per response",
-        doc="money spent on civil orders and other non-police levers per response",
-        source="calibration judgement",
-    )
 
 
 BEFORE_DAYS = 90  # the report compares violence this long before the first call-in
@@ -175,7 +51,7 @@ BEFORE_DAYS = 90  # the report compares violence this long before the first call
 class TargetedDeterrence(Tactic):
     Config = TargetedDeterrenceConfig
 
-    def init(self, model: MarketModel) -> None:
+    def init(self, world: World) -> None:
         self.covert = CovertTime(self.name)
         self.credibility = float(self.config.credibility_start)
         self.notified: dict[int, int] = {}  # crew -> day first called in
@@ -191,7 +67,7 @@ class TargetedDeterrence(Tactic):
     # delivery ---------------------------------------------------------------
     def is_active(self, day: int) -> bool:
         # Keeps running after the campaign so credibility can fade. Violence before
-        # the start (for before/after) comes from the model's violence log.
+        # the start (for before/after) comes from the world's violence log.
         return day >= self.config.start
 
     def in_campaign(self, day: int) -> bool:
@@ -206,39 +82,39 @@ class TargetedDeterrence(Tactic):
         return cfg.call_in_every is not None and (day - cfg.start) % cfg.call_in_every == 0
 
     # step -------------------------------------------------------------------
-    def step(self, model: MarketModel) -> None:
-        day = model.day
-        self.covert.settle(model)
-        crews = model.dealers.crew[model.violent_today]  # yesterday's incidents (phase 6)
+    def step(self, world: World) -> None:
+        day = world.day
+        self.covert.settle(world)
+        crews = world.dealers.crew[world.violent_today]  # yesterday's incidents (phase 6)
         in_campaign = self.in_campaign(day)
         if self.call_in_due(day):
-            self._call_in(model)
+            self._call_in(world)
         if in_campaign:
             if self.notified:
-                self._tell(targeting.crew_members(model, list(self.notified)), redraw=False)
+                self._tell(targeting.crew_members(world, list(self.notified)), redraw=False)
             self._queue_responses(day, crews)
-            self._start_responses(model)
+            self._start_responses(world)
         self.responding = {c: end for c, end in self.responding.items() if end >= day}
         if self.responding:
-            self._respond(model)
+            self._respond(world)
         self.credibility *= 0.5 ** (1.0 / self.config.credibility_half_life)
         self.credibility_path.append((day, self.credibility))
-        self._apply_deterrent(model)
+        self._apply_deterrent(world)
 
     # targeting: who is called in ---------------------------------------------
-    def _call_in(self, model: MarketModel) -> None:
+    def _call_in(self, world: World) -> None:
         cfg = self.config
-        day = model.day
-        top = targeting.ranked_crews(model, "violence", cfg.crews_notified)
+        day = world.day
+        top = targeting.ranked_crews(world, "violence", cfg.crews_notified)
         for c in top:
             self.notified.setdefault(c, day)
-        members = targeting.crew_members(model, list(self.notified))
+        members = targeting.crew_members(world, list(self.notified))
         told = self._tell(members, redraw=True)
         # The call-in's police time: booked like any officer-day, where the crews work.
-        model.accounts.add(self.name, "officer_days", cfg.call_in_officer_days)
+        world.accounts.add(self.name, "officer_days", cfg.call_in_officer_days)
         if members.size and cfg.call_in_officer_days > 0:
-            model.ledger.add(
-                "officer_day", model.dealers.cell[members], cfg.call_in_officer_days / members.size
+            world.ledger.add(
+                "officer_day", world.dealers.cell[members], cfg.call_in_officer_days / members.size
             )
         self.call_ins.append({"day": day, "crews_ranked": top, "members_told": int(told.size)})
 
@@ -277,65 +153,65 @@ class TargetedDeterrence(Tactic):
                 self.queue.append((day - 1 + self.config.response_delay, c))
                 waiting.add(c)
 
-    def _start_responses(self, model: MarketModel) -> None:
+    def _start_responses(self, world: World) -> None:
         cfg = self.config
-        day = model.day
+        day = world.day
         still: list[tuple[int, int]] = []
         for due, c in sorted(self.queue):
             if due > day or len(self.responding) >= cfg.response_capacity:
                 still.append((due, c))
                 continue
-            if targeting.crew_members(model, [c]).size == 0:
+            if targeting.crew_members(world, [c]).size == 0:
                 continue  # nobody left to respond to
             self.responding[c] = day + cfg.response_days - 1
             self.credibility += cfg.credibility_gain * (1.0 - self.credibility)
-            model.accounts.spend(self.name, "civil_orders", cfg.civil_order_cost)
+            world.accounts.spend(self.name, "civil_orders", cfg.civil_order_cost)
             self.follow_throughs.append({"day": day, "crew": c, "waited": day - due})
         self.queue = still
 
     # effect ---------------------------------------------------------------------
-    def _respond(self, model: MarketModel) -> None:
+    def _respond(self, world: World) -> None:
         """Every lever on the crews under response: targeted arrests (seizures follow)."""
         cfg = self.config
-        members = targeting.crew_members(model, list(self.responding))
+        members = targeting.crew_members(world, list(self.responding))
         self.covert.request(
-            model,
+            world,
             units=cfg.response_units * len(self.responding),
-            where=model.dealers.cell[members],
+            where=world.dealers.cell[members],
             targets=members,
             target_prob=cfg.response_arrest_prob,
         )
 
-    def _apply_deterrent(self, model: MarketModel) -> None:
+    def _apply_deterrent(self, world: World) -> None:
         """Told members weigh expected cost (credibility x severity) against violence."""
         if self.heard.size == 0:
             return
         value = self.credibility * self.config.lever_severity
-        d = model.dealers
+        d = world.dealers
         d.deterrent[self.heard] = np.maximum(0.0, d.deterrent[self.heard] + value - self.applied)
         self.applied[:] = value
 
-    def finalize(self, model: MarketModel) -> None:
-        self.covert.settle(model)
+    def finalize(self, world: World) -> None:
+        self.covert.settle(world)
 
     # report -----------------------------------------------------------------
-    def report(self, model: MarketModel) -> dict:
+    def report(self, world: World) -> dict:
         cfg = self.config
         # (day, crew) of each incident from BEFORE_DAYS before the start
         watch_from = max(0, cfg.start - BEFORE_DAYS)
-        first = watch_from if model.day > watch_from else cfg.start
+        first = watch_from if world.day > watch_from else cfg.start
         inc = np.array(
-            [(day, c) for day, _, _, crews in model.violence_log if day >= first for c in crews],
+            [(day, c) for day, _, _, crews in world.violence_log if day >= first for c in crews],
             dtype=np.int64,
         ).reshape(-1, 2)
-        stop = model.day if cfg.duration is None else min(model.day, cfg.start + cfg.duration)
+        stop = world.day if cfg.duration is None else min(world.day, cfg.start + cfg.duration)
         cohort = [c for c, d in self.notified.items() if d == cfg.start]
         path = np.array([c for _, c in self.credibility_path])
         out = {
             "call_ins": len(self.call_ins),
             "crews_notified": len(self.notified),
             "members_told": int(self.heard.size),
-            "told_still_active": int((model.dealers.state[self.heard] == D.ACTIVE).sum()),
+            "told_still_active": int((world.dealers.state[self.heard] == D.ACTIVE).sum()),
             "follow_throughs": len(self.follow_throughs),
             "follow_through_mean_wait_days": (
                 float(np.mean([f["waited"] for f in self.follow_throughs]))

@@ -6,39 +6,36 @@ them: an area, the hottest cells, or dealers and crews ranked by a score.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from marketsim.agents import dealer as D
 from marketsim.areas import AreaSpec
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
-
-CellRanking = Literal["reputation", "harm", "visible_dealing"]
+from marketsim.state import World
+from marketsim.tactics.configs.base import CellRanking
 
 
-def area_cells(model: MarketModel, area: AreaSpec | None, field: str = "tactic.area") -> np.ndarray:
+def area_cells(world: World, area: AreaSpec | None, field: str = "tactic.area") -> np.ndarray:
     """Flat cell indices of an area; None means the scenario's target region."""
     if area is None:
-        return np.flatnonzero(model.town.region_masks["target"])
-    return np.flatnonzero(model.town.area_mask(area, field).ravel())
+        return np.flatnonzero(world.town.region_masks["target"])
+    return np.flatnonzero(world.town.area_mask(area, field).ravel())
 
 
 def top_cells(
-    model: MarketModel, k: int, by: CellRanking, within: np.ndarray | None = None
+    world: World, k: int, by: CellRanking, within: np.ndarray | None = None
 ) -> np.ndarray:
     """The k cells that score highest: market reputation, recent weighted harm, or open dealing now."""
-    town = model.town
+    town = world.town
     if by == "reputation":
         score = town.layer("reputation").ravel().copy()
     elif by == "harm":
-        score = model.harm_heat.copy()
+        score = world.harm_heat.copy()
     else:
-        act = model.dealers.active()
+        act = world.dealers.active()
         score = np.bincount(
-            model.dealers.cell[act[model.dealers.open[act]]], minlength=town.n_cells
+            world.dealers.cell[act[world.dealers.open[act]]], minlength=town.n_cells
         ).astype(float)
     if within is not None:
         mask = np.zeros(town.n_cells, dtype=bool)
@@ -48,32 +45,30 @@ def top_cells(
     return order[np.isfinite(score[order]) & (score[order] > 0)]
 
 
-def crew_scores(model: MarketModel, by: Literal["violence", "harm"]) -> dict[int, float]:
+def crew_scores(world: World, by: Literal["violence", "harm"]) -> dict[int, float]:
     """Score each crew with active members: known recent violence, or summed harm score."""
-    d = model.dealers
+    d = world.dealers
     act = d.active()
     crews = d.crew[act]
     in_crew = crews >= 0
     if not in_crew.any():
         return {}
-    values = d.incidents_recent[act] if by == "violence" else model.dealer_harm_score(act)
+    values = d.incidents_recent[act] if by == "violence" else world.harm_score(act)
     ids, inverse = np.unique(crews[in_crew], return_inverse=True)
     totals = np.bincount(inverse, weights=values[in_crew])
     return {int(c): float(t) for c, t in zip(ids, totals, strict=True)}
 
 
-def ranked_crews(model: MarketModel, by: Literal["violence", "harm"], k: int) -> list[int]:
+def ranked_crews(world: World, by: Literal["violence", "harm"], k: int) -> list[int]:
     """The k highest-scoring crews (ties broken by crew id, so the ranking is reproducible)."""
-    scores = crew_scores(model, by)
+    scores = crew_scores(world, by)
     ranked = sorted(scores, key=lambda c: (-scores[c], c))
     return [c for c in ranked if scores[c] > 0][:k]
 
 
-def crew_members(
-    model: MarketModel, crews: list[int] | np.ndarray, states=(D.ACTIVE,)
-) -> np.ndarray:
+def crew_members(world: World, crews: list[int] | np.ndarray, states=(D.ACTIVE,)) -> np.ndarray:
     """Dealer rows belonging to the given crews, in the given states."""
-    d = model.dealers
+    d = world.dealers
     crew, state = d.view("crew"), d.view("state")
     # A lookup table over crew ids (np.isin sorts, and this runs every day);
     # the last slot stands for crew -1, "no crew", and stays False.

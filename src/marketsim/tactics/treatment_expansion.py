@@ -20,78 +20,23 @@ they take, so the report gives the place-days the extra places supplied.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
-
 import numpy as np
 
+from marketsim import events
 from marketsim.agents import user as U
 from marketsim.harms import HARM_TYPES, load_profile
-from marketsim.params import Section, param
-from marketsim.tactics.base import Tactic, TacticConfig
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
+from marketsim.state import World
+from marketsim.tactics.base import Tactic
+from marketsim.tactics.configs.treatment_expansion import TreatmentExpansionConfig
 
 S001 = "seed 001_85a9966099c1cff4.txt"
-
-
-class ArrestReferral(Section):
-    share: float = param(
-        0.4,
-        ge=0,
-        le=1,
-        unit="probability",
-        doc="arrested dependent users (not in custody, not already on a list) who are referred",
-        source=f"{S001} App. B, Iceberg: every person in custody reviewed; judgement",
-    )
-    fast_track: bool = param(
-        False, unit="-", doc="referrals go to the head of the waiting list instead of the tail"
-    )
-
-
-class TreatmentExpansionConfig(TacticConfig):
-    type: Literal["treatment_expansion"] = "treatment_expansion"
-    extra_places: int = param(
-        30,
-        ge=0,
-        le=100000,
-        unit="places",
-        doc="places added across the treatment sites (see split) while the tactic runs",
-        source=f"{S001} App. B, Nemesis: treatment expanded to cut waiting lists; judgement",
-    )
-    outreach_multiplier: float = param(
-        1.5,
-        ge=1,
-        le=20,
-        unit="x daily seeking",
-        doc="multiplier on dependent users' daily chance of asking for treatment",
-        source=f"{S001} App. B, Iceberg: arrest referrals +76% in year one; judgement",
-    )
-    outreach_cost_gbp_per_day: float = param(
-        300.0,
-        ge=0,
-        le=1e7,
-        unit="GBP per day",
-        doc="outreach workers' cost each day outreach runs (multiplier above 1)",
-        source="judgement: two outreach workers at about GBP 150 a day",
-    )
-    split: Literal["waiting", "even"] = param(
-        "waiting",
-        unit="-",
-        doc="how extra places are shared between sites: in proportion to each site's waiting "
-        "list on the first day (evenly if nobody waits), or evenly",
-        source=f"{S001} App. B, Nemesis: places added to cut waiting lists",
-    )
-    arrest_referral: ArrestReferral | None = param(
-        None, unit="-", doc="refer users arrested by any tactic (arrest referral, DIP)"
-    )
 
 
 class TreatmentExpansion(Tactic):
     Config = TreatmentExpansionConfig
 
-    def init(self, model: MarketModel) -> None:
-        self.extra = np.zeros(len(model.services), dtype=np.int64)  # set on the first day
+    def init(self, world: World) -> None:
+        self.extra = np.zeros(len(world.services), dtype=np.int64)  # set on the first day
         self.added = False
         self.removed = False
         self._last_arrests: tuple[np.ndarray, np.ndarray] | None = None
@@ -116,52 +61,52 @@ class TreatmentExpansion(Tactic):
     def running(self, day: int) -> bool:
         return super().is_active(day)
 
-    def step(self, model: MarketModel) -> None:
-        day = model.day
+    def step(self, world: World) -> None:
+        day = world.day
         if not self.running(day):
             if self.added and not self.removed:
-                self._remove_places(model)
+                self._remove_places(world)
             return
         if not self.added:
-            self._add_places(model)
-        self._outreach(model)
+            self._add_places(world)
+        self._outreach(world)
         if self.config.arrest_referral is not None:
-            self._arrest_referral(model)
-        self._record(model)
+            self._arrest_referral(world)
+        self._record(world)
 
     # effect: capacity -----------------------------------------------------------
-    def _add_places(self, model: MarketModel) -> None:
-        waiting = np.array([len(s.waiting) for s in model.services], dtype=float)
+    def _add_places(self, world: World) -> None:
+        waiting = np.array([len(s.waiting) for s in world.services], dtype=float)
         if self.config.split == "even" or waiting.sum() == 0:
-            waiting = np.ones(len(model.services))
+            waiting = np.ones(len(world.services))
         self.extra = share_out(self.config.extra_places, waiting)
-        for service, k in zip(model.services, self.extra, strict=True):
+        for service, k in zip(world.services, self.extra, strict=True):
             service.places += int(k)
         self.added = True
 
-    def _remove_places(self, model: MarketModel) -> None:
+    def _remove_places(self, world: World) -> None:
         # Clients over the new capacity keep their place until they leave
         # (free_places counts no free place while a site is over capacity).
-        for service, k in zip(model.services, self.extra, strict=True):
+        for service, k in zip(world.services, self.extra, strict=True):
             service.places = max(0, service.places - int(k))
         self.removed = True
 
     # effect: outreach -------------------------------------------------------------
-    def _outreach(self, model: MarketModel) -> None:
+    def _outreach(self, world: World) -> None:
         cfg = self.config
         if cfg.outreach_multiplier == 1.0:
             return
-        model.levers.treatment_seeking *= cfg.outreach_multiplier
+        world.levers.treatment_seeking *= cfg.outreach_multiplier
         self.figures["outreach_days"] += 1
         if cfg.outreach_cost_gbp_per_day > 0:
-            _spend(model, self.name, "outreach", cfg.outreach_cost_gbp_per_day)
-            if model.recording:
+            _spend(world, self.name, "outreach", cfg.outreach_cost_gbp_per_day)
+            if world.recording:
                 self.figures["outreach_spend_gbp"] += cfg.outreach_cost_gbp_per_day
 
     # targeting + effect: arrest referral ------------------------------------------
-    def _arrest_referral(self, model: MarketModel) -> None:
+    def _arrest_referral(self, world: World) -> None:
         """Refer users arrested yesterday (for acquisitive crime, or user-dealers for dealing)."""
-        u, d = model.users, model.dealers
+        u, d = world.users, world.dealers
         now = (u.arrests[: u.n].copy(), d.arrests[: d.n].copy())
         last, self._last_arrests = self._last_arrests, now
         if last is None:
@@ -174,8 +119,8 @@ class TreatmentExpansion(Tactic):
         cand = cand[ok]
         chosen = cand[self.rng.random(cand.size) < self.config.arrest_referral.share]
         for ur in chosen:
-            outcome = model.refer_to_treatment(
-                int(ur), by=self.name, fast_track=self.config.arrest_referral.fast_track
+            outcome = events.refer_to_treatment(
+                world, int(ur), by=self.name, fast_track=self.config.arrest_referral.fast_track
             )
             if outcome == "refused":
                 continue
@@ -183,17 +128,17 @@ class TreatmentExpansion(Tactic):
             self.figures[f"arrest_referrals_{outcome}"] += 1
 
     # report -----------------------------------------------------------------
-    def _record(self, model: MarketModel) -> None:
+    def _record(self, world: World) -> None:
         f = self.figures
         f["days"] += 1
-        for service, k in zip(model.services, self.extra, strict=True):
+        for service, k in zip(world.services, self.extra, strict=True):
             base = service.places - int(k)
             f["extra_place_days_supplied"] += int(k)
             f["extra_place_days_used"] += float(np.clip(len(service.clients) - base, 0, k))
             f["clients_sum"] += len(service.clients)
             f["waiting_sum"] += len(service.waiting)
 
-    def report(self, model: MarketModel) -> dict:
+    def report(self, world: World) -> dict:
         f = self.figures
         cost = load_profile("cost_of_crime_gbp")
         place_day = float(cost.weights[[h.name for h in HARM_TYPES].index("treatment_place_day")])
@@ -227,9 +172,9 @@ def share_out(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _spend(model: MarketModel, name: str, what: str, gbp: float) -> None:
+def _spend(world: World, name: str, what: str, gbp: float) -> None:
     """accounts.spend, working around its lookup of the account by index (a KeyError)."""
-    accounts = model.accounts
+    accounts = world.accounts
     try:
         accounts.spend(name, what, gbp)
     except KeyError:

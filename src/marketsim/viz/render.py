@@ -208,13 +208,14 @@ def _draw_police(draw: ImageDraw.ImageDraw, model) -> None:
     """Each unit on the street today, as a blue triangle at the start of its beat."""
     police = model.police
     town = model.town
-    for unit in police.agents:
-        if police.hours_today[unit.idx] <= 0 or not police.assigned[unit.idx]:
+    for i in range(police.n_units):
+        if police.hours_today[i] <= 0 or not police.assigned[i]:
             continue
-        order = police.unit_order[unit.idx]
+        order = police.unit_order[i]
         if order is not None and not order.visible:
             continue  # covert officers: residents do not see them
-        x, y = unit.cell.coordinate
+        cell = police.unit_cell[i]
+        x, y = town.cell_x[cell], town.cell_y[cell]
         cx = x * CELL_PX + CELL_PX // 2
         cy = (town.height - 1 - y) * CELL_PX + CELL_PX // 2
         s = 6

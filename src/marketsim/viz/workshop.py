@@ -61,19 +61,6 @@ HARM_GROUPS: dict[str, tuple[str, ...]] = {
     "Treatment cost": ("treatment_place_day",),
 }
 
-# The parameters a slider is offered for, by tactic type. Only the names live
-# here: bounds, unit and description come from the tactic's schema.
-MAIN_PARAMS: dict[str, tuple[str, ...]] = {
-    "standard_patrol": ("demand_weight",),
-    "crackdown": ("intensity", "duration", "cells_per_unit"),
-    "hotspot_patrol": ("k", "units", "dwell_minutes"),
-    "place_guardianship": ("k", "guardianship_gain"),
-    "targeted_deterrence": ("crews_notified", "lever_severity", "message_reach"),
-    "harm_targeting": ("n_targets", "officers", "arrest_prob_per_day"),
-    "diversion": ("test_purchases_per_day", "acceptance", "cycle_days"),
-    "treatment_expansion": ("extra_places", "outreach_multiplier"),
-    "partnership": (),  # its parts get their own sliders
-}
 SLIDER_SPAN = 4  # a slider reaches at most this many times the scenario's value (within bounds)
 
 
@@ -143,7 +130,7 @@ def slider_specs(scenario: Scenario) -> list[SliderSpec]:
         if cfg.type == "standard_patrol" and has_tactic(scenario):
             continue  # routine patrol's knob only when it is the whole story (baseline)
         rows = {r["name"]: r for r in describe(type(cfg))}
-        for name in MAIN_PARAMS.get(cfg.type, ()):
+        for name in type(cfg).sliders:
             value = getattr(cfg, name)
             row = rows[name]
             if value is None or isinstance(value, bool):

@@ -1,6 +1,6 @@
-"""Matching buyers to sellers, paying for drugs, and using them.
+"""Phase 5, trade (ODD §7): matching buyers to sellers, paying for drugs, and using them.
 
-The trade phase in one pass over today's buyers (design §4):
+One pass over today's buyers (design §4):
 1. who buys today (dependence, treatment);
 2. contacts first: a buyer holding a working number calls it (closed dealers
    are reachable only this way);
@@ -16,22 +16,21 @@ The trade phase in one pass over today's buyers (design §4):
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-
-if TYPE_CHECKING:
-    from marketsim.model import MarketModel
+from marketsim.state import World
 
 
-def trade(model: MarketModel, rng: np.random.Generator) -> None:
-    sc = model.config
+def run(world: World) -> None:
+    rng = world.streams["market"]
+    sc = world.config
     cu, cm = sc.users, sc.market
-    u, d = model.users, model.dealers
-    tally, ledger, day = model.tally, model.ledger, model.day
+    u, d = world.users, world.dealers
+    tally, ledger, day = world.tally, world.ledger, world.day
     d.sales[: d.n] = 0
 
     active = u.in_state(U.ACTIVE)
@@ -43,7 +42,7 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
     if nb == 0:
-        _dealer_profit(model, np.zeros(d.n))
+        _dealer_profit(world, np.zeros(d.n))
         return
     seller = np.full(nb, -1, dtype=np.int64)
     via_open = np.zeros(nb, dtype=bool)
@@ -62,9 +61,9 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
     # 3. open market for the rest
     search = np.flatnonzero(~call)
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
-    police = model._visible_hours
+    police = world.visible_hours
     if search.size and open_rows.size:
-        chosen = _open_market_choice(model, buyers[search], open_rows, rng)
+        chosen = _open_market_choice(world, buyers[search], open_rows, rng)
         found = chosen >= 0
         # Police on the pitch on arrival: the buyer is put off for today.
         arrive = search[found]
@@ -110,13 +109,13 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
         n_off = offences[offend]
         tally.add("acquisitive_crimes", where_crime[offend], n_off)
         ledger.add("acquisitive_crime", where_crime[offend], n_off)
-        if model.recording:
+        if world.recording:
             u.crimes[b[offend]] += n_off.astype(np.int64)
-        p_arrest = min(1.0, cu.crime_arrest_prob * model.levers.crime_reporting)
+        p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
         caught = offend & (rng.random(b.size) < 1.0 - (1.0 - p_arrest) ** offences)
-        model._crime_arrests = (b[caught], where_crime[caught])
+        world.crime_arrests = (b[caught], where_crime[caught])
     else:
-        model._crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     buys = u.cash[b] >= cost  # the rest cannot pay and go without today
     b, s, units, cost, is_open_buy = b[buys], s[buys], units[buys], cost[buys], is_open_buy[buys]
     u.cash[b] -= cost
@@ -133,7 +132,7 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
     profit = np.bincount(
         s, weights=units * (d.price[s] - cm.base_price * cm.wholesale_share), minlength=d.n
     )
-    _dealer_profit(model, profit)
+    _dealer_profit(world, profit)
     # an open purchase may give the buyer the dealer's number
     gain = is_open_buy & (rng.random(b.size) < cu.contact_gain_prob)
     u.add_contact(b[gain], s[gain], rng)
@@ -164,32 +163,32 @@ def trade(model: MarketModel, rng: np.random.Generator) -> None:
         ledger.add("overdose_death", where_od[fatal])
         victims = b[od]
         u.adverse_until[victims[~fatal]] = day + 30
-        model.user_dies(victims[fatal])
+        events.user_dies(world, victims[fatal])
 
 
 TILE = 64  # cells; the default 50x50 town is one tile
 
 
 def _open_market_choice(
-    model: MarketModel, buyers: np.ndarray, open_rows: np.ndarray, rng: np.random.Generator
+    world: World, buyers: np.ndarray, open_rows: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """For each buyer, an index into open_rows (or -1 when nothing is in range).
 
     Attraction = exp(-distance / decay) x (1 + pull x reputation) x (base price / price)^2
     x exp(-2 x residual deterrence); pitches beyond the search radius are out of reach.
     """
-    cu = model.config.users
-    u, d, town = model.users, model.dealers, model.town
+    cu = world.config.users
+    u, d, town = world.users, world.dealers, world.town
     hx, hy = town.cell_x[u.home[buyers]], town.cell_y[u.home[buyers]]
     dc = d.cell[open_rows]
     ox, oy = town.cell_x[dc], town.cell_y[dc]
     rep = town.layer("reputation").ravel()[dc]
-    centre = 1.0 + model.config.market.centre_draw * town.is_centre[dc]
+    centre = 1.0 + world.config.market.centre_draw * town.is_centre[dc]
     deter = town.layer("deterrence").ravel()[dc]
     pull = (
         centre
-        * (1.0 + model.config.market.reputation_pull * rep)
-        * (model.config.market.base_price / d.price[open_rows]) ** 2
+        * (1.0 + world.config.market.reputation_pull * rep)
+        * (world.config.market.base_price / d.price[open_rows]) ** 2
         * np.exp(-2.0 * deter)
     )
     # Travel kernel by (|dx|, |dy|) offset, zero beyond the search radius: a lookup, not a transcendental.
@@ -209,15 +208,9 @@ def _open_market_choice(
         near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
         if near.size == 0:
             continue
-        offset = np.abs(hx[who, None] - ox[None, near]) * town.height + np.abs(
-            hy[who, None] - oy[None, near]
+        choice[who] = kernels.open_market_choice(
+            hx[who], hy[who], ox, oy, pull, kernel, draw[who], near, town.height
         )
-        w = kernel.take(offset)
-        w *= pull[None, near]
-        cum = np.cumsum(w, axis=1)
-        total = cum[:, -1]
-        idx = (cum < (draw[who] * total)[:, None]).sum(axis=1)
-        choice[who] = np.where(total > 0, near[np.minimum(idx, near.size - 1)], -1)
     return choice
 
 
@@ -228,12 +221,12 @@ def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.n
     return np.where(dist <= radius, np.exp(-dist / decay), 0.0)
 
 
-def _dealer_profit(model: MarketModel, profit_today: np.ndarray) -> None:
+def _dealer_profit(world: World, profit_today: np.ndarray) -> None:
     """Smoothed daily profit; part of it repays debt from seizures."""
-    d = model.dealers
+    d = world.dealers
     act = d.active()
     repay = np.minimum(
-        d.debt[act], model.config.dealers.debt_repay_share * np.maximum(profit_today[act], 0)
+        d.debt[act], world.config.dealers.debt_repay_share * np.maximum(profit_today[act], 0)
     )
     d.debt[act] -= repay
     d.profit[act] = 0.95 * d.profit[act] + 0.05 * (profit_today[act] - repay)

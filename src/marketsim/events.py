@@ -1,0 +1,383 @@
+"""Every change of an agent's state, booked in one place.
+
+An event writes all its books together: the day's tally (timeseries), the harm
+ledger (net harm) and the tactic accounts (who caused the cost). Phases and
+tactics call these; nothing else changes a dealer's or user's state, custody or
+treatment place. Draws come from the caller's stream, so a tactic's arrests
+draw on the tactic's own stream (common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marketsim.accounts import REACTIVE, SELF_REFERRAL
+from marketsim.agents import dealer as D
+from marketsim.agents import user as U
+from marketsim.agents.population import NEVER
+from marketsim.state import World
+
+# ------------------------------------------------------------------ arrests
+
+
+def book_arrest(world: World, cell: int, by: str, children: int) -> None:
+    """An arrest at `cell` for account `by`: tally, ledger, account; children affected."""
+    world.tally.add("arrests", cell)
+    world.ledger.add("arrest", cell)
+    world.accounts.add(by, "arrests")
+    if children:
+        world.ledger.add("children_affected", cell, float(children))
+        world.accounts.add(by, "children_affected", float(children))
+
+
+def book_prosecution(world: World, cell: int, by: str) -> None:
+    world.tally.add("prosecutions", cell)
+    world.ledger.add("prosecution", cell)
+    world.accounts.add(by, "prosecutions")
+
+
+def arrest_dealer(
+    world: World,
+    r: int,
+    rng: np.random.Generator,
+    cell: int | None = None,
+    by: str = "standard_patrol",
+) -> None:
+    """Arrest dealer row r for tactic `by`: charge, remand or bail, seizure (crew debt), void.
+
+    Every dealer arrest seizes stock, which becomes a debt (N8 PRP 2024: drug debts
+    after seizures as a cause of violence).
+    """
+    pc = world.config.police
+    d, u = world.dealers, world.users
+    cell = int(d.cell[r]) if cell is None else cell
+    d.arrests[r] += 1
+    d.arrested_by[r] = world.accounts.index(by)
+    book_arrest(world, cell, by, int(d.children[r]))
+    world.tally.add("seizures", cell)
+    add_debt(world, r, pc.seizure_value)
+    if d.user[r] >= 0:
+        u.adverse_until[d.user[r]] = world.day + 30
+    charged = rng.random() < pc.charge_prob
+    if not charged:
+        d.risk[r] = max(d.risk[r], 0.5)
+        return
+    book_prosecution(world, cell, by)
+    d.convicted[r] = rng.random() < pc.convict_prob
+    d.event_day[r] = world.day + max(1, pc.days_to_sentence)
+    if rng.random() < pc.remand_prob:
+        take_into_custody(world, r, D.REMANDED)
+    else:
+        d.risk[r] = max(d.risk[r], 0.6)
+
+
+def arrest_user(world: World, ur: int, cell: int, rng: np.random.Generator) -> None:
+    """A user caught for acquisitive crime: arrest, maybe prosecution and a short sentence."""
+    pc = world.config.police
+    u = world.users
+    book_arrest(world, cell, REACTIVE, int(u.children[ur]))
+    u.adverse_until[ur] = world.day + 30
+    if world.recording:
+        u.arrests[ur] += 1
+    if rng.random() >= pc.charge_prob:
+        return
+    book_prosecution(world, cell, REACTIVE)
+    # User-dealers are jailed only for dealing (on their dealer row), so that a
+    # person is never in custody twice; here they are arrested and charged only.
+    if u.dealer[ur] < 0 and rng.random() < pc.custody_prob_user:
+        leave_treatment(world, ur)
+        u.state[ur] = U.PRISON
+        u.arrested_by[ur] = world.accounts.index(REACTIVE)
+        u.release_day[ur] = world.day + max(1, int(round(pc.sentence_user * rng.lognormal(0, 0.5))))
+
+
+def add_debt(world: World, r: int, value: float) -> None:
+    """A seizure leaves a debt: on the crew's active members, or the dealer alone."""
+    d = world.dealers
+    crew = d.crew[r]
+    if crew >= 0:
+        mates = np.flatnonzero((d.view("crew") == crew) & (d.view("state") == D.ACTIVE))
+        mates = mates[mates != r]
+        if mates.size:
+            d.debt[mates] += value / mates.size
+            return
+    d.debt[r] += value
+
+
+# ------------------------------------------------------------------ custody
+
+
+def take_into_custody(world: World, r: int, state: int) -> None:
+    d, u = world.dealers, world.users
+    d.state[r] = state
+    if d.user[r] >= 0:
+        ur = d.user[r]
+        if u.state[ur] == U.ACTIVE:
+            leave_treatment(world, ur)
+            u.state[ur] = U.PRISON
+
+
+def imprison(world: World, r: int, rng: np.random.Generator) -> None:
+    pc = world.config.police
+    d = world.dealers
+    median = pc.sentence_user_dealer if d.tier[r] == D.USER_DEALER else pc.sentence_dealer
+    days = max(1, int(round(median * rng.lognormal(0.0, 0.5))))
+    take_into_custody(world, r, D.PRISON)
+    d.event_day[r] = world.day + days
+
+
+def release_dealer(world: World, r: int, rng: np.random.Generator, resume: bool) -> None:
+    """Out of custody: back to a pitch near the old one, or desist."""
+    d, u = world.dealers, world.users
+    d.event_day[r] = NEVER
+    d.convicted[r] = False
+    if d.user[r] >= 0:
+        ur = d.user[r]
+        if u.state[ur] == U.PRISON:
+            u.state[ur] = U.ACTIVE
+            u.tolerance_until[ur] = world.day + world.config.users.tolerance_loss_days
+    if not resume:
+        desist(world, r)
+        return
+    t = world.town
+    x = np.clip(t.cell_x[d.cell[r]] + rng.integers(-3, 4), 0, t.width - 1)
+    y = np.clip(t.cell_y[d.cell[r]] + rng.integers(-3, 4), 0, t.height - 1)
+    resume_dealing(world, r, x * t.height + y)
+
+
+def resume_dealing(world: World, r: int | np.ndarray, cell: int | np.ndarray) -> None:
+    """Back to dealing at `cell`, wary at first (after custody, or a diverted dealer's relapse)."""
+    d = world.dealers
+    d.state[r] = D.ACTIVE
+    d.risk[r] = 0.3
+    d.entered_day[r] = world.day
+    d.cell[r] = cell
+
+
+def release_user(world: World, rows: np.ndarray) -> None:
+    """Users (not user-dealers) back from prison: tolerance is lost for a while."""
+    u = world.users
+    u.state[rows] = U.ACTIVE
+    u.tolerance_until[rows] = world.day + world.config.users.tolerance_loss_days
+
+
+def desist(world: World, r: int) -> None:
+    d, u = world.dealers, world.users
+    d.state[r] = D.DESISTED
+    if d.user[r] >= 0:
+        u.dealer[d.user[r]] = -1
+        d.user[r] = -1
+
+
+def divert_dealer(world: World, r: int) -> None:
+    """Take a user-dealer out of dealing into treatment (fast track)."""
+    d = world.dealers
+    d.state[r] = D.DIVERTED
+    world.tally.add("diversions", int(d.cell[r]))
+
+
+# ---------------------------------------------------------------- treatment
+
+
+def refer_to_treatment(world: World, ur: int, by: str, fast_track: bool = False) -> str:
+    """Refer user row `ur` to treatment on behalf of tactic `by`.
+
+    Admits at once if a place is free at the nearest site with one, else
+    joins a waiting list (at its head when fast-tracked). Returns "admitted",
+    "waiting" or "refused" (not an active user).
+    """
+    u = world.users
+    if u.state[ur] != U.ACTIVE or u.treatment[ur] == U.IN_TREATMENT:
+        return "refused"
+    leave_treatment(world, ur)
+    u.referred_by[ur] = world.accounts.index(by)
+    hx, hy = world.town.cell_x[u.home[ur]], world.town.cell_y[u.home[ur]]
+    order = np.argsort([abs(s.x - hx) + abs(s.y - hy) for s in world.services])
+    for s in order:
+        if world.services[s].free_places > 0:
+            admit(world, np.array([ur]), int(s))
+            return "admitted"
+    site = int(order[0])
+    join_waiting_list(world, ur, site)
+    if fast_track:
+        world.services[site].waiting.remove(ur)
+        world.services[site].waiting.appendleft(ur)
+    return "waiting"
+
+
+def join_waiting_list(world: World, ur: int, site: int) -> None:
+    u = world.users
+    u.treatment[ur] = U.WAITING
+    u.treatment_day[ur] = world.day
+    u.site[ur] = site
+    world.services[site].join(ur)
+
+
+def admit(world: World, rows: np.ndarray, site: int) -> None:
+    """Admit rows straight into free places at `site` (a referral that skips the list)."""
+    for ur in rows:
+        world.services[site].clients.add(int(ur))
+    start_treatment(world, rows, site)
+
+
+def start_treatment(world: World, rows: np.ndarray, site: int) -> None:
+    """Rows have just taken a place at `site`."""
+    u = world.users
+    u.treatment[rows] = U.IN_TREATMENT
+    u.treatment_day[rows] = world.day
+    u.missed[rows] = 0
+    u.site[rows] = site
+    unreferred = rows[u.referred_by[rows] < 0]
+    u.referred_by[unreferred] = world.accounts.index(SELF_REFERRAL)
+    world.tally.add("treatment_entries", u.home[rows])
+
+
+def leave_treatment(world: World, ur: int) -> None:
+    u = world.users
+    if u.treatment[ur] in (U.WAITING, U.IN_TREATMENT):
+        for s in world.services:
+            s.leave(ur)
+            s.drop_from_list(ur)
+        u.treatment[ur] = U.NO_TREATMENT
+    u.referred_by[ur] = -1
+
+
+def recover(world: World, rows: np.ndarray) -> None:
+    """Stop using: completed treatment or natural recovery. User-dealers stop dealing too."""
+    u = world.users
+    u.state[rows] = U.RECOVERED
+    u.recovered_day[rows] = world.day
+    for ur in rows:
+        if u.dealer[ur] >= 0:
+            desist(world, int(u.dealer[ur]))
+
+
+def user_dies(world: World, rows: np.ndarray) -> None:
+    u = world.users
+    for ur in rows:
+        leave_treatment(world, int(ur))
+        u.state[ur] = U.DEAD
+        if u.dealer[ur] >= 0:
+            desist(world, int(u.dealer[ur]))
+
+
+# -------------------------------------------------------------- newcomers
+
+
+def add_users(
+    world: World, homes: np.ndarray, dependent: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """New users at `homes`; returns their rows."""
+    cfg = world.config.users
+    u = world.users
+    n = len(homes)
+    rows = u.grow(n)
+    u.home[rows] = homes
+    u.dependent[rows] = dependent
+    median = np.where(dependent, cfg.income_dependent, cfg.income_recreational)
+    u.income[rows] = median * rng.lognormal(0.0, 0.5, n)
+    u.cash[rows] = u.income[rows] * 2
+    u.children[rows] = rng.poisson(cfg.children_mean, n)
+    u.started_day[rows] = world.day
+    return rows
+
+
+def add_dealers(
+    world: World, n: int, weights: np.ndarray, rng: np.random.Generator, entrant: bool
+) -> np.ndarray:
+    """New dealers at cells drawn by `weights`: the founding market, or entrants.
+
+    Traits (design §4): tier, crew, a heavy-tailed violence trait (Braga 2001: a
+    few actors do most violence), open or closed mode, runner exploitation and
+    product risk. Entrants take the scenario's entrant traits (UKDPC 2009 App. B,
+    Operation Reduction: a void may be filled by more harmful sellers).
+    """
+    sc = world.config
+    m = sc.market
+    e = m.entrants
+    d = world.dealers
+    cells = rng.choice(world.town.n_cells, size=n, p=weights)
+    crews = None
+    if entrant:
+        existing = np.unique(d.view("crew")[d.view("crew") >= 0])
+        existing = np.setdiff1d(existing, np.fromiter(world.retired_crews, dtype=np.int64))
+        # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
+        if existing.size:
+            crews = rng.choice(existing, n)
+            new = rng.random(n) < 0.3
+            crews[new] = world.next_crew_id
+            if new.any():
+                world.next_crew_id += 1
+    share_user_dealer = e.share_user_dealer if entrant else m.share_user_dealers
+    share_exploit = e.share_exploit if entrant else m.share_exploit
+    rows = d.grow(n)
+    u = rng.random(n)
+    tier = np.where(
+        u < share_user_dealer,
+        D.USER_DEALER,
+        np.where(u < share_user_dealer + m.share_crew, D.CREW, D.STREET),
+    )
+    d.tier[rows] = tier
+    d.cell[rows] = cells
+    # Crews: members share a crew violence factor, so some crews are far worse than others.
+    is_crew = tier == D.CREW
+    crew_ids = np.full(n, -1)
+    if crews is None:
+        n_crews = max(1, round(is_crew.sum() / m.mean_crew_size)) if is_crew.any() else 0
+        base = world.next_crew_id
+        crew_ids[is_crew] = base + rng.integers(0, max(n_crews, 1), is_crew.sum())
+        world.next_crew_id = base + n_crews
+    else:
+        crew_ids[is_crew] = crews[is_crew] if len(crews) == n else rng.choice(crews, is_crew.sum())
+    d.crew[rows] = crew_ids
+    # Heavy tail: lognormal individual trait times a lognormal crew factor.
+    indiv = rng.lognormal(0.0, m.violence_sigma, n)
+    crew_factor = np.ones(n)
+    if is_crew.any():
+        uniq = np.unique(crew_ids[is_crew])
+        factors = np.exp(_crew_z(world, uniq, rng) * m.violence_sigma * 0.8)
+        crew_factor[is_crew] = factors[np.searchsorted(uniq, crew_ids[is_crew])]
+    user_calm = np.where(tier == D.USER_DEALER, 0.4, 1.0)  # user-dealers are rarely violent
+    multiplier = e.violence_multiplier if entrant else 1.0
+    d.violence[rows] = indiv * crew_factor * user_calm * multiplier
+    d.open[rows] = rng.random(n) < (e.share_open if entrant else m.share_open)
+    d.exploits[rows] = (tier != D.USER_DEALER) & (
+        rng.random(n) < share_exploit / max(1e-9, 1 - share_user_dealer)
+    )
+    d.product_risk[rows] = rng.beta(2.0, 5.0, n)
+    d.close_threshold[rows] = np.clip(rng.normal(sc.dealers.close_threshold, 0.08, n), 0.05, 0.95)
+    d.children[rows] = rng.poisson(sc.users.children_mean, n)
+    d.entered_day[rows] = world.day
+    d.price[rows] = m.base_price
+    d.profit[rows] = sc.dealers.exit_profit * 2
+    _link_user_dealers(world, rows, rng)
+    return rows
+
+
+def _crew_z(world: World, crew_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A standard-normal violence factor per crew, drawn once when the crew forms."""
+    out = np.empty(len(crew_ids))
+    for i, c in enumerate(crew_ids):
+        c = int(c)
+        if c not in world.crew_z:
+            world.crew_z[c] = float(rng.normal())
+        out[i] = world.crew_z[c]
+    return out
+
+
+def _link_user_dealers(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """A user-dealer is also a dependent user: link each to a user living nearby."""
+    d, users = world.dealers, world.users
+    ud = rows[d.tier[rows] == D.USER_DEALER]
+    if ud.size == 0:
+        return
+    pool = np.flatnonzero(
+        (users.view("state") == U.ACTIVE) & users.view("dependent") & (users.view("dealer") < 0)
+    )
+    if pool.size < ud.size:
+        d.tier[ud[pool.size :]] = D.STREET
+        ud = ud[: pool.size]
+    chosen = rng.choice(pool, size=ud.size, replace=False)
+    users.dealer[chosen] = ud
+    d.user[ud] = chosen
+    d.cell[ud] = users.home[chosen]

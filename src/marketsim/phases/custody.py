@@ -1,0 +1,33 @@
+"""Phase 1, custody (ODD §7): sentences and releases due today."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marketsim import events
+from marketsim.agents import dealer as D
+from marketsim.agents import user as U
+from marketsim.agents.population import NEVER
+from marketsim.state import World
+
+
+def run(world: World) -> None:
+    d, u, day = world.dealers, world.users, world.day
+    rng = world.streams["custody"]
+    due = np.flatnonzero(d.view("event_day") == day)
+    for r in due:
+        state = d.state[r]
+        if state in (D.REMANDED, D.ACTIVE) and d.convicted[r]:
+            events.imprison(world, r, rng)
+        elif state == D.REMANDED:
+            events.release_dealer(world, r, rng, resume=True)
+        elif state == D.PRISON:
+            resume = rng.random() < world.config.dealers.p_return_after_prison
+            events.release_dealer(world, r, rng, resume=resume)
+        else:
+            d.event_day[r] = NEVER
+    back = np.flatnonzero(
+        (u.view("state") == U.PRISON) & (u.view("release_day") == day) & (u.view("dealer") < 0)
+    )
+    if back.size:
+        events.release_user(world, back)

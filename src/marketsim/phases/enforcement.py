@@ -1,0 +1,109 @@
+"""Phase 7, enforcement (ODD §7): detection and arrest (design §4, police units).
+
+A dealer is seen with hazard detection_rate x officer-hours on the pitch x
+visibility x (1 + guardianship bonus); open dealing is also seen from the
+neighbouring cells. The unit that saw it arrests, unless the order it works
+under says otherwise (`effect="deter"`, or an `on_detect` handler such as
+diversion), and while it has time left for custody processing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marketsim import events, kernels
+from marketsim.agents import dealer as D
+from marketsim.agents import user as U
+from marketsim.agents.police import Order
+from marketsim.fields import box_sum
+from marketsim.state import World
+
+
+def run(world: World) -> None:
+    rng = world.streams["enforcement"]
+    _street_arrests(world, rng)
+    _targeted_arrests(world, rng)
+    _crime_arrests(world, rng)
+
+
+def _covering_unit(world: World, cells: np.ndarray) -> np.ndarray:
+    """For each given cell, a unit on it, else a unit on a neighbouring cell, else -1."""
+    town = world.town
+    return kernels.covering_unit(
+        town.cell_x[cells], town.cell_y[cells], world.police.cell_unit, town.width, town.height
+    )
+
+
+def _street_arrests(world: World, rng: np.random.Generator) -> None:
+    pc = world.config.police
+    d, town, police = world.dealers, world.town, world.police
+    hours = world.police_hours
+    act = d.active()
+    if act.size == 0 or not hours.any():
+        return
+    cells = d.cell[act]
+    around = box_sum(hours.reshape(town.width, town.height), 1).ravel()[cells]
+    seen_hours = np.where(d.open[act], hours[cells] + 0.25 * (around - hours[cells]), hours[cells])
+    vis = np.where(d.open[act], 1.0, world.config.dealers.closed_visibility)
+    guard = 1.0 + pc.guardianship_detection * town.guardianship.ravel()[cells]
+    hazard = pc.detection_rate * world.levers.detection * seen_hours * vis * guard
+    detected = act[rng.random(act.size) < 1.0 - np.exp(-hazard)]
+    if detected.size == 0:
+        return
+    unit = _covering_unit(world, d.cell[detected])
+    detected, unit = detected[unit >= 0], unit[unit >= 0]
+    by_order: dict[int, tuple[Order, list[int], list[int]]] = {}
+    for r, un in zip(detected, unit, strict=True):
+        order = police.unit_order[un]
+        if order is None or order.effect == "deter":
+            continue
+        entry = by_order.setdefault(id(order), (order, [], []))
+        entry[1].append(int(r))
+        entry[2].append(int(un))
+    for order, rows, units in by_order.values():
+        rows_a = np.array(rows, dtype=np.int64)
+        units_a = np.array(units, dtype=np.int64)
+        if order.on_detect is not None:
+            keep = order.on_detect(world, rows_a)
+            mask = np.isin(rows_a, keep)
+            rows_a, units_a = rows_a[mask], units_a[mask]
+        rank = _priority(world, rows_a, order.arrest_priority, rng)
+        for i in rank:
+            un = int(units_a[i])
+            if police.can_arrest(un) and d.state[rows_a[i]] == D.ACTIVE:
+                police.book_arrest(un)
+                events.arrest_dealer(world, int(rows_a[i]), rng, by=order.tactic)
+
+
+def _priority(world: World, rows: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarray:
+    """Order in which detected dealers are arrested when time is short."""
+    if rows.size == 0:
+        return np.empty(0, dtype=np.int64)
+    noise = rng.random(rows.size)
+    if how == "open_first":
+        return np.lexsort((noise, ~world.dealers.open[rows]))
+    if how == "harm":
+        return np.argsort(-world.harm_score(rows), kind="stable")
+    return np.argsort(noise)
+
+
+def _targeted_arrests(world: World, rng: np.random.Generator) -> None:
+    """Covert work on named targets: each active target is arrested with the order's daily chance."""
+    d = world.dealers
+    for order in world.police.today_orders:
+        if order.targets.size == 0 or order.target_prob <= 0:
+            continue
+        live = order.targets[d.state[order.targets] == D.ACTIVE]
+        hit = live[rng.random(live.size) < order.target_prob]
+        for r in hit:
+            events.arrest_dealer(world, int(r), rng, by=order.tactic)
+
+
+def _crime_arrests(world: World, rng: np.random.Generator) -> None:
+    """Users caught for acquisitive crime today (trade phase) are arrested."""
+    u = world.users
+    rows, cells = world.crime_arrests
+    for ur, cell in zip(rows, cells, strict=True):
+        if u.state[ur] == U.ACTIVE:
+            events.arrest_user(world, int(ur), int(cell), rng)
+    world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))

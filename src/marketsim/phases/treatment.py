@@ -1,0 +1,101 @@
+"""Phase 8, treatment (ODD §7): seeking, admission, appointments, drop-out, completion.
+
+Fixed sites with places and a FIFO waiting list (agents/treatment.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marketsim import events
+from marketsim.agents import user as U
+from marketsim.state import World
+
+
+def site_police_hours(world: World) -> np.ndarray:
+    """Officer-hours today within two cells of each treatment site."""
+    town = world.town
+    hours = world.visible_hours.reshape(town.width, town.height)
+    out = np.empty(len(world.services))
+    for i, service in enumerate(world.services):
+        x, y = service.x, service.y
+        out[i] = hours[max(0, x - 2) : x + 3, max(0, y - 2) : y + 3].sum()
+    return out
+
+
+def run(world: World) -> None:
+    """Seeking, FIFO admission, appointments, drop-out and completion.
+
+    Police presence near a site deters people from seeking help and makes
+    clients miss appointments (the Derbyshire case, seed 001 App. B).
+    """
+    rng = world.streams["treatment"]
+    sc = world.config
+    cfg, cu = sc.treatment, sc.users
+    u, day, tally, ledger = world.users, world.day, world.tally, world.ledger
+    police_near = site_police_hours(world)
+
+    # seeking
+    active = u.in_state(U.ACTIVE)
+    cand = active[(u.treatment[active] == U.NO_TREATMENT) & u.dependent[active]]
+    site = world.town.nearest_site[u.home[cand]]
+    boost = np.where(u.adverse_until[cand] > day, cu.treatment_seek_after_adverse, 1.0)
+    p = (
+        cu.treatment_seek_prob
+        * world.levers.treatment_seeking
+        * boost
+        * np.exp(-cu.treatment_police_deterrence * police_near[site])
+    )
+    seek = rng.random(cand.size) < p
+    for ur, s in zip(cand[seek], site[seek], strict=True):
+        # Asked at the nearest site (police there deter the asking), a user is booked
+        # where a place comes soonest: a free place, else the shortest list per place.
+        events.join_waiting_list(world, int(ur), _soonest_site(world, int(s)))
+
+    # admission, first come first served
+    for s, service in enumerate(world.services):
+        admitted = np.array(service.admit(), dtype=np.int64)
+        if admitted.size:
+            events.start_treatment(world, admitted, s)
+
+    # clients: cost, appointments, drop-out, completion
+    clients = np.flatnonzero(u.view("treatment") == U.IN_TREATMENT)
+    if clients.size == 0:
+        return
+    site = u.site[clients]
+    site_cells = np.array([s.cell_index for s in world.services])
+    ledger.add("treatment_place_day", site_cells[site])
+    world.accounts.add_by_index("treatment_place_days", u.referred_by[clients])
+    appointment = rng.random(clients.size) < cfg.appointment_prob
+    p_miss = np.minimum(1.0, cfg.missed_per_police_hour * police_near[site])
+    missed = appointment & (rng.random(clients.size) < p_miss)
+    if missed.any():
+        tally.add("missed_appointments", u.home[clients[missed]])
+        ledger.add("missed_treatment", u.home[clients[missed]])
+        u.missed[clients[missed]] += 1
+    p_drop = cfg.dropout_prob + cfg.missed_dropout_boost * u.missed[clients]
+    drop = rng.random(clients.size) < p_drop
+    done = ~drop & (day - u.treatment_day[clients] >= cfg.duration_days)
+    for ur in clients[drop]:
+        events.leave_treatment(world, int(ur))
+    u.tolerance_until[clients[drop]] = day + cu.tolerance_loss_days
+    tally.add("treatment_dropouts", u.home[clients[drop]])
+    for ur in clients[done]:
+        events.leave_treatment(world, int(ur))
+    u.treatment[clients[done]] = U.COMPLETED
+    u.referred_by[clients[done]] = -1
+    events.recover(world, clients[done])
+
+
+def _soonest_site(world: World, nearest: int) -> int:
+    """The site with a free place (nearest first), else the shortest waiting list per place."""
+    services = world.services
+    if services[nearest].free_places > 0 or len(services) == 1:
+        return nearest
+    free = [i for i, s in enumerate(services) if s.free_places > 0]
+    if free:
+        return free[0]
+    return min(
+        range(len(services)),
+        key=lambda i: (len(services[i].waiting) / max(services[i].places, 1), i != nearest),
+    )

@@ -1,0 +1,72 @@
+"""Phase 6, violence (ODD §7): turf and debt disputes between dealers.
+
+Turf disputes rise where rivals crowd a pitch or a void opened after arrests
+(UKDPC 2009 Box A; Werb et al. 2011); debt disputes follow seizures (N8 PRP
+2024). Credible targeted deterrence raises the expected cost (the `deterrent`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marketsim import kernels
+from marketsim.fields import box_sum
+from marketsim.state import World
+
+
+def run(world: World) -> None:
+    cfg = world.config.dealers
+    d = world.dealers
+    rng = world.streams["violence"]
+    act = d.active()
+    world.violent_today = np.empty(0, dtype=np.int64)
+    if act.size == 0:
+        return
+    town = world.town
+    cells = d.cell[act]
+    counts = np.bincount(cells, minlength=town.n_cells)
+    near = box_sum(counts.reshape(town.width, town.height), 1).ravel()[cells]
+    rivals = np.maximum(0.0, near - 1.0 - crewmates_near(world, act))
+    void = town.layer("void").ravel()[cells]
+    mode = np.where(d.open[act], 1.0, cfg.closed_turf_factor)
+    turf = cfg.turf_rate * d.violence[act] * rivals * (1.0 + cfg.void_boost * void) * mode
+    debt = (
+        cfg.debt_rate
+        * d.violence[act]
+        * np.minimum(1.0, d.debt[act] / max(world.config.police.seizure_value, 1.0))
+    )
+    hazard = (turf + debt) * np.exp(-d.deterrent[act])
+    hit = rng.random(act.size) < 1.0 - np.exp(-hazard)
+    who = act[hit]
+    world.violent_today = who
+    d.incidents_recent[: d.n] *= 0.99
+    d.incidents_recent[who] += 1.0
+    if who.size == 0:
+        return
+    severity = rng.random(who.size)
+    # More violent actors do more serious harm: shares scale with the trait (capped).
+    scale = np.minimum(2.0, d.violence[who] / np.median(d.violence[act]))
+    homicide = severity < cfg.homicide_share * scale
+    serious = ~homicide & (severity < (cfg.homicide_share + cfg.serious_share) * scale)
+    other = ~homicide & ~serious
+    where = d.cell[who]
+    world.ledger.add("homicide", where[homicide])
+    world.ledger.add("serious_violence", where[serious])
+    world.ledger.add("other_violence", where[other])
+    world.tally.add("violent_incidents", where)
+    world.tally.add("homicides", where[homicide])
+    if world.recording:
+        d.violence_total[who] += 1
+
+
+def crewmates_near(world: World, act: np.ndarray) -> np.ndarray:
+    """Same-crew dealers within one cell of each active dealer (crews do not fight themselves)."""
+    d, town = world.dealers, world.town
+    crew = d.crew[act]
+    out = np.zeros(act.size)
+    members = np.flatnonzero(crew >= 0)
+    if members.size < 2:
+        return out
+    cells = d.cell[act[members]]
+    out[members] = kernels.crewmates_near(town.cell_x[cells], town.cell_y[cells], crew[members])
+    return out

@@ -1,0 +1,36 @@
+"""Fields every tactic's YAML entry has: its type, an optional name, and its delivery window."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from marketsim.params import Section, param
+
+# The land uses, in code order (town.Town.LAND_USES; repeated here because the
+# scenario schema, which town.py imports, imports the tactics' parameters).
+LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
+CellRanking = Literal["reputation", "harm", "visible_dealing"]
+LandUse = Literal["residential", "centre", "industrial", "park", "school", "treatment"]
+
+ARREST_PRIORITIES = ("any", "open_first", "harm")
+EFFECTS = ("arrest", "divert", "deter")
+
+
+class TacticConfig(Section):
+    """Fields every tactic has: its type, an optional name, and its delivery window."""
+
+    # The parameters the workshop app offers a slider for; each tactic names its own.
+    sliders: ClassVar[tuple[str, ...]] = ()
+
+    type: str = param("", unit="-", doc="tactic type (the registry key)")
+    name: str | None = param(None, unit="-", doc="unique label; defaults to the type")
+    start: int = param(
+        0, ge=0, le=36500, unit="day", doc="first day, counted from the end of burn-in"
+    )
+    duration: int | None = param(
+        None, ge=1, le=36500, unit="days", doc="days it runs (none: to the end)"
+    )
+
+    @property
+    def label(self) -> str:
+        return self.name or self.type
