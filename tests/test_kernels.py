@@ -92,6 +92,8 @@ def test_a_market_with_no_buyers_runs(overrides):
 
 
 def test_warm_compiles_every_kernel():
+    """`python -m marketsim.kernels` (run by make) leaves no kernel to compile in a run."""
     kernels.warm()
-    compiled = [k for k in vars(kernels).values() if hasattr(k, "signatures") and k.signatures]
-    assert len(compiled) == 5
+    dispatchers = [k for k in vars(kernels).values() if hasattr(k, "signatures")]
+    assert len(dispatchers) >= 8
+    assert all(k.signatures for k in dispatchers)

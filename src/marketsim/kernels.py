@@ -163,6 +163,258 @@ def covering_unit(
     return out
 
 
+@njit(cache=True)
+def choose_sellers(
+    rng,
+    buyers: np.ndarray,
+    contacts: np.ndarray,
+    dealer_ok: np.ndarray,
+    contact_use_prob: float,
+    open_rows: np.ndarray,
+    home_x: np.ndarray,
+    home_y: np.ndarray,
+    ox: np.ndarray,
+    oy: np.ndarray,
+    pull: np.ndarray,
+    travel: np.ndarray,
+    reach: int,
+    tile: int,
+    stay: np.ndarray,
+    open_cell: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
+
+    A buyer holding a working number calls it with probability `contact_use_prob`
+    (a random working contact). The rest search the open market: a pitch drawn
+    by attraction (`open_market_choice`), where police on arrival put the buyer
+    off with probability 1 - stay[cell]. A buyer the street failed falls back on
+    a contact. Draws from `rng` in the order of the numpy code it replaced
+    (calls; contact scores, row by row; the street draw; put-off), so the market
+    stream is unchanged. Returns the seller row (-1: none) and whether via the street.
+    """
+    nb, k = contacts.shape
+    seller = np.full(nb, -1, dtype=np.int64)
+    via_open = np.zeros(nb, dtype=np.bool_)
+    has_contact = np.zeros(nb, dtype=np.bool_)
+    call = np.zeros(nb, dtype=np.bool_)
+    pick = np.empty(nb, dtype=np.int64)
+    for i in range(nb):
+        for j in range(k):
+            if dealer_ok[contacts[i, j]]:
+                has_contact[i] = True
+    for i in range(nb):  # every buyer draws, with a contact or not (as the numpy code did)
+        r = rng.random()
+        call[i] = has_contact[i] and r < contact_use_prob
+    for i in range(nb):  # the first highest score among working contacts (argmax)
+        best, best_j = -2.0, 0
+        for j in range(k):
+            score = rng.random()
+            if not dealer_ok[contacts[i, j]]:
+                score = -1.0
+            if score > best:
+                best, best_j = score, j
+        pick[i] = contacts[i, best_j]
+        if call[i]:
+            seller[i] = pick[i]
+    n_search = nb - call.sum()
+    if n_search > 0 and open_rows.size > 0:
+        search = np.flatnonzero(~call)
+        hx, hy = home_x[search], home_y[search]
+        draw = np.empty(n_search)
+        for i in range(n_search):
+            draw[i] = rng.random()
+        chosen = np.full(n_search, -1, dtype=np.int64)
+        if width <= tile and height <= tile:
+            tile_of = np.zeros(n_search, dtype=np.int64)
+        else:
+            tile_of = (hx // tile) * (height // tile + 1) + hy // tile
+        for t in np.unique(tile_of):
+            who = np.flatnonzero(tile_of == t)
+            x0, x1 = hx[who].min() - reach, hx[who].max() + reach
+            y0, y1 = hy[who].min() - reach, hy[who].max() + reach
+            near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
+            if near.size:
+                chosen[who] = open_market_choice(
+                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height
+                )
+        for i in range(n_search):  # police on the pitch on arrival put the buyer off
+            if chosen[i] >= 0:
+                sold_by = open_rows[chosen[i]]
+                if not rng.random() >= stay[open_cell[chosen[i]]]:
+                    seller[search[i]] = sold_by
+                    via_open[search[i]] = True
+    for i in range(nb):  # fall back on a contact when the street failed
+        if seller[i] < 0 and has_contact[i] and not call[i]:
+            seller[i] = pick[i]
+    return seller, via_open
+
+
+@njit(cache=True)
+def over_capacity(rng, seller: np.ndarray, capacity: int) -> np.ndarray:
+    """Buyers a seller cannot serve today (ODD §7.6): each serves its first `capacity`.
+
+    Served buyers are shuffled (one permutation from `rng`, as before), then
+    taken in that order per seller. Returns the buyers turned away, in the order
+    the numpy code listed them (by seller, then by the shuffle).
+    """
+    served = np.flatnonzero(seller >= 0)
+    served = served[rng.permutation(served.size)]
+    order = served[np.argsort(seller[served], kind="mergesort")]
+    over = np.empty(order.size, dtype=np.int64)
+    n_over, rank = 0, 0
+    for p in range(order.size):
+        if p > 0 and seller[order[p]] == seller[order[p - 1]]:
+            rank += 1
+        else:
+            rank = 0
+        if rank >= capacity:
+            over[n_over] = order[p]
+            n_over += 1
+    return over[:n_over]
+
+
+# Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
+(
+    UNITS_DEP,
+    UNITS_REC,
+    CRIME,
+    CRIME_KEPT,
+    PROCEEDS,
+    GAIN,
+    PUBLIC_BASE,
+    PUBLIC_PER_HOUR,
+    LITTER,
+    OD_BASE,
+    OD_PRODUCT,
+    OD_RUSHED,
+    OD_TOLERANCE,
+    OD_FATAL,
+    CAUGHT,  # CAUGHT + k: chance that k offences lead to an arrest (k = 0..3)
+) = range(15)
+N_TRADE_PARAMS = CAUGHT + 4
+
+
+@njit(cache=True)
+def pay_and_use(
+    rng,
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    u_dependent: np.ndarray,
+    u_cash: np.ndarray,
+    n_users: int,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_tolerance_until: np.ndarray,
+    day: int,
+    u_contacts: np.ndarray,
+    d_price: np.ndarray,
+    d_product_risk: np.ndarray,
+    d_cell: np.ndarray,
+    police: np.ndarray,
+    pr: np.ndarray,
+) -> tuple:
+    """Paying, acquisitive crime, contacts gained, and use with its risks (ODD §7.7-7.9).
+
+    Per purchase (a buyer with a seller, in order): cost = units x price. A
+    dependent buyer short of cash offends with probability crime_prob (less in
+    treatment), up to 3 offences of `crime_proceeds` each (NTORS), each risking
+    arrest (pr[CAUGHT + offences]). Buyers who still cannot pay go without. For
+    those who pay: an open purchase may give the buyer the dealer's number; use is
+    public with a chance rising with police at the pitch (open purchases only;
+    Kerr 2005), public use may leave litter, and overdose risk rises with product
+    risk, rushed or public use and lost tolerance. `pr` holds the parameters
+    (indices below). Draws from `rng` in the order of the numpy code it replaced.
+    Returns, per purchase: offend, offences, caught, pays, public, litter,
+    overdose, fatal, and cost and units.
+    """
+    ok = np.flatnonzero(seller >= 0)
+    n = ok.size
+    b, s = buyers[ok], seller[ok]
+    units = np.empty(n)
+    cost = np.empty(n)
+    for i in range(n):
+        units[i] = pr[UNITS_DEP] if u_dependent[b[i]] else pr[UNITS_REC]
+        cost[i] = units[i] * d_price[s[i]]
+    offend = np.zeros(n, dtype=np.bool_)
+    offences = np.zeros(n)
+    for i in range(n):
+        r = rng.random()
+        p = pr[CRIME] * (pr[CRIME_KEPT] if u_treatment[b[i]] == in_treatment else 1.0)
+        offend[i] = u_cash[b[i]] < cost[i] and u_dependent[b[i]] and r < p
+        if offend[i]:
+            offences[i] = min(3.0, np.ceil((cost[i] - u_cash[b[i]]) / pr[PROCEEDS]))
+        u_cash[b[i]] += offences[i] * pr[PROCEEDS]
+    caught = np.zeros(n, dtype=np.bool_)
+    if offend.any():
+        for i in range(n):
+            r = rng.random()
+            caught[i] = offend[i] and r < pr[CAUGHT + int(offences[i])]
+    pays = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        pays[i] = u_cash[b[i]] >= cost[i]
+        if pays[i]:
+            u_cash[b[i]] -= cost[i]
+    for r in range(n_users):  # users do not hoard
+        u_cash[r] = min(u_cash[r], 200.0)
+    paid = np.flatnonzero(pays)
+    # An open purchase may give the buyer the dealer's number (a free slot, else a random one).
+    gain = np.zeros(paid.size, dtype=np.bool_)
+    for a in range(paid.size):
+        r = rng.random()
+        gain[a] = via_open[ok[paid[a]]] and r < pr[GAIN]
+    if gain.any():
+        k = u_contacts.shape[1]
+        new = np.zeros(paid.size, dtype=np.bool_)
+        for a in range(paid.size):
+            i = paid[a]
+            if gain[a]:
+                new[a] = True
+                for j in range(k):
+                    if u_contacts[b[i], j] == s[i]:
+                        new[a] = False
+        slots = rng.integers(0, k, new.sum())
+        m = 0
+        for a in range(paid.size):
+            if new[a]:
+                i = paid[a]
+                slot = slots[m]
+                m += 1
+                for j in range(k - 1, -1, -1):  # the first empty slot, if any
+                    if u_contacts[b[i], j] < 0:
+                        slot = j
+                u_contacts[b[i], slot] = s[i]
+    public = np.zeros(n, dtype=np.bool_)
+    litter = np.zeros(n, dtype=np.bool_)
+    overdose = np.zeros(n, dtype=np.bool_)
+    fatal = np.zeros(n, dtype=np.bool_)
+    for i in paid:
+        r = rng.random()
+        is_open = via_open[ok[i]]
+        here = police[d_cell[s[i]]]
+        p = pr[PUBLIC_BASE] + pr[PUBLIC_PER_HOUR] * here if is_open else 0.0
+        public[i] = r < min(1.0, p)
+    for i in paid:
+        r = rng.random()
+        litter[i] = public[i] and r < pr[LITTER]
+    for i in paid:
+        r = rng.random()
+        is_open = via_open[ok[i]]
+        p = pr[OD_BASE] * (1.0 if u_dependent[b[i]] else 0.3)
+        p = p * (1.0 + pr[OD_PRODUCT] * d_product_risk[s[i]])
+        rushed = is_open and police[d_cell[s[i]]] > 0
+        p = p * (pr[OD_RUSHED] if rushed or public[i] else 1.0)
+        p = p * (pr[OD_TOLERANCE] if u_tolerance_until[b[i]] > day else 1.0)
+        overdose[i] = r < p
+    if overdose.any():
+        for i in paid:
+            if overdose[i]:
+                fatal[i] = rng.random() < pr[OD_FATAL]
+    return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel with the types the model uses."""
     counts = np.zeros((3, 3), dtype=np.int64)
@@ -171,6 +423,50 @@ def warm() -> None:
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3)
     crewmates_near(i, i, i)
+    rng = np.random.default_rng(0)
+    ok = np.zeros(2, dtype=np.bool_)
+    choose_sellers(
+        rng,
+        i,
+        np.full((1, 1), -1),
+        ok,
+        0.5,
+        i,
+        i,
+        i,
+        i,
+        i,
+        np.ones(1),
+        np.ones((3, 3)),
+        1,
+        64,
+        np.ones(9),
+        i,
+        3,
+        3,
+    )
+    over_capacity(rng, i, 1)
+    f = np.zeros(1)
+    codes = np.zeros(1, dtype=np.int8)
+    pay_and_use(
+        rng,
+        i,
+        i,
+        ok,
+        ok,
+        f,
+        1,
+        codes,
+        2,
+        i,
+        0,
+        np.full((1, 1), -1),
+        f,
+        f,
+        i,
+        f,
+        np.zeros(N_TRADE_PARAMS),
+    )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
 
 

@@ -59,15 +59,3 @@ class UserPopulation(Population):
 
     def in_state(self, state: int) -> np.ndarray:
         return (self.state[: self.n] == state).nonzero()[0]
-
-    def add_contact(self, rows: np.ndarray, dealers: np.ndarray, rng: np.random.Generator) -> None:
-        """Give each user a dealer's number, overwriting a random slot when full."""
-        if rows.size == 0:
-            return
-        have = (self.contacts[rows] == dealers[:, None]).any(axis=1)
-        rows, dealers = rows[~have], dealers[~have]
-        empty = self.contacts[rows] < 0
-        slot = np.where(
-            empty.any(axis=1), empty.argmax(axis=1), rng.integers(0, self.max_contacts, rows.size)
-        )
-        self.contacts[rows, slot] = dealers

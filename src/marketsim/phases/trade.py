@@ -44,66 +44,71 @@ def run(world: World) -> None:
     if nb == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
-    seller = np.full(nb, -1, dtype=np.int64)
-    via_open = np.zeros(nb, dtype=bool)
-
-    # 2. contacts first
-    dealer_ok = np.zeros(d.n + 1, dtype=bool)
+    # 2-3. contacts first, then the open market (kernels.choose_sellers)
+    dealer_ok = np.zeros(d.n + 1, dtype=bool)  # the last slot pads contact -1: no dealer
     dealer_ok[: d.n] = d.view("state") == D.ACTIVE
-    contacts = u.contacts[buyers]  # -1 indexes the padding slot, which is False
-    valid = dealer_ok[contacts]
-    has_contact = valid.any(axis=1)
-    call = has_contact & (rng.random(nb) < cu.contact_use_prob)
-    scores = np.where(valid, rng.random(contacts.shape), -1.0)
-    pick = contacts[np.arange(nb), scores.argmax(axis=1)]
-    seller[call] = pick[call]
-
-    # 3. open market for the rest
-    search = np.flatnonzero(~call)
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
+    town = world.town
     police = world.visible_hours
-    if search.size and open_rows.size:
-        chosen = _open_market_choice(world, buyers[search], open_rows, rng)
-        found = chosen >= 0
-        # Police on the pitch on arrival: the buyer is put off for today.
-        arrive = search[found]
-        sold_by = open_rows[chosen[found]]
-        put_off = rng.random(arrive.size) >= np.exp(-cu.police_deterrence * police[d.cell[sold_by]])
-        seller[arrive[~put_off]] = sold_by[~put_off]
-        via_open[arrive[~put_off]] = True
-    # Fall back to a contact when the street failed.
-    fallback = (seller < 0) & has_contact & ~call
-    seller[fallback] = pick[fallback]
-
+    homes = u.home[buyers]
+    seller, via_open = kernels.choose_sellers(
+        rng,
+        buyers,
+        u.contacts[buyers],
+        dealer_ok,
+        cu.contact_use_prob,
+        open_rows,
+        town.cell_x[homes],
+        town.cell_y[homes],
+        *_open_market(world, open_rows),
+        np.exp(-cu.police_deterrence * police),  # chance a buyer stays despite police there
+        d.cell[open_rows],
+        town.width,
+        town.height,
+    )
     unmet = seller < 0
-    tally.add("unmet_demand", u.home[buyers[unmet]])
+    tally.add("unmet_demand", homes[unmet])
 
     # 4. capacity: shuffle, then each seller serves its first `capacity` buyers
-    served = np.flatnonzero(~unmet)
-    served = served[rng.permutation(served.size)]
-    order = served[np.argsort(seller[served], kind="stable")]
-    s_sorted = seller[order]
-    starts = np.ones(order.size, dtype=bool)  # where each seller's run of buyers starts
-    starts[1:] = s_sorted[1:] != s_sorted[:-1]
-    pos = np.arange(order.size)
-    rank = pos - np.maximum.accumulate(np.where(starts, pos, 0))
-    over = order[rank >= cm.capacity]
+    over = kernels.over_capacity(rng, seller, cm.capacity)
     if over.size:
         tally.add("unmet_demand", d.cell[seller[over]])
         seller[over] = -1
+    # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
+    p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
+    pr = np.empty(kernels.N_TRADE_PARAMS)
+    pr[kernels.UNITS_DEP], pr[kernels.UNITS_REC] = cu.units_dependent, cu.units_recreational
+    pr[kernels.CRIME], pr[kernels.CRIME_KEPT] = cu.crime_prob, 1.0 - sc.treatment.crime_reduction
+    pr[kernels.PROCEEDS], pr[kernels.GAIN] = cu.crime_proceeds, cu.contact_gain_prob
+    pr[kernels.PUBLIC_BASE] = cu.public_use_base
+    pr[kernels.PUBLIC_PER_HOUR] = cu.public_use_per_police_hour
+    pr[kernels.LITTER], pr[kernels.OD_BASE] = cu.litter_prob, cu.overdose_base
+    pr[kernels.OD_PRODUCT], pr[kernels.OD_RUSHED] = cu.overdose_product_risk, cu.overdose_rushed
+    pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
+    pr[kernels.OD_FATAL] = cu.overdose_fatality
+    pr[kernels.CAUGHT :] = 1.0 - (1.0 - p_arrest) ** np.arange(4.0)  # by number of offences
+    offend, offences, caught, pays, public, litter, od, fatal, cost, units = kernels.pay_and_use(
+        rng,
+        buyers,
+        seller,
+        via_open,
+        u.dependent,
+        u.cash,
+        u.n,
+        u.treatment,
+        U.IN_TREATMENT,
+        u.tolerance_until,
+        day,
+        u.contacts,
+        d.price,
+        d.product_risk,
+        d.cell,
+        police,
+        pr,
+    )
     ok = np.flatnonzero(seller >= 0)
     b, s = buyers[ok], seller[ok]
     is_open_buy = via_open[ok]
-
-    # 5. paying: income, then acquisitive crime when short
-    units = np.where(u.dependent[b], cu.units_dependent, cu.units_recreational)
-    cost = units * d.price[s]
-    short = u.cash[b] < cost
-    in_tx = u.treatment[b] == U.IN_TREATMENT
-    p_crime = cu.crime_prob * np.where(in_tx, 1.0 - sc.treatment.crime_reduction, 1.0)
-    offend = short & u.dependent[b] & (rng.random(b.size) < p_crime)
-    offences = np.where(offend, np.minimum(3, np.ceil((cost - u.cash[b]) / cu.crime_proceeds)), 0)
-    u.cash[b] += offences * cu.crime_proceeds
     where_crime = np.where(is_open_buy, d.cell[s], u.home[b])
     if offend.any():
         n_off = offences[offend]
@@ -111,15 +116,12 @@ def run(world: World) -> None:
         ledger.add("acquisitive_crime", where_crime[offend], n_off)
         if world.recording:
             u.crimes[b[offend]] += n_off.astype(np.int64)
-        p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
-        caught = offend & (rng.random(b.size) < 1.0 - (1.0 - p_arrest) ** offences)
         world.crime_arrests = (b[caught], where_crime[caught])
     else:
         world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    buys = u.cash[b] >= cost  # the rest cannot pay and go without today
-    b, s, units, cost, is_open_buy = b[buys], s[buys], units[buys], cost[buys], is_open_buy[buys]
-    u.cash[b] -= cost
-    np.minimum(u.cash[: u.n], 200.0, out=u.cash[: u.n])  # users do not hoard
+    # the rest cannot pay and go without today
+    b, s, units, cost, is_open_buy = b[pays], s[pays], units[pays], cost[pays], is_open_buy[pays]
+    public, litter, od, fatal = public[pays], litter[pays], od[pays], fatal[pays]
 
     # record the sales at the seller's pitch
     pitch = d.cell[s]
@@ -133,30 +135,13 @@ def run(world: World) -> None:
         s, weights=units * (d.price[s] - cm.base_price * cm.wholesale_share), minlength=d.n
     )
     _dealer_profit(world, profit)
-    # an open purchase may give the buyer the dealer's number
-    gain = is_open_buy & (rng.random(b.size) < cu.contact_gain_prob)
-    u.add_contact(b[gain], s[gain], rng)
-
-    # 6. using
-    police_here = police[pitch]
-    rushed = is_open_buy & (police_here > 0)
-    p_public = np.where(
-        is_open_buy, cu.public_use_base + cu.public_use_per_police_hour * police_here, 0.0
-    )
-    public = rng.random(b.size) < np.minimum(1.0, p_public)
     tally.add("public_use", pitch[public])
     ledger.add("public_use", pitch[public])
-    litter = public & (rng.random(b.size) < cu.litter_prob)
     tally.add("litter", pitch[litter])
     ledger.add("litter", pitch[litter])
-    p_od = cu.overdose_base * np.where(u.dependent[b], 1.0, 0.3)
-    p_od = p_od * (1.0 + cu.overdose_product_risk * d.product_risk[s])
-    p_od = p_od * np.where(rushed | public, cu.overdose_rushed, 1.0)
-    p_od = p_od * np.where(u.tolerance_until[b] > day, cu.overdose_tolerance_loss, 1.0)
-    od = rng.random(b.size) < p_od
     if od.any():
         where_od = np.where(public, pitch, u.home[b])[od]
-        fatal = rng.random(od.sum()) < cu.overdose_fatality
+        fatal = fatal[od]
         tally.add("overdoses", where_od)
         tally.add("overdose_deaths", where_od[fatal])
         ledger.add("overdose_nonfatal", where_od[~fatal])
@@ -169,49 +154,30 @@ def run(world: World) -> None:
 TILE = 64  # cells; the default 50x50 town is one tile
 
 
-def _open_market_choice(
-    world: World, buyers: np.ndarray, open_rows: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """For each buyer, an index into open_rows (or -1 when nothing is in range).
+def _open_market(world: World, open_rows: np.ndarray) -> tuple:
+    """What buyers weigh in the open market (kernels.open_market_choice).
 
     Attraction = exp(-distance / decay) x (1 + pull x reputation) x (base price / price)^2
     x exp(-2 x residual deterrence); pitches beyond the search radius are out of reach.
+    Returns the pitches' x and y, their pull, the travel kernel by (|dx|, |dy|) offset
+    (zero beyond the search radius), the reach in cells, and the tile size: large towns
+    are cut into tiles so each buyer weighs only the pitches within reach.
     """
-    cu = world.config.users
-    u, d, town = world.users, world.dealers, world.town
-    hx, hy = town.cell_x[u.home[buyers]], town.cell_y[u.home[buyers]]
+    cu, m = world.config.users, world.config.market
+    d, town = world.dealers, world.town
     dc = d.cell[open_rows]
-    ox, oy = town.cell_x[dc], town.cell_y[dc]
     rep = town.layer("reputation").ravel()[dc]
-    centre = 1.0 + world.config.market.centre_draw * town.is_centre[dc]
+    centre = 1.0 + m.centre_draw * town.is_centre[dc]
     deter = town.layer("deterrence").ravel()[dc]
     pull = (
         centre
-        * (1.0 + world.config.market.reputation_pull * rep)
-        * (world.config.market.base_price / d.price[open_rows]) ** 2
+        * (1.0 + m.reputation_pull * rep)
+        * (m.base_price / d.price[open_rows]) ** 2
         * np.exp(-2.0 * deter)
     )
-    # Travel kernel by (|dx|, |dy|) offset, zero beyond the search radius: a lookup, not a transcendental.
-    kernel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
-    draw = rng.random(buyers.size)
-    choice = np.full(buyers.size, -1, dtype=np.int64)
-    # Large towns are cut into tiles so each buyer weighs only the pitches within reach.
+    travel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
     reach = int(np.ceil(cu.search_radius))
-    if town.width <= TILE and town.height <= TILE:
-        groups = [np.arange(buyers.size)]  # one tile: every buyer
-    else:
-        tile_of = (hx // TILE) * (town.height // TILE + 1) + hy // TILE
-        groups = [np.flatnonzero(tile_of == tile) for tile in np.unique(tile_of)]
-    for who in groups:
-        x0, x1 = hx[who].min() - reach, hx[who].max() + reach
-        y0, y1 = hy[who].min() - reach, hy[who].max() + reach
-        near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
-        if near.size == 0:
-            continue
-        choice[who] = kernels.open_market_choice(
-            hx[who], hy[who], ox, oy, pull, kernel, draw[who], near, town.height
-        )
-    return choice
+    return town.cell_x[dc], town.cell_y[dc], pull, travel, reach, TILE
 
 
 @cache
