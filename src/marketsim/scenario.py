@@ -821,12 +821,24 @@ class _DuplicateKey(Exception):
     pass
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that rejects a key given twice in one mapping (YAML would keep the last)."""
+class YamlLimitError(ScenarioError):
+    """A YAML document over the size or alias-expansion bound."""
+
+
+MAX_YAML_BYTES = 2_000_000  # far above any real input file; rasters are separate files
+MAX_YAML_NODES = 200_000  # values after expanding aliases: a resolved scenario has ~600
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key given twice in one mapping (YAML would keep the
+    last), supports merge keys (`<<: *base`), and refuses a document whose aliases expand
+    to more than MAX_YAML_NODES values (an alias bomb), before anything walks it."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # merged keys may be overridden by the mapping's own keys
             key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
@@ -839,28 +851,80 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], busy: set[int]) -> int:
+    """Values in the document once every alias is expanded (shared nodes counted each time)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in busy:
+        raise _DuplicateKey(f"line {node.start_mark.line + 1}: an alias refers to itself")
+    busy.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, sizes, busy)
+            if total > MAX_YAML_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, sizes, busy) + _expanded_size(v, sizes, busy)
+            if total > MAX_YAML_NODES:
+                break
+    busy.discard(key)
+    sizes[key] = total
+    return total
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text to data, bounded in size and alias expansion; problems as ScenarioError."""
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlLimitError(
+            f"{where}: bad value: {len(text):,} characters (allowed: at most {MAX_YAML_BYTES:,})"
+        )
+    loader = None
+    try:
+        loader = _BoundedLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {}, set())
+        if size > MAX_YAML_NODES:
+            raise YamlLimitError(
+                f"{where}: bad value: aliases expand to over {MAX_YAML_NODES:,} values "
+                "(an alias bomb?); write the values out or use fewer aliases"
+            )
+        return loader.construct_document(node)
+    except RecursionError:
+        raise ScenarioError(f"{where}: malformed YAML: nested too deeply") from None
+    except _DuplicateKey as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{where}: malformed YAML{at}: {problem}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError."""
     path = Path(path)
-    if not path.exists():
-        raise ScenarioError(f"{path}: file not found")
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a directory, expected a YAML file")
     try:
+        if path.is_dir():
+            raise ScenarioError(f"{path}: is a directory, expected a YAML file")
+        if not path.exists():
+            raise ScenarioError(f"{path}: file not found")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise ScenarioError(
+                f"{path}: bad value: {path.stat().st_size:,} bytes "
+                f"(allowed: at most {MAX_YAML_BYTES:,}); is this the right file?"
+            )
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except RecursionError:
-        raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
-    except _DuplicateKey as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}") from None
+    data = parse_yaml(text, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -879,9 +943,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not all(parts):
         raise ScenarioError(f"--set {text!r}: empty name in dotted path")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = parse_yaml(raw, f"--set {key.strip()}") if raw.strip() else ""
+    except YamlLimitError:
+        raise
+    except ScenarioError:
+        value = raw  # not YAML: the text itself
     return parts, value
 
 
