@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +32,37 @@ def scenarios_dir() -> Path:
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (what `timeout`, SLURM and a closed terminal send), handled as Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _on_stop_signal(signum: int, _frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise Interrupted(signum)
+
+
+def _exit_code(exc: KeyboardInterrupt) -> int:
+    """128 + the signal, as a shell reports a process the signal ended (130 for Ctrl-C)."""
+    return 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+
+
+def _check_out(out: Path) -> None:
+    """Make the output folder now, so a bad --out fails before the run, not after it."""
+    if out.exists() and not out.is_dir():
+        _fail(f"--out: bad value {str(out)!r}: is a file (allowed: a folder)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".marketsim-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        _fail(f"--out: bad value {str(out)!r}: cannot write there ({exc.strerror or exc})")
 
 
 @app.command()
@@ -76,6 +109,7 @@ def run(
         sc = load_scenario(scenario, overrides)
         from marketsim.io import simulate, write_outputs
 
+        _check_out(out)
         t0 = time.perf_counter()
         _model, ts, summary = simulate(sc, progress=not quiet and sys.stderr.isatty())
         wall = time.perf_counter() - t0
@@ -84,7 +118,13 @@ def run(
         # Problems found while building the model (a tactic area outside a raster town) lack the file.
         _fail(message if message.startswith(str(scenario)) else f"{scenario}: {message}")
         return
-    write_outputs(out, sc, ts, summary)
+    except KeyboardInterrupt as exc:
+        typer.secho("\ninterrupted: the run was not finished; nothing written", err=True)
+        raise typer.Exit(code=_exit_code(exc)) from None
+    try:
+        write_outputs(out, sc, ts, summary)
+    except OSError as exc:
+        _fail(f"{out}: cannot write the results: {exc.strerror or exc}")
     if not quiet:
         typer.echo(_human_summary(sc, summary, wall, out))
 
@@ -155,14 +195,20 @@ def _experiment(action, out_hint: str):
     except (ScenarioError, StoreError, RunnerError) as exc:
         _fail(str(exc))
         return None
-    except KeyboardInterrupt:
+    except OSError as exc:  # a full disk mid-sweep: every finished run is already on disk
+        _fail(
+            f"cannot write results in {out_hint}: {exc.strerror or exc}; finished runs are kept "
+            "there: free some space and run the same command again to resume"
+        )
+        return None
+    except KeyboardInterrupt as exc:
         typer.secho(
             f"\ninterrupted: finished runs are saved in {out_hint}; "
             "run the same command again to resume",
             fg=typer.colors.YELLOW,
             err=True,
         )
-        raise typer.Exit(code=130) from None
+        raise typer.Exit(code=_exit_code(exc)) from None
     p = result.progress
     # The time in all includes gathering results and the report, not only runs.
     typer.echo(
@@ -325,8 +371,8 @@ def viz(
     ] = [],  # noqa: B006
 ) -> None:
     """Serve the workshop app (Mesa SolaraViz) in a browser; works offline."""
-    import os
-
+    if not 1 <= port <= 65535:
+        _fail(f"--port: bad value {port}: allowed 1-65535")
     if scenario is not None:
         try:
             load_scenario(scenario, list(set_))
@@ -351,6 +397,7 @@ def viz(
             "MARKETSIM_VIZ_SET": "\n".join(set_),
         }
     )
+    _check_port_free(host, port)
     typer.echo(f"marketsim viz: http://{host}:{port}  (Ctrl-C to stop)")
     argv = [
         sys.executable,
@@ -367,10 +414,64 @@ def viz(
         "--no-check-version",  # no call to PyPI: the app must work offline
     ]
     sys.stdout.flush()
-    os.execvpe(argv[0], argv, env)  # the server replaces this process: one pid to stop
+    raise typer.Exit(code=serve(argv, env))
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        _fail(f"--host: bad value {host!r}: {exc.strerror or exc}")
+        return
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            _fail(f"--port: bad value {port}: cannot listen on {host} ({exc.strerror or exc})")
+
+
+def serve(argv: list[str], env: dict[str, str]) -> int:
+    """Run the server in a process group of its own and stop the whole group when this
+    command stops (SIGTERM, SIGINT, SIGHUP), so nothing is left listening on the port."""
+    import subprocess
+
+    server = subprocess.Popen(argv, env=env, start_new_session=True)
+
+    def stop(signum: int, _frame) -> None:
+        _stop_group(server)
+        raise typer.Exit(code=128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    try:
+        return server.wait()
+    finally:
+        _stop_group(server)
+
+
+def _stop_group(server, grace_s: float = 5.0) -> None:
+    import subprocess
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break  # the group is gone: nothing left to stop
+        try:
+            server.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)  # the group is stopped; the command exits next
 
 
 def main() -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_stop_signal)
     app()
 
 

@@ -52,14 +52,19 @@ def _run(
     jobs: list[Job], store: ResultStore, manifest: dict, backend: Backend, overwrite: bool
 ) -> tuple[Progress, dict[int, dict[str, Any]]]:
     store.open(manifest, overwrite=overwrite)
-    runner = make_runner(backend.name, backend.workers, backend.scheduler)
     try:
-        progress = execute(jobs, store, runner, progress=backend.progress)
-    finally:
+        runner = make_runner(backend.name, backend.workers, backend.scheduler)
+        try:
+            progress = execute(jobs, store, runner, progress=backend.progress)
+        except BaseException:
+            runner.close(abort=True)  # an interrupt or a full disk: stop the workers now
+            raise
         runner.close()
-    failures = store.failed()
-    if not failures:
-        store.consolidate()
+        failures = store.failed()
+        if not failures:
+            store.consolidate()
+    finally:
+        store.close()
     return progress, failures
 
 

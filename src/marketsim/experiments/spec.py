@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from marketsim.params import Section, param
 from marketsim.scenario import (
@@ -29,6 +29,21 @@ from marketsim.scenario import (
 )
 
 METHODS = ("factorial", "lhs", "list", "sobol", "morris")
+
+
+def folder_name(name: str) -> str:
+    """An experiment or pilot name, which is also its folder under out/: a name, not a path."""
+    if (
+        not name.strip()
+        or name.startswith(".")
+        or any(c in name for c in "/\\:")
+        or not name.isprintable()
+    ):
+        raise ValueError(
+            f"name: bad value {name!r}: a name becomes a folder under out/ (allowed: "
+            "printable text without / \\ or :, not empty, not starting with '.')"
+        )
+    return name
 
 
 class Parameter(Section):
@@ -118,6 +133,8 @@ class Experiment(Section):
     parameters: list[Parameter] = Field(default_factory=list)
     design: Design = Field(default_factory=Design)
     outcomes: Outcomes = Field(default_factory=Outcomes)
+
+    _name_is_a_name = field_validator("name")(folder_name)
 
     @model_validator(mode="after")
     def _design_fits(self) -> Experiment:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from marketsim.areas import AreaSpec
-from marketsim.experiments.spec import read_spec
+from marketsim.experiments.spec import folder_name, read_spec
 from marketsim.params import Section, param
 from marketsim.scenario import (
     Scenario,
@@ -155,6 +155,8 @@ class Pilot(Section):
     )
     replicates: int = param(100, ge=2, le=100_000, unit="runs", doc="simulated pilots per arm")
     seed: int = param(1, ge=0, le=2**32 - 1, unit="-", doc="root seed; replicate r uses seed + r")
+
+    _name_is_a_name = field_validator("name")(folder_name)
 
     @model_validator(mode="after")
     def _consistent(self) -> Pilot:
