@@ -15,10 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from marketsim.scenario import ScenarioError, load_scenario, parse_override
-from tests.conftest import ROOT, small
+from tests.conftest import ROOT
+from tests.test_experiments import SMALL, write
 
 
 def marketsim(*args: str, cwd=ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -109,18 +109,6 @@ def test_duplicate_key_still_refused_beside_a_merge(tmp_path):
 
 
 # ------------------------------------------------------- helpers for experiment runs
-CRACKDOWN = [
-    {"type": "standard_patrol"},
-    {"type": "crackdown", "start": 10, "duration": 20, "intensity": 2},
-]
-SMALL = {**small(steps=40, burn_in=20, tactics=CRACKDOWN).resolved(), "seed": 1}
-
-
-def write(path: Path, data: dict) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
 def sweep_file(tmp_path: Path, n_values: int = 8, **fields) -> Path:
     """A factorial sweep of `2 * n_values` small runs (each well under a second)."""
     write(tmp_path / "small.yaml", SMALL)
@@ -257,15 +245,19 @@ def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_saves_says_how_to_resume_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize(
+    ("sig", "whom"),
+    [(signal.SIGTERM, "command"), (signal.SIGINT, "group")],  # kill PID; Ctrl-C at a terminal
+)
+def test_sigterm_saves_says_how_to_resume_and_leaves_nothing(tmp_path, sig, whom):
     path = sweep_file(tmp_path, n_values=12)
     out = tmp_path / "out"
     proc = start(["sweep", str(path), "--out", str(out), "--workers", "2"])
     try:
         assert wait_until(lambda: parts(out) >= 2, 120)
-        os.kill(proc.pid, signal.SIGTERM)
+        (os.kill if whom == "command" else os.killpg)(proc.pid, sig)
         _stdout, stderr = proc.communicate(timeout=30)
-        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        assert proc.returncode == 128 + sig, stderr
         assert "Traceback" not in stderr
         assert "interrupted: finished runs are saved" in stderr and "to resume" in stderr
         assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
