@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from marketsim.scenario import ScenarioError, load_scenario, parse_override
 from tests.conftest import ROOT
@@ -372,3 +374,258 @@ def _listeners(port: int) -> list[str]:
             if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
                 found.append(local)
     return found
+
+
+# ---------------------------------------------- 5. validate checks what run checks
+def cli(*args: str):
+    """The CLI in this process (fast): exit code, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from marketsim.cli import app
+
+    res = CliRunner().invoke(app, list(args))
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit), (
+        res.exception
+    )
+    return res.exit_code, res.stdout, res.stderr
+
+
+def _png(path: Path, mode: str) -> None:
+    from PIL import Image
+
+    Image.new(mode, (20, 20), 0 if mode == "L" else (0, 0, 0)).save(path)
+
+
+def _csv(rows: list[list]) -> str:
+    return "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
+
+
+GOOD = [[0] * 20 for _ in range(20)]
+GOOD[3][3] = 5
+RASTERS = {
+    "missing": ("nope.csv", None, "file not found"),
+    "not_csv_or_png": ("town.txt", _csv(GOOD), ".csv or .png"),
+    "code_out_of_range": ("town.csv", _csv([[7] + [0] * 19, *GOOD[1:]]), "bad value 7"),
+    "no_treatment": ("town.csv", _csv([[0] * 20 for _ in range(20)]), "no treatment site"),
+    "no_residential": ("town.csv", _csv([[5] + [1] * 19] * 20), "no residential cells"),
+    "ragged": ("town.csv", _csv([*GOOD[:5], [0] * 7, *GOOD[6:]]), "cannot read"),
+    "nan": ("town.csv", _csv([["nan"] + [0] * 19, *GOOD[1:]]), "bad value nan"),
+    "rgb_png": ("town.png", "RGB", "mode 'RGB'"),
+    "too_small_for_target": (
+        "town.csv",
+        _csv([[0] * 10 for _ in range(9)] + [[5] * 10]),
+        "regions.target",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RASTERS))
+def test_validate_refuses_every_raster_problem_that_run_refuses(tmp_path, case):
+    name, content, needle = RASTERS[case]
+    raster = tmp_path / name
+    if content in ("RGB", "L"):
+        _png(raster, content)
+    elif content is not None:
+        raster.write_text(content)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"town: {{generator: raster, raster: {name}}}\nsteps: 5\nburn_in: 0\n")
+    code, _out, err = cli("validate", str(scenario))
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert str(scenario) in err and needle in err, err
+    run_code, _out, run_err = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
+    assert run_code == 2 and run_err == err  # the same check, the same line
+
+
+def test_validate_refuses_a_buffer_that_leaves_no_control_area(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "town: {width: 12, height: 12}\nregions:\n  target: {centre: [6, 6], radius: 5}\n"
+        "  buffer_width: 6\n"
+    )
+    code, _out, err = cli("validate", str(scenario))
+    assert code == 2 and "regions.control" in err and str(scenario) in err, err
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("scenarios/crackdown.yaml", "scenario crackdown"),
+        ("experiments/treatment_x_diversion.yaml", "sweep treatment_x_diversion"),
+        ("experiments/morris_screening.yaml", "sensitivity morris_screening"),
+        ("experiments/pilot_diversion.yaml", "pilot pilot_diversion"),
+    ],
+)
+def test_validate_recognises_every_kind_of_input_file(path, kind):
+    code, out, err = cli("validate", str(ROOT / path))
+    assert code == 0, err
+    assert f"ok: {ROOT / path} ({kind}" in out
+
+
+def test_validate_checks_experiment_files_as_sweep_would(tmp_path):
+    path = sweep_file(tmp_path, outcomes={"metrics": ["all.violent_incidnets"]})
+    code, _out, err = cli("validate", str(path))
+    assert code == 2 and "outcomes.metrics: bad value 'all.violent_incidnets'" in err, err
+    assert "did you mean all.violent_incidents" in err
+
+
+def test_validate_names_a_calibration_file(tmp_path):
+    path = tmp_path / "calibrate.yaml"
+    path.write_text("calibration:\n  scenario: s.yaml\n")
+    code, _out, err = cli("validate", str(path))
+    assert code == 2 and "calibration file" in err and len(err.splitlines()) == 1
+
+
+# --------------------------------------------------- the digest covers the runs only
+def test_fixing_a_report_only_field_keeps_the_finished_runs(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+
+    morris = {
+        "parameters": [{"path": "tactics.crackdown.intensity", "range": [1, 4]}],
+        "design": {"method": "morris", "samples": 2, "levels": 4, "noise_runs": 0},
+    }
+    bad = load_experiment(sweep_file(tmp_path, name="a", description="x", **morris))
+    fixed = sweep_file(
+        tmp_path,
+        name="b",
+        description="y",
+        outcomes={"analyse": ["all.violent_incidents"]},
+        **morris,
+    )
+    assert load_experiment(fixed).digest() == bad.digest()
+    more = sweep_file(tmp_path, outcomes={"timeseries": True}, **morris)
+    assert load_experiment(more).digest() != bad.digest()  # a field that changes the runs
+
+
+def test_bad_analyse_outcome_fails_before_any_run(tmp_path):
+    path = sweep_file(
+        tmp_path,
+        parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 4]}],
+        design={"method": "morris", "samples": 2, "levels": 4, "noise_runs": 0},
+        outcomes={"analyse": ["all.net_harm_gpb"]},
+    )
+    code, _out, err = cli("sensitivity", str(path), "--out", str(tmp_path / "o"), "--workers", "1")
+    assert code == 2 and "outcomes.analyse: bad value 'all.net_harm_gpb'" in err, err
+    assert not (tmp_path / "o" / "runs").exists()
+
+
+# -------------------------------------------------------------- 6. valid input accepted
+def test_partial_land_use_map_keeps_the_other_defaults():
+    sc = load_scenario(ROOT / "scenarios/baseline.yaml", ["town.guardianship.school=0.9"])
+    assert sc.town.guardianship.school == 0.9
+    assert sc.town.guardianship.residential == 0.3  # the default, untouched
+    assert sc.town.residents_per_cell.residential == 80
+
+
+def test_typo_in_a_land_use_map_is_named_with_the_allowed_keys():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(ROOT / "scenarios/baseline.yaml", ["town.guardianship.residental=0.9"])
+    msg = str(info.value)
+    assert "unknown key 'residental'" in msg and "residential" in msg.split("allowed keys")[1]
+
+
+# ------------------------------------------------------------ 7. nonsense refused or warned
+NONSENSE = {
+    "steps_bool": ("steps: true\n", "steps: bad value True"),
+    "reopen_above_close": (
+        "dealers: {close_threshold: 0.2, reopen_threshold: 0.3}\n",
+        "dealers.reopen_threshold: bad value 0.3",
+    ),
+    "guardianship_above_1": ("town: {guardianship: {park: 1.2}}\n", "town.guardianship.park"),
+    "intervention_after_run": (
+        "steps: 50\nevaluation: {intervention_day: 60}\n",
+        "evaluation.intervention_day: bad value 60",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONSENSE))
+def test_nonsense_scenario_is_refused(tmp_path, case):
+    text, needle = NONSENSE[case]
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=re.escape(needle)) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(str(path)) and len(str(info.value).splitlines()) == 1
+
+
+WARNED = {
+    "tactic_after_run": (
+        "steps: 30\ntactics: [{type: crackdown, start: 40}]\n",
+        "tactics[0] (crackdown).start: day 40 is after the run's last day (29): it never acts",
+    ),
+    "before_days_beyond_run": (
+        "steps: 30\ntactics: [{type: crackdown, start: 10}]\n",
+        "evaluation.before_days: 90 days before the intervention (day 10)",
+    ),
+    "raster_with_procedural": (
+        "town: {raster: town.csv}\n",
+        "town.raster 'town.csv' is ignored: generator is 'procedural'",
+    ),
+    "size_with_raster": (
+        "town: {generator: raster, raster: town.csv, width: 80}\n"
+        "regions: {target: {centre: [10, 10], radius: 3}}\n",
+        "town.width and town.height are ignored",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WARNED))
+def test_meaningless_settings_get_a_one_line_warning(tmp_path, case):
+    text, needle = WARNED[case]
+    (tmp_path / "town.csv").write_text(_csv(GOOD))
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    code, out, err = cli("validate", str(path))
+    assert code == 0, err
+    assert err == f"warning: {path}: {needle}" + err.split(needle, 1)[1], err
+    assert len(err.splitlines()) == 1 and out.startswith("ok:")
+
+
+def test_shipped_baseline_gets_no_warning():
+    assert load_scenario(ROOT / "scenarios/baseline.yaml").warnings() == []
+
+
+def test_unknown_metric_is_refused_before_any_run(tmp_path):
+    path = sweep_file(tmp_path, outcomes={"metrics": ["all.net_harm_gbp", "all.bogus"]})
+    with pytest.raises(ScenarioError, match=r"outcomes\.metrics: bad value 'all\.bogus'"):
+        from marketsim.experiments.spec import load_experiment
+
+        load_experiment(path)
+
+
+def test_integer_range_that_rounds_to_one_value_is_refused(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+
+    path = sweep_file(
+        tmp_path,
+        parameters=[{"path": "police.n_units", "range": [0.1, 0.4]}],
+        design={"method": "lhs", "samples": 4},
+    )
+    with pytest.raises(ScenarioError, match=r"police.n_units.range: bad value \[0.1, 0.4\]"):
+        load_experiment(path)
+
+
+def _pilot(tmp_path: Path, **changes) -> Path:
+    data = yaml.safe_load((ROOT / "experiments/pilot_diversion.yaml").read_text())
+    data["scenario"] = str(ROOT / "scenarios/operation_reduction.yaml")
+    data.update(changes)
+    return write(tmp_path / "pilot.yaml", data)
+
+
+def test_pilot_comparison_area_overlapping_the_pilot_area_is_refused(tmp_path):
+    from marketsim.pilot.spec import load_pilot
+
+    data = yaml.safe_load((ROOT / "experiments/pilot_diversion.yaml").read_text())
+    path = _pilot(tmp_path, comparison_areas=[data["pilot_areas"][0]])
+    with pytest.raises(
+        ScenarioError, match=r"comparison_areas\[0\].*shares \d+ cell\(s\) with pilot_areas\[0\]"
+    ):
+        load_pilot(path)
+
+
+@pytest.mark.parametrize("durations", [[0, 14], [-7], [14, 0]])
+def test_pilot_zero_or_negative_durations_are_refused(tmp_path, durations):
+    from marketsim.pilot.spec import load_pilot
+
+    with pytest.raises(ScenarioError, match="durations: bad value"):
+        load_pilot(_pilot(tmp_path, durations=durations))

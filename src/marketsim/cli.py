@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -65,23 +66,103 @@ def _check_out(out: Path) -> None:
         _fail(f"--out: bad value {str(out)!r}: cannot write there ({exc.strerror or exc})")
 
 
+def _check_scenario(path: Path, overrides: list[str]) -> str:
+    """Every check `run` makes before its first day: the schema, then building the town
+    and its agents (raster problems, a buffer that leaves no control area)."""
+    from marketsim.model import MarketModel
+
+    sc = load_scenario(path, overrides)
+    try:
+        MarketModel(sc)
+    except ScenarioError as exc:
+        raise ScenarioError(_in_file(path, exc)) from None
+    _warn(sc.warnings(), path)
+    return f"scenario {sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days"
+
+
+def _check_experiment(path: Path, overrides: list[str]) -> str:
+    from marketsim.experiments.spec import load_experiment
+
+    exp = load_experiment(path)
+    _warn(exp.scenario({}, exp.spec.seed).warnings(), path)
+    method = exp.spec.design.method
+    kind = "sensitivity" if method in ("sobol", "morris") else "sweep"
+    return (
+        f"{kind} {exp.name}: {method} design, {len(exp.spec.parameters)} parameter(s), "
+        f"{exp.spec.replicates} replicate(s); `marketsim {kind}` runs it"
+    )
+
+
+def _check_pilot(path: Path, overrides: list[str]) -> str:
+    from marketsim.pilot.spec import load_pilot
+
+    pilot = load_pilot(path)
+    _warn(pilot.scenario("on", pilot.spec.seed).warnings(), path)
+    return (
+        f"pilot {pilot.name}: {len(pilot.spec.pilot_areas)} area(s), "
+        f"{pilot.spec.replicates} replicates; `marketsim pilot` runs it"
+    )
+
+
+def _check_calibration(path: Path, overrides: list[str]) -> str:
+    raise ScenarioError(f"{path}: a calibration file, which this version of marketsim cannot read")
+
+
+# Each kind of input file, told apart by a top-level key only it has (the first match
+# wins; a file with none of these keys is a scenario). Adding a kind is one line here.
+FILE_KINDS = (
+    ("pilot", "pilot_areas", _check_pilot),
+    ("calibration", "calibration", _check_calibration),
+    ("experiment", "parameters", _check_experiment),
+    ("experiment", "design", _check_experiment),
+)
+
+
+def file_kind(data: dict) -> tuple[str, Callable[[Path, list[str]], str]]:
+    """The kind of an input file, and its checker, from its top-level keys."""
+    for kind, key, check in FILE_KINDS:
+        if key in data:
+            return kind, check
+    return "scenario", _check_scenario
+
+
+def _in_file(path: Path, exc: Exception) -> str:
+    """Problems found while building the model (a raster, a region) lack the file's name."""
+    message = str(exc)
+    return message if message.startswith(str(path)) else f"{path}: {message}"
+
+
+def _warn(lines: list[str], path: Path) -> None:
+    for line in lines:
+        typer.secho(f"warning: {path}: {line}", fg=typer.colors.YELLOW, err=True)
+
+
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="scenario YAML files to check")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="input files: scenario, sweep, sensitivity, pilot or calibration"),
+    ],
     set_: Annotated[
         list[str], typer.Option("--set", help="override a field: dotted.path=value")
     ] = [],  # noqa: B006
 ) -> None:
-    """Check scenario files against the schema; one line per file."""
+    """Check input files of any kind, as the command that reads each would before its
+    first run; one line per file (warnings on their own lines)."""
     bad = 0
     for path in files:
         try:
-            sc = load_scenario(path, set_)
+            kind, check = file_kind(read_yaml(path))
+            if set_ and kind != "scenario":
+                raise ScenarioError(
+                    f"{path}: --set: applies to scenario files only (this is a {kind} file)"
+                )
+            summary = check(path, list(set_))
         except ScenarioError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             bad += 1
             continue
-        typer.echo(f"ok: {path} ({sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days)")
+        typer.echo(f"ok: {path} ({summary})")
     if bad:
         raise typer.Exit(code=2)
 
@@ -109,14 +190,13 @@ def run(
         sc = load_scenario(scenario, overrides)
         from marketsim.io import simulate, write_outputs
 
+        _warn(sc.warnings(), scenario)
         _check_out(out)
         t0 = time.perf_counter()
         _model, ts, summary = simulate(sc, progress=not quiet and sys.stderr.isatty())
         wall = time.perf_counter() - t0
     except ScenarioError as exc:
-        message = str(exc)
-        # Problems found while building the model (a tactic area outside a raster town) lack the file.
-        _fail(message if message.startswith(str(scenario)) else f"{scenario}: {message}")
+        _fail(_in_file(scenario, exc))
         return
     except KeyboardInterrupt as exc:
         typer.secho("\ninterrupted: the run was not finished; nothing written", err=True)

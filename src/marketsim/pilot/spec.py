@@ -172,6 +172,11 @@ class Pilot(Section):
                 f"before_days: bad value {self.before_days}: the before period cannot start "
                 f"before the end of burn-in (allowed: <= start, {self.start})"
             )
+        bad = [d for d in self.durations or [] if not 7 <= d <= 3650]
+        if bad:
+            raise ValueError(
+                f"durations: bad value {bad[0]}: a pilot length (allowed: 7 to 3650 days)"
+            )
         names = [m.name for m in self.measures]
         if self.primary not in names:
             raise ValueError(f"primary: bad value {self.primary!r} (allowed: one of {names})")
@@ -184,6 +189,20 @@ class Pilot(Section):
             return sorted(set(self.durations))
         weeks = max(1, self.duration // 7)
         return sorted({max(7, 7 * round(weeks * f)) for f in (0.25, 0.5, 0.75, 1, 1.5, 2)})
+
+
+# Fields read only by the analysis and report (the rest reach the runs).
+PILOT_REPORT_ONLY = {
+    "name",
+    "description",
+    "scenario",
+    "set",
+    "tactics",
+    "alpha",
+    "power_target",
+    "measures",
+    "primary",
+}
 
 
 class LoadedPilot:
@@ -220,11 +239,29 @@ class LoadedPilot:
         return scenario_from_dict(data, source=str(self.source), overrides=[f"seed={seed}"])
 
     def digest(self) -> str:
-        text = json.dumps(
-            {"spec": self.spec.model_dump(mode="json"), "on": self.on, "off": self.off},
-            sort_keys=True,
-        )
+        """A hash of what determines the runs: fixing a report-only field (the name,
+        the significance level, the measures' reporting rates) keeps finished runs."""
+        runs = self.spec.model_dump(mode="json", exclude=PILOT_REPORT_ONLY)
+        text = json.dumps({"spec": runs, "on": self.on, "off": self.off}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_areas_apart(pilot: LoadedPilot) -> None:
+    """Build the pilot town (as the first run will) and refuse a comparison area that
+    shares cells with a pilot area: it would be compared with itself."""
+    from marketsim.model import MarketModel
+
+    town = MarketModel(pilot.scenario("on", pilot.spec.seed)).town
+    for j, comparison in enumerate(pilot.spec.comparison_areas):
+        theirs = town.area_mask(comparison, f"comparison_areas[{j}]")
+        for i, area in enumerate(pilot.spec.pilot_areas):
+            shared = int((theirs & town.area_mask(area, f"pilot_areas[{i}]")).sum())
+            if shared:
+                raise ScenarioError(
+                    f"{pilot.source}: comparison_areas[{j}]: bad value "
+                    f"{comparison.model_dump(mode='json', exclude_none=True)}: shares {shared} cell(s) with "
+                    f"pilot_areas[{i}] (allowed: areas apart from every pilot area)"
+                )
 
 
 def load_pilot(path: str | Path) -> LoadedPilot:
@@ -270,8 +307,8 @@ def load_pilot(path: str | Path) -> LoadedPilot:
                     f"{path}: tactics: bad value {t['type']!r}: this tactic has no area, so it "
                     "cannot be piloted in chosen areas"
                 )
-        loaded.scenario("on", spec.seed)  # fail now, not in a worker
-        loaded.scenario("off", spec.seed)
+        loaded.scenario("off", spec.seed)  # fail now, not in a worker
+        _check_areas_apart(loaded)
     except ScenarioError as exc:
         text = str(exc)
         raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None
