@@ -1101,7 +1101,8 @@ def scenario_from_dict(
         data["tactics"] = [{"type": "standard_patrol"}]
     for text in overrides or []:
         path, value = parse_override(text)
-        apply_override(data, path, value, label=f"{source} (--set {text})")
+        shown = text if text.isprintable() else repr(text)  # an error stays on one line
+        apply_override(data, path, value, label=f"{source} (--set {shown})")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
