@@ -66,7 +66,7 @@ def _check_out(out: Path) -> None:
         _fail(f"--out: bad value {str(out)!r}: cannot write there ({exc.strerror or exc})")
 
 
-def _check_scenario(path: Path, overrides: list[str]) -> str:
+def _check_scenario(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
     """Every check `run` makes before its first day: the schema, then building the town
     and its agents (raster problems, a buffer that leaves no control area)."""
     from marketsim.model import MarketModel
@@ -76,35 +76,34 @@ def _check_scenario(path: Path, overrides: list[str]) -> str:
         MarketModel(sc)
     except ScenarioError as exc:
         raise ScenarioError(_in_file(path, exc)) from None
-    _warn(sc.warnings(), path)
-    return f"scenario {sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days"
+    return f"scenario {sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days", sc.warnings()
 
 
-def _check_experiment(path: Path, overrides: list[str]) -> str:
+def _check_experiment(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
     from marketsim.experiments.spec import load_experiment
 
     exp = load_experiment(path)
-    _warn(exp.scenario({}, exp.spec.seed).warnings(), path)
     method = exp.spec.design.method
     kind = "sensitivity" if method in ("sobol", "morris") else "sweep"
-    return (
+    summary = (
         f"{kind} {exp.name}: {method} design, {len(exp.spec.parameters)} parameter(s), "
         f"{exp.spec.replicates} replicate(s); `marketsim {kind}` runs it"
     )
+    return summary, exp.scenario({}, exp.spec.seed).warnings()
 
 
-def _check_pilot(path: Path, overrides: list[str]) -> str:
+def _check_pilot(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
     from marketsim.pilot.spec import load_pilot
 
     pilot = load_pilot(path)
-    _warn(pilot.scenario("on", pilot.spec.seed).warnings(), path)
-    return (
+    summary = (
         f"pilot {pilot.name}: {len(pilot.spec.pilot_areas)} area(s), "
         f"{pilot.spec.replicates} replicates; `marketsim pilot` runs it"
     )
+    return summary, pilot.scenario("on", pilot.spec.seed).warnings()
 
 
-def _check_calibration(path: Path, overrides: list[str]) -> str:
+def _check_calibration(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
     raise ScenarioError(f"{path}: a calibration file, which this version of marketsim cannot read")
 
 
@@ -118,8 +117,9 @@ FILE_KINDS = (
 )
 
 
-def file_kind(data: dict) -> tuple[str, Callable[[Path, list[str]], str]]:
-    """The kind of an input file, and its checker, from its top-level keys."""
+def file_kind(data: dict) -> tuple[str, Callable[[Path, list[str]], tuple[str, list[str]]]]:
+    """The kind of an input file, and its checker, from its top-level keys. A checker
+    returns a one-line summary and the file's warnings, or raises ScenarioError."""
     for kind, key, check in FILE_KINDS:
         if key in data:
             return kind, check
@@ -157,11 +157,12 @@ def validate(
                 raise ScenarioError(
                     f"{path}: --set: applies to scenario files only (this is a {kind} file)"
                 )
-            summary = check(path, list(set_))
+            summary, warnings = check(path, list(set_))
         except ScenarioError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             bad += 1
             continue
+        _warn(warnings, path)
         typer.echo(f"ok: {path} ({summary})")
     if bad:
         raise typer.Exit(code=2)
