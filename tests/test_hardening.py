@@ -636,3 +636,19 @@ def test_pilot_zero_or_negative_durations_are_refused(tmp_path, durations):
 
     with pytest.raises(ScenarioError, match="durations: bad value"):
         load_pilot(_pilot(tmp_path, durations=durations))
+
+
+@pytest.mark.slow
+def test_sigterm_during_run_exits_143_with_a_message(tmp_path):
+    scenario = write(tmp_path / "long.yaml", {**SMALL, "steps": 36000})
+    out = tmp_path / "out"
+    proc = start(["run", str(scenario), "--out", str(out), "-q"])
+    try:
+        assert wait_until(out.exists, 120)  # made just before the first day
+        os.kill(proc.pid, signal.SIGTERM)
+        _stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert not (out / "summary.json").exists()
+    finally:
+        kill_group(proc)
