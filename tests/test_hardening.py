@@ -652,3 +652,16 @@ def test_sigterm_during_run_exits_143_with_a_message(tmp_path):
         assert not (out / "summary.json").exists()
     finally:
         kill_group(proc)
+
+
+def test_compare_refuses_an_unbuildable_scenario_before_any_run(tmp_path):
+    good = write(tmp_path / "good.yaml", SMALL)
+    bad = write(
+        tmp_path / "bad.yaml", {**SMALL, "regions": {**SMALL["regions"], "buffer_width": 30}}
+    )
+    out = tmp_path / "o"
+    res = cli(
+        "compare", str(good), str(bad), "--replicates", "1", "--workers", "1", "--out", str(out)
+    )
+    one_clean_line(res, str(bad), "regions.control")
+    assert not out.exists()

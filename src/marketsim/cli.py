@@ -69,13 +69,10 @@ def _check_out(out: Path) -> None:
 def _check_scenario(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
     """Every check `run` makes before its first day: the schema, then building the town
     and its agents (raster problems, a buffer that leaves no control area)."""
-    from marketsim.model import MarketModel
+    from marketsim.experiments.spec import check_builds
 
     sc = load_scenario(path, overrides)
-    try:
-        MarketModel(sc)
-    except ScenarioError as exc:
-        raise ScenarioError(_in_file(path, exc)) from None
+    check_builds(sc, path)
     return f"scenario {sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days", sc.warnings()
 
 

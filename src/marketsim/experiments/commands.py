@@ -19,7 +19,7 @@ from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
 from marketsim.experiments.report import write_comparison_report, write_sweep_report
 from marketsim.experiments.runners import make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
-from marketsim.experiments.spec import load_experiment
+from marketsim.experiments.spec import check_builds, load_experiment
 from marketsim.experiments.store import ResultStore
 
 
@@ -85,6 +85,8 @@ def run_compare(
     backend = backend or Backend()
     overrides = list(overrides or [])
     labels, jobs, digest = comparison_jobs(files, replicates, seed, overrides)
+    for job in jobs[::replicates]:  # each scenario once, before any run
+        check_builds(job_scenario(job), job.source)
     store = ResultStore(out)
     manifest = {
         "kind": "compare",

@@ -304,6 +304,17 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
     return loaded
 
 
+def check_builds(scenario: Scenario, source: str | Path) -> None:
+    """Build the town and agents as a run's first step does, so what only the build finds
+    (raster problems, a buffer that leaves no control area) fails now, naming the file."""
+    from marketsim.model import MarketModel
+
+    try:
+        MarketModel(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {_strip(exc, Path(source))}") from None
+
+
 def outcome_names(scenario: Scenario) -> list[str]:
     """The outcome columns a run of this scenario records, from a one-day run of it
     (they depend on its regions, watched areas and harm profiles, not on its length)."""
