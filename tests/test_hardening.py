@@ -350,7 +350,7 @@ def test_viz_port_in_use_is_one_line():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL])
 def test_viz_stopped_by_a_signal_leaves_nothing_listening(sig):
     pytest.importorskip("solara")
     from marketsim.viz.browser import free_port
@@ -368,13 +368,33 @@ def test_viz_stopped_by_a_signal_leaves_nothing_listening(sig):
                 return False
 
         assert wait_until(answers, 120, every=0.5), "the app never answered"
+        servers = _servers(port)
+        assert servers, "no server process found"
         os.kill(proc.pid, sig)  # the command only, as a service manager's stop would
         proc.wait(timeout=30)
         assert proc.returncode != 0
-        assert wait_until(lambda: not group_members(proc.pid), 10)
-        assert not _listeners(port), f"still listening on {port}"
+        assert wait_until(lambda: not _servers(port) and not _listeners(port), 15), (
+            f"still serving on {port}: {_servers(port)}"
+        )
     finally:
         kill_group(proc)
+        for pid in _servers(port):  # only if the test failed: leave nothing behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _servers(port: int) -> list[int]:
+    """Live `solara run` processes serving on `port` (found by their command line)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+            state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"solara" in args and str(port).encode() in args and state not in ("Z", "X"):
+            found.append(int(cmdline.parent.name))
+    return found
 
 
 def _listeners(port: int) -> list[str]:

@@ -517,7 +517,7 @@ def serve(argv: list[str], env: dict[str, str]) -> int:
     command stops (SIGTERM, SIGINT, SIGHUP), so nothing is left listening on the port."""
     import subprocess
 
-    server = subprocess.Popen(argv, env=env, start_new_session=True)
+    server = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
     def stop(signum: int, _frame) -> None:
         _stop_group(server)
@@ -529,6 +529,16 @@ def serve(argv: list[str], env: dict[str, str]) -> int:
         return server.wait()
     finally:
         _stop_group(server)
+
+
+def _die_with_parent() -> None:
+    """In the server, before it starts (Linux): get SIGTERM if `marketsim viz` is killed
+    outright (`kill -9`), when it has no chance to stop the group itself."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop_group(server, grace_s: float = 5.0) -> None:
