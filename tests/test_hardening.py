@@ -685,3 +685,12 @@ def test_compare_refuses_an_unbuildable_scenario_before_any_run(tmp_path):
     )
     one_clean_line(res, str(bad), "regions.control")
     assert not out.exists()
+
+
+def test_malformed_set_in_an_experiment_names_the_file(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+
+    path = sweep_file(tmp_path, set=["=3"])
+    with pytest.raises(ScenarioError, match=r"exp\.yaml: set: --set '=3': empty name") as info:
+        load_experiment(path)
+    assert str(info.value).startswith(str(path))

@@ -295,9 +295,7 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
         spec = _resized(spec, samples, path)
     if spec.tactics is not None:
         base["tactics"] = copy.deepcopy(spec.tactics)
-    for text in spec.set:
-        keys, value = parse_override(text)
-        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    apply_set(base, spec.set, path)
     loaded = LoadedExperiment(spec, path, base, resized=samples is not None)
     _check_points(loaded)
     _check_outcomes(loaded)
@@ -348,6 +346,16 @@ def _check_outcomes(exp: LoadedExperiment) -> None:
                     f"{exp.source}: outcomes.{field}: bad value {name!r}: not {kept} "
                     f"(allowed: <region>.<metric>, {len(allowed)} in all; {hint})"
                 )
+
+
+def apply_set(base: dict[str, Any], texts: list[str], path: Path) -> None:
+    """Apply a file's `set:` overrides (--set form) to its base scenario mapping."""
+    for text in texts:
+        try:
+            keys, value = parse_override(text)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: set: {exc}") from None
+        apply_override(base, keys, value, label=f"{path}: set {text!r}")
 
 
 def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:

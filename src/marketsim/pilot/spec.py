@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from marketsim.areas import AreaSpec
-from marketsim.experiments.spec import folder_name, read_spec
+from marketsim.experiments.spec import apply_set, folder_name, read_spec
 from marketsim.params import Section, param
 from marketsim.scenario import (
     Scenario,
@@ -272,11 +272,7 @@ def load_pilot(path: str | Path) -> LoadedPilot:
         kept = [t for t in base.get("tactics", []) if t.get("type") == "standard_patrol"]
         base["tactics"] = kept + copy.deepcopy(spec.tactics)
     base.setdefault("tactics", [{"type": "standard_patrol"}])
-    for text in spec.set:
-        from marketsim.scenario import apply_override, parse_override
-
-        keys, value = parse_override(text)
-        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    apply_set(base, spec.set, path)
     base["steps"] = spec.start + spec.duration + spec.follow_up_days
     watch: dict[str, Any] = {}
     for prefix, areas in (("pilot", spec.pilot_areas), ("comparison", spec.comparison_areas)):
