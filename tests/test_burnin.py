@@ -122,7 +122,7 @@ def test_first_day_is_the_first_day_a_tactic_is_active(town_model, name):
     base = load_scenario(ROOT / "scenarios" / f"{name}.yaml", SHORT)
     variants = [[]]
     for cfg in base.tactics:
-        if not TACTICS[cfg.type].acts_in_burn_in:
+        if not cfg.acts_in_burn_in:
             variants += [[f"tactics.{cfg.label}.{s}"] for s in STARTS]
     variants.append(["evaluation.before_days=400"])
     for extra in variants:

@@ -98,8 +98,9 @@ def _set(doc: Any, path: tuple, value: Any) -> Any:
 
 
 @st.composite
-def mutated_docs(draw) -> Any:
-    doc = copy.deepcopy(draw(st.sampled_from(BASES)))
+def mutated_docs(draw, bases: list[Any] = BASES) -> Any:
+    """One of `bases` (any kind of input file as data) with one to three mutations."""
+    doc = copy.deepcopy(draw(st.sampled_from(bases)))
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(doc)
         path = draw(st.sampled_from(paths))

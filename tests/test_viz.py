@@ -276,14 +276,13 @@ def _html(rc) -> str:
 
 def test_viz_command_serves_offline_and_warns_on_open_host(monkeypatch) -> None:
     """`marketsim viz` hands over to `solara run` with telemetry and the version check off."""
-    import os
-
     from typer.testing import CliRunner
 
+    from marketsim import cli as cli_module
     from marketsim.cli import app as cli
 
     calls = []
-    monkeypatch.setattr(os, "execvpe", lambda file, argv, env: calls.append((argv, env)))
+    monkeypatch.setattr(cli_module, "serve", lambda argv, env: calls.append((argv, env)) or 0)
     runner = CliRunner()
     local = runner.invoke(cli, ["viz", "--port", "8999"])
     assert local.exit_code == 0, local.output

@@ -27,6 +27,7 @@ from marketsim.accounts import REACTIVE, SELF_REFERRAL, Accounts
 from marketsim.model import MarketModel
 from marketsim.scenario import Scenario
 from marketsim.tactics.registry import TACTICS
+from marketsim.tactics.schema import CONFIGS
 
 # Fields that do not affect the simulation up to the first day of a tactic. The
 # evaluation's watched areas shape what is recorded, from day 0 on.
@@ -42,7 +43,7 @@ def shared_until(scenario: Scenario) -> int:
     days = [
         TACTICS[cfg.type].first_day(cfg, scenario)
         for cfg in scenario.tactics
-        if not TACTICS[cfg.type].acts_in_burn_in
+        if not cfg.acts_in_burn_in
     ]
     return max(-scenario.burn_in, min([scenario.steps, *days]))
 
@@ -62,7 +63,7 @@ def prefix_key(scenario: Scenario, recorded: bool) -> str:
     if recorded:
         data["evaluation.watch"] = watch
     data["tactics"] = [
-        [i, cfg] for i, cfg in enumerate(data["tactics"]) if TACTICS[cfg["type"]].acts_in_burn_in
+        [i, cfg] for i, cfg in enumerate(data["tactics"]) if CONFIGS[cfg["type"]].acts_in_burn_in
     ]
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -79,7 +80,7 @@ def adopt(model: MarketModel, scenario: Scenario) -> MarketModel:
     `scenario`'s tactics outside the background must not have begun before d.
     """
     world = model.world
-    background = {i: t for i, t in enumerate(world.tactics) if type(t).acts_in_burn_in}
+    background = {i: t for i, t in enumerate(world.tactics) if t.config.acts_in_burn_in}
     world.config = scenario
     world.recorder.config = scenario
     # Background accounts keep what they booked (same names, same indices); the
@@ -158,7 +159,7 @@ class BurnInCache:
             while model.day < stop:
                 model.step()
             for tactic in model.tactics:
-                if not type(tactic).acts_in_burn_in:
+                if not tactic.config.acts_in_burn_in:
                     _check_not_begun(tactic, model)
             self._states[key] = dump_state(model)
             while len(self._states) > self.maxsize:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -32,23 +35,132 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (what `timeout`, SLURM and a closed terminal send), handled as Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _on_stop_signal(signum: int, _frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise Interrupted(signum)
+
+
+def _exit_code(exc: KeyboardInterrupt) -> int:
+    """128 + the signal, as a shell reports a process the signal ended (130 for Ctrl-C)."""
+    return 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+
+
+def _check_out(out: Path) -> None:
+    """Make the output folder now, so a bad --out fails before the run, not after it."""
+    if out.exists() and not out.is_dir():
+        _fail(f"--out: bad value {str(out)!r}: is a file (allowed: a folder)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".marketsim-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        _fail(f"--out: bad value {str(out)!r}: cannot write there ({exc.strerror or exc})")
+
+
+def _check_scenario(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
+    """Every check `run` makes before its first day: the schema, then building the town
+    and its agents (raster problems, a buffer that leaves no control area)."""
+    from marketsim.experiments.spec import check_builds
+
+    sc = load_scenario(path, overrides)
+    check_builds(sc, path)
+    return f"scenario {sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days", sc.warnings()
+
+
+def _check_experiment(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
+    from marketsim.experiments.spec import load_experiment
+
+    exp = load_experiment(path)
+    method = exp.spec.design.method
+    kind = "sensitivity" if method in ("sobol", "morris") else "sweep"
+    summary = (
+        f"{kind} {exp.name}: {method} design, {len(exp.spec.parameters)} parameter(s), "
+        f"{exp.spec.replicates} replicate(s); `marketsim {kind}` runs it"
+    )
+    return summary, exp.scenario({}, exp.spec.seed).warnings()
+
+
+def _check_pilot(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
+    from marketsim.pilot.spec import load_pilot
+
+    pilot = load_pilot(path)
+    summary = (
+        f"pilot {pilot.name}: {len(pilot.spec.pilot_areas)} area(s), "
+        f"{pilot.spec.replicates} replicates; `marketsim pilot` runs it"
+    )
+    return summary, pilot.scenario("on", pilot.spec.seed).warnings()
+
+
+def _check_calibration(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
+    raise ScenarioError(f"{path}: a calibration file, which this version of marketsim cannot read")
+
+
+# Each kind of input file, told apart by a top-level key only it has (the first match
+# wins; a file with none of these keys is a scenario). Adding a kind is one line here.
+FILE_KINDS = (
+    ("pilot", "pilot_areas", _check_pilot),
+    ("calibration", "calibration", _check_calibration),
+    ("experiment", "parameters", _check_experiment),
+    ("experiment", "design", _check_experiment),
+)
+
+
+def file_kind(data: dict) -> tuple[str, Callable[[Path, list[str]], tuple[str, list[str]]]]:
+    """The kind of an input file, and its checker, from its top-level keys. A checker
+    returns a one-line summary and the file's warnings, or raises ScenarioError."""
+    for kind, key, check in FILE_KINDS:
+        if key in data:
+            return kind, check
+    return "scenario", _check_scenario
+
+
+def _in_file(path: Path, exc: Exception) -> str:
+    """Problems found while building the model (a raster, a region) lack the file's name."""
+    message = str(exc)
+    return message if message.startswith(str(path)) else f"{path}: {message}"
+
+
+def _warn(lines: list[str], path: Path) -> None:
+    for line in lines:
+        typer.secho(f"warning: {path}: {line}", fg=typer.colors.YELLOW, err=True)
+
+
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="scenario YAML files to check")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="input files: scenario, sweep, sensitivity, pilot or calibration"),
+    ],
     set_: Annotated[
         list[str], typer.Option("--set", help="override a field: dotted.path=value")
     ] = [],  # noqa: B006
 ) -> None:
-    """Check scenario files against the schema; one line per file."""
+    """Check input files of any kind, as the command that reads each would before its
+    first run; one line per file (warnings on their own lines)."""
     bad = 0
     for path in files:
         try:
-            sc = load_scenario(path, set_)
+            kind, check = file_kind(read_yaml(path))
+            if set_ and kind != "scenario":
+                raise ScenarioError(
+                    f"{path}: --set: applies to scenario files only (this is a {kind} file)"
+                )
+            summary, warnings = check(path, list(set_))
         except ScenarioError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             bad += 1
             continue
-        typer.echo(f"ok: {path} ({sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days)")
+        _warn(warnings, path)
+        typer.echo(f"ok: {path} ({summary})")
     if bad:
         raise typer.Exit(code=2)
 
@@ -76,15 +188,21 @@ def run(
         sc = load_scenario(scenario, overrides)
         from marketsim.io import simulate, write_outputs
 
+        _warn(sc.warnings(), scenario)
+        _check_out(out)
         t0 = time.perf_counter()
         _model, ts, summary = simulate(sc, progress=not quiet and sys.stderr.isatty())
         wall = time.perf_counter() - t0
     except ScenarioError as exc:
-        message = str(exc)
-        # Problems found while building the model (a tactic area outside a raster town) lack the file.
-        _fail(message if message.startswith(str(scenario)) else f"{scenario}: {message}")
+        _fail(_in_file(scenario, exc))
         return
-    write_outputs(out, sc, ts, summary)
+    except KeyboardInterrupt as exc:
+        typer.secho("\ninterrupted: the run was not finished; nothing written", err=True)
+        raise typer.Exit(code=_exit_code(exc)) from None
+    try:
+        write_outputs(out, sc, ts, summary)
+    except OSError as exc:
+        _fail(f"{out}: cannot write the results: {exc.strerror or exc}")
     if not quiet:
         typer.echo(_human_summary(sc, summary, wall, out))
 
@@ -155,14 +273,20 @@ def _experiment(action, out_hint: str):
     except (ScenarioError, StoreError, RunnerError) as exc:
         _fail(str(exc))
         return None
-    except KeyboardInterrupt:
+    except OSError as exc:  # a full disk mid-sweep: every finished run is already on disk
+        _fail(
+            f"cannot write results in {out_hint}: {exc.strerror or exc}; finished runs are kept "
+            "there: free some space and run the same command again to resume"
+        )
+        return None
+    except KeyboardInterrupt as exc:
         typer.secho(
             f"\ninterrupted: finished runs are saved in {out_hint}; "
             "run the same command again to resume",
             fg=typer.colors.YELLOW,
             err=True,
         )
-        raise typer.Exit(code=130) from None
+        raise typer.Exit(code=_exit_code(exc)) from None
     p = result.progress
     # The time in all includes gathering results and the report, not only runs.
     typer.echo(
@@ -325,8 +449,8 @@ def viz(
     ] = [],  # noqa: B006
 ) -> None:
     """Serve the workshop app (Mesa SolaraViz) in a browser; works offline."""
-    import os
-
+    if not 1 <= port <= 65535:
+        _fail(f"--port: bad value {port}: allowed 1-65535")
     if scenario is not None:
         try:
             load_scenario(scenario, list(set_))
@@ -351,6 +475,7 @@ def viz(
             "MARKETSIM_VIZ_SET": "\n".join(set_),
         }
     )
+    _check_port_free(host, port)
     typer.echo(f"marketsim viz: http://{host}:{port}  (Ctrl-C to stop)")
     argv = [
         sys.executable,
@@ -367,10 +492,74 @@ def viz(
         "--no-check-version",  # no call to PyPI: the app must work offline
     ]
     sys.stdout.flush()
-    os.execvpe(argv[0], argv, env)  # the server replaces this process: one pid to stop
+    raise typer.Exit(code=serve(argv, env))
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        _fail(f"--host: bad value {host!r}: {exc.strerror or exc}")
+        return
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            _fail(f"--port: bad value {port}: cannot listen on {host} ({exc.strerror or exc})")
+
+
+def serve(argv: list[str], env: dict[str, str]) -> int:
+    """Run the server in a process group of its own and stop the whole group when this
+    command stops (SIGTERM, SIGINT, SIGHUP), so nothing is left listening on the port."""
+    import subprocess
+
+    server = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+
+    def stop(signum: int, _frame) -> None:
+        _stop_group(server)
+        raise typer.Exit(code=128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    try:
+        return server.wait()
+    finally:
+        _stop_group(server)
+
+
+def _die_with_parent() -> None:
+    """In the server, before it starts (Linux): get SIGTERM if `marketsim viz` is killed
+    outright (`kill -9`), when it has no chance to stop the group itself."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _stop_group(server, grace_s: float = 5.0) -> None:
+    import subprocess
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break  # the group is gone: nothing left to stop
+        try:
+            server.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)  # the group is stopped; the command exits next
 
 
 def main() -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_stop_signal)
     app()
 
 

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from marketsim.areas import AreaSpec, WatchArea
 from marketsim.columns import COLUMNS, REGIONS
@@ -25,6 +33,23 @@ S001 = "seed 001_85a9966099c1cff4.txt"
 S003 = "seed 003_f1d980d3e2135e00.txt"
 
 LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
+# Defaults of the two per-land-use maps; a map given in part keeps these for the rest.
+RESIDENTS_PER_CELL = {
+    "residential": 80,
+    "centre": 20,
+    "industrial": 2,
+    "park": 0,
+    "school": 0,
+    "treatment": 5,
+}
+GUARDIANSHIP = {
+    "residential": 0.3,
+    "centre": 0.5,
+    "industrial": 0.1,
+    "park": 0.15,
+    "school": 0.6,
+    "treatment": 0.5,
+}
 
 
 class ScenarioError(Exception):
@@ -65,23 +90,47 @@ class TownConfig(Section):
         2, ge=1, le=2, unit="sites", doc="treatment sites placed by the generator", source="issue 2"
     )
     residents_per_cell: LandUseNumbers = Field(
-        default_factory=lambda: LandUseNumbers(
-            residential=80, centre=20, industrial=2, park=0, school=0, treatment=5
-        ),
+        default_factory=lambda: LandUseNumbers(**RESIDENTS_PER_CELL),
         description="residents per 100 m cell by land use (UK suburban ~35 dwellings/ha x 2.3; judgement)",
     )
     guardianship: LandUseNumbers = Field(
-        default_factory=lambda: LandUseNumbers(
-            residential=0.3, centre=0.5, industrial=0.1, park=0.15, school=0.6, treatment=0.5
-        ),
+        default_factory=lambda: LandUseNumbers(**GUARDIANSHIP),
         description="base guardianship 0-1 (place management, lighting, CCTV); calibration judgement",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_maps(cls, data: Any) -> Any:
+        """A map given in part (`--set town.guardianship.school=0.9`) keeps the other defaults."""
+        if isinstance(data, dict):
+            for key, defaults in (
+                ("residents_per_cell", RESIDENTS_PER_CELL),
+                ("guardianship", GUARDIANSHIP),
+            ):
+                if isinstance(data.get(key), dict):
+                    data = {**data, key: {**defaults, **data[key]}}
+        return data
 
     @model_validator(mode="after")
     def _raster_needs_file(self) -> TownConfig:
         if self.generator == "raster" and not self.raster:
             raise ValueError("generator 'raster' needs town.raster: a .csv or .png file")
+        for use, value in zip(LAND_USES, self.guardianship.as_list(), strict=True):
+            if value > 1:
+                raise ValueError(
+                    f"town.guardianship.{use}: bad value {value:g}: guardianship is a share "
+                    "(allowed: 0 to 1)"
+                )
         return self
+
+    def warnings(self) -> list[str]:
+        """Settings that are ignored with this generator (the user may have meant another)."""
+        given = self.model_fields_set
+        if self.generator == "procedural" and self.raster:
+            return [f"town.raster {self.raster!r} is ignored: generator is 'procedural'"]
+        if self.generator == "raster" and given & {"width", "height"}:
+            return ["town.width and town.height are ignored: the raster sets the town's size"]
+        return []
 
 
 # ------------------------------------------------------------------------- market
@@ -702,8 +751,28 @@ class Scenario(Section):
         description="tactics, run together; each with start day and duration",
     )
 
+    @field_validator("steps", "burn_in", "seed", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool):  # YAML's true would otherwise count as 1
+            raise ValueError(
+                f"{info.field_name}: bad value {value}: a whole number, not true/false"
+            )
+        return value
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
+        if self.dealers.reopen_threshold > self.dealers.close_threshold:
+            raise ValueError(
+                f"dealers.reopen_threshold: bad value {self.dealers.reopen_threshold:g}: above "
+                f"close_threshold {self.dealers.close_threshold:g} (allowed: <= close_threshold)"
+            )
+        day = self.evaluation.intervention_day
+        if day is not None and day >= self.steps:
+            raise ValueError(
+                f"evaluation.intervention_day: bad value {day}: the run records days 0-"
+                f"{self.steps - 1} (allowed: 1 to {self.steps - 1})"
+            )
         names = [t.label for t in self.tactics]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -738,6 +807,26 @@ class Scenario(Section):
     def resolved(self) -> dict[str, Any]:
         """The scenario with every default filled in, as plain data."""
         return self.model_dump(mode="json")
+
+    def warnings(self) -> list[str]:
+        """Settings a user could mean but that do nothing here, one line each."""
+        found = self.town.warnings()
+        for i, t in enumerate(self.tactics):
+            if t.start >= self.steps and not t.acts_in_burn_in:
+                found.append(
+                    f"tactics[{i}] ({t.label}).start: day {t.start} is after the run's last "
+                    f"day ({self.steps - 1}): it never acts"
+                )
+        starts = [t.start for t in self.tactics if t.type != "standard_patrol"]
+        day = self.evaluation.intervention_day
+        day = day if day is not None else min(starts, default=None)
+        if day is not None and day < self.steps and self.evaluation.before_days > day:
+            found.append(
+                f"evaluation.before_days: {self.evaluation.before_days} days before the "
+                f"intervention (day {day}) reach before recording starts: the WDQ compares "
+                f"only {day} day(s) before"
+            )
+        return found
 
 
 # ------------------------------------------------------------------ load and errors
@@ -821,12 +910,24 @@ class _DuplicateKey(Exception):
     pass
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that rejects a key given twice in one mapping (YAML would keep the last)."""
+class YamlLimitError(ScenarioError):
+    """A YAML document over the size or alias-expansion bound."""
+
+
+MAX_YAML_BYTES = 2_000_000  # far above any real input file; rasters are separate files
+MAX_YAML_NODES = 200_000  # values after expanding aliases: a resolved scenario has ~600
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key given twice in one mapping (YAML would keep the
+    last), supports merge keys (`<<: *base`), and refuses a document whose aliases expand
+    to more than MAX_YAML_NODES values (an alias bomb), before anything walks it."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # merged keys may be overridden by the mapping's own keys
             key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
@@ -839,33 +940,86 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], busy: set[int]) -> int:
+    """Values in the document once every alias is expanded (shared nodes counted each time)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in busy:
+        raise _DuplicateKey(f"line {node.start_mark.line + 1}: an alias refers to itself")
+    busy.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, sizes, busy)
+            if total > MAX_YAML_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, sizes, busy) + _expanded_size(v, sizes, busy)
+            if total > MAX_YAML_NODES:
+                break
+    busy.discard(key)
+    sizes[key] = total
+    return total
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text to data, bounded in size and alias expansion; problems as ScenarioError."""
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlLimitError(
+            f"{where}: bad value: {len(text):,} characters (allowed: at most {MAX_YAML_BYTES:,})"
+        )
+    loader = None
+    try:
+        loader = _BoundedLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {}, set())
+        if size > MAX_YAML_NODES:
+            raise YamlLimitError(
+                f"{where}: bad value: aliases expand to over {MAX_YAML_NODES:,} values "
+                "(an alias bomb?); write the values out or use fewer aliases"
+            )
+        return loader.construct_document(node)
+    except RecursionError:
+        raise ScenarioError(f"{where}: malformed YAML: nested too deeply") from None
+    except _DuplicateKey as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{where}: malformed YAML{at}: {problem}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError."""
     path = Path(path)
-    if not path.exists():
-        raise ScenarioError(f"{path}: file not found")
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a directory, expected a YAML file")
+    where = str(path) if str(path).isprintable() else repr(str(path))  # one line, always
     try:
+        if path.is_dir():
+            raise ScenarioError(f"{where}: is a directory, expected a YAML file")
+        if not path.exists():
+            raise ScenarioError(f"{where}: file not found")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise ScenarioError(
+                f"{where}: bad value: {path.stat().st_size:,} bytes "
+                f"(allowed: at most {MAX_YAML_BYTES:,}); is this the right file?"
+            )
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except RecursionError:
-        raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
-    except _DuplicateKey as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ScenarioError(f"{where}: cannot read: {exc}") from None
+    data = parse_yaml(text, where)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError(
-            f"{path}: (top level): bad value {type(data).__name__}: a scenario must be a mapping of keys"
+            f"{where}: (top level): bad value {type(data).__name__}: a scenario must be a mapping of keys"
         )
     return data
 
@@ -879,9 +1033,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not all(parts):
         raise ScenarioError(f"--set {text!r}: empty name in dotted path")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = parse_yaml(raw, f"--set {key.strip()}") if raw.strip() else ""
+    except YamlLimitError:
+        raise
+    except ScenarioError:
+        value = raw  # not YAML: the text itself
     return parts, value
 
 
@@ -945,7 +1101,8 @@ def scenario_from_dict(
         data["tactics"] = [{"type": "standard_patrol"}]
     for text in overrides or []:
         path, value = parse_override(text)
-        apply_override(data, path, value, label=f"{source} (--set {text})")
+        shown = text if text.isprintable() else repr(text)  # an error stays on one line
+        apply_override(data, path, value, label=f"{source} (--set {shown})")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -269,5 +269,9 @@ def load_raster(path: str | Path) -> np.ndarray:
         )
     if not (grid == Town.TREATMENT).any():
         raise ScenarioError(f"{path}: town.raster: no treatment site (code 5); add at least one")
+    if not (grid == Town.RESIDENTIAL).any():
+        raise ScenarioError(
+            f"{path}: town.raster: no residential cells (code 0): nowhere for users to live"
+        )
     # Files are written row by row from the top; the model indexes [x, y] with y up.
     return grid.T[:, ::-1].astype(np.int64)

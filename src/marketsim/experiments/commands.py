@@ -19,7 +19,7 @@ from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
 from marketsim.experiments.report import write_comparison_report, write_sweep_report
 from marketsim.experiments.runners import make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
-from marketsim.experiments.spec import load_experiment
+from marketsim.experiments.spec import check_builds, load_experiment
 from marketsim.experiments.store import ResultStore
 
 
@@ -52,14 +52,19 @@ def _run(
     jobs: list[Job], store: ResultStore, manifest: dict, backend: Backend, overwrite: bool
 ) -> tuple[Progress, dict[int, dict[str, Any]]]:
     store.open(manifest, overwrite=overwrite)
-    runner = make_runner(backend.name, backend.workers, backend.scheduler)
     try:
-        progress = execute(jobs, store, runner, progress=backend.progress)
-    finally:
+        runner = make_runner(backend.name, backend.workers, backend.scheduler)
+        try:
+            progress = execute(jobs, store, runner, progress=backend.progress)
+        except BaseException:
+            runner.close(abort=True)  # an interrupt or a full disk: stop the workers now
+            raise
         runner.close()
-    failures = store.failed()
-    if not failures:
-        store.consolidate()
+        failures = store.failed()
+        if not failures:
+            store.consolidate()
+    finally:
+        store.close()
     return progress, failures
 
 
@@ -80,6 +85,8 @@ def run_compare(
     backend = backend or Backend()
     overrides = list(overrides or [])
     labels, jobs, digest = comparison_jobs(files, replicates, seed, overrides)
+    for job in jobs[::replicates]:  # each scenario once, before any run
+        check_builds(job_scenario(job), job.source)
     store = ResultStore(out)
     manifest = {
         "kind": "compare",

@@ -16,6 +16,9 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Protocol
@@ -33,7 +36,8 @@ class Runner(Protocol):
 
     def run(self, batches: Iterable[list[Job]]) -> Iterator[JobResult]: ...
 
-    def close(self) -> None: ...
+    def close(self, abort: bool = False) -> None:
+        """Release the workers; with abort, stop runs in flight instead of waiting for them."""
 
 
 def default_workers() -> int:
@@ -48,8 +52,36 @@ class SerialRunner:
         for batch in batches:
             yield from run_batch(batch)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         pass
+
+
+def _parent_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (macOS): a signal 0 probe
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _watch_parent(pid: int, every_s: float) -> None:
+    while _parent_alive(pid):
+        time.sleep(every_s)
+    os._exit(1)  # the command is gone (kill -9): its runs can never be collected
+
+
+def _start_worker(parent: int, every_s: float = 1.0) -> None:
+    """In each worker: leave Ctrl-C to the parent (which stops the workers itself), and
+    exit within `every_s` seconds if the parent dies without stopping them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent, every_s), daemon=True).start()
 
 
 class LocalRunner:
@@ -62,7 +94,9 @@ class LocalRunner:
         self.workers = workers or default_workers()
         # forkserver: workers do not inherit the parent's threads (tqdm's monitor).
         ctx = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
+        )
 
     def run(self, batches: Iterable[list[Job]]) -> Iterator[JobResult]:
         pending = set()
@@ -87,7 +121,11 @@ class LocalRunner:
             for fut in pending:
                 fut.cancel()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        if abort:
+            # Runs in flight are dropped (a resume redoes them); waiting could take minutes.
+            for worker in multiprocessing.active_children():
+                worker.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -142,7 +180,7 @@ class DaskRunner:
             if batch is not None:
                 stream.add(self._client.submit(run_batch, batch, pure=False))
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()

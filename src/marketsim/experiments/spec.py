@@ -10,12 +10,14 @@ and what is allowed.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from marketsim.params import Section, param
 from marketsim.scenario import (
@@ -29,6 +31,21 @@ from marketsim.scenario import (
 )
 
 METHODS = ("factorial", "lhs", "list", "sobol", "morris")
+
+
+def folder_name(name: str) -> str:
+    """An experiment or pilot name, which is also its folder under out/: a name, not a path."""
+    if (
+        not name.strip()
+        or name.startswith(".")
+        or any(c in name for c in "/\\:")
+        or not name.isprintable()
+    ):
+        raise ValueError(
+            f"name: bad value {name!r}: a name becomes a folder under out/ (allowed: "
+            "printable text without / \\ or :, not empty, not starting with '.')"
+        )
+    return name
 
 
 class Parameter(Section):
@@ -119,6 +136,8 @@ class Experiment(Section):
     design: Design = Field(default_factory=Design)
     outcomes: Outcomes = Field(default_factory=Outcomes)
 
+    _name_is_a_name = field_validator("name")(folder_name)
+
     @model_validator(mode="after")
     def _design_fits(self) -> Experiment:
         m = self.design.method
@@ -186,11 +205,23 @@ class LoadedExperiment:
         )
 
     def digest(self) -> str:
-        """A hash of everything that determines the results (not the file's name or comments)."""
-        text = json.dumps(
-            {"spec": self.spec.model_dump(mode="json"), "base": self.base}, sort_keys=True
-        )
+        """A hash of what determines the runs, and only that: fixing a report-only field
+        (name, description, outcomes.analyse) keeps the finished runs usable."""
+        runs = self.spec.model_dump(mode="json", exclude=REPORT_ONLY)
+        text = json.dumps({"spec": runs, "base": self.base}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Fields that change the report but not a single run (`set`, `tactics` and `scenario`
+# reach the runs through `base`, which the digest covers).
+REPORT_ONLY = {
+    "name": True,
+    "description": True,
+    "scenario": True,
+    "set": True,
+    "tactics": True,
+    "outcomes": {"analyse"},
+}
 
 
 def _kind(p: Parameter, resolved: dict[str, Any]) -> str:
@@ -240,7 +271,13 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
         raise ScenarioError(format_validation_error(exc, str(path), cls)) from None
     if not spec.scenario:
         raise ScenarioError(f"{path}: scenario: bad value '': name the scenario file")
-    return spec, scenario_mapping((path.parent / spec.scenario).resolve())
+    scenario = path.parent / spec.scenario
+    if not scenario.is_file():
+        raise ScenarioError(
+            f"{path}: scenario: bad value {spec.scenario!r}: no such file "
+            f"(allowed: a scenario file, relative to {path.parent})"
+        )
+    return spec, scenario_mapping(scenario.resolve())
 
 
 SIZED = ("lhs", "sobol", "morris")  # designs whose size is `design.samples`
@@ -258,12 +295,67 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
         spec = _resized(spec, samples, path)
     if spec.tactics is not None:
         base["tactics"] = copy.deepcopy(spec.tactics)
-    for text in spec.set:
-        keys, value = parse_override(text)
-        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    apply_set(base, spec.set, path)
     loaded = LoadedExperiment(spec, path, base, resized=samples is not None)
     _check_points(loaded)
+    _check_outcomes(loaded)
     return loaded
+
+
+def check_builds(scenario: Scenario, source: str | Path) -> None:
+    """Build the town and agents as a run's first step does, so what only the build finds
+    (raster problems, a buffer that leaves no control area) fails now, naming the file."""
+    from marketsim.model import MarketModel
+
+    try:
+        MarketModel(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {_strip(exc, Path(source))}") from None
+
+
+def outcome_names(scenario: Scenario) -> list[str]:
+    """The outcome columns a run of this scenario records, from a one-day run of it
+    (they depend on its regions, watched areas and harm profiles, not on its length)."""
+    from marketsim.experiments.outcomes import summary_outcomes
+    from marketsim.io import simulate
+
+    probe = scenario.model_copy(update={"steps": 1, "burn_in": 0})
+    _model, _ts, summary = simulate(probe)
+    return list(summary_outcomes(summary))
+
+
+def _check_outcomes(exp: LoadedExperiment) -> None:
+    """Every outcome named in outcomes.metrics and outcomes.analyse exists: a typo
+    fails now, not as blank columns or after every run has finished."""
+    out = exp.spec.outcomes
+    try:
+        names = outcome_names(exp.scenario({}, exp.spec.seed))
+    except ScenarioError as exc:  # from building the town: a raster, a region
+        raise ScenarioError(f"{exp.source}: {_strip(exc, exp.source)}") from None
+    analysed = exp.spec.design.method in ("sobol", "morris") or "analyse" in out.model_fields_set
+    for field, wanted, allowed in (
+        ("metrics", out.metrics or [], names),
+        ("analyse", out.analyse if analysed else [], out.metrics or names),
+    ):
+        for name in wanted:
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=3, cutoff=0.6)
+                hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {allowed[0]}"
+                kept = "one of outcomes.metrics" if allowed is not names else "a run's outcome"
+                raise ScenarioError(
+                    f"{exp.source}: outcomes.{field}: bad value {name!r}: not {kept} "
+                    f"(allowed: <region>.<metric>, {len(allowed)} in all; {hint})"
+                )
+
+
+def apply_set(base: dict[str, Any], texts: list[str], path: Path) -> None:
+    """Apply a file's `set:` overrides (--set form) to its base scenario mapping."""
+    for text in texts:
+        try:
+            keys, value = parse_override(text)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: set: {exc}") from None
+        apply_override(base, keys, value, label=f"{path}: set {text!r}")
 
 
 def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
@@ -296,10 +388,18 @@ def _check_points(exp: LoadedExperiment) -> None:
     spec, src = exp.spec, exp.source
     exp.scenario({}, spec.seed)  # the base itself must be valid
     for p in spec.parameters:
+        if p.range is not None and exp.kinds[p.path] == "int":
+            low, high = (_whole(b, p, src) for b in p.range)
+            if low == high:
+                raise ScenarioError(
+                    f"{src}: parameters.{p.path}.range: bad value {list(p.range)}: the parameter "
+                    f"is a whole number and the range rounds to {low} at every point (allowed: "
+                    "a range spanning two whole numbers or more)"
+                )
         probes = list(p.range) if p.range is not None else list(p.values or [])
         for value in probes:
             if exp.kinds[p.path] == "int":
-                value = int(round(value))
+                value = _whole(value, p, src)
             try:
                 exp.scenario({p.path: value}, spec.seed)
             except ScenarioError as exc:
@@ -311,6 +411,16 @@ def _check_points(exp: LoadedExperiment) -> None:
             exp.scenario(point, spec.seed)
         except ScenarioError as exc:
             raise ScenarioError(f"{src}: design.points[{i}]: {_strip(exc, src)}") from None
+
+
+def _whole(value: Any, p: Parameter, src: Path) -> int:
+    """A value of an integer parameter, rounded; anything but a finite number is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ScenarioError(
+            f"{src}: parameters.{p.path}: bad value {value!r}: the parameter is a whole "
+            "number (allowed: finite numbers)"
+        )
+    return int(round(value))
 
 
 def _strip(exc: ScenarioError, src: Path) -> str:

@@ -11,10 +11,15 @@ Layout of an output directory:
 A part is written to a temporary name and renamed into place, so a run is either
 fully on disk or not at all, however the process ends. Re-running the same
 command skips the jobs whose parts exist and retries failures.
+
+One command writes to a store at a time: `open` takes a lock on `.lock` in the
+folder (flock, which the kernel drops when the process dies, so a `kill -9`
+never leaves a stale lock) and a second writer is refused.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -38,10 +43,48 @@ class ResultStore:
         self.runs = self.root / "runs"
         self.series = self.root / "series"
         self.failures = self.root / "failures"
+        self._lock: Any = None  # the open .lock file while this store is being written
 
     # ---------------------------------------------------------------- manifest
     def open(self, manifest: dict[str, Any], overwrite: bool = False) -> None:
-        """Create the store, or check that an existing one holds the same experiment."""
+        """Lock the store, then create it or check that it holds the same experiment."""
+        try:
+            self._take_lock()
+            self._open(manifest, overwrite)
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"{self.root}: cannot write results there: {_reason(exc)}") from None
+        except StoreError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the lock (the kernel also releases it if the process dies)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _take_lock(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"--out: bad value {str(self.root)!r}: is a file (allowed: a folder)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = open(self.root / ".lock", "a+")  # noqa: SIM115 (held open while writing)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise StoreError(
+                f"{self.root}: another marketsim command ({holder}) is writing results here; "
+                "wait for it to finish, or use another --out"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+
+    def _open(self, manifest: dict[str, Any], overwrite: bool) -> None:
         path = self.root / "manifest.json"
         manifest = {**manifest, "marketsim_version": __version__}
         if path.exists() and not overwrite:
@@ -145,6 +188,11 @@ class ResultStore:
         return frame.sort_values(
             ["job", "step", "region"] if "step" in frame else ["job"], kind="stable"
         ).reset_index(drop=True)
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError as a short reason: the message without the errno or repeated path."""
+    return exc.strerror or str(exc)
 
 
 def _scalar(value: Any) -> Any:

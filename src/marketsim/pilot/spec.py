@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from marketsim.areas import AreaSpec
-from marketsim.experiments.spec import read_spec
+from marketsim.experiments.spec import apply_set, folder_name, read_spec
 from marketsim.params import Section, param
 from marketsim.scenario import (
     Scenario,
     ScenarioError,
     scenario_from_dict,
 )
-from marketsim.tactics.registry import TACTICS
+from marketsim.tactics.schema import CONFIGS
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 
@@ -156,6 +156,8 @@ class Pilot(Section):
     replicates: int = param(100, ge=2, le=100_000, unit="runs", doc="simulated pilots per arm")
     seed: int = param(1, ge=0, le=2**32 - 1, unit="-", doc="root seed; replicate r uses seed + r")
 
+    _name_is_a_name = field_validator("name")(folder_name)
+
     @model_validator(mode="after")
     def _consistent(self) -> Pilot:
         if not self.pilot_areas:
@@ -169,6 +171,11 @@ class Pilot(Section):
             raise ValueError(
                 f"before_days: bad value {self.before_days}: the before period cannot start "
                 f"before the end of burn-in (allowed: <= start, {self.start})"
+            )
+        bad = [d for d in self.durations or [] if not 7 <= d <= 3650]
+        if bad:
+            raise ValueError(
+                f"durations: bad value {bad[0]}: a pilot length (allowed: 7 to 3650 days)"
             )
         names = [m.name for m in self.measures]
         if self.primary not in names:
@@ -184,6 +191,20 @@ class Pilot(Section):
         return sorted({max(7, 7 * round(weeks * f)) for f in (0.25, 0.5, 0.75, 1, 1.5, 2)})
 
 
+# Fields read only by the analysis and report (the rest reach the runs).
+PILOT_REPORT_ONLY = {
+    "name",
+    "description",
+    "scenario",
+    "set",
+    "tactics",
+    "alpha",
+    "power_target",
+    "measures",
+    "primary",
+}
+
+
 class LoadedPilot:
     """A validated pilot with the 'on' and 'off' scenarios it compares."""
 
@@ -191,9 +212,9 @@ class LoadedPilot:
         self.spec = spec
         self.source = source
         self.base = base  # scenario mapping with set overrides and watched areas
-        self.pilot_tactics = [t for t in base["tactics"] if not TACTICS[t["type"]].acts_in_burn_in]
+        self.pilot_tactics = [t for t in base["tactics"] if not CONFIGS[t["type"]].acts_in_burn_in]
         self.off = copy.deepcopy(base)
-        self.off["tactics"] = [t for t in base["tactics"] if TACTICS[t["type"]].acts_in_burn_in]
+        self.off["tactics"] = [t for t in base["tactics"] if CONFIGS[t["type"]].acts_in_burn_in]
         self.on = copy.deepcopy(self.off)
         for i, area in enumerate(spec.pilot_areas, start=1):
             for t in self.pilot_tactics:
@@ -218,11 +239,29 @@ class LoadedPilot:
         return scenario_from_dict(data, source=str(self.source), overrides=[f"seed={seed}"])
 
     def digest(self) -> str:
-        text = json.dumps(
-            {"spec": self.spec.model_dump(mode="json"), "on": self.on, "off": self.off},
-            sort_keys=True,
-        )
+        """A hash of what determines the runs: fixing a report-only field (the name,
+        the significance level, the measures' reporting rates) keeps finished runs."""
+        runs = self.spec.model_dump(mode="json", exclude=PILOT_REPORT_ONLY)
+        text = json.dumps({"spec": runs, "on": self.on, "off": self.off}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_areas_apart(pilot: LoadedPilot) -> None:
+    """Build the pilot town (as the first run will) and refuse a comparison area that
+    shares cells with a pilot area: it would be compared with itself."""
+    from marketsim.model import MarketModel
+
+    town = MarketModel(pilot.scenario("on", pilot.spec.seed)).town
+    for j, comparison in enumerate(pilot.spec.comparison_areas):
+        theirs = town.area_mask(comparison, f"comparison_areas[{j}]")
+        for i, area in enumerate(pilot.spec.pilot_areas):
+            shared = int((theirs & town.area_mask(area, f"pilot_areas[{i}]")).sum())
+            if shared:
+                raise ScenarioError(
+                    f"{pilot.source}: comparison_areas[{j}]: bad value "
+                    f"{comparison.model_dump(mode='json', exclude_none=True)}: shares {shared} cell(s) with "
+                    f"pilot_areas[{i}] (allowed: areas apart from every pilot area)"
+                )
 
 
 def load_pilot(path: str | Path) -> LoadedPilot:
@@ -233,11 +272,7 @@ def load_pilot(path: str | Path) -> LoadedPilot:
         kept = [t for t in base.get("tactics", []) if t.get("type") == "standard_patrol"]
         base["tactics"] = kept + copy.deepcopy(spec.tactics)
     base.setdefault("tactics", [{"type": "standard_patrol"}])
-    for text in spec.set:
-        from marketsim.scenario import apply_override, parse_override
-
-        keys, value = parse_override(text)
-        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    apply_set(base, spec.set, path)
     base["steps"] = spec.start + spec.duration + spec.follow_up_days
     watch: dict[str, Any] = {}
     for prefix, areas in (("pilot", spec.pilot_areas), ("comparison", spec.comparison_areas)):
@@ -251,10 +286,10 @@ def load_pilot(path: str | Path) -> LoadedPilot:
     base.setdefault("evaluation", {})["watch"] = watch
     try:
         for t in base["tactics"]:
-            if not isinstance(t, dict) or t.get("type") not in TACTICS:
+            if not isinstance(t, dict) or t.get("type") not in CONFIGS:
                 raise ScenarioError(
                     f"{path}: tactics: bad value {t!r}: each tactic needs a type "
-                    f"(allowed: {', '.join(TACTICS)})"
+                    f"(allowed: {', '.join(CONFIGS)})"
                 )
         loaded = LoadedPilot(spec, path, base)
         if not loaded.pilot_tactics:
@@ -263,13 +298,13 @@ def load_pilot(path: str | Path) -> LoadedPilot:
                 "besides standard patrol (add one, or give 'tactics')"
             )
         for t in loaded.pilot_tactics:
-            if "area" not in TACTICS[t["type"]].Config.model_fields:
+            if "area" not in CONFIGS[t["type"]].model_fields:
                 raise ScenarioError(
                     f"{path}: tactics: bad value {t['type']!r}: this tactic has no area, so it "
                     "cannot be piloted in chosen areas"
                 )
-        loaded.scenario("on", spec.seed)  # fail now, not in a worker
-        loaded.scenario("off", spec.seed)
+        loaded.scenario("off", spec.seed)  # fail now, not in a worker
+        _check_areas_apart(loaded)
     except ScenarioError as exc:
         text = str(exc)
         raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None

@@ -30,9 +30,6 @@ class Tactic:
     """Base class. Subclasses set `Config` and override the three hooks."""
 
     Config: ClassVar[type[TacticConfig]] = TacticConfig
-    # Whether the tactic acts during burn-in. Only those that do shape the
-    # state at day 0; experiments share that state between runs (burnin.py).
-    acts_in_burn_in: ClassVar[bool] = False
 
     def __init__(self, config: TacticConfig, rng: np.random.Generator):
         self.config = config
@@ -49,7 +46,7 @@ class Tactic:
         up to the earliest such day (burnin.py). A subclass that overrides
         `is_active` overrides this with it (tests/test_burnin.py checks they agree).
         """
-        return -scenario.burn_in if cls.acts_in_burn_in else config.start
+        return -scenario.burn_in if config.acts_in_burn_in else config.start
 
     def is_active(self, day: int) -> bool:
         """Whether the tactic acts on this recorded day (negative days are burn-in)."""

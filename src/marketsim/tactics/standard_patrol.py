@@ -16,7 +16,6 @@ from marketsim.tactics.configs.standard_patrol import StandardPatrolConfig
 
 class StandardPatrol(Tactic):
     Config = StandardPatrolConfig
-    acts_in_burn_in = True
 
     def init(self, world: World) -> None:
         # Calls for service follow people and trade: residents plus commercial footfall.

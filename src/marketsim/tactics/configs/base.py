@@ -21,6 +21,9 @@ class TacticConfig(Section):
 
     # The parameters the workshop app offers a slider for; each tactic names its own.
     sliders: ClassVar[tuple[str, ...]] = ()
+    # Whether the tactic acts during burn-in. Only those that do shape the state at
+    # day 0; experiments share that state between runs (burnin.py).
+    acts_in_burn_in: ClassVar[bool] = False
 
     type: str = param("", unit="-", doc="tactic type (the registry key)")
     name: str | None = param(None, unit="-", doc="unique label; defaults to the type")

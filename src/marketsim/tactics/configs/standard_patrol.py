@@ -11,6 +11,7 @@ from marketsim.tactics.configs.base import TacticConfig
 class StandardPatrolConfig(TacticConfig):
     type: Literal["standard_patrol"] = "standard_patrol"
     sliders: ClassVar[tuple[str, ...]] = ("demand_weight",)
+    acts_in_burn_in: ClassVar[bool] = True  # the market settles under routine patrol
     units: int | None = param(
         None,
         ge=0,

@@ -1,0 +1,714 @@
+"""Hardening (issue 17): hostile or careless input gets one clean line, never a hang,
+a traceback, an orphan process or a file written outside its folder."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from marketsim.scenario import ScenarioError, load_scenario, parse_override
+from tests.conftest import ROOT
+from tests.test_experiments import SMALL, write
+
+
+def marketsim(*args: str, cwd=ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "marketsim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in this process (no interpreter start-up): for checks that fail before any run."""
+    from typer.testing import CliRunner
+
+    from marketsim.cli import app
+
+    res = CliRunner().invoke(app, list(args))
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return subprocess.CompletedProcess(args, res.exit_code, res.stdout, res.stderr)
+
+
+def one_clean_line(res: subprocess.CompletedProcess, *needles: str) -> str:
+    """The command failed with exactly one error line, no traceback, naming each needle."""
+    assert res.returncode != 0, res.stdout
+    assert "Traceback" not in res.stderr, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("warning:")]
+    assert len(lines) == 1, res.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+# ------------------------------------------------------------------ 1. bounded parsing
+def alias_bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        refs = ",".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb(9))  # 9**9 = 387 million strings once expanded
+    assert len(path.read_bytes()) < 500
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match="aliases expand to over") as info:
+        load_scenario(path)
+    assert time.perf_counter() - t0 < 2.0
+    assert str(path) in str(info.value)
+
+
+def test_alias_bomb_in_set_is_refused():
+    bomb = alias_bomb(9).replace("\n", ", ").replace("a0: ", "{a0: ", 1)
+    with pytest.raises(ScenarioError, match="aliases expand"):
+        parse_override(f"description={bomb.rstrip(', ')}}}")
+
+
+def test_recursive_alias_is_refused(tmp_path):
+    path = tmp_path / "rec.yaml"
+    path.write_text("market: &m\n  n_users: 100\n  extra: *m\n")
+    with pytest.raises(ScenarioError, match="alias refers to itself"):
+        load_scenario(path)
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("description: " + "x" * 2_100_000 + "\n")
+    with pytest.raises(ScenarioError, match="at most 2,000,000"):
+        load_scenario(path)
+
+
+def test_cli_alias_bomb_one_line(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb(9))
+    one_clean_line(marketsim("validate", str(path), timeout=60), str(path), "aliases")
+    for args in (["viz"], ["run"], ["compare", str(path)]):  # in this process: quicker
+        one_clean_line(cli(*args, str(path)), str(path), "aliases")
+
+
+def test_yaml_merge_keys_work_and_own_keys_win(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        "market:\n  <<: {n_users: 120, n_dealers: 20}\n  n_dealers: 30\n"
+        "police: &p\n  n_units: 3\n"
+        "tactics:\n  - <<: {type: standard_patrol, name: a}\n  - <<: {type: standard_patrol}\n"
+        "    name: b\n"
+    )
+    sc = load_scenario(path)
+    assert (sc.market.n_users, sc.market.n_dealers) == (120, 30)
+    assert [t.label for t in sc.tactics] == ["a", "b"]
+
+
+def test_duplicate_key_still_refused_beside_a_merge(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("market:\n  <<: {n_users: 120}\n  n_dealers: 30\n  n_dealers: 40\n")
+    with pytest.raises(ScenarioError, match="appears twice"):
+        load_scenario(path)
+
+
+# ------------------------------------------------------- helpers for experiment runs
+def sweep_file(tmp_path: Path, n_values: int = 8, **fields) -> Path:
+    """A factorial sweep of `2 * n_values` small runs (each well under a second)."""
+    write(tmp_path / "small.yaml", SMALL)
+    data = {
+        "name": "t",
+        "scenario": "small.yaml",
+        "seed": 5,
+        "replicates": 2,
+        "parameters": [
+            {"path": "tactics.crackdown.intensity", "values": list(range(1, n_values + 1))}
+        ],
+        "design": {"method": "factorial"},
+        **fields,
+    }
+    return write(tmp_path / "exp.yaml", data)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes in process group `pgid` (zombies, already dead, are not counted)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_until(condition, timeout: float, every: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()
+
+
+def parts(out: Path) -> int:
+    return len(list((out / "runs").glob("part-*.parquet")))
+
+
+def start(cmd: list[str]) -> subprocess.Popen:
+    """A command in a session of its own, so the test can always clean up its whole group."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "marketsim.cli", *cmd],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ 2. --out checked first
+@pytest.mark.parametrize("command", ["run", "sweep", "compare"])
+@pytest.mark.parametrize("where", ["file", "under_file"])
+def test_bad_out_fails_before_any_run(tmp_path, command, where):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    out = blocker if where == "file" else blocker / "sub"
+    scenario = write(tmp_path / "small.yaml", SMALL)
+    args = {
+        "run": ["run", str(scenario)],
+        "sweep": ["sweep", str(sweep_file(tmp_path))],
+        "compare": ["compare", str(scenario), str(scenario), "--replicates", "1"],
+    }[command]
+    t0 = time.perf_counter()
+    res = cli(*args, "--out", str(out), *([] if command == "run" else ["--workers", "1"]))
+    line = one_clean_line(res, str(out))
+    assert ("is a file" in line) if where == "file" else ("Not a directory" in line), line
+    assert time.perf_counter() - t0 < 60
+    assert blocker.read_text() == "not a folder\n"
+
+
+def test_disk_full_mid_sweep_is_one_line_and_keeps_finished_runs(tmp_path, monkeypatch):
+    """ENOSPC on the fourth result written: a clean error, three runs kept, and the same
+    command then resumes from them."""
+    from typer.testing import CliRunner
+
+    from marketsim.cli import app
+    from marketsim.experiments import store
+
+    path = sweep_file(tmp_path, n_values=3)
+    out = tmp_path / "out"
+    real = store._write_parquet
+    written = []
+
+    def fill_up(frame, target):
+        if len(written) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        written.append(target)
+        real(frame, target)
+
+    monkeypatch.setattr(store, "_write_parquet", fill_up)
+    args = ["sweep", str(path), "--out", str(out), "--backend", "serial"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "No space left on device" in lines[0], res.output
+    assert "run the same command again to resume" in lines[0]
+    assert parts(out) == 3
+    monkeypatch.setattr(store, "_write_parquet", real)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "3 run(s)" in again.output and "3 already done" in again.output
+
+
+# ------------------------------------------------------------------------ 3. processes
+@pytest.mark.slow
+def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
+    path = sweep_file(tmp_path, n_values=12)
+    out = tmp_path / "out"
+    proc = start(["sweep", str(path), "--out", str(out), "--workers", "2"])
+    try:
+        assert wait_until(lambda: parts(out) >= 1, 120), proc.stderr
+        assert len(group_members(proc.pid)) >= 4  # parent, forkserver, tracker, workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert wait_until(lambda: not group_members(proc.pid), 15), (
+            f"left running 15 s after the kill: {group_members(proc.pid)}"
+        )
+    finally:
+        kill_group(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "whom"),
+    [(signal.SIGTERM, "command"), (signal.SIGINT, "group")],  # kill PID; Ctrl-C at a terminal
+)
+def test_sigterm_saves_says_how_to_resume_and_leaves_nothing(tmp_path, sig, whom):
+    path = sweep_file(tmp_path, n_values=12)
+    out = tmp_path / "out"
+    proc = start(["sweep", str(path), "--out", str(out), "--workers", "2"])
+    try:
+        assert wait_until(lambda: parts(out) >= 2, 120)
+        (os.kill if whom == "command" else os.killpg)(proc.pid, sig)
+        _stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 128 + sig, stderr
+        assert "Traceback" not in stderr
+        assert "interrupted: finished runs are saved" in stderr and "to resume" in stderr
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)
+    done = parts(out)
+    again = marketsim("sweep", str(path), "--out", str(out), "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert f"{done} already done" in again.stdout and f"{24 - done} run(s)" in again.stdout
+
+
+def test_second_writer_on_one_store_is_refused(tmp_path):
+    from marketsim.experiments.store import ResultStore, StoreError
+
+    first, second = ResultStore(tmp_path / "s"), ResultStore(tmp_path / "s")
+    manifest = {"digest": "d", "name": "t"}
+    first.open(manifest)
+    with pytest.raises(StoreError, match=r"another marketsim command \(pid \d+\) is writing"):
+        second.open(manifest)
+    first.close()
+    second.open(manifest)  # free once the first writer is done
+    second.close()
+
+
+def test_second_sweep_on_same_out_is_refused_while_first_runs(tmp_path):
+    """Another process writing the store (here one that holds the store's lock, so the
+    overlap does not depend on how fast a small sweep runs) makes a sweep refuse."""
+    path = sweep_file(tmp_path, n_values=2)
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from marketsim.experiments.store import ResultStore\n"
+            "store = ResultStore(sys.argv[1])\n"
+            "store.open({'digest': 'd', 'name': 't'})\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        res = marketsim("sweep", str(path), "--out", str(out), "--workers", "1")
+        one_clean_line(res, str(out), "another marketsim command")
+        assert parts(out) == 0  # nothing was run
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# --------------------------------------------------------------------- 4. names are names
+@pytest.mark.parametrize("name", ["../../x", "/tmp/abs", "", "a/b", "..", ".hidden"])
+def test_experiment_name_must_be_a_name(tmp_path, monkeypatch, name):
+    path = sweep_file(tmp_path, n_values=1, name=name)
+    monkeypatch.chdir(tmp_path)
+    res = cli("sweep", str(path), "--workers", "1")
+    one_clean_line(res, str(path), "name: bad value")
+    assert not (tmp_path / "out").exists()
+
+
+def test_pilot_name_must_be_a_name(tmp_path):
+    from marketsim.pilot.spec import load_pilot
+
+    text = (ROOT / "experiments" / "pilot_diversion.yaml").read_text()
+    path = tmp_path / "pilot.yaml"
+    path.write_text(
+        text.replace("name: pilot_diversion", "name: ../escape").replace(
+            "../scenarios/", f"{ROOT}/scenarios/"
+        )
+    )
+    with pytest.raises(ScenarioError, match=r"name: bad value '\.\./escape'"):
+        load_pilot(path)
+
+
+# ----------------------------------------------------------------------------- viz
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_viz_bad_port_is_one_line(port):
+    one_clean_line(cli("viz", "--port", port), "--port", port)
+
+
+def test_viz_port_in_use_is_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        one_clean_line(cli("viz", "--port", port), "--port", port)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL])
+def test_viz_stopped_by_a_signal_leaves_nothing_listening(sig):
+    pytest.importorskip("solara")
+    from marketsim.viz.browser import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = start(["viz", "--port", str(port), "--set", "burn_in=5"])
+    try:
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        assert wait_until(answers, 120, every=0.5), "the app never answered"
+        servers = _servers(port)
+        assert servers, "no server process found"
+        os.kill(proc.pid, sig)  # the command only, as a service manager's stop would
+        proc.wait(timeout=30)
+        assert proc.returncode != 0
+        assert wait_until(lambda: not _servers(port) and not _listeners(port), 15), (
+            f"still serving on {port}: {_servers(port)}"
+        )
+    finally:
+        kill_group(proc)
+        for pid in _servers(port):  # only if the test failed: leave nothing behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _servers(port: int) -> list[int]:
+    """Live `solara run` processes serving on `port` (found by their command line)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+            state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"solara" in args and str(port).encode() in args and state not in ("Z", "X"):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def _listeners(port: int) -> list[str]:
+    """Sockets listening on `port` (from /proc/net/tcp*; state 0A is LISTEN)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, state = row.split()[1], row.split()[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                found.append(local)
+    return found
+
+
+# ---------------------------------------------- 5. validate checks what run checks
+def _png(path: Path, mode: str) -> None:
+    from PIL import Image
+
+    Image.new(mode, (20, 20), 0 if mode == "L" else (0, 0, 0)).save(path)
+
+
+def _csv(rows: list[list]) -> str:
+    return "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
+
+
+GOOD = [[0] * 20 for _ in range(20)]
+GOOD[3][3] = 5
+RASTERS = {
+    "missing": ("nope.csv", None, "file not found"),
+    "not_csv_or_png": ("town.txt", _csv(GOOD), ".csv or .png"),
+    "code_out_of_range": ("town.csv", _csv([[7] + [0] * 19, *GOOD[1:]]), "bad value 7"),
+    "no_treatment": ("town.csv", _csv([[0] * 20 for _ in range(20)]), "no treatment site"),
+    "no_residential": ("town.csv", _csv([[5] + [1] * 19] * 20), "no residential cells"),
+    "ragged": ("town.csv", _csv([*GOOD[:5], [0] * 7, *GOOD[6:]]), "cannot read"),
+    "nan": ("town.csv", _csv([["nan"] + [0] * 19, *GOOD[1:]]), "bad value nan"),
+    "rgb_png": ("town.png", "RGB", "mode 'RGB'"),
+    "too_small_for_target": (
+        "town.csv",
+        _csv([[0] * 10 for _ in range(9)] + [[5] * 10]),
+        "regions.target",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RASTERS))
+def test_validate_refuses_every_raster_problem_that_run_refuses(tmp_path, case):
+    name, content, needle = RASTERS[case]
+    raster = tmp_path / name
+    if content in ("RGB", "L"):
+        _png(raster, content)
+    elif content is not None:
+        raster.write_text(content)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"town: {{generator: raster, raster: {name}}}\nsteps: 5\nburn_in: 0\n")
+    err = one_clean_line(cli("validate", str(scenario)), str(scenario), needle)
+    run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
+    assert one_clean_line(run) == err  # the same check, the same line
+
+
+def test_validate_refuses_a_buffer_that_leaves_no_control_area(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "town: {width: 12, height: 12}\nregions:\n  target: {centre: [6, 6], radius: 5}\n"
+        "  buffer_width: 6\n"
+    )
+    res = cli("validate", str(scenario))
+    code, _out, err = res.returncode, res.stdout, res.stderr
+    assert code == 2 and "regions.control" in err and str(scenario) in err, err
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("scenarios/crackdown.yaml", "scenario crackdown"),
+        ("experiments/treatment_x_diversion.yaml", "sweep treatment_x_diversion"),
+        ("experiments/morris_screening.yaml", "sensitivity morris_screening"),
+        ("experiments/pilot_diversion.yaml", "pilot pilot_diversion"),
+    ],
+)
+def test_validate_recognises_every_kind_of_input_file(path, kind):
+    res = cli("validate", str(ROOT / path))
+    code, out, err = res.returncode, res.stdout, res.stderr
+    assert code == 0, err
+    assert f"ok: {ROOT / path} ({kind}" in out
+
+
+def test_validate_checks_experiment_files_as_sweep_would(tmp_path):
+    path = sweep_file(tmp_path, outcomes={"metrics": ["all.violent_incidnets"]})
+    res = cli("validate", str(path))
+    code, _out, err = res.returncode, res.stdout, res.stderr
+    assert code == 2 and "outcomes.metrics: bad value 'all.violent_incidnets'" in err, err
+    assert "did you mean all.violent_incidents" in err
+
+
+def test_validate_names_a_calibration_file(tmp_path):
+    path = tmp_path / "calibrate.yaml"
+    path.write_text("calibration:\n  scenario: s.yaml\n")
+    res = cli("validate", str(path))
+    code, _out, err = res.returncode, res.stdout, res.stderr
+    assert code == 2 and "calibration file" in err and len(err.splitlines()) == 1
+
+
+# --------------------------------------------------- the digest covers the runs only
+def test_fixing_a_report_only_field_keeps_the_finished_runs(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+
+    morris = {
+        "parameters": [{"path": "tactics.crackdown.intensity", "range": [1, 4]}],
+        "design": {"method": "morris", "samples": 2, "levels": 4, "noise_runs": 0},
+    }
+    bad = load_experiment(sweep_file(tmp_path, name="a", description="x", **morris))
+    fixed = sweep_file(
+        tmp_path,
+        name="b",
+        description="y",
+        outcomes={"analyse": ["all.violent_incidents"]},
+        **morris,
+    )
+    assert load_experiment(fixed).digest() == bad.digest()
+    more = sweep_file(tmp_path, outcomes={"timeseries": True}, **morris)
+    assert load_experiment(more).digest() != bad.digest()  # a field that changes the runs
+
+
+def test_bad_analyse_outcome_fails_before_any_run(tmp_path):
+    path = sweep_file(
+        tmp_path,
+        parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 4]}],
+        design={"method": "morris", "samples": 2, "levels": 4, "noise_runs": 0},
+        outcomes={"analyse": ["all.net_harm_gpb"]},
+    )
+    res = cli("sensitivity", str(path), "--out", str(tmp_path / "o"), "--workers", "1")
+    code, _out, err = res.returncode, res.stdout, res.stderr
+    assert code == 2 and "outcomes.analyse: bad value 'all.net_harm_gpb'" in err, err
+    assert not (tmp_path / "o" / "runs").exists()
+
+
+# -------------------------------------------------------------- 6. valid input accepted
+def test_partial_land_use_map_keeps_the_other_defaults():
+    sc = load_scenario(ROOT / "scenarios/baseline.yaml", ["town.guardianship.school=0.9"])
+    assert sc.town.guardianship.school == 0.9
+    assert sc.town.guardianship.residential == 0.3  # the default, untouched
+    assert sc.town.residents_per_cell.residential == 80
+
+
+def test_typo_in_a_land_use_map_is_named_with_the_allowed_keys():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(ROOT / "scenarios/baseline.yaml", ["town.guardianship.residental=0.9"])
+    msg = str(info.value)
+    assert "unknown key 'residental'" in msg and "residential" in msg.split("allowed keys")[1]
+
+
+# ------------------------------------------------------------ 7. nonsense refused or warned
+NONSENSE = {
+    "steps_bool": ("steps: true\n", "steps: bad value True"),
+    "reopen_above_close": (
+        "dealers: {close_threshold: 0.2, reopen_threshold: 0.3}\n",
+        "dealers.reopen_threshold: bad value 0.3",
+    ),
+    "guardianship_above_1": ("town: {guardianship: {park: 1.2}}\n", "town.guardianship.park"),
+    "intervention_after_run": (
+        "steps: 50\nevaluation: {intervention_day: 60}\n",
+        "evaluation.intervention_day: bad value 60",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONSENSE))
+def test_nonsense_scenario_is_refused(tmp_path, case):
+    text, needle = NONSENSE[case]
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=re.escape(needle)) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(str(path)) and len(str(info.value).splitlines()) == 1
+
+
+WARNED = {
+    "tactic_after_run": (
+        "steps: 30\ntactics: [{type: crackdown, start: 40}]\n",
+        "tactics[0] (crackdown).start: day 40 is after the run's last day (29): it never acts",
+    ),
+    "before_days_beyond_run": (
+        "steps: 30\ntactics: [{type: crackdown, start: 10}]\n",
+        "evaluation.before_days: 90 days before the intervention (day 10)",
+    ),
+    "raster_with_procedural": (
+        "town: {raster: town.csv}\n",
+        "town.raster 'town.csv' is ignored: generator is 'procedural'",
+    ),
+    "size_with_raster": (
+        "town: {generator: raster, raster: town.csv, width: 80}\n"
+        "regions: {target: {centre: [10, 10], radius: 3}}\n",
+        "town.width and town.height are ignored",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WARNED))
+def test_meaningless_settings_get_a_one_line_warning(tmp_path, case):
+    text, needle = WARNED[case]
+    (tmp_path / "town.csv").write_text(_csv(GOOD))
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    res = cli("validate", str(path))
+    code, out, err = res.returncode, res.stdout, res.stderr
+    assert code == 0, err
+    assert err == f"warning: {path}: {needle}" + err.split(needle, 1)[1], err
+    assert len(err.splitlines()) == 1 and out.startswith("ok:")
+
+
+def test_shipped_baseline_gets_no_warning():
+    assert load_scenario(ROOT / "scenarios/baseline.yaml").warnings() == []
+
+
+def test_unknown_metric_is_refused_before_any_run(tmp_path):
+    path = sweep_file(tmp_path, outcomes={"metrics": ["all.net_harm_gbp", "all.bogus"]})
+    with pytest.raises(ScenarioError, match=r"outcomes\.metrics: bad value 'all\.bogus'"):
+        from marketsim.experiments.spec import load_experiment
+
+        load_experiment(path)
+
+
+def test_integer_range_that_rounds_to_one_value_is_refused(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+
+    path = sweep_file(
+        tmp_path,
+        parameters=[{"path": "police.n_units", "range": [0.1, 0.4]}],
+        design={"method": "lhs", "samples": 4},
+    )
+    with pytest.raises(ScenarioError, match=r"police.n_units.range: bad value \[0.1, 0.4\]"):
+        load_experiment(path)
+
+
+def _pilot(tmp_path: Path, **changes) -> Path:
+    data = yaml.safe_load((ROOT / "experiments/pilot_diversion.yaml").read_text())
+    data["scenario"] = str(ROOT / "scenarios/operation_reduction.yaml")
+    data.update(changes)
+    return write(tmp_path / "pilot.yaml", data)
+
+
+def test_pilot_comparison_area_overlapping_the_pilot_area_is_refused(tmp_path):
+    from marketsim.pilot.spec import load_pilot
+
+    data = yaml.safe_load((ROOT / "experiments/pilot_diversion.yaml").read_text())
+    path = _pilot(tmp_path, comparison_areas=[data["pilot_areas"][0]])
+    with pytest.raises(
+        ScenarioError, match=r"comparison_areas\[0\].*shares \d+ cell\(s\) with pilot_areas\[0\]"
+    ):
+        load_pilot(path)
+
+
+@pytest.mark.parametrize("durations", [[0, 14], [-7], [14, 0]])
+def test_pilot_zero_or_negative_durations_are_refused(tmp_path, durations):
+    from marketsim.pilot.spec import load_pilot
+
+    with pytest.raises(ScenarioError, match="durations: bad value"):
+        load_pilot(_pilot(tmp_path, durations=durations))
+
+
+@pytest.mark.slow
+def test_sigterm_during_run_exits_143_with_a_message(tmp_path):
+    scenario = write(tmp_path / "long.yaml", {**SMALL, "steps": 36000})
+    out = tmp_path / "out"
+    proc = start(["run", str(scenario), "--out", str(out), "-q"])
+    try:
+        assert wait_until(out.exists, 120)  # made just before the first day
+        os.kill(proc.pid, signal.SIGTERM)
+        _stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert not (out / "summary.json").exists()
+    finally:
+        kill_group(proc)
+
+
+def test_compare_refuses_an_unbuildable_scenario_before_any_run(tmp_path):
+    good = write(tmp_path / "good.yaml", SMALL)
+    bad = write(
+        tmp_path / "bad.yaml", {**SMALL, "regions": {**SMALL["regions"], "buffer_width": 30}}
+    )
+    out = tmp_path / "o"
+    res = cli(
+        "compare", str(good), str(bad), "--replicates", "1", "--workers", "1", "--out", str(out)
+    )
+    one_clean_line(res, str(bad), "regions.control")
+    assert not out.exists()
+
+
+def test_malformed_set_in_an_experiment_names_the_file(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+
+    path = sweep_file(tmp_path, set=["=3"])
+    with pytest.raises(ScenarioError, match=r"exp\.yaml: set: --set '=3': empty name") as info:
+        load_experiment(path)
+    assert str(info.value).startswith(str(path))
