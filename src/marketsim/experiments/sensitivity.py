@@ -284,6 +284,51 @@ def plot_importance_map(matrix: pd.DataFrame, method: str, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+class Noise(NamedTuple):
+    """Run-to-run noise of one outcome, from the replicates at each design point."""
+
+    variance: float  # of a single run: the pooled within-point variance
+    dof: int  # its degrees of freedom: points x (replicates - 1)
+    share: float  # of the variance of single runs across the design
+    replicates: int
+
+    @property
+    def of_mean(self) -> float:
+        """What R replicates buy: the noise variance of a point mean, sigma^2 / R."""
+        return self.variance / self.replicates
+
+
+def replicate_noise(runs: pd.DataFrame, outcome: str) -> Noise | None:
+    """Pooled within-point variance of an outcome over the design points (point >= 0), and
+    its share of the variance of single runs. None with fewer than 2 replicates a point."""
+    design = runs[runs["point"] >= 0]
+    groups = design.groupby("point")[outcome]
+    counts = groups.count()
+    if counts.empty or counts.max() < 2:
+        return None
+    dof = int((counts - 1).sum())
+    within = float((groups.var(ddof=1).fillna(0) * (counts - 1)).sum() / dof)
+    total = float(design[outcome].var(ddof=1))
+    share = min(1.0, within / total) if total > 0 else 1.0
+    return Noise(within, dof, share, int(round(counts.mean())))
+
+
+def replicate_sentence(noise: Noise | None, Y: np.ndarray) -> str:
+    """The noise variance the replicates measured, and what averaging R of them buys."""
+    if noise is None:
+        return ""
+    var_means = float(np.var(Y, ddof=1)) if len(Y) > 1 else 0.0
+    of_means = f"{min(1.0, noise.of_mean / var_means):.0%}" if var_means > 0 else "all"
+    return (
+        f"Replicates: within a design point, seeds alone move a single run by SD "
+        f"{np.sqrt(noise.variance):,.4g} (variance {noise.variance:,.4g}, {noise.dof} degrees of "
+        f"freedom), {noise.share:.0%} of the variance of single runs across the design. "
+        f"Averaging {noise.replicates} replicates divides that variance by {noise.replicates} "
+        f"(SD of a point mean {np.sqrt(noise.of_mean):,.4g}), which leaves noise {of_means} of "
+        "the variance of the point means analysed here."
+    )
+
+
 def mean_by_point(runs: pd.DataFrame, n_points: int, outcome: str) -> np.ndarray:
     """One value per design point: the mean over its replicates."""
     means = runs.groupby("point")[outcome].mean()
@@ -358,7 +403,8 @@ def write_sensitivity_report(
                 plot_sobol(table, outcome, img / f"{slug}.png", floor)
             else:
                 plot_morris(table, outcome, img / f"{slug}.png", floor)
-            md_sections += _outcome_section(method, outcome, slug, res, Y, noise)
+            replicates = replicate_sentence(replicate_noise(runs, outcome), Y)
+            md_sections += _outcome_section(method, outcome, slug, res, Y, noise, replicates)
     matrix = pd.DataFrame(
         {
             k.removeprefix("all.harm_gbp."): v
@@ -378,12 +424,7 @@ def write_sensitivity_report(
         f"x {meta['replicates']} replicate seed(s) = {len(runs)} runs; outcomes are means over "
         f"replicates. {_noise_sentence(len(noise_runs))} Parameter ranges:",
         "",
-        "| parameter | low | high |",
-        "|---|---|---|",
-        *[
-            f"| `{n}` | {lo:g} | {hi:g} |"
-            for n, (lo, hi) in zip(problem["names"], meta["ranges"], strict=True)
-        ],
+        *ranges_table(problem["names"], meta["ranges"]),
         "",
         _few_vary_line(outcomes[0], few_vary[outcomes[0]][1])
         if outcomes[0] in few_vary
@@ -423,10 +464,22 @@ def write_sensitivity_report(
             + ".",
             "",
         ]
-    lines += ["## How to reproduce", "", "```", meta["command"], "```", ""]
+    lines += reproduce(meta["command"])
     path = out / "summary.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def ranges_table(names: list[str], ranges: list) -> list[str]:
+    return [
+        "| parameter | low | high |",
+        "|---|---|---|",
+        *[f"| `{n}` | {lo:g} | {hi:g} |" for n, (lo, hi) in zip(names, ranges, strict=True)],
+    ]
+
+
+def reproduce(command: str) -> list[str]:
+    return ["## How to reproduce", "", "```", command, "```", ""]
 
 
 def _few_vary_line(outcome: str, varying: float) -> str:
@@ -504,6 +557,7 @@ def _outcome_section(
     res: dict,
     Y: np.ndarray,
     noise: NoiseFloor | None,
+    replicates: str = "",
 ) -> list[str]:
     table = res["indices"]
     lines = [
@@ -527,6 +581,8 @@ def _outcome_section(
             f"bound {upper:,.4g}, the level a parameter's index must clear).",
             "",
         ]
+    if replicates:
+        lines += [replicates, ""]
     lines += [
         f"![{outcome}](plots/{slug}.png)",
         "",

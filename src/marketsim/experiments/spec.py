@@ -28,7 +28,8 @@ from marketsim.scenario import (
     scenario_from_dict,
 )
 
-METHODS = ("factorial", "lhs", "list", "sobol", "morris")
+SIZED = ("lhs", "sobol", "morris", "emulator")  # designs whose size is `design.samples`
+METHODS = ("factorial", "lhs", "list", "sobol", "morris", "emulator")
 
 
 class Parameter(Section):
@@ -66,7 +67,7 @@ class Parameter(Section):
 
 
 class Design(Section):
-    method: Literal["factorial", "lhs", "list", "sobol", "morris"] = param(
+    method: Literal["factorial", "lhs", "list", "sobol", "morris", "emulator"] = param(
         "factorial", unit="-", doc="how parameter points are chosen"
     )
     samples: int = param(
@@ -74,7 +75,7 @@ class Design(Section):
         ge=1,
         le=100_000,
         unit="points",
-        doc="lhs: points; sobol: base sample N (a power of 2); morris: trajectories",
+        doc="lhs, emulator: points; sobol: base sample N (a power of 2); morris: trajectories",
     )
     second_order: bool = param(True, unit="-", doc="sobol: also estimate second-order indices")
     levels: int = param(4, ge=2, le=20, unit="levels", doc="morris: grid levels (even)")
@@ -126,7 +127,7 @@ class Experiment(Section):
         dup = {p for p in paths if paths.count(p) > 1}
         if dup:
             raise ValueError(f"parameters: bad value {sorted(dup)}: each path may appear once")
-        if m in ("lhs", "sobol", "morris"):
+        if m in SIZED:
             if not self.parameters:
                 raise ValueError(f"parameters: bad value []: design {m!r} needs parameters")
             for p in self.parameters:
@@ -146,6 +147,11 @@ class Experiment(Section):
         if m == "sobol" and self.design.samples & (self.design.samples - 1):
             raise ValueError(
                 f"design.samples: bad value {self.design.samples}: Sobol needs a power of 2"
+            )
+        if m == "emulator" and self.replicates < 2:
+            raise ValueError(
+                f"replicates: bad value {self.replicates}: design 'emulator' needs at least 2 "
+                "(the spread between replicates measures the run-to-run noise)"
             )
         if m == "morris" and self.design.levels % 2:
             raise ValueError(f"design.levels: bad value {self.design.levels}: Morris needs even")
@@ -241,9 +247,6 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     if not spec.scenario:
         raise ScenarioError(f"{path}: scenario: bad value '': name the scenario file")
     return spec, scenario_mapping((path.parent / spec.scenario).resolve())
-
-
-SIZED = ("lhs", "sobol", "morris")  # designs whose size is `design.samples`
 
 
 def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExperiment:
