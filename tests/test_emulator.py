@@ -215,3 +215,31 @@ def test_emulator_end_to_end_on_the_model_resumes(tmp_path):
     assert again.progress.ran == 3 and again.progress.skipped == 17
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), runs, check_exact=True)
     assert again.report.read_text() == text
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_replicates_in_a_saltelli_or_morris_report_give_the_noise_and_what_r_buys(tmp_path, method):
+    """Ishigami plus noise of SD 2 with 3 replicates a point: the report gives the measured
+    noise variance (about 4) and the SD of a point mean (about 2 / sqrt(3)); the index
+    analysis is of the point means."""
+    from marketsim.experiments.sensitivity import write_sensitivity_report
+
+    spec = Spec(method=method, samples=32 if method == "sobol" else 20, levels=4)
+    X = _sample(method, PROBLEM, spec)
+    rng = np.random.default_rng(1)
+    n = len(X)
+    y = np.repeat(ishigami(X), 3) + 2.0 * rng.standard_normal(3 * n)
+    runs = pd.DataFrame(
+        {"point": np.repeat(np.arange(n), 3), "replicate": np.tile(range(3), n), "y": y}
+    )
+    meta = {"name": "t", "replicates": 3, "seed": 1, "levels": 4, "command": "t"}
+    meta["ranges"] = PROBLEM["bounds"]
+    text = write_sensitivity_report(tmp_path, method, PROBLEM, X, runs, ["y"], meta).read_text()
+    noise = replicate_noise(runs, "y")
+    assert noise.variance == pytest.approx(4.0, rel=0.2)
+    line = next(x for x in text.splitlines() if x.startswith("Replicates:"))
+    assert f"SD {np.sqrt(noise.variance):,.4g} (variance {noise.variance:,.4g}" in line
+    assert (
+        f"divides that variance by 3 (SD of a point mean {np.sqrt(noise.variance / 3):,.4g})"
+        in line
+    )
