@@ -117,26 +117,29 @@ def test_noisy_ishigami_emulator_beats_saltelli_in_every_seed():
     assert within >= 3, within
 
 
-def test_replicate_noise_is_the_within_point_variance():
-    """Point effects of SD 3 and run-to-run noise of SD 2 (variance 4), 4 replicates at
-    200 points: the pooled within-point variance is 4 (tolerance 10%: its relative SE at
-    600 degrees of freedom is 6%), its share of single runs' variance 4 / 13, and a
-    point mean carries a quarter of it."""
+def test_replicate_noise_is_the_seed_by_point_variance():
+    """Point effects of SD 3, luck shared by every point on a seed of SD 5 (common random
+    numbers), and noise of SD 2 (variance 4) of each run's own, 4 replicates at 200 points:
+    the noise is 4 (tolerance 10%: its relative SE at 597 degrees of freedom is 6%), the
+    shared luck is reported apart, and a point mean carries a quarter of the noise."""
     rng = np.random.default_rng(4)
     effect = np.repeat(3.0 * rng.standard_normal(200), 4)
+    seed_luck = np.tile(5.0 * rng.standard_normal(4), 200)
     runs = pd.DataFrame(
         {
             "point": np.repeat(np.arange(200), 4),
             "replicate": np.tile(np.arange(4), 200),
-            "y": effect + 2.0 * rng.standard_normal(800),
+            "y": effect + seed_luck + 2.0 * rng.standard_normal(800),
         }
     )
     noise_runs = pd.DataFrame({"point": -1, "replicate": range(5), "y": 100.0})
     noise = replicate_noise(pd.concat([runs, noise_runs]), "y")  # noise runs left out
     assert noise.variance == pytest.approx(4.0, rel=0.10)
-    assert noise.dof == 600 and noise.replicates == 4
+    assert noise.dof == 199 * 3 and noise.replicates == 4
     assert noise.of_mean == noise.variance / 4
-    assert noise.share == pytest.approx(4 / 13, abs=0.06)
+    assert noise.shared > 4 * noise.variance  # 4 seeds: a rough estimate of 25
+    total = np.var(runs.y, ddof=1)
+    assert noise.share == pytest.approx(noise.variance / total, rel=1e-12)
     assert replicate_noise(runs[runs.replicate == 0], "y") is None
 
 
@@ -238,8 +241,6 @@ def test_replicates_in_a_saltelli_or_morris_report_give_the_noise_and_what_r_buy
     noise = replicate_noise(runs, "y")
     assert noise.variance == pytest.approx(4.0, rel=0.2)
     line = next(x for x in text.splitlines() if x.startswith("Replicates:"))
-    assert f"SD {np.sqrt(noise.variance):,.4g} (variance {noise.variance:,.4g}" in line
-    assert (
-        f"divides that variance by 3 (SD of a point mean {np.sqrt(noise.variance / 3):,.4g})"
-        in line
-    )
+    assert f"SD {np.sqrt(noise.variance):,.4g} against" in line
+    assert f"(variance {noise.variance:,.4g}, {noise.dof} degrees of freedom)" in line
+    assert f"divides the first by 3 (SD of a point mean {np.sqrt(noise.of_mean):,.4g})" in line

@@ -171,7 +171,8 @@ def emulator_indices(
     table: dict[str, Any] = {"parameter": problem["names"]}
     for name, hat, values in (("S1", s1_hat[0], np.vstack(s1)), ("ST", st_hat[0], np.vstack(st))):
         low, mid, high = np.percentile(values, [2.5, 50, 97.5], axis=0)
-        table |= {name: hat, f"{name}_low": hat + low - mid, f"{name}_high": hat + high - mid}
+        low, high = (np.clip(hat + x - mid, 0.0, 1.0) for x in (low, high))  # indices lie in [0, 1]
+        table |= {name: hat, f"{name}_low": low, f"{name}_high": high}
     return pd.DataFrame(table)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from marketsim.experiments.emulator import (
+    FOLDS,
     GOOD_Q2,
     OUTSIDE_2SD,
     USABLE_Q2,
@@ -142,32 +143,40 @@ def check_sentence(check: Check, n_points: int) -> str:
         "usable": "**The emulator is usable but rough**",
         "poor": "**The emulator is poor**",
     }[check.verdict]
-    if np.isfinite(check.q2_mean):
+    if not np.isfinite(check.q2_mean):
+        q2 = (
+            "the point means vary no more than their own noise, so there is no mean response "
+            "for it to learn"
+        )
+    elif check.q2_mean >= 1:
+        q2 = (
+            "its errors at design points it was not fitted to are no larger than the noise "
+            f"left in the point means (Q2 of the noisy point means {check.q2:.2f}, about the "
+            "most that noise allows)"
+        )
+    else:
         q2 = (
             f"it predicts {max(check.q2_mean, 0):.0%} of the variation of the mean response "
             f"at design points it was not fitted to (Q2 {check.q2_mean:.2f}; Q2 of the noisy "
             f"point means themselves {check.q2:.2f})"
         )
-    else:
-        q2 = (
-            "the point means vary no more than their own noise, so there is no mean response "
-            "for it to learn"
-        )
     text = (
-        f"{words}: cross-validated on the {n_points} design points ({n_points} fits of the "
-        f"rest, in 5 folds), {q2}. Its standardised held-out errors have SD "
-        f"{check.sd_std_error:.2f} and {check.outside_2sd:.0%} lie beyond +-2 (about 1 and 5% "
-        "when its stated uncertainty is honest)."
+        f"{words}: cross-validated on the {n_points} design points (each predicted by the "
+        f"emulator fitted to the others, in {FOLDS} folds), {q2}. Its standardised held-out "
+        f"errors have SD {check.sd_std_error:.2f} and {check.outside_2sd:.0%} lie beyond +-2 "
+        "(about 1 and 5% when its stated uncertainty is honest)."
     )
     if check.verdict == "poor":
-        reason = (
-            f"Q2 of the mean response below {USABLE_Q2}"
-            if not np.isfinite(check.q2_mean) or check.q2_mean < USABLE_Q2
-            else f"more than {OUTSIDE_2SD:.0%} of errors beyond +-2: it is overconfident"
-        )
+        if not np.isfinite(check.q2_mean):
+            reason = ""
+        elif check.q2_mean < USABLE_Q2:
+            reason = f" (Q2 of the mean response below {USABLE_Q2}.)"
+        else:
+            reason = f" (More than {OUTSIDE_2SD:.0%} of errors beyond +-2: it is overconfident.)"
         text += (
-            f" ({reason}.) Its indices are not reported as findings: more design points or "
-            "more replicates are needed before this outcome's drivers can be named."
+            f"{reason} Its indices are not reported as findings: either no parameter moves "
+            "this outcome's mean by more than the noise hides, or more design points or "
+            "replicates are needed to see which does."
         )
     elif check.verdict == "usable":
         text += (

@@ -285,12 +285,19 @@ def plot_importance_map(matrix: pd.DataFrame, method: str, path: Path) -> None:
 
 
 class Noise(NamedTuple):
-    """Run-to-run noise of one outcome, from the replicates at each design point."""
+    """Run-to-run noise of one outcome, from the replicates at each design point.
 
-    variance: float  # of a single run: the pooled within-point variance
-    dof: int  # its degrees of freedom: points x (replicates - 1)
+    Replicate r runs on the same seed at every point (common random numbers), so a
+    seed's luck is partly shared by every point: that part shifts all point means
+    alike and cancels out of comparisons between them. What remains, the seed x point
+    interaction, is the noise that blurs differences between points.
+    """
+
+    variance: float  # of a single run, relative to other points on the same seed
+    dof: int  # its degrees of freedom: (points - 1) x (replicates - 1)
     share: float  # of the variance of single runs across the design
     replicates: int
+    shared: float  # variance of the luck every point on a seed shares (cancels out)
 
     @property
     def of_mean(self) -> float:
@@ -299,18 +306,22 @@ class Noise(NamedTuple):
 
 
 def replicate_noise(runs: pd.DataFrame, outcome: str) -> Noise | None:
-    """Pooled within-point variance of an outcome over the design points (point >= 0), and
-    its share of the variance of single runs. None with fewer than 2 replicates a point."""
+    """Two-way (point x replicate) split of an outcome's runs at the design points
+    (point >= 0; points missing a replicate are left out). None with fewer than 2
+    replicates or 2 complete points."""
     design = runs[runs["point"] >= 0]
-    groups = design.groupby("point")[outcome]
-    counts = groups.count()
-    if counts.empty or counts.max() < 2:
+    table = design.pivot_table(index="point", columns="replicate", values=outcome)
+    table = table.dropna().to_numpy(float)
+    n, reps = table.shape
+    if n < 2 or reps < 2:
         return None
-    dof = int((counts - 1).sum())
-    within = float((groups.var(ddof=1).fillna(0) * (counts - 1)).sum() / dof)
-    total = float(design[outcome].var(ddof=1))
-    share = min(1.0, within / total) if total > 0 else 1.0
-    return Noise(within, dof, share, int(round(counts.mean())))
+    resid = table - table.mean(axis=1, keepdims=True) - table.mean(axis=0) + table.mean()
+    dof = (n - 1) * (reps - 1)
+    variance = float((resid**2).sum() / dof)
+    shared = max(0.0, float(np.var(table.mean(axis=0), ddof=1)) - variance / n)
+    total = float(np.var(table, ddof=1))
+    share = min(1.0, variance / total) if total > 0 else 1.0
+    return Noise(variance, dof, share, reps, shared)
 
 
 def replicate_sentence(noise: Noise | None, Y: np.ndarray) -> str:
@@ -320,10 +331,12 @@ def replicate_sentence(noise: Noise | None, Y: np.ndarray) -> str:
     var_means = float(np.var(Y, ddof=1)) if len(Y) > 1 else 0.0
     of_means = f"{min(1.0, noise.of_mean / var_means):.0%}" if var_means > 0 else "all"
     return (
-        f"Replicates: within a design point, seeds alone move a single run by SD "
-        f"{np.sqrt(noise.variance):,.4g} (variance {noise.variance:,.4g}, {noise.dof} degrees of "
-        f"freedom), {noise.share:.0%} of the variance of single runs across the design. "
-        f"Averaging {noise.replicates} replicates divides that variance by {noise.replicates} "
+        f"Replicates: seeds alone move a single run by SD {np.sqrt(noise.variance):,.4g} "
+        f"against the other points on the same seed (variance {noise.variance:,.4g}, "
+        f"{noise.dof} degrees of freedom), {noise.share:.0%} of the variance of single runs "
+        f"across the design; a further SD {np.sqrt(noise.shared):,.4g} is luck that every "
+        "point on the same seed shares, and cancels out of comparisons between points. "
+        f"Averaging {noise.replicates} replicates divides the first by {noise.replicates} "
         f"(SD of a point mean {np.sqrt(noise.of_mean):,.4g}), which leaves noise {of_means} of "
         "the variance of the point means analysed here."
     )
