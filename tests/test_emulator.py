@@ -244,3 +244,7 @@ def test_replicates_in_a_saltelli_or_morris_report_give_the_noise_and_what_r_buy
     assert f"SD {np.sqrt(noise.variance):,.4g} against" in line
     assert f"(variance {noise.variance:,.4g}, {noise.dof} degrees of freedom)" in line
     assert f"divides the first by 3 (SD of a point mean {np.sqrt(noise.of_mean):,.4g})" in line
+    # Means hold noise sigma^2 / 3; R replicates leave 10% when sigma^2 / R = signal / 9.
+    signal = np.var(runs.groupby("point").y.mean(), ddof=1) - noise.of_mean
+    needed = int(np.ceil(9 * noise.variance / signal))
+    assert f"about {needed} replicates would bring it to 10%." in line

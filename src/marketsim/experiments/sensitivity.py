@@ -330,6 +330,13 @@ def replicate_sentence(noise: Noise | None, Y: np.ndarray) -> str:
         return ""
     var_means = float(np.var(Y, ddof=1)) if len(Y) > 1 else 0.0
     of_means = f"{min(1.0, noise.of_mean / var_means):.0%}" if var_means > 0 else "all"
+    signal = var_means - noise.of_mean  # the variance of the points' true means
+    more = ""
+    if signal > 0:
+        # noise share s = (sigma^2 / R) / (signal + sigma^2 / R) = 10%: R = 9 sigma^2 / signal
+        more = (
+            f"; about {int(np.ceil(9 * noise.variance / signal))} replicates would bring it to 10%"
+        )
     return (
         f"Replicates: seeds alone move a single run by SD {np.sqrt(noise.variance):,.4g} "
         f"against the other points on the same seed (variance {noise.variance:,.4g}, "
@@ -338,7 +345,7 @@ def replicate_sentence(noise: Noise | None, Y: np.ndarray) -> str:
         "point on the same seed shares, and cancels out of comparisons between points. "
         f"Averaging {noise.replicates} replicates divides the first by {noise.replicates} "
         f"(SD of a point mean {np.sqrt(noise.of_mean):,.4g}), which leaves noise {of_means} of "
-        "the variance of the point means analysed here."
+        f"the variance of the point means analysed here{more}."
     )
 
 
