@@ -178,7 +178,7 @@ def test_emulator_design_needs_replicates(tmp_path):
         tmp_path,
         replicates=1,
         parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 6]}],
-        design={"method": "emulator", "samples": 8},
+        design={"method": "emulator", "samples": 12},
     )
     with pytest.raises(ScenarioError, match="replicates: bad value 1: design 'emulator' needs"):
         load_experiment(path)
@@ -248,3 +248,26 @@ def test_replicates_in_a_saltelli_or_morris_report_give_the_noise_and_what_r_buy
     signal = np.var(runs.groupby("point").y.mean(), ddof=1) - noise.of_mean
     needed = int(np.ceil(9 * noise.variance / signal))
     assert f"about {needed} replicates would bring it to 10%." in line
+
+
+def test_too_few_emulator_points_are_refused(tmp_path):
+    from marketsim.experiments.spec import load_experiment
+    from marketsim.scenario import ScenarioError
+    from tests.test_experiments import experiment
+
+    path = experiment(
+        tmp_path,
+        replicates=2,
+        parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 6]}],
+        design={"method": "emulator", "samples": 6},
+    )
+    with pytest.raises(ScenarioError, match=r"design\.samples: bad value 6: the emulator needs"):
+        load_experiment(path)
+    path = experiment(
+        tmp_path,
+        replicates=2,
+        parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 6]}],
+        design={"method": "emulator", "samples": 12},
+    )
+    with pytest.raises(ScenarioError, match="--samples: bad value 4: emulator needs at least 10"):
+        load_experiment(path, samples=4)

@@ -29,6 +29,7 @@ from marketsim.scenario import (
 )
 
 SIZED = ("lhs", "sobol", "morris", "emulator")  # designs whose size is `design.samples`
+EMULATOR_MIN_POINTS = 10  # fewer cannot be cross-validated in 5 folds and still fit
 METHODS = ("factorial", "lhs", "list", "sobol", "morris", "emulator")
 
 
@@ -147,6 +148,11 @@ class Experiment(Section):
         if m == "sobol" and self.design.samples & (self.design.samples - 1):
             raise ValueError(
                 f"design.samples: bad value {self.design.samples}: Sobol needs a power of 2"
+            )
+        if m == "emulator" and self.design.samples < EMULATOR_MIN_POINTS:
+            raise ValueError(
+                f"design.samples: bad value {self.design.samples}: the emulator needs at least "
+                f"{EMULATOR_MIN_POINTS} points (about 10 per parameter to learn much)"
             )
         if m == "emulator" and self.replicates < 2:
             raise ValueError(
@@ -276,8 +282,9 @@ def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
             f"{path}: --samples: bad value {samples}: design {method!r} has no sample size "
             f"(only {', '.join(SIZED)} designs do)"
         )
-    if samples < 1 or (method == "sobol" and samples & (samples - 1)):
-        allowed = "a power of 2" if method == "sobol" else "at least 1"
+    minimum = EMULATOR_MIN_POINTS if method == "emulator" else 1
+    if samples < minimum or (method == "sobol" and samples & (samples - 1)):
+        allowed = "a power of 2" if method == "sobol" else f"at least {minimum}"
         raise ScenarioError(f"{path}: --samples: bad value {samples}: {method} needs {allowed}")
     design = spec.design.model_copy(update={"samples": samples})
     return spec.model_copy(update={"design": design})
