@@ -169,19 +169,29 @@ def test_emulator_indices_are_reproducible():
     pd.testing.assert_frame_equal(first, again, check_exact=True)
 
 
-def test_emulator_design_needs_replicates(tmp_path):
+@pytest.mark.parametrize(
+    ("replicates", "samples", "resize", "message"),
+    [
+        (1, 12, None, "replicates: bad value 1: design 'emulator' needs at least 2"),
+        (2, 6, None, r"design\.samples: bad value 6: the emulator needs at least 10 points"),
+        (2, 12, 4, "--samples: bad value 4: emulator needs at least 10"),
+    ],
+)
+def test_emulator_design_refuses_too_few_replicates_or_points(
+    tmp_path, replicates, samples, resize, message
+):
     from marketsim.experiments.spec import load_experiment
     from marketsim.scenario import ScenarioError
     from tests.test_experiments import experiment
 
     path = experiment(
         tmp_path,
-        replicates=1,
+        replicates=replicates,
         parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 6]}],
-        design={"method": "emulator", "samples": 12},
+        design={"method": "emulator", "samples": samples},
     )
-    with pytest.raises(ScenarioError, match="replicates: bad value 1: design 'emulator' needs"):
-        load_experiment(path)
+    with pytest.raises(ScenarioError, match=message):
+        load_experiment(path, samples=resize)
 
 
 def test_emulator_end_to_end_on_the_model_resumes(tmp_path):
@@ -248,26 +258,3 @@ def test_replicates_in_a_saltelli_or_morris_report_give_the_noise_and_what_r_buy
     signal = np.var(runs.groupby("point").y.mean(), ddof=1) - noise.of_mean
     needed = int(np.ceil(9 * noise.variance / signal))
     assert f"about {needed} replicates would bring it to 10%." in line
-
-
-def test_too_few_emulator_points_are_refused(tmp_path):
-    from marketsim.experiments.spec import load_experiment
-    from marketsim.scenario import ScenarioError
-    from tests.test_experiments import experiment
-
-    path = experiment(
-        tmp_path,
-        replicates=2,
-        parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 6]}],
-        design={"method": "emulator", "samples": 6},
-    )
-    with pytest.raises(ScenarioError, match=r"design\.samples: bad value 6: the emulator needs"):
-        load_experiment(path)
-    path = experiment(
-        tmp_path,
-        replicates=2,
-        parameters=[{"path": "tactics.crackdown.intensity", "range": [1, 6]}],
-        design={"method": "emulator", "samples": 12},
-    )
-    with pytest.raises(ScenarioError, match="--samples: bad value 4: emulator needs at least 10"):
-        load_experiment(path, samples=4)
