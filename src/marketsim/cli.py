@@ -255,8 +255,8 @@ OverwriteOpt = Annotated[
 SamplesOpt = Annotated[
     int | None,
     typer.Option(
-        help="replace the file's design.samples (lhs points, Sobol N, Morris trajectories) "
-        "for a quicker pass; results go to out/<name>-n<samples>",
+        help="replace the file's design.samples (lhs or emulator points, Sobol N, Morris "
+        "trajectories) for a quicker pass; results go to out/<name>-n<samples>",
         min=1,
     ),
 ]
@@ -374,7 +374,7 @@ def sweep(
 @app.command()
 def sensitivity(
     experiment: Annotated[
-        Path, typer.Argument(help="experiment YAML file with a sobol or morris design")
+        Path, typer.Argument(help="experiment YAML file with a sobol, morris or emulator design")
     ],
     out: ExperimentOutOpt = None,
     backend: BackendOpt = "local",
@@ -383,7 +383,8 @@ def sensitivity(
     overwrite: OverwriteOpt = False,
     samples: SamplesOpt = None,
 ) -> None:
-    """Global sensitivity analysis (SALib Sobol or Morris): index tables, plots and summary.md."""
+    """Global sensitivity analysis (SALib Sobol or Morris, or a Gaussian-process emulator of
+    replicated runs): index tables, plots and summary.md."""
     from marketsim.experiments.commands import Backend, run_sensitivity
 
     _experiment(

@@ -415,6 +415,75 @@ def pay_and_use(
     return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
 
 
+# Rows of stock_counts' result, in the order the record phase books them.
+(
+    ACTIVE_DEALERS,
+    OPEN_DEALERS,
+    CLOSED_DEALERS,
+    USER_DEALERS,
+    EXPLOITING,
+    USERS,
+    DEPENDENT_USERS,
+    IN_TREATMENT,
+    WAITING,
+    IN_CUSTODY,
+) = range(10)
+
+
+@njit(cache=True)
+def stock_counts(
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    d_tier: np.ndarray,
+    d_exploits: np.ndarray,
+    u_state: np.ndarray,
+    u_home: np.ndarray,
+    u_dependent: np.ndarray,
+    u_treatment: np.ndarray,
+    u_dealer: np.ndarray,
+    n_cells: int,
+    codes: np.ndarray,
+) -> np.ndarray:
+    """The day's stocks per cell (ODD §7.17): dealers at their pitch, users at home.
+
+    Active dealers (open, closed, user-dealers, those exploiting runners), users
+    (dependent, in treatment, waiting), and people in custody: dealers remanded or in
+    prison at their last pitch, and users in prison (not user-dealers, whose custody
+    counts once, on the dealer row) at home. `codes` gives the state codes: dealer
+    active, remanded, prison, user-dealer tier; user active, prison, in treatment,
+    waiting. Counts are whole numbers, exact in any order.
+    """
+    out = np.zeros((10, n_cells))
+    for r in range(d_state.size):
+        c = d_cell[r]
+        if d_state[r] == codes[0]:
+            out[ACTIVE_DEALERS, c] += 1
+            if d_open[r]:
+                out[OPEN_DEALERS, c] += 1
+            else:
+                out[CLOSED_DEALERS, c] += 1
+            if d_tier[r] == codes[3]:
+                out[USER_DEALERS, c] += 1
+            if d_exploits[r]:
+                out[EXPLOITING, c] += 1
+        elif d_state[r] == codes[1] or d_state[r] == codes[2]:
+            out[IN_CUSTODY, c] += 1
+    for r in range(u_state.size):
+        h = u_home[r]
+        if u_state[r] == codes[4]:
+            out[USERS, h] += 1
+            if u_dependent[r]:
+                out[DEPENDENT_USERS, h] += 1
+        elif u_state[r] == codes[5] and u_dealer[r] < 0:
+            out[IN_CUSTODY, h] += 1
+        if u_treatment[r] == codes[6]:
+            out[IN_TREATMENT, h] += 1
+        elif u_treatment[r] == codes[7]:
+            out[WAITING, h] += 1
+    return out
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel with the types the model uses."""
     counts = np.zeros((3, 3), dtype=np.int64)
@@ -448,6 +517,8 @@ def warm() -> None:
     over_capacity(rng, i, 1)
     f = np.zeros(1)
     codes = np.zeros(1, dtype=np.int8)
+    b = np.zeros(1, dtype=np.bool_)
+    stock_counts(codes, i, b, codes, b, codes, i, b, codes, i, 1, np.zeros(8, dtype=np.int64))
     pay_and_use(
         rng,
         i,

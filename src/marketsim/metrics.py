@@ -83,6 +83,10 @@ class DayTally:
                 total += float(weights.sum())
         return total
 
+    def add_counts(self, metric: str, per_cell: np.ndarray) -> None:
+        """Add whole-number counts for every cell at once (exact whatever the order of adds)."""
+        self._values[TALLY_INDEX[metric]] += per_cell
+
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
         """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
         self._values[TALLY_INDEX[metric]] = per_cell.ravel()

@@ -159,12 +159,12 @@ def run_sensitivity(
 ) -> Outcome:
     exp = load_experiment(path, samples)
     method = exp.spec.design.method
-    if method not in ("sobol", "morris"):
+    if method not in ("sobol", "morris", "emulator"):
         from marketsim.scenario import ScenarioError
 
         raise ScenarioError(
-            f"{path}: design.method: bad value {method!r}: sensitivity needs sobol or morris "
-            "(use `marketsim sweep` for other designs)"
+            f"{path}: design.method: bad value {method!r}: sensitivity needs sobol, morris "
+            "or emulator (use `marketsim sweep` for other designs)"
         )
     plan = make_plan(exp)
     out = out or exp.default_out
@@ -183,12 +183,25 @@ def run_sensitivity(
         "seed": exp.spec.seed,
         "second_order": exp.spec.design.second_order,
         "levels": exp.spec.design.levels,
-        "command": command_line("sensitivity", path, "--out", out),
+        "command": command_line(
+            "sensitivity",
+            path,
+            *(("--samples", samples) if samples is not None else ()),
+            "--out",
+            out,
+        ),
         "ranges": [p.range for p in exp.spec.parameters],
     }
-    result.report = write_sensitivity_report(
-        out, method, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
-    )
+    if method == "emulator":
+        from marketsim.experiments.emulator_report import write_emulator_report
+
+        result.report = write_emulator_report(
+            out, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
+        )
+    else:
+        result.report = write_sensitivity_report(
+            out, method, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
+        )
     return result
 
 

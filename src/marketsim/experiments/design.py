@@ -6,6 +6,10 @@ sample matrix for the analysis (Morris needs the step sizes it sampled).
 Replicate r of every point uses seed `seed + r`: common random numbers across
 points, so differences between points are not differences in luck.
 
+The emulator design is a Latin hypercube whose points are spread to cover the
+space evenly (scipy's random-cd optimisation); it needs replicates, whose spread
+measures the noise, and so gets no noise runs.
+
 Sobol and Morris designs also get `design.noise_runs` runs at the centre of the
 ranges, on seeds no design point uses (point -1). The spread of their outcomes is
 what a change of luck alone produces: the floor below which a sensitivity index
@@ -29,7 +33,7 @@ from marketsim.experiments.spec import LoadedExperiment, Parameter
 class Plan:
     points: list[dict[str, Any]]
     jobs: list[Job]
-    problem: dict[str, Any] | None = None  # SALib problem (sobol, morris)
+    problem: dict[str, Any] | None = None  # SALib problem (sobol, morris, emulator)
     sample: np.ndarray | None = None  # SALib sample matrix, rows = points
 
 
@@ -95,10 +99,13 @@ def centre(exp: LoadedExperiment) -> dict[str, Any]:
 
 def _sample(method: str, problem: dict[str, Any], spec) -> np.ndarray:
     d = spec.design
-    if method == "lhs":
+    if method in ("lhs", "emulator"):
         from scipy.stats import qmc
 
-        unit = qmc.LatinHypercube(d=problem["num_vars"], seed=spec.seed).random(d.samples)
+        spread = "random-cd" if method == "emulator" else None  # lhs kept as it was
+        unit = qmc.LatinHypercube(
+            d=problem["num_vars"], optimization=spread, seed=spec.seed
+        ).random(d.samples)
         lo = np.array([b[0] for b in problem["bounds"]])
         hi = np.array([b[1] for b in problem["bounds"]])
         return lo + unit * (hi - lo)

@@ -284,6 +284,71 @@ def plot_importance_map(matrix: pd.DataFrame, method: str, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+class Noise(NamedTuple):
+    """Run-to-run noise of one outcome, from the replicates at each design point.
+
+    Replicate r runs on the same seed at every point (common random numbers), so a
+    seed's luck is partly shared by every point: that part shifts all point means
+    alike and cancels out of comparisons between them. What remains, the seed x point
+    interaction, is the noise that blurs differences between points.
+    """
+
+    variance: float  # of a single run, relative to other points on the same seed
+    dof: int  # its degrees of freedom: (points - 1) x (replicates - 1)
+    share: float  # of the variance of single runs across the design
+    replicates: int
+    shared: float  # variance of the luck every point on a seed shares (cancels out)
+
+    @property
+    def of_mean(self) -> float:
+        """What R replicates buy: the noise variance of a point mean, sigma^2 / R."""
+        return self.variance / self.replicates
+
+
+def replicate_noise(runs: pd.DataFrame, outcome: str) -> Noise | None:
+    """Two-way (point x replicate) split of an outcome's runs at the design points
+    (point >= 0; points missing a replicate are left out). None with fewer than 2
+    replicates or 2 complete points."""
+    design = runs[runs["point"] >= 0]
+    table = design.pivot_table(index="point", columns="replicate", values=outcome)
+    table = table.dropna().to_numpy(float)
+    n, reps = table.shape
+    if n < 2 or reps < 2:
+        return None
+    resid = table - table.mean(axis=1, keepdims=True) - table.mean(axis=0) + table.mean()
+    dof = (n - 1) * (reps - 1)
+    variance = float((resid**2).sum() / dof)
+    shared = max(0.0, float(np.var(table.mean(axis=0), ddof=1)) - variance / n)
+    total = float(np.var(table, ddof=1))
+    share = min(1.0, variance / total) if total > 0 else 1.0
+    return Noise(variance, dof, share, reps, shared)
+
+
+def replicate_sentence(noise: Noise | None, Y: np.ndarray) -> str:
+    """The noise variance the replicates measured, and what averaging R of them buys."""
+    if noise is None:
+        return ""
+    var_means = float(np.var(Y, ddof=1)) if len(Y) > 1 else 0.0
+    of_means = f"{min(1.0, noise.of_mean / var_means):.0%}" if var_means > 0 else "all"
+    signal = var_means - noise.of_mean  # the variance of the points' true means
+    more = ""
+    if signal > 0:
+        # noise share s = (sigma^2 / R) / (signal + sigma^2 / R) = 10%: R = 9 sigma^2 / signal
+        more = (
+            f"; about {int(np.ceil(9 * noise.variance / signal))} replicates would bring it to 10%"
+        )
+    return (
+        f"Replicates: seeds alone move a single run by SD {np.sqrt(noise.variance):,.4g} "
+        f"against the other points on the same seed (variance {noise.variance:,.4g}, "
+        f"{noise.dof} degrees of freedom), {noise.share:.0%} of the variance of single runs "
+        f"across the design; a further SD {np.sqrt(noise.shared):,.4g} is luck that every "
+        "point on the same seed shares, and cancels out of comparisons between points. "
+        f"Averaging {noise.replicates} replicates divides the first by {noise.replicates} "
+        f"(SD of a point mean {np.sqrt(noise.of_mean):,.4g}), which leaves noise {of_means} of "
+        f"the variance of the point means analysed here{more}."
+    )
+
+
 def mean_by_point(runs: pd.DataFrame, n_points: int, outcome: str) -> np.ndarray:
     """One value per design point: the mean over its replicates."""
     means = runs.groupby("point")[outcome].mean()
@@ -358,7 +423,8 @@ def write_sensitivity_report(
                 plot_sobol(table, outcome, img / f"{slug}.png", floor)
             else:
                 plot_morris(table, outcome, img / f"{slug}.png", floor)
-            md_sections += _outcome_section(method, outcome, slug, res, Y, noise)
+            replicates = replicate_sentence(replicate_noise(runs, outcome), Y)
+            md_sections += _outcome_section(method, outcome, slug, res, Y, noise, replicates)
     matrix = pd.DataFrame(
         {
             k.removeprefix("all.harm_gbp."): v
@@ -378,12 +444,7 @@ def write_sensitivity_report(
         f"x {meta['replicates']} replicate seed(s) = {len(runs)} runs; outcomes are means over "
         f"replicates. {_noise_sentence(len(noise_runs))} Parameter ranges:",
         "",
-        "| parameter | low | high |",
-        "|---|---|---|",
-        *[
-            f"| `{n}` | {lo:g} | {hi:g} |"
-            for n, (lo, hi) in zip(problem["names"], meta["ranges"], strict=True)
-        ],
+        *ranges_table(problem["names"], meta["ranges"]),
         "",
         _few_vary_line(outcomes[0], few_vary[outcomes[0]][1])
         if outcomes[0] in few_vary
@@ -423,10 +484,22 @@ def write_sensitivity_report(
             + ".",
             "",
         ]
-    lines += ["## How to reproduce", "", "```", meta["command"], "```", ""]
+    lines += reproduce(meta["command"])
     path = out / "summary.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def ranges_table(names: list[str], ranges: list) -> list[str]:
+    return [
+        "| parameter | low | high |",
+        "|---|---|---|",
+        *[f"| `{n}` | {lo:g} | {hi:g} |" for n, (lo, hi) in zip(names, ranges, strict=True)],
+    ]
+
+
+def reproduce(command: str) -> list[str]:
+    return ["## How to reproduce", "", "```", command, "```", ""]
 
 
 def _few_vary_line(outcome: str, varying: float) -> str:
@@ -504,6 +577,7 @@ def _outcome_section(
     res: dict,
     Y: np.ndarray,
     noise: NoiseFloor | None,
+    replicates: str = "",
 ) -> list[str]:
     table = res["indices"]
     lines = [
@@ -527,6 +601,8 @@ def _outcome_section(
             f"bound {upper:,.4g}, the level a parameter's index must clear).",
             "",
         ]
+    if replicates:
+        lines += [replicates, ""]
     lines += [
         f"![{outcome}](plots/{slug}.png)",
         "",

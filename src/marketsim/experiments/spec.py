@@ -30,7 +30,9 @@ from marketsim.scenario import (
     scenario_from_dict,
 )
 
-METHODS = ("factorial", "lhs", "list", "sobol", "morris")
+SIZED = ("lhs", "sobol", "morris", "emulator")  # designs whose size is `design.samples`
+EMULATOR_MIN_POINTS = 10  # fewer cannot be cross-validated in 5 folds and still fit
+METHODS = ("factorial", "lhs", "list", "sobol", "morris", "emulator")
 
 
 def folder_name(name: str) -> str:
@@ -83,7 +85,7 @@ class Parameter(Section):
 
 
 class Design(Section):
-    method: Literal["factorial", "lhs", "list", "sobol", "morris"] = param(
+    method: Literal["factorial", "lhs", "list", "sobol", "morris", "emulator"] = param(
         "factorial", unit="-", doc="how parameter points are chosen"
     )
     samples: int = param(
@@ -91,7 +93,7 @@ class Design(Section):
         ge=1,
         le=100_000,
         unit="points",
-        doc="lhs: points; sobol: base sample N (a power of 2); morris: trajectories",
+        doc="lhs, emulator: points; sobol: base sample N (a power of 2); morris: trajectories",
     )
     second_order: bool = param(True, unit="-", doc="sobol: also estimate second-order indices")
     levels: int = param(4, ge=2, le=20, unit="levels", doc="morris: grid levels (even)")
@@ -145,7 +147,7 @@ class Experiment(Section):
         dup = {p for p in paths if paths.count(p) > 1}
         if dup:
             raise ValueError(f"parameters: bad value {sorted(dup)}: each path may appear once")
-        if m in ("lhs", "sobol", "morris"):
+        if m in SIZED:
             if not self.parameters:
                 raise ValueError(f"parameters: bad value []: design {m!r} needs parameters")
             for p in self.parameters:
@@ -165,6 +167,16 @@ class Experiment(Section):
         if m == "sobol" and self.design.samples & (self.design.samples - 1):
             raise ValueError(
                 f"design.samples: bad value {self.design.samples}: Sobol needs a power of 2"
+            )
+        if m == "emulator" and self.design.samples < EMULATOR_MIN_POINTS:
+            raise ValueError(
+                f"design.samples: bad value {self.design.samples}: the emulator needs at least "
+                f"{EMULATOR_MIN_POINTS} points (about 10 per parameter to learn much)"
+            )
+        if m == "emulator" and self.replicates < 2:
+            raise ValueError(
+                f"replicates: bad value {self.replicates}: design 'emulator' needs at least 2 "
+                "(the spread between replicates measures the run-to-run noise)"
             )
         if m == "morris" and self.design.levels % 2:
             raise ValueError(f"design.levels: bad value {self.design.levels}: Morris needs even")
@@ -280,9 +292,6 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     return spec, scenario_mapping(scenario.resolve())
 
 
-SIZED = ("lhs", "sobol", "morris")  # designs whose size is `design.samples`
-
-
 def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExperiment:
     """Read, validate and resolve an experiment file; raises ScenarioError on any problem.
 
@@ -365,8 +374,9 @@ def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
             f"{path}: --samples: bad value {samples}: design {method!r} has no sample size "
             f"(only {', '.join(SIZED)} designs do)"
         )
-    if samples < 1 or (method == "sobol" and samples & (samples - 1)):
-        allowed = "a power of 2" if method == "sobol" else "at least 1"
+    minimum = EMULATOR_MIN_POINTS if method == "emulator" else 1
+    if samples < minimum or (method == "sobol" and samples & (samples - 1)):
+        allowed = "a power of 2" if method == "sobol" else f"at least {minimum}"
         raise ScenarioError(f"{path}: --samples: bad value {samples}: {method} needs {allowed}")
     design = spec.design.model_copy(update={"samples": samples})
     return spec.model_copy(update={"design": design})

@@ -4,40 +4,56 @@ from __future__ import annotations
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.metrics import TALLY_INDEX
 from marketsim.state import World
 
 _DEALER_ARRESTS = TALLY_INDEX["seizures"]  # one seizure per dealer arrest
+# State codes for kernels.stock_counts, and which of its rows go to which tally column.
+_CODES = np.array(
+    [D.ACTIVE, D.REMANDED, D.PRISON, D.USER_DEALER, U.ACTIVE, U.PRISON, U.IN_TREATMENT, U.WAITING]
+)
+_STOCKS = (
+    ("active_dealers", kernels.ACTIVE_DEALERS),
+    ("open_dealers", kernels.OPEN_DEALERS),
+    ("closed_dealers", kernels.CLOSED_DEALERS),
+    ("user_dealers", kernels.USER_DEALERS),
+    ("users", kernels.USERS),
+    ("dependent_users", kernels.DEPENDENT_USERS),
+    ("users_in_treatment", kernels.IN_TREATMENT),
+    ("treatment_waiting", kernels.WAITING),
+    ("prison_days", kernels.IN_CUSTODY),
+)
 
 
 def run(world: World) -> None:
     d, u, tally, ledger = world.dealers, world.users, world.tally, world.ledger
-    act = d.active()
-    cells = d.cell[act]
-    tally.add("active_dealers", cells)
-    is_open = d.open[act]
-    tally.add("open_dealers", cells[is_open])
-    tally.add("closed_dealers", cells[~is_open])
-    tally.add("user_dealers", cells[d.tier[act] == D.USER_DEALER])
-    ledger.add("runner_exploitation", cells[d.exploits[act]])
-    ustate = u.view("state")
-    active_users = ustate == U.ACTIVE
-    homes = u.view("home")
-    tally.add("users", homes[active_users])
-    tally.add("dependent_users", homes[active_users & u.view("dependent")])
-    treat = u.view("treatment")
-    tally.add("users_in_treatment", homes[treat == U.IN_TREATMENT])
-    tally.add("treatment_waiting", homes[treat == U.WAITING])
+    n = world.town.n_cells
+    stocks = kernels.stock_counts(
+        d.view("state"),
+        d.view("cell"),
+        d.view("open"),
+        d.view("tier"),
+        d.view("exploits"),
+        u.view("state"),
+        u.view("home"),
+        u.view("dependent"),
+        u.view("treatment"),
+        u.view("dealer"),
+        n,
+        _CODES,
+    )
+    for metric, row in _STOCKS:
+        tally.add_counts(metric, stocks[row])
+    ledger.add_field("runner_exploitation", stocks[kernels.EXPLOITING])
     # Prison days: dealers in custody, and users in prison who are not user-dealers
     # (a user-dealer's custody is counted once, on the dealer row).
-    dstate = d.view("state")
+    ledger.add_field("prison_day", stocks[kernels.IN_CUSTODY])
+    dstate, ustate = d.view("state"), u.view("state")
     custody = (dstate == D.REMANDED) | (dstate == D.PRISON)
     held_users = (ustate == U.PRISON) & (u.view("dealer") < 0)
-    prison_cells = np.concatenate([d.view("cell")[custody], homes[held_users]])
-    tally.add("prison_days", prison_cells)
-    ledger.add("prison_day", prison_cells)
     world.accounts.add_by_index(
         "prison_days",
         np.concatenate([d.view("arrested_by")[custody], u.view("arrested_by")[held_users]]),
@@ -50,6 +66,6 @@ def run(world: World) -> None:
     if world.recording:
         world.recorder.record(tally, harm_per_cell)
         d.sales_total[: d.n] += d.sales[: d.n]
-        d.days_active[act] += 1
+        d.days_active[d.active()] += 1
     world.arrests_cell = tally.values[_DEALER_ARRESTS].copy()
     tally.reset()
