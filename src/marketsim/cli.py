@@ -294,6 +294,52 @@ def pilot(
     )
 
 
+@app.command()
+def calibrate(
+    calibration: Annotated[
+        Path, typer.Argument(help="calibration YAML file (see experiments/calibrate_*.yaml)")
+    ],
+    out: ExperimentOutOpt = None,
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    overwrite: OverwriteOpt = False,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            help="parameter sets per wave instead of the file's search.population (a quick "
+            "pass); results go to out/<name>-n<samples>",
+            min=1,
+        ),
+    ] = None,
+    waves: Annotated[
+        int | None, typer.Option(help="waves instead of the file's search.waves", min=1, max=100)
+    ] = None,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="override a field in every run: dotted.path=value")
+    ] = [],  # noqa: B006
+) -> None:
+    """Fit free parameters to observed patterns (ABC-SMC in waves; docs/calibration.md).
+
+    Writes accepted sets, each pattern's figure per set, posterior plots, which parameters
+    the patterns pin down, and best.yaml, a scenario with the closest set. Resumable.
+    """
+    from marketsim.experiments.commands import Backend, run_calibrate
+
+    _experiment(
+        lambda: run_calibrate(
+            calibration,
+            out,
+            Backend(backend, workers, scheduler),
+            overwrite,
+            samples,
+            waves,
+            list(set_),
+        ),
+        str(out or "out/<name>"),
+    )
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the shipped scenarios with their one-line descriptions."""
