@@ -315,6 +315,9 @@ def calibrate(
     waves: Annotated[
         int | None, typer.Option(help="waves instead of the file's search.waves", min=1, max=100)
     ] = None,
+    replicates: Annotated[
+        int | None, typer.Option(help="seeds per parameter set instead of the file's", min=1)
+    ] = None,
     set_: Annotated[
         list[str], typer.Option("--set", help="override a field in every run: dotted.path=value")
     ] = [],  # noqa: B006
@@ -335,6 +338,7 @@ def calibrate(
             samples,
             waves,
             list(set_),
+            replicates,
         ),
         str(out or "out/<name>"),
     )

@@ -257,8 +257,10 @@ class LoadedCalibration:
 
     @property
     def default_out(self) -> Path:
+        """out/<name>; out/<name>-n<sets>x<seeds> for a quick pass (it needs runs of its own)."""
         if self.resized:
-            return Path("out") / f"{self.spec.name}-n{self.spec.search.population}"
+            s = self.spec
+            return Path("out") / f"{s.name}-n{s.search.population}x{s.replicates}"
         return Path("out") / self.spec.name
 
     def values(self, unit: np.ndarray) -> dict[str, Any]:
@@ -299,12 +301,16 @@ def needed_runs(spec: Calibration) -> list[str]:
 
 
 def load_calibration(
-    path: str | Path, samples: int | None = None, extra: list[str] | None = None
+    path: str | Path,
+    samples: int | None = None,
+    extra: list[str] | None = None,
+    waves: int | None = None,
+    replicates: int | None = None,
 ) -> LoadedCalibration:
     """Read and check a calibration file; raises ScenarioError naming the file and field.
 
-    `samples` replaces `search.population` (the quick --samples mode); `extra` are --set
-    overrides added to the file's own `set`.
+    The quick mode: `samples` replaces `search.population`, `waves` `search.waves` and
+    `replicates` the seeds per set; `extra` are --set overrides added to the file's `set`.
     """
     path = Path(path)
     data = read_yaml(path)
@@ -312,14 +318,26 @@ def load_calibration(
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, str(path), Calibration)) from None
-    if samples is not None:
-        if samples < 1:
-            raise ScenarioError(f"{path}: --samples: bad value {samples}: at least 1")
-        search = spec.search.model_copy(update={"population": samples})
-        spec = spec.model_copy(update={"search": search})
-    fixed = [*spec.set, *(extra or [])]
+    for flag, value, limit in (("samples", samples, 100_000), ("waves", waves, 100),
+                               ("replicates", replicates, 1000)):  # fmt: skip
+        if value is not None and not 1 <= value <= limit:
+            raise ScenarioError(f"{path}: --{flag}: bad value {value}: allowed 1 to {limit}")
+    search = spec.search.model_copy(
+        update={
+            "population": samples or spec.search.population,
+            "waves": waves or spec.search.waves,
+        }
+    )
+    spec = spec.model_copy(
+        update={
+            "search": search,
+            "replicates": replicates or spec.replicates,
+            "set": [*spec.set, *(extra or [])],
+        }
+    )
+    fixed = spec.set
     runs = {key: _run_plan(spec, key, path, fixed) for key in needed_runs(spec)}
-    loaded = LoadedCalibration(spec, path, runs, resized=samples is not None)
+    loaded = LoadedCalibration(spec, path, runs, resized=bool(samples or replicates or extra))
     _check(loaded)
     return loaded
 

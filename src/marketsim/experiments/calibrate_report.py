@@ -24,6 +24,7 @@ from marketsim.experiments import abc
 from marketsim.experiments.calibrate import (
     Calibration,
     LoadedCalibration,
+    Posterior,
     SearchResult,
     best_scenario,
     best_set,
@@ -81,10 +82,21 @@ def posterior_table(spec: Calibration, result: SearchResult) -> pd.DataFrame:
                 "median": q50,
                 "q95": q95,
                 "width_share": share,
-                "verdict": "pinned down" if share < spec.search.pinned else "left free",
+                "verdict": _verdict(post, share, spec.search.pinned),
             }
         )
     return pd.DataFrame(rows)
+
+
+MIN_SETS = 10  # fewer accepted sets than this give no verdict: their quantiles mean little
+
+
+def _verdict(post: Posterior, share: float, pinned: float) -> str:
+    if not post.met:
+        return "no set fits"
+    if len(post.sets) < MIN_SETS:
+        return f"too few sets (< {MIN_SETS})"
+    return "pinned down" if share < pinned else "left free"
 
 
 def plot_posterior(cal: LoadedCalibration, result: SearchResult, path: Path) -> None:
@@ -158,8 +170,8 @@ def write_calibration_report(
     if not post.met:
         accepted = accepted.iloc[:0]
     accepted.to_csv(out / "accepted.csv", index=False, float_format="%.6g")
-    post = posterior_table(cal.spec, result)
-    post.to_csv(out / "posterior.csv", index=False, float_format="%.6g")
+    table = posterior_table(cal.spec, result)
+    table.to_csv(out / "posterior.csv", index=False, float_format="%.6g")
     best_k, best_i = best_set(result)
     point = result.values[best_k][best_i]
     scenario = best_scenario(cal, point)
@@ -196,7 +208,7 @@ def write_calibration_report(
         "| parameter | prior | posterior median [90% interval] | verdict |",
         "| --- | --- | --- | --- |",
     ]
-    for row in post.itertuples(index=False):
+    for row in table.itertuples(index=False):
         lines.append(
             f"| `{row.parameter}` | {row.prior_low:g} to {row.prior_high:g} ({row.scale}) | "
             f"{row.median:.4g} [{row.q05:.4g}, {row.q95:.4g}] | {row.verdict} |"
@@ -205,7 +217,8 @@ def write_calibration_report(
         "",
         f"A parameter is *pinned down* when its 90% posterior interval covers less than "
         f"{spec.search.pinned:.0%} of its prior range; otherwise the patterns leave it free "
-        "(any value in its range fits as well). With few sets these quantiles are rough.",
+        f"(much of its range fits as well). With fewer than {MIN_SETS} accepted sets there is "
+        "no verdict, and with a few dozen the quantiles are rough.",
         "",
         "## Patterns",
         "",
@@ -221,7 +234,7 @@ def write_calibration_report(
         lines.append(
             f"| {p.name} | {pair if p.statistic != 'measure' else '(validation.py)'} | {what} | "
             f"{p.wanted()} | {result.figures[best_k][best_i][p.name]:.4g} | "
-            f"{np.nanmin(col):.4g} to {np.nanmax(col):.4g} | {p.source} |"
+            f"{np.nanmin(col):.4g} to {np.nanmax(col):.4g} | {' '.join(p.source.split())} |"
         )
     lines += [
         "",

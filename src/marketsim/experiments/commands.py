@@ -281,12 +281,11 @@ def run_calibrate(
     samples: int | None = None,
     waves: int | None = None,
     overrides: list[str] | None = None,
+    replicates: int | None = None,
     log=None,
 ) -> Outcome:
     """Pattern-oriented calibration by ABC-SMC; each wave a resumable store in out/wave-<k>."""
-    cal = load_calibration(path, samples, overrides)
-    if waves is not None:
-        cal.spec.search.waves = waves  # validated on assignment (1..100)
+    cal = load_calibration(path, samples, overrides, waves, replicates)
     out = out or cal.default_out
     backend = backend or Backend()
     total = Progress(total=0, skipped=0)
@@ -320,6 +319,7 @@ def run_calibrate(
         return outcome
     flags = [*(f"--samples {samples}".split() if samples else [])]
     flags += [*(f"--waves {waves}".split() if waves else [])]
+    flags += [*(f"--replicates {replicates}".split() if replicates else [])]
     flags += [x for o in overrides or [] for x in ("--set", o)]
     outcome.report = write_calibration_report(
         out, cal, result, command_line("calibrate", path, *flags, "--out", out)
