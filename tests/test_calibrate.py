@@ -195,6 +195,15 @@ def test_window_beyond_the_run_and_unknown_scenario_fail_before_any_run(tmp_path
     )  # fmt: skip
     with pytest.raises(ScenarioError, match="'nowhere': no such scenario"):
         load_calibration(path)
+    for field, value, message in (
+        ("metric", "sails", "patterns.v.metric: bad value 'sails': not a timeseries column"),
+        ("region", "north", "patterns.v.region: bad value 'north' \\(allowed in 'town': all"),
+    ):
+        pattern = {"name": "v", "scenario": "town", "metric": "sales", "window": [0, 10],
+                   "target": 1, "tolerance": 1, field: value}  # fmt: skip
+        path.write_text(yaml.safe_dump({**base, "patterns": [pattern]}))
+        with pytest.raises(ScenarioError, match=message):
+            load_calibration(path)
 
 
 # ------------------------------------------------------------------- shipped files, end to end

@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from marketsim import validation as V
+from marketsim.columns import COLUMNS, REGIONS
 from marketsim.experiments import abc
 from marketsim.experiments.jobs import Job, SeriesSpec
 from marketsim.experiments.spec import Parameter, _kind, _lookup, scenario_mapping
@@ -43,9 +44,6 @@ from marketsim.scenario import (
     read_yaml,
     scenario_from_dict,
 )
-
-STATISTICS = ("mean", "per_year", "share", "change", "difference", "outcome", "measure")
-REGIONS = ("all", "target", "buffer", "control")
 
 
 # --------------------------------------------------------------------------- the file
@@ -389,6 +387,24 @@ def _check(cal: LoadedCalibration) -> None:
                 raise ScenarioError(
                     f"{src}: patterns.{p.name}.window: bad value {list(p.window)}: "
                     f"scenario {key!r} runs {cal.runs[key].steps} days"
+                )
+    for p in spec.patterns:
+        if p.statistic in ("measure", "outcome"):
+            continue
+        for field, column in (("metric", p.metric), ("denominator", p.denominator)):
+            if column is not None and column not in COLUMNS:
+                raise ScenarioError(
+                    f"{src}: patterns.{p.name}.{field}: bad value {column!r}: "
+                    f"not a timeseries column (allowed: {', '.join(COLUMNS)})"
+                )
+        for key in (p.scenario, p.against):
+            if not key:
+                continue
+            watched = scenario_from_dict(cal.runs[key].base, source=str(src)).evaluation.watch
+            if p.region not in (*REGIONS, *watched):
+                raise ScenarioError(
+                    f"{src}: patterns.{p.name}.region: bad value {p.region!r} "
+                    f"(allowed in {key!r}: {', '.join([*REGIONS, *watched])})"
                 )
     if not any(applies(p.path, plan.base) for p in spec.parameters for plan in cal.runs.values()):
         raise ScenarioError(f"{src}: parameters: no parameter applies to any scenario")
