@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from marketsim.scenario import ScenarioError, load_scenario, parse_override
+from marketsim.scenario import ScenarioError, load_scenario, parse_override, read_yaml
 from tests.conftest import ROOT
 from tests.test_experiments import SMALL, write
 
@@ -510,12 +510,18 @@ def test_validate_checks_experiment_files_as_sweep_would(tmp_path):
     assert "did you mean all.violent_incidents" in err
 
 
-def test_validate_names_a_calibration_file(tmp_path):
-    path = tmp_path / "calibrate.yaml"
-    path.write_text("calibration:\n  scenario: s.yaml\n")
-    res = cli("validate", str(path))
-    code, _out, err = res.returncode, res.stdout, res.stderr
-    assert code == 2 and "calibration file" in err and len(err.splitlines()) == 1
+def test_validate_checks_calibration_files_as_calibrate_would(tmp_path):
+    """A calibration file is recognised (by its patterns) and checked like `calibrate` does:
+    the shipped ones pass, and a bad field gets one line naming file and field."""
+    for name in ("calibrate_town", "calibrate_facts"):
+        res = cli("validate", str(ROOT / "experiments" / f"{name}.yaml"))
+        assert res.returncode == 0 and f"calibration {name}" in res.stdout, res.stderr
+    data = read_yaml(ROOT / "experiments" / "calibrate_town.yaml")
+    data["scenarios"]["town"]["file"] = str(ROOT / "scenarios" / "baseline.yaml")
+    data["scenario"] = str(ROOT / "scenarios" / "baseline.yaml")
+    data["parameters"][0]["range"] = [0.001, 0.0001]  # reversed
+    path = write(tmp_path / "cal.yaml", data)
+    one_clean_line(cli("validate", str(path)), str(path), "users.overdose_base.range")
 
 
 # --------------------------------------------------- the digest covers the runs only

@@ -101,14 +101,23 @@ def _check_pilot(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
 
 
 def _check_calibration(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
-    raise ScenarioError(f"{path}: a calibration file, which this version of marketsim cannot read")
+    from marketsim.experiments.calibrate import load_calibration
+
+    cal = load_calibration(path)
+    spec = cal.spec
+    summary = (
+        f"calibration {spec.name}: {len(spec.parameters)} free parameter(s), "
+        f"{len(spec.patterns)} pattern(s), {len(cal.runs)} scenario(s); "
+        "`marketsim calibrate` runs it"
+    )
+    return summary, []
 
 
 # Each kind of input file, told apart by a top-level key only it has (the first match
 # wins; a file with none of these keys is a scenario). Adding a kind is one line here.
 FILE_KINDS = (
     ("pilot", "pilot_areas", _check_pilot),
-    ("calibration", "calibration", _check_calibration),
+    ("calibration", "patterns", _check_calibration),
     ("experiment", "parameters", _check_experiment),
     ("experiment", "design", _check_experiment),
 )
@@ -415,6 +424,56 @@ def pilot(
 
     _experiment(
         lambda: run_pilot(pilot_file, out, Backend(backend, workers, scheduler), overwrite),
+        str(out or "out/<name>"),
+    )
+
+
+@app.command()
+def calibrate(
+    calibration: Annotated[
+        Path, typer.Argument(help="calibration YAML file (see experiments/calibrate_*.yaml)")
+    ],
+    out: ExperimentOutOpt = None,
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    overwrite: OverwriteOpt = False,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            help="parameter sets per wave instead of the file's search.population (a quick "
+            "pass); results go to out/<name>-n<samples>",
+            min=1,
+        ),
+    ] = None,
+    waves: Annotated[
+        int | None, typer.Option(help="waves instead of the file's search.waves", min=1, max=100)
+    ] = None,
+    replicates: Annotated[
+        int | None, typer.Option(help="seeds per parameter set instead of the file's", min=1)
+    ] = None,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="override a field in every run: dotted.path=value")
+    ] = [],  # noqa: B006
+) -> None:
+    """Fit free parameters to observed patterns (ABC-SMC in waves; docs/calibration.md).
+
+    Writes accepted sets, each pattern's figure per set, posterior plots, which parameters
+    the patterns pin down, and best.yaml, a scenario with the closest set. Resumable.
+    """
+    from marketsim.experiments.commands import Backend, run_calibrate
+
+    _experiment(
+        lambda: run_calibrate(
+            calibration,
+            out,
+            Backend(backend, workers, scheduler),
+            overwrite,
+            samples,
+            waves,
+            list(set_),
+            replicates,
+        ),
         str(out or "out/<name>"),
     )
 

@@ -1,17 +1,27 @@
-"""The three experiment commands as functions: compare, sweep and sensitivity.
+"""The experiment commands as functions: compare, sweep, sensitivity, pilot and calibrate.
 
-The CLI (`marketsim compare|sweep|sensitivity`) is a thin layer over these.
+The CLI (`marketsim compare|sweep|sensitivity|pilot|calibrate`) is a thin layer over these.
 Each one builds its jobs, runs them through a runner into a resumable store,
 and, once every run is on disk, writes its tables, plots and markdown.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from marketsim.experiments.calibrate import (
+    figures_from_store,
+    load_calibration,
+    search,
+    stderr_log,
+    wave_jobs,
+)
+from marketsim.experiments.calibrate_report import write_calibration_report
 from marketsim.experiments.compare import comparison_jobs, comparison_table
 from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
@@ -281,3 +291,58 @@ PILOT_SERIES = (
     "arrests",
     "visible_dealing",
 )
+
+
+def run_calibrate(
+    path: Path,
+    out: Path | None = None,
+    backend: Backend | None = None,
+    overwrite: bool = False,
+    samples: int | None = None,
+    waves: int | None = None,
+    overrides: list[str] | None = None,
+    replicates: int | None = None,
+    log=None,
+) -> Outcome:
+    """Pattern-oriented calibration by ABC-SMC; each wave a resumable store in out/wave-<k>."""
+    cal = load_calibration(path, samples, overrides, waves, replicates)
+    out = out or cal.default_out
+    backend = backend or Backend()
+    total = Progress(total=0, skipped=0)
+    failures: dict[int, dict[str, Any]] = {}
+    digest = cal.digest()
+
+    def run_wave(k: int, values: list[dict[str, Any]]):
+        jobs = wave_jobs(cal, values)
+        store = ResultStore(out / f"wave-{k}")
+        points = json.dumps(values, sort_keys=True).encode()
+        manifest = {
+            "kind": "calibrate",
+            "name": f"{cal.spec.name} wave {k}",
+            "digest": hashlib.sha256(digest.encode() + points).hexdigest()[:16],
+            "source": str(cal.source),
+            "seeds": [cal.spec.seed + r for r in range(cal.spec.replicates)],
+            "n_points": len(values),
+            "n_jobs": len(jobs),
+        }
+        progress, failed = _run(jobs, store, manifest, backend, overwrite)
+        for field in ("total", "skipped", "ran", "failed", "wall_s"):
+            setattr(total, field, getattr(total, field) + getattr(progress, field))
+        if failed:
+            failures.update(failed)
+            return None
+        return figures_from_store(cal, store.load(), store.load_series())
+
+    result = search(cal.spec, cal.kinds, run_wave, log=log or stderr_log)
+    outcome = Outcome(out, total, failures)
+    if not result.finished:
+        return outcome
+    flags = [*(f"--samples {samples}".split() if samples else [])]
+    flags += [*(f"--waves {waves}".split() if waves else [])]
+    flags += [*(f"--replicates {replicates}".split() if replicates else [])]
+    flags += [x for o in overrides or [] for x in ("--set", o)]
+    outcome.report = write_calibration_report(
+        out, cal, result, command_line("calibrate", path, *flags, "--out", out)
+    )
+    outcome.detail = result
+    return outcome

@@ -1,0 +1,648 @@
+"""`marketsim calibrate`: pattern-oriented calibration (Grimm et al. 2005, Science 310: 987).
+
+A calibration file names the free parameters (dotted paths, as `--set` takes them, with
+a uniform or log-uniform prior over a range), the scenarios the patterns are read from,
+the patterns (a scenario, or a pair against a baseline; a region, a metric, a window, a
+statistic; a target with a tolerance, or an interval) and the seeds per evaluation.
+
+The search is ABC-SMC in waves (`abc.py`). Each wave is a set of jobs, one per particle,
+scenario and seed, run through the usual runners (local, Dask) into a result store of its
+own (`<out>/wave-<k>/`), so an interrupted calibration resumes where it stopped. Every
+particle is run on the same seeds (common random numbers), so two sets are compared on
+the same luck. Patterns are computed with the measures of `marketsim.validation`, the
+same code the validation tests use; a scenario the file does not define is looked up in
+`validation.RUNS` (the facts' runs: `baseline`, `crackdown`, `raid`, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from marketsim import validation as V
+from marketsim.columns import COLUMNS, REGIONS
+from marketsim.experiments import abc
+from marketsim.experiments.jobs import Job, SeriesSpec
+from marketsim.experiments.spec import Parameter, _kind, _lookup, scenario_mapping
+from marketsim.params import Section, param
+from marketsim.scenario import (
+    ScenarioError,
+    apply_override,
+    format_validation_error,
+    parse_override,
+    read_yaml,
+    scenario_from_dict,
+)
+
+
+# --------------------------------------------------------------------------- the file
+class Prior(Parameter):
+    """A free parameter: uniform over `range`, or uniform in its logarithm (`scale: log`)."""
+
+    scale: Literal["linear", "log"] = param("linear", unit="-", doc="prior: uniform or log-uniform")
+
+    @model_validator(mode="after")
+    def _range_prior(self) -> Prior:
+        if self.range is None:
+            raise ValueError(f"parameters.{self.path}: bad value: a prior needs a 'range'")
+        if self.scale == "log" and self.range[0] <= 0:
+            raise ValueError(
+                f"parameters.{self.path}.range: bad value {list(self.range)}: "
+                "a log prior needs a positive low end"
+            )
+        return self
+
+
+class RunDef(Section):
+    """A scenario the patterns are read from."""
+
+    file: str = param("", unit="path", doc="scenario file, relative to the calibration file")
+    steps: int = param(400, ge=1, le=36500, unit="days", doc="recorded days to run")
+    set: list[str] = param([], unit="-", doc="overrides for this scenario only (--set form)")
+
+
+class Pattern(Section):
+    """One observed pattern and how the model's figure for it is computed."""
+
+    name: str = param("", unit="-", doc="short name, used in tables and plots")
+    scenario: str = param("baseline", unit="-", doc="a scenario of the file or of validation.RUNS")
+    against: str | None = param(None, unit="-", doc="change/difference: the paired baseline")
+    region: str = param("all", unit="-", doc="all, target, buffer, control or a watched area")
+    metric: str = param("", unit="-", doc="timeseries column (or summary outcome for 'outcome')")
+    denominator: str | None = param(None, unit="-", doc="share: the column divided by")
+    window: tuple[int, int] | None = param(
+        None, unit="recorded days", doc="[first, end) days the statistic covers"
+    )
+    statistic: Literal[
+        "mean", "per_year", "share", "change", "difference", "outcome", "measure"
+    ] = param("mean", unit="-", doc="how the window becomes one figure (docs/calibration.md)")
+    measure: str | None = param(None, unit="-", doc="measure: a named figure of validation.py")
+    target: float | None = param(None, unit="metric's unit", doc="observed value")
+    tolerance: float | None = param(
+        None, gt=0, unit="metric's unit", doc="a miss this large has distance 1"
+    )
+    interval: tuple[float | None, float | None] | None = param(
+        None, unit="metric's unit", doc="[low, high]: any figure inside meets it (null: open)"
+    )
+    source: str = param("", unit="-", doc="where the observed value comes from")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Pattern:
+        where = f"patterns.{self.name or '?'}"
+        if not self.name:
+            raise ValueError("patterns: bad value: every pattern needs a 'name'")
+        if (self.target is None) == (self.interval is None):
+            raise ValueError(
+                f"{where}: give exactly one of 'target' (with tolerance) or 'interval'"
+            )
+        if self.target is not None and self.tolerance is None:
+            raise ValueError(f"{where}.tolerance: bad value None: a target needs a tolerance")
+        if self.interval is not None:
+            lo, hi = self.interval
+            if lo is None and hi is None:
+                raise ValueError(f"{where}.interval: bad value [null, null]: give a bound")
+            if lo is not None and hi is not None and not lo < hi:
+                raise ValueError(f"{where}.interval: bad value {[lo, hi]}: low must be below high")
+        stat = self.statistic
+        if stat == "measure":
+            if self.measure not in MEASURES:
+                raise ValueError(
+                    f"{where}.measure: bad value {self.measure!r} (allowed: {', '.join(MEASURES)})"
+                )
+            return self
+        if not self.metric:
+            raise ValueError(f"{where}.metric: bad value '': name a column")
+        if stat in ("change", "difference") and not self.against:
+            raise ValueError(f"{where}.against: bad value None: {stat} pairs against a scenario")
+        if stat == "share" and not self.denominator:
+            raise ValueError(f"{where}.denominator: bad value None: a share needs a denominator")
+        if stat != "outcome" and self.window is None:
+            raise ValueError(f"{where}.window: bad value None: {stat} needs [first, end) days")
+        if self.window is not None and not 0 <= self.window[0] < self.window[1]:
+            raise ValueError(
+                f"{where}.window: bad value {list(self.window)}: need 0 <= first < end"
+            )
+        return self
+
+    def distance(self, figure: float) -> float:
+        """0 inside an interval, |miss| / tolerance otherwise; at most 1 means met.
+
+        Outside an interval the distance is 1 + miss / scale (scale: the tolerance, else
+        the interval's width, else the bound's size or 1), so an interval is met only inside.
+        """
+        if not math.isfinite(figure):
+            return math.inf
+        if self.target is not None:
+            return abs(figure - self.target) / self.tolerance
+        lo, hi = self.interval
+        miss = max(0.0, (lo - figure) if lo is not None else 0.0)
+        miss = max(miss, (figure - hi) if hi is not None else 0.0)
+        if miss == 0.0:
+            return 0.0
+        if self.tolerance is not None:
+            scale = self.tolerance
+        elif lo is not None and hi is not None:
+            scale = hi - lo
+        else:
+            scale = max(abs(lo if lo is not None else hi), 1e-9) or 1.0
+        return 1.0 + miss / scale
+
+    def wanted(self) -> str:
+        if self.target is not None:
+            return f"{self.target:g} ± {self.tolerance:g}"
+        lo, hi = self.interval
+        return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+class Search(Section):
+    population: int = param(40, ge=1, le=100_000, unit="parameter sets", doc="particles a wave")
+    waves: int = param(4, ge=1, le=100, unit="waves", doc="waves of ABC-SMC")
+    quantile: float = param(
+        0.5, gt=0, le=1, unit="fraction", doc="a wave keeps this share of its closest sets"
+    )
+    pinned: float = param(
+        0.5,
+        gt=0,
+        le=1,
+        unit="fraction of prior range",
+        doc="a parameter is 'pinned down' when its 90% posterior interval is narrower than this",
+    )
+
+
+class Calibration(Section):
+    name: str = param("calibration", unit="-", doc="short name, used in reports")
+    description: str = param("", unit="-", doc="what is being fitted, to what")
+    scenario: str = param(
+        "../scenarios/baseline.yaml", unit="path", doc="the scenario the best set is written into"
+    )
+    set: list[str] = param([], unit="-", doc="overrides applied to every run (--set form)")
+    seed: int = param(2026, ge=0, le=2**32 - 1, unit="-", doc="root seed; replicate r: seed + r")
+    replicates: int = param(2, ge=1, le=1000, unit="runs", doc="seeds per parameter set")
+    parameters: list[Prior] = Field(default_factory=list)
+    scenarios: dict[str, RunDef] = Field(default_factory=dict)
+    patterns: list[Pattern] = Field(default_factory=list)
+    search: Search = Field(default_factory=Search)
+
+    @model_validator(mode="after")
+    def _names(self) -> Calibration:
+        if not self.parameters:
+            raise ValueError("parameters: bad value []: name at least one free parameter")
+        if not self.patterns:
+            raise ValueError("patterns: bad value []: name at least one pattern")
+        for field, items in (
+            ("parameters", [p.path for p in self.parameters]),
+            ("patterns", [p.name for p in self.patterns]),
+        ):
+            dup = sorted({x for x in items if items.count(x) > 1})
+            if dup:
+                raise ValueError(f"{field}: bad value {dup}: each may appear once")
+        return self
+
+
+# ------------------------------------------------------------------ the facts' measures
+def _iceberg_open_share(runs) -> V.Interval:
+    return V.open_share_change(runs, "iceberg", 150, 400)
+
+
+def _harm_vs_ease(runs) -> V.Interval:
+    return V.harm_priority_vs_open_first(runs, "net_harm")
+
+
+# Named figures of marketsim.validation (name -> function, the runs it needs besides baseline).
+MEASURES: dict[str, tuple[Callable[[Any], V.Interval], tuple[str, ...]]] = {
+    "crackdown_decay_during": (V.crackdown_decay_during, ("crackdown",)),
+    "crackdown_decay_after": (V.crackdown_decay_after, ("crackdown",)),
+    "raid_fade": (V.raid_fade, ("raid",)),
+    "displacement_share": (V.displacement_share, ("crackdown",)),
+    "iceberg_open_share_change": (_iceberg_open_share, ("iceberg",)),
+    "harm_vs_open_first_net_harm": (_harm_vs_ease, ("crackdown", "crackdown_by_harm")),
+}
+MEASURE_COLUMNS = ("open_sales", "sales", "net_harm")
+
+
+# -------------------------------------------------------------------- loading the file
+@dataclass
+class RunPlan:
+    """One scenario of a calibration: its mapping (fixed overrides applied), steps, overrides."""
+
+    base: dict[str, Any]
+    steps: int
+    overrides: tuple[str, ...]
+
+
+class LoadedCalibration:
+    """A validated calibration with every scenario resolved and every path checked."""
+
+    def __init__(self, spec: Calibration, source: Path, runs: dict[str, RunPlan], resized: bool):
+        self.spec = spec
+        self.source = source
+        self.runs = runs  # only the scenarios some pattern needs, in a fixed order
+        self.resized = resized
+        first = next(iter(runs.values()))
+        resolved = scenario_from_dict(first.base, source=str(source)).resolved()
+        self.kinds = {p.path: _kind(p, resolved) for p in spec.parameters}
+
+    @property
+    def default_out(self) -> Path:
+        """out/<name>; out/<name>-n<sets>x<seeds> for a quick pass (it needs runs of its own)."""
+        if self.resized:
+            s = self.spec
+            return Path("out") / f"{s.name}-n{s.search.population}x{s.replicates}"
+        return Path("out") / self.spec.name
+
+    def values(self, unit: np.ndarray) -> dict[str, Any]:
+        """A point of the unit box as parameter values (log priors, integers rounded)."""
+        return to_values(self.spec.parameters, self.kinds, unit)
+
+    def digest(self) -> str:
+        data = {k: [r.base, r.steps, r.overrides] for k, r in self.runs.items()}
+        # The search settings are left out: a wave's own points are hashed with its runs,
+        # so more waves, or another population, reuse whatever still matches.
+        spec = self.spec.model_dump(mode="json", exclude={"search"})
+        text = json.dumps({"spec": spec, "runs": data}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def to_values(priors: list[Prior], kinds: dict[str, str], unit: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p, u in zip(priors, unit, strict=True):
+        lo, hi = p.range
+        if p.scale == "log":
+            x = math.exp(math.log(lo) + float(u) * (math.log(hi) - math.log(lo)))
+        else:
+            x = lo + float(u) * (hi - lo)
+        out[p.path] = int(min(max(round(x), lo), hi)) if kinds.get(p.path) == "int" else x
+    return out
+
+
+def needed_runs(spec: Calibration) -> list[str]:
+    """The scenarios the patterns read, baseline first when used."""
+    keys: list[str] = []
+    for p in spec.patterns:
+        if p.statistic == "measure":
+            keys += ["baseline", *MEASURES[p.measure][1]]
+        else:
+            keys += [p.scenario, *([p.against] if p.against else [])]
+    keys = list(dict.fromkeys(keys))
+    return sorted(keys, key=lambda k: k != "baseline")
+
+
+def load_calibration(
+    path: str | Path,
+    samples: int | None = None,
+    extra: list[str] | None = None,
+    waves: int | None = None,
+    replicates: int | None = None,
+) -> LoadedCalibration:
+    """Read and check a calibration file; raises ScenarioError naming the file and field.
+
+    The quick mode: `samples` replaces `search.population`, `waves` `search.waves` and
+    `replicates` the seeds per set; `extra` are --set overrides added to the file's `set`.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        spec = Calibration.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, str(path), Calibration)) from None
+    for flag, value, limit in (("samples", samples, 100_000), ("waves", waves, 100),
+                               ("replicates", replicates, 1000)):  # fmt: skip
+        if value is not None and not 1 <= value <= limit:
+            raise ScenarioError(f"{path}: --{flag}: bad value {value}: allowed 1 to {limit}")
+    search = spec.search.model_copy(
+        update={
+            "population": samples or spec.search.population,
+            "waves": waves or spec.search.waves,
+        }
+    )
+    spec = spec.model_copy(
+        update={
+            "search": search,
+            "replicates": replicates or spec.replicates,
+            "set": [*spec.set, *(extra or [])],
+        }
+    )
+    fixed = spec.set
+    runs = {key: _run_plan(spec, key, path, fixed) for key in needed_runs(spec)}
+    loaded = LoadedCalibration(spec, path, runs, resized=bool(samples or replicates or extra))
+    _check(loaded)
+    return loaded
+
+
+def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunPlan:
+    if key in spec.scenarios:
+        rd = spec.scenarios[key]
+        if not rd.file:
+            raise ScenarioError(f"{path}: scenarios.{key}.file: bad value '': name the file")
+        file, steps, overrides = (path.parent / rd.file).resolve(), rd.steps, tuple(rd.set)
+    elif key in V.RUNS:
+        spec_run = V.RUNS[key]
+        file = V.SCENARIOS / f"{spec_run.scenario}.yaml"
+        steps, overrides = spec_run.steps, spec_run.overrides
+    else:
+        allowed = sorted({*spec.scenarios, *V.RUNS})
+        raise ScenarioError(
+            f"{path}: patterns: bad value {key!r}: no such scenario (allowed: {', '.join(allowed)})"
+        )
+    base = scenario_mapping(file)
+    for text in fixed:
+        keys, value = parse_override(text)
+        apply_override(base, keys, value, label=f"{path}: set {text!r}")
+    return RunPlan(base, steps, overrides)
+
+
+def applies(path: str, base: dict[str, Any]) -> bool:
+    """A tactic's parameter applies only to scenarios that have the tactic; others to all."""
+    parts = path.split(".")
+    return parts[0] != "tactics" or _lookup(base, ".".join(parts[:2])) is not None
+
+
+def _check(cal: LoadedCalibration) -> None:
+    """Build every scenario at every corner of the prior, and check windows fit the runs."""
+    spec, src = cal.spec, cal.source
+    for key, plan in cal.runs.items():
+        for corner in (np.zeros(len(spec.parameters)), np.ones(len(spec.parameters))):
+            point = {k: v for k, v in cal.values(corner).items() if applies(k, plan.base)}
+            try:
+                _scenario(plan, point, spec.seed, str(src))
+            except ScenarioError as exc:
+                text = str(exc).removeprefix(f"{src}: ")
+                raise ScenarioError(f"{src}: scenario {key!r} at {point}: {text}") from None
+    for p in spec.patterns:
+        if p.window is None:
+            continue
+        for key in (p.scenario, p.against):
+            if key and p.window[1] > cal.runs[key].steps:
+                raise ScenarioError(
+                    f"{src}: patterns.{p.name}.window: bad value {list(p.window)}: "
+                    f"scenario {key!r} runs {cal.runs[key].steps} days"
+                )
+    for p in spec.patterns:
+        if p.statistic in ("measure", "outcome"):
+            continue
+        for field, column in (("metric", p.metric), ("denominator", p.denominator)):
+            if column is not None and column not in COLUMNS:
+                raise ScenarioError(
+                    f"{src}: patterns.{p.name}.{field}: bad value {column!r}: "
+                    f"not a timeseries column (allowed: {', '.join(COLUMNS)})"
+                )
+        for key in (p.scenario, p.against):
+            if not key:
+                continue
+            watched = scenario_from_dict(cal.runs[key].base, source=str(src)).evaluation.watch
+            if p.region not in (*REGIONS, *watched):
+                raise ScenarioError(
+                    f"{src}: patterns.{p.name}.region: bad value {p.region!r} "
+                    f"(allowed in {key!r}: {', '.join([*REGIONS, *watched])})"
+                )
+    if not any(applies(p.path, plan.base) for p in spec.parameters for plan in cal.runs.values()):
+        raise ScenarioError(f"{src}: parameters: no parameter applies to any scenario")
+
+
+def _scenario(plan: RunPlan, point: dict[str, Any], seed: int, source: str):
+    return scenario_from_dict(plan.base, source=source, overrides=_overrides(plan, point, seed))
+
+
+def _overrides(plan: RunPlan, point: dict[str, Any], seed: int) -> tuple[str, ...]:
+    sets = [f"{k}={json.dumps(v)}" for k, v in point.items() if applies(k, plan.base)]
+    return (*sets, *plan.overrides, f"steps={plan.steps}", f"seed={seed}")
+
+
+# --------------------------------------------------------------------------- patterns
+def columns_needed(spec: Calibration) -> tuple[str, ...]:
+    cols: list[str] = []
+    for p in spec.patterns:
+        if p.statistic == "measure":
+            cols += MEASURE_COLUMNS
+        elif p.statistic != "outcome":
+            cols += [p.metric, *([p.denominator] if p.denominator else [])]
+    return tuple(dict.fromkeys(cols))
+
+
+def outcomes_needed(spec: Calibration) -> list[str]:
+    return [f"{p.region}.{p.metric}" for p in spec.patterns if p.statistic == "outcome"]
+
+
+def figure(p: Pattern, runs: dict[str, dict[int, V.RunResult]], outcomes) -> float:
+    """The model's figure for one pattern over one parameter set's seeds.
+
+    `runs[key][seed]` holds each run's timeseries; `outcomes[key][seed]` its summary
+    outcomes. Pooled over seeds as in validation.py.
+    """
+    if p.statistic == "measure":
+        return MEASURES[p.measure][0](runs).mean
+    if p.statistic == "outcome":
+        return float(np.mean([o[f"{p.region}.{p.metric}"] for o in outcomes[p.scenario].values()]))
+    lo, hi = p.window
+
+    def means(key: str, metric: str) -> list[float]:
+        return [V.window(r.ts, p.region, metric, lo, hi) for _, r in sorted(runs[key].items())]
+
+    x = means(p.scenario, p.metric)
+    if p.statistic == "mean":
+        return float(np.mean(x))
+    if p.statistic == "per_year":
+        return float(np.mean(x) * 365.0)
+    if p.statistic == "share":
+        return float(np.sum(x) / np.sum(means(p.scenario, p.denominator)))
+    base = means(p.against, p.metric)
+    if p.statistic == "change":
+        return V.change_interval(x, base).mean if np.sum(base) else math.nan
+    return float(np.mean(np.subtract(x, base)))  # difference
+
+
+def distances(patterns: list[Pattern], figures: dict[str, float]) -> tuple[float, list[float]]:
+    """Each pattern's distance, and the set's: the largest (at most 1: all met)."""
+    each = [p.distance(figures[p.name]) for p in patterns]
+    return max(each), each
+
+
+# -------------------------------------------------------------------------- the search
+# A wave runner: (wave index, the wave's parameter sets) -> each set's pattern figures.
+WaveRunner = Callable[[int, list[dict[str, Any]]], list[dict[str, float]] | None]
+
+
+@dataclass
+class SearchResult:
+    waves: list[abc.Wave]
+    values: list[list[dict[str, Any]]]  # parameter values of every particle, per wave
+    figures: list[list[dict[str, float]]]  # pattern figures, per wave and particle
+    finished: bool  # False: a wave had failed runs, the search stopped there
+
+
+def search(
+    spec: Calibration,
+    kinds: dict[str, str],
+    run_wave: WaveRunner,
+    log: Callable[[str], None] | None = None,
+) -> SearchResult:
+    """ABC-SMC over the spec's priors, each wave evaluated by `run_wave`."""
+    s = spec.search
+    dims = len(spec.parameters)
+    previous = None
+    result = SearchResult([], [], [], finished=True)
+    for k in range(s.waves):
+        if previous is None:
+            unit = abc.first_wave(dims, s.population, spec.seed)
+        else:
+            unit = abc.next_wave(previous, s.population, spec.seed)
+        values = [to_values(spec.parameters, kinds, u) for u in unit]
+        if log:
+            tol = "from the prior" if previous is None else f"tolerance {previous.tolerance:.3g}"
+            log(f"wave {k + 1} of {s.waves}: {len(values)} parameter sets ({tol})")
+        figures = run_wave(k, values)
+        if figures is None:
+            result.finished = False
+            return result
+        dist = np.array([distances(spec.patterns, f)[0] for f in figures])
+        wave = abc.settle(k, unit, dist, s.quantile, previous)
+        result.waves.append(wave)
+        result.values.append(values)
+        result.figures.append(figures)
+        if log:
+            met = int((dist <= abc.MET).sum())
+            log(f"wave {k + 1}: best distance {dist.min():.3g}, {met} set(s) meet every pattern")
+        previous = wave
+    return result
+
+
+def wave_jobs(cal: LoadedCalibration, values: list[dict[str, Any]]) -> list[Job]:
+    """One job per parameter set, replicate and scenario; a set's runs on one seed adjoin."""
+    spec = cal.spec
+    series = SeriesSpec(columns=columns_needed(spec), regions=None)
+    keep = outcomes_needed(spec)
+    keys = list(cal.runs)
+    jobs = []
+    for i, point in enumerate(values):
+        for r in range(spec.replicates):
+            seed = spec.seed + r
+            for k, key in enumerate(keys):
+                plan = cal.runs[key]
+                jobs.append(
+                    Job(
+                        id=(i * spec.replicates + r) * len(keys) + k,
+                        label=key,
+                        point=i,
+                        replicate=r,
+                        seed=seed,
+                        base=plan.base,
+                        overrides=_overrides(plan, point, seed),
+                        source=str(cal.source),
+                        params=point,
+                        metrics=keep,
+                        series=series if series.columns else None,
+                    )
+                )
+    return jobs
+
+
+def figures_from_store(cal: LoadedCalibration, runs: pd.DataFrame, series: pd.DataFrame):
+    """Each parameter set's pattern figures, from a finished wave's store."""
+    spec = cal.spec
+    by_job = dict(tuple(series.groupby("job"))) if len(series) else {}
+    out: list[dict[str, float]] = []
+    for _point, rows in runs.groupby("point", sort=True):
+        ts: dict[str, dict[int, V.RunResult]] = {k: {} for k in cal.runs}
+        outcomes: dict[str, dict[int, dict[str, float]]] = {k: {} for k in cal.runs}
+        for row in rows.itertuples(index=False):
+            frame = by_job.get(row.job)
+            ts[row.label][row.seed] = V.RunResult(frame, {})
+            outcomes[row.label][row.seed] = {}
+        record = rows.set_index(["label", "seed"])
+        for col in outcomes_needed(spec):
+            for (label, seed), value in record[col].items():
+                outcomes[label][seed][col] = float(value)
+        out.append({p.name: _safe_figure(p, ts, outcomes) for p in spec.patterns})
+    return out
+
+
+def _safe_figure(p: Pattern, ts, outcomes) -> float:
+    """A figure that cannot be computed (no sales in a window, say) is NaN: distance inf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            value = figure(p, ts, outcomes)
+        except (ZeroDivisionError, ValueError, KeyError):
+            return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def stderr_log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Posterior:
+    """The accepted sets: (wave, set) pairs with their weights."""
+
+    sets: list[tuple[int, int]]
+    weight: np.ndarray
+    met: bool  # False: no set met every pattern; these are the last wave's closest
+
+    def values(self, result: SearchResult, path: str) -> np.ndarray:
+        return np.array([float(result.values[k][i][path]) for k, i in self.sets])
+
+    def figures(self, result: SearchResult, name: str) -> np.ndarray:
+        return np.array([result.figures[k][i][name] for k, i in self.sets])
+
+
+def posterior(result: SearchResult) -> Posterior:
+    """Every set, of any wave, that meets every pattern, weighted.
+
+    With acceptance "every pattern met" the ABC posterior is the prior restricted to
+    distance <= 1. Each wave's sets carry importance weights prior / proposal, so each
+    wave's met sets are a weighted sample of that one posterior; they are pooled, each
+    wave counting by its effective sample size (more sets than the last wave alone, so
+    steadier quantiles). If no set meets them all: the last wave's kept sets.
+    """
+    sets, weights = [], []
+    for wave in result.waves:
+        met = np.flatnonzero(wave.distance <= abc.MET)
+        w = wave.weight[met] if wave.weight[met].sum() > 0 else np.ones(met.size)
+        if not met.size:
+            continue
+        w = w / w.sum()
+        ess = 1.0 / np.sum(w**2)
+        sets += [(wave.index, int(i)) for i in met]
+        weights.append(w * ess)
+    if sets:
+        weight = np.concatenate(weights)
+        return Posterior(sets, weight / weight.sum(), True)
+    last = result.waves[-1]
+    kept = np.flatnonzero(last.kept)
+    return Posterior(
+        [(last.index, int(i)) for i in kept], last.weight[kept] / last.weight[kept].sum(), False
+    )
+
+
+def best_set(result: SearchResult) -> tuple[int, int]:
+    """(wave, set) of the closest set of any wave (the latest of equals)."""
+    best = min((w.distance[i], -w.index, i) for w in result.waves for i in range(len(w.distance)))
+    return -best[1], int(best[2])
+
+
+def best_scenario(cal: LoadedCalibration, point: dict[str, Any]) -> dict[str, Any]:
+    """The calibration's scenario file with the fixed overrides and the best set applied."""
+    path = (cal.source.parent / cal.spec.scenario).resolve()
+    base = scenario_mapping(path)
+    for text in cal.spec.set:
+        keys, value = parse_override(text)
+        apply_override(base, keys, value, label=f"{cal.source}: set {text!r}")
+    for key, value in point.items():
+        if applies(key, base):
+            apply_override(base, key.split("."), value, label=f"{cal.source}: best set")
+    base = copy.deepcopy(base)
+    base["name"] = f"{cal.spec.name}_best"
+    base["description"] = f"best parameter set of calibration {cal.spec.name!r}"
+    scenario_from_dict(base, source=str(path))  # must be valid as written
+    return base

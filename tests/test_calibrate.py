@@ -1,0 +1,242 @@
+"""`marketsim calibrate`: the search finds known values, patterns are read right, bad files fail
+cleanly, and both shipped calibration files run end to end in the quick mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from marketsim.experiments import abc
+from marketsim.experiments.calibrate import (
+    Calibration,
+    Pattern,
+    figure,
+    load_calibration,
+    posterior,
+    search,
+)
+from marketsim.experiments.calibrate_report import posterior_table
+from marketsim.scenario import ScenarioError
+from marketsim.validation import RunResult
+
+# ------------------------------------------------------------------ known answer (toy model)
+# A cheap stochastic model with the shape of a marketsim run: daily Poisson counts per
+# region. `violence` sets the baseline rate of violent incidents, `open_share` the share of
+# sales made in the open, `effect` how much a tactic from day 50 raises violence; `unused`
+# does nothing, so the patterns must leave it free.
+TRUE = {"violence": 2.0, "open_share": 0.4, "effect": 0.5, "unused": 0.3}
+DAYS = 100
+
+
+def toy_run(point: dict, seed: int, tactic: bool) -> RunResult:
+    rng = np.random.default_rng([seed, int(tactic)])
+    rate = np.full(DAYS, point["violence"])
+    if tactic:
+        rate[50:] *= 1 + point["effect"]
+    sales = rng.poisson(40, DAYS)
+    frame = pd.DataFrame(
+        {
+            "step": np.arange(DAYS),
+            "region": "all",
+            "violent_incidents": rng.poisson(rate),
+            "sales": sales,
+            "open_sales": rng.binomial(sales, point["open_share"]),
+        }
+    )
+    return RunResult(frame, {})
+
+
+TOY_PATTERNS = [
+    {"name": "violence a year", "statistic": "per_year", "metric": "violent_incidents",
+     "window": [0, DAYS]},
+    {"name": "open share", "statistic": "share", "metric": "open_sales",
+     "denominator": "sales", "window": [0, DAYS]},
+    {"name": "tactic raises violence", "statistic": "change", "scenario": "tactic",
+     "against": "baseline", "metric": "violent_incidents", "window": [50, DAYS]},
+]  # fmt: skip
+
+
+def toy_figures(patterns, point: dict, seeds) -> dict[str, float]:
+    runs = {
+        "baseline": {s: toy_run(point, s, False) for s in seeds},
+        "tactic": {s: toy_run(point, s, True) for s in seeds},
+    }
+    return {p.name: figure(p, runs, {}) for p in patterns}
+
+
+def test_known_values_are_calibrated_back_inside_their_interval():
+    """Patterns made by the toy model at known values (on seeds the search never uses) are
+    fitted by ABC-SMC: each known value lies in its 90% posterior interval, the three
+    parameters the patterns inform are pinned down, and the one they do not is left free."""
+    observed = toy_figures([Pattern(**p, target=0, tolerance=1) for p in TOY_PATTERNS], TRUE,
+                           range(1000, 1010))  # fmt: skip
+    # Tolerances: two to three times the seed-to-seed spread of each figure over 2 seeds.
+    tol = {"violence a year": 100.0, "open share": 0.03, "tactic raises violence": 0.3}
+    spec = Calibration.model_validate(
+        {
+            "seed": 8,
+            "replicates": 2,
+            "parameters": [
+                {"path": "violence", "range": [0.5, 5.0], "scale": "log"},
+                {"path": "open_share", "range": [0.05, 0.95]},
+                {"path": "effect", "range": [0.0, 2.0]},
+                {"path": "unused", "range": [0.0, 1.0]},
+            ],
+            "patterns": [
+                {**p, "target": observed[p["name"]], "tolerance": tol[p["name"]]}
+                for p in TOY_PATTERNS
+            ],
+            "search": {"population": 40, "waves": 6, "quantile": 0.25},
+        }
+    )
+    seeds = [spec.seed + r for r in range(spec.replicates)]
+    kinds = dict.fromkeys(TRUE, "float")
+
+    def run_wave(_k, values):
+        return [toy_figures(spec.patterns, v, seeds) for v in values]
+
+    result = search(spec, kinds, run_wave, log=None)
+    assert result.finished and len(result.waves) == 6
+    assert posterior(result).met and len(posterior(result).sets) >= 20
+    post = posterior_table(spec, result).set_index("parameter")
+    for name, value in TRUE.items():
+        assert post.loc[name, "q05"] <= value <= post.loc[name, "q95"], (name, post.loc[name])
+    assert list(post.verdict) == ["pinned down", "pinned down", "pinned down", "left free"]
+    # The waves narrow in: the tolerance falls from the first wave to the last.
+    assert result.waves[0].tolerance > 3 * result.waves[-1].tolerance == 3 * abc.MET
+
+
+def test_search_is_reproducible_from_its_seed():
+    spec = Calibration.model_validate(
+        {
+            "parameters": [{"path": "violence", "range": [0.5, 5.0]}],
+            "patterns": [{**TOY_PATTERNS[0], "target": 700, "tolerance": 50}],
+            "search": {"population": 8, "waves": 2},
+        }
+    )
+    point = {"open_share": 0.4, "effect": 0.0}
+
+    def run_wave(_k, values):
+        return [toy_figures(spec.patterns, {**point, **v}, [1]) for v in values]
+
+    a = search(spec, {"violence": "float"}, run_wave)
+    b = search(spec, {"violence": "float"}, run_wave)
+    assert a.values == b.values
+    assert a.values[0] != a.values[1]
+
+
+# ------------------------------------------------------------------------------- patterns
+def test_interval_pattern_is_met_only_inside_and_grows_outside():
+    p = Pattern(name="x", metric="sales", window=[0, 1], interval=[None, 0.0], tolerance=0.1)
+    assert p.distance(-0.5) == 0.0
+    assert p.distance(0.05) == pytest.approx(1.5)
+    assert p.distance(0.2) > p.distance(0.05) > 1.0
+    q = Pattern(name="y", metric="sales", window=[0, 1], target=10, tolerance=2)
+    assert q.distance(11) == pytest.approx(0.5)
+    assert q.distance(float("nan")) == float("inf")
+
+
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ({"name": "a", "metric": "sales", "window": [0, 10]}, "give exactly one of 'target'"),
+        ({"name": "a", "metric": "sales", "target": 1}, "tolerance"),
+        ({"name": "a", "metric": "sales", "target": 1, "tolerance": 1}, "window"),
+        ({"name": "a", "statistic": "change", "metric": "sales", "window": [0, 9], "target": 1,
+          "tolerance": 1}, "against"),
+        ({"name": "a", "statistic": "measure", "measure": "nope", "target": 1, "tolerance": 1},
+         "allowed: crackdown_decay_during"),
+    ],
+)  # fmt: skip
+def test_bad_pattern_is_one_line_naming_file_and_field(tmp_path, pattern, message):
+    path = tmp_path / "cal.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "scenario": str(tmp_path / "none.yaml"),
+                "parameters": [{"path": "dealers.debt_rate", "range": [0, 0.05]}],
+                "patterns": [pattern],
+            }
+        )
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_calibration(path)
+    text = str(err.value)
+    assert str(path) in text and message in text and "\n" not in text
+
+
+def test_window_beyond_the_run_and_unknown_scenario_fail_before_any_run(tmp_path):
+    base = {
+        "parameters": [{"path": "dealers.debt_rate", "range": [0, 0.05]}],
+        "scenarios": {"town": {"file": "../scenarios/baseline.yaml", "steps": 100}},
+    }
+    path = tmp_path / "cal.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {**base, "patterns": [{"name": "v", "scenario": "town", "metric": "sales",
+                                   "window": [0, 365], "target": 1, "tolerance": 1}]}
+        )
+    )  # fmt: skip
+    (tmp_path.parent / "scenarios").mkdir(exist_ok=True)
+    from marketsim.validation import SCENARIOS
+
+    (tmp_path.parent / "scenarios" / "baseline.yaml").write_text(
+        (SCENARIOS / "baseline.yaml").read_text()
+    )
+    with pytest.raises(ScenarioError, match=r"patterns.v.window: bad value \[0, 365\].*100 days"):
+        load_calibration(path)
+    path.write_text(
+        yaml.safe_dump(
+            {**base, "patterns": [{"name": "v", "scenario": "nowhere", "metric": "sales",
+                                   "window": [0, 10], "target": 1, "tolerance": 1}]}
+        )
+    )  # fmt: skip
+    with pytest.raises(ScenarioError, match="'nowhere': no such scenario"):
+        load_calibration(path)
+    for field, value, message in (
+        ("metric", "sails", "patterns.v.metric: bad value 'sails': not a timeseries column"),
+        ("region", "north", "patterns.v.region: bad value 'north' \\(allowed in 'town': all"),
+    ):
+        pattern = {"name": "v", "scenario": "town", "metric": "sales", "window": [0, 10],
+                   "target": 1, "tolerance": 1, field: value}  # fmt: skip
+        path.write_text(yaml.safe_dump({**base, "patterns": [pattern]}))
+        with pytest.raises(ScenarioError, match=message):
+            load_calibration(path)
+
+
+# ------------------------------------------------------------------- shipped files, end to end
+QUICK = ("--waves", "1", "--replicates", "1", "--workers", "2",
+         "--set", "burn_in=30", "--set", "market.n_users=300", "--set", "market.n_dealers=30")  # fmt: skip
+
+
+@pytest.mark.parametrize("name, samples", [("calibrate_town", 2), ("calibrate_facts", 1)])
+def test_shipped_calibration_runs_end_to_end_in_quick_mode(tmp_path, name, samples):
+    """Each shipped file, a small town, one wave: every output is written, every pattern
+    gets a figure, best.yaml is a valid scenario, and a rerun resumes with nothing to do."""
+    from marketsim.scenario import load_scenario
+    from tests.conftest import ROOT
+    from tests.test_cli import marketsim
+
+    out = tmp_path / "cal"
+    args = ("calibrate", f"experiments/{name}.yaml", "--samples", str(samples), *QUICK)
+    res = marketsim(*args, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "wave 1 of 1" in res.stderr and "report:" in res.stdout
+    for f in ("calibration.md", "particles.csv", "accepted.csv", "posterior.csv", "best.yaml",
+              "plots/posterior.png", "plots/patterns.png"):  # fmt: skip
+        assert (out / f).is_file(), f
+    spec = yaml.safe_load((ROOT / "experiments" / f"{name}.yaml").read_text())
+    particles = pd.read_csv(out / "particles.csv")
+    assert len(particles) == samples
+    figures = particles[[f"figure:{p['name']}" for p in spec["patterns"]]]
+    # Counts in a whole town are always defined; a change in a small town's target may not be.
+    assert figures.notna().to_numpy().mean() >= (1.0 if name == "calibrate_town" else 0.5)
+    best = load_scenario(out / "best.yaml")
+    assert best.market.n_users == 300
+    if name == "calibrate_town":
+        again = marketsim(*args, "--out", str(out))
+        assert again.returncode == 0, again.stderr
+        assert "no runs left to do" in again.stdout
+        pd.testing.assert_frame_equal(pd.read_csv(out / "particles.csv"), particles)
