@@ -211,29 +211,36 @@ def treatment(ws: Workshop) -> dict[str, Any]:
 
 
 def difference(ws: Workshop) -> dict[str, Any]:
-    """Cumulative net harm of the scenario minus the rival's (side-by-side mode)."""
+    """Cumulative net harm of the scenario minus the rival's (side-by-side mode).
+
+    The area is split into a green part (below zero: the scenario did less harm) and a
+    red part (above: the rival did), as two series. A `visualMap` with `pieces` over
+    a series with an area made ECharts throw on every redraw and draw nothing.
+    """
     rival = ws.rival
-    assert rival is not None
+    if rival is None:
+        raise ValueError("the difference chart needs a rival (side-by-side mode)")
     diff = (ws.main.cumulative_net_harm() - rival.cumulative_net_harm()) / 1e6
     main_name, rival_name = ws.main.scenario.name, rival.scenario.name
     series = [
-        _line(f"{main_name} minus {rival_name}", diff, "#333333", width=2, areaStyle={}),
+        _line(
+            f"{main_name} did less harm",
+            np.minimum(diff, 0.0),
+            "#1b7837",
+            width=1,
+            areaStyle={"opacity": 0.45},
+        ),
+        _line(
+            f"{rival_name} did less harm",
+            np.maximum(diff, 0.0),
+            "#b2182b",
+            width=1,
+            areaStyle={"opacity": 0.45},
+        ),
+        _line(f"{main_name} minus {rival_name}", diff, "#333333", width=2),
     ]
     option = _base(ws, f"{main_name} minus {rival_name}", "GBP million, cumulative", series)
-    option["visualMap"] = {
-        "show": False,
-        "dimension": 1,
-        "seriesIndex": 0,
-        "pieces": [
-            {"lte": 0, "color": "#1b7837"},
-            {"gt": 0, "color": "#b2182b"},
-        ],
-    }
-    option["legend"]["data"] = []
-    option["title"]["subtext"] = (
-        f"below zero (green): {main_name} did less harm; above (red): {rival_name} did"
-    )
-    option["title"]["subtextStyle"] = {"fontSize": 11}
+    option["legend"]["data"] = [series[0]["name"], series[1]["name"]]
     return option
 
 
