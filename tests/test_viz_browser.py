@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -141,6 +142,32 @@ def test_step_advances_time(page) -> None:
     page.screenshot(path=str(ARTIFACTS / "viz_step.png"))
 
 
+def test_run_to_a_day(page) -> None:
+    """The facilitator's stop: a typed day, then the button for the tactic's end."""
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_day(page, lambda d: d == 0)
+    page.get_by_label("Run to day").fill("12")
+    page.get_by_role("button", name="Go", exact=True).click()
+    assert wait_for_day(page, lambda d: d >= 12) == 12
+    page.get_by_role("button", name=re.compile(r"to its end \(day 62\)", re.I)).click()
+    assert wait_for_day(page, lambda d: d >= 62) == 62
+    _charts_hold_data(page, list(CHARTS), 62)
+
+
+def test_downloads(page) -> None:
+    """The data on screen downloads as CSV: a row per day, region and run so far."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download data (CSV)").click()
+    text = Path(info.value.path()).read_text()
+    header, *rows = text.splitlines()
+    assert header.startswith("run,scenario,step,region")
+    day = day_shown(page)
+    assert len(rows) == day * 4 * 2  # days x regions x (crackdown, its no-tactic run)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download map (PNG)").click()
+    assert Path(info.value.path()).read_bytes()[:4] == b"\x89PNG"
+
+
 def test_slider_changes_an_outcome(page) -> None:
     # Same seed, same days: only the crackdown's intensity differs between the two runs.
     page.get_by_role("button", name="Reset", exact=True).click()
@@ -186,6 +213,11 @@ def test_side_by_side_shows_two_maps(page) -> None:
         wait_for_day(page, lambda d, b=before: d > b)
     _canvases(page, 7)
     _charts_hold_data(page, ["difference", *CHARTS], day_shown(page))
+    # At 1680 px the key sits beside the two maps, not below them.
+    key = page.locator(".marketsim-key").bounding_box()
+    second_map = page.locator(".marketsim-map img").nth(1).bounding_box()
+    assert key["x"] >= second_map["x"] + second_map["width"] - 1
+    assert key["y"] < second_map["y"] + second_map["height"]
     time.sleep(1)  # let the charts finish drawing before the picture
     page.screenshot(path=str(ARTIFACTS / "viz_side_by_side.png"), full_page=True)
 

@@ -163,7 +163,9 @@ def visible_dealing(ws: Workshop) -> dict[str, Any]:
             people = max(float(residents[town.region_masks[region]].sum()), 1.0)
             share = 100 * smooth(ws.baseline.series("visible_dealing", region)) / people
             series.append(_line(f"{region}, no tactic", share, colour, width=1.5, dashed=True))
-    return _base(ws, "Visible dealing by area", "% of residents exposed", series)
+    option = _base(ws, "Visible dealing by area", "% of residents exposed", series)
+    option["grid"]["top"] = 100  # six names take two legend rows: keep them off the plot
+    return option
 
 
 def arrests_vs_harm(ws: Workshop) -> dict[str, Any]:
@@ -205,7 +207,7 @@ def treatment(ws: Workshop) -> dict[str, Any]:
             areaStyle={"opacity": 0.35},
         ),
         _line("in treatment", side.series("users_in_treatment"), "#1b7837", width=3),
-        _line("places", places, "#1b7837", width=1.5, dashed=True, step="end"),
+        _line("places", places, "#5e3c99", width=1.5, dashed=True, step="end"),
     ]
     return _base(ws, "Treatment places and waiting list", "people", series)
 
