@@ -21,6 +21,7 @@ from marketsim.agents.police import PoliceForce
 from marketsim.agents.population import NEVER
 from marketsim.agents.treatment import TreatmentService
 from marketsim.agents.user import UserPopulation
+from marketsim.datacollection import headline_collector
 from marketsim.enforcement import enforce
 from marketsim.fields import box_sum
 from marketsim.harms import HarmLedger
@@ -85,6 +86,7 @@ class MarketModel(mesa.Model):
         self.accounts = Accounts([cfg.label for cfg in scenario.tactics])
         self.tally = DayTally(n)
         self.recorder = Recorder(self)
+        self.datacollector = headline_collector()  # for Mesa's tools (datacollection.py)
         self._arrests_cell = np.zeros(n)  # yesterday's dealer arrests: risk and void
         self._fear_market = np.zeros(n)
         self._fear_enforcement = np.zeros(n)
@@ -238,6 +240,9 @@ class MarketModel(mesa.Model):
         self._phase_fields()
         self._phase_record()
         self.day += 1
+        if self.day > 0:  # the day just run was recorded: Mesa's tools see it too
+            self.datacollector.collect(self)
+        self.running = self.day < self.config.steps
 
     @property
     def recording(self) -> bool:
