@@ -165,6 +165,7 @@ def compare(
         list(set),
         _backend(backend, workers, progress),
         overwrite,
+        replicates,
     )
     return _finish(outcome)
 
@@ -215,6 +216,7 @@ def sensitivity(
 def pilot(
     pilot_file: str | Path,
     out: str | Path | None = None,
+    replicates: int | None = None,
     backend: str = "local",
     workers: int | None = None,
     overwrite: bool = False,
@@ -226,5 +228,6 @@ def pilot(
         Path(out) if out else None,
         _backend(backend, workers, progress),
         overwrite,
+        replicates,
     )
     return _finish(outcome)

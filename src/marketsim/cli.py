@@ -280,6 +280,14 @@ def pilot(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     overwrite: OverwriteOpt = False,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            help="replace the file's replicates (simulated pilots per arm) for a quicker "
+            "pass; results go to out/<name>-r<replicates>",
+            min=2,
+        ),
+    ] = None,
 ) -> None:
     """Plan a pilot: power, detectable effect, size needed, misleading results, value for money.
 
@@ -289,7 +297,9 @@ def pilot(
     from marketsim.experiments.commands import Backend, run_pilot
 
     _experiment(
-        lambda: run_pilot(pilot_file, out, Backend(backend, workers, scheduler), overwrite),
+        lambda: run_pilot(
+            pilot_file, out, Backend(backend, workers, scheduler), overwrite, replicates
+        ),
         str(out or "out/<name>"),
     )
 

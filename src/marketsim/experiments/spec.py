@@ -240,7 +240,13 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
         raise ScenarioError(format_validation_error(exc, str(path), cls)) from None
     if not spec.scenario:
         raise ScenarioError(f"{path}: scenario: bad value '': name the scenario file")
-    return spec, scenario_mapping((path.parent / spec.scenario).resolve())
+    target = (path.parent / spec.scenario).resolve()
+    if not target.is_file():
+        raise ScenarioError(
+            f"{path}: scenario: bad value {spec.scenario!r}: no file {target} "
+            f"(the path is relative to the folder of {path.name})"
+        )
+    return spec, scenario_mapping(target)
 
 
 SIZED = ("lhs", "sobol", "morris")  # designs whose size is `design.samples`

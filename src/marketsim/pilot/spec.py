@@ -1,6 +1,6 @@
 """Pilot files: the tactic, where, for how long, and how the evaluation will observe it.
 
-The measures are the observable ones of seed 001 App. C and Box B. Each is a
+The measures are the observable ones of UKDPC 2009, App. C and Box B. Each is a
 count of true events in the model, of which only a reporting fraction is
 recorded, or a survey share. Reporting rates are parameters; their defaults
 and sources are in `MEASURES`.
@@ -225,10 +225,20 @@ class LoadedPilot:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_pilot(path: str | Path) -> LoadedPilot:
-    """Read and check a pilot file; raises ScenarioError naming the file and field."""
+def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
+    """Read and check a pilot file; raises ScenarioError naming the file and field.
+
+    `replicates` replaces the file's `replicates` (the --replicates option).
+    """
     path = Path(path)
     spec, base = read_spec(path, Pilot)
+    if replicates is not None:
+        if replicates < 2:
+            raise ScenarioError(
+                f"{path}: --replicates: bad value {replicates}: a pilot needs at least 2 "
+                "simulated pilots per arm"
+            )
+        spec = spec.model_copy(update={"replicates": replicates})
     if spec.tactics is not None:
         kept = [t for t in base.get("tactics", []) if t.get("type") == "standard_patrol"]
         base["tactics"] = kept + copy.deepcopy(spec.tactics)
