@@ -49,7 +49,7 @@ SOURCES: dict[str, Source] = {
 
 # "seed 001", "seed 001_85a9966099c1cff4.txt", "seed 001's", then an optional locator.
 _LABEL = re.compile(
-    r"\bseed (00[0-4])(?:_[0-9a-f]{16}\.txt)?(?:'s)?"
+    r"\b[Ss]eed (00[0-4])(?:_[0-9a-f]{16}\.txt)?(?:'s)?"
     r"(?P<rest>,? (?=(?:Tables?|Box(?:es)?|Figures?|Appendix)\b|ch\.|App\.))?"
 )
 

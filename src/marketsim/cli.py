@@ -95,15 +95,22 @@ def _human_summary(sc, summary: dict, wall: float, out: Path) -> str:
     days = sc.steps
     w = summary["wdq"]
     conc = summary["violence_concentration"]
+    from marketsim.pilot.spec import MEASURES  # reporting rates: offences -> recorded crimes
+
+    recorded = MEASURES["recorded_acquisitive_crime"].reporting
     lines = [
         f"{sc.name}: {days} days after {sc.burn_in} days burn-in, seed {sc.seed} ({wall:.1f} s)",
+        f"  town       {summary['town']['residents']:,} residents on "
+        f"{summary['town']['width_cells']}x{summary['town']['height_cells']} cells of about 100 m",
         f"  market     {allr['sales'] / days:,.0f} sales/day ({allr['open_sales'] / max(allr['sales'], 1):.0%} open), "
         f"{allr['active_dealers'] / days:,.0f} dealers/day, price GBP {allr['price']:.2f}",
         f"  harms      {allr['violent_incidents']:,.0f} violent incidents ({allr['homicides']:.0f} homicide{'' if allr['homicides'] == 1 else 's'}), "
-        f"{allr['acquisitive_crimes']:,.0f} acquisitive crimes, {allr['overdose_deaths']:.0f} overdose deaths",
+        f"{allr['overdose_deaths']:.0f} overdose deaths",
+        f"             {allr['acquisitive_crimes']:,.0f} acquisitive offences committed "
+        f"(about {allr['acquisitive_crimes'] * recorded:,.0f} recorded at the {recorded:.0%} reporting rate)",
         f"  policing   {allr['arrests']:,.0f} arrests, {allr['prison_days']:,.0f} prison days, "
         f"{allr['police_officer_days']:,.0f} officer-days",
-        f"  net harm   GBP {nh['cost_of_crime_gbp']['total'] / 1e6:,.2f}m (cost of crime); "
+        f"  net harm   GBP {nh['cost_of_crime_gbp']['total'] / 1e6:,.2f}m (Home Office cost of crime); "
         f"{nh['crime_harm_index']['total']:,.0f} CHI days",
     ]
     if conc.get("top_10pct_share") is not None:

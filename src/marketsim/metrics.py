@@ -310,6 +310,11 @@ def summarize(model: MarketModel, ts: pd.DataFrame) -> dict[str, Any]:
         "seed": sc.seed,
         "steps": sc.steps,
         "burn_in": sc.burn_in,
+        "town": {  # who lives there: the denominator for any per-resident rate
+            "residents": int(model.town.residents.sum()),
+            "width_cells": int(sc.town.width),
+            "height_cells": int(sc.town.height),
+        },
         "totals_by_region": totals,
         "harm_by_type": harm_by_type,
         "harm_matrix": matrices,
