@@ -72,10 +72,10 @@ def plot_power_curve(res: PilotResult, pilot: LoadedPilot, path: Path) -> None:
     fig.text(
         0.01,
         0.01,
-        "Solid: share of simulated evaluations that found a significant improvement. Dashed: "
-        "projected from the average effect and noise (a normal approximation),\nstarting at "
-        "the projection's own value for the planned length. A step down at the planned line "
-        "is the change of method, not a loss from running longer.",
+        "Solid: share of simulated evaluations that found a significant improvement.\n"
+        "Dashed: projected from the average effect and noise (a normal approximation), "
+        "starting at the projection's own value for the planned length.\n"
+        "A step down at the planned line is the change of method, not a loss from running longer.",
         fontsize=7,
         color="0.35",
     )
@@ -84,7 +84,7 @@ def plot_power_curve(res: PilotResult, pilot: LoadedPilot, path: Path) -> None:
     ax.set_title("How long must the pilot run for the evaluation to see its effect?")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=110)
 
 
