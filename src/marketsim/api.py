@@ -114,15 +114,20 @@ def run(
     set: Sequence[str] = (),
     out: str | Path | None = None,
     progress: bool = False,
+    keep_events: bool = False,
 ) -> RunResult:
-    """Run one scenario, as `marketsim run` does; with `out`, write its files there too."""
+    """Run one scenario, as `marketsim run` does; with `out`, write its files there too.
+
+    `keep_events` keeps the harm ledger's event table: `result.model.ledger.events()`,
+    and marketsim.exports for the per-cell files of `marketsim run --keep-events`.
+    """
     overrides = list(set)
     if seed is not None:
         overrides.append(f"seed={seed}")
     if steps is not None:
         overrides.append(f"steps={steps}")
     sc = load(scenario, overrides)
-    model, ts, summary = simulate(sc, progress=progress)
+    model, ts, summary = simulate(sc, progress=progress, keep_events=keep_events)
     result = RunResult(sc, ts, summary, model)
     if out is not None:
         result.save(out)

@@ -65,6 +65,14 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no progress bar or summary")
     ] = False,
+    keep_events: Annotated[
+        bool,
+        typer.Option(
+            "--keep-events",
+            help="also write the harm ledger: harm_events.parquet (day, cell, harm, cause) "
+            "and harm_by_cell.csv (totals per cell)",
+        ),
+    ] = False,
 ) -> None:
     """Run one scenario and write timeseries.csv, summary.json and scenario.yaml."""
     overrides = list(set_)
@@ -77,7 +85,9 @@ def run(
         from marketsim.io import simulate, write_outputs
 
         t0 = time.perf_counter()
-        _model, ts, summary = simulate(sc, progress=not quiet and sys.stderr.isatty())
+        model, ts, summary = simulate(
+            sc, progress=not quiet and sys.stderr.isatty(), keep_events=keep_events
+        )
         wall = time.perf_counter() - t0
     except ScenarioError as exc:
         message = str(exc)
@@ -85,6 +95,12 @@ def run(
         _fail(message if message.startswith(str(scenario)) else f"{scenario}: {message}")
         return
     write_outputs(out, sc, ts, summary)
+    if keep_events:
+        from marketsim.exports import write_harm_exports
+
+        written = write_harm_exports(out, model)
+        if not quiet:
+            typer.echo(f"harm ledger: {', '.join(str(p) for p in written)}")
     if not quiet:
         typer.echo(_human_summary(sc, summary, wall, out))
 

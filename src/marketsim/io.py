@@ -20,14 +20,19 @@ from marketsim.scenario import Scenario
 
 
 def simulate(
-    scenario: Scenario, progress: bool = False, cache: BurnInCache | None = None
+    scenario: Scenario,
+    progress: bool = False,
+    cache: BurnInCache | None = None,
+    keep_events: bool = False,
 ) -> tuple[MarketModel, pd.DataFrame, dict[str, Any]]:
     """Run one scenario to the end; returns the model, the timeseries and the summary.
 
     With a burn-in cache, a run starts from the latest state it shares with runs
-    already made (burnin.py).
+    already made (burnin.py). `keep_events` keeps the harm ledger's event table
+    (exports.py).
     """
     model = MarketModel(scenario) if cache is None else cache.model_for(scenario)
+    model.ledger.keep_events = keep_events
     total = scenario.burn_in + scenario.steps
     if progress:
         from tqdm import tqdm
