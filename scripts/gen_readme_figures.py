@@ -103,8 +103,7 @@ SHIPPED = {
     "targeted-deterrence credibility and its half-life; diversion capacity), N = 256 with "
     "second order",
     "morris_screening": "Morris, 22 parameters of all tactics run together, 10 trajectories",
-    "treatment_x_diversion": "factorial, treatment places per site x diversion acceptance, "
-    "3 seeds",
+    "treatment_x_diversion": "factorial, treatment places per site x diversion acceptance, 3 seeds",
 }
 
 
