@@ -63,7 +63,7 @@ CSS = """
   font-size: 11px; }
 .marketsim-legend h4 { margin: 6px 0 2px 0; font-size: 13px; color: #333; }
 .marketsim-swatch { width: 16px; height: 16px; display: inline-block; flex: none; }
-.marketsim-map img { display: block; width: 100%; max-height: calc(100vh - 250px);
+.marketsim-map img { display: block; width: 100%; max-height: calc(100vh - 330px);
   object-fit: contain; object-position: left top; image-rendering: pixelated; }
 .marketsim-stat { font-size: 15px; }
 .marketsim-stat b { font-size: 20px; }
@@ -74,7 +74,8 @@ CSS = """
 .v-navigation-drawer.solara-content-main { width: 320px !important; min-width: 320px !important; }
 body:has(nav.v-navigation-drawer--open) main.v-content { padding-left: 320px !important; }
 /* SolaraViz's (empty) component grid above the page. */
-.solara-autorouter-content > .v-sheet.d-flex > div:not(:has(h2)) { display: none; }
+.solara-autorouter-content > .v-sheet.d-flex > div:not(:has(h2)) { display: none !important; }
+.solara-autorouter-content > .v-sheet.d-flex { row-gap: 0 !important; }
 /* Above the fold: the map(s), the key and the headline charts. Narrow screens (a 1280 px
    projector) put the key below and the maps and charts side by side; wide ones (1500 px
    and more) show map, key and charts in one row. */
@@ -97,7 +98,8 @@ body:has(nav.v-navigation-drawer--open) main.v-content { padding-left: 320px !im
   .marketsim-top { grid-template-columns: minmax(0, 620px) 250px minmax(340px, 1fr);
     grid-template-areas: "maps key first"; }
   .marketsim-top.two { grid-template-columns: minmax(0, 1fr) 230px;
-    grid-template-areas: "maps key" "first first"; }
+    grid-template-areas: "maps key" "first key"; }
+  .marketsim-top.two .marketsim-map img { max-height: calc(100vh - 520px); }
   .marketsim-key .marketsim-legend { columns: auto; }
 }
 """
