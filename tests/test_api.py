@@ -115,3 +115,26 @@ def test_unknown_key_in_a_partnership_part(tmp_path) -> None:
     )
     with pytest.raises(ScenarioError, match=r"parts\[0\]\.acceptanc.*allowed keys: .*acceptance"):
         marketsim.load(path)
+
+
+def test_sweep_in_python_returns_its_runs_and_report(tmp_path) -> None:
+    town = small(steps=10, burn_in=5).resolved()
+    (tmp_path / "town.yaml").write_text(yaml.safe_dump(town))
+    experiment = {
+        "name": "tiny",
+        "scenario": "town.yaml",
+        "seed": 2,
+        "replicates": 1,
+        "parameters": [{"path": "police.n_units", "values": [2, 8]}],
+        "design": {"method": "factorial"},
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    result = marketsim.sweep(path, out=tmp_path / "out", backend="serial")
+    assert result.report is not None and result.report.exists()
+    assert sorted(result.runs["param:police.n_units"]) == [2, 8]
+    # More units on patrol: more officer-days, run by run, exactly as configured.
+    days = result.runs.set_index("param:police.n_units")["all.police_officer_days"]
+    assert days[8] == 4 * days[2]
+    with pytest.raises(ScenarioError, match="sensitivity needs sobol or morris"):
+        marketsim.sensitivity(path, out=tmp_path / "s", backend="serial")
