@@ -168,6 +168,19 @@ def test_downloads(page) -> None:
     assert Path(info.value.path()).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_1280_projector_shows_map_and_headline_chart(page) -> None:
+    """At 1280x800 the whole map and the net-harm chart start on the first screen."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        time.sleep(1)  # the grid reflows
+        town = page.locator(".marketsim-map img").bounding_box()
+        chart = page.locator(".marketsim-chart-net_harm").bounding_box()
+        assert town["y"] + town["height"] <= 800 and town["width"] >= 400, town
+        assert chart["y"] < 800 and chart["x"] >= town["x"] + town["width"], chart
+    finally:
+        page.set_viewport_size({"width": 1680, "height": 1050})
+
+
 def test_slider_changes_an_outcome(page) -> None:
     # Same seed, same days: only the crackdown's intensity differs between the two runs.
     page.get_by_role("button", name="Reset", exact=True).click()
