@@ -170,7 +170,6 @@ def compare(
         list(set),
         _backend(backend, workers, progress),
         overwrite,
-        replicates,
     )
     return _finish(outcome)
 
