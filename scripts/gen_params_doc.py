@@ -32,6 +32,7 @@ from pydantic import BaseModel  # noqa: E402
 from pydantic_core import PydanticUndefined  # noqa: E402
 
 from marketsim import scenario as S  # noqa: E402
+from marketsim.citations import readable, references  # noqa: E402
 from marketsim.params import Section, describe  # noqa: E402
 from marketsim.tactics.schema import CONFIGS  # noqa: E402
 
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output file")
     args = ap.parse_args(argv)
-    text = render()
+    text = readable(render()) + "\n## Sources\n\n" + references() + "\n"
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else None
         if current != text:

@@ -9,6 +9,7 @@ import yaml
 
 from marketsim.experiments.commands import Backend, run_pilot
 from marketsim.experiments.value import SPEND_HARMS, value_for_money
+from marketsim.pilot.report import shown_range
 from marketsim.pilot.spec import load_pilot
 from marketsim.scenario import ScenarioError
 from tests.conftest import ROOT, small
@@ -84,8 +85,12 @@ def test_pilot_writes_its_report_plots_and_tables(tmp_path):
         "Problem | Leads to | Resultant harm | Who",
         "Value for money",
         "GBP 3 saved on crime costs",
+        "the pilot changed net harm by GBP ",  # money says its currency
+        "A pilot and the main comparison answer different questions",
+        "Laid out as UKDPC 2009, Table 4.2",
     ):
         assert section in text, section
+    assert "seed 00" not in text  # sources by publication, not by internal file label
     for plot in ("power_curve", "effect_distribution", "cost_effectiveness"):
         assert (out / "plots" / f"{plot}.png").stat().st_size > 5_000
     table = pd.read_csv(out / "measures.csv")
@@ -179,3 +184,33 @@ def test_shipped_pilot_example_loads():
     pilot = load_pilot(ROOT / "experiments" / "pilot_diversion.yaml")
     assert pilot.spec.duration == 182 and len(pilot.spec.pilot_areas) == 2
     assert [t["type"] for t in pilot.pilot_tactics] == ["diversion"]
+
+
+def test_quick_pass_replaces_the_replicates(tmp_path):
+    path = _pilot(tmp_path, 100, {"type": "diversion", "start": 0})
+    assert load_pilot(path).spec.replicates == 100
+    assert load_pilot(path, replicates=3).spec.replicates == 3
+    with pytest.raises(ScenarioError, match=r"--replicates: bad value 1: a pilot needs at least 2"):
+        load_pilot(path, replicates=1)
+
+
+def test_a_copied_pilot_file_names_its_scenario_field(tmp_path):
+    """A pilot file copied away from its scenario: the error names the field and the rule."""
+    path = _pilot(tmp_path, 2, {"type": "diversion", "start": 0})
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    (copy / "pilot.yaml").write_text(path.read_text())
+    with pytest.raises(ScenarioError) as err:
+        load_pilot(copy / "pilot.yaml")
+    message = str(err.value)
+    assert message.startswith(f"{copy / 'pilot.yaml'}: scenario: bad value 'town.yaml': no file")
+    assert "relative to the folder of pilot.yaml" in message
+
+
+def test_effect_histograms_clip_rare_outliers_and_count_them():
+    rng = np.random.default_rng(0)
+    est = np.concatenate([rng.normal(-10, 5, 96), [600.0, 900.0, 2000.0, np.nan]])
+    lo, hi, outside = shown_range(est, (-12.0, 0.0))
+    assert lo <= -12 and 0 <= hi < 50  # the bulk, the true effect and zero are in range
+    assert outside == 3  # the +600% to +2000% replicates are counted, not drawn
+    assert shown_range(np.array([5.0, 5.0]), (5.0,))[:2] == (4.0, 6.0)

@@ -192,7 +192,14 @@ def test_charts_carry_one_point_a_day(small_town) -> None:
         assert key in explain.CAPTIONS
     diff = charts.difference(ws)
     expected = (ws.main.cumulative_net_harm() - ws.rival.cumulative_net_harm())[-1] / 1e6
-    assert diff["series"][0]["data"][-1][1] == pytest.approx(expected, abs=1e-3)
+    line = diff["series"][-1]["data"]
+    assert line[-1][1] == pytest.approx(expected, abs=1e-3)
+    # The green area holds the days this scenario was ahead, the red the days it was behind.
+    below, above = (np.array(s["data"])[:, 1] for s in diff["series"][:2])
+    values = np.array(line)[:, 1]
+    assert np.allclose(below, np.minimum(values, 0), atol=1e-3)
+    assert np.allclose(above, np.maximum(values, 0), atol=1e-3)
+    assert "visualMap" not in diff  # its pieces with an area broke ECharts (no drawing)
 
 
 def test_cli_import_does_not_load_solara() -> None:

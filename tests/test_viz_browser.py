@@ -4,7 +4,9 @@ It starts `marketsim viz` on 127.0.0.1 (a shorter burn-in keeps start-up and
 each reset to a second or so; the town is the default one) and checks that the
 map and charts render, that Step advances time, that a slider changes an
 outcome, that the scenario picker works and that side-by-side mode shows two
-maps. Screenshots go to out/test-artifacts/.
+maps. It fails on any error in the browser console, and checks that every chart
+holds data in each of its series (read from the ECharts instances themselves).
+Screenshots go to out/test-artifacts/.
 
 Without /usr/bin/chromium this test fails with a message saying how to get it;
 set MARKETSIM_SKIP_BROWSER=1 to skip it on purpose.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -54,6 +57,9 @@ def page(tmp_path_factory):
         page = browser.new_page(viewport={"width": 1680, "height": 1050})
         page.set_default_timeout(60_000)
         page.outside = []  # requests that leave this machine, or fail: offline means none
+        page.errors = []  # console errors and uncaught exceptions: there must be none
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.on("request", lambda r: _note_outside(page, r.url))
         page.on("requestfailed", lambda r: page.outside.append(f"failed: {r.url}"))
         page.on(
@@ -64,6 +70,14 @@ def page(tmp_path_factory):
         wait_for_day(page, lambda d: d == 0)
         yield page
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors(page):
+    """Every test fails if the page logged an error while it ran."""
+    page.errors.clear()
+    yield
+    assert page.errors == [], f"{len(page.errors)} console error(s), first: {page.errors[0]}"
 
 
 def _note_outside(page, url: str) -> None:
@@ -87,6 +101,28 @@ def _canvases(page, n: int) -> None:
         time.sleep(0.2)
 
 
+SERIES_LENGTHS = """() => Object.fromEntries(
+  Array.from(document.querySelectorAll('[class*="marketsim-chart-"]')).map(card => {
+    const key = Array.from(card.classList).find(c => c.startsWith('marketsim-chart-'));
+    const el = card.querySelector('[_echarts_instance_]');
+    const chart = el && el.__vue__ && el.__vue__.chart;
+    const series = chart ? chart.getOption().series : [];
+    return [key.slice('marketsim-chart-'.length), series.map(s => (s.data || []).length)];
+  }))"""
+
+
+def _charts_hold_data(page, keys: list[str], days: int) -> None:
+    """Each chart in `keys` is on the page and every one of its series has a point a day."""
+    deadline = time.monotonic() + 30
+    while True:
+        lengths = page.evaluate(SERIES_LENGTHS)
+        short = {k: lengths.get(k) for k in keys if not lengths.get(k) or min(lengths[k]) < days}
+        if not short:
+            return
+        assert time.monotonic() < deadline, f"charts without data after day {days}: {short}"
+        time.sleep(0.3)
+
+
 def test_map_and_charts_render(page) -> None:
     assert page.locator(".marketsim-map img").count() == 1
     _canvases(page, 6)
@@ -102,7 +138,47 @@ def test_step_advances_time(page) -> None:
     page.get_by_role("button", name="Step", exact=True).click()
     after = wait_for_day(page, lambda d: d > before)
     assert after > before
+    _charts_hold_data(page, list(CHARTS), after)
     page.screenshot(path=str(ARTIFACTS / "viz_step.png"))
+
+
+def test_run_to_a_day(page) -> None:
+    """The facilitator's stop: a typed day, then the button for the tactic's end."""
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_day(page, lambda d: d == 0)
+    page.get_by_label("Run to day").fill("12")
+    page.get_by_role("button", name="Go", exact=True).click()
+    assert wait_for_day(page, lambda d: d >= 12) == 12
+    page.get_by_role("button", name=re.compile(r"to its end \(day 62\)", re.I)).click()
+    assert wait_for_day(page, lambda d: d >= 62) == 62
+    _charts_hold_data(page, list(CHARTS), 62)
+
+
+def test_downloads(page) -> None:
+    """The data on screen downloads as CSV: a row per day, region and run so far."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download data (CSV)").click()
+    text = Path(info.value.path()).read_text()
+    header, *rows = text.splitlines()
+    assert header.startswith("run,scenario,step,region")
+    day = day_shown(page)
+    assert len(rows) == day * 4 * 2  # days x regions x (crackdown, its no-tactic run)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download map (PNG)").click()
+    assert Path(info.value.path()).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_1280_projector_shows_map_and_headline_chart(page) -> None:
+    """At 1280x800 the whole map and the net-harm chart start on the first screen."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        time.sleep(1)  # the grid reflows
+        town = page.locator(".marketsim-map img").bounding_box()
+        chart = page.locator(".marketsim-chart-net_harm").bounding_box()
+        assert town["y"] + town["height"] <= 800 and town["width"] >= 400, town
+        assert chart["y"] < 800 and chart["x"] >= town["x"] + town["width"], chart
+    finally:
+        page.set_viewport_size({"width": 1680, "height": 1050})
 
 
 def test_slider_changes_an_outcome(page) -> None:
@@ -149,6 +225,12 @@ def test_side_by_side_shows_two_maps(page) -> None:
         page.get_by_role("button", name="Step", exact=True).click()
         wait_for_day(page, lambda d, b=before: d > b)
     _canvases(page, 7)
+    _charts_hold_data(page, ["difference", *CHARTS], day_shown(page))
+    # At 1680 px the key sits beside the two maps, not below them.
+    key = page.locator(".marketsim-key").bounding_box()
+    second_map = page.locator(".marketsim-map img").nth(1).bounding_box()
+    assert key["x"] >= second_map["x"] + second_map["width"] - 1
+    assert key["y"] < second_map["y"] + second_map["height"]
     time.sleep(1)  # let the charts finish drawing before the picture
     page.screenshot(path=str(ARTIFACTS / "viz_side_by_side.png"), full_page=True)
 

@@ -1,7 +1,27 @@
 """marketsim: an agent-based simulator of local illicit drug markets.
 
 It tests how enforcement tactics reshape a market and what that does to the net
-harm a community suffers (UKDPC 2009, seed 001).
+harm a community suffers (UKDPC 2009).
+
+The Python API (marketsim.api) is available from here without importing the
+model at `import marketsim`:
+
+    import marketsim
+    result = marketsim.run("crackdown", seed=1)
+    result.timeseries, result.summary, result.model
 """
 
 __version__ = "0.1.0"
+
+# The public calls, loaded from marketsim.api on first use (PEP 562), so that
+# `import marketsim` (and the CLI's start-up) does not import the model.
+API = ("run", "load", "compare", "sweep", "sensitivity", "pilot", "RunResult", "ExperimentResult")
+__all__ = ["__version__", *API]
+
+
+def __getattr__(name: str):
+    if name in API:
+        from marketsim import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'marketsim' has no attribute {name!r}")

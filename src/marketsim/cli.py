@@ -186,6 +186,14 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no progress bar or summary")
     ] = False,
+    keep_events: Annotated[
+        bool,
+        typer.Option(
+            "--keep-events",
+            help="also write the harm ledger: harm_events.parquet (day, cell, harm, cause) "
+            "and harm_by_cell.csv (totals per cell)",
+        ),
+    ] = False,
 ) -> None:
     """Run one scenario and write timeseries.csv, summary.json and scenario.yaml."""
     overrides = list(set_)
@@ -200,7 +208,9 @@ def run(
         _warn(sc.warnings(), scenario)
         _check_out(out)
         t0 = time.perf_counter()
-        _model, ts, summary = simulate(sc, progress=not quiet and sys.stderr.isatty())
+        model, ts, summary = simulate(
+            sc, progress=not quiet and sys.stderr.isatty(), keep_events=keep_events
+        )
         wall = time.perf_counter() - t0
     except ScenarioError as exc:
         _fail(_in_file(scenario, exc))
@@ -210,6 +220,12 @@ def run(
         raise typer.Exit(code=_exit_code(exc)) from None
     try:
         write_outputs(out, sc, ts, summary)
+        if keep_events:
+            from marketsim.exports import write_harm_exports
+
+            written = write_harm_exports(out, model)
+            if not quiet:
+                typer.echo(f"harm ledger: {', '.join(str(p) for p in written)}")
     except OSError as exc:
         _fail(f"{out}: cannot write the results: {exc.strerror or exc}")
     if not quiet:
@@ -222,15 +238,22 @@ def _human_summary(sc, summary: dict, wall: float, out: Path) -> str:
     days = sc.steps
     w = summary["wdq"]
     conc = summary["violence_concentration"]
+    from marketsim.measures import MEASURES  # reporting rates: offences -> recorded crimes
+
+    recorded = MEASURES["recorded_acquisitive_crime"].reporting
     lines = [
         f"{sc.name}: {days} days after {sc.burn_in} days burn-in, seed {sc.seed} ({wall:.1f} s)",
+        f"  town       {summary['town']['residents']:,} residents on "
+        f"{summary['town']['width_cells']}x{summary['town']['height_cells']} cells of about 100 m",
         f"  market     {allr['sales'] / days:,.0f} sales/day ({allr['open_sales'] / max(allr['sales'], 1):.0%} open), "
         f"{allr['active_dealers'] / days:,.0f} dealers/day, price GBP {allr['price']:.2f}",
         f"  harms      {allr['violent_incidents']:,.0f} violent incidents ({allr['homicides']:.0f} homicide{'' if allr['homicides'] == 1 else 's'}), "
-        f"{allr['acquisitive_crimes']:,.0f} acquisitive crimes, {allr['overdose_deaths']:.0f} overdose deaths",
+        f"{allr['overdose_deaths']:.0f} overdose deaths",
+        f"             {allr['acquisitive_crimes']:,.0f} acquisitive offences committed "
+        f"(about {allr['acquisitive_crimes'] * recorded:,.0f} recorded at the {recorded:.0%} reporting rate)",
         f"  policing   {allr['arrests']:,.0f} arrests, {allr['prison_days']:,.0f} prison days, "
         f"{allr['police_officer_days']:,.0f} officer-days",
-        f"  net harm   GBP {nh['cost_of_crime_gbp']['total'] / 1e6:,.2f}m (cost of crime); "
+        f"  net harm   GBP {nh['cost_of_crime_gbp']['total'] / 1e6:,.2f}m (Home Office cost of crime); "
         f"{nh['crime_harm_index']['total']:,.0f} CHI days",
     ]
     if conc.get("top_10pct_share") is not None:
@@ -414,6 +437,14 @@ def pilot(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     overwrite: OverwriteOpt = False,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            help="replace the file's replicates (simulated pilots per arm) for a quicker "
+            "pass; results go to out/<name>-r<replicates>",
+            min=2,
+        ),
+    ] = None,
 ) -> None:
     """Plan a pilot: power, detectable effect, size needed, misleading results, value for money.
 
@@ -423,7 +454,9 @@ def pilot(
     from marketsim.experiments.commands import Backend, run_pilot
 
     _experiment(
-        lambda: run_pilot(pilot_file, out, Backend(backend, workers, scheduler), overwrite),
+        lambda: run_pilot(
+            pilot_file, out, Backend(backend, workers, scheduler), overwrite, replicates
+        ),
         str(out or "out/<name>"),
     )
 

@@ -12,6 +12,7 @@ import yaml
 
 from marketsim import __version__
 from marketsim.burnin import BurnInCache
+from marketsim.citations import readable
 from marketsim.harms import harm_matrix_markdown
 from marketsim.model import MarketModel
 from marketsim.scenario import Scenario
@@ -19,14 +20,19 @@ from marketsim.summary import summarize
 
 
 def simulate(
-    scenario: Scenario, progress: bool = False, cache: BurnInCache | None = None
+    scenario: Scenario,
+    progress: bool = False,
+    cache: BurnInCache | None = None,
+    keep_events: bool = False,
 ) -> tuple[MarketModel, pd.DataFrame, dict[str, Any]]:
     """Run one scenario to the end; returns the model, the timeseries and the summary.
 
     With a burn-in cache, a run starts from the latest state it shares with runs
-    already made (burnin.py).
+    already made (burnin.py). `keep_events` keeps the harm ledger's event table
+    (exports.py).
     """
     model = MarketModel(scenario) if cache is None else cache.model_for(scenario)
+    model.ledger.keep_events = keep_events
     total = scenario.burn_in + scenario.steps
     if progress:
         from tqdm import tqdm
@@ -61,12 +67,35 @@ def write_outputs(out: Path, scenario: Scenario, ts: pd.DataFrame, summary: dict
     )
 
 
+UNIT_MEANINGS = {
+    "GBP": "pounds, at Home Office (2018) unit costs of crime",
+    "days of imprisonment equivalent": "days of imprisonment that the starting point of "
+    "sentencing guidelines gives the offence (Cambridge Crime Harm Index)",
+    "harm points": "a relative scale on which one homicide is 100 points; each profile "
+    "weighs the other harms against it from its stakeholders' view (docs/harms.md)",
+}
+
+
 def harm_matrix_report(summary: dict[str, Any]) -> str:
-    """The weighted harms of a run laid out as seed 001's Table 4.1, one table per profile."""
+    """The weighted harms of a run laid out as UKDPC 2009 Table 4.1, one table per profile."""
+    from marketsim.measures import MEASURES  # the evaluation's reporting rates
+
+    recorded = MEASURES["recorded_acquisitive_crime"].reporting
     parts = [
-        f"# Harm matrix: {summary['scenario']} (seed {summary['seed']}, {summary['steps']} days)",
+        f"# Harm matrix: {summary['scenario']}",
+        "",
+        f"One run: random seed {summary['seed']}, {summary['steps']} days after "
+        f"{summary['burn_in']} days of burn-in. Columns are the levels and rows the domains of "
+        "the harm matrix in UKDPC 2009, Table 4.1. Counts are events in the model, not "
+        "police records: acquisitive crime, for one, is offences committed, of which about "
+        f"{recorded:.0%} are recorded (the reporting rate `marketsim pilot` uses).",
+        "",
+        "Units:",
         "",
     ]
+    units = dict.fromkeys(v["unit"] for v in summary["net_harm"].values())
+    parts += [f"- **{u}**: {UNIT_MEANINGS.get(u, u)}" for u in units]
+    parts.append("")
     for name, table in summary["harm_matrix"].items():
         unit = summary["net_harm"][name]["unit"]
         parts += [
@@ -75,7 +104,7 @@ def harm_matrix_report(summary: dict[str, Any]) -> str:
             harm_matrix_markdown(table, unit),
             "",
         ]
-    return "\n".join(parts)
+    return readable("\n".join(parts))
 
 
 def _finite(value: Any) -> Any:

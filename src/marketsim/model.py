@@ -17,6 +17,7 @@ from marketsim.agents.dealer import DealerPopulation
 from marketsim.agents.police import PoliceForce
 from marketsim.agents.treatment import TreatmentService
 from marketsim.agents.user import UserPopulation
+from marketsim.datacollection import headline_collector
 from marketsim.fields import box_sum
 from marketsim.harms import HarmLedger
 from marketsim.metrics import DayTally, Recorder
@@ -49,6 +50,7 @@ class MarketModel(mesa.Model):
             tactic.init(self.world)
         self._finalized = False
         self.views = AgentViews(self, self.world)
+        self.datacollector = headline_collector()  # for Mesa's tools (datacollection.py)
 
     def step(self) -> None:
         """One day: the phases of `marketsim.plan.PHASES`, in order (ODD §7)."""
@@ -56,6 +58,9 @@ class MarketModel(mesa.Model):
             phase(self.world)
         self.world.day += 1
         self.views.sync()
+        if self.world.day > 0:  # the day just run was recorded: Mesa's tools see it too
+            self.datacollector.collect(self)
+        self.running = self.world.day < self.world.config.steps
 
     def run(self, progress=None) -> None:
         """Burn in, then run the recorded days; `progress(n)` is called per day."""

@@ -857,7 +857,9 @@ def _allowed(err: dict[str, Any]) -> str:
     return ""
 
 
-def format_validation_error(exc: ValidationError, source: str, model: type | None = None) -> str:
+def format_validation_error(
+    exc: ValidationError, source: str, model: type | None = None, data: Any = None
+) -> str:
     """One line per problem; the first line is what the CLI prints."""
     lines = []
     for err in exc.errors():
@@ -873,7 +875,7 @@ def format_validation_error(exc: ValidationError, source: str, model: type | Non
         if err["type"] == "extra_forbidden":
             msg = f"unknown key {loc.rsplit('.', 1)[-1]!r}"
             parent = tuple(err["loc"][:-1])
-            allowed = _allowed_keys(model, parent)
+            allowed = _allowed_keys(model, parent, data)
             if allowed:
                 msg += f"; allowed keys: {', '.join(allowed)}"
         else:
@@ -883,11 +885,21 @@ def format_validation_error(exc: ValidationError, source: str, model: type | Non
     return "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
 
 
-def _allowed_keys(model: type | None, loc: tuple[Any, ...]) -> list[str]:
-    """Walk the schema along loc to list the keys allowed there."""
-    cls = model
+def _allowed_keys(model: type | None, loc: tuple[Any, ...], data: Any = None) -> list[str]:
+    """Walk the schema (and the input, `data`) along loc to list the keys allowed there.
+
+    A tactic entry's keys are those of its own type (the schema only names the base
+    class), so the walk reads the entry's `type` from the input.
+    """
+    cls, node = model, data
     for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
         if cls is None or isinstance(part, int):
+            if isinstance(node, dict) and node.get("type") in CONFIGS:
+                cls = CONFIGS[node["type"]]
             continue
         fields = getattr(cls, "model_fields", {})
         if part not in fields:
@@ -1106,7 +1118,7 @@ def scenario_from_dict(
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source, Scenario)) from None
+        raise ScenarioError(format_validation_error(exc, source, Scenario, data)) from None
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -111,6 +111,11 @@ def summarize(world: World, ts: pd.DataFrame) -> dict[str, Any]:
         "seed": sc.seed,
         "steps": sc.steps,
         "burn_in": sc.burn_in,
+        "town": {  # who lives there: the denominator for any per-resident rate
+            "residents": int(world.town.residents.sum()),
+            "width_cells": int(world.town.width),
+            "height_cells": int(world.town.height),
+        },
         "totals_by_region": totals,
         "harm_by_type": harm_by_type,
         "harm_matrix": matrices,

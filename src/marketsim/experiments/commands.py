@@ -228,16 +228,24 @@ def _manifest(exp, plan, kind: str) -> dict[str, Any]:
 
 
 def run_pilot(
-    path: Path, out: Path | None = None, backend: Backend | None = None, overwrite: bool = False
+    path: Path,
+    out: Path | None = None,
+    backend: Backend | None = None,
+    overwrite: bool = False,
+    replicates: int | None = None,
 ) -> Outcome:
-    """Simulate a pilot and its counterfactual many times; write pilot.md with plots."""
+    """Simulate a pilot and its counterfactual many times; write pilot.md with plots.
+
+    `replicates` replaces the file's (the --replicates option): a quick pass, into
+    out/<name>-r<replicates>, before the full number of simulated pilots.
+    """
     from marketsim.pilot.analysis import analyse_pilot
     from marketsim.pilot.report import write_pilot_report
     from marketsim.pilot.spec import load_pilot
 
-    pilot = load_pilot(path)
+    pilot = load_pilot(path, replicates)
     spec = pilot.spec
-    out = out or Path("out") / pilot.name
+    out = out or Path("out") / (pilot.name + (f"-r{replicates}" if replicates else ""))
     weeks = spec.before_days // 7
     series = SeriesSpec(
         columns=PILOT_SERIES,
@@ -275,7 +283,10 @@ def run_pilot(
     if failures:
         return result
     res = analyse_pilot(pilot, store.load(), store.load_series())
-    result.report = write_pilot_report(out, pilot, res, command_line("pilot", path, "--out", out))
+    quick = ("--replicates", replicates) if replicates else ()
+    result.report = write_pilot_report(
+        out, pilot, res, command_line("pilot", path, *quick, "--out", out)
+    )
     result.detail = res
     return result
 

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from marketsim.citations import readable
 from marketsim.experiments.compare import t_interval
 from marketsim.experiments.plotting import label_quadrants, subplots
-from marketsim.experiments.value import value_for_money
+from marketsim.experiments.value import PILOT_VERSUS_COMPARE, value_for_money
 from marketsim.harms import DOMAINS, LEVELS, harm_matrix_markdown
 
 PROFILES = {
@@ -392,7 +393,9 @@ def write_comparison_report(
         f"harm except those public costs, so nothing counts twice), both against {first} on "
         "the same seeds. The ratio's interval is a bootstrap over seeds. For comparison, the "
         "review reports Operation Reduction's claim of GBP 3 of crime costs saved per GBP 1 "
-        "spent (seed 001 ch. 3), from before/after data on crime costs alone.",
+        "spent (UKDPC 2009, ch. 3), from before/after data on crime costs alone.",
+        "",
+        PILOT_VERSUS_COMPARE,
         "",
         value_table(runs, labels, meta["seed"]),
         "",
@@ -465,7 +468,7 @@ def write_comparison_report(
             "",
         ]
     md += [
-        "## Harm matrices (seed 001, Table 4.1 layout)",
+        "## Harm matrices (UKDPC 2009, Table 4.1 layout)",
         "",
         "Mean weighted harm over seeds, cost-of-crime weights, by domain and by who bears it.",
         "",
@@ -478,7 +481,7 @@ def write_comparison_report(
         "",
     ]
     path = out / "report.md"
-    path.write_text("\n".join(md))
+    path.write_text(readable("\n".join(md)))
     return path
 
 
@@ -598,5 +601,5 @@ def write_sweep_report(out: Path, exp, plan, runs: pd.DataFrame, command: str) -
         )
     md += ["", "## How to reproduce", "", "```", command, "```", ""]
     path = out / "sweep.md"
-    path.write_text("\n".join(md))
+    path.write_text(readable("\n".join(md)))
     return path

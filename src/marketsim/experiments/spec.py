@@ -283,13 +283,13 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
         raise ScenarioError(format_validation_error(exc, str(path), cls)) from None
     if not spec.scenario:
         raise ScenarioError(f"{path}: scenario: bad value '': name the scenario file")
-    scenario = path.parent / spec.scenario
-    if not scenario.is_file():
+    target = (path.parent / spec.scenario).resolve()
+    if not target.is_file():
         raise ScenarioError(
-            f"{path}: scenario: bad value {spec.scenario!r}: no such file "
-            f"(allowed: a scenario file, relative to {path.parent})"
+            f"{path}: scenario: bad value {spec.scenario!r}: no file {target} "
+            f"(the path is relative to the folder of {path.name})"
         )
-    return spec, scenario_mapping(scenario.resolve())
+    return spec, scenario_mapping(target)
 
 
 def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExperiment:

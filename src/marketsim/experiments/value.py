@@ -13,6 +13,20 @@ import pandas as pd
 
 from marketsim.experiments.compare import t_interval
 
+# Said in both reports where value for money appears: a pilot plan and a comparison of the
+# operation_reduction scenario can read "saves money" and "costs more; adds harm" about
+# the same tactic, because they measure different things.
+PILOT_VERSUS_COMPARE = (
+    "**A pilot and the main comparison answer different questions.** `marketsim compare` "
+    "runs a scenario's tactic where the scenario puts it (operation_reduction: diversion over "
+    "the whole built-up town, from day 90 to the end of the two recorded years) and counts "
+    "spend and harm town-wide over the whole run. `marketsim pilot` runs the same tactic only "
+    "in the pilot areas (experiments/pilot_diversion.yaml: two areas of radius 6 cells, 26 "
+    "weeks) and counts spend and harm over the pilot and its follow-up. Different areas, "
+    "windows and measures: a small pilot that saves money and a town-wide operation that "
+    "costs more and adds harm do not contradict each other, and neither predicts the other."
+)
+
 # Harm-ledger entries that are public money (their cost-of-crime weights are unit costs);
 # value for money counts them as spend, not as harm to the community.
 SPEND_HARMS = ("officer_day", "treatment_place_day", "arrest", "prosecution", "prison_day")

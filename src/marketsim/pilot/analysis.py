@@ -44,6 +44,9 @@ class MeasureResult:
     power: float  # share of simulated evaluations finding a significant improvement
     power_by_duration: dict[int, float]  # simulated (<= planned) and projected (> planned)
     projected: set[int]
+    # The projection's own power at the planned duration: where its dashed line starts, so
+    # the gap to the simulated power there shows the two methods differ, not time.
+    projected_at_planned: float | None
     false_positive: float  # share of significant changes (either way) when the pilot is off
     mde: float  # minimum detectable effect at the target power, as a change (e.g. -0.18)
     recommended_weeks: int | None
@@ -244,9 +247,10 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
     mde = as_change(minimum_detectable(se, spec.alpha, spec.power_target))
     power_by = {w * 7: float(np.mean(v)) for w, v in trials.by_weeks.items()}
     projected: set[int] = set()
-    weeks_needed = areas_needed = None
+    weeks_needed = areas_needed = at_planned = None
     if count:
         project = _Projection(trials, spec)
+        at_planned = project.power()
         for d in spec.candidate_durations():
             if d // 7 > spec.duration // 7:
                 power_by[d // 7 * 7] = project.power(weeks=d // 7)
@@ -273,6 +277,7 @@ def _summarise(pilot: LoadedPilot, m: Measure, trials: _Trials, harm_worse) -> M
         power=float(significant.mean()),
         power_by_duration=dict(sorted(power_by.items())),
         projected=projected,
+        projected_at_planned=at_planned,
         false_positive=float(np.mean(trials.false_alarm)),
         mde=mde,
         recommended_weeks=weeks_needed,

@@ -9,7 +9,9 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from marketsim.citations import readable
 from marketsim.experiments.plotting import label_quadrants, subplots
+from marketsim.experiments.value import PILOT_VERSUS_COMPARE
 from marketsim.harms import HARM_TYPES
 from marketsim.pilot.analysis import LEVEL_WHO, PilotResult
 from marketsim.pilot.spec import LoadedPilot
@@ -21,7 +23,7 @@ LEADS_TO = {
     "drug_use": "changes in use among people moved on, arrested or diverted",
     "treatment": "more people in treatment",
 }
-# Published value-for-money claims the review reports (seed 001 ch. 3, Table 3.2).
+# Published value-for-money claims the review reports (UKDPC 2009, ch. 3 and Table 3.2).
 PUBLISHED_VFM = (
     "Operation Reduction (Brighton): 'for every GBP 1 spent, GBP 3 saved on crime costs'"
 )
@@ -32,7 +34,7 @@ def _pct(x: float) -> str:
 
 
 def _gbp_m(x: float) -> str:
-    return f"{x / 1e6:+,.2f}m"
+    return f"GBP {x / 1e6:+,.2f}m"
 
 
 def plot_power_curve(res: PilotResult, pilot: LoadedPilot, path: Path) -> None:
@@ -52,25 +54,62 @@ def plot_power_curve(res: PilotResult, pilot: LoadedPilot, path: Path) -> None:
             label=m.measure.info.label,
         )
         if proj:
-            link = [sim[-1], *proj] if sim else proj
+            # The dashed line starts from the projection's own value at the planned length,
+            # not from the simulated one: the two are different methods (see the note).
+            start = pilot.spec.duration // 7 * 7
             ax.plot(
-                np.array(link) / 7,
-                [m.power_by_duration[d] for d in link],
+                np.array([start, *proj]) / 7,
+                [m.projected_at_planned, *[m.power_by_duration[d] for d in proj]],
                 "o--",
                 color=color,
                 alpha=0.7,
+                mfc="white",
             )
     ax.axhline(pilot.spec.power_target, color="0.3", ls=":", lw=1)
     ax.axvline(pilot.spec.duration / 7, color="0.5", lw=1)
     ax.text(pilot.spec.duration / 7, 1.02, " planned", fontsize=8, color="0.4")
     ax.set_ylim(0, 1.05)
+    fig.text(
+        0.01,
+        0.01,
+        "Solid: share of simulated evaluations that found a significant improvement.\n"
+        "Dashed: projected from the average effect and noise (a normal approximation), "
+        "starting at the projection's own value for the planned length.\n"
+        "A step down at the planned line is the change of method, not a loss from running longer.",
+        fontsize=7,
+        color="0.35",
+    )
     ax.set_xlabel("weeks of pilot evaluated (dashed: projected beyond the simulated pilot)")
     ax.set_ylabel("power: chance of a significant improvement")
     ax.set_title("How long must the pilot run for the evaluation to see its effect?")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=110)
+
+
+FENCE_IQR = 3.0  # effect histograms show the quartiles +- this many interquartile ranges
+
+
+def shown_range(values: np.ndarray, marks: tuple[float, ...]) -> tuple[float, float, int]:
+    """The histogram's range and how many values fall outside it.
+
+    Tukey's far-out fences (quartiles -+ 3 interquartile ranges), no wider than the data,
+    widened to take in `marks` (the true effect, zero). A few replicates with tiny baselines
+    give changes of +500% to +2000% that would squash the rest into one bar; they are
+    counted in the title, not drawn.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return -1.0, 1.0, 0
+    q1, q3 = np.percentile(finite, [25, 75])
+    spread = FENCE_IQR * (q3 - q1)
+    lo = max(float(finite.min()), q1 - spread)
+    hi = min(float(finite.max()), q3 + spread)
+    lo, hi = min(lo, *marks), max(hi, *marks)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    return float(lo), float(hi), int(np.sum((finite < lo) | (finite > hi)))
 
 
 def plot_effect_distribution(res: PilotResult, path: Path) -> None:
@@ -81,7 +120,9 @@ def plot_effect_distribution(res: PilotResult, path: Path) -> None:
     for ax, m in zip(axes.ravel(), items, strict=False):
         survey = m.measure.info.kind == "survey"
         est = m.estimates * 100
-        bins = np.histogram_bin_edges(est[np.isfinite(est)], 25)  # shared by both layers
+        true = m.true_change[0] * 100
+        lo, hi, outside = shown_range(est, (true, 0.0))
+        bins = np.linspace(lo, hi, 26)  # shared by both layers
         ax.hist(est[~m.significant], bins=bins, color="0.7", label="not significant")
         if m.significant.any():
             ax.hist(
@@ -91,10 +132,12 @@ def plot_effect_distribution(res: PilotResult, path: Path) -> None:
                 alpha=0.8,
                 label="significant improvement",
             )
-        true = m.true_change[0] * 100
         ax.axvline(true, color="tab:red", lw=2, label="true effect")
         ax.axvline(0, color="black", lw=1)
-        ax.set_title(m.measure.info.label, fontsize=9)
+        title = m.measure.info.label
+        if outside:
+            title += f"\n({outside} of {est.size} outside the range shown, up to {np.nanmax(np.abs(est)):,.0f})"
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel(
             "measured change (percentage points)" if survey else "measured change (%)", fontsize=8
         )
@@ -234,7 +277,7 @@ def write_pilot_report(out: Path, pilot: LoadedPilot, res: PilotResult, command:
         "",
         "## Unintended consequences to monitor",
         "",
-        "Laid out as seed 001 Table 4.2 (Problem -> Leads to -> Resultant harm -> Who):",
+        "Laid out as UKDPC 2009, Table 4.2 (Problem -> Leads to -> Resultant harm -> Who):",
         "",
         *_chain(res, tactics),
         "",
@@ -266,7 +309,7 @@ def write_pilot_report(out: Path, pilot: LoadedPilot, res: PilotResult, command:
         "",
     ]
     path = out / "pilot.md"
-    path.write_text("\n".join(lines))
+    path.write_text(readable("\n".join(lines)))
     return path
 
 
@@ -410,4 +453,5 @@ def _vfm_lines(v: dict[str, Any]) -> list[str]:
         "(`docs/harms.md`); the interval is a bootstrap over simulated pilots. The published "
         "figure counted crime costs only and used before/after data, so it is not like for "
         "like.",
+        f"- {PILOT_VERSUS_COMPARE}",
     ]

@@ -1,6 +1,6 @@
 """Pilot files: the tactic, where, for how long, and how the evaluation will observe it.
 
-The measures are the observable ones of seed 001 App. C and Box B. Each is a
+The measures are the observable ones of UKDPC 2009, App. C and Box B. Each is a
 count of true events in the model, of which only a reporting fraction is
 recorded, or a survey share. Reporting rates are parameters; their defaults
 and sources are in `MEASURES`.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from marketsim.areas import AreaSpec
 from marketsim.experiments.spec import apply_set, folder_name, read_spec
+from marketsim.measures import MEASURES, MeasureInfo
 from marketsim.params import Section, param
 from marketsim.scenario import (
     Scenario,
@@ -28,75 +28,6 @@ from marketsim.scenario import (
 from marketsim.tactics.schema import CONFIGS
 
 S001 = "seed 001_85a9966099c1cff4.txt"
-
-
-@dataclass(frozen=True)
-class MeasureInfo:
-    columns: tuple[str, ...]  # model timeseries columns summed into the true count
-    kind: str  # "count" or "survey"
-    label: str
-    reporting: float  # default share of true events recorded (counts)
-    source: str
-    better: str = "lower"  # which direction the evaluation calls an improvement
-    traditional: bool = False
-
-
-MEASURES: dict[str, MeasureInfo] = {
-    "recorded_acquisitive_crime": MeasureInfo(
-        ("acquisitive_crimes",),
-        "count",
-        "recorded acquisitive crime",
-        0.4,
-        "CSEW: about 4 in 10 crimes with a victim are reported to the police (ONS, year "
-        f"ending March 2019); {S001} App. C lists recorded acquisitive crime",
-    ),
-    "violence_incidents": MeasureInfo(
-        ("violent_incidents",),
-        "count",
-        "recorded violent incidents",
-        0.5,
-        f"CSEW: about half of violent incidents are reported; {S001} App. C (violence)",
-    ),
-    "drug_nuisance_calls": MeasureInfo(
-        ("open_sales", "public_use"),
-        "count",
-        "calls about drug nuisance (open dealing, public use)",
-        0.02,
-        f"judgement: a small share of visible sales and public use prompts a call; {S001} "
-        "App. C and Box B (calls about nuisance, community intelligence)",
-    ),
-    "overdose_callouts": MeasureInfo(
-        ("overdoses",),
-        "count",
-        "ambulance call-outs to overdoses",
-        0.5,
-        f"judgement: an ambulance is called to about half of overdoses; {S001} App. C",
-    ),
-    "treatment_entries": MeasureInfo(
-        ("treatment_entries",),
-        "count",
-        "treatment entries",
-        1.0,
-        "NDTMS records every structured treatment entry",
-        better="higher",
-    ),
-    "survey_fear": MeasureInfo(
-        ("fear",),
-        "survey",
-        "residents afraid of drug dealing (survey)",
-        1.0,
-        f"{S001} Box B and App. C: surveys of residents' fear and perceptions",
-    ),
-    "arrests": MeasureInfo(
-        ("arrests",),
-        "count",
-        "arrests (traditional measure)",
-        1.0,
-        "police records: every arrest is recorded",
-        better="higher",
-        traditional=True,
-    ),
-}
 
 
 class Measure(Section):
@@ -264,10 +195,20 @@ def _check_areas_apart(pilot: LoadedPilot) -> None:
                 )
 
 
-def load_pilot(path: str | Path) -> LoadedPilot:
-    """Read and check a pilot file; raises ScenarioError naming the file and field."""
+def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
+    """Read and check a pilot file; raises ScenarioError naming the file and field.
+
+    `replicates` replaces the file's `replicates` (the --replicates option).
+    """
     path = Path(path)
     spec, base = read_spec(path, Pilot)
+    if replicates is not None:
+        if replicates < 2:
+            raise ScenarioError(
+                f"{path}: --replicates: bad value {replicates}: a pilot needs at least 2 "
+                "simulated pilots per arm"
+            )
+        spec = spec.model_copy(update={"replicates": replicates})
     if spec.tactics is not None:
         kept = [t for t in base.get("tactics", []) if t.get("type") == "standard_patrol"]
         base["tactics"] = kept + copy.deepcopy(spec.tactics)

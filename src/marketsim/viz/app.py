@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import html
 import io
+import warnings
 from typing import Any
 
 import solara
 from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+from mesa.visualization.utils import force_update, update_counter
 from solara.components.echarts import EchartsWidget
 
+from marketsim.citations import readable
 from marketsim.scenario import Scenario, load_scenario
 from marketsim.viz import charts
 from marketsim.viz.explain import CAPTIONS, harm_aims
@@ -43,13 +45,14 @@ from marketsim.viz.workshop import (
     start_scenario,
 )
 
-PLAY_INTERVAL_MS = 20
+# Mesa's play-interval slider runs 1, 11, 21, ... ms: 21 is what it can show.
+PLAY_INTERVAL_MS = 21
 RENDER_INTERVAL = 5  # steps between redraws while playing (adjustable in the sidebar)
 
 CSS = """
 .marketsim-card { padding: 10px 12px; }
 .marketsim-caption { font-size: 13px; color: #555; line-height: 1.35; margin-top: 2px; }
-.marketsim-legend { font-size: 13px; line-height: 1.5; }
+.marketsim-legend { font-size: 12.5px; line-height: 1.4; }
 .marketsim-legend .row { display: flex; flex-wrap: nowrap; align-items: center; gap: 8px; margin: 2px 0; }
 .marketsim-legend .row > span:last-child { flex: 1 1 auto; min-width: 0; }
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
@@ -58,13 +61,52 @@ CSS = """
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
 .v-input__slider .v-slider__thumb-label { width: 26px !important; height: 26px !important;
   font-size: 11px; }
-.marketsim-legend h4 { margin: 8px 0 2px 0; font-size: 13px; color: #333; }
+.marketsim-legend h4 { margin: 6px 0 2px 0; font-size: 13px; color: #333; }
 .marketsim-swatch { width: 16px; height: 16px; display: inline-block; flex: none; }
-.marketsim-map img { width: 100%; max-width: 660px; image-rendering: pixelated; }
+.marketsim-map img { display: block; width: 100%; max-height: calc(100vh - 330px);
+  object-fit: contain; object-position: left top; image-rendering: pixelated; }
 .marketsim-stat { font-size: 15px; }
 .marketsim-stat b { font-size: 20px; }
 .marketsim-aims li { margin-bottom: 4px; }
+/* Mesa's "Information" card repeats the day counter of the headline. */
+.v-navigation-drawer__content .v-sheet.d-flex > .v-card:last-child:not(.marketsim-card) { display: none; }
+/* A narrower sidebar leaves the maps room on a 1280 px projector. */
+.v-navigation-drawer.solara-content-main { width: 320px !important; min-width: 320px !important; }
+body:has(nav.v-navigation-drawer--open) main.v-content { padding-left: 320px !important; }
+/* SolaraViz's (empty) component grid above the page. */
+.solara-autorouter-content > .v-sheet.d-flex > div:not(:has(h2)) { display: none !important; }
+.solara-autorouter-content > .v-sheet.d-flex { row-gap: 0 !important; }
+/* Above the fold: the map(s), the key and the headline charts. Narrow screens (a 1280 px
+   projector) put the key below and the maps and charts side by side; wide ones (1500 px
+   and more) show map, key and charts in one row. */
+.marketsim-top { display: grid; gap: 10px; align-items: start;
+  grid-template-columns: minmax(0, 1fr) minmax(320px, 0.75fr);
+  grid-template-areas: "maps first" "key key"; }
+.marketsim-top.two { grid-template-columns: minmax(0, 1fr); grid-template-areas: "maps" "first" "key"; }
+.marketsim-maps { grid-area: maps; min-width: 0; }
+.marketsim-maps .marketsim-card { padding: 6px 4px !important; }
+.marketsim-maps .v-card__text, .marketsim-maps .v-card__title { padding: 0 4px !important; }
+.marketsim-key { grid-area: key; min-width: 0; }
+.marketsim-key .marketsim-legend { columns: 3 220px; }
+.marketsim-key .marketsim-legend h4 { break-after: avoid; }
+.marketsim-key .marketsim-legend .row { break-inside: avoid; }
+.marketsim-first { grid-area: first; min-width: 0; display: grid; gap: 8px; }
+.marketsim-top.two .marketsim-first { grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); }
+.marketsim-rest { display: grid; gap: 8px; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); }
+.marketsim-side { display: grid; gap: 8px; grid-template-columns: 1fr 1fr; }
+@media (min-width: 1500px) {
+  .marketsim-top { grid-template-columns: minmax(0, 620px) 250px minmax(340px, 1fr);
+    grid-template-areas: "maps key first"; }
+  .marketsim-top.two { grid-template-columns: minmax(0, 1fr) 230px;
+    grid-template-areas: "maps key" "first key"; }
+  .marketsim-top.two .marketsim-map img { max-height: calc(100vh - 520px); }
+  .marketsim-key .marketsim-legend { columns: auto; }
+}
 """
+
+# Solara warns on the first connection over plain http to 127.0.0.1 that its session
+# cookie falls back to samesite=lax, which is right for a local app: not for the room.
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
 
 # ----------------------------------------------------------------- helpers
@@ -256,7 +298,7 @@ def TacticPanel(config: Scenario, title: str = "What the tactic is for"):
         if specs:
             items = "".join(
                 f"<li><b>{html.escape(s.label)}</b>: {html.escape(s.doc)}. Source: "
-                f"{html.escape(s.source)}. Scenario value {s.value}.</li>"
+                f"{html.escape(readable(s.source))}. Scenario value {s.value}.</li>"
                 for s in specs
             )
             with solara.Details("What the sliders mean"):
@@ -265,7 +307,7 @@ def TacticPanel(config: Scenario, title: str = "What the tactic is for"):
 
 
 @solara.component
-def Chart(ws: Workshop, key: str, day: int):
+def Chart(ws: Workshop, key: str, day: int, height: int = 300):
     """One chart and its caption.
 
     The ECharts widget is made once and given each day's option directly, instead
@@ -276,7 +318,9 @@ def Chart(ws: Workshop, key: str, day: int):
     build = charts.difference if key == "difference" else charts.CHARTS[key]
     figure = solara.use_memo(
         lambda: EchartsWidget(
-            option=build(ws), attributes={"style": "height: 300px; width: 100%;"}, responsive=True
+            option=build(ws),
+            attributes={"style": f"height: {height}px; width: 100%;"},
+            responsive=True,
         ),
         [],
     )
@@ -332,54 +376,105 @@ def Headline(ws: Workshop, day: int):
 
 
 @solara.component
+def RunTo(ws: Workshop, day: int):
+    """Stop at a day: run to a typed day, or to just before the tactic starts or after it ends.
+
+    At full speed the app covers a 60-day crackdown in about two seconds; these
+    buttons let a facilitator stop where the room should look.
+    """
+    target = solara.use_reactive(0)
+    marks = [("just before the tactic", ws.tactic_start(), -1), ("its end", ws.tactic_end(), 0)]
+
+    def go(to: int) -> None:
+        ws.run_to(to)
+        force_update()
+
+    with solara.Row(gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.InputInt("Run to day", value=target, style={"max-width": "110px"})
+        solara.Button("Go", on_click=lambda: go(target.value), dense=True, outlined=True)
+        for label, mark, offset in marks:
+            if mark is not None and mark + offset > day:
+                solara.Button(
+                    f"to {label} (day {mark + offset})",
+                    on_click=lambda m=mark + offset: go(m),
+                    dense=True,
+                    outlined=True,
+                )
+
+
+@solara.component
+def Downloads(ws: Workshop, layer: str, day: int):
+    """What is on screen, to keep: the days run so far as CSV, and the map as PNG."""
+    stem = f"{ws.config.name}_seed{ws.seed_value}_day{day}"
+    with solara.Row(gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.FileDownload(
+            lambda: ws.timeseries().to_csv(index=False).encode(),
+            filename=f"{stem}.csv",
+            label="Download data (CSV)",
+        )
+        solara.FileDownload(
+            lambda: _png(draw_map(ws.main, layer)),
+            filename=f"{stem}_{layer}.png",
+            label="Download map (PNG)",
+        )
+
+
+@solara.component
 def Dashboard(model: solara.Reactive[Workshop]):
-    """The main area: headline, map(s) with legend and layer toggle, tactic panel, charts."""
+    """The main area: headline, map(s) with key and headline charts, then the other charts."""
     update_counter.get()  # redraw whenever SolaraViz steps the model
     ws = model.value
     layer_label = solara.use_reactive(LAYERS[0].label)
     layer = next(spec.key for spec in LAYERS if spec.label == layer_label.value)
+    two = ws.rival is not None
+    first = (
+        ["difference", "net_harm", "arrests_vs_harm"] if two else ["net_harm", "arrests_vs_harm"]
+    )
 
     with solara.Column(gap="8px", style={"padding": "4px 12px", "width": "100%"}):
         solara.HTML(
             tag="div",
             unsafe_innerHTML=(
                 f'<h2 style="margin:0">{html.escape(ws.config.name)}</h2>'
-                f'<div class="marketsim-caption">{html.escape(ws.config.description)}</div>'
+                f'<div class="marketsim-caption">{html.escape(readable(ws.config.description))}</div>'
             ),
         )
         Headline(ws, ws.day)
-        with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "wrap"}):
-            # One map: the key beside it. Two: the maps take the row, the key wraps below.
-            maps_flex = "0 1 700px" if ws.rival is None else "1 1 100%"
-            with solara.Column(gap="6px", style={"flex": maps_flex, "min-width": "0"}):
-                with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-                    solara.Text("Map layer:")
-                    solara.ToggleButtonsSingle(
-                        value=layer_label, values=[spec.label for spec in LAYERS], dense=True
-                    )
-                if ws.rival is None:
+        with solara.Row(gap="16px", style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Text("Map layer:")
+            solara.ToggleButtonsSingle(
+                value=layer_label, values=[spec.label for spec in LAYERS], dense=True
+            )
+            RunTo(ws, ws.day)
+        with solara.Div(classes=["marketsim-top", "two" if two else "one"]):
+            with solara.Div(classes=["marketsim-maps"]):
+                if not two:
                     TownMap(ws.main, f"{ws.config.name}, day {ws.day}", layer, ws.day)
                 else:
-                    # Side by side: the two maps, and under each what its tactic is for.
-                    with solara.Row(gap="8px", style={"align-items": "flex-start"}):
+                    with solara.Div(classes=["marketsim-side"]):
                         for side, word in ((ws.main, "This"), (ws.rival, "That")):
-                            with solara.Column(
-                                gap="8px", style={"flex": "1 1 0", "min-width": "0"}
-                            ):
-                                name = side.scenario.name
-                                TownMap(side, f"{word}: {name}, day {ws.day}", layer, ws.day)
-                                TacticPanel(side.scenario, f"{word}: what {name} is for")
-            with solara.Column(gap="8px", style={"flex": "1 1 320px", "min-width": "300px"}):
-                with solara.Card("Key", classes=["marketsim-card"]):
-                    Legend(layer)
-                if ws.rival is None:
-                    TacticPanel(ws.config)
-        keys = list(charts.CHARTS)
-        if ws.rival is not None:
-            keys.insert(0, "difference")
-        with solara.GridFixed(columns=3, align_items="start"):
-            for key in keys:
-                Chart(ws, key, ws.day)
+                            TownMap(
+                                side, f"{word}: {side.scenario.name}, day {ws.day}", layer, ws.day
+                            )
+            with (
+                solara.Div(classes=["marketsim-key"]),
+                solara.Card("Key", classes=["marketsim-card"]),
+            ):
+                Legend(layer)
+            with solara.Div(classes=["marketsim-first"]):
+                for key in first:
+                    Chart(ws, key, ws.day, height=280)
+        with solara.Div(classes=["marketsim-rest"]):
+            for key in charts.CHARTS:
+                if key not in first:
+                    Chart(ws, key, ws.day)
+        if two:
+            with solara.Div(classes=["marketsim-side"]):
+                for side, word in ((ws.main, "This"), (ws.rival, "That")):
+                    TacticPanel(side.scenario, f"{word}: what {side.scenario.name} is for")
+        else:
+            TacticPanel(ws.config)
+        Downloads(ws, layer, ws.day)
 
 
 @solara.component

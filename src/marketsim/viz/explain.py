@@ -120,7 +120,7 @@ CAPTIONS = {
         "list that grows means the service is full: more referrals will not get people in."
     ),
     "difference": (
-        "Cumulative net harm of this scenario minus the other, same town and same luck. Below "
-        "zero, this scenario has done less harm so far."
+        "Cumulative net harm of this scenario minus the other, same town and same luck. Green, "
+        "below zero: this scenario has done less harm so far; red, above zero: the other has."
     ),
 }

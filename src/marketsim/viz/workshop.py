@@ -22,6 +22,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from marketsim.columns import COLUMNS
 from marketsim.harms import HARM_TYPES, load_profile
@@ -146,7 +147,7 @@ def slider_specs(scenario: Scenario) -> list[SliderSpec]:
             specs.append(
                 SliderSpec(
                     path=f"{path}.{name}",
-                    label=f"{cfg.label}: {name.replace('_', ' ')} ({row['unit']})",
+                    label=_slider_label(cfg.label, name, row["unit"]),
                     value=value,
                     lo=lo,
                     hi=hi,
@@ -158,6 +159,13 @@ def slider_specs(scenario: Scenario) -> list[SliderSpec]:
                 )
             )
     return specs
+
+
+def _slider_label(tactic: str, name: str, unit: str) -> str:
+    """'crackdown: intensity (units)'; the unit alone where it already says the name
+    ('cells per unit-day', not 'cells per unit (cells per unit-day)')."""
+    words = name.replace("_", " ")
+    return f"{tactic}: {unit}" if unit.startswith(words) else f"{tactic}: {words} ({unit})"
 
 
 def slider_key(scenario_name: str, path: str) -> str:
@@ -310,3 +318,30 @@ class Workshop(mesa.Model):
     def tactic_start(self) -> int | None:
         starts = [t.start for t in self.config.tactics if t.type != "standard_patrol"]
         return min(starts) if starts else None
+
+    def tactic_end(self) -> int | None:
+        """The day the last tactic stops; None if one runs to the end of the run."""
+        tactics = [t for t in self.config.tactics if t.type != "standard_patrol"]
+        if not tactics or any(t.duration is None for t in tactics):
+            return None
+        return max(t.start + t.duration for t in tactics)
+
+    def run_to(self, day: int) -> None:
+        """Step until `day` (or the end of the run): the facilitator's 'stop at a day'."""
+        while self.day < min(day, self.config.steps):
+            self.step()
+
+    def timeseries(self) -> pd.DataFrame:
+        """The days run so far, every run on screen: the app's CSV download."""
+        frames = []
+        for side, role in (
+            (self.main, "scenario"),
+            (self.baseline, "no tactic"),
+            (self.rival, "rival"),
+        ):
+            if side is not None and side.model.recorder.rows:
+                frame = side.model.recorder.frame()
+                frame.insert(0, "run", role)
+                frame.insert(1, "scenario", side.scenario.name)
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
