@@ -27,8 +27,6 @@ from marketsim.scenario import (
 )
 from marketsim.tactics.schema import CONFIGS
 
-S001 = "seed 001_85a9966099c1cff4.txt"
-
 
 class Measure(Section):
     name: Literal[tuple(MEASURES)] = param(  # type: ignore[valid-type]
