@@ -99,6 +99,8 @@ def session() -> str:
 
 
 SHIPPED = {
+    "sobol_tactics_emulator": "emulator, the same 6 parameters and outcomes as "
+    "`sobol_tactics.yaml`, space-filling points with replicates",
     "sobol_tactics": "Sobol, 6 parameters (crackdown intensity, duration and follow-up; "
     "targeted-deterrence credibility and its half-life; diversion capacity), N = 256 with "
     "second order",
