@@ -68,6 +68,11 @@ def test_noisy_ishigami_emulator_recovers_the_indices_of_the_mean(tmp_path):
     assert "**Parameters that matter for the mean of y**" in text
     assert (tmp_path / "plots" / "y.png").stat().st_size > 10_000
     assert (tmp_path / "plots" / "y_main.png").stat().st_size > 10_000
+    # Main effects: 7 sin^2(x2) spans 7; x3 acts only with x1, so averaged over x1 it is flat.
+    effects = pd.read_csv(tmp_path / "indices" / "y_main_effects.csv").groupby("parameter")
+    span = effects["mean"].max() - effects["mean"].min()
+    assert 5 < span["x2"] < 9 and span["x3"] < 0.3 * span["x2"], span
+    assert (effects.get_group("x2").low <= effects.get_group("x2")["mean"]).all()
     # An outcome that is only noise: the emulator is poor and no indices are reported.
     noise_section = text[text.index("## pure_noise") :]
     assert "**The emulator is poor**" in noise_section

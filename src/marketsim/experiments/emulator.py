@@ -55,10 +55,6 @@ class Emulator:
     def unit(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, float) - self.low) / (self.high - self.low)
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and SD of a new point mean (mean response plus the noise of a point mean)."""
-        return self.gp.predict(self.unit(X), return_std=True)
-
     def draws(self, X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """n joint posterior draws of the mean response (no noise) at the rows of X."""
         U = self.unit(X)
@@ -73,13 +69,9 @@ class Emulator:
         cov[np.diag_indices_from(cov)] += JITTER * float(signal.diag(U[:1])[0])
         factor = _cholesky(cov)
         f = mean[:, None] + factor @ rng.standard_normal((len(U), n))
-        # normalize_y: the GP works on standardised outcomes
+        # normalize_y: the GP works on standardised outcomes (scikit-learn keeps the scaling
+        # in these attributes; it has no public way to draw the latent function alone)
         return f * np.asarray(gp._y_train_std) + np.asarray(gp._y_train_mean)
-
-    @property
-    def noise_variance(self) -> float:
-        """The fitted noise variance of a point mean, in outcome units squared."""
-        return float(self.gp.kernel_.k2.noise_level) * float(self.gp._y_train_std) ** 2
 
 
 def _cholesky(cov: np.ndarray) -> np.ndarray:
@@ -93,7 +85,7 @@ def _cholesky(cov: np.ndarray) -> np.ndarray:
     raise ValueError("emulator: the posterior covariance is not positive definite")
 
 
-def make_gp(dims: int, seed: int, optimise: bool = True):
+def make_gp(dims: int, seed: int):
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -103,8 +95,7 @@ def make_gp(dims: int, seed: int, optimise: bool = True):
     return GaussianProcessRegressor(
         kernel,
         normalize_y=True,
-        n_restarts_optimizer=2 if optimise else 0,
-        optimizer="fmin_l_bfgs_b" if optimise else None,
+        n_restarts_optimizer=2,  # the likelihood has local optima; a few restarts find the best
         random_state=seed,
     )
 

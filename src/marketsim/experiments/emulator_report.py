@@ -99,6 +99,10 @@ def write_emulator_report(
             tables / f"{slug}.csv", index=False, float_format="%.6g"
         )
         trusted = check.verdict != "poor"
+        if effects:
+            pd.concat(effects, names=["parameter", "row"]).reset_index(level=0).to_csv(
+                tables / f"{slug}_main_effects.csv", index=False, float_format="%.6g"
+            )
         if trusted:
             plot_indices(table, outcome, img / f"{slug}.png")
             plot_main_effects(effects, X, Y, problem["names"], outcome, img / f"{slug}_main.png")
