@@ -12,9 +12,8 @@ declared on `World` with its default, and its comment says who writes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -32,10 +31,6 @@ from marketsim.town import Town
 
 def _no_rows() -> np.ndarray:
     return np.empty(0, dtype=np.int64)
-
-
-def _cells(n: int) -> Callable[[], np.ndarray]:
-    return lambda: np.zeros(n)
 
 
 @dataclass
@@ -146,7 +141,3 @@ class World:
         d = self.dealers
         wealth = d.profit[rows] / max(self.config.market.base_price, 1.0)
         return d.violence[rows] + 0.5 * d.open[rows] + 1.0 * d.exploits[rows] + 0.05 * wealth
-
-    def report_extra(self) -> dict[str, Any]:
-        """Nothing by default; kept for symmetry with tactics' reports."""
-        return {}
