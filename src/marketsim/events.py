@@ -56,6 +56,9 @@ def arrest_dealer(
     book_arrest(world, cell, by, int(d.children[r]))
     world.tally.add("seizures", cell)
     add_debt(world, r, pc.seizure_value)
+    # Removing a seller opens turf for rivals; a user-dealer selling to friends holds little.
+    hold = world.config.dealers.void_user_dealer if d.tier[r] == D.USER_DEALER else 1.0
+    world.turf_opened[cell] += hold
     if d.user[r] >= 0:
         u.adverse_until[d.user[r]] = world.day + 30
     charged = rng.random() < pc.charge_prob

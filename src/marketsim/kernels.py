@@ -169,7 +169,7 @@ def choose_sellers(
     buyers: np.ndarray,
     contacts: np.ndarray,
     dealer_ok: np.ndarray,
-    contact_use_prob: float,
+    contact_use: np.ndarray,
     open_rows: np.ndarray,
     home_x: np.ndarray,
     home_y: np.ndarray,
@@ -186,7 +186,7 @@ def choose_sellers(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
 
-    A buyer holding a working number calls it with probability `contact_use_prob`
+    A buyer holding a working number calls it with its probability `contact_use`
     (a random working contact). The rest search the open market: a pitch drawn
     by attraction (`open_market_choice`), where police on arrival put the buyer
     off with probability 1 - stay[cell]. A buyer the street failed falls back on
@@ -206,7 +206,7 @@ def choose_sellers(
                 has_contact[i] = True
     for i in range(nb):  # every buyer draws, with a contact or not (as the numpy code did)
         r = rng.random()
-        call[i] = has_contact[i] and r < contact_use_prob
+        call[i] = has_contact[i] and r < contact_use[i]
     for i in range(nb):  # the first highest score among working contacts (argmax)
         best, best_j = -2.0, 0
         for j in range(k):
@@ -499,7 +499,7 @@ def warm() -> None:
         i,
         np.full((1, 1), -1),
         ok,
-        0.5,
+        np.full(1, 0.5),
         i,
         i,
         i,

@@ -238,6 +238,20 @@ class MarketConfig(Section):
     reputation_memory: float = param(
         0.98, ge=0, lt=1, unit="per day", doc="share of a pitch's reputation kept each day"
     )
+    void_memory: float = param(
+        0.93,
+        ge=0,
+        lt=1,
+        unit="per day",
+        doc="share of the void left by removed sellers kept each day (half-life ~10 days)",
+    )
+    violence_memory: float = param(
+        0.95,
+        ge=0,
+        lt=1,
+        unit="per day",
+        doc="share of a place's reputation for violence kept each day (half-life ~14 days)",
+    )
     reputation_standing_memory: float = param(
         0.997,
         ge=0,
@@ -280,6 +294,29 @@ class DealerConfig(Section):
     )
     risk_per_arrest_nearby: float = param(
         0.5, ge=0, le=5, unit="risk per arrest", doc="risk signal per arrest within 2 cells"
+    )
+    prior_arrests_per_hour: float = param(
+        0.07,
+        gt=0,
+        le=10,
+        unit="arrests seen per officer-hour seen",
+        doc="arrests a dealer expects to follow police presence before experience",
+        source="Sherman 1990 (offenders learn the real risk); Anwar & Loughran 2011",
+    )
+    prior_strength: float = param(
+        20.0,
+        gt=0,
+        le=10000,
+        unit="officer-hours",
+        doc="weight of that expectation against experience (Bayesian prior)",
+        source="Anwar & Loughran 2011: offenders update arrest beliefs from experience",
+    )
+    experience_memory: float = param(
+        0.98,
+        ge=0,
+        le=1,
+        unit="per day",
+        doc="share of past police and arrest experience kept each day",
     )
     relocation_radius: int = param(
         6, ge=1, le=50, unit="cells", doc="how far a dealer looks when moving"
@@ -330,13 +367,21 @@ class DealerConfig(Section):
     exit_risk: float = param(
         0.8, ge=0, le=1, unit="risk", doc="perceived risk above which a dealer may exit"
     )
+    violence_cost: float = param(
+        20.0,
+        ge=0,
+        le=1000,
+        unit="GBP per day per recent incident nearby",
+        doc="expected cost of violence at a pitch (robbery, retaliation) in the appraisal",
+        source="Jacobs 2000 (robbery of dealers); Topalli, Wright & Fornango 2002",
+    )
     turf_rate: float = param(
-        0.0003,
+        0.0006,
         ge=0,
         le=1,
         unit="incidents per rival per unit violence per day",
         doc="turf dispute rate",
-        source="design §4; calibration judgement",
+        source="design §4; set so baseline violence is near calibrate_town's yearly count",
     )
     void_boost: float = param(
         3.0,
@@ -345,6 +390,14 @@ class DealerConfig(Section):
         unit="x per recent arrest",
         doc="turf rate boost where a void opened",
         source="Werb 2011; seed 000 Box A",
+    )
+    void_user_dealer: float = param(
+        0.2,
+        ge=0,
+        le=1,
+        unit="x",
+        doc="void opened by arresting a user-dealer, relative to a street or crew seller",
+        source=f"{S003}: user-dealers supply friends, not turf; calibration judgement",
     )
     closed_turf_factor: float = param(
         0.3, ge=0, le=1, unit="x", doc="turf violence of closed dealers relative to open"
@@ -356,6 +409,14 @@ class DealerConfig(Section):
         unit="incidents per unit violence per day",
         doc="debt violence rate while in debt after a seizure",
         source=f"{S003}: drug debts after seizures drive violence",
+    )
+    debt_capital: float = param(
+        900.0,
+        gt=0,
+        le=1e6,
+        unit="GBP",
+        doc="working capital a seizure debt is weighed against (debt violence = debt/(debt+capital))",
+        source="Moeller & Sandberg 2015 (credit and trust in drug distribution); Goldstein et al. 1989",
     )
     debt_repay_share: float = param(
         0.3, ge=0, le=1, unit="fraction of profit", doc="profit used to repay debt each day"
@@ -405,6 +466,38 @@ class UserConfig(Section):
         unit="per officer-hour",
         doc="buyers avoid policed pitches",
         source="design §4: police presence deters buyers",
+    )
+    violence_avoidance: float = param(
+        0.3,
+        ge=0,
+        le=10,
+        unit="per recent incident nearby",
+        doc="buyers avoid pitches known for recent violence",
+        source=f"{S001} Table 4.2: people avoid the area",
+    )
+    price_elasticity_dependent: float = param(
+        -0.25,
+        ge=-3,
+        le=0,
+        unit="-",
+        doc="elasticity of dependent users' purchases to the full price (money and search time)",
+        source="Gallet 2014 meta-analysis: illicit demand inelastic; Moore 1973 full price",
+    )
+    price_elasticity_recreational: float = param(
+        -0.7,
+        ge=-3,
+        le=0,
+        unit="-",
+        doc="elasticity of recreational users' purchases to the full price",
+        source="Gallet 2014; Kleiman 1988: casual demand more elastic",
+    )
+    search_cost: float = param(
+        1.0,
+        ge=0,
+        le=20,
+        unit="x price per failed search",
+        doc="search time valued as a share of the money price (Moore 1973)",
+        source="Moore 1973: search time raises the effective price",
     )
     contact_use_prob: float = param(
         0.6, ge=0, le=1, unit="probability", doc="buyers with a working contact call them first"
@@ -538,6 +631,14 @@ class PoliceConfig(Section):
         unit="per officer-hour",
         doc="detection hazard for an open dealer",
         source="calibration judgement",
+    )
+    attention_fatigue: float = param(
+        0.6,
+        ge=0,
+        le=10,
+        unit="per 100 officer-hours spent nearby (decayed)",
+        doc="detection lost as officers' attention flags on a long-worked beat",
+        source="Sherman 1990: crackdown decay; calibrated on fact 1",
     )
     guardianship_detection: float = param(
         1.0,

@@ -101,6 +101,13 @@ class World:
     harm_heat: np.ndarray = field(default_factory=lambda: np.zeros(0))  # record: smoothed harm
     open_sales_yesterday: np.ndarray = field(default_factory=lambda: np.zeros(0))  # fields
     buyer_density: np.ndarray = field(default_factory=lambda: np.zeros(0))  # dealers phase
+    # What the market has seen of each place's enforcement (dealers phase), decayed sums:
+    # officer-hours within one cell and arrests within two (Sherman 1990 learning).
+    hours_seen: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    arrests_seen: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Turf opened today by dealer arrests, by the removed dealer's hold on it (events ->
+    # fields, which adds it to the void layer and clears it).
+    turf_opened: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     # Hand-offs within a day.
     crime_arrests: tuple[np.ndarray, np.ndarray] = field(
@@ -124,6 +131,9 @@ class World:
             "harm_heat",
             "open_sales_yesterday",
             "buyer_density",
+            "hours_seen",
+            "arrests_seen",
+            "turf_opened",
         ):
             if getattr(self, name).size != n:
                 setattr(self, name, np.zeros(n))

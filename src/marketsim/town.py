@@ -29,6 +29,7 @@ LAYERS = (
     "fear",  # share of residents afraid, 0-1
     "unmet_demand",  # purchases wanted but not made, smoothed
     "void",  # recent arrests: an opening rivals may fight over
+    "violence",  # recent violent incidents, fading: what buyers, dealers and police know of
 )
 
 

@@ -27,6 +27,7 @@ class UserPopulation(Population):
         "dependent": (bool, False),
         "income": (float, 0.0),  # legitimate GBP per day
         "cash": (float, 0.0),
+        "search": (float, 0.0),  # recent share of failed searches (Moore 1973 search time)
         "dealer": (np.int64, -1),  # dealer row if a user-dealer
         "tolerance_until": (np.int64, NEVER),  # day tolerance returns after prison / drop-out
         "adverse_until": (np.int64, NEVER),  # recent overdose or arrest: more likely to seek help

@@ -21,27 +21,48 @@ def run(world: World) -> None:
         box_sum(arrests.reshape(town.width, town.height), 2).ravel() if arrests.any() else arrests
     )
     update_risk(world, arrests_near)
-    relocate(world, rng)
-    choose_mode(world, contacts_held(world), rng)
+    held = contacts_held(world)
+    relocate(world, rng, held)
+    choose_mode(world, held, rng)
     set_prices(world)
 
 
 def update_risk(world: World, arrests_near: np.ndarray) -> None:
-    """Perceived risk: a moving average of police seen nearby and arrests nearby."""
+    """Perceived risk: a moving average of police seen, arrests seen and residual deterrence.
+
+    What police presence is worth is learned (Sherman 1990: offenders find out by trial
+    and error that a crackdown's risk is lower than it looks; Anwar & Loughran 2011, a
+    Bayesian model of offenders' arrest beliefs). The market keeps, for each place, the
+    officer-hours and the arrests seen there, shared by word of mouth; its expected
+    arrests per officer-hour is a prior updated by them (`arrest_credibility`), and
+    dealers weigh police presence and residual deterrence by it. Presence that is not
+    followed by arrests loses its grip, so a continuing crackdown decays.
+    """
     cfg = world.config.dealers
+    keep = cfg.experience_memory
+    world.hours_seen *= keep
+    world.hours_seen += world.police_near
+    world.arrests_seen *= keep
+    world.arrests_seen += arrests_near
     d = world.dealers
     act = d.active()
-    deter = world.town.layer("deterrence").ravel()
     cells = d.cell[act]
+    presence = cfg.risk_per_police_hour * world.police_near + world.town.layer("deterrence").ravel()
     signal = 1.0 - np.exp(
         -(
-            cfg.risk_per_police_hour * world.police_near[cells]
+            arrest_credibility(world)[cells] * presence[cells]
             + cfg.risk_per_arrest_nearby * arrests_near[cells]
-            + deter[cells]
         )
     )
     a = cfg.risk_learning_rate
     d.risk[act] = (1 - a) * d.risk[act] + a * signal
+
+
+def arrest_credibility(world: World) -> np.ndarray:
+    """Per cell: expected arrests per officer-hour, posterior over prior (1 if unseen)."""
+    cfg = world.config.dealers
+    h0, r0 = cfg.prior_strength, cfg.prior_arrests_per_hour
+    return (h0 * r0 + world.arrests_seen) / (r0 * (h0 + world.hours_seen))
 
 
 def buyer_density(world: World) -> np.ndarray:
@@ -60,12 +81,33 @@ def contacts_held(world: World) -> np.ndarray:
     return np.bincount(held, minlength=world.dealers.n)
 
 
-def pitch_value(world: World, cand: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+def customer_calls(world: World, held: np.ndarray) -> np.ndarray:
+    """Expected daily calls from the customers who hold each dealer's number."""
+    cu = world.config.users
+    per_holder = cu.contact_use_prob * (
+        cu.share_dependent * cu.buy_prob_dependent
+        + (1 - cu.share_dependent) * cu.buy_prob_recreational
+    )
+    return per_holder * held
+
+
+def pitch_value(
+    world: World,
+    cand: np.ndarray,
+    is_open: np.ndarray,
+    calls: np.ndarray | None = None,
+    own_risk: np.ndarray | None = None,
+) -> np.ndarray:
     """Expected daily profit net of risk at candidate pitches (dealers x candidates).
 
-    Demand: nearby buyers, market reputation and unmet demand. Cost: rivals
-    sharing the pitch and the expected cost of police presence, residual
-    deterrence and guardianship. Closed dealers care little about passing trade.
+    Demand: nearby buyers, market reputation and unmet demand, plus the calls of
+    the dealer's own customers (`calls`, which follow it anywhere). Cost: rivals
+    sharing the pitch, the expected cost of police presence and residual
+    deterrence (weighed by what the market has learned they are worth,
+    `arrest_credibility`; at its own pitch, column 0, the dealer's perceived risk
+    `own_risk`),
+    guardianship, and violence known nearby (robbery and retaliation, Jacobs
+    2000). Closed dealers care little about passing trade.
     """
     town = world.town
     cfg = world.config.dealers
@@ -75,10 +117,11 @@ def pitch_value(world: World, cand: np.ndarray, is_open: np.ndarray) -> np.ndarr
     unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
     dealers_here = np.bincount(world.dealers.cell[world.dealers.active()], minlength=town.n_cells)
     rivals = box_sum(dealers_here.reshape(shape), 1).ravel()
-    risk = 1 - np.exp(
-        -(cfg.risk_per_police_hour * world.police_near + town.layer("deterrence").ravel())
-    )
-    risk = risk + 0.3 * town.guardianship.ravel()
+    presence = cfg.risk_per_police_hour * world.police_near + town.layer("deterrence").ravel()
+    risk = 1 - np.exp(-(arrest_credibility(world) * presence)[cand])
+    if own_risk is not None:
+        risk[:, 0] = np.maximum(risk[:, 0], own_risk)
+    risk = risk + 0.3 * town.guardianship.ravel()[cand]
     margin = m.base_price * (1 - m.wholesale_share)
     centre = 1.0 + m.centre_draw * town.is_centre
     demand = (0.02 * world.buyer_density[cand] + 0.3 * rep[cand]) * centre[cand] + 0.5 * unmet[cand]
@@ -88,16 +131,22 @@ def pitch_value(world: World, cand: np.ndarray, is_open: np.ndarray) -> np.ndarr
     here_x, here_y = town.cell_x[cand[:, :1]], town.cell_y[cand[:, :1]]
     beside = (np.abs(town.cell_x[cand] - here_x) <= 1) & (np.abs(town.cell_y[cand] - here_y) <= 1)
     rivals_there = rivals[cand] - beside
-    trade = margin * demand * passing / (1.0 + 0.5 * rivals_there)
-    return trade - cfg.risk_cost * risk[cand] * np.where(is_open[:, None], 1.0, 0.4)
+    own = 0.0 if calls is None else calls[:, None]
+    trade = margin * (demand * passing / (1.0 + 0.5 * rivals_there) + own)
+    violence = box_sum(town.layer("violence"), 1).ravel()
+    cost = cfg.risk_cost * risk * np.where(is_open[:, None], 1.0, 0.4)
+    return trade - cost - cfg.violence_cost * violence[cand]
 
 
-def relocate(world: World, rng: np.random.Generator) -> np.ndarray:
-    """Compare the current pitch with a few nearby ones by expected profit net of risk.
+def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = None) -> np.ndarray:
+    """Stay, move or switch mode: the best of the current pitch, a few nearby ones, and
+    the current pitch in the other mode, by expected profit net of risk and violence.
 
-    Geographic displacement emerges here: dealers leave pitches where police
-    presence and deterrence make the expected cost of risk exceed the trade.
-    Returns the rows that moved.
+    Geographic displacement emerges here (dealers leave pitches where the expected
+    cost of risk exceeds the trade), and so does tactical displacement: a dealer
+    whose customers hold its number can go closed where it is instead of moving
+    (phone contacts and delivery; UKDPC 2009 App. B, Operation Iceberg: the market
+    "more underground"; Kleiman 1993). Returns the rows that moved.
     """
     cfg = world.config.dealers
     town = world.town
@@ -109,6 +158,8 @@ def relocate(world: World, rng: np.random.Generator) -> np.ndarray:
     movers = act[rng.random(act.size) < p_review]
     if movers.size == 0:
         return movers
+    if held is None:
+        held = contacts_held(world)
     k = cfg.relocation_candidates
     r = cfg.relocation_radius
     cx = town.cell_x[d.cell[movers]]
@@ -116,10 +167,21 @@ def relocate(world: World, rng: np.random.Generator) -> np.ndarray:
     nx = np.clip(cx[:, None] + rng.integers(-r, r + 1, (movers.size, k)), 0, town.width - 1)
     ny = np.clip(cy[:, None] + rng.integers(-r, r + 1, (movers.size, k)), 0, town.height - 1)
     cand = np.concatenate([d.cell[movers][:, None], nx * town.height + ny], axis=1)
-    value = pitch_value(world, cand, d.open[movers])
+    is_open = d.open[movers]
+    calls = customer_calls(world, held[movers])
+    own = d.risk[movers]
+    value = pitch_value(world, cand, is_open, calls, own)
+    # The last column: the same pitch in the other mode (closed needs customers).
+    switched = pitch_value(world, cand[:, :1], ~is_open, calls, own)[:, 0]
+    can_close = held[movers] >= cfg.min_contacts_to_close
+    switched[is_open & ~can_close] = -np.inf
+    value = np.concatenate([value, switched[:, None]], axis=1)
     best = value.argmax(axis=1)
     gain = value[np.arange(movers.size), best] - value[:, 0]
-    move = (best > 0) & (gain > cfg.relocation_gain * np.maximum(np.abs(value[:, 0]), 1.0))
+    change = (best > 0) & (gain > cfg.relocation_gain * np.maximum(np.abs(value[:, 0]), 1.0))
+    flip = change & (best == k + 1)
+    d.open[movers[flip]] = ~is_open[flip]
+    move = change & ~flip
     rows = movers[move]
     d.cell[rows] = cand[move, best[move]]
     return rows

@@ -1,7 +1,8 @@
 """Phase 7, enforcement (ODD §7): detection and arrest (design §4, police units).
 
 A dealer is seen with hazard detection_rate x officer-hours on the pitch x
-visibility x (1 + guardianship bonus); open dealing is also seen from the
+visibility x (1 + guardianship bonus) x the attention officers still pay to a
+beat they have long worked; open dealing is also seen from the
 neighbouring cells. The unit that saw it arrests, unless the order it works
 under says otherwise (`effect="deter"`, or an `on_detect` handler such as
 diversion), and while it has time left for custody processing.
@@ -46,7 +47,10 @@ def _street_arrests(world: World, rng: np.random.Generator) -> None:
     seen_hours = np.where(d.open[act], hours[cells] + 0.25 * (around - hours[cells]), hours[cells])
     vis = np.where(d.open[act], 1.0, world.config.dealers.closed_visibility)
     guard = 1.0 + pc.guardianship_detection * town.guardianship.ravel()[cells]
-    hazard = pc.detection_rate * world.levers.detection * seen_hours * vis * guard
+    # Officers' attention flags on a beat they have long worked (Sherman 1990's crackdown
+    # decay): detection falls with the officer-hours already spent around the pitch.
+    fatigue = np.exp(-pc.attention_fatigue * world.hours_seen[cells] / 100.0)
+    hazard = pc.detection_rate * world.levers.detection * seen_hours * vis * guard * fatigue
     detected = act[rng.random(act.size) < 1.0 - np.exp(-hazard)]
     if detected.size == 0:
         return

@@ -1,11 +1,18 @@
 """Phase 9, entry_exit (ODD §7): entrants fill unmet demand; poor or scared dealers exit.
 
-New sellers fill the gaps arrests leave (UKDPC 2009 briefing, Box A).
+New sellers fill the gaps arrests leave (UKDPC 2009 briefing, Box A), where the police
+risk they can see leaves the trade worth it. Dealers leave when their takings, net of
+the expected cost of arrest and of violence around them, stay too low (Reuter,
+MacCoun & Murphy 1990: dealing as a job weighed against its risks), or when
+their perceived risk is extreme.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from marketsim import events
+from marketsim.fields import box_sum
 from marketsim.state import World
 
 
@@ -16,7 +23,11 @@ def run(world: World) -> None:
     rng = world.streams["entry"]
     act = d.active()
     old_enough = world.day - d.entered_day[act] > 30
-    poor = (d.profit[act] < cfg.exit_profit) & old_enough
+    town = world.town
+    violence = box_sum(town.layer("violence"), 1).ravel()[d.cell[act]]
+    risk_cost = cfg.risk_cost * d.risk[act] * np.where(d.open[act], 1.0, 0.4)
+    net = d.profit[act] - risk_cost - cfg.violence_cost * violence
+    poor = (net < cfg.exit_profit) & old_enough
     scared = d.risk[act] > cfg.exit_risk
     leave = act[(poor | scared) & (rng.random(act.size) < cfg.exit_prob)]
     for r in leave:
@@ -25,5 +36,7 @@ def run(world: World) -> None:
     expected = m.entrants.rate * world.tally.total("unmet_demand")
     n_new = int(rng.poisson(expected)) if expected > 0 else 0
     if n_new:
-        w = unmet + 1e-9
+        # entrants see the police too: unmet demand discounted by the visible risk
+        seen = cfg.risk_per_police_hour * world.police_near + town.layer("deterrence").ravel()
+        w = (unmet + 1e-9) * np.exp(-seen)
         events.add_dealers(world, n_new, w / w.sum(), rng, entrant=True)

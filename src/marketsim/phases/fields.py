@@ -1,4 +1,4 @@
-"""Phase 11, fields (ODD §7): reputation, litter, fear, void and unmet-demand layers.
+"""Phase 11, fields (ODD §7): reputation, violence, litter, fear, void and unmet-demand layers.
 
 Reputation has two memories: what buyers heard lately, and a place's standing,
 which outlasts a crackdown (UKDPC 2009, Table 4.3: "does the area have a
@@ -35,9 +35,14 @@ def run(world: World) -> None:
     unmet = town.layer("unmet_demand")
     unmet *= 0.9
     unmet += t[TI["unmet_demand"]].reshape(shape)
+    # A place known for violence (buyers avoid it, dealers weigh it, patrols follow it).
+    known_violence = town.layer("violence")
+    known_violence *= m.violence_memory
+    known_violence += t[TI["violent_incidents"]].reshape(shape)
     void = town.layer("void")
-    void *= 0.93
-    void += world.arrests_cell.reshape(shape)
+    void *= m.void_memory
+    void += world.turf_opened.reshape(shape)
+    world.turf_opened[:] = 0.0
     # Fear: visible dealing and violence nearby (market); visible raids (enforcement).
     d = world.dealers
     act = d.active()

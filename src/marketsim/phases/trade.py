@@ -1,9 +1,10 @@
 """Phase 5, trade (ODD §7): matching buyers to sellers, paying for drugs, and using them.
 
 One pass over today's buyers (design §4):
-1. who buys today (dependence, treatment);
-2. contacts first: a buyer holding a working number calls it (closed dealers
-   are reachable only this way);
+1. who buys today (dependence, treatment, and the full price: money plus search
+   time, Moore 1973);
+2. contacts first: a buyer holding a working number calls it, the more surely
+   the more its recent searches failed (closed dealers are reachable only this way);
 3. otherwise the open market: a pitch within travel range, chosen by distance,
    reputation, price and the police attention it is known for; police seen on
    arrival turn the buyer away (a lengthened search);
@@ -22,6 +23,8 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.fields import box_sum
+from marketsim.phases.dealers import arrest_credibility
 from marketsim.state import World
 
 
@@ -39,6 +42,7 @@ def run(world: World) -> None:
     dep = u.dependent[active]
     p_buy = np.where(dep, cu.buy_prob_dependent, cu.buy_prob_recreational)
     p_buy = p_buy * np.where(treated, 1.0 - sc.treatment.use_reduction, 1.0)
+    p_buy = p_buy * demand_response(world, active, dep)
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
     if nb == 0:
@@ -56,12 +60,16 @@ def run(world: World) -> None:
         buyers,
         u.contacts[buyers],
         dealer_ok,
-        cu.contact_use_prob,
+        # Buyers whose searches fail rely on the sellers they know (Moore 1973; May &
+        # Hough 2004: closed markets trade only with known buyers).
+        cu.contact_use_prob + (1.0 - cu.contact_use_prob) * u.search[buyers],
         open_rows,
         town.cell_x[homes],
         town.cell_y[homes],
         *_open_market(world, open_rows),
-        np.exp(-cu.police_deterrence * police),  # chance a buyer stays despite police there
+        # the chance a buyer stays despite police there, weighed, like dealers' risk, by
+        # what the market has learned police presence is worth (dealers.arrest_credibility)
+        np.exp(-cu.police_deterrence * arrest_credibility(world) * police),
         d.cell[open_rows],
         town.width,
         town.height,
@@ -74,6 +82,7 @@ def run(world: World) -> None:
     if over.size:
         tally.add("unmet_demand", d.cell[seller[over]])
         seller[over] = -1
+    remember_search(world, buyers, seller, via_open)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
     pr = np.empty(kernels.N_TRADE_PARAMS)
@@ -154,11 +163,43 @@ def run(world: World) -> None:
 TILE = 64  # cells; the default 50x50 town is one tile
 
 
+def remember_search(
+    world: World, buyers: np.ndarray, seller: np.ndarray, via_open: np.ndarray
+) -> None:
+    """Buyers remember how long their searches take (Moore 1973): a call costs no search,
+    a street purchase its trip as a share of the furthest a buyer goes, a failure the lot.
+    """
+    u, d, town = world.users, world.dealers, world.town
+    cost = np.zeros(buyers.size)
+    street = via_open & (seller >= 0)
+    home, pitch = u.home[buyers[street]], d.cell[seller[street]]
+    trip = np.hypot(town.cell_x[home] - town.cell_x[pitch], town.cell_y[home] - town.cell_y[pitch])
+    cost[street] = np.minimum(1.0, trip / world.config.users.search_radius)
+    cost[seller < 0] = 1.0
+    u.search[buyers] = 0.9 * u.search[buyers] + 0.1 * cost
+
+
+def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
+    """Purchases fall with the full price: the money price plus search time valued in
+    money (Moore 1973), at elasticities below one (Gallet 2014); casual users respond
+    more than dependent ones (Kleiman 1988). 1 at the base price with no search time.
+    """
+    cu, m, d = world.config.users, world.config.market, world.dealers
+    sellers = d.active()
+    price = d.price[sellers].mean() / m.base_price if sellers.size else 1.0
+    full = price * (1.0 + cu.search_cost * world.users.search[active])
+    elasticity = np.where(
+        dependent, cu.price_elasticity_dependent, cu.price_elasticity_recreational
+    )
+    return full**elasticity
+
+
 def _open_market(world: World, open_rows: np.ndarray) -> tuple:
     """What buyers weigh in the open market (kernels.open_market_choice).
 
     Attraction = exp(-distance / decay) x (1 + pull x reputation) x (base price / price)^2
-    x exp(-2 x residual deterrence); pitches beyond the search radius are out of reach.
+    x exp(-2 x residual deterrence) x exp(-avoidance x violence known nearby) (people avoid
+    the area, UKDPC 2009 Table 4.2); pitches beyond the search radius are out of reach.
     Returns the pitches' x and y, their pull, the travel kernel by (|dx|, |dy|) offset
     (zero beyond the search radius), the reach in cells, and the tile size: large towns
     are cut into tiles so each buyer weighs only the pitches within reach.
@@ -169,11 +210,12 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
     rep = town.layer("reputation").ravel()[dc]
     centre = 1.0 + m.centre_draw * town.is_centre[dc]
     deter = town.layer("deterrence").ravel()[dc]
+    violence = box_sum(town.layer("violence"), 1).ravel()[dc]
     pull = (
         centre
         * (1.0 + m.reputation_pull * rep)
         * (m.base_price / d.price[open_rows]) ** 2
-        * np.exp(-2.0 * deter)
+        * np.exp(-2.0 * deter - cu.violence_avoidance * violence)
     )
     travel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
     reach = int(np.ceil(cu.search_radius))

@@ -2,7 +2,7 @@
 
 Turf disputes rise where rivals crowd a pitch or a void opened after arrests
 (UKDPC 2009 Box A; Werb et al. 2011); debt disputes follow seizures (N8 PRP
-2024). Credible targeted deterrence raises the expected cost (the `deterrent`).
+2024), weighed against working capital (Moeller & Sandberg 2015). Credible targeted deterrence raises the expected cost (the `deterrent`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ def run(world: World) -> None:
     void = town.layer("void").ravel()[cells]
     mode = np.where(d.open[act], 1.0, cfg.closed_turf_factor)
     turf = cfg.turf_rate * d.violence[act] * rivals * (1.0 + cfg.void_boost * void) * mode
-    debt = (
-        cfg.debt_rate
-        * d.violence[act]
-        * np.minimum(1.0, d.debt[act] / max(world.config.police.seizure_value, 1.0))
-    )
+    # A debt weighs by its size against the dealer's working capital: a street
+    # seller's day of stock is a small loss, a wholesale seizure a threat to life
+    # (Moeller & Sandberg 2015; N8 PRP 2024). Debt collection is one of several kinds
+    # of systemic violence, not most of it (Goldstein et al. 1989).
+    owed = d.debt[act]
+    debt = cfg.debt_rate * d.violence[act] * owed / (owed + cfg.debt_capital)
     hazard = (turf + debt) * np.exp(-d.deterrent[act])
     hit = rng.random(act.size) < 1.0 - np.exp(-hazard)
     who = act[hit]

@@ -2,7 +2,8 @@
 
 Mazerolle et al. (2007) call this the "standard world" of policing: officers
 spread over the town in proportion to calls for service, arresting dealing they
-happen to see. It runs during burn-in as well, so the market settles under it.
+happen to see. Violence brings calls, so patrols also follow the places known for
+recent violence. It runs during burn-in as well, so the market settles under it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class StandardPatrol(Tactic):
         self._weights = w / w.sum()
         self._cells = np.arange(town.n_cells)
 
+    def weights(self, world: World) -> np.ndarray:
+        """Today's share of visits per cell: calls from people, trade and violence."""
+        if self.config.violence_weight == 0:
+            return self._weights
+        violence = world.town.layer("violence").ravel()
+        return self._weights * (1.0 + self.config.violence_weight * violence)
+
     def is_active(self, day: int) -> bool:
         return day < 0 or super().is_active(day)
 
@@ -34,7 +42,7 @@ class StandardPatrol(Tactic):
                 tactic=self.name,
                 units=self.config.units,
                 cells=self._cells,
-                weights=self._weights,
+                weights=self.weights(world),
                 visible=True,
                 effect="arrest",
                 arrest_priority=self.config.arrest_priority,

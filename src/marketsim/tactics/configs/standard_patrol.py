@@ -27,6 +27,14 @@ class StandardPatrolConfig(TacticConfig):
         doc="how strongly patrols follow residents and commercial activity (0: uniform)",
         source="Mazerolle 2007 standard model: patrol follows calls for service",
     )
+    violence_weight: float = param(
+        0.5,
+        ge=0,
+        le=100,
+        unit="x per recent incident",
+        doc="extra patrol visits to places known for recent violence (calls for service)",
+        source="Mazerolle 2007: patrol follows calls for service",
+    )
     arrest_priority: Literal["any", "open_first", "harm"] = param(
         "any", unit="-", doc="who is arrested first when several are seen"
     )
