@@ -217,6 +217,7 @@ class EntrantConfig(Section):
         le=1,
         unit="fraction",
         doc="void fillers who start in open mode (none: market.share_open)",
+        source="scenario choice",
     )
     share_exploit: float | None = param(
         None,
@@ -224,6 +225,7 @@ class EntrantConfig(Section):
         le=1,
         unit="fraction",
         doc="void fillers exploiting young runners (none: market.share_exploit)",
+        source="scenario choice",
     )
     share_user_dealer: float | None = param(
         None,
@@ -231,6 +233,7 @@ class EntrantConfig(Section):
         le=1,
         unit="fraction",
         doc="void fillers who are user-dealers (none: market.share_user_dealers)",
+        source="scenario choice",
     )
     share_crew: float | None = param(
         None,
@@ -238,6 +241,7 @@ class EntrantConfig(Section):
         le=1,
         unit="fraction",
         doc="void fillers who belong to a crew (none: market.share_crew)",
+        source="scenario choice",
     )
     close_threshold: float | None = param(
         None,
@@ -246,6 +250,7 @@ class EntrantConfig(Section):
         unit="risk",
         doc="median perceived risk above which open void fillers go closed "
         "(none: dealers.close_threshold)",
+        source="scenario choice",
     )
 
     @property
