@@ -51,7 +51,10 @@ SECTIONS: list[tuple[str, type[BaseModel], str, str]] = [
         "market.entrants",
         S.EntrantConfig,
         "market.entrants",
-        "Traits of dealers who enter to fill unmet demand (void filling).",
+        "Entry where demand goes unmet, and the traits of void fillers: entrants placed "
+        "where arrests lately removed sellers, within a window and an area. Other entrants "
+        "draw the founders' traits; an unset trait, or a multiplier of 1, is the founders' "
+        "(odd.md §7.14).",
     ),
     ("dealers", S.DealerConfig, "dealers", "Dealers' risk learning, moves, mode, exit, violence."),
     (

@@ -37,29 +37,33 @@ _NOT_SHARED = ("name", "description", "steps", "evaluation")
 def shared_until(scenario: Scenario) -> int:
     """The first day on which `scenario` may differ from its background alone.
 
-    That is the first day of its earliest tactic outside the background, or the
-    end of the run; it is never before the first day of burn-in.
+    That is the first day of its earliest tactic outside the background, the first
+    day void fillers take traits of their own (`market.entrants.start`), or the end
+    of the run; it is never before the first day of burn-in.
     """
     days = [
         TACTICS[cfg.type].first_day(cfg, scenario)
         for cfg in scenario.tactics
         if not cfg.acts_in_burn_in
     ]
+    if scenario.market.entrants.void_fillers_differ:
+        days.append(scenario.market.entrants.start)
     return max(-scenario.burn_in, min([scenario.steps, *days]))
 
 
 def prefix_key(scenario: Scenario, recorded: bool) -> str:
     """A hash of everything that shapes a state that runs share.
 
-    Tactics outside the background do not count at all. Background tactics count
-    with their position in the list, which fixes their account index. For a state
-    after day 0 (`recorded`), the evaluation's watched areas count too: the
-    recorder has used them.
+    Tactics outside the background do not count at all, nor do void fillers' traits
+    (they act from `shared_until` on). Background tactics count with their position
+    in the list, which fixes their account index. For a state after day 0
+    (`recorded`), the evaluation's watched areas count too: the recorder has used them.
     """
     data = scenario.resolved()
     watch = data["evaluation"]["watch"]
     for field in _NOT_SHARED:
         data.pop(field, None)
+    data["market"]["entrants"] = {"rate": scenario.market.entrants.rate}
     if recorded:
         data["evaluation.watch"] = watch
     data["tactics"] = [

@@ -286,20 +286,28 @@ def add_users(
 
 
 def add_dealers(
-    world: World, n: int, weights: np.ndarray, rng: np.random.Generator, entrant: bool
+    world: World,
+    n: int,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+    entrant: bool,
+    void_cells: np.ndarray | None = None,
 ) -> np.ndarray:
     """New dealers at cells drawn by `weights`: the founding market, or entrants.
 
     Traits (design §4): tier, crew, a heavy-tailed violence trait (Braga 2001: a
-    few actors do most violence), open or closed mode, runner exploitation and
-    product risk. Entrants take the scenario's entrant traits (UKDPC 2009 App. B,
-    Operation Reduction: a void may be filled by more harmful sellers).
+    few actors do most violence), open or closed mode, runner exploitation, product
+    risk and close threshold. Founders and ordinary entrants draw them from `market`
+    and `dealers`; an entrant placed on a cell of `void_cells` fills a void and takes
+    `market.entrants`' traits (UKDPC 2009 App. B, Operation Reduction: a void may be
+    filled by more harmful sellers; phases/entry_exit.void_filler_cells).
     """
     sc = world.config
     m = sc.market
     e = m.entrants
     d = world.dealers
     cells = rng.choice(world.town.n_cells, size=n, p=weights)
+    filler = np.zeros(n, dtype=bool) if void_cells is None else void_cells[cells]
     crews = None
     if entrant:
         existing = np.unique(d.view("crew")[d.view("crew") >= 0])
@@ -311,14 +319,14 @@ def add_dealers(
             crews[new] = world.next_crew_id
             if new.any():
                 world.next_crew_id += 1
-    share_user_dealer = e.share_user_dealer if entrant else m.share_user_dealers
-    share_exploit = e.share_exploit if entrant else m.share_exploit
+    share_user_dealer = _filler_value(filler, e.share_user_dealer, m.share_user_dealers)
+    share_crew = _filler_value(filler, e.share_crew, m.share_crew)
     rows = d.grow(n)
     u = rng.random(n)
     tier = np.where(
         u < share_user_dealer,
         D.USER_DEALER,
-        np.where(u < share_user_dealer + m.share_crew, D.CREW, D.STREET),
+        np.where(u < share_user_dealer + share_crew, D.CREW, D.STREET),
     )
     d.tier[rows] = tier
     d.cell[rows] = cells
@@ -341,20 +349,30 @@ def add_dealers(
         factors = np.exp(_crew_z(world, uniq, rng) * m.violence_sigma * 0.8)
         crew_factor[is_crew] = factors[np.searchsorted(uniq, crew_ids[is_crew])]
     user_calm = np.where(tier == D.USER_DEALER, 0.4, 1.0)  # user-dealers are rarely violent
-    multiplier = e.violence_multiplier if entrant else 1.0
+    multiplier = _filler_value(filler, e.violence_multiplier, 1.0)
     d.violence[rows] = indiv * crew_factor * user_calm * multiplier
-    d.open[rows] = rng.random(n) < (e.share_open if entrant else m.share_open)
+    d.open[rows] = rng.random(n) < _filler_value(filler, e.share_open, m.share_open)
     d.exploits[rows] = (tier != D.USER_DEALER) & (
-        rng.random(n) < share_exploit / max(1e-9, 1 - share_user_dealer)
+        rng.random(n)
+        < _filler_value(filler, e.share_exploit, m.share_exploit)
+        / np.maximum(1e-9, 1 - share_user_dealer)
     )
-    d.product_risk[rows] = rng.beta(2.0, 5.0, n)
-    d.close_threshold[rows] = np.clip(rng.normal(sc.dealers.close_threshold, 0.08, n), 0.05, 0.95)
+    d.product_risk[rows] = rng.beta(2.0, 5.0, n) * _filler_value(
+        filler, e.product_risk_multiplier, 1.0
+    )
+    close = _filler_value(filler, e.close_threshold, sc.dealers.close_threshold)
+    d.close_threshold[rows] = np.clip(rng.normal(close, 0.08, n), 0.05, 0.95)
     d.children[rows] = rng.poisson(sc.users.children_mean, n)
     d.entered_day[rows] = world.day
     d.price[rows] = m.base_price
     d.profit[rows] = sc.dealers.exit_profit * 2
     _link_user_dealers(world, rows, rng)
     return rows
+
+
+def _filler_value(filler: np.ndarray, own: float | None, founders: float) -> np.ndarray:
+    """Per new dealer: `own` for void fillers (unless unset), the founders' value for the rest."""
+    return np.where(filler, founders if own is None else own, founders)
 
 
 def _crew_z(world: World, crew_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:

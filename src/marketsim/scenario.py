@@ -135,25 +135,18 @@ class TownConfig(Section):
 
 # ------------------------------------------------------------------------- market
 class EntrantConfig(Section):
-    """Traits of dealers who enter to fill unmet demand (void filling, seed 000)."""
+    """Entry where demand goes unmet, and the traits of entrants who fill a void.
 
-    violence_multiplier: float = param(
-        1.0,
-        ge=0,
-        le=10,
-        unit="x",
-        doc="entrants' violence relative to incumbents",
-        source=f"{S001} App. B, Operation Reduction: voids may be filled by more harmful sellers",
-    )
-    share_open: float = param(
-        0.6, ge=0, le=1, unit="fraction", doc="entrants who start in open mode"
-    )
-    share_exploit: float = param(
-        0.2, ge=0, le=1, unit="fraction", doc="entrants exploiting young runners"
-    )
-    share_user_dealer: float = param(
-        0.3, ge=0, le=1, unit="fraction", doc="entrants who are user-dealers"
-    )
+    Ordinary entrants draw their traits as the founding market does (`market.*`,
+    `dealers.close_threshold`). An entrant who fills a void takes the traits below
+    instead: one placed where arrests lately removed sellers (the `void` layer, dealer
+    arrests fading 7% a day, summed within `void_radius` cells, is at least
+    `void_threshold`), on a day of the window `start`..`start + duration - 1` and inside
+    `area`. A trait left unset (null), or a multiplier of 1, is the founders'. UKDPC 2009
+    App. B, Operation Reduction: a group supplying high-purity heroin filled the void
+    and deaths rose.
+    """
+
     rate: float = param(
         0.06,
         ge=0,
@@ -161,6 +154,124 @@ class EntrantConfig(Section):
         unit="entrants per unmet purchase",
         doc="expected entrants per unmet purchase per day",
     )
+    void_threshold: float = param(
+        0.5,
+        ge=0,
+        le=1000,
+        unit="dealer arrests (fading 7% a day)",
+        doc="void within void_radius that makes an entrant a void filler (one arrest counts "
+        "for about 10 days; 0: every entrant in the window and area)",
+        source="calibration judgement; the void layer of turf violence (ODD 7.16)",
+    )
+    void_radius: int = param(
+        1,
+        ge=0,
+        le=50,
+        unit="cells",
+        doc="how near an entrant's pitch the void must be (square neighbourhood)",
+        source="calibration judgement; the neighbourhood in which dealers are rivals (ODD 7.10)",
+    )
+    start: int = param(
+        0,
+        ge=0,
+        le=36500,
+        unit="day",
+        doc="first day void fillers take these traits, counted from the end of burn-in",
+        source="scenario choice",
+    )
+    duration: int | None = param(
+        None,
+        ge=1,
+        le=36500,
+        unit="days",
+        doc="days void fillers take these traits (none: to the end)",
+        source="scenario choice",
+    )
+    area: AreaSpec | None = param(
+        None,
+        unit="-",
+        doc="where void fillers take these traits (none: anywhere in the town)",
+        source="scenario choice",
+    )
+    violence_multiplier: float = param(
+        1.0,
+        ge=0,
+        le=10,
+        unit="x",
+        doc="void fillers' violence trait relative to the founders' draw",
+        source=f"{S001} App. B, Operation Reduction: voids may be filled by more harmful sellers",
+    )
+    product_risk_multiplier: float = param(
+        1.0,
+        ge=0,
+        le=10,
+        unit="x",
+        doc="void fillers' product risk (purity variance; overdose, ODD 7.9) relative to the "
+        "founders' Beta(2, 5) draw",
+        source=f"{S001} App. B, Operation Reduction: a group supplying high-purity heroin "
+        "filled the void; drug-related deaths spiked",
+    )
+    share_open: float | None = param(
+        None,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="void fillers who start in open mode (none: market.share_open)",
+        source="scenario choice",
+    )
+    share_exploit: float | None = param(
+        None,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="void fillers exploiting young runners (none: market.share_exploit)",
+        source="scenario choice",
+    )
+    share_user_dealer: float | None = param(
+        None,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="void fillers who are user-dealers (none: market.share_user_dealers)",
+        source="scenario choice",
+    )
+    share_crew: float | None = param(
+        None,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="void fillers who belong to a crew (none: market.share_crew)",
+        source="scenario choice",
+    )
+    close_threshold: float | None = param(
+        None,
+        ge=0,
+        le=1,
+        unit="risk",
+        doc="median perceived risk above which open void fillers go closed "
+        "(none: dealers.close_threshold)",
+        source="scenario choice",
+    )
+
+    @property
+    def void_fillers_differ(self) -> bool:
+        """Whether void fillers' traits differ from the founders' (if not, the void rule is moot)."""
+        own = (
+            self.share_open,
+            self.share_exploit,
+            self.share_user_dealer,
+            self.share_crew,
+            self.close_threshold,
+        )
+        return (
+            self.violence_multiplier != 1
+            or self.product_risk_multiplier != 1
+            or any(value is not None for value in own)
+        )
+
+    def in_window(self, day: int) -> bool:
+        """Whether void fillers take these traits on `day` (negative days are burn-in)."""
+        return self.start <= day and (self.duration is None or day < self.start + self.duration)
 
 
 class MarketConfig(Section):
@@ -276,6 +387,18 @@ class MarketConfig(Section):
             raise ValueError(
                 f"share_user_dealers + share_crew = {self.share_user_dealers + self.share_crew:g}; "
                 "allowed: at most 1 (the rest are independent street sellers)"
+            )
+        e = self.entrants
+        user_dealer = (
+            self.share_user_dealers if e.share_user_dealer is None else e.share_user_dealer
+        )
+        crew = self.share_crew if e.share_crew is None else e.share_crew
+        if user_dealer + crew > 1:
+            field = "share_crew" if e.share_crew is not None else "share_user_dealer"
+            raise ValueError(
+                f"market.entrants.{field}: bad value {getattr(e, field):g}: void fillers' "
+                f"share_user_dealer + share_crew = {user_dealer + crew:g} (allowed: at most 1; "
+                "an unset share is the founders')"
             )
         return self
 
@@ -868,6 +991,13 @@ class Scenario(Section):
                 f"dealers.reopen_threshold: bad value {self.dealers.reopen_threshold:g}: above "
                 f"close_threshold {self.dealers.close_threshold:g} (allowed: <= close_threshold)"
             )
+        fillers_close = self.market.entrants.close_threshold
+        if fillers_close is not None and fillers_close < self.dealers.reopen_threshold:
+            raise ValueError(
+                f"market.entrants.close_threshold: bad value {fillers_close:g}: below "
+                f"dealers.reopen_threshold {self.dealers.reopen_threshold:g} "
+                "(allowed: >= reopen_threshold)"
+            )
         day = self.evaluation.intervention_day
         if day is not None and day >= self.steps:
             raise ValueError(
@@ -891,6 +1021,8 @@ class Scenario(Section):
         areas: list[tuple[str, AreaSpec]] = [("regions.target", self.regions.target)]
         if isinstance(self.regions.control, AreaSpec):
             areas.append(("regions.control", self.regions.control))
+        if self.market.entrants.area is not None:
+            areas.append(("market.entrants.area", self.market.entrants.area))
         for i, tactic in enumerate(self.tactics):
             areas += _areas_in(tactic, f"tactics[{i}]")
         areas += [(f"evaluation.watch.{n}", a) for n, a in self.evaluation.watch.items()]
@@ -918,6 +1050,12 @@ class Scenario(Section):
                     f"tactics[{i}] ({t.label}).start: day {t.start} is after the run's last "
                     f"day ({self.steps - 1}): it never acts"
                 )
+        fillers = self.market.entrants
+        if fillers.void_fillers_differ and fillers.start >= self.steps:
+            found.append(
+                f"market.entrants.start: day {fillers.start} is after the run's last day "
+                f"({self.steps - 1}): no entrant takes the void fillers' traits"
+            )
         starts = [t.start for t in self.tactics if t.type != "standard_patrol"]
         day = self.evaluation.intervention_day
         day = day if day is not None else min(starts, default=None)

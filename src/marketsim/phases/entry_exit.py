@@ -1,10 +1,13 @@
 """Phase 9, entry_exit (ODD §7): entrants fill unmet demand; poor or scared dealers exit.
 
 New sellers fill the gaps arrests leave (UKDPC 2009 briefing, Box A), where the police
-risk they can see leaves the trade worth it. Dealers leave when their takings, net of
-the expected cost of arrest and of violence around them, stay too low (Reuter,
-MacCoun & Murphy 1990: dealing as a job weighed against its risks), or when
-their perceived risk is extreme.
+risk they can see leaves the trade worth it. Those who enter where arrests lately
+removed sellers are void fillers, and a scenario may give them traits of their own
+(UKDPC 2009 App. B, Operation Reduction: a group supplying high-purity heroin filled
+the void and drug-related deaths rose). Dealers leave when their takings, net of the
+expected cost of arrest and of violence around them, stay too low (Reuter, MacCoun &
+Murphy 1990: dealing as a job weighed against its risks), or when their perceived
+risk is extreme.
 """
 
 from __future__ import annotations
@@ -39,4 +42,25 @@ def run(world: World) -> None:
         # entrants see the police too: unmet demand discounted by the visible risk
         seen = cfg.risk_per_police_hour * world.police_near + town.layer("deterrence").ravel()
         w = (unmet + 1e-9) * np.exp(-seen)
-        events.add_dealers(world, n_new, w / w.sum(), rng, entrant=True)
+        events.add_dealers(
+            world, n_new, w / w.sum(), rng, entrant=True, void_cells=void_filler_cells(world)
+        )
+
+
+def void_filler_cells(world: World) -> np.ndarray | None:
+    """Flat mask of the cells where an entrant today fills a void (None: nowhere, or moot).
+
+    A void is where arrests lately removed sellers: the `void` layer (dealer arrests,
+    fading 7% a day, ODD 7.16) summed over the square of `void_radius` cells around
+    the pitch is at least `void_threshold`. Only on days of the scenario's window,
+    inside its area, and only if void fillers' traits differ from the founders'.
+    """
+    e = world.config.market.entrants
+    if not (e.void_fillers_differ and e.in_window(world.day)):
+        return None
+    town = world.town
+    # The sum comes from a summed-area table: allow for its rounding (about 1e-16).
+    cells = box_sum(town.layer("void"), e.void_radius).ravel() >= e.void_threshold - 1e-9
+    if e.area is not None:
+        cells &= town.area_mask(e.area, "market.entrants.area").ravel()
+    return cells
