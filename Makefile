@@ -7,12 +7,13 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+KERNELS := $(VENV)/.kernels-compiled
 REPLICATES ?= 10
 TACTIC_SCENARIOS := $(filter-out scenarios/baseline.yaml,$(sort $(wildcard scenarios/*.yaml)))
 
 .PHONY: demo test validate lint format bench clean venv
 
-venv: $(STAMP)
+venv: $(KERNELS)
 
 $(STAMP): pyproject.toml scripts/find-python.sh
 	@PYBIN=$$(scripts/find-python.sh) || exit 1; \
@@ -20,14 +21,19 @@ $(STAMP): pyproject.toml scripts/find-python.sh
 	  [ -x $(PY) ] || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,dask,viz,browser]"
-	$(PY) -m marketsim.kernels  # compile the numba kernels once, into their disk cache
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# Compile the numba kernels into their disk cache once per install and per change of
+# kernels.py (numba's cache is keyed on it too), so no run compiles.
+$(KERNELS): $(STAMP) src/marketsim/kernels.py
+	$(PY) -m marketsim.kernels
+	@touch $(KERNELS)
+
+demo: $(KERNELS)
 	$(VENV)/bin/marketsim compare scenarios/baseline.yaml $(TACTIC_SCENARIOS) \
 	  --replicates $(REPLICATES) --out out/main
 
-test: $(STAMP)
+test: $(KERNELS)
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(PY) -m pytest -q
@@ -35,7 +41,7 @@ test: $(STAMP)
 # VALIDATION_SEEDS=n to change the full set; figures for docs/validation.md come from
 # scripts/validate_patterns.py on the same seeds.
 VALIDATION_SEEDS ?= 20
-validate: $(STAMP)
+validate: $(KERNELS)
 	MARKETSIM_VALIDATION_SEEDS=$(VALIDATION_SEEDS) $(PY) -m pytest -q -rxXs tests/validation
 
 lint: $(STAMP)
@@ -45,7 +51,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks scripts
 	$(VENV)/bin/ruff check --fix src tests benchmarks scripts
 
-bench: $(STAMP)
+bench: $(KERNELS)
 	$(PY) benchmarks/bench_throughput.py
 
 clean:

@@ -7,14 +7,17 @@ buyer makes, fails here before it shifts a regression fingerprint.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
 from marketsim import kernels
+from marketsim.burnin import dump_state
 from marketsim.fields import box_sum
 from marketsim.model import MarketModel
 from marketsim.scenario import load_scenario
-from tests.conftest import ROOT
+from tests.conftest import ROOT, small
 
 
 def _box_sum_reference(a: np.ndarray, r: int) -> np.ndarray:
@@ -91,9 +94,19 @@ def test_a_market_with_no_buyers_runs(overrides):
     assert model.day == 20
 
 
-def test_warm_compiles_every_kernel():
-    """`python -m marketsim.kernels` (run by make) leaves no kernel to compile in a run."""
+def test_warm_compiles_every_kernel_with_the_types_a_run_uses():
+    """`python -m marketsim.kernels` (run by make) leaves no kernel to compile in a run,
+    a fresh one or one restored from a shared state (a new type would compile there)."""
     kernels.warm()
-    dispatchers = [k for k in vars(kernels).values() if hasattr(k, "signatures")]
+    dispatchers = {n: k for n, k in vars(kernels).items() if hasattr(k, "signatures")}
     assert len(dispatchers) >= 8
-    assert all(k.signatures for k in dispatchers)
+    assert all(k.signatures for k in dispatchers.values())
+    warmed = {n: set(k.signatures) for n, k in dispatchers.items()}
+    tactics = [{"type": "standard_patrol"}, {"type": "crackdown", "start": 5, "duration": 10}]
+    model = MarketModel(small(steps=20, tactics=tactics))
+    while model.day < 10:
+        model.step()
+    restored = pickle.loads(dump_state(model))
+    restored.run()
+    assert restored.day == 20
+    assert {n: set(k.signatures) for n, k in dispatchers.items()} == warmed

@@ -7,7 +7,9 @@ bit-identical and the named random streams are untouched (no kernel draws).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
-installing), and later processes load them in well under a second.
+installing, and when this file changes), and later processes load them lazily, at
+first call, in about half a second, mostly numba's own set-up
+(benchmarks/bench_warm_start.py).
 """
 
 from __future__ import annotations

@@ -31,6 +31,17 @@ _PRICE, _NET_HARM = COLUMNS.index("price"), COLUMNS.index("net_harm")
 _UNITS, _REVENUE = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
 
 
+def _row(metric: str) -> int:
+    """The tally row of a metric; a column nobody declared cannot be written."""
+    try:
+        return TALLY_INDEX[metric]
+    except KeyError:
+        raise KeyError(
+            f"{metric!r} is not a tallied column: declare it in marketsim.columns, or on "
+            "the config class of the one tactic that writes it (TacticConfig.columns)"
+        ) from None
+
+
 class DayTally:
     """A (metric, cell) array of today's counts, reset every day.
 
@@ -41,7 +52,6 @@ class DayTally:
     def __init__(self, n_cells: int):
         self.n_cells = n_cells
         self._values = np.zeros((len(TALLIED), n_cells))
-        self._offset = {name: row * n_cells for name, row in TALLY_INDEX.items()}
         self._ones = np.ones(n_cells)  # unit weights are views of this, not fresh arrays
         self._keys: list[np.ndarray] = []
         self._weights: list[np.ndarray] = []
@@ -54,7 +64,7 @@ class DayTally:
         n = cells.size
         if n == 0:
             return
-        self._keys.append(cells + self._offset[metric])
+        self._keys.append(cells + _row(metric) * self.n_cells)
         if type(count) is np.ndarray and count.ndim:
             self._weights.append(count)
         elif count == 1.0:
@@ -76,7 +86,7 @@ class DayTally:
 
     def total(self, metric: str) -> float:
         """Today's town-wide total of one metric, without binning the queue."""
-        row = TALLY_INDEX[metric]
+        row = _row(metric)
         total = float(self._values[row].sum())
         for keys, weights in zip(self._keys, self._weights, strict=True):
             if keys[0] // self.n_cells == row:  # each queued batch holds one metric
@@ -85,11 +95,11 @@ class DayTally:
 
     def add_counts(self, metric: str, per_cell: np.ndarray) -> None:
         """Add whole-number counts for every cell at once (exact whatever the order of adds)."""
-        self._values[TALLY_INDEX[metric]] += per_cell
+        self._values[_row(metric)] += per_cell
 
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
         """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
-        self._values[TALLY_INDEX[metric]] = per_cell.ravel()
+        self._values[_row(metric)] = per_cell.ravel()
 
     def reset(self) -> None:
         self._keys.clear()

@@ -21,6 +21,9 @@ class TacticConfig(Section):
 
     # The parameters the workshop app offers a slider for; each tactic names its own.
     sliders: ClassVar[tuple[str, ...]] = ()
+    # The timeseries.csv columns the tactic adds (per-cell counts a day), which only it
+    # writes. Every run records every registered tactic's columns (marketsim.columns).
+    columns: ClassVar[tuple[str, ...]] = ()
     # Whether the tactic acts during burn-in. Only those that do shape the state at
     # day 0; experiments share that state between runs (burnin.py).
     acts_in_burn_in: ClassVar[bool] = False

@@ -14,6 +14,7 @@ S001 = "seed 001_85a9966099c1cff4.txt"
 class DiversionConfig(TacticConfig):
     type: Literal["diversion"] = "diversion"
     sliders: ClassVar[tuple[str, ...]] = ("test_purchases_per_day", "acceptance", "cycle_days")
+    columns: ClassVar[tuple[str, ...]] = ("test_purchases", "diversions")
     area: AreaSpec | None = param(
         None, unit="-", doc="where test purchases are made (default: the scenario's target region)"
     )
