@@ -202,18 +202,35 @@ def test_high_purity_void_fillers_raise_overdoses_on_paired_seeds():
 # ------------------------------------------------------------------ shared burn-in
 def test_runs_share_the_days_before_the_window_and_equal_fresh_runs():
     c = BurnInCache()
-    runs = []
+    runs, violence = [], []
     for multiplier in (1.0, 5.0):
-        traits = {"violence_multiplier": multiplier, "void_threshold": 0.0, "start": 20}
-        sc = small(steps=50, **entrants_config(rate=0.5, **traits))
+        traits = {
+            "violence_multiplier": multiplier,
+            "product_risk_multiplier": multiplier,
+            "void_threshold": 0.0,
+            "start": 20,
+        }
+        sc = small(steps=80, **entrants_config(rate=0.5, **traits))
         assert shared_until(sc) == (20 if multiplier != 1.0 else sc.steps)
-        assert burn_in_key(sc) == burn_in_key(small(steps=50, market__entrants__rate=0.5))
-        _, ts, _ = simulate(sc, cache=c)
+        assert burn_in_key(sc) == burn_in_key(small(steps=80, market__entrants__rate=0.5))
+        model, ts, _ = simulate(sc, cache=c)
         _, fresh, _ = simulate(sc)
         assert ts.equals(fresh)
         runs.append(ts)
+        d = model.world.dealers
+        violence.append((d.entered_day[: d.n].copy(), d.violence[: d.n].copy()))
     assert c.hits == 1
-    assert not runs[0].equals(runs[1])
+    first = runs[0].step < 20
+    assert runs[0][first].equals(runs[1][first])  # the shared days
+    # Entrants from day 20 on (the window) are void fillers, five times as violent in the
+    # second run; rows from before are the same dealers with the same traits.
+    (entered, v1), (_, v5) = violence
+    n = min(v1.size, v5.size)
+    late = entered[:n] >= 20
+    np.testing.assert_array_equal(v1[:n][~late], v5[:n][~late])
+    ratio = v5[:n][late] / v1[:n][late]
+    assert np.isclose(ratio, 5.0).any(), ratio
+    assert (np.isclose(ratio, 5.0) | np.isclose(ratio, 1.0)).all(), ratio
 
 
 # ------------------------------------------------------------------ bad input

@@ -588,7 +588,8 @@ def test_closed_dealers_reopen_only_when_risk_is_low():
 
 
 def test_perceived_risk_follows_police_presence():
-    m = model(dealers__risk_learning_rate=0.5)
+    # A strong prior: presence keeps its full weight (learning is tested below).
+    m = model(dealers__risk_learning_rate=0.5, dealers__prior_strength=10000)
     d = m.dealers
     act = d.active()
     d.risk[act] = 0.0
@@ -601,12 +602,42 @@ def test_perceived_risk_follows_police_presence():
     assert (d.risk[act[~on_watch]] < d.risk[act[on_watch]].min()).all()
 
 
+def test_presence_not_followed_by_arrests_loses_its_grip():
+    """Sherman 1990's crackdown decay, by learning (ODD 7.3): under constant presence and
+    no arrests the credibility of presence, and with it dealers' risk, falls; where the
+    arrests follow at the prior rate, credibility stays 1 and risk stays up."""
+    m = model(dealers__risk_learning_rate=0.3)
+    cfg = m.world.config.dealers
+    d = m.dealers
+    act = d.active()
+    half = act.size // 2
+    watched = np.unique(d.cell[act])
+    m.world.hours_seen[:] = 0.0
+    m.world.arrests_seen[:] = 0.0
+    m.world.police_near = np.zeros(m.town.n_cells)
+    m.world.police_near[watched] = 10.0
+    arrest_cells = d.cell[act[:half]]
+    # arrests seen at the prior rate on half the pitches (within 2 cells of themselves)
+    arrests = np.zeros(m.town.n_cells)
+    arrests[arrest_cells] = cfg.prior_arrests_per_hour * 10.0
+    quiet = ~np.isin(d.cell[act], arrest_cells)
+    risk_quiet = []
+    for _ in range(30):
+        dealers.update_risk(m.world, arrests)
+        risk_quiet.append(d.risk[act[quiet]].mean())
+    cred = dealers.arrest_credibility(m.world)
+    assert np.allclose(cred[arrest_cells], 1.0)
+    assert (cred[d.cell[act[quiet]]] < 0.5).all()
+    assert risk_quiet[-1] < 0.6 * max(risk_quiet)  # rose, then lost its grip
+    assert d.risk[act[~quiet]].min() > d.risk[act[quiet]].max()
+
+
 def test_dealers_leave_pitches_flooded_with_police():
     """Half the pitches get heavy police presence and full deterrence for 5 days."""
     moved = {True: 0, False: 0}
     seen = {True: 0, False: 0}
     for seed in range(10):
-        m = model(seed)
+        m = model(seed, dealers__prior_strength=10000)  # presence keeps its full weight
         d = m.dealers
         act = d.active()
         d.risk[act] = 0.0

@@ -28,26 +28,38 @@ def test_visible_dealing_falls_sharply_during_the_crackdown(runs):
         assert phases[name].high < -0.5, describe(name, phases[name])
 
 
-def test_the_effect_decays_after_the_end_with_residual_deterrence(runs):
-    """After the end the effect shrinks but stays: 60-120 days after, the cut is at
-    least 20 points smaller than in the last 20 crackdown days (per-seed difference,
-    95% interval above +0.2), and still a cut (95% interval below 0)."""
+def test_the_effect_decays_after_the_end(runs):
+    """After the end the effect shrinks: 60-120 days after, the cut is at least 20 points
+    smaller than in the last 20 crackdown days (per-seed difference, 95% interval above
+    +0.2)."""
     late = V.per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
     later = V.per_seed_change(runs, "crackdown", "target", "open_sales", 240, 300)
     decay = V.mean_interval(later - late)
     assert decay.low > 0.2, describe("decay after the end", decay)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lost with the issue 15 mechanisms: 60-120 days after the end the cut is -11% "
+    "[-26%, +5%] on 20 seeds (it was -32% [-43%, -22%]); dealers learn that the emptied "
+    "target's presence was not followed by arrests, and buyers return as search time falls",
+)
+def test_residual_deterrence_remains_months_after(runs):
+    """Sherman's residual deterrence: 60-120 days after the end the target's open sales are
+    still cut (95% interval of the pooled change below 0)."""
     residual = V.crackdown_phases(runs)["60-120 days after the end"]
     assert residual.high < 0, describe("residual", residual)
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not reproduced: no mechanism makes a continuing crackdown lose its effect "
-    "(dealers do not learn that the realised risk is lower than the presence suggests)",
+    reason="not shown: with learned arrest risk and officers' flagging attention the cut "
+    "late in the crackdown is smaller than at its peak, +0.030 [-0.021, +0.081] on 20 seeds, "
+    "but not significantly",
 )
 def test_the_effect_decays_while_the_crackdown_continues(runs):
     """Sherman's 'initial deterrence decay': the cut in the last 20 days of the crackdown
     is smaller than at its peak (days 7-20); 95% interval of the per-seed difference
-    above 0. The model's cut deepens instead (about -94% to -100%)."""
+    above 0. Measured: peak -96%, late -91%, the difference not significant."""
     during = V.crackdown_decay_during(runs)
     assert during.low > 0, describe("late minus peak", during)

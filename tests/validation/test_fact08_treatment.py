@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from marketsim import validation as V
-from tests.validation.helpers import VALIDATION, describe
+from tests.validation.helpers import FULL_SEEDS, N_SEEDS, VALIDATION, describe
 
 pytestmark = [*VALIDATION, pytest.mark.uses_runs("treatment_expansion")]
 
@@ -21,10 +21,13 @@ def runs(paired_runs):
 
 
 def test_acquisitive_crime_falls(runs):
-    """Tolerance: the 95% interval of the pooled change in acquisitive crimes is below -3%
-    (measured about -8% over these 310 days, growing as more people pass through)."""
+    """Tolerance: the 95% interval of the pooled change in acquisitive crimes is below -3% on
+    the full set (measured -7.2% [-8.2%, -6.3%] over these 310 days, growing as more people
+    pass through); on the quick set of 5 seeds, whose interval is about three points either
+    side, below 0."""
     crime = V.paired_change(runs, "treatment_expansion", "all", "acquisitive_crimes", 90, 400)
-    assert crime.high < -0.03, describe("acquisitive crime", crime)
+    bound = -0.03 if N_SEEDS >= FULL_SEEDS else 0.0
+    assert crime.high < bound, describe("acquisitive crime", crime)
 
 
 def test_more_people_are_in_treatment(runs):

@@ -286,7 +286,7 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     target = (path.parent / spec.scenario).resolve()
     if not target.is_file():
         raise ScenarioError(
-            f"{path}: scenario: bad value {spec.scenario!r}: no file {target} "
+            f"{path}: scenario: bad value {spec.scenario!r}: no file {str(target)!r} "
             f"(the path is relative to the folder of {path.name})"
         )
     return spec, scenario_mapping(target)
