@@ -105,6 +105,12 @@ class World:
     # officer-hours within one cell and arrests within two (Sherman 1990 learning).
     hours_seen: np.ndarray = field(default_factory=lambda: np.zeros(0))
     arrests_seen: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Their credibility: learned over prior arrests per officer-hour, 1 where nothing is seen
+    # (dealers phase; read by pitch appraisals and buyers until the next update).
+    credibility: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Recent violence known within one cell of each cell (fields; read the next day by
+    # buyers, dealers and exit).
+    violence_near: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # Turf opened today by dealer arrests, by the removed dealer's hold on it (events ->
     # fields, which adds it to the void layer and clears it).
     turf_opened: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -134,9 +140,12 @@ class World:
             "hours_seen",
             "arrests_seen",
             "turf_opened",
+            "violence_near",
         ):
             if getattr(self, name).size != n:
                 setattr(self, name, np.zeros(n))
+        if self.credibility.size != n:
+            self.credibility = np.ones(n)
         if self.rep_recent.shape != shape:
             self.rep_recent = np.zeros(shape)
             self.rep_standing = np.zeros(shape)

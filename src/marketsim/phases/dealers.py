@@ -44,15 +44,13 @@ def update_risk(world: World, arrests_near: np.ndarray) -> None:
     world.hours_seen += world.police_near
     world.arrests_seen *= keep
     world.arrests_seen += arrests_near
+    world.credibility = arrest_credibility(world)
     d = world.dealers
     act = d.active()
     cells = d.cell[act]
-    presence = cfg.risk_per_police_hour * world.police_near + world.town.layer("deterrence").ravel()
+    seen = presence(world)
     signal = 1.0 - np.exp(
-        -(
-            arrest_credibility(world)[cells] * presence[cells]
-            + cfg.risk_per_arrest_nearby * arrests_near[cells]
-        )
+        -(world.credibility[cells] * seen[cells] + cfg.risk_per_arrest_nearby * arrests_near[cells])
     )
     a = cfg.risk_learning_rate
     d.risk[act] = (1 - a) * d.risk[act] + a * signal
@@ -63,6 +61,20 @@ def arrest_credibility(world: World) -> np.ndarray:
     cfg = world.config.dealers
     h0, r0 = cfg.prior_strength, cfg.prior_arrests_per_hour
     return (h0 * r0 + world.arrests_seen) / (r0 * (h0 + world.hours_seen))
+
+
+def presence(world: World) -> np.ndarray:
+    """Per cell: the police presence dealers read, officer-hours seen plus residual deterrence."""
+    cfg = world.config.dealers
+    return cfg.risk_per_police_hour * world.police_near + world.town.layer("deterrence").ravel()
+
+
+CLOSED_RISK = 0.4  # a closed dealer's exposure to risk, relative to an open one (ODD 7.19)
+
+
+def risk_cost(world: World, risk: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+    """Expected daily cost of perceived risk, in GBP: closed dealing is less exposed."""
+    return world.config.dealers.risk_cost * risk * np.where(is_open, 1.0, CLOSED_RISK)
 
 
 def buyer_density(world: World) -> np.ndarray:
@@ -117,8 +129,7 @@ def pitch_value(
     unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
     dealers_here = np.bincount(world.dealers.cell[world.dealers.active()], minlength=town.n_cells)
     rivals = box_sum(dealers_here.reshape(shape), 1).ravel()
-    presence = cfg.risk_per_police_hour * world.police_near + town.layer("deterrence").ravel()
-    risk = 1 - np.exp(-(arrest_credibility(world) * presence)[cand])
+    risk = 1 - np.exp(-(world.credibility * presence(world))[cand])
     if own_risk is not None:
         risk[:, 0] = np.maximum(risk[:, 0], own_risk)
     risk = risk + 0.3 * town.guardianship.ravel()[cand]
@@ -133,9 +144,8 @@ def pitch_value(
     rivals_there = rivals[cand] - beside
     own = 0.0 if calls is None else calls[:, None]
     trade = margin * (demand * passing / (1.0 + 0.5 * rivals_there) + own)
-    violence = box_sum(town.layer("violence"), 1).ravel()
-    cost = cfg.risk_cost * risk * np.where(is_open[:, None], 1.0, 0.4)
-    return trade - cost - cfg.violence_cost * violence[cand]
+    cost = risk_cost(world, risk, is_open[:, None])
+    return trade - cost - cfg.violence_cost * world.violence_near[cand]
 
 
 def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = None) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from marketsim import events
 from marketsim.fields import box_sum
+from marketsim.phases.dealers import presence, risk_cost
 from marketsim.state import World
 
 
@@ -26,10 +27,8 @@ def run(world: World) -> None:
     rng = world.streams["entry"]
     act = d.active()
     old_enough = world.day - d.entered_day[act] > 30
-    town = world.town
-    violence = box_sum(town.layer("violence"), 1).ravel()[d.cell[act]]
-    risk_cost = cfg.risk_cost * d.risk[act] * np.where(d.open[act], 1.0, 0.4)
-    net = d.profit[act] - risk_cost - cfg.violence_cost * violence
+    violence = world.violence_near[d.cell[act]]
+    net = d.profit[act] - risk_cost(world, d.risk[act], d.open[act]) - cfg.violence_cost * violence
     poor = (net < cfg.exit_profit) & old_enough
     scared = d.risk[act] > cfg.exit_risk
     leave = act[(poor | scared) & (rng.random(act.size) < cfg.exit_prob)]
@@ -40,8 +39,7 @@ def run(world: World) -> None:
     n_new = int(rng.poisson(expected)) if expected > 0 else 0
     if n_new:
         # entrants see the police too: unmet demand discounted by the visible risk
-        seen = cfg.risk_per_police_hour * world.police_near + town.layer("deterrence").ravel()
-        w = (unmet + 1e-9) * np.exp(-seen)
+        w = (unmet + 1e-9) * np.exp(-presence(world))
         events.add_dealers(
             world, n_new, w / w.sum(), rng, entrant=True, void_cells=void_filler_cells(world)
         )

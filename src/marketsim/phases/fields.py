@@ -39,6 +39,7 @@ def run(world: World) -> None:
     known_violence = town.layer("violence")
     known_violence *= m.violence_memory
     known_violence += t[TI["violent_incidents"]].reshape(shape)
+    world.violence_near = box_sum(known_violence, 1).ravel()
     void = town.layer("void")
     void *= m.void_memory
     void += world.turf_opened.reshape(shape)

@@ -23,8 +23,6 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.fields import box_sum
-from marketsim.phases.dealers import arrest_credibility
 from marketsim.state import World
 
 
@@ -69,7 +67,7 @@ def run(world: World) -> None:
         *_open_market(world, open_rows),
         # the chance a buyer stays despite police there, weighed, like dealers' risk, by
         # what the market has learned police presence is worth (dealers.arrest_credibility)
-        np.exp(-cu.police_deterrence * arrest_credibility(world) * police),
+        np.exp(-cu.police_deterrence * world.credibility * police),
         d.cell[open_rows],
         town.width,
         town.height,
@@ -210,7 +208,7 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
     rep = town.layer("reputation").ravel()[dc]
     centre = 1.0 + m.centre_draw * town.is_centre[dc]
     deter = town.layer("deterrence").ravel()[dc]
-    violence = box_sum(town.layer("violence"), 1).ravel()[dc]
+    violence = world.violence_near[dc]
     pull = (
         centre
         * (1.0 + m.reputation_pull * rep)
