@@ -100,6 +100,19 @@ def test_individual_targets_are_the_highest_harm_dealers():
     assert model.world.harm_score(rows).min() >= np.sort(score)[-4] - 1e-12
 
 
+def test_volume_ranking_targets_the_biggest_traders_not_the_most_harmful():
+    """rank_by volume: the dealers selling most a day so far (fact 10's comparison)."""
+    model = model_at(20, tactic=ht(target="individuals", n_targets=4, rank_by="volume"))
+    _, rows = model.tactics[1]._choose_targets(model.world)
+    d, act = model.dealers, model.dealers.active()
+    volume = d.sales_total[act] / np.maximum(d.days_active[act], 1)
+    assert volume.max() > 0
+    chosen = d.sales_total[rows] / np.maximum(d.days_active[rows], 1)
+    assert len(rows) == 4 and chosen.min() >= np.sort(volume)[-4] - 1e-12
+    by_harm = model.world.harm_score(act)
+    assert not np.array_equal(np.sort(rows), np.sort(act[np.argsort(-by_harm)[:4]]))
+
+
 # delivery ---------------------------------------------------------------------------
 def test_investigation_is_covert_then_arrests_begin():
     """Units are committed with no street presence; no target is arrested before removal."""

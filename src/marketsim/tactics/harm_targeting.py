@@ -101,7 +101,7 @@ class HarmTargeting(Tactic):
 
     # targeting ----------------------------------------------------------------
     def _choose_targets(self, world: World) -> tuple[list[int], np.ndarray]:
-        """Crews and dealer rows to investigate, ranked by harm (or violence)."""
+        """Crews and dealer rows to investigate, ranked by harm (or violence, or volume)."""
         cfg = self.config
         d = world.dealers
         act = d.active()
@@ -118,7 +118,7 @@ class HarmTargeting(Tactic):
             )
             crews = ranked[: cfg.n_targets]
             return crews, targeting.crew_members(world, crews)
-        score = d.incidents_recent[act] if cfg.rank_by == "violence" else world.harm_score(act)
+        score = targeting.dealer_scores(world, act, cfg.rank_by)
         order = np.lexsort((act, -score))
         return [], act[order[: cfg.n_targets]]
 

@@ -10,6 +10,7 @@ from marketsim.params import Section, param
 # scenario schema, which town.py imports, imports the tactics' parameters).
 LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
 CellRanking = Literal["reputation", "harm", "visible_dealing"]
+DealerRanking = Literal["violence", "harm", "volume"]
 LandUse = Literal["residential", "centre", "industrial", "park", "school", "treatment"]
 
 ARREST_PRIORITIES = ("any", "open_first", "harm")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from marketsim.params import param
-from marketsim.tactics.configs.base import TacticConfig
+from marketsim.tactics.configs.base import DealerRanking, TacticConfig
 
 S000 = "seed 000_ecf4d41f2042e744.txt Box B"
 S001 = "seed 001_85a9966099c1cff4.txt App. B"
@@ -31,10 +31,11 @@ class HarmTargetingConfig(TacticConfig):
         doc="how many crews (or dealers) each operation targets",
         source=f"{S000}: one conspicuous family",
     )
-    rank_by: Literal["harm", "violence"] = param(
+    rank_by: DealerRanking = param(
         "harm",
         unit="-",
-        doc="harm score (violence, visibility, exploitation, wealth) or recent known violence",
+        doc="harm score (violence, visibility, exploitation, wealth), recent known violence, "
+        "or volume (sales a day)",
         source=f"{S004}: rank by harm, not by ease of arrest",
     )
     where: Literal["town", "target"] = param(
