@@ -76,6 +76,35 @@ def test_open_market_choice_matches_the_numpy_draw_exactly():
         assert (fast == -1).any() or (fast >= 0).all()
 
 
+def _over_capacity_reference(rng, seller, capacity):
+    """Sellers' capacity in numpy (the code before the kernel): shuffle the served
+    buyers, stable-sort them by seller, and turn away each seller's buyers past
+    `capacity`."""
+    served = np.flatnonzero(seller >= 0)
+    served = served[rng.permutation(served.size)]
+    order = served[np.argsort(seller[served], kind="mergesort")]
+    s = seller[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(s.size), 0))
+    rank = np.arange(s.size) - start
+    return order[rank >= capacity]
+
+
+def test_over_capacity_matches_the_numpy_shuffle_and_sort_exactly():
+    for seed in range(30):
+        data = np.random.default_rng(seed)
+        n, n_sellers = data.integers(0, 400), data.integers(1, 60)
+        seller = data.integers(-1, n_sellers, n)
+        capacity = int(data.integers(0, 12))
+        ref_rng, rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = _over_capacity_reference(ref_rng, seller, capacity)
+        served = np.flatnonzero(seller >= 0)
+        fast = kernels.over_capacity(seller, served[rng.permutation(served.size)], capacity)
+        assert np.array_equal(fast, expected)
+        # both consumed the same draws, so the stream continues identically
+        assert ref_rng.random() == rng.random()
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

@@ -23,25 +23,33 @@ def box_sum_counts(a: np.ndarray, r: int) -> np.ndarray:
     """Moore-neighbourhood sums of integer counts (ODD §7.11 fields, §7.4 dealers' rivals).
 
     Separable: sums along x, then along y, over a window of 2r+1 cells clipped at
-    the town's edge (no wrap). Integer sums are exact, so any order gives the same.
+    the town's edge (no wrap), each a running sum that adds the cell entering the
+    window and drops the one leaving it, so the cost does not grow with r. Integer
+    sums are exact, so any order gives the same.
     """
     w, h = a.shape
     rows = np.zeros((w, h), dtype=np.int64)
-    for x in range(w):
-        lo, hi = max(0, x - r), min(w - 1, x + r)
-        for y in range(h):
-            s = 0
-            for k in range(lo, hi + 1):
-                s += a[k, y]
+    for y in range(h):
+        s = 0
+        for k in range(min(r, w - 1) + 1):
+            s += a[k, y]
+        for x in range(w):
             rows[x, y] = s
+            if x + r + 1 < w:
+                s += a[x + r + 1, y]
+            if x - r >= 0:
+                s -= a[x - r, y]
     out = np.empty((w, h))
     for x in range(w):
+        s = 0
+        for k in range(min(r, h - 1) + 1):
+            s += rows[x, k]
         for y in range(h):
-            lo, hi = max(0, y - r), min(h - 1, y + r)
-            s = 0
-            for k in range(lo, hi + 1):
-                s += rows[x, k]
             out[x, y] = s
+            if y + r + 1 < h:
+                s += rows[x, y + r + 1]
+            if y - r >= 0:
+                s -= rows[x, y - r]
     return out
 
 
@@ -103,12 +111,17 @@ def open_market_choice(
             total += flat_kernel[offset] * pull[j]
             cum[k] = total
         if total > 0:
+            # Weights are never negative, so `cum` never falls: a binary search finds
+            # the number of entries below the target, as counting them all did.
             target = draw[i] * total
-            idx = 0
-            for k in range(m):
-                if cum[k] < target:
-                    idx += 1
-            out[i] = near[min(idx, m - 1)]
+            lo, hi = 0, m
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if cum[mid] < target:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            out[i] = near[min(lo, m - 1)]
     return out
 
 
@@ -254,27 +267,35 @@ def choose_sellers(
 
 
 @njit(cache=True)
-def over_capacity(rng, seller: np.ndarray, capacity: int) -> np.ndarray:
+def over_capacity(seller: np.ndarray, served: np.ndarray, capacity: int) -> np.ndarray:
     """Buyers a seller cannot serve today (ODD §7.6): each serves its first `capacity`.
 
-    Served buyers are shuffled (one permutation from `rng`, as before), then
-    taken in that order per seller. Returns the buyers turned away, in the order
-    the numpy code listed them (by seller, then by the shuffle).
+    `served` lists the buyers who found a seller in a random order (one permutation
+    from the market stream, drawn by the trade phase); each seller serves them in
+    that order. Returns the buyers turned away, by seller, then in that order (a
+    stable counting sort: the order the numpy code's stable argsort by seller gave).
     """
-    served = np.flatnonzero(seller >= 0)
-    served = served[rng.permutation(served.size)]
-    order = served[np.argsort(seller[served], kind="mergesort")]
-    over = np.empty(order.size, dtype=np.int64)
-    n_over, rank = 0, 0
-    for p in range(order.size):
-        if p > 0 and seller[order[p]] == seller[order[p - 1]]:
-            rank += 1
-        else:
-            rank = 0
-        if rank >= capacity:
-            over[n_over] = order[p]
-            n_over += 1
-    return over[:n_over]
+    n_sellers = 0
+    for p in range(served.size):
+        n_sellers = max(n_sellers, seller[served[p]] + 1)
+    taken = np.zeros(n_sellers, dtype=np.int64)
+    start = np.zeros(n_sellers + 1, dtype=np.int64)  # turned away per seller, then offsets
+    turned_away = np.zeros(served.size, dtype=np.bool_)
+    for p in range(served.size):
+        s = seller[served[p]]
+        if taken[s] >= capacity:
+            turned_away[p] = True
+            start[s + 1] += 1
+        taken[s] += 1
+    for s in range(n_sellers):
+        start[s + 1] += start[s]
+    over = np.empty(start[n_sellers], dtype=np.int64)
+    for p in range(served.size):
+        if turned_away[p]:
+            s = seller[served[p]]
+            over[start[s]] = served[p]
+            start[s] += 1
+    return over
 
 
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
@@ -516,7 +537,7 @@ def warm() -> None:
         3,
         3,
     )
-    over_capacity(rng, i, 1)
+    over_capacity(i, i, 1)
     f = np.zeros(1)
     codes = np.zeros(1, dtype=np.int8)
     b = np.zeros(1, dtype=np.bool_)

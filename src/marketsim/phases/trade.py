@@ -76,7 +76,8 @@ def run(world: World) -> None:
     tally.add("unmet_demand", homes[unmet])
 
     # 4. capacity: shuffle, then each seller serves its first `capacity` buyers
-    over = kernels.over_capacity(rng, seller, cm.capacity)
+    served = np.flatnonzero(seller >= 0)
+    over = kernels.over_capacity(seller, served[rng.permutation(served.size)], cm.capacity)
     if over.size:
         tally.add("unmet_demand", d.cell[seller[over]])
         seller[over] = -1
