@@ -60,17 +60,26 @@ def test_open_market_choice_matches_the_numpy_draw_exactly():
     side = 30
     dx, dy = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
     dist = np.hypot(dx, dy)
-    kernel = np.where(dist <= 6, np.exp(-dist / 3), 0.0)
+    for kernel, reach in (
+        (np.where(dist <= 6, np.exp(-dist / 3), 0.0), 6),  # zero beyond the search radius
+        (np.exp(-dist / 3), side),  # every pitch in reach
+    ):
+        _check_open_market_choice(rng, kernel, reach, side)
+
+
+def _check_open_market_choice(rng, kernel, reach, side):
     for _ in range(20):
         nb, m = rng.integers(1, 200), rng.integers(1, 80)
         hx, hy = rng.integers(0, side, nb), rng.integers(0, side, nb)
         ox, oy = rng.integers(0, side, m), rng.integers(0, side, m)
         pull = rng.random(m) * 3
+        pull[rng.random(m) < 0.2] = 0.0  # pitches that weigh nothing
         draw = rng.random(nb)
+        draw[0] = 0.0  # the first pitch, even one that weighs nothing
         near = np.flatnonzero(rng.random(m) < 0.8)
         if near.size == 0:
             continue
-        fast = kernels.open_market_choice(hx, hy, ox, oy, pull, kernel, draw, near, side)
+        fast = kernels.open_market_choice(hx, hy, ox, oy, pull, kernel, draw, near, side, reach)
         ref = _choice_reference(hx, hy, ox, oy, pull, kernel, draw, near)
         assert np.array_equal(fast, ref)
         assert (fast == -1).any() or (fast >= 0).all()

@@ -91,6 +91,7 @@ def open_market_choice(
     draw: np.ndarray,
     near: np.ndarray,
     height: int,
+    reach: int,
 ) -> np.ndarray:
     """Each buyer's open-market pitch, drawn in proportion to attraction (ODD §7.5 trade).
 
@@ -98,30 +99,54 @@ def open_market_choice(
     takes the first pitch whose cumulative weight reaches draw[i] x total (an
     inverse-CDF draw), or -1 when nothing in reach weighs anything. Returns indices
     into the open pitches (`near` holds the candidates, in order).
+
+    The travel kernel is zero more than `reach` cells away along x, and adding a
+    zero weight changes no sum, so each buyer sums only the pitches within reach
+    along x, in the order of `near`: the total is that of the full sum, and the
+    first pitch whose cumulative weight reaches the target (where a weight rises)
+    is among them.
     """
     nb, m = hx.size, near.size
     out = np.full(nb, -1, dtype=np.int64)
-    cum = np.empty(m)
+    if nb == 0:
+        return out
     flat_kernel = kernel.ravel()
-    for i in range(nb):
-        total = 0.0
+    # For each home column of these buyers, the pitches within reach along x
+    # (positions in `near`, in order).
+    x0 = hx.min()
+    columns = hx.max() - x0 + 1
+    in_reach = np.empty((columns, m), dtype=np.int64)
+    n_in_reach = np.zeros(columns, dtype=np.int64)
+    for c in range(columns):
         for k in range(m):
-            j = near[k]
-            offset = abs(hx[i] - ox[j]) * height + abs(hy[i] - oy[j])
-            total += flat_kernel[offset] * pull[j]
-            cum[k] = total
+            if abs(x0 + c - ox[near[k]]) <= reach:
+                in_reach[c, n_in_reach[c]] = k
+                n_in_reach[c] += 1
+    cum = np.empty(m)
+    for i in range(nb):
+        x, c = hx[i], hx[i] - x0
+        n = n_in_reach[c]
+        total = 0.0
+        for a in range(n):
+            j = near[in_reach[c, a]]
+            total += flat_kernel[abs(x - ox[j]) * height + abs(hy[i] - oy[j])] * pull[j]
+            cum[a] = total
         if total > 0:
-            # Weights are never negative, so `cum` never falls: a binary search finds
-            # the number of entries below the target, as counting them all did.
+            # Weights are never negative, so the cumulative weight never falls: a
+            # binary search finds the first pitch that reaches the target (the first
+            # of all when the target is zero; the last when rounding leaves it short).
             target = draw[i] * total
-            lo, hi = 0, m
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if cum[mid] < target:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            out[i] = near[min(lo, m - 1)]
+            idx = 0
+            if target > 0:
+                lo, hi = 0, n
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if cum[mid] < target:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                idx = in_reach[c, lo] if lo < n else m - 1
+            out[i] = near[idx]
     return out
 
 
@@ -252,7 +277,7 @@ def choose_sellers(
             near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
             if near.size:
                 chosen[who] = open_market_choice(
-                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height
+                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height, reach
                 )
         for i in range(n_search):  # police on the pitch on arrival put the buyer off
             if chosen[i] >= 0:
@@ -513,7 +538,7 @@ def warm() -> None:
     box_sum_counts(counts, 1)
     box_sum_floats(np.zeros((3, 3)), 1)
     i = np.zeros(1, dtype=np.int64)
-    open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3)
+    open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
