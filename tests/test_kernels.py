@@ -114,6 +114,28 @@ def test_over_capacity_matches_the_numpy_shuffle_and_sort_exactly():
         assert ref_rng.random() == rng.random()
 
 
+def test_harm_by_type_and_weighted_harm_match_numpy_exactly():
+    """The ledger's close of day and the record phase's weighted harm, against the numpy
+    code before the kernels: booked (type, cause) rows added in order, then weights x
+    counts summed over types."""
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 300)
+        booked = rng.random((n_types, n_causes)) < 0.4
+        today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
+        hs, cs = np.nonzero(booked)
+        expected = np.zeros((n_types, n_cells))
+        for h, c in zip(hs, cs, strict=True):
+            expected[h] += today[h, c]
+        by_type = kernels.harm_by_type(today, hs, cs)
+        assert np.array_equal(by_type, expected)
+        assert not today.any()  # the day's rows are cleared for the next day
+        weights = rng.random((n_types, n_cells)) * 100
+        assert np.array_equal(
+            kernels.weighted_harm(weights, by_type), (weights * by_type).sum(axis=0)
+        )
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

@@ -93,7 +93,7 @@ def open_market_choice(
     height: int,
     reach: int,
 ) -> np.ndarray:
-    """Each buyer's open-market pitch, drawn in proportion to attraction (ODD §7.5 trade).
+    """Each buyer's open-market pitch, drawn in proportion to attraction (ODD §7.6 buying).
 
     For buyer i, pitch j in `near` weighs travel(|dx|, |dy|) x pull[j]; the buyer
     takes the first pitch whose cumulative weight reaches draw[i] x total (an
@@ -532,6 +532,40 @@ def stock_counts(
     return out
 
 
+@njit(cache=True)
+def harm_by_type(today: np.ndarray, harms: np.ndarray, causes: np.ndarray) -> np.ndarray:
+    """The day's harm counts by type and cell, over causes (ODD §7.17 recording).
+
+    `today` is the ledger's (type, cause, cell) array; the (type, cause) pairs booked
+    today are added, in the order given, into a zeroed (type, cell) array, and their
+    rows of `today` zeroed for the next day.
+    """
+    n_cells = today.shape[2]
+    out = np.zeros((today.shape[0], n_cells))
+    for t in range(harms.size):
+        h, c = harms[t], causes[t]
+        for x in range(n_cells):
+            out[h, x] += today[h, c, x]
+            today[h, c, x] = 0.0
+    return out
+
+
+@njit(cache=True)
+def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Weighted harm per cell: weight x count, summed over harm types (ODD §7.17).
+
+    Types are added in order from the first, as numpy's sum over the first axis does.
+    """
+    n_types, n_cells = counts.shape
+    out = np.empty(n_cells)
+    for x in range(n_cells):
+        out[x] = weights[0, x] * counts[0, x]
+    for h in range(1, n_types):
+        for x in range(n_cells):
+            out[x] += weights[h, x] * counts[h, x]
+    return out
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel with the types the model uses."""
     counts = np.zeros((3, 3), dtype=np.int64)
@@ -587,6 +621,8 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    harm_by_type(np.zeros((2, 2, 3)), i, i)
+    weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
 
 
 if __name__ == "__main__":
