@@ -136,6 +136,32 @@ def test_harm_by_type_and_weighted_harm_match_numpy_exactly():
         )
 
 
+def test_remember_search_matches_numpy_exactly():
+    """Buyers' search memory against the trade phase's numpy code before the kernel."""
+    rng = np.random.default_rng(5)
+    side, radius = 20, 7
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    for _ in range(10):
+        n_users, n_dealers = rng.integers(1, 300), rng.integers(1, 50)
+        search, home = rng.random(n_users), rng.integers(0, side * side, n_users)
+        pitch = rng.integers(0, side * side, n_dealers)
+        buyers = rng.permutation(n_users)[: rng.integers(0, n_users + 1)]
+        seller = rng.integers(-1, n_dealers, buyers.size)
+        via_open = rng.random(buyers.size) < 0.6
+        expected = search.copy()
+        cost = np.zeros(buyers.size)
+        street = via_open & (seller >= 0)
+        h, p = home[buyers[street]], pitch[seller[street]]
+        trip = np.hypot(cell_x[h] - cell_x[p], cell_y[h] - cell_y[p])
+        cost[street] = np.minimum(1.0, trip / radius)
+        cost[seller < 0] = 1.0
+        expected[buyers] = 0.9 * expected[buyers] + 0.1 * cost
+        kernels.remember_search(
+            search, buyers, seller, via_open, home, pitch, cell_x, cell_y, float(radius)
+        )
+        assert np.array_equal(search, expected)
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

@@ -323,6 +323,35 @@ def over_capacity(seller: np.ndarray, served: np.ndarray, capacity: int) -> np.n
     return over
 
 
+@njit(cache=True)
+def remember_search(
+    search: np.ndarray,
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    home: np.ndarray,
+    pitch: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    radius: float,
+) -> None:
+    """Buyers' memory of how long their searches take (ODD §7.6, Moore 1973), in place.
+
+    Today's cost: nothing for a call, for a street purchase the trip as a share of
+    the search radius (at most 1), 1 for a failure; `search` keeps 0.9 of its old
+    value and 0.1 of today's, for each buyer (row `buyers[i]`, seller row `seller[i]`).
+    """
+    for i in range(buyers.size):
+        b = buyers[i]
+        cost = 0.0
+        if seller[i] < 0:
+            cost = 1.0
+        elif via_open[i]:
+            h, p = home[b], pitch[seller[i]]
+            cost = min(1.0, np.hypot(cell_x[h] - cell_x[p], cell_y[h] - cell_y[p]) / radius)
+        search[b] = 0.9 * search[b] + 0.1 * cost
+
+
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
 (
     UNITS_DEP,
@@ -622,6 +651,7 @@ def warm() -> None:
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     harm_by_type(np.zeros((2, 2, 3)), i, i)
+    remember_search(f, i, i, ok[:1], i, i, i, i, 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
 
 

@@ -169,13 +169,10 @@ def remember_search(
     a street purchase its trip as a share of the furthest a buyer goes, a failure the lot.
     """
     u, d, town = world.users, world.dealers, world.town
-    cost = np.zeros(buyers.size)
-    street = via_open & (seller >= 0)
-    home, pitch = u.home[buyers[street]], d.cell[seller[street]]
-    trip = np.hypot(town.cell_x[home] - town.cell_x[pitch], town.cell_y[home] - town.cell_y[pitch])
-    cost[street] = np.minimum(1.0, trip / world.config.users.search_radius)
-    cost[seller < 0] = 1.0
-    u.search[buyers] = 0.9 * u.search[buyers] + 0.1 * cost
+    radius = float(world.config.users.search_radius)
+    kernels.remember_search(
+        u.search, buyers, seller, via_open, u.home, d.cell, town.cell_x, town.cell_y, radius
+    )
 
 
 def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
