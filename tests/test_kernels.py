@@ -162,6 +162,19 @@ def test_remember_search_matches_numpy_exactly():
         assert np.array_equal(search, expected)
 
 
+def test_contacts_held_matches_numpy_exactly():
+    """Numbers held by active users, against the dealers phase's numpy code before the kernel."""
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        n_users, k, n_dealers = rng.integers(0, 300), rng.integers(1, 5), rng.integers(1, 60)
+        capacity = n_users + rng.integers(0, 20)  # the contact table has spare rows
+        contacts = rng.integers(-1, n_dealers, (capacity, k))
+        state = rng.integers(0, 4, n_users).astype(np.int8)
+        held = contacts[:n_users][state == 1].ravel()
+        expected = np.bincount(held[held >= 0], minlength=n_dealers)
+        assert np.array_equal(kernels.contacts_held(contacts, state, 1, n_dealers), expected)
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

@@ -151,6 +151,24 @@ def open_market_choice(
 
 
 @njit(cache=True)
+def contacts_held(
+    contacts: np.ndarray, state: np.ndarray, active: int, n_dealers: int
+) -> np.ndarray:
+    """How many active users hold each dealer's number (ODD §7.4-7.5: a dealer's own
+    customers follow it, and let it go closed). Slots hold dealer rows, -1 when empty;
+    whole counts, exact in any order.
+    """
+    out = np.zeros(n_dealers, dtype=np.int64)
+    for r in range(state.size):
+        if state[r] == active:
+            for j in range(contacts.shape[1]):
+                dealer = contacts[r, j]
+                if 0 <= dealer < n_dealers:
+                    out[dealer] += 1
+    return out
+
+
+@njit(cache=True)
 def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray:
     """For each crew member, same-crew dealers within one cell, oneself excluded (ODD §7.6).
 
@@ -603,6 +621,7 @@ def warm() -> None:
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
+    contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
     choose_sellers(
