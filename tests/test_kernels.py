@@ -156,8 +156,9 @@ def test_remember_search_matches_numpy_exactly():
         cost[street] = np.minimum(1.0, trip / radius)
         cost[seller < 0] = 1.0
         expected[buyers] = 0.9 * expected[buyers] + 0.1 * cost
+        distance = np.hypot(*np.meshgrid(np.arange(side), np.arange(side), indexing="ij"))
         kernels.remember_search(
-            search, buyers, seller, via_open, home, pitch, cell_x, cell_y, float(radius)
+            search, buyers, seller, via_open, home, pitch, cell_x, cell_y, distance, float(radius)
         )
         assert np.array_equal(search, expected)
 

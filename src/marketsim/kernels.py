@@ -351,13 +351,15 @@ def remember_search(
     pitch: np.ndarray,
     cell_x: np.ndarray,
     cell_y: np.ndarray,
+    distance: np.ndarray,
     radius: float,
 ) -> None:
     """Buyers' memory of how long their searches take (ODD §7.6, Moore 1973), in place.
 
-    Today's cost: nothing for a call, for a street purchase the trip as a share of
-    the search radius (at most 1), 1 for a failure; `search` keeps 0.9 of its old
-    value and 0.1 of today's, for each buyer (row `buyers[i]`, seller row `seller[i]`).
+    Today's cost: nothing for a call, for a street purchase the trip (`distance` by
+    |dx|, |dy| offset, computed in numpy) as a share of the search radius (at most 1),
+    1 for a failure; `search` keeps 0.9 of its old value and 0.1 of today's, for each
+    buyer (row `buyers[i]`, seller row `seller[i]`).
     """
     for i in range(buyers.size):
         b = buyers[i]
@@ -366,7 +368,8 @@ def remember_search(
             cost = 1.0
         elif via_open[i]:
             h, p = home[b], pitch[seller[i]]
-            cost = min(1.0, np.hypot(cell_x[h] - cell_x[p], cell_y[h] - cell_y[p]) / radius)
+            trip = distance[abs(cell_x[h] - cell_x[p]), abs(cell_y[h] - cell_y[p])]
+            cost = min(1.0, trip / radius)
         search[b] = 0.9 * search[b] + 0.1 * cost
 
 
@@ -670,7 +673,7 @@ def warm() -> None:
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     harm_by_type(np.zeros((2, 2, 3)), i, i)
-    remember_search(f, i, i, ok[:1], i, i, i, i, 1.0)
+    remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
 
 

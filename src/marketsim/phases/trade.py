@@ -169,9 +169,19 @@ def remember_search(
     a street purchase its trip as a share of the furthest a buyer goes, a failure the lot.
     """
     u, d, town = world.users, world.dealers, world.town
+    distance = _distances(town.width, town.height)
     radius = float(world.config.users.search_radius)
     kernels.remember_search(
-        u.search, buyers, seller, via_open, u.home, d.cell, town.cell_x, town.cell_y, radius
+        u.search,
+        buyers,
+        seller,
+        via_open,
+        u.home,
+        d.cell,
+        town.cell_x,
+        town.cell_y,
+        distance,
+        radius,
     )
 
 
@@ -219,9 +229,15 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
 
 
 @cache
-def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
+def _distances(width: int, height: int) -> np.ndarray:
+    """Distance in cells by (|dx|, |dy|) offset."""
     dx, dy = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
-    dist = np.hypot(dx, dy)
+    return np.hypot(dx, dy)
+
+
+@cache
+def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
+    dist = _distances(width, height)
     return np.where(dist <= radius, np.exp(-dist / decay), 0.0)
 
 
