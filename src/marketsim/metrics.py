@@ -97,11 +97,6 @@ class DayTally:
         """Add whole-number counts for every cell at once (exact whatever the order of adds)."""
         self._values[_row(metric)] += per_cell
 
-    def add_count_rows(self, rows: np.ndarray, per_cell: np.ndarray) -> None:
-        """`add_counts` for several metrics at once: `rows` are their TALLY_INDEX rows
-        (distinct), `per_cell` one row of counts for each."""
-        self._values[rows] += per_cell
-
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
         """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
         self._values[_row(metric)] = per_cell.ravel()

@@ -26,8 +26,6 @@ _STOCKS = (
     ("treatment_waiting", kernels.WAITING),
     ("prison_days", kernels.IN_CUSTODY),
 )
-_TALLY_ROWS = np.array([TALLY_INDEX[metric] for metric, _ in _STOCKS])
-_STOCK_ROWS = np.array([row for _, row in _STOCKS])
 
 
 def run(world: World) -> None:
@@ -47,7 +45,8 @@ def run(world: World) -> None:
         n,
         _CODES,
     )
-    tally.add_count_rows(_TALLY_ROWS, stocks[_STOCK_ROWS])
+    for metric, row in _STOCKS:
+        tally.add_counts(metric, stocks[row])
     ledger.add_field("runner_exploitation", stocks[kernels.EXPLOITING])
     # Prison days: dealers in custody, and users in prison who are not user-dealers
     # (a user-dealer's custody is counted once, on the dealer row).
