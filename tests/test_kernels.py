@@ -60,20 +60,120 @@ def test_open_market_choice_matches_the_numpy_draw_exactly():
     side = 30
     dx, dy = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
     dist = np.hypot(dx, dy)
-    kernel = np.where(dist <= 6, np.exp(-dist / 3), 0.0)
+    for kernel, reach in (
+        (np.where(dist <= 6, np.exp(-dist / 3), 0.0), 6),  # zero beyond the search radius
+        (np.exp(-dist / 3), side),  # every pitch in reach
+    ):
+        _check_open_market_choice(rng, kernel, reach, side)
+
+
+def _check_open_market_choice(rng, kernel, reach, side):
     for _ in range(20):
         nb, m = rng.integers(1, 200), rng.integers(1, 80)
         hx, hy = rng.integers(0, side, nb), rng.integers(0, side, nb)
         ox, oy = rng.integers(0, side, m), rng.integers(0, side, m)
         pull = rng.random(m) * 3
+        pull[rng.random(m) < 0.2] = 0.0  # pitches that weigh nothing
         draw = rng.random(nb)
+        draw[0] = 0.0  # the first pitch, even one that weighs nothing
         near = np.flatnonzero(rng.random(m) < 0.8)
         if near.size == 0:
             continue
-        fast = kernels.open_market_choice(hx, hy, ox, oy, pull, kernel, draw, near, side)
+        fast = kernels.open_market_choice(hx, hy, ox, oy, pull, kernel, draw, near, side, reach)
         ref = _choice_reference(hx, hy, ox, oy, pull, kernel, draw, near)
         assert np.array_equal(fast, ref)
         assert (fast == -1).any() or (fast >= 0).all()
+
+
+def _over_capacity_reference(rng, seller, capacity):
+    """Sellers' capacity in numpy (the code before the kernel): shuffle the served
+    buyers, stable-sort them by seller, and turn away each seller's buyers past
+    `capacity`."""
+    served = np.flatnonzero(seller >= 0)
+    served = served[rng.permutation(served.size)]
+    order = served[np.argsort(seller[served], kind="mergesort")]
+    s = seller[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(s.size), 0))
+    rank = np.arange(s.size) - start
+    return order[rank >= capacity]
+
+
+def test_over_capacity_matches_the_numpy_shuffle_and_sort_exactly():
+    for seed in range(30):
+        data = np.random.default_rng(seed)
+        n, n_sellers = data.integers(0, 400), data.integers(1, 60)
+        seller = data.integers(-1, n_sellers, n)
+        capacity = int(data.integers(0, 12))
+        ref_rng, rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = _over_capacity_reference(ref_rng, seller, capacity)
+        served = np.flatnonzero(seller >= 0)
+        fast = kernels.over_capacity(seller, served[rng.permutation(served.size)], capacity)
+        assert np.array_equal(fast, expected)
+        # both consumed the same draws, so the stream continues identically
+        assert ref_rng.random() == rng.random()
+
+
+def test_harm_by_type_and_weighted_harm_match_numpy_exactly():
+    """The ledger's close of day and the record phase's weighted harm, against the numpy
+    code before the kernels: booked (type, cause) rows added in order, then weights x
+    counts summed over types."""
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 300)
+        booked = rng.random((n_types, n_causes)) < 0.4
+        today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
+        hs, cs = np.nonzero(booked)
+        expected = np.zeros((n_types, n_cells))
+        for h, c in zip(hs, cs, strict=True):
+            expected[h] += today[h, c]
+        by_type = kernels.harm_by_type(today, hs, cs)
+        assert np.array_equal(by_type, expected)
+        assert not today.any()  # the day's rows are cleared for the next day
+        weights = rng.random((n_types, n_cells)) * 100
+        assert np.array_equal(
+            kernels.weighted_harm(weights, by_type), (weights * by_type).sum(axis=0)
+        )
+
+
+def test_remember_search_matches_numpy_exactly():
+    """Buyers' search memory against the trade phase's numpy code before the kernel."""
+    rng = np.random.default_rng(5)
+    side, radius = 20, 7
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    for _ in range(10):
+        n_users, n_dealers = rng.integers(1, 300), rng.integers(1, 50)
+        search, home = rng.random(n_users), rng.integers(0, side * side, n_users)
+        pitch = rng.integers(0, side * side, n_dealers)
+        buyers = rng.permutation(n_users)[: rng.integers(0, n_users + 1)]
+        seller = rng.integers(-1, n_dealers, buyers.size)
+        via_open = rng.random(buyers.size) < 0.6
+        expected = search.copy()
+        cost = np.zeros(buyers.size)
+        street = via_open & (seller >= 0)
+        h, p = home[buyers[street]], pitch[seller[street]]
+        trip = np.hypot(cell_x[h] - cell_x[p], cell_y[h] - cell_y[p])
+        cost[street] = np.minimum(1.0, trip / radius)
+        cost[seller < 0] = 1.0
+        expected[buyers] = 0.9 * expected[buyers] + 0.1 * cost
+        distance = np.hypot(*np.meshgrid(np.arange(side), np.arange(side), indexing="ij"))
+        kernels.remember_search(
+            search, buyers, seller, via_open, home, pitch, cell_x, cell_y, distance, float(radius)
+        )
+        assert np.array_equal(search, expected)
+
+
+def test_contacts_held_matches_numpy_exactly():
+    """Numbers held by active users, against the dealers phase's numpy code before the kernel."""
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        n_users, k, n_dealers = rng.integers(0, 300), rng.integers(1, 5), rng.integers(1, 60)
+        capacity = n_users + rng.integers(0, 20)  # the contact table has spare rows
+        contacts = rng.integers(-1, n_dealers, (capacity, k))
+        state = rng.integers(0, 4, n_users).astype(np.int8)
+        held = contacts[:n_users][state == 1].ravel()
+        expected = np.bincount(held[held >= 0], minlength=n_dealers)
+        assert np.array_equal(kernels.contacts_held(contacts, state, 1, n_dealers), expected)
 
 
 @pytest.mark.parametrize(

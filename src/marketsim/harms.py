@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from marketsim import kernels
+
 LEVELS = ("individual", "family_peers", "local_community", "national")
 DOMAINS = ("health", "social_structural", "economic", "environmental")
 CAUSES = ("drug_use", "market", "enforcement", "treatment")
@@ -198,7 +200,7 @@ class HarmLedger:
         self.n_cells = n_cells
         self.keep_events = keep_events
         self.today = np.zeros((N_HARMS, len(CAUSES), n_cells))
-        self._touched: set[tuple[int, int]] = set()
+        self._touched = np.zeros((N_HARMS, len(CAUSES)), dtype=bool)  # (type, cause) booked today
         self._by_cell = np.zeros((N_HARMS, n_cells))
         self._by_cause = np.zeros((N_HARMS, len(CAUSES)))
         self._last_day = np.zeros((N_HARMS, n_cells))
@@ -220,7 +222,7 @@ class HarmLedger:
         many = type(cells) is np.ndarray and cells.ndim == 1
         if many and cells.size == 0:
             return
-        self._touched.add((h, c))
+        self._touched[h, c] = True
         if many and cells.size > 32:
             w = count if type(count) is np.ndarray and count.ndim else None
             binned = np.bincount(cells, weights=w, minlength=self.n_cells)
@@ -232,25 +234,21 @@ class HarmLedger:
         """Add a whole per-cell array at once (resident-days of exposure or fear)."""
         h = HARM_INDEX[harm]
         c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
-        self._touched.add((h, c))
+        self._touched[h, c] = True
         self.today[h, c] += per_cell.ravel()
 
     def close_day(self, day: int, record: bool) -> np.ndarray:
         """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if recorded."""
-        by_type = np.zeros((N_HARMS, self.n_cells))
-        if self._touched:
-            hs, cs = (np.array(v) for v in zip(*sorted(self._touched), strict=True))
+        hs, cs = np.nonzero(self._touched)  # in (type, cause) order
+        if record and hs.size:
             slab = self.today[hs, cs]  # (touched, cells), a copy
-            for i, h in enumerate(hs):
-                by_type[h] += slab[i]
-            if record:
-                self._by_cell += by_type
-                self._by_cause[hs, cs] += slab.sum(axis=1)  # (h, c) pairs are unique
-                if self.keep_events:
-                    self._archive(day, hs, cs, slab)
-            self.today[hs, cs] = 0.0
-            self._touched.clear()
+            self._by_cause[hs, cs] += slab.sum(axis=1)  # (h, c) pairs are unique
+            if self.keep_events:
+                self._archive(day, hs, cs, slab)
+        by_type = kernels.harm_by_type(self.today, hs, cs)  # zeroes today's rows
+        self._touched[:] = False
         if record:
+            self._by_cell += by_type
             self._last_day = by_type
         return by_type
 

@@ -23,25 +23,33 @@ def box_sum_counts(a: np.ndarray, r: int) -> np.ndarray:
     """Moore-neighbourhood sums of integer counts (ODD §7.11 fields, §7.4 dealers' rivals).
 
     Separable: sums along x, then along y, over a window of 2r+1 cells clipped at
-    the town's edge (no wrap). Integer sums are exact, so any order gives the same.
+    the town's edge (no wrap), each a running sum that adds the cell entering the
+    window and drops the one leaving it, so the cost does not grow with r. Integer
+    sums are exact, so any order gives the same.
     """
     w, h = a.shape
     rows = np.zeros((w, h), dtype=np.int64)
-    for x in range(w):
-        lo, hi = max(0, x - r), min(w - 1, x + r)
-        for y in range(h):
-            s = 0
-            for k in range(lo, hi + 1):
-                s += a[k, y]
+    for y in range(h):
+        s = 0
+        for k in range(min(r, w - 1) + 1):
+            s += a[k, y]
+        for x in range(w):
             rows[x, y] = s
+            if x + r + 1 < w:
+                s += a[x + r + 1, y]
+            if x - r >= 0:
+                s -= a[x - r, y]
     out = np.empty((w, h))
     for x in range(w):
+        s = 0
+        for k in range(min(r, h - 1) + 1):
+            s += rows[x, k]
         for y in range(h):
-            lo, hi = max(0, y - r), min(h - 1, y + r)
-            s = 0
-            for k in range(lo, hi + 1):
-                s += rows[x, k]
             out[x, y] = s
+            if y + r + 1 < h:
+                s += rows[x, y + r + 1]
+            if y - r >= 0:
+                s -= rows[x, y - r]
     return out
 
 
@@ -83,32 +91,80 @@ def open_market_choice(
     draw: np.ndarray,
     near: np.ndarray,
     height: int,
+    reach: int,
 ) -> np.ndarray:
-    """Each buyer's open-market pitch, drawn in proportion to attraction (ODD §7.5 trade).
+    """Each buyer's open-market pitch, drawn in proportion to attraction (ODD §7.6 buying).
 
     For buyer i, pitch j in `near` weighs travel(|dx|, |dy|) x pull[j]; the buyer
     takes the first pitch whose cumulative weight reaches draw[i] x total (an
     inverse-CDF draw), or -1 when nothing in reach weighs anything. Returns indices
     into the open pitches (`near` holds the candidates, in order).
+
+    The travel kernel is zero more than `reach` cells away along x, and adding a
+    zero weight changes no sum, so each buyer sums only the pitches within reach
+    along x, in the order of `near`: the total is that of the full sum, and the
+    first pitch whose cumulative weight reaches the target (where a weight rises)
+    is among them.
     """
     nb, m = hx.size, near.size
     out = np.full(nb, -1, dtype=np.int64)
-    cum = np.empty(m)
+    if nb == 0:
+        return out
     flat_kernel = kernel.ravel()
-    for i in range(nb):
-        total = 0.0
+    # For each home column of these buyers, the pitches within reach along x
+    # (positions in `near`, in order).
+    x0 = hx.min()
+    columns = hx.max() - x0 + 1
+    in_reach = np.empty((columns, m), dtype=np.int64)
+    n_in_reach = np.zeros(columns, dtype=np.int64)
+    for c in range(columns):
         for k in range(m):
-            j = near[k]
-            offset = abs(hx[i] - ox[j]) * height + abs(hy[i] - oy[j])
-            total += flat_kernel[offset] * pull[j]
-            cum[k] = total
+            if abs(x0 + c - ox[near[k]]) <= reach:
+                in_reach[c, n_in_reach[c]] = k
+                n_in_reach[c] += 1
+    cum = np.empty(m)
+    for i in range(nb):
+        x, c = hx[i], hx[i] - x0
+        n = n_in_reach[c]
+        total = 0.0
+        for a in range(n):
+            j = near[in_reach[c, a]]
+            total += flat_kernel[abs(x - ox[j]) * height + abs(hy[i] - oy[j])] * pull[j]
+            cum[a] = total
         if total > 0:
+            # Weights are never negative, so the cumulative weight never falls: a
+            # binary search finds the first pitch that reaches the target (the first
+            # of all when the target is zero; the last when rounding leaves it short).
             target = draw[i] * total
             idx = 0
-            for k in range(m):
-                if cum[k] < target:
-                    idx += 1
-            out[i] = near[min(idx, m - 1)]
+            if target > 0:
+                lo, hi = 0, n
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if cum[mid] < target:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                idx = in_reach[c, lo] if lo < n else m - 1
+            out[i] = near[idx]
+    return out
+
+
+@njit(cache=True)
+def contacts_held(
+    contacts: np.ndarray, state: np.ndarray, active: int, n_dealers: int
+) -> np.ndarray:
+    """How many active users hold each dealer's number (ODD §7.4-7.5: a dealer's own
+    customers follow it, and let it go closed). Slots hold dealer rows, -1 when empty;
+    whole counts, exact in any order.
+    """
+    out = np.zeros(n_dealers, dtype=np.int64)
+    for r in range(state.size):
+        if state[r] == active:
+            for j in range(contacts.shape[1]):
+                dealer = contacts[r, j]
+                if 0 <= dealer < n_dealers:
+                    out[dealer] += 1
     return out
 
 
@@ -239,7 +295,7 @@ def choose_sellers(
             near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
             if near.size:
                 chosen[who] = open_market_choice(
-                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height
+                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height, reach
                 )
         for i in range(n_search):  # police on the pitch on arrival put the buyer off
             if chosen[i] >= 0:
@@ -254,27 +310,67 @@ def choose_sellers(
 
 
 @njit(cache=True)
-def over_capacity(rng, seller: np.ndarray, capacity: int) -> np.ndarray:
+def over_capacity(seller: np.ndarray, served: np.ndarray, capacity: int) -> np.ndarray:
     """Buyers a seller cannot serve today (ODD §7.6): each serves its first `capacity`.
 
-    Served buyers are shuffled (one permutation from `rng`, as before), then
-    taken in that order per seller. Returns the buyers turned away, in the order
-    the numpy code listed them (by seller, then by the shuffle).
+    `served` lists the buyers who found a seller in a random order (one permutation
+    from the market stream, drawn by the trade phase); each seller serves them in
+    that order. Returns the buyers turned away, by seller, then in that order (a
+    stable counting sort: the order the numpy code's stable argsort by seller gave).
     """
-    served = np.flatnonzero(seller >= 0)
-    served = served[rng.permutation(served.size)]
-    order = served[np.argsort(seller[served], kind="mergesort")]
-    over = np.empty(order.size, dtype=np.int64)
-    n_over, rank = 0, 0
-    for p in range(order.size):
-        if p > 0 and seller[order[p]] == seller[order[p - 1]]:
-            rank += 1
-        else:
-            rank = 0
-        if rank >= capacity:
-            over[n_over] = order[p]
-            n_over += 1
-    return over[:n_over]
+    n_sellers = 0
+    for p in range(served.size):
+        n_sellers = max(n_sellers, seller[served[p]] + 1)
+    taken = np.zeros(n_sellers, dtype=np.int64)
+    start = np.zeros(n_sellers + 1, dtype=np.int64)  # turned away per seller, then offsets
+    turned_away = np.zeros(served.size, dtype=np.bool_)
+    for p in range(served.size):
+        s = seller[served[p]]
+        if taken[s] >= capacity:
+            turned_away[p] = True
+            start[s + 1] += 1
+        taken[s] += 1
+    for s in range(n_sellers):
+        start[s + 1] += start[s]
+    over = np.empty(start[n_sellers], dtype=np.int64)
+    for p in range(served.size):
+        if turned_away[p]:
+            s = seller[served[p]]
+            over[start[s]] = served[p]
+            start[s] += 1
+    return over
+
+
+@njit(cache=True)
+def remember_search(
+    search: np.ndarray,
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    home: np.ndarray,
+    pitch: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    distance: np.ndarray,
+    radius: float,
+) -> None:
+    """Buyers' memory of how long their searches take (ODD §7.6, Moore 1973), in place.
+
+    Today's cost: nothing for a call, for a street purchase the trip (`distance` by
+    |dx|, |dy| offset, computed in numpy) as a share of the search radius (at most 1),
+    1 for a failure; `search` keeps 0.9 of its old value and 0.1 of today's, for each
+    buyer (row `buyers[i]`, seller row `seller[i]`).
+    """
+    for i in range(buyers.size):
+        b = buyers[i]
+        cost = 0.0
+        if seller[i] < 0:
+            cost = 1.0
+        elif via_open[i]:
+            h, p = home[b], pitch[seller[i]]
+            trip = distance[abs(cell_x[h] - cell_x[p]), abs(cell_y[h] - cell_y[p])]
+            cost = min(1.0, trip / radius)
+        search[b] = 0.9 * search[b] + 0.1 * cost
 
 
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
@@ -486,14 +582,49 @@ def stock_counts(
     return out
 
 
+@njit(cache=True)
+def harm_by_type(today: np.ndarray, harms: np.ndarray, causes: np.ndarray) -> np.ndarray:
+    """The day's harm counts by type and cell, over causes (ODD §7.17 recording).
+
+    `today` is the ledger's (type, cause, cell) array; the (type, cause) pairs booked
+    today are added, in the order given, into a zeroed (type, cell) array, and their
+    rows of `today` zeroed for the next day.
+    """
+    n_cells = today.shape[2]
+    out = np.zeros((today.shape[0], n_cells))
+    for t in range(harms.size):
+        h, c = harms[t], causes[t]
+        for x in range(n_cells):
+            out[h, x] += today[h, c, x]
+            today[h, c, x] = 0.0
+    return out
+
+
+@njit(cache=True)
+def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Weighted harm per cell: weight x count, summed over harm types (ODD §7.17).
+
+    Types are added in order from the first, as numpy's sum over the first axis does.
+    """
+    n_types, n_cells = counts.shape
+    out = np.empty(n_cells)
+    for x in range(n_cells):
+        out[x] = weights[0, x] * counts[0, x]
+    for h in range(1, n_types):
+        for x in range(n_cells):
+            out[x] += weights[h, x] * counts[h, x]
+    return out
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel with the types the model uses."""
     counts = np.zeros((3, 3), dtype=np.int64)
     box_sum_counts(counts, 1)
     box_sum_floats(np.zeros((3, 3)), 1)
     i = np.zeros(1, dtype=np.int64)
-    open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3)
+    open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
+    contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
     choose_sellers(
@@ -516,7 +647,7 @@ def warm() -> None:
         3,
         3,
     )
-    over_capacity(rng, i, 1)
+    over_capacity(i, i, 1)
     f = np.zeros(1)
     codes = np.zeros(1, dtype=np.int8)
     b = np.zeros(1, dtype=np.bool_)
@@ -541,6 +672,9 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    harm_by_type(np.zeros((2, 2, 3)), i, i)
+    remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
+    weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
 from marketsim.state import World
@@ -88,9 +89,7 @@ def buyer_density(world: World) -> np.ndarray:
 def contacts_held(world: World) -> np.ndarray:
     """How many active users hold each dealer's number."""
     u = world.users
-    held = u.contacts[: u.n][u.view("state") == U.ACTIVE].ravel()
-    held = held[held >= 0]
-    return np.bincount(held, minlength=world.dealers.n)
+    return kernels.contacts_held(u.contacts, u.view("state"), U.ACTIVE, world.dealers.n)
 
 
 def customer_calls(world: World, held: np.ndarray) -> np.ndarray:

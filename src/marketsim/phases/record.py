@@ -59,7 +59,7 @@ def run(world: World) -> None:
         np.concatenate([d.view("arrested_by")[custody], u.view("arrested_by")[held_users]]),
     )
     harm_by_type = ledger.close_day(world.day, record=world.recording)
-    harm_per_cell = (world.recorder.cell_weights * harm_by_type).sum(axis=0)
+    harm_per_cell = kernels.weighted_harm(world.recorder.cell_weights, harm_by_type)
     # Recent weighted harm per cell: what a harm-focused analyst would map.
     world.harm_heat *= 0.97
     world.harm_heat += 0.03 * harm_per_cell

@@ -76,7 +76,8 @@ def run(world: World) -> None:
     tally.add("unmet_demand", homes[unmet])
 
     # 4. capacity: shuffle, then each seller serves its first `capacity` buyers
-    over = kernels.over_capacity(rng, seller, cm.capacity)
+    served = np.flatnonzero(seller >= 0)
+    over = kernels.over_capacity(seller, served[rng.permutation(served.size)], cm.capacity)
     if over.size:
         tally.add("unmet_demand", d.cell[seller[over]])
         seller[over] = -1
@@ -168,13 +169,20 @@ def remember_search(
     a street purchase its trip as a share of the furthest a buyer goes, a failure the lot.
     """
     u, d, town = world.users, world.dealers, world.town
-    cost = np.zeros(buyers.size)
-    street = via_open & (seller >= 0)
-    home, pitch = u.home[buyers[street]], d.cell[seller[street]]
-    trip = np.hypot(town.cell_x[home] - town.cell_x[pitch], town.cell_y[home] - town.cell_y[pitch])
-    cost[street] = np.minimum(1.0, trip / world.config.users.search_radius)
-    cost[seller < 0] = 1.0
-    u.search[buyers] = 0.9 * u.search[buyers] + 0.1 * cost
+    distance = _distances(town.width, town.height)
+    radius = float(world.config.users.search_radius)
+    kernels.remember_search(
+        u.search,
+        buyers,
+        seller,
+        via_open,
+        u.home,
+        d.cell,
+        town.cell_x,
+        town.cell_y,
+        distance,
+        radius,
+    )
 
 
 def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
@@ -221,9 +229,15 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
 
 
 @cache
-def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
+def _distances(width: int, height: int) -> np.ndarray:
+    """Distance in cells by (|dx|, |dy|) offset."""
     dx, dy = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
-    dist = np.hypot(dx, dy)
+    return np.hypot(dx, dy)
+
+
+@cache
+def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
+    dist = _distances(width, height)
     return np.where(dist <= radius, np.exp(-dist / decay), 0.0)
 
 
