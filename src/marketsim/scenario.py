@@ -453,6 +453,14 @@ class DealerConfig(Section):
     relocation_gain: float = param(
         0.15, ge=0, le=5, unit="fraction", doc="profit gain needed to move"
     )
+    known_risk_share: float = param(
+        0.5,
+        ge=0,
+        le=1,
+        unit="share of own perceived risk",
+        doc="risk that follows a dealer to any pitch it deals openly from (known to police)",
+        source="Jacobs 1996, 1999: restrictive deterrence; calibration judgement",
+    )
     risk_cost: float = param(
         60.0,
         ge=0,
@@ -624,6 +632,23 @@ class UserConfig(Section):
     )
     contact_use_prob: float = param(
         0.6, ge=0, le=1, unit="probability", doc="buyers with a working contact call them first"
+    )
+    street_wariness: float = param(
+        3.0,
+        ge=0,
+        le=20,
+        unit="per unit of street risk near home",
+        doc="buyers with a working number call it more, the riskier the street nearby",
+        source="May & Hough 2004: closed markets give buyers security; calibration judgement",
+    )
+    referral_prob: float = param(
+        0.2,
+        ge=0,
+        le=1,
+        unit="probability",
+        doc="chance a buyer who went without today is given a number by a phone buyer",
+        source="May & Hough 2004; Edmunds, Hough & Urquia 1996: closed sellers take "
+        "buyers someone vouches for; calibration judgement",
     )
     contact_gain_prob: float = param(
         0.25,
