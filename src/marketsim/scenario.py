@@ -637,8 +637,8 @@ class UserConfig(Section):
         3.0,
         ge=0,
         le=20,
-        unit="per unit of street risk near home",
-        doc="buyers with a working number call it more, the riskier the street nearby",
+        unit="per unit of risk at the street market used",
+        doc="buyers with a working number call it more, the riskier the street they would use",
         source="May & Hough 2004: closed markets give buyers security; calibration judgement",
     )
     referral_prob: float = param(
