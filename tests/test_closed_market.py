@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.model import MarketModel
 from marketsim.phases import dealers, trade
@@ -74,51 +73,51 @@ def test_risk_that_follows_the_dealer_turns_moving_into_closing():
     assert moved[1.0] < moved[0.0], moved
 
 
-def buyers_and_market(m: MarketModel):
-    u, d = m.users, m.dealers
-    buyers = np.flatnonzero(u.view("state") == U.ACTIVE)
-    open_rows = np.flatnonzero((d.view("state") == D.ACTIVE) & d.view("open"))
-    pull = trade._open_market(m.world, open_rows)[2]
-    return buyers, open_rows, pull
+def active_buyers(m: MarketModel) -> np.ndarray:
+    return np.flatnonzero(m.users.view("state") == U.ACTIVE)
 
 
 def test_buyers_phone_more_when_the_street_they_use_is_policed():
     m = model(seed=2)
-    buyers, open_rows, pull = buyers_and_market(m)
+    buyers = active_buyers(m)
     cu = m.config.users
-    calm = trade.contact_use(m.world, buyers, open_rows, pull)
+    known = m.town.layer("reputation")
+    known[:] = 0.0
+    known[8:12, 8:12] = 1.0  # the market is known to trade in the middle of town
+    calm = trade.contact_use(m.world, buyers)
     # No police anywhere: only failed searches raise contact use above its base.
     expected = 1 - (1 - cu.contact_use_prob) * (1 - m.users.search[buyers])
     np.testing.assert_allclose(calm, expected)
-    # Police on every open pitch: each buyer's street is risky and calls rise.
-    m.world.police_near[m.dealers.cell[open_rows]] = 10.0
-    risk = trade.street_risk(m.world, open_rows, pull)[m.users.home[buyers]]
+    # Police on the known market: buyers within reach read the risk and call more.
+    market = np.flatnonzero(known.ravel() > 0)
+    m.world.police_near[market] = 10.0
+    risk = trade.street_risk(m.world)[m.users.home[buyers]]
     reach = risk > 0
     assert reach.mean() > 0.9 and risk[reach].min() > 0.5
-    policed = trade.contact_use(m.world, buyers, open_rows, pull)
+    policed = trade.contact_use(m.world, buyers)
     np.testing.assert_allclose(
         policed, 1 - (1 - expected) * np.exp(-cu.street_wariness * risk), rtol=1e-12
     )
     assert (policed[reach] > calm[reach]).all()
 
 
-def test_street_risk_is_the_risk_at_the_pitches_buyers_would_use():
-    """One open pitch policed, another not: a home next to the policed one reads a risk
-    near that pitch's, one next to the quiet one near zero."""
+def test_street_risk_is_the_risk_where_the_market_is_known_to_trade():
+    """Two known markets, one policed: a home next to the policed one reads a risk near
+    that place's, one next to the quiet one near zero; a home out of reach of both reads
+    none. Police where no market is known do not count."""
     m = model(seed=1, users__search_radius=6)
-    d, town = m.dealers, m.town
-    act = d.active()
-    rows = act[:2]
-    d.open[act] = False
-    d.open[rows] = True
+    town = m.town
+    known = town.layer("reputation")
+    known[:] = 0.0
     a, b = town.flat(2, 2), town.flat(17, 17)
-    d.cell[rows] = [a, b]
+    known.ravel()[[a, b]] = 1.0
     m.world.police_near[a] = 10.0
-    pull = np.ones(2)
-    risk = trade.street_risk(m.world, rows, pull)
+    m.world.police_near[town.flat(2, 17)] = 10.0  # no market there
+    risk = trade.street_risk(m.world)
     at_a = 1 - np.exp(-(m.world.credibility * dealers.presence(m.world))[a])
     assert risk[town.flat(3, 3)] == pytest.approx(at_a, rel=1e-6)
     assert risk[town.flat(16, 16)] == pytest.approx(0.0, abs=1e-9)
+    assert risk[town.flat(2, 16)] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_buyers_who_went_without_are_given_a_phone_buyers_number():

@@ -454,12 +454,13 @@ class DealerConfig(Section):
         0.15, ge=0, le=5, unit="fraction", doc="profit gain needed to move"
     )
     known_risk_share: float = param(
-        0.5,
+        0.0,
         ge=0,
         le=1,
         unit="share of own perceived risk",
         doc="risk that follows a dealer to any pitch it deals openly from (known to police)",
-        source="Jacobs 1996, 1999: restrictive deterrence; calibration judgement",
+        source="Jacobs 1996, 1999: restrictive deterrence; calibration judgement: off "
+        "until calibrated jointly (0.5 broke fact 6, see validation.md fact 9)",
     )
     risk_cost: float = param(
         60.0,

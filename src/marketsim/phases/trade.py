@@ -57,17 +57,16 @@ def run(world: World) -> None:
     town = world.town
     police = world.visible_hours
     homes = u.home[buyers]
-    market = _open_market(world, open_rows)
     seller, via_open = kernels.choose_sellers(
         rng,
         buyers,
         u.contacts[buyers],
         dealer_ok,
-        contact_use(world, buyers, open_rows, market[2]),
+        contact_use(world, buyers),
         open_rows,
         town.cell_x[homes],
         town.cell_y[homes],
-        *market,
+        *_open_market(world, open_rows),
         # the chance a buyer stays despite police there, weighed, like dealers' risk, by
         # what the market has learned police presence is worth (dealers.arrest_credibility)
         np.exp(-cu.police_deterrence * world.credibility * police),
@@ -181,40 +180,40 @@ def remember_search(
     u.search[buyers] = 0.9 * u.search[buyers] + 0.1 * cost
 
 
-def contact_use(world: World, buyers: np.ndarray, open_rows: np.ndarray, pull: np.ndarray):
+def contact_use(world: World, buyers: np.ndarray) -> np.ndarray:
     """The chance each buyer holding a working number calls it rather than walk the street.
 
     Buyers whose searches fail rely on the sellers they know (Moore 1973), and so do
     buyers who know the street market they would use is policed: closed markets give
-    buyers the security open ones lack (May & Hough 2004). That street risk is the
-    expected risk at the pitch a buyer would go to (`street_risk`).
+    buyers the security open ones lack (May & Hough 2004). That street risk is the risk
+    in the places known for open dealing within a buyer's reach (`street_risk`).
     """
     cu = world.config.users
     street = 1.0 - (1.0 - cu.contact_use_prob) * (1.0 - world.users.search[buyers])
-    if cu.street_wariness == 0 or open_rows.size == 0:
+    if cu.street_wariness == 0:
         return street
-    risk = street_risk(world, open_rows, pull)[world.users.home[buyers]]
+    risk = street_risk(world)[world.users.home[buyers]]
     return 1.0 - (1.0 - street) * np.exp(-cu.street_wariness * risk)
 
 
-def street_risk(world: World, open_rows: np.ndarray, pull: np.ndarray) -> np.ndarray:
-    """Per home cell: the risk at the open pitches within reach, weighted as buyers choose
-    them (travel x pull, `_open_market`); the risk is the one dealers read (police
-    presence and residual deterrence, weighed by `dealers.arrest_credibility`).
+def street_risk(world: World) -> np.ndarray:
+    """Per home cell: the risk in the places known for open dealing (the reputation layer),
+    weighted by how far buyers travel (the travel kernel of `_open_market`). The risk is
+    the one dealers read (police presence and residual deterrence, weighed by
+    `dealers.arrest_credibility`). Reputation remembers where the market was, so a
+    crackdown that empties a known market still tells its buyers the street is watched.
     """
     cu, town = world.config.users, world.town
     shape = (town.width, town.height)
-    cells = world.dealers.cell[open_rows]
-    risk = 1.0 - np.exp(-(world.credibility * presence(world))[cells])
-    weight = np.bincount(cells, pull, town.n_cells).reshape(shape)
-    weighted = np.bincount(cells, pull * risk, town.n_cells).reshape(shape)
+    known = town.layer("reputation")
+    risk = 1.0 - np.exp(-(world.credibility * presence(world)).reshape(shape))
     quarter = _travel_kernel(*shape, cu.distance_decay, cu.search_radius)
     r = int(np.ceil(cu.search_radius))
     q = quarter[: r + 1, : r + 1]
     kernel = np.block([[q[::-1, ::-1], q[::-1, 1:]], [q[1:, ::-1], q[1:, 1:]]])
-    near = fftconvolve(weight, kernel, mode="same")
-    risk_near = fftconvolve(weighted, kernel, mode="same")
-    return np.clip(risk_near / np.maximum(near, 1e-12), 0.0, 1.0).ravel()
+    near = fftconvolve(known, kernel, mode="same")
+    risk_near = fftconvolve(known * risk, kernel, mode="same")
+    return np.clip(risk_near / np.maximum(near, 1e-9), 0.0, 1.0).ravel()
 
 
 def refer(
