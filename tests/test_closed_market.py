@@ -78,7 +78,7 @@ def active_buyers(m: MarketModel) -> np.ndarray:
 
 
 def test_buyers_phone_more_when_the_street_they_use_is_policed():
-    m = model(seed=2)
+    m = model(seed=2, users__street_wariness=3.0)
     buyers = active_buyers(m)
     cu = m.config.users
     known = m.town.layer("reputation")

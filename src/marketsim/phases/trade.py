@@ -189,7 +189,7 @@ def contact_use(world: World, buyers: np.ndarray) -> np.ndarray:
     in the places known for open dealing within a buyer's reach (`street_risk`).
     """
     cu = world.config.users
-    street = 1.0 - (1.0 - cu.contact_use_prob) * (1.0 - world.users.search[buyers])
+    street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
     if cu.street_wariness == 0:
         return street
     risk = street_risk(world)[world.users.home[buyers]]
