@@ -453,6 +453,15 @@ class DealerConfig(Section):
     relocation_gain: float = param(
         0.15, ge=0, le=5, unit="fraction", doc="profit gain needed to move"
     )
+    known_risk_share: float = param(
+        0.0,
+        ge=0,
+        le=1,
+        unit="share of own perceived risk",
+        doc="risk that follows a dealer to any pitch it deals openly from (known to police)",
+        source="Jacobs 1996, 1999: restrictive deterrence; calibration judgement: off "
+        "until calibrated jointly (0.5 broke fact 6, see validation.md fact 9)",
+    )
     risk_cost: float = param(
         60.0,
         ge=0,
@@ -624,6 +633,25 @@ class UserConfig(Section):
     )
     contact_use_prob: float = param(
         0.6, ge=0, le=1, unit="probability", doc="buyers with a working contact call them first"
+    )
+    street_wariness: float = param(
+        0.0,
+        ge=0,
+        le=20,
+        unit="per unit of risk at the street market used",
+        doc="buyers with a working number call it more, the riskier the street they would use",
+        source="May & Hough 2004: closed markets give buyers security; calibration judgement: "
+        "off until calibrated jointly (3 broke entrant tests, see validation.md fact 9)",
+    )
+    referral_prob: float = param(
+        0.0,
+        ge=0,
+        le=1,
+        unit="probability",
+        doc="chance a buyer who went without today is given a number by a phone buyer",
+        source="May & Hough 2004; Edmunds, Hough & Urquia 1996: closed sellers take "
+        "buyers someone vouches for; calibration judgement: off until calibrated jointly "
+        "(0.2 broke entrant tests, see validation.md fact 9)",
     )
     contact_gain_prob: float = param(
         0.25,

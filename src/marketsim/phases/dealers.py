@@ -116,7 +116,7 @@ def pitch_value(
     sharing the pitch, the expected cost of police presence and residual
     deterrence (weighed by what the market has learned they are worth,
     `arrest_credibility`; at its own pitch, column 0, the dealer's perceived risk
-    `own_risk`),
+    `own_risk`, and in open mode a share `known_risk_share` of it at every pitch),
     guardianship, and violence known nearby (robbery and retaliation, Jacobs
     2000). Closed dealers care little about passing trade.
     """
@@ -131,6 +131,11 @@ def pitch_value(
     risk = 1 - np.exp(-(world.credibility * presence(world))[cand])
     if own_risk is not None:
         risk[:, 0] = np.maximum(risk[:, 0], own_risk)
+        # Restrictive deterrence (Jacobs 1996, 1999): a dealer police have seen is
+        # known to them, so part of its risk follows it to any pitch it deals openly
+        # from; moving does not shed it, going closed (known buyers only) does.
+        known = cfg.known_risk_share * own_risk[:, None] * is_open[:, None]
+        risk = np.maximum(risk, known)
     risk = risk + 0.3 * town.guardianship.ravel()[cand]
     margin = m.base_price * (1 - m.wholesale_share)
     centre = 1.0 + m.centre_draw * town.is_centre

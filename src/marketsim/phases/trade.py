@@ -4,7 +4,9 @@ One pass over today's buyers (design §4):
 1. who buys today (dependence, treatment, and the full price: money plus search
    time, Moore 1973);
 2. contacts first: a buyer holding a working number calls it, the more surely
-   the more its recent searches failed (closed dealers are reachable only this way);
+   the more its recent searches failed and the more the street it would use is policed
+   (closed dealers are reachable only this way); a buyer who went without may be
+   given a number by a phone buyer (referral);
 3. otherwise the open market: a pitch within travel range, chosen by distance,
    reputation, price and the police attention it is known for; police seen on
    arrival turn the buyer away (a lengthened search);
@@ -19,10 +21,12 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+from scipy.signal import fftconvolve
 
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.phases.dealers import presence
 from marketsim.state import World
 
 
@@ -58,9 +62,7 @@ def run(world: World) -> None:
         buyers,
         u.contacts[buyers],
         dealer_ok,
-        # Buyers whose searches fail rely on the sellers they know (Moore 1973; May &
-        # Hough 2004: closed markets trade only with known buyers).
-        cu.contact_use_prob + (1.0 - cu.contact_use_prob) * u.search[buyers],
+        contact_use(world, buyers),
         open_rows,
         town.cell_x[homes],
         town.cell_y[homes],
@@ -82,6 +84,7 @@ def run(world: World) -> None:
         tally.add("unmet_demand", d.cell[seller[over]])
         seller[over] = -1
     remember_search(world, buyers, seller, via_open)
+    refer(world, rng, buyers, seller, via_open)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
     pr = np.empty(kernels.N_TRADE_PARAMS)
@@ -183,6 +186,77 @@ def remember_search(
         distance,
         radius,
     )
+
+
+def contact_use(world: World, buyers: np.ndarray) -> np.ndarray:
+    """The chance each buyer holding a working number calls it rather than walk the street.
+
+    Buyers whose searches fail rely on the sellers they know (Moore 1973), and so do
+    buyers who know the street market they would use is policed: closed markets give
+    buyers the security open ones lack (May & Hough 2004). That street risk is the risk
+    in the places known for open dealing within a buyer's reach (`street_risk`).
+    """
+    cu = world.config.users
+    street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
+    if cu.street_wariness == 0:
+        return street
+    risk = street_risk(world)[world.users.home[buyers]]
+    return 1.0 - (1.0 - street) * np.exp(-cu.street_wariness * risk)
+
+
+def street_risk(world: World) -> np.ndarray:
+    """Per home cell: the risk in the places known for open dealing (the reputation layer),
+    weighted by how far buyers travel (the travel kernel of `_open_market`). The risk is
+    the one dealers read (police presence and residual deterrence, weighed by
+    `dealers.arrest_credibility`). Reputation remembers where the market was, so a
+    crackdown that empties a known market still tells its buyers the street is watched.
+    """
+    cu, town = world.config.users, world.town
+    shape = (town.width, town.height)
+    known = town.layer("reputation")
+    risk = 1.0 - np.exp(-(world.credibility * presence(world)).reshape(shape))
+    quarter = _travel_kernel(*shape, cu.distance_decay, cu.search_radius)
+    r = int(np.ceil(cu.search_radius))
+    q = quarter[: r + 1, : r + 1]
+    kernel = np.block([[q[::-1, ::-1], q[::-1, 1:]], [q[1:, ::-1], q[1:, 1:]]])
+    near = fftconvolve(known, kernel, mode="same")
+    risk_near = fftconvolve(known * risk, kernel, mode="same")
+    return np.clip(risk_near / np.maximum(near, 1e-9), 0.0, 1.0).ravel()
+
+
+def refer(
+    world: World,
+    rng: np.random.Generator,
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+) -> None:
+    """Word of mouth: a buyer who went without today may be given a number by one of
+    today's phone buyers, who vouches for it (May & Hough 2004; Edmunds, Hough &
+    Urquia 1996: closed sellers deal only with buyers someone vouches for). So when
+    the street fails, the market can go closed.
+    """
+    p = world.config.users.referral_prob
+    phoned = seller[(seller >= 0) & ~via_open]
+    failed = buyers[seller < 0]
+    if p == 0 or phoned.size == 0 or failed.size == 0:
+        return
+    who = failed[rng.random(failed.size) < p]
+    if who.size:
+        give_numbers(world.users.contacts, who, phoned[rng.integers(0, phoned.size, who.size)], rng)
+
+
+def give_numbers(
+    contacts: np.ndarray, who: np.ndarray, dealer: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Users `who` (distinct) learn dealers' numbers: the first free slot, else a random one."""
+    new = ~(contacts[who] == dealer[:, None]).any(axis=1)
+    who, dealer = who[new], dealer[new]
+    free = contacts[who] < 0
+    slot = np.where(
+        free.any(axis=1), free.argmax(axis=1), rng.integers(0, contacts.shape[1], who.size)
+    )
+    contacts[who, slot] = dealer
 
 
 def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
