@@ -123,7 +123,7 @@ def test_in_a_run_void_fillers_are_the_entrants_on_void_cells_in_the_window_and_
     """End to end: each day's entrants take the traits iff they enter on a cell the void
     rule marks (from the layer as it stood that morning), on a day of the window."""
     sc = small(
-        steps=80,
+        steps=110,
         burn_in=20,
         market__share_user_dealers=0.0,  # no entrant moves to a user's home
         police__n_units=8,
@@ -223,13 +223,15 @@ def test_runs_share_the_days_before_the_window_and_equal_fresh_runs():
     first = runs[0].step < 20
     assert runs[0][first].equals(runs[1][first])  # the shared days
     # Entrants from day 20 on (the window) are void fillers, five times as violent in the
-    # second run; rows from before are the same dealers with the same traits.
-    (entered, v1), (_, v5) = violence
+    # second run; rows from before are the same dealers with the same traits. The runs part
+    # once the fillers act, so rows are compared only for the first day of window entrants.
+    (entered, v1), (entered5, v5) = violence
     n = min(v1.size, v5.size)
     late = entered[:n] >= 20
     np.testing.assert_array_equal(v1[:n][~late], v5[:n][~late])
-    ratio = v5[:n][late] / v1[:n][late]
-    assert np.isclose(ratio, 5.0).any(), ratio
+    assert np.isclose(v5[:n][late] / v1[:n][late], 5.0).any()
+    first = late & (entered[:n] == entered[:n][late].min()) & (entered5[:n] == entered[:n])
+    ratio = v5[:n][first] / v1[:n][first]
     assert (np.isclose(ratio, 5.0) | np.isclose(ratio, 1.0)).all(), ratio
 
 

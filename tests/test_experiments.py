@@ -259,6 +259,21 @@ def test_a_store_refuses_results_of_another_experiment(tmp_path):
         run_sweep(changed, out, Backend("serial", progress=False))
 
 
+def test_a_store_refuses_results_made_under_other_parameter_defaults(tmp_path, monkeypatch):
+    """Results made before a recalibration are another model's: the same command refuses
+    them instead of resuming (and mixing) them."""
+    import marketsim.experiments.store as store
+    from marketsim.experiments.store import StoreError
+
+    path = experiment(tmp_path, **FACTORIAL)
+    out = tmp_path / "sweep"
+    run_sweep(path, out, Backend("serial", progress=False))
+    assert json.loads((out / "manifest.json").read_text())["defaults"] == store.defaults_digest()
+    monkeypatch.setattr(store, "defaults_digest", lambda: "recalibrated")
+    with pytest.raises(StoreError, match="other parameter defaults"):
+        run_sweep(path, out, Backend("serial", progress=False))
+
+
 def _resume_experiment(tmp_path: Path) -> Path:
     return experiment(
         tmp_path,

@@ -17,8 +17,15 @@ from marketsim.tactics.schema import TacticConfig
 from tests.conftest import small
 
 PATROL = {"type": "standard_patrol"}
-# A more violent small market, so a few dozen days hold enough incidents to compare.
-VIOLENT = {"dealers__turf_rate": 0.003, "dealers__debt_rate": 0.05}
+# A more violent small market, so a few dozen days hold enough incidents to compare
+# (the violence parameters at their values before the joint calibration calmed the market).
+VIOLENT = {
+    "dealers__turf_rate": 0.003,
+    "dealers__debt_rate": 0.05,
+    "dealers__void_boost": 3.0,
+    "dealers__violence_cost": 20.0,
+    "users__violence_avoidance": 0.3,
+}
 
 
 def td(**kw):
@@ -153,8 +160,13 @@ def test_violence_by_a_told_crew_brings_a_response_after_the_delay():
 
 
 def test_response_capacity_limits_crews_handled_at_once():
+    # From day 20 and with small crews, so that several crews have known violence to be
+    # ranked (and told) by.
     model = model_at(
-        5, tactic=td(crews_notified=50, response_capacity=1, response_delay=0), **VIOLENT
+        20,
+        tactic=td(start=20, crews_notified=50, response_capacity=1, response_delay=0),
+        market__mean_crew_size=2,
+        **VIOLENT,
     )
     model.step()
     t = model.tactics[1]

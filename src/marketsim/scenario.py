@@ -9,6 +9,8 @@ that names the file, the field path, the bad value and what is allowed.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,6 +33,9 @@ from marketsim.tactics.schema import CONFIGS, TacticConfig
 
 S001 = "seed 001_85a9966099c1cff4.txt"
 S003 = "seed 003_f1d980d3e2135e00.txt"
+# Set jointly by `marketsim calibrate experiments/calibrate_facts.yaml` against design §9's facts
+# (docs/validation.md, "The joint calibration").
+CALIBRATED = "calibrate_facts.yaml, joint fit to design §9 facts (2026-12-06)"
 
 LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
 # Defaults of the two per-land-use maps; a map given in part keeps these for the rest.
@@ -406,7 +411,12 @@ class MarketConfig(Section):
 # ------------------------------------------------------------------------ dealers
 class DealerConfig(Section):
     risk_learning_rate: float = param(
-        0.1, ge=0, le=1, unit="per day", doc="weight of today's signal in perceived risk"
+        0.2218,
+        ge=0,
+        le=1,
+        unit="per day",
+        doc="weight of today's signal in perceived risk",
+        source=CALIBRATED,
     )
     risk_per_police_hour: float = param(
         0.08,
@@ -427,19 +437,21 @@ class DealerConfig(Section):
         source="Sherman 1990 (offenders learn the real risk); Anwar & Loughran 2011",
     )
     prior_strength: float = param(
-        20.0,
+        13.77,
         gt=0,
         le=10000,
         unit="officer-hours",
         doc="weight of that expectation against experience (Bayesian prior)",
-        source="Anwar & Loughran 2011: offenders update arrest beliefs from experience",
+        source="Anwar & Loughran 2011: offenders update arrest beliefs from experience; "
+        + CALIBRATED,
     )
     experience_memory: float = param(
-        0.98,
+        0.9746,
         ge=0,
         le=1,
         unit="per day",
         doc="share of past police and arrest experience kept each day",
+        source="Anwar & Loughran 2011; " + CALIBRATED,
     )
     relocation_radius: int = param(
         6, ge=1, le=50, unit="cells", doc="how far a dealer looks when moving"
@@ -500,28 +512,28 @@ class DealerConfig(Section):
         0.8, ge=0, le=1, unit="risk", doc="perceived risk above which a dealer may exit"
     )
     violence_cost: float = param(
-        20.0,
+        15.34,
         ge=0,
         le=1000,
         unit="GBP per day per recent incident nearby",
         doc="expected cost of violence at a pitch (robbery, retaliation) in the appraisal",
-        source="Jacobs 2000 (robbery of dealers); Topalli, Wright & Fornango 2002",
+        source="Jacobs 2000 (robbery of dealers); Topalli, Wright & Fornango 2002; " + CALIBRATED,
     )
     turf_rate: float = param(
-        0.0006,
+        0.0009489,
         ge=0,
         le=1,
         unit="incidents per rival per unit violence per day",
         doc="turf dispute rate",
-        source="design §4; set so baseline violence is near calibrate_town's yearly count",
+        source="design §4; " + CALIBRATED,
     )
     void_boost: float = param(
-        3.0,
+        1.35,
         ge=0,
         le=50,
         unit="x per recent arrest",
         doc="turf rate boost where a void opened",
-        source="Werb 2011; seed 000 Box A",
+        source="Werb 2011; seed 000 Box A; " + CALIBRATED,
     )
     void_user_dealer: float = param(
         0.2,
@@ -535,12 +547,12 @@ class DealerConfig(Section):
         0.3, ge=0, le=1, unit="x", doc="turf violence of closed dealers relative to open"
     )
     debt_rate: float = param(
-        0.02,
+        0.002143,
         ge=0,
         le=1,
         unit="incidents per unit violence per day",
         doc="debt violence rate while in debt after a seizure",
-        source=f"{S003}: drug debts after seizures drive violence",
+        source=f"{S003}: drug debts after seizures drive violence; " + CALIBRATED,
     )
     debt_capital: float = param(
         900.0,
@@ -592,20 +604,20 @@ class UserConfig(Section):
         6.0, gt=0, le=100, unit="cells", doc="distance scale of buyer travel"
     )
     police_deterrence: float = param(
-        0.35,
+        0.3593,
         ge=0,
         le=10,
         unit="per officer-hour",
         doc="buyers avoid policed pitches",
-        source="design §4: police presence deters buyers",
+        source="design §4: police presence deters buyers; " + CALIBRATED,
     )
     violence_avoidance: float = param(
-        0.3,
+        0.8766,
         ge=0,
         le=10,
         unit="per recent incident nearby",
         doc="buyers avoid pitches known for recent violence",
-        source=f"{S001} Table 4.2: people avoid the area",
+        source=f"{S001} Table 4.2: people avoid the area; " + CALIBRATED,
     )
     price_elasticity_dependent: float = param(
         -0.25,
@@ -784,12 +796,12 @@ class PoliceConfig(Section):
         source="calibration judgement",
     )
     attention_fatigue: float = param(
-        0.6,
+        0.1113,
         ge=0,
         le=10,
         unit="per 100 officer-hours spent nearby (decayed)",
         doc="detection lost as officers' attention flags on a long-worked beat",
-        source="Sherman 1990: crackdown decay; calibrated on fact 1",
+        source="Sherman 1990: crackdown decay; " + CALIBRATED,
     )
     guardianship_detection: float = param(
         1.0,
@@ -1386,6 +1398,13 @@ def scenario_from_dict(
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, source, Scenario, data)) from None
+
+
+def defaults_digest() -> str:
+    """A fingerprint of every parameter's default: results made under other defaults (a
+    recalibration, say) are another model's, even where the scenario files are the same."""
+    text = json.dumps(Scenario().model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

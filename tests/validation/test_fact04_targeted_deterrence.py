@@ -22,11 +22,6 @@ def runs(paired_runs):
 
 
 @needs_full_set("a cut of about 10% against a seed-to-seed spread of about 15%")
-@pytest.mark.xfail(
-    strict=True,
-    reason="lost with the issue 15 mechanisms: violence -8% [-19%, +3%] on 20 seeds "
-    "(it was -9% [-17%, -2%]); the cut is in direction only",
-)
 def test_violence_falls(runs):
     """Tolerance: the 95% interval of the pooled change in violent incidents is below 0."""
     violence = V.violence_change(runs, "ceasefire", "all", 90, 400)

@@ -21,21 +21,28 @@ def runs(paired_runs):
 
 
 def test_the_removed_crew_leaves_a_void_that_others_fill(runs):
-    """In every seed the operation arrests at least one member of the crew. Within 90 days
+    """In every seed the operation arrests at least one member of the crew, or the crew left
+    the market before the arrests (the operation ends early with no one left to arrest; seed
+    105 with the jointly calibrated defaults: a crew of one quit on day 124), and it arrests
+    someone in at least three seeds out of four. Within 90 days
     others come into its area (entrants and movers): summed over seeds more than twice as
     many as were removed (measured about ten times), and some come in in at least three
     seeds out of four (a lone dealer on a quiet pitch may leave no void worth filling)."""
-    removed = newcomers = filled = 0
+    removed = newcomers = filled = arrested = 0
     for seed, result in runs["grasslands"].items():
         report = next(
             t for t in result.summary["tactics"].values() if t["type"] == "harm_targeting"
         )
         log = report["operation_log"][0]
-        assert log["arrested"] >= 1, seed
+        # ended before its 60 arrest days (grasslands.yaml): no member was left to arrest
+        left_first = log["end_day"] is not None and log["end_day"] < log["removal_day"] + 60
+        assert log["arrested"] >= 1 or left_first, seed
+        arrested += log["arrested"] >= 1
         came = log["void"]["entrants"]["dealers"] + log["void"]["movers_in"]["dealers"]
         removed += log["void"]["removed"]["dealers"]
         newcomers += came
         filled += came > 0
+    assert arrested >= 0.75 * len(runs["grasslands"]), arrested
     assert newcomers > 2 * removed, (newcomers, removed)
     assert filled >= 0.75 * len(runs["grasslands"])
 

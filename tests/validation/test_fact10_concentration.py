@@ -17,12 +17,13 @@ pytestmark = VALIDATION
 
 def test_violence_is_concentrated_in_few_dealers(paired_runs):
     """Tolerance: in every seed the most violent 20% of dealers cause at least 60% of
-    incidents and the top 10% at least 45% (measured about 91% and 72%); at least 50
-    incidents a run so the shares mean something."""
+    incidents and the top 10% at least 45% (measured 100% and 85%); at least 30
+    incidents a run so the shares mean something (lowered from 50 when the joint calibration
+    brought baseline violence down to about 55 a year: seed 106 has 45 in 400 days)."""
     runs = paired_runs.get()
     for seed, result in runs["baseline"].items():
         conc = result.summary["violence_concentration"]
-        assert conc["incidents"] > 50, seed
+        assert conc["incidents"] >= 30, seed
         assert conc["top_20pct_share"] >= 0.60, (seed, conc)
         assert conc["top_10pct_share"] >= 0.45, (seed, conc)
     shares = V.violence_concentration(runs)

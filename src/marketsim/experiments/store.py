@@ -2,7 +2,7 @@
 
 Layout of an output directory:
 
-    manifest.json           experiment digest, marketsim version, seeds, job count
+    manifest.json           experiment digest, marketsim version, defaults digest, seeds, job count
     runs/part-<job>.parquet one row per finished run: design columns and outcomes
     series/part-<job>.parquet  daily key metrics of that run (when kept)
     failures/job-<job>.json the error and parameters of a run that raised
@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from marketsim import __version__
 from marketsim.experiments.jobs import JobResult
+from marketsim.scenario import defaults_digest
 
 
 class StoreError(Exception):
@@ -86,7 +87,7 @@ class ResultStore:
 
     def _open(self, manifest: dict[str, Any], overwrite: bool) -> None:
         path = self.root / "manifest.json"
-        manifest = {**manifest, "marketsim_version": __version__}
+        manifest = {**manifest, "marketsim_version": __version__, "defaults": defaults_digest()}
         if path.exists() and not overwrite:
             old = json.loads(path.read_text())
             if old.get("digest") != manifest["digest"]:
@@ -99,6 +100,12 @@ class ResultStore:
                 raise StoreError(
                     f"{self.root}: results were made by marketsim {old.get('marketsim_version')}, "
                     f"this is {__version__}; use another --out, or --overwrite"
+                )
+            if old.get("defaults") != manifest["defaults"]:
+                raise StoreError(
+                    f"{self.root}: results were made under other parameter defaults "
+                    f"(defaults digest {old.get('defaults')}, now {manifest['defaults']}); "
+                    "use another --out, or --overwrite"
                 )
         elif path.exists() and overwrite:
             for folder in (self.runs, self.series, self.failures):
