@@ -464,26 +464,13 @@ def pay_and_use(
         r = rng.random()
         gain[a] = via_open[ok[paid[a]]] and r < pr[GAIN]
     if gain.any():
-        k = u_contacts.shape[1]
         new = np.zeros(paid.size, dtype=np.bool_)
         for a in range(paid.size):
             i = paid[a]
-            if gain[a]:
-                new[a] = True
-                for j in range(k):
-                    if u_contacts[b[i], j] == s[i]:
-                        new[a] = False
-        slots = rng.integers(0, k, new.sum())
-        m = 0
-        for a in range(paid.size):
-            if new[a]:
-                i = paid[a]
-                slot = slots[m]
-                m += 1
-                for j in range(k - 1, -1, -1):  # the first empty slot, if any
-                    if u_contacts[b[i], j] < 0:
-                        slot = j
-                u_contacts[b[i], slot] = s[i]
+            new[a] = gain[a] and not holds_number(u_contacts, b[i], s[i])
+        learners = paid[new]
+        slots = rng.integers(0, u_contacts.shape[1], learners.size)
+        learn_numbers(u_contacts, b[learners], s[learners], slots)
     public = np.zeros(n, dtype=np.bool_)
     litter = np.zeros(n, dtype=np.bool_)
     overdose = np.zeros(n, dtype=np.bool_)
@@ -616,6 +603,30 @@ def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True)
+def holds_number(contacts: np.ndarray, user: int, dealer: int) -> bool:
+    """Whether a user already holds a dealer's number (ODD §7.6)."""
+    for j in range(contacts.shape[1]):  # noqa: SIM110 (a plain loop numba compiles)
+        if contacts[user, j] == dealer:
+            return True
+    return False
+
+
+@njit(cache=True)
+def learn_numbers(
+    contacts: np.ndarray, users: np.ndarray, dealers: np.ndarray, slots: np.ndarray
+) -> None:
+    """Users learn dealers' numbers, in place (ODD §7.6: contacts gained by buying, or by
+    referral): each goes into the user's first empty slot, else over `slots[i]` (drawn by
+    the caller). Users hold none of these numbers yet."""
+    for i in range(users.size):
+        slot = slots[i]
+        for j in range(contacts.shape[1] - 1, -1, -1):  # the first empty slot, if any
+            if contacts[users[i], j] < 0:
+                slot = j
+        contacts[users[i], slot] = dealers[i]
+
+
 def warm() -> None:
     """Compile (or load from the disk cache) every kernel with the types the model uses."""
     counts = np.zeros((3, 3), dtype=np.int64)
@@ -675,6 +686,8 @@ def warm() -> None:
     harm_by_type(np.zeros((2, 2, 3)), i, i)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
+    learn_numbers(np.full((1, 1), -1), i, i, i)
+    holds_number(np.full((1, 1), -1), 0, 0)
 
 
 if __name__ == "__main__":

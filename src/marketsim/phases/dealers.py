@@ -70,6 +70,12 @@ def presence(world: World) -> np.ndarray:
     return cfg.risk_per_police_hour * world.police_near + world.town.layer("deterrence").ravel()
 
 
+def place_risk(world: World) -> np.ndarray:
+    """Per cell: the arrest risk police presence there carries, weighed by what the market
+    has learned it is worth (`arrest_credibility`); read by dealers and by wary buyers."""
+    return 1 - np.exp(-(world.credibility * presence(world)))
+
+
 CLOSED_RISK = 0.4  # a closed dealer's exposure to risk, relative to an open one (ODD 7.19)
 
 
@@ -102,12 +108,27 @@ def customer_calls(world: World, held: np.ndarray) -> np.ndarray:
     return per_holder * held
 
 
+def pitch_terms(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The town-wide terms of the pitch appraisal, per cell: trade demand (nearby buyers,
+    reputation and the centre's draw, unmet demand), rival dealers within one cell, and
+    the risk police presence carries there. One appraisal round computes them once."""
+    town, m = world.town, world.config.market
+    rep = town.layer("reputation").ravel()
+    unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
+    centre = 1.0 + m.centre_draw * town.is_centre
+    demand = (0.02 * world.buyer_density + 0.3 * rep) * centre + 0.5 * unmet
+    dealers_here = np.bincount(world.dealers.cell[world.dealers.active()], minlength=town.n_cells)
+    rivals = box_sum(dealers_here.reshape(town.width, town.height), 1).ravel()
+    return demand, rivals, place_risk(world)
+
+
 def pitch_value(
     world: World,
     cand: np.ndarray,
     is_open: np.ndarray,
     calls: np.ndarray | None = None,
     own_risk: np.ndarray | None = None,
+    terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Expected daily profit net of risk at candidate pitches (dealers x candidates).
 
@@ -118,17 +139,14 @@ def pitch_value(
     `arrest_credibility`; at its own pitch, column 0, the dealer's perceived risk
     `own_risk`, and in open mode a share `known_risk_share` of it at every pitch),
     guardianship, and violence known nearby (robbery and retaliation, Jacobs
-    2000). Closed dealers care little about passing trade.
+    2000). Closed dealers care little about passing trade. `terms`: `pitch_terms`,
+    when the caller appraises more than once from the same state.
     """
     town = world.town
     cfg = world.config.dealers
     m = world.config.market
-    shape = (town.width, town.height)
-    rep = town.layer("reputation").ravel()
-    unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
-    dealers_here = np.bincount(world.dealers.cell[world.dealers.active()], minlength=town.n_cells)
-    rivals = box_sum(dealers_here.reshape(shape), 1).ravel()
-    risk = 1 - np.exp(-(world.credibility * presence(world))[cand])
+    demand, rivals, place = pitch_terms(world) if terms is None else terms
+    risk = place[cand]
     if own_risk is not None:
         risk[:, 0] = np.maximum(risk[:, 0], own_risk)
         # Restrictive deterrence (Jacobs 1996, 1999): a dealer police have seen is
@@ -138,8 +156,6 @@ def pitch_value(
         risk = np.maximum(risk, known)
     risk = risk + 0.3 * town.guardianship.ravel()[cand]
     margin = m.base_price * (1 - m.wholesale_share)
-    centre = 1.0 + m.centre_draw * town.is_centre
-    demand = (0.02 * world.buyer_density[cand] + 0.3 * rep[cand]) * centre[cand] + 0.5 * unmet[cand]
     passing = np.where(is_open[:, None], 1.0, 0.3)
     # The dealer itself sits in the rival count of its own pitch and of the
     # cells next to it (column 0 is its own pitch): it is not its own rival.
@@ -147,7 +163,7 @@ def pitch_value(
     beside = (np.abs(town.cell_x[cand] - here_x) <= 1) & (np.abs(town.cell_y[cand] - here_y) <= 1)
     rivals_there = rivals[cand] - beside
     own = 0.0 if calls is None else calls[:, None]
-    trade = margin * (demand * passing / (1.0 + 0.5 * rivals_there) + own)
+    trade = margin * (demand[cand] * passing / (1.0 + 0.5 * rivals_there) + own)
     cost = risk_cost(world, risk, is_open[:, None])
     return trade - cost - cfg.violence_cost * world.violence_near[cand]
 
@@ -184,9 +200,10 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     is_open = d.open[movers]
     calls = customer_calls(world, held[movers])
     own = d.risk[movers]
-    value = pitch_value(world, cand, is_open, calls, own)
+    terms = pitch_terms(world)
+    value = pitch_value(world, cand, is_open, calls, own, terms)
     # The last column: the same pitch in the other mode (closed needs customers).
-    switched = pitch_value(world, cand[:, :1], ~is_open, calls, own)[:, 0]
+    switched = pitch_value(world, cand[:, :1], ~is_open, calls, own, terms)[:, 0]
     can_close = held[movers] >= cfg.min_contacts_to_close
     switched[is_open & ~can_close] = -np.inf
     value = np.concatenate([value, switched[:, None]], axis=1)

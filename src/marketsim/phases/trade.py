@@ -26,7 +26,7 @@ from scipy.signal import fftconvolve
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.phases.dealers import presence
+from marketsim.phases.dealers import place_risk
 from marketsim.state import World
 
 
@@ -214,11 +214,8 @@ def street_risk(world: World) -> np.ndarray:
     cu, town = world.config.users, world.town
     shape = (town.width, town.height)
     known = town.layer("reputation")
-    risk = 1.0 - np.exp(-(world.credibility * presence(world)).reshape(shape))
-    quarter = _travel_kernel(*shape, cu.distance_decay, cu.search_radius)
-    r = int(np.ceil(cu.search_radius))
-    q = quarter[: r + 1, : r + 1]
-    kernel = np.block([[q[::-1, ::-1], q[::-1, 1:]], [q[1:, ::-1], q[1:, 1:]]])
+    risk = place_risk(world).reshape(shape)
+    kernel = _travel_window(*shape, cu.distance_decay, cu.search_radius)
     near = fftconvolve(known, kernel, mode="same")
     risk_near = fftconvolve(known * risk, kernel, mode="same")
     return np.clip(risk_near / np.maximum(near, 1e-9), 0.0, 1.0).ravel()
@@ -249,14 +246,11 @@ def refer(
 def give_numbers(
     contacts: np.ndarray, who: np.ndarray, dealer: np.ndarray, rng: np.random.Generator
 ) -> None:
-    """Users `who` (distinct) learn dealers' numbers: the first free slot, else a random one."""
+    """Users `who` (distinct) learn dealers' numbers they do not hold yet: the first free
+    slot, else a random one (kernels.learn_numbers, as buyers learn them in trade)."""
     new = ~(contacts[who] == dealer[:, None]).any(axis=1)
     who, dealer = who[new], dealer[new]
-    free = contacts[who] < 0
-    slot = np.where(
-        free.any(axis=1), free.argmax(axis=1), rng.integers(0, contacts.shape[1], who.size)
-    )
-    contacts[who, slot] = dealer
+    kernels.learn_numbers(contacts, who, dealer, rng.integers(0, contacts.shape[1], who.size))
 
 
 def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
@@ -313,6 +307,14 @@ def _distances(width: int, height: int) -> np.ndarray:
 def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
     dist = _distances(width, height)
     return np.where(dist <= radius, np.exp(-dist / decay), 0.0)
+
+
+@cache
+def _travel_window(width: int, height: int, decay: float, radius: float) -> np.ndarray:
+    """The travel kernel over every offset within reach, (-r..r) x (-r..r), for convolving."""
+    r = int(np.ceil(radius))
+    q = _travel_kernel(width, height, decay, radius)[: r + 1, : r + 1]
+    return np.block([[q[::-1, ::-1], q[::-1, 1:]], [q[1:, ::-1], q[1:, 1:]]])
 
 
 def _dealer_profit(world: World, profit_today: np.ndarray) -> None:
