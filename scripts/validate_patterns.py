@@ -130,13 +130,15 @@ def main() -> None:
             "pct1" if region == "all" else "pct",
         )
 
-    print("\n## Fact 10: concentration (baseline) and targeting by harm (crackdown variants)")
+    print(
+        "\n## Fact 10: concentration (baseline) and targeting by harm (removals by harm or volume)"
+    )
     for name, ci in V.violence_concentration(runs).items():
         line(f"share of incidents by the {name} of dealers", ci, ".2f")
     for metric in ("net_harm", "violent_incidents"):
         line(
-            f"{metric}, arrests by harm score vs open first, days 120-299",
-            V.harm_priority_vs_open_first(runs, metric),
+            f"{metric}, removals by harm score vs by volume, days 120-299",
+            V.harm_ranking_vs_volume(runs, metric),
         )
 
 

@@ -49,13 +49,30 @@ class RunSpec:
     overrides: tuple[str, ...] = ()
 
 
+# Fact 10's removals: `grasslands.yaml` turned into a standing town-wide operation against
+# individuals (30 days' investigation, then 30 arrest days, every 60 days, no asset recovery).
+REMOVALS = (
+    "tactics.1.target=individuals",
+    "tactics.1.n_targets=10",
+    "tactics.1.where=town",
+    "tactics.1.investigation_days=30",
+    "tactics.1.arrest_prob_per_day=0.2",
+    "tactics.1.arrest_days=30",
+    "tactics.1.repeat_every=60",
+    "tactics.1.asset_recovery=false",
+)
+
 # Windows: tactics start on day 120 (crackdown, raid; grasslands' removal after 90 days of
 # investigation from day 30) or day 90 (ceasefire, diversion, treatment, iceberg).
 RUNS: dict[str, RunSpec] = {
     # Long enough for every window below (the shipped file runs 730 recorded days).
     "baseline": RunSpec("baseline", 400),
     "crackdown": RunSpec("crackdown", 300),
-    "crackdown_by_harm": RunSpec("crackdown", 300, ("tactics.1.arrest_priority=harm",)),
+    # Fact 10: the same removals (ten dealers town-wide every 60 days) picked by harm score
+    # or by volume. A crackdown's arrest order cannot test targeting: units arrest nearly
+    # everyone they detect, whatever the order.
+    "removal_by_harm": RunSpec("grasslands", 300, (*REMOVALS, "tactics.1.rank_by=harm")),
+    "removal_by_volume": RunSpec("grasslands", 300, (*REMOVALS, "tactics.1.rank_by=volume")),
     "raid": RunSpec("raid", 200),
     "ceasefire": RunSpec("ceasefire", 400),
     "grasslands": RunSpec("grasslands", 300),
@@ -232,6 +249,7 @@ CRACKDOWN_START, CRACKDOWN_END = 120, 180  # crackdown.yaml: day 120, 60 days
 RAID_DAY = 120
 TACTIC_START = 90  # ceasefire, operation_reduction, treatment_expansion, iceberg
 GRASSLANDS_REMOVAL = 120  # grasslands.yaml: start 30 + 90 investigation days
+REMOVALS_FROM, REMOVALS_TO = 120, 300  # fact 10: the second operation (day 90) on
 VOID_DAYS = 90
 
 
@@ -385,11 +403,11 @@ def violence_concentration(runs) -> dict[str, Interval]:
     }
 
 
-def harm_priority_vs_open_first(runs, metric: str, region: str = "all") -> Interval:
-    """Fact 10: the crackdown arresting by harm score against the same crackdown arresting
-    open (easiest) dealers first, over the crackdown and 120 days after; both on the same seeds."""
-    seeds = sorted(runs["crackdown_by_harm"])
-    lo, hi = CRACKDOWN_START, CRACKDOWN_END + 120
-    by_harm = [window(runs["crackdown_by_harm"][s].ts, region, metric, lo, hi) for s in seeds]
-    by_ease = [window(runs["crackdown"][s].ts, region, metric, lo, hi) for s in seeds]
-    return change_interval(by_harm, by_ease)
+def harm_ranking_vs_volume(runs, metric: str, region: str = "all") -> Interval:
+    """Fact 10: standing removals of dealers ranked by harm score against the same removals
+    ranked by volume (sales a day), days 120-299 (from the second operation on); same seeds."""
+    seeds = sorted(runs["removal_by_harm"])
+    lo, hi = REMOVALS_FROM, REMOVALS_TO
+    by_harm = [window(runs["removal_by_harm"][s].ts, region, metric, lo, hi) for s in seeds]
+    by_volume = [window(runs["removal_by_volume"][s].ts, region, metric, lo, hi) for s in seeds]
+    return change_interval(by_harm, by_volume)

@@ -215,8 +215,8 @@ def _iceberg_open_share(runs) -> V.Interval:
     return V.open_share_change(runs, "iceberg", 150, 400)
 
 
-def _harm_vs_ease(runs) -> V.Interval:
-    return V.harm_priority_vs_open_first(runs, "net_harm")
+def _harm_vs_volume(runs) -> V.Interval:
+    return V.harm_ranking_vs_volume(runs, "net_harm")
 
 
 # Named figures of marketsim.validation (name -> function, the runs it needs besides baseline).
@@ -226,7 +226,7 @@ MEASURES: dict[str, tuple[Callable[[Any], V.Interval], tuple[str, ...]]] = {
     "raid_fade": (V.raid_fade, ("raid",)),
     "displacement_share": (V.displacement_share, ("crackdown",)),
     "iceberg_open_share_change": (_iceberg_open_share, ("iceberg",)),
-    "harm_vs_open_first_net_harm": (_harm_vs_ease, ("crackdown", "crackdown_by_harm")),
+    "harm_vs_volume_net_harm": (_harm_vs_volume, ("removal_by_harm", "removal_by_volume")),
 }
 MEASURE_COLUMNS = ("open_sales", "sales", "net_harm")
 
