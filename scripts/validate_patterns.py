@@ -52,6 +52,16 @@ def main() -> None:
         V.crackdown_decay_during(runs),
         "+.3f",
     )
+    line(
+        "1-30 days after minus late crackdown, per seed (> 0: decay after the end)",
+        V.crackdown_decay_after(runs),
+        "+.3f",
+    )
+    line(
+        "60-120 days after minus late crackdown, per seed (the test: above +0.2)",
+        V.crackdown_decay_later(runs),
+        "+.3f",
+    )
 
     print("\n## Fact 2: raids fade fast (raid.yaml; target open sales)")
     for name, ci in V.raid_phases(runs).items():

@@ -277,6 +277,14 @@ def crackdown_decay_after(runs) -> Interval:
     return mean_interval(after - late)
 
 
+def crackdown_decay_later(runs) -> Interval:
+    """Fact 1: per-seed change 60-120 days after the end minus the change in the late
+    crackdown (> 0: the effect has weakened months after it stopped)."""
+    later = per_seed_change(runs, "crackdown", "target", "open_sales", 240, 300)
+    late = per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
+    return mean_interval(later - late)
+
+
 def crackdown_decay_during(runs) -> Interval:
     """Fact 1: per-seed change in the late crackdown (days 40-59) minus the change at its
     peak (days 7-20); > 0 means the effect decays while the crackdown continues."""

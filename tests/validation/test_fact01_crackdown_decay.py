@@ -36,9 +36,7 @@ def test_the_effect_decays_after_the_end(runs):
     """After the end the effect shrinks: 60-120 days after, the cut is at least 20 points
     smaller than in the last 20 crackdown days (per-seed difference, 95% interval above
     +0.2)."""
-    late = V.per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
-    later = V.per_seed_change(runs, "crackdown", "target", "open_sales", 240, 300)
-    decay = V.mean_interval(later - late)
+    decay = V.crackdown_decay_later(runs)
     assert decay.low > 0.2, describe("decay after the end", decay)
 
 
