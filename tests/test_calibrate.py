@@ -167,6 +167,36 @@ def test_bad_pattern_is_one_line_naming_file_and_field(tmp_path, pattern, messag
     assert str(path) in text and message in text and "\n" not in text
 
 
+def test_changing_a_target_or_tolerance_keeps_the_runs_but_a_new_metric_does_not(tmp_path):
+    """The digest a wave's store is checked against covers what the runs compute and keep,
+    not how their figures are judged: a new target or tolerance re-scores finished runs."""
+    from tests.conftest import ROOT
+
+    spec = yaml.safe_load((ROOT / "experiments" / "calibrate_town.yaml").read_text())
+    baseline = str(ROOT / "scenarios" / "baseline.yaml")
+    spec["scenario"] = baseline
+    for run in spec["scenarios"].values():
+        run["file"] = baseline
+
+    def digest_with(change) -> str:
+        edited = yaml.safe_load(yaml.safe_dump(spec))
+        change(edited["patterns"][0])
+        path = tmp_path / "cal.yaml"
+        path.write_text(yaml.safe_dump(edited))
+        return load_calibration(path).digest()
+
+    before = digest_with(lambda p: None)
+
+    first = spec["patterns"][0]
+    assert "tolerance" in first or "interval" in first, first
+    if "tolerance" in first:
+        assert digest_with(lambda p: p.update(tolerance=p["tolerance"] * 2)) == before
+        assert digest_with(lambda p: p.update(target=p["target"] * 1.5)) == before
+    assert digest_with(lambda p: p.update(source="another source")) == before
+    # a metric no other pattern reads must be stored too, so the runs are not reusable
+    assert digest_with(lambda p: p.update(metric="litter")) != before
+
+
 def test_window_beyond_the_run_and_unknown_scenario_fail_before_any_run(tmp_path):
     base = {
         "parameters": [{"path": "dealers.debt_rate", "range": [0, 0.05]}],

@@ -266,11 +266,21 @@ class LoadedCalibration:
         return to_values(self.spec.parameters, self.kinds, unit)
 
     def digest(self) -> str:
-        data = {k: [r.base, r.steps, r.overrides] for k, r in self.runs.items()}
-        # The search settings are left out: a wave's own points are hashed with its runs,
-        # so more waves, or another population, reuse whatever still matches.
-        spec = self.spec.model_dump(mode="json", exclude={"search"})
-        text = json.dumps({"spec": spec, "runs": data}, sort_keys=True)
+        """What a wave's runs compute and keep: the runs, seeds, priors and the columns and
+        outcomes stored. A wave's own points are hashed with it (run_calibrate), so more
+        waves or another population reuse whatever still matches. Targets, tolerances,
+        statistics and the search settings are left out: changing them re-scores the
+        finished runs instead of repeating them."""
+        spec = self.spec
+        data = {
+            "runs": {k: [r.base, r.steps, r.overrides] for k, r in self.runs.items()},
+            "seed": spec.seed,
+            "replicates": spec.replicates,
+            "parameters": [p.model_dump(mode="json") for p in spec.parameters],
+            "columns": columns_needed(spec),
+            "outcomes": outcomes_needed(spec),
+        }
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
