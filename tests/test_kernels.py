@@ -114,22 +114,49 @@ def test_over_capacity_matches_the_numpy_shuffle_and_sort_exactly():
         assert ref_rng.random() == rng.random()
 
 
-def test_harm_by_type_and_weighted_harm_match_numpy_exactly():
+def test_numpy_sum_matches_numpy_bit_for_bit():
+    """Kernels that replace a numpy sum use numpy's own summation order."""
+    rng = np.random.default_rng(5)
+    for n in [*range(0, 300), 1000, 2500, 2501, 4099]:
+        a = rng.random(n) * 10.0 ** rng.uniform(-3, 6, n)
+        assert kernels.numpy_sum(a, 0, n) == a.sum()
+        if n > 3:
+            assert kernels.numpy_sum(a, 3, n - 3) == a[3:].sum()
+
+
+def _close_day_reference(today, touched, by_cause, by_cell, record):
+    """The ledger's close of day as numpy (the code before close_harm_day)."""
+    hs, cs = np.nonzero(touched)
+    if record and hs.size:
+        by_cause[hs, cs] += today[hs, cs].sum(axis=1)
+    out = np.zeros((today.shape[0], today.shape[2]))
+    for h, c in zip(hs, cs, strict=True):
+        out[h] += today[h, c]
+        today[h, c] = 0.0
+    touched[:] = False
+    if record:
+        by_cell += out
+    return out
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_close_harm_day_and_weighted_harm_match_numpy_exactly(record):
     """The ledger's close of day and the record phase's weighted harm, against the numpy
-    code before the kernels: booked (type, cause) rows added in order, then weights x
-    counts summed over types."""
+    code before the kernels: booked (type, cause) rows summed town-wide into the totals by
+    cause and added in order by type, then weights x counts summed over types."""
     rng = np.random.default_rng(3)
     for _ in range(10):
-        n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 300)
+        n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 3000)
         booked = rng.random((n_types, n_causes)) < 0.4
         today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
-        hs, cs = np.nonzero(booked)
-        expected = np.zeros((n_types, n_cells))
-        for h, c in zip(hs, cs, strict=True):
-            expected[h] += today[h, c]
-        by_type = kernels.harm_by_type(today, hs, cs)
+        by_cause, by_cell = rng.random((n_types, n_causes)), rng.random((n_types, n_cells))
+        ref = [x.copy() for x in (today, booked, by_cause, by_cell)]
+        expected = _close_day_reference(*ref, record)
+        by_type = kernels.close_harm_day(today, booked, by_cause, by_cell, record)
         assert np.array_equal(by_type, expected)
-        assert not today.any()  # the day's rows are cleared for the next day
+        for fast, slow in zip((today, booked, by_cause, by_cell), ref, strict=True):
+            assert np.array_equal(fast, slow)
+        assert not today.any() and not booked.any()  # cleared for the next day
         weights = rng.random((n_types, n_cells)) * 100
         assert np.array_equal(
             kernels.weighted_harm(weights, by_type), (weights * by_type).sum(axis=0)
@@ -174,6 +201,40 @@ def test_contacts_held_matches_numpy_exactly():
         held = contacts[:n_users][state == 1].ravel()
         expected = np.bincount(held[held >= 0], minlength=n_dealers)
         assert np.array_equal(kernels.contacts_held(contacts, state, 1, n_dealers), expected)
+
+
+def test_stock_counts_custody_by_account_matches_numpy_exactly():
+    """People in custody per cell and per account charged, against the record phase's
+    numpy code before the kernel; and the stocks booked into the tally in one call."""
+    rng = np.random.default_rng(13)
+    codes = np.array([1, 2, 3, 1, 1, 2, 1, 2])  # dealer active, remanded, prison, tier; users
+    for _ in range(10):
+        nd, nu, n_cells, n_accounts = (int(x) for x in rng.integers(1, 200, 4))
+        d_state, u_state = rng.integers(0, 5, nd).astype(np.int8), rng.integers(0, 4, nu)
+        d_cell, u_home = rng.integers(0, n_cells, nd), rng.integers(0, n_cells, nu)
+        u_dealer = rng.integers(-1, 3, nu)
+        d_by, u_by = rng.integers(-1, n_accounts, nd), rng.integers(-1, n_accounts, nu)
+        flags = rng.random(nd) < 0.5
+        stocks, custody_by = kernels.stock_counts(
+            d_state, d_cell, flags, d_state, flags, u_state.astype(np.int8), u_home,
+            rng.random(nu) < 0.5, u_state.astype(np.int8), u_dealer, d_by, u_by, n_cells,
+            n_accounts, codes,
+        )  # fmt: skip
+        custody = (d_state == 2) | (d_state == 3)
+        held = (u_state == 2) & (u_dealer < 0)
+        in_custody = np.bincount(d_cell[custody], minlength=n_cells) + np.bincount(
+            u_home[held], minlength=n_cells
+        )
+        assert np.array_equal(stocks[kernels.IN_CUSTODY], in_custody)
+        by = np.concatenate([d_by[custody], u_by[held]])
+        assert np.array_equal(custody_by, np.bincount(by[by >= 0], minlength=n_accounts))
+        values = rng.integers(0, 9, (12, n_cells)).astype(float)
+        rows, from_rows = rng.permutation(12)[:5], rng.permutation(10)[:5]
+        expected = values.copy()
+        for row, k in zip(rows, from_rows, strict=True):
+            expected[row] += stocks[k]
+        kernels.add_rows(values, rows, stocks, from_rows)
+        assert np.array_equal(values, expected)
 
 
 @pytest.mark.parametrize(

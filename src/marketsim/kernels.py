@@ -527,9 +527,12 @@ def stock_counts(
     u_dependent: np.ndarray,
     u_treatment: np.ndarray,
     u_dealer: np.ndarray,
+    d_arrested_by: np.ndarray,
+    u_arrested_by: np.ndarray,
     n_cells: int,
+    n_accounts: int,
     codes: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The day's stocks per cell (ODD §7.17): dealers at their pitch, users at home.
 
     Active dealers (open, closed, user-dealers, those exploiting runners), users
@@ -537,9 +540,11 @@ def stock_counts(
     prison at their last pitch, and users in prison (not user-dealers, whose custody
     counts once, on the dealer row) at home. `codes` gives the state codes: dealer
     active, remanded, prison, user-dealer tier; user active, prison, in treatment,
-    waiting. Counts are whole numbers, exact in any order.
+    waiting. Counts are whole numbers, exact in any order. Also returns the people in
+    custody by the account charged with it (`arrested_by`, -1: nobody's; ODD §7.16).
     """
     out = np.zeros((10, n_cells))
+    custody_by = np.zeros(n_accounts, dtype=np.int64)
     for r in range(d_state.size):
         c = d_cell[r]
         if d_state[r] == codes[0]:
@@ -554,6 +559,8 @@ def stock_counts(
                 out[EXPLOITING, c] += 1
         elif d_state[r] == codes[1] or d_state[r] == codes[2]:
             out[IN_CUSTODY, c] += 1
+            if d_arrested_by[r] >= 0:
+                custody_by[d_arrested_by[r]] += 1
     for r in range(u_state.size):
         h = u_home[r]
         if u_state[r] == codes[4]:
@@ -562,28 +569,118 @@ def stock_counts(
                 out[DEPENDENT_USERS, h] += 1
         elif u_state[r] == codes[5] and u_dealer[r] < 0:
             out[IN_CUSTODY, h] += 1
+            if u_arrested_by[r] >= 0:
+                custody_by[u_arrested_by[r]] += 1
         if u_treatment[r] == codes[6]:
             out[IN_TREATMENT, h] += 1
         elif u_treatment[r] == codes[7]:
             out[WAITING, h] += 1
-    return out
+    return out, custody_by
 
 
 @njit(cache=True)
-def harm_by_type(today: np.ndarray, harms: np.ndarray, causes: np.ndarray) -> np.ndarray:
-    """The day's harm counts by type and cell, over causes (ODD §7.17 recording).
+def add_rows(values: np.ndarray, rows: np.ndarray, counts: np.ndarray, from_rows: np.ndarray):
+    """values[rows[k]] += counts[from_rows[k]] for each k, in place (ODD §7.17: the day's
+    stocks booked into the day's tally, one row per stock)."""
+    for k in range(rows.size):
+        for x in range(values.shape[1]):
+            values[rows[k], x] += counts[from_rows[k], x]
 
-    `today` is the ledger's (type, cause, cell) array; the (type, cause) pairs booked
-    today are added, in the order given, into a zeroed (type, cell) array, and their
-    rows of `today` zeroed for the next day.
+
+@njit(cache=True)
+def _block_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's sum of at most 128 floats: eight partial sums, then the rest in order."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = a[start + j]
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            r[j] += a[start + i + j]
+        i += 8
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
+def numpy_sum(a: np.ndarray, start: int, n: int) -> float:
+    """`a[start:start + n].sum()` as numpy computes it, bit for bit (for kernels that
+    replace a numpy sum, ODD §7.17): numpy's pairwise summation, which sums blocks of up
+    to 128 (`_block_sum`) and splits longer runs in two halves at a multiple of eight.
+
+    The halves are walked with an explicit stack rather than by recursion, which numba's
+    disk cache does not hold safely.
     """
-    n_cells = today.shape[2]
-    out = np.zeros((today.shape[0], n_cells))
-    for t in range(harms.size):
-        h, c = harms[t], causes[t]
-        for x in range(n_cells):
-            out[h, x] += today[h, c, x]
-            today[h, c, x] = 0.0
+    if n <= 128:
+        return _block_sum(a, start, n)
+    lo = np.empty(64, dtype=np.int64)  # a run's start, length, and its state:
+    size = np.empty(64, dtype=np.int64)  # 0 not split yet, 1 summing its first half,
+    state = np.empty(64, dtype=np.int64)  # 2 summing its second half (first in `first`)
+    first = np.empty(64)
+    top, total, done = 0, 0.0, False
+    lo[0], size[0], state[0] = start, n, 0
+    while top >= 0:
+        half = size[top] // 2
+        half -= half % 8
+        if done:  # `total` is the sum of the half run just finished
+            if state[top] == 1:
+                first[top], state[top], done = total, 2, False
+                top += 1
+                lo[top], size[top], state[top] = lo[top - 1] + half, size[top - 1] - half, 0
+            else:
+                total = first[top] + total
+                top -= 1
+        elif size[top] <= 128:
+            total, done = _block_sum(a, lo[top], size[top]), True
+            top -= 1
+        else:
+            state[top] = 1
+            top += 1
+            lo[top], size[top], state[top] = lo[top - 1], half, 0
+    return total
+
+
+@njit(cache=True)
+def close_harm_day(
+    today: np.ndarray,
+    touched: np.ndarray,
+    by_cause: np.ndarray,
+    by_cell: np.ndarray,
+    record: bool,
+) -> np.ndarray:
+    """Close the harm ledger's day (ODD §7.17 recording), in place; returns the day's
+    (type, cell) counts.
+
+    `today` is the ledger's (type, cause, cell) array and `touched` the (type, cause)
+    pairs booked today. For each booked pair, in (type, cause) order: on a recorded
+    day its town-wide sum (as numpy sums it) is added to `by_cause`; its cells are added
+    into the day's counts by type and zeroed for the next day; the pair is unmarked.
+    On a recorded day the counts by type are then added to the running `by_cell`.
+    """
+    n_types, n_causes, n_cells = today.shape
+    out = np.zeros((n_types, n_cells))
+    for h in range(n_types):
+        for c in range(n_causes):
+            if not touched[h, c]:
+                continue
+            if record:
+                by_cause[h, c] += numpy_sum(today[h, c], 0, n_cells)
+            for x in range(n_cells):
+                out[h, x] += today[h, c, x]
+                today[h, c, x] = 0.0
+            touched[h, c] = False
+    if record:
+        for h in range(n_types):
+            for x in range(n_cells):
+                by_cell[h, x] += out[h, x]
     return out
 
 
@@ -660,9 +757,13 @@ def warm() -> None:
     )
     over_capacity(i, i, 1)
     f = np.zeros(1)
+    f2 = np.zeros((2, 3))
     codes = np.zeros(1, dtype=np.int8)
     b = np.zeros(1, dtype=np.bool_)
-    stock_counts(codes, i, b, codes, b, codes, i, b, codes, i, 1, np.zeros(8, dtype=np.int64))
+    stock_counts(
+        codes, i, b, codes, b, codes, i, b, codes, i, i, i, 1, 1, np.zeros(8, dtype=np.int64)
+    )
+    add_rows(f2, i, f2, i)
     pay_and_use(
         rng,
         i,
@@ -683,7 +784,9 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
-    harm_by_type(np.zeros((2, 2, 3)), i, i)
+    close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
+    numpy_sum(f, 0, 1)
+    _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
     learn_numbers(np.full((1, 1), -1), i, i, i)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from marketsim import kernels
 from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import (
     CAUSES,
@@ -96,6 +97,11 @@ class DayTally:
     def add_counts(self, metric: str, per_cell: np.ndarray) -> None:
         """Add whole-number counts for every cell at once (exact whatever the order of adds)."""
         self._values[_row(metric)] += per_cell
+
+    def add_count_rows(self, rows: np.ndarray, counts: np.ndarray, from_rows: np.ndarray) -> None:
+        """Add whole-number counts per cell to several tally rows in one call: row
+        `counts[from_rows[k]]` to tally row `rows[k]` (exact whatever the order of adds)."""
+        kernels.add_rows(self._values, rows, counts, from_rows)
 
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
         """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
