@@ -237,6 +237,31 @@ def test_stock_counts_custody_by_account_matches_numpy_exactly():
         assert np.array_equal(values, expected)
 
 
+def test_walk_beats_matches_numpy_exactly():
+    """Units' beats booked as the police deployment's numpy code did before the kernel."""
+    rng = np.random.default_rng(17)
+    for visible in (True, False):
+        for _ in range(10):
+            n_cells, n_units = int(rng.integers(1, 60)), int(rng.integers(1, 30))
+            units = rng.permutation(n_units)[: rng.integers(1, n_units + 1)]
+            per_unit = int(rng.integers(1, 9))
+            beats = rng.integers(0, n_cells, (units.size, per_unit))  # repeats allowed
+            unit_hours = rng.random(n_units) * 8
+            start = [rng.random(n_cells), rng.random(n_cells), rng.random(n_cells)]
+            cell_unit, unit_cell = rng.integers(-1, 5, n_cells), rng.integers(0, 9, n_units)
+            ref = [a.copy() for a in (*start, cell_unit, unit_cell)]
+            h = (unit_hours[units] / per_unit)[:, None]
+            np.add.at(ref[0], beats, h)
+            if visible:
+                np.add.at(ref[1], beats, h)
+            np.add.at(ref[2], beats, 1.0 / per_unit)
+            ref[3][beats] = units[:, None]
+            ref[4][units] = beats[:, 0]
+            kernels.walk_beats(beats, units, unit_hours, visible, *start, cell_unit, unit_cell)
+            for fast, slow in zip((*start, cell_unit, unit_cell), ref, strict=True):
+                assert np.array_equal(fast, slow)
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

@@ -373,6 +373,43 @@ def remember_search(
         search[b] = 0.9 * search[b] + 0.1 * cost
 
 
+@njit(cache=True)
+def walk_beats(
+    beats: np.ndarray,
+    units: np.ndarray,
+    unit_hours: np.ndarray,
+    visible: bool,
+    hours: np.ndarray,
+    visible_hours: np.ndarray,
+    officer_days: np.ndarray,
+    cell_unit: np.ndarray,
+    unit_cell: np.ndarray,
+) -> None:
+    """One order's units walk their beats (ODD §7.2 beats), in place.
+
+    Unit `units[i]` spends unit_hours[units[i]] / k hours (k cells a beat) and 1/k
+    officer-day in each cell of `beats[i]` (repeat visits count again), adding to
+    `hours` and, for a uniformed order, `visible_hours`; `cell_unit[c]` becomes the
+    last unit to visit c, and `unit_cell` holds each unit's first cell. Units and
+    cells are visited in row order, as numpy's `add.at` and fancy assignment did.
+    """
+    n, k = beats.shape
+    for i in range(n):
+        h = unit_hours[units[i]] / k
+        for j in range(k):
+            hours[beats[i, j]] += h
+    if visible:
+        for i in range(n):
+            h = unit_hours[units[i]] / k
+            for j in range(k):
+                visible_hours[beats[i, j]] += h
+    for i in range(n):
+        for j in range(k):
+            officer_days[beats[i, j]] += 1.0 / k
+            cell_unit[beats[i, j]] = units[i]
+        unit_cell[units[i]] = beats[i, 0]
+
+
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
 (
     UNITS_DEP,
@@ -541,7 +578,7 @@ def stock_counts(
     counts once, on the dealer row) at home. `codes` gives the state codes: dealer
     active, remanded, prison, user-dealer tier; user active, prison, in treatment,
     waiting. Counts are whole numbers, exact in any order. Also returns the people in
-    custody by the account charged with it (`arrested_by`, -1: nobody's; ODD §7.16).
+    custody by the account charged with it (`arrested_by`, -1: nobody's; ODD §7.17).
     """
     out = np.zeros((10, n_cells))
     custody_by = np.zeros(n_accounts, dtype=np.int64)
@@ -784,6 +821,7 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
     numpy_sum(f, 0, 1)
     _block_sum(f, 0, 1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.accounts import Accounts
 from marketsim.scenario import PoliceConfig
 
@@ -107,16 +108,19 @@ class PoliceForce:
                 cdf = np.cumsum(order.weights)
                 draws = rng.random((len(units), per_unit)) * cdf[-1]
                 picks = np.minimum(np.searchsorted(cdf, draws, side="right"), order.cells.size - 1)
-            beats = order.cells[picks]
-            unit_ids = np.asarray(units)
-            h = (self.hours_today[unit_ids] / per_unit)[:, None]
-            np.add.at(hours, beats, h)  # h broadcasts over each unit's beat
-            if order.visible:
-                np.add.at(visible, beats, h)
-            np.add.at(officer_days, beats, 1.0 / per_unit)
+            beats = order.cells[picks].astype(np.int64, copy=False)
+            kernels.walk_beats(
+                beats,
+                np.asarray(units, dtype=np.int64),
+                self.hours_today,
+                order.visible,
+                hours,
+                visible,
+                officer_days,
+                self.cell_unit,
+                self.unit_cell,
+            )
             accounts.add(order.tactic, "officer_days", float(len(units)))
-            self.cell_unit[beats] = unit_ids[:, None]
-            self.unit_cell[unit_ids] = beats[:, 0]
             if order.raid:
                 raid_cells.append(beats.ravel())
         self.raid_cells = np.concatenate(raid_cells) if raid_cells else np.empty(0, dtype=np.int64)
