@@ -262,6 +262,57 @@ def test_walk_beats_matches_numpy_exactly():
                 assert np.array_equal(fast, slow)
 
 
+def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence_near, pr):
+    """The pitch appraisal as numpy (dealers.pitch_value before the kernel)."""
+    demand, rivals, place = terms
+    guardianship, cell_x, cell_y = town
+    risk = place[cand]
+    if own_risk is not None:
+        risk[:, 0] = np.maximum(risk[:, 0], own_risk)
+        known = pr[kernels.PV_KNOWN_SHARE] * own_risk[:, None] * is_open[:, None]
+        risk = np.maximum(risk, known)
+    risk = risk + 0.3 * guardianship[cand]
+    passing = np.where(is_open[:, None], 1.0, 0.3)
+    here_x, here_y = cell_x[cand[:, :1]], cell_y[cand[:, :1]]
+    beside = (np.abs(cell_x[cand] - here_x) <= 1) & (np.abs(cell_y[cand] - here_y) <= 1)
+    rivals_there = rivals[cand] - beside
+    own = 0.0 if calls is None else calls[:, None]
+    trade = pr[kernels.PV_MARGIN] * (demand[cand] * passing / (1.0 + 0.5 * rivals_there) + own)
+    exposure = np.where(is_open[:, None], 1.0, pr[kernels.PV_CLOSED_RISK])
+    cost = pr[kernels.PV_RISK_COST] * risk * exposure
+    return trade - cost - pr[kernels.PV_VIOLENCE_COST] * violence_near[cand]
+
+
+def test_pitch_value_matches_numpy_exactly():
+    """Dealers' pitch appraisal, with and without their own risk and customers' calls."""
+    rng = np.random.default_rng(19)
+    for trial in range(20):
+        side = int(rng.integers(3, 30))
+        n_cells, n, k = side * side, int(rng.integers(0, 40)), int(rng.integers(1, 8))
+        cell_x, cell_y = np.divmod(np.arange(n_cells), side)
+        cand = rng.integers(0, n_cells, (n, k))
+        is_open = rng.random(n) < 0.6
+        calls = rng.random(n) * 3 if trial % 2 else None
+        own_risk = rng.random(n) if trial % 3 else None
+        terms = (
+            rng.random(n_cells) * 9,
+            rng.integers(0, 6, n_cells).astype(float),
+            rng.random(n_cells),
+        )
+        town = (rng.random(n_cells), cell_x, cell_y)
+        violence_near = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
+        pr = np.array([rng.random() * 20, rng.random(), rng.random() * 50, 0.4, rng.random() * 9])
+        expected = _pitch_value_reference(
+            cand, is_open, calls, own_risk, terms, town, violence_near, pr
+        )
+        value = kernels.pitch_value(
+            cand, is_open, np.zeros(n) if calls is None else calls,
+            np.empty(0) if own_risk is None else own_risk, *terms, *town[:1], violence_near,
+            *town[1:], pr,
+        )  # fmt: skip
+        assert np.array_equal(value, expected)
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

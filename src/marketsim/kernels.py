@@ -410,6 +410,62 @@ def walk_beats(
         unit_cell[units[i]] = beats[i, 0]
 
 
+@njit(cache=True)
+def pitch_value(
+    cand: np.ndarray,
+    is_open: np.ndarray,
+    calls: np.ndarray,
+    own_risk: np.ndarray,
+    demand: np.ndarray,
+    rivals: np.ndarray,
+    place_risk: np.ndarray,
+    guardianship: np.ndarray,
+    violence_near: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    pr: np.ndarray,
+) -> np.ndarray:
+    """Expected daily profit net of risk at candidate pitches, dealers x candidates
+    (ODD §7.4 pitch appraisal; the rule is described in `phases.dealers.pitch_value`).
+
+    Row i is a dealer appraising cells cand[i] (column 0 its own pitch) in mode
+    is_open[i]: trade = margin x (demand x passing / (1 + rivals / 2) + own calls);
+    cost = risk cost x risk x (1 in open mode, `closed risk` closed), the risk being the
+    place's, at least the dealer's own at its pitch and a known share of it anywhere in
+    open mode, plus guardianship; less the cost of violence nearby. `own_risk` empty:
+    no dealer's own risk applies. `pr` holds the parameters (PV_* indices). The same
+    operations in the same order as the numpy code it replaced, so the floats are equal.
+    """
+    n, k = cand.shape
+    out = np.empty((n, k))
+    for i in range(n):
+        here = cand[i, 0]
+        passing = 1.0 if is_open[i] else 0.3
+        exposure = 1.0 if is_open[i] else pr[PV_CLOSED_RISK]
+        for j in range(k):
+            c = cand[i, j]
+            risk = place_risk[c]
+            if own_risk.size:
+                if j == 0:
+                    risk = max(risk, own_risk[i])
+                # the open mode's known share of the dealer's own risk (Jacobs 1996, 1999)
+                known = pr[PV_KNOWN_SHARE] * own_risk[i] * (1.0 if is_open[i] else 0.0)
+                risk = max(risk, known)
+            risk = risk + 0.3 * guardianship[c]
+            # the dealer is not its own rival: it sits in the count of its pitch's cells
+            beside = abs(cell_x[c] - cell_x[here]) <= 1 and abs(cell_y[c] - cell_y[here]) <= 1
+            rivals_there = rivals[c] - (1.0 if beside else 0.0)
+            trade = pr[PV_MARGIN] * (demand[c] * passing / (1.0 + 0.5 * rivals_there) + calls[i])
+            cost = pr[PV_RISK_COST] * risk * exposure
+            out[i, j] = trade - cost - pr[PV_VIOLENCE_COST] * violence_near[c]
+    return out
+
+
+# Indices into pitch_value's parameter array (the dealers phase fills it).
+PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
+N_PITCH_PARAMS = 5
+
+
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
 (
     UNITS_DEP,
@@ -821,6 +877,8 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    cand = np.zeros((1, 1), dtype=np.int64)
+    pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
     numpy_sum(f, 0, 1)
