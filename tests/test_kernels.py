@@ -262,6 +262,21 @@ def test_walk_beats_matches_numpy_exactly():
                 assert np.array_equal(fast, slow)
 
 
+def test_people_near_matches_numpy_exactly():
+    """Buyers near each cell, against the dealers phase's numpy code before the kernel."""
+    rng = np.random.default_rng(23)
+    for _ in range(10):
+        width, height, n = (
+            int(rng.integers(1, 40)),
+            int(rng.integers(1, 40)),
+            int(rng.integers(0, 500)),
+        )
+        state, home = rng.integers(0, 4, n).astype(np.int8), rng.integers(0, width * height, n)
+        homes = np.bincount(home[state == 1], minlength=width * height)
+        expected = box_sum(homes.reshape(width, height), 4)
+        assert np.array_equal(kernels.people_near(state, home, 1, width, height, 4), expected)
+
+
 def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence_near, pr):
     """The pitch appraisal as numpy (dealers.pitch_value before the kernel)."""
     demand, rivals, place = terms

@@ -81,6 +81,19 @@ def box_sum_floats(a: np.ndarray, r: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def people_near(
+    state: np.ndarray, home: np.ndarray, in_state: int, width: int, height: int, r: int
+) -> np.ndarray:
+    """People in one state by home cell, summed over the (2r+1)-cell square around each
+    cell (ODD §7.4: the buyers a pitch can draw on); whole counts, exact in any order."""
+    counts = np.zeros((width, height), dtype=np.int64)
+    for i in range(state.size):
+        if state[i] == in_state:
+            counts[home[i] // height, home[i] % height] += 1
+    return box_sum_counts(counts, r)
+
+
+@njit(cache=True)
 def open_market_choice(
     hx: np.ndarray,
     hy: np.ndarray,
@@ -822,6 +835,7 @@ def warm() -> None:
     counts = np.zeros((3, 3), dtype=np.int64)
     box_sum_counts(counts, 1)
     box_sum_floats(np.zeros((3, 3)), 1)
+    people_near(np.zeros(1, dtype=np.int8), np.zeros(1, dtype=np.int64), 1, 3, 3, 1)
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)

@@ -88,9 +88,10 @@ def risk_cost(world: World, risk: np.ndarray, is_open: np.ndarray) -> np.ndarray
 def buyer_density(world: World) -> np.ndarray:
     """Active users' homes within 4 cells of each cell."""
     u, town = world.users, world.town
-    act = u.view("state") == U.ACTIVE
-    homes = np.bincount(u.view("home")[act], minlength=town.n_cells)
-    return box_sum(homes.reshape(town.width, town.height), 4).ravel()
+    near = kernels.people_near(
+        u.view("state"), u.view("home"), U.ACTIVE, town.width, town.height, 4
+    )
+    return near.ravel()
 
 
 def contacts_held(world: World) -> np.ndarray:
