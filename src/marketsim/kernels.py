@@ -124,25 +124,32 @@ def open_market_choice(
     if nb == 0:
         return out
     flat_kernel = kernel.ravel()
-    # For each home column of these buyers, the pitches within reach along x
-    # (positions in `near`, in order).
+    # For each home column of these buyers, the pitches within reach along x, in the
+    # order of `near`: their positions there, y, pull, and the travel kernel's offset
+    # for their distance along x (laid out side by side, for the loop over buyers).
     x0 = hx.min()
     columns = hx.max() - x0 + 1
     in_reach = np.empty((columns, m), dtype=np.int64)
+    pitch_y = np.empty((columns, m), dtype=np.int64)
+    pitch_pull = np.empty((columns, m))
+    x_offset = np.empty((columns, m), dtype=np.int64)
     n_in_reach = np.zeros(columns, dtype=np.int64)
     for c in range(columns):
         for k in range(m):
-            if abs(x0 + c - ox[near[k]]) <= reach:
-                in_reach[c, n_in_reach[c]] = k
+            j = near[k]
+            dx = abs(x0 + c - ox[j])
+            if dx <= reach:
+                a = n_in_reach[c]
+                in_reach[c, a], pitch_y[c, a], pitch_pull[c, a] = k, oy[j], pull[j]
+                x_offset[c, a] = dx * height
                 n_in_reach[c] += 1
     cum = np.empty(m)
     for i in range(nb):
-        x, c = hx[i], hx[i] - x0
+        c, y = hx[i] - x0, hy[i]
         n = n_in_reach[c]
         total = 0.0
         for a in range(n):
-            j = near[in_reach[c, a]]
-            total += flat_kernel[abs(x - ox[j]) * height + abs(hy[i] - oy[j])] * pull[j]
+            total += flat_kernel[x_offset[c, a] + abs(y - pitch_y[c, a])] * pitch_pull[c, a]
             cum[a] = total
         if total > 0:
             # Weights are never negative, so the cumulative weight never falls: a
