@@ -147,8 +147,8 @@ class Recorder:
         sums = tally.values @ region  # (metrics, regions)
         units = sums[_UNITS]
         revenue = sums[_REVENUE]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            price = np.where(units > 0, revenue / np.where(units > 0, units, 1), np.nan)
+        price = np.full(units.shape, np.nan)  # no sales, no price
+        np.divide(revenue, units, out=price, where=units > 0)
         out = np.empty((len(self.regions), len(COLUMNS)))
         out[:, _TALLIED_COLUMNS] = sums[_TALLIED_ROWS].T
         out[:, _PRICE] = price

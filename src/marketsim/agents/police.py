@@ -90,9 +90,12 @@ class PoliceForce:
         for order in fixed:
             take, free = free[: order.units], free[order.units :]
             plan.append((order, take))
-        if flexible:
-            shares = np.array_split(np.array(free, dtype=np.int64), len(flexible))
-            plan.extend((o, list(s)) for o, s in zip(flexible, shares, strict=True))
+        # Split evenly, the first shares one unit larger when they do not divide.
+        share, larger = divmod(len(free), max(len(flexible), 1))
+        for i, order in enumerate(flexible):
+            take = share + (i < larger)
+            plan.append((order, free[:take]))
+            free = free[take:]
         for order, units in plan:
             for u in units:
                 self.assigned[u] = order.tactic
