@@ -277,6 +277,62 @@ def test_people_near_matches_numpy_exactly():
         assert np.array_equal(kernels.people_near(state, home, 1, width, height, 4), expected)
 
 
+def test_decay_layers_and_fear_day_match_numpy_exactly():
+    """The fields phase's layers and fear, against its numpy code before the kernels."""
+    rng = np.random.default_rng(29)
+    for trial in range(10):
+        w, h = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        n, shape = w * h, (w, h)
+        today = rng.integers(0, 4, (4, n)) * (rng.random((4, n)) < 0.3).astype(float)
+        turf = rng.random(n) * (rng.random(n) < 0.1)
+        layers = [rng.random(shape) for _ in range(7)]  # recent, standing, rep, litter, ...
+        guard, keep = rng.random(shape), rng.random(4)
+        ref = [a.copy() for a in (turf, *layers)]
+        r_turf, recent, standing, rep, litter, unmet, violence, void = ref
+        for layer, k in ((recent, keep[0]), (standing, keep[1])):
+            layer *= k
+            layer += (1.0 - k) * today[0].reshape(shape)
+        rep[:] = 0.5 * (recent + standing)
+        litter *= 1.0 - 0.1 * (0.5 + guard)
+        litter += today[1].reshape(shape)
+        unmet *= 0.9
+        unmet += today[2].reshape(shape)
+        violence *= keep[2]
+        violence += today[3].reshape(shape)
+        void *= keep[3]
+        void += r_turf.reshape(shape)
+        r_turf[:] = 0.0
+        a = layers
+        kernels.decay_layers(today, turf, a[0], a[1], a[2], a[3], guard, a[4], a[5], a[6], keep)
+        for fast, slow in zip((turf, *layers), ref, strict=True):
+            assert np.array_equal(fast, slow)
+
+        fm, fe, fear = rng.random(n) * 0.7, rng.random(n) * 0.7, rng.random(n)
+        open_near = rng.integers(0, 3, n).astype(float)
+        violence_near = rng.random(n) * 2 if trial % 2 else np.empty(0)
+        raids_near = rng.random(n) * 3 if trial % 3 else np.empty(0)
+        residents, km, ke = rng.integers(0, 40, n).astype(float), rng.random(), rng.random()
+        r_fm, r_fe, r_fear = fm.copy(), fe.copy(), fear.copy()
+        exposed = open_near > 0
+        r_fm *= km
+        r_fm += 0.01 * exposed
+        if violence_near.size:
+            r_fm += 0.15 * violence_near
+        np.minimum(r_fm, 0.6, out=r_fm)
+        r_fe *= ke
+        if raids_near.size:
+            r_fe += 0.2 * raids_near
+        np.minimum(r_fe, 0.6, out=r_fe)
+        r_fear[:] = np.minimum(1.0, r_fm + r_fe)
+        people = kernels.fear_day(
+            fm, fe, fear, open_near, violence_near, raids_near, residents, km, ke
+        )
+        expected = [exposed * residents, r_fear * residents, r_fm * residents, r_fe * residents]
+        assert np.array_equal(people, np.array(expected))
+        for fast, slow in ((fm, r_fm), (fe, r_fe), (fear, r_fear)):
+            assert np.array_equal(fast, slow)
+
+
 def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence_near, pr):
     """The pitch appraisal as numpy (dealers.pitch_value before the kernel)."""
     demand, rivals, place = terms

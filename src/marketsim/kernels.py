@@ -486,6 +486,93 @@ PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = rang
 N_PITCH_PARAMS = 5
 
 
+@njit(cache=True)
+def decay_layers(
+    today: np.ndarray,
+    turf_opened: np.ndarray,
+    rep_recent: np.ndarray,
+    rep_standing: np.ndarray,
+    reputation: np.ndarray,
+    litter: np.ndarray,
+    guardianship: np.ndarray,
+    unmet: np.ndarray,
+    violence: np.ndarray,
+    void: np.ndarray,
+    keep: np.ndarray,
+) -> None:
+    """The day's cell layers, in place (ODD §7.16 cell fields): each fades and takes in
+    today's counts. `today` holds today's open sales, litter, unmet demand and violent
+    incidents per cell (FIELD_* rows); `keep` the memories (KEEP_*). Reputation: two
+    memories of open sales, and their mean; litter: cleared faster where guardianship
+    is high; unmet demand: 0.9 kept; violence and void (the turf opened by arrests,
+    zeroed for tomorrow). The numpy code's operations, in its order.
+    """
+    w, h = reputation.shape
+    recent, standing = keep[KEEP_RECENT], keep[KEEP_STANDING]
+    for x in range(w):
+        for y in range(h):
+            c = x * h + y
+            rep_recent[x, y] = rep_recent[x, y] * recent + (1.0 - recent) * today[FIELD_OPEN, c]
+            rep_standing[x, y] = (
+                rep_standing[x, y] * standing + (1.0 - standing) * today[FIELD_OPEN, c]
+            )
+            reputation[x, y] = 0.5 * (rep_recent[x, y] + rep_standing[x, y])
+            cleared = 1.0 - 0.1 * (0.5 + guardianship[x, y])
+            litter[x, y] = litter[x, y] * cleared + today[FIELD_LITTER, c]
+            unmet[x, y] = unmet[x, y] * 0.9 + today[FIELD_UNMET, c]
+            violence[x, y] = violence[x, y] * keep[KEEP_VIOLENCE] + today[FIELD_VIOLENT, c]
+            void[x, y] = void[x, y] * keep[KEEP_VOID] + turf_opened[c]
+            turf_opened[c] = 0.0
+
+
+FIELD_OPEN, FIELD_LITTER, FIELD_UNMET, FIELD_VIOLENT = range(4)  # decay_layers' `today` rows
+KEEP_RECENT, KEEP_STANDING, KEEP_VIOLENCE, KEEP_VOID = range(4)  # and its memories
+
+
+@njit(cache=True)
+def fear_day(
+    fear_market: np.ndarray,
+    fear_enforcement: np.ndarray,
+    fear: np.ndarray,
+    open_near: np.ndarray,
+    violence_near: np.ndarray,
+    raids_near: np.ndarray,
+    residents: np.ndarray,
+    keep_market: float,
+    keep_enforcement: float,
+) -> np.ndarray:
+    """Residents' fear and exposure, in place (ODD §7.16): fear of the market fades and
+    rises where open dealing is visible within one cell (`open_near` > 0) and with
+    violence nearby; fear of enforcement fades and rises with visible raids nearby;
+    each at most 0.6, together at most 1. `violence_near`, `raids_near` empty: none
+    today. Returns per cell (EXPOSED, FEAR, FEAR_MARKET, FEAR_ENFORCEMENT rows) the
+    residents exposed to visible dealing, and the residents times each fear. The numpy
+    code's operations, in its order. All arrays are flat, one entry per cell.
+    """
+    n = fear.size
+    out = np.empty((4, n))
+    for c in range(n):
+        exposed = 1.0 if open_near[c] > 0 else 0.0
+        fm = fear_market[c] * keep_market + 0.01 * exposed
+        if violence_near.size:
+            fm = fm + 0.15 * violence_near[c]
+        fm = min(fm, 0.6)
+        fe = fear_enforcement[c] * keep_enforcement
+        if raids_near.size:
+            fe = fe + 0.2 * raids_near[c]
+        fe = min(fe, 0.6)
+        fear_market[c], fear_enforcement[c] = fm, fe
+        fear[c] = min(1.0, fm + fe)
+        out[EXPOSED, c] = exposed * residents[c]
+        out[FEAR, c] = fear[c] * residents[c]
+        out[FEAR_MARKET, c] = fm * residents[c]
+        out[FEAR_ENFORCEMENT, c] = fe * residents[c]
+    return out
+
+
+EXPOSED, FEAR, FEAR_MARKET, FEAR_ENFORCEMENT = range(4)  # fear_day's rows
+
+
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
 (
     UNITS_DEP,
@@ -898,6 +985,9 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    g = np.zeros((3, 3))
+    decay_layers(np.zeros((4, 9)), np.zeros(9), g, g, g, g, g, g, g, g, np.zeros(4))
+    fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
