@@ -333,6 +333,63 @@ def test_decay_layers_and_fear_day_match_numpy_exactly():
             assert np.array_equal(fast, slow)
 
 
+def test_book_purchases_matches_numpy_exactly():
+    """The trade phase's booking of purchases, against its numpy code before the kernel."""
+    rng = np.random.default_rng(31)
+    for trial in range(20):
+        n_users, n_dealers, n_cells = 300, int(rng.integers(1, 40)), int(rng.integers(1, 100))
+        buyers = rng.permutation(n_users)[: rng.integers(0, 200)]
+        seller = np.where(
+            rng.random(buyers.size) < 0.8, rng.integers(0, n_dealers, buyers.size), -1
+        )
+        via_open = rng.random(buyers.size) < 0.5
+        n = int((seller >= 0).sum())
+        offend = rng.random(n) < 0.3
+        offences = np.where(offend, rng.integers(1, 4, n), 0).astype(float)
+        caught, pays = offend & (rng.random(n) < 0.5), rng.random(n) < 0.8
+        public, litter = pays & (rng.random(n) < 0.4), pays & (rng.random(n) < 0.2)
+        od = pays & (rng.random(n) < 0.1)
+        fatal = od & (rng.random(n) < 0.3)
+        units = rng.choice([1.0, 0.5, 1.7], n)
+        home, cell = rng.integers(0, n_cells, n_users), rng.integers(0, n_cells, n_dealers)
+        price, crimes = rng.random(n_dealers) * 20, rng.integers(0, 5, n_users)
+        sales = rng.integers(0, 3, n_dealers)
+        recording = bool(trial % 2)
+        # the numpy code before the kernel
+        r_crimes, r_sales = crimes.copy(), sales.copy()
+        ok = np.flatnonzero(seller >= 0)
+        b, s, is_open = buyers[ok], seller[ok], via_open[ok]
+        where_crime = np.where(is_open, cell[s], home[b])
+        if recording:
+            r_crimes[b[offend]] += offences[offend].astype(np.int64)
+        expected = np.zeros((9, n_cells))
+        np.add.at(expected[kernels.CRIMES], where_crime[offend], offences[offend])
+        bp, sp, op, pitch = b[pays], s[pays], is_open[pays], cell[s[pays]]
+        np.add.at(r_sales, sp, 1)
+        for row, cells in (
+            (kernels.SALES, pitch),
+            (kernels.OPEN_SALES, pitch[op]),
+            (kernels.CLOSED_SALES, pitch[~op]),
+            (kernels.PUBLIC_USE, pitch[public[pays]]),
+            (kernels.LITTERED, pitch[litter[pays]]),
+        ):
+            np.add.at(expected[row], cells, 1.0)
+        odp, fp = od[pays], fatal[pays][od[pays]]
+        where_od = np.where(public[pays], pitch, home[bp])[odp]
+        np.add.at(expected[kernels.OVERDOSES], where_od, 1.0)
+        np.add.at(expected[kernels.OVERDOSE_DEATHS], where_od[fp], 1.0)
+        np.add.at(expected[kernels.OVERDOSES_SURVIVED], where_od[~fp], 1.0)
+        profit = np.bincount(sp, weights=units[pays] * (price[sp] - 3.5), minlength=n_dealers)
+        got = kernels.book_purchases(
+            buyers, seller, via_open, offend, offences, caught, pays, public, litter, od, fatal,
+            units, home, crimes, cell, price, sales, 3.5, recording, n_cells,
+        )  # fmt: skip
+        assert np.array_equal(got[0], expected) and np.array_equal(got[1], profit)
+        assert np.array_equal(got[2], b[caught]) and np.array_equal(got[3], where_crime[caught])
+        assert np.array_equal(got[4], bp[odp]) and np.array_equal(got[5], fp)
+        assert np.array_equal(crimes, r_crimes) and np.array_equal(sales, r_sales)
+
+
 def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence_near, pr):
     """The pitch appraisal as numpy (dealers.pitch_value before the kernel)."""
     demand, rivals, place = terms

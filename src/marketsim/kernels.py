@@ -700,6 +700,102 @@ def pay_and_use(
     return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
 
 
+# Rows of book_purchases' counts per cell (whole numbers), in the order trade books them.
+(
+    SALES,
+    OPEN_SALES,
+    CLOSED_SALES,
+    CRIMES,
+    PUBLIC_USE,
+    LITTERED,
+    OVERDOSES,
+    OVERDOSE_DEATHS,
+    OVERDOSES_SURVIVED,
+) = range(9)
+
+
+@njit(cache=True)
+def book_purchases(
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    offend: np.ndarray,
+    offences: np.ndarray,
+    caught: np.ndarray,
+    pays: np.ndarray,
+    public: np.ndarray,
+    litter: np.ndarray,
+    overdose: np.ndarray,
+    fatal: np.ndarray,
+    units: np.ndarray,
+    u_home: np.ndarray,
+    u_crimes: np.ndarray,
+    d_cell: np.ndarray,
+    d_price: np.ndarray,
+    d_sales: np.ndarray,
+    unit_cost: float,
+    recording: bool,
+    n_cells: int,
+) -> tuple:
+    """What today's purchases did, per cell and per person (ODD §7.7-7.9), from
+    `pay_and_use`'s results (one entry per buyer with a seller, in order).
+
+    Acquisitive crimes happen at the pitch for street purchases, at home for calls; sales
+    count at the seller's pitch (open or closed); public use and litter at the pitch;
+    overdoses in public at the pitch, else at home. Returns the whole-number counts per
+    cell (rows SALES ... OVERDOSES_SURVIVED, exact in any order); each dealer's takings
+    net of wholesale cost (`unit_cost` a unit), added up in purchase order as np.bincount
+    did; and the users caught offending and where, the users who overdosed and whether
+    fatally. In place: dealers' sales today, and users' crimes on recorded days.
+    """
+    counts = np.zeros((9, n_cells))
+    profit = np.zeros(d_sales.size)
+    n = offend.size
+    caught_users = np.empty(n, dtype=np.int64)
+    caught_cells = np.empty(n, dtype=np.int64)
+    victims = np.empty(n, dtype=np.int64)
+    died = np.empty(n, dtype=np.bool_)
+    n_caught = n_victims = 0
+    i = 0
+    for a in range(buyers.size):
+        if seller[a] < 0:
+            continue
+        b, s = buyers[a], seller[a]
+        pitch, home = d_cell[s], u_home[b]
+        if offend[i]:
+            where = pitch if via_open[a] else home
+            counts[CRIMES, where] += offences[i]
+            if recording:
+                u_crimes[b] += np.int64(offences[i])
+            if caught[i]:
+                caught_users[n_caught], caught_cells[n_caught] = b, where
+                n_caught += 1
+        if pays[i]:
+            d_sales[s] += 1
+            counts[SALES, pitch] += 1
+            counts[OPEN_SALES if via_open[a] else CLOSED_SALES, pitch] += 1
+            profit[s] += units[i] * (d_price[s] - unit_cost)
+            if public[i]:
+                counts[PUBLIC_USE, pitch] += 1
+            if litter[i]:
+                counts[LITTERED, pitch] += 1
+            if overdose[i]:
+                where = pitch if public[i] else home
+                counts[OVERDOSES, where] += 1
+                counts[OVERDOSE_DEATHS if fatal[i] else OVERDOSES_SURVIVED, where] += 1
+                victims[n_victims], died[n_victims] = b, fatal[i]
+                n_victims += 1
+        i += 1
+    return (
+        counts,
+        profit,
+        caught_users[:n_caught],
+        caught_cells[:n_caught],
+        victims[:n_victims],
+        died[:n_victims],
+    )
+
+
 # Rows of stock_counts' result, in the order the record phase books them.
 (
     ACTIVE_DEALERS,
@@ -985,6 +1081,28 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    book_purchases(
+        i,
+        i,
+        ok[:1],
+        ok[:1],
+        f,
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        f,
+        i,
+        i.copy(),
+        i,
+        f,
+        i.copy(),
+        1.0,
+        True,
+        1,
+    )
     g = np.zeros((3, 3))
     decay_layers(np.zeros((4, 9)), np.zeros(9), g, g, g, g, g, g, g, g, np.zeros(4))
     fear_day(f, f, f, f, f, f, f, 0.5, 0.5)

@@ -43,6 +43,12 @@ def _row(metric: str) -> int:
         ) from None
 
 
+def count_rows(columns: tuple[tuple[str, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For `DayTally.add_count_rows`: the tally rows of (column, count row) pairs, and the
+    count rows, as two index arrays."""
+    return np.array([_row(c) for c, _ in columns]), np.array([k for _, k in columns])
+
+
 class DayTally:
     """A (metric, cell) array of today's counts, reset every day.
 

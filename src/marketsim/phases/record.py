@@ -7,7 +7,7 @@ import numpy as np
 from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.metrics import TALLY_INDEX
+from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.state import World
 
 _DEALER_ARRESTS = TALLY_INDEX["seizures"]  # one seizure per dealer arrest
@@ -26,8 +26,7 @@ _STOCKS = (
     ("treatment_waiting", kernels.WAITING),
     ("prison_days", kernels.IN_CUSTODY),
 )
-_TALLY_ROWS = np.array([TALLY_INDEX[metric] for metric, _ in _STOCKS])
-_STOCK_ROWS = np.array([row for _, row in _STOCKS])
+_TALLY_ROWS, _STOCK_ROWS = count_rows(_STOCKS)
 
 
 def run(world: World) -> None:
