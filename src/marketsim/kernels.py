@@ -879,8 +879,9 @@ def add_rows(values: np.ndarray, rows: np.ndarray, counts: np.ndarray, from_rows
     """values[rows[k]] += counts[from_rows[k]] for each k, in place (ODD §7.17: the day's
     stocks booked into the day's tally, one row per stock)."""
     for k in range(rows.size):
-        for x in range(values.shape[1]):
-            values[rows[k], x] += counts[from_rows[k], x]
+        target, source = values[rows[k]], counts[from_rows[k]]  # rows: loops numba vectorises
+        for x in range(target.size):
+            target[x] += source[x]
 
 
 @njit(cache=True)
@@ -891,15 +892,15 @@ def _block_sum(a: np.ndarray, start: int, n: int) -> float:
         for i in range(start, start + n):
             total += a[i]
         return total
-    r = np.empty(8)
-    for j in range(8):
-        r[j] = a[start + j]
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
     i = 8
     while i < n - n % 8:
-        for j in range(8):
-            r[j] += a[start + i + j]
+        k = start + i
+        r0, r1, r2, r3 = r0 + a[k], r1 + a[k + 1], r2 + a[k + 2], r3 + a[k + 3]
+        r4, r5, r6, r7 = r4 + a[k + 4], r5 + a[k + 5], r6 + a[k + 6], r7 + a[k + 7]
         i += 8
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
         total += a[start + i]
         i += 1
@@ -967,16 +968,18 @@ def close_harm_day(
         for c in range(n_causes):
             if not touched[h, c]:
                 continue
+            booked, total = today[h, c], out[h]  # rows: loops numba vectorises
             if record:
-                by_cause[h, c] += numpy_sum(today[h, c], 0, n_cells)
+                by_cause[h, c] += numpy_sum(booked, 0, n_cells)
             for x in range(n_cells):
-                out[h, x] += today[h, c, x]
-                today[h, c, x] = 0.0
+                total[x] += booked[x]
+                booked[x] = 0.0
             touched[h, c] = False
     if record:
         for h in range(n_types):
+            running, total = by_cell[h], out[h]
             for x in range(n_cells):
-                by_cell[h, x] += out[h, x]
+                running[x] += total[x]
     return out
 
 
@@ -988,11 +991,13 @@ def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """
     n_types, n_cells = counts.shape
     out = np.empty(n_cells)
+    weight, count = weights[0], counts[0]  # rows: loops numba vectorises
     for x in range(n_cells):
-        out[x] = weights[0, x] * counts[0, x]
+        out[x] = weight[x] * count[x]
     for h in range(1, n_types):
+        weight, count = weights[h], counts[h]
         for x in range(n_cells):
-            out[x] += weights[h, x] * counts[h, x]
+            out[x] += weight[x] * count[x]
     return out
 
 
