@@ -3,7 +3,9 @@
 Each kernel's docstring names the mechanism it serves and its ODD section
 (docs/odd.md). The decisions stay in the phase modules; a kernel only does the
 arithmetic, in the same order as the numpy code it replaced, so results are
-bit-identical and the named random streams are untouched (no kernel draws).
+bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
+(exact), and the few kernels that draw take the phase's named stream and draw in
+the numpy code's order. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
