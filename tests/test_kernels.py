@@ -114,22 +114,49 @@ def test_over_capacity_matches_the_numpy_shuffle_and_sort_exactly():
         assert ref_rng.random() == rng.random()
 
 
-def test_harm_by_type_and_weighted_harm_match_numpy_exactly():
+def test_numpy_sum_matches_numpy_bit_for_bit():
+    """Kernels that replace a numpy sum use numpy's own summation order."""
+    rng = np.random.default_rng(5)
+    for n in [*range(0, 300), 1000, 2500, 2501, 4099]:
+        a = rng.random(n) * 10.0 ** rng.uniform(-3, 6, n)
+        assert kernels.numpy_sum(a, 0, n) == a.sum()
+        if n > 3:
+            assert kernels.numpy_sum(a, 3, n - 3) == a[3:].sum()
+
+
+def _close_day_reference(today, touched, by_cause, by_cell, record):
+    """The ledger's close of day as numpy (the code before close_harm_day)."""
+    hs, cs = np.nonzero(touched)
+    if record and hs.size:
+        by_cause[hs, cs] += today[hs, cs].sum(axis=1)
+    out = np.zeros((today.shape[0], today.shape[2]))
+    for h, c in zip(hs, cs, strict=True):
+        out[h] += today[h, c]
+        today[h, c] = 0.0
+    touched[:] = False
+    if record:
+        by_cell += out
+    return out
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_close_harm_day_and_weighted_harm_match_numpy_exactly(record):
     """The ledger's close of day and the record phase's weighted harm, against the numpy
-    code before the kernels: booked (type, cause) rows added in order, then weights x
-    counts summed over types."""
+    code before the kernels: booked (type, cause) rows summed town-wide into the totals by
+    cause and added in order by type, then weights x counts summed over types."""
     rng = np.random.default_rng(3)
     for _ in range(10):
-        n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 300)
+        n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 3000)
         booked = rng.random((n_types, n_causes)) < 0.4
         today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
-        hs, cs = np.nonzero(booked)
-        expected = np.zeros((n_types, n_cells))
-        for h, c in zip(hs, cs, strict=True):
-            expected[h] += today[h, c]
-        by_type = kernels.harm_by_type(today, hs, cs)
+        by_cause, by_cell = rng.random((n_types, n_causes)), rng.random((n_types, n_cells))
+        ref = [x.copy() for x in (today, booked, by_cause, by_cell)]
+        expected = _close_day_reference(*ref, record)
+        by_type = kernels.close_harm_day(today, booked, by_cause, by_cell, record)
         assert np.array_equal(by_type, expected)
-        assert not today.any()  # the day's rows are cleared for the next day
+        for fast, slow in zip((today, booked, by_cause, by_cell), ref, strict=True):
+            assert np.array_equal(fast, slow)
+        assert not today.any() and not booked.any()  # cleared for the next day
         weights = rng.random((n_types, n_cells)) * 100
         assert np.array_equal(
             kernels.weighted_harm(weights, by_type), (weights * by_type).sum(axis=0)
@@ -174,6 +201,244 @@ def test_contacts_held_matches_numpy_exactly():
         held = contacts[:n_users][state == 1].ravel()
         expected = np.bincount(held[held >= 0], minlength=n_dealers)
         assert np.array_equal(kernels.contacts_held(contacts, state, 1, n_dealers), expected)
+
+
+def test_stock_counts_custody_by_account_matches_numpy_exactly():
+    """People in custody per cell and per account charged, against the record phase's
+    numpy code before the kernel; and the stocks booked into the tally in one call."""
+    rng = np.random.default_rng(13)
+    codes = np.array([1, 2, 3, 1, 1, 2, 1, 2])  # dealer active, remanded, prison, tier; users
+    for _ in range(10):
+        nd, nu, n_cells, n_accounts = (int(x) for x in rng.integers(1, 200, 4))
+        d_state, u_state = rng.integers(0, 5, nd).astype(np.int8), rng.integers(0, 4, nu)
+        d_cell, u_home = rng.integers(0, n_cells, nd), rng.integers(0, n_cells, nu)
+        u_dealer = rng.integers(-1, 3, nu)
+        d_by, u_by = rng.integers(-1, n_accounts, nd), rng.integers(-1, n_accounts, nu)
+        flags = rng.random(nd) < 0.5
+        stocks, custody_by = kernels.stock_counts(
+            d_state, d_cell, flags, d_state, flags, u_state.astype(np.int8), u_home,
+            rng.random(nu) < 0.5, u_state.astype(np.int8), u_dealer, d_by, u_by, n_cells,
+            n_accounts, codes,
+        )  # fmt: skip
+        custody = (d_state == 2) | (d_state == 3)
+        held = (u_state == 2) & (u_dealer < 0)
+        in_custody = np.bincount(d_cell[custody], minlength=n_cells) + np.bincount(
+            u_home[held], minlength=n_cells
+        )
+        assert np.array_equal(stocks[kernels.IN_CUSTODY], in_custody)
+        by = np.concatenate([d_by[custody], u_by[held]])
+        assert np.array_equal(custody_by, np.bincount(by[by >= 0], minlength=n_accounts))
+        values = rng.integers(0, 9, (12, n_cells)).astype(float)
+        rows, from_rows = rng.permutation(12)[:5], rng.permutation(10)[:5]
+        expected = values.copy()
+        for row, k in zip(rows, from_rows, strict=True):
+            expected[row] += stocks[k]
+        kernels.add_rows(values, rows, stocks, from_rows)
+        assert np.array_equal(values, expected)
+
+
+def test_walk_beats_matches_numpy_exactly():
+    """Units' beats booked as the police deployment's numpy code did before the kernel."""
+    rng = np.random.default_rng(17)
+    for visible in (True, False):
+        for _ in range(10):
+            n_cells, n_units = int(rng.integers(1, 60)), int(rng.integers(1, 30))
+            units = rng.permutation(n_units)[: rng.integers(1, n_units + 1)]
+            per_unit = int(rng.integers(1, 9))
+            beats = rng.integers(0, n_cells, (units.size, per_unit))  # repeats allowed
+            unit_hours = rng.random(n_units) * 8
+            start = [rng.random(n_cells), rng.random(n_cells), rng.random(n_cells)]
+            cell_unit, unit_cell = rng.integers(-1, 5, n_cells), rng.integers(0, 9, n_units)
+            ref = [a.copy() for a in (*start, cell_unit, unit_cell)]
+            h = (unit_hours[units] / per_unit)[:, None]
+            np.add.at(ref[0], beats, h)
+            if visible:
+                np.add.at(ref[1], beats, h)
+            np.add.at(ref[2], beats, 1.0 / per_unit)
+            ref[3][beats] = units[:, None]
+            ref[4][units] = beats[:, 0]
+            kernels.walk_beats(beats, units, unit_hours, visible, *start, cell_unit, unit_cell)
+            for fast, slow in zip((*start, cell_unit, unit_cell), ref, strict=True):
+                assert np.array_equal(fast, slow)
+
+
+def test_people_near_matches_numpy_exactly():
+    """Buyers near each cell, against the dealers phase's numpy code before the kernel."""
+    rng = np.random.default_rng(23)
+    for _ in range(10):
+        width, height, n = (
+            int(rng.integers(1, 40)),
+            int(rng.integers(1, 40)),
+            int(rng.integers(0, 500)),
+        )
+        state, home = rng.integers(0, 4, n).astype(np.int8), rng.integers(0, width * height, n)
+        homes = np.bincount(home[state == 1], minlength=width * height)
+        expected = box_sum(homes.reshape(width, height), 4)
+        assert np.array_equal(kernels.people_near(state, home, 1, width, height, 4), expected)
+
+
+def test_decay_layers_and_fear_day_match_numpy_exactly():
+    """The fields phase's layers and fear, against its numpy code before the kernels."""
+    rng = np.random.default_rng(29)
+    for trial in range(10):
+        w, h = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        n, shape = w * h, (w, h)
+        today = rng.integers(0, 4, (4, n)) * (rng.random((4, n)) < 0.3).astype(float)
+        turf = rng.random(n) * (rng.random(n) < 0.1)
+        layers = [rng.random(shape) for _ in range(7)]  # recent, standing, rep, litter, ...
+        guard, keep = rng.random(shape), rng.random(4)
+        ref = [a.copy() for a in (turf, *layers)]
+        r_turf, recent, standing, rep, litter, unmet, violence, void = ref
+        for layer, k in ((recent, keep[0]), (standing, keep[1])):
+            layer *= k
+            layer += (1.0 - k) * today[0].reshape(shape)
+        rep[:] = 0.5 * (recent + standing)
+        litter *= 1.0 - 0.1 * (0.5 + guard)
+        litter += today[1].reshape(shape)
+        unmet *= 0.9
+        unmet += today[2].reshape(shape)
+        violence *= keep[2]
+        violence += today[3].reshape(shape)
+        void *= keep[3]
+        void += r_turf.reshape(shape)
+        r_turf[:] = 0.0
+        a = layers
+        kernels.decay_layers(today, turf, a[0], a[1], a[2], a[3], guard, a[4], a[5], a[6], keep)
+        for fast, slow in zip((turf, *layers), ref, strict=True):
+            assert np.array_equal(fast, slow)
+
+        fm, fe, fear = rng.random(n) * 0.7, rng.random(n) * 0.7, rng.random(n)
+        open_near = rng.integers(0, 3, n).astype(float)
+        violence_near = rng.random(n) * 2 if trial % 2 else np.empty(0)
+        raids_near = rng.random(n) * 3 if trial % 3 else np.empty(0)
+        residents, km, ke = rng.integers(0, 40, n).astype(float), rng.random(), rng.random()
+        r_fm, r_fe, r_fear = fm.copy(), fe.copy(), fear.copy()
+        exposed = open_near > 0
+        r_fm *= km
+        r_fm += 0.01 * exposed
+        if violence_near.size:
+            r_fm += 0.15 * violence_near
+        np.minimum(r_fm, 0.6, out=r_fm)
+        r_fe *= ke
+        if raids_near.size:
+            r_fe += 0.2 * raids_near
+        np.minimum(r_fe, 0.6, out=r_fe)
+        r_fear[:] = np.minimum(1.0, r_fm + r_fe)
+        people = kernels.fear_day(
+            fm, fe, fear, open_near, violence_near, raids_near, residents, km, ke
+        )
+        expected = [exposed * residents, r_fear * residents, r_fm * residents, r_fe * residents]
+        assert np.array_equal(people, np.array(expected))
+        for fast, slow in ((fm, r_fm), (fe, r_fe), (fear, r_fear)):
+            assert np.array_equal(fast, slow)
+
+
+def test_book_purchases_matches_numpy_exactly():
+    """The trade phase's booking of purchases, against its numpy code before the kernel."""
+    rng = np.random.default_rng(31)
+    for trial in range(20):
+        n_users, n_dealers, n_cells = 300, int(rng.integers(1, 40)), int(rng.integers(1, 100))
+        buyers = rng.permutation(n_users)[: rng.integers(0, 200)]
+        seller = np.where(
+            rng.random(buyers.size) < 0.8, rng.integers(0, n_dealers, buyers.size), -1
+        )
+        via_open = rng.random(buyers.size) < 0.5
+        n = int((seller >= 0).sum())
+        offend = rng.random(n) < 0.3
+        offences = np.where(offend, rng.integers(1, 4, n), 0).astype(float)
+        caught, pays = offend & (rng.random(n) < 0.5), rng.random(n) < 0.8
+        public, litter = pays & (rng.random(n) < 0.4), pays & (rng.random(n) < 0.2)
+        od = pays & (rng.random(n) < 0.1)
+        fatal = od & (rng.random(n) < 0.3)
+        units = rng.choice([1.0, 0.5, 1.7], n)
+        home, cell = rng.integers(0, n_cells, n_users), rng.integers(0, n_cells, n_dealers)
+        price, crimes = rng.random(n_dealers) * 20, rng.integers(0, 5, n_users)
+        sales = rng.integers(0, 3, n_dealers)
+        recording = bool(trial % 2)
+        # the numpy code before the kernel
+        r_crimes, r_sales = crimes.copy(), sales.copy()
+        ok = np.flatnonzero(seller >= 0)
+        b, s, is_open = buyers[ok], seller[ok], via_open[ok]
+        where_crime = np.where(is_open, cell[s], home[b])
+        if recording:
+            r_crimes[b[offend]] += offences[offend].astype(np.int64)
+        expected = np.zeros((9, n_cells))
+        np.add.at(expected[kernels.CRIMES], where_crime[offend], offences[offend])
+        bp, sp, op, pitch = b[pays], s[pays], is_open[pays], cell[s[pays]]
+        np.add.at(r_sales, sp, 1)
+        for row, cells in (
+            (kernels.SALES, pitch),
+            (kernels.OPEN_SALES, pitch[op]),
+            (kernels.CLOSED_SALES, pitch[~op]),
+            (kernels.PUBLIC_USE, pitch[public[pays]]),
+            (kernels.LITTERED, pitch[litter[pays]]),
+        ):
+            np.add.at(expected[row], cells, 1.0)
+        odp, fp = od[pays], fatal[pays][od[pays]]
+        where_od = np.where(public[pays], pitch, home[bp])[odp]
+        np.add.at(expected[kernels.OVERDOSES], where_od, 1.0)
+        np.add.at(expected[kernels.OVERDOSE_DEATHS], where_od[fp], 1.0)
+        np.add.at(expected[kernels.OVERDOSES_SURVIVED], where_od[~fp], 1.0)
+        profit = np.bincount(sp, weights=units[pays] * (price[sp] - 3.5), minlength=n_dealers)
+        got = kernels.book_purchases(
+            buyers, seller, via_open, offend, offences, caught, pays, public, litter, od, fatal,
+            units, home, crimes, cell, price, sales, 3.5, recording, n_cells,
+        )  # fmt: skip
+        assert np.array_equal(got[0], expected) and np.array_equal(got[1], profit)
+        assert np.array_equal(got[2], b[caught]) and np.array_equal(got[3], where_crime[caught])
+        assert np.array_equal(got[4], bp[odp]) and np.array_equal(got[5], fp)
+        assert np.array_equal(crimes, r_crimes) and np.array_equal(sales, r_sales)
+
+
+def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence_near, pr):
+    """The pitch appraisal as numpy (dealers.pitch_value before the kernel)."""
+    demand, rivals, place = terms
+    guardianship, cell_x, cell_y = town
+    risk = place[cand]
+    if own_risk is not None:
+        risk[:, 0] = np.maximum(risk[:, 0], own_risk)
+        known = pr[kernels.PV_KNOWN_SHARE] * own_risk[:, None] * is_open[:, None]
+        risk = np.maximum(risk, known)
+    risk = risk + 0.3 * guardianship[cand]
+    passing = np.where(is_open[:, None], 1.0, 0.3)
+    here_x, here_y = cell_x[cand[:, :1]], cell_y[cand[:, :1]]
+    beside = (np.abs(cell_x[cand] - here_x) <= 1) & (np.abs(cell_y[cand] - here_y) <= 1)
+    rivals_there = rivals[cand] - beside
+    own = 0.0 if calls is None else calls[:, None]
+    trade = pr[kernels.PV_MARGIN] * (demand[cand] * passing / (1.0 + 0.5 * rivals_there) + own)
+    exposure = np.where(is_open[:, None], 1.0, pr[kernels.PV_CLOSED_RISK])
+    cost = pr[kernels.PV_RISK_COST] * risk * exposure
+    return trade - cost - pr[kernels.PV_VIOLENCE_COST] * violence_near[cand]
+
+
+def test_pitch_value_matches_numpy_exactly():
+    """Dealers' pitch appraisal, with and without their own risk and customers' calls."""
+    rng = np.random.default_rng(19)
+    for trial in range(20):
+        side = int(rng.integers(3, 30))
+        n_cells, n, k = side * side, int(rng.integers(0, 40)), int(rng.integers(1, 8))
+        cell_x, cell_y = np.divmod(np.arange(n_cells), side)
+        cand = rng.integers(0, n_cells, (n, k))
+        is_open = rng.random(n) < 0.6
+        calls = rng.random(n) * 3 if trial % 2 else None
+        own_risk = rng.random(n) if trial % 3 else None
+        terms = (
+            rng.random(n_cells) * 9,
+            rng.integers(0, 6, n_cells).astype(float),
+            rng.random(n_cells),
+        )
+        town = (rng.random(n_cells), cell_x, cell_y)
+        violence_near = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
+        pr = np.array([rng.random() * 20, rng.random(), rng.random() * 50, 0.4, rng.random() * 9])
+        expected = _pitch_value_reference(
+            cand, is_open, calls, own_risk, terms, town, violence_near, pr
+        )
+        value = kernels.pitch_value(
+            cand, is_open, np.zeros(n) if calls is None else calls,
+            np.empty(0) if own_risk is None else own_risk, *terms, *town[:1], violence_near,
+            *town[1:], pr,
+        )  # fmt: skip
+        assert np.array_equal(value, expected)
 
 
 @pytest.mark.parametrize(

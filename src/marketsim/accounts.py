@@ -58,7 +58,12 @@ class Accounts:
         """Add one per row to the account each row's index names (-1: nobody's)."""
         if not self.recording or index.size == 0:
             return
-        counts = np.bincount(index[index >= 0], minlength=len(self.names))
+        self.add_counts(item, np.bincount(index[index >= 0], minlength=len(self.names)))
+
+    def add_counts(self, item: str, counts: np.ndarray) -> None:
+        """Add `counts[i]` to the account with index i."""
+        if not self.recording:
+            return
         for i in np.flatnonzero(counts):
             self.accounts[self.names[i]].counts[item] += float(counts[i])
 

@@ -310,8 +310,13 @@ def add_dealers(
     filler = np.zeros(n, dtype=bool) if void_cells is None else void_cells[cells]
     crews = None
     if entrant:
-        existing = np.unique(d.view("crew")[d.view("crew") >= 0])
-        existing = np.setdiff1d(existing, np.fromiter(world.retired_crews, dtype=np.int64))
+        # Crews with a member, less retired ones, sorted (a mask over crew ids: np.unique
+        # and np.setdiff1d sort, and entrants arrive most days).
+        crew = d.view("crew")
+        present = np.zeros(int(crew.max(initial=-1)) + 1, dtype=bool)
+        present[crew[crew >= 0]] = True
+        present[[c for c in world.retired_crews if c < present.size]] = False
+        existing = np.flatnonzero(present)
         # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
         if existing.size:
             crews = rng.choice(existing, n)

@@ -239,16 +239,14 @@ class HarmLedger:
 
     def close_day(self, day: int, record: bool) -> np.ndarray:
         """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if recorded."""
-        hs, cs = np.nonzero(self._touched)  # in (type, cause) order
-        if record and hs.size:
-            slab = self.today[hs, cs]  # (touched, cells), a copy
-            self._by_cause[hs, cs] += slab.sum(axis=1)  # (h, c) pairs are unique
-            if self.keep_events:
-                self._archive(day, hs, cs, slab)
-        by_type = kernels.harm_by_type(self.today, hs, cs)  # zeroes today's rows
-        self._touched[:] = False
+        if record and self.keep_events:
+            hs, cs = np.nonzero(self._touched)  # in (type, cause) order
+            if hs.size:
+                self._archive(day, hs, cs, self.today[hs, cs])
+        by_type = kernels.close_harm_day(
+            self.today, self._touched, self._by_cause, self._by_cell, record
+        )  # zeroes today's rows
         if record:
-            self._by_cell += by_type
             self._last_day = by_type
         return by_type
 

@@ -3,7 +3,9 @@
 Each kernel's docstring names the mechanism it serves and its ODD section
 (docs/odd.md). The decisions stay in the phase modules; a kernel only does the
 arithmetic, in the same order as the numpy code it replaced, so results are
-bit-identical and the named random streams are untouched (no kernel draws).
+bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
+(exact), and the few kernels that draw take the phase's named stream and draw in
+the numpy code's order. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
@@ -81,6 +83,19 @@ def box_sum_floats(a: np.ndarray, r: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def people_near(
+    state: np.ndarray, home: np.ndarray, in_state: int, width: int, height: int, r: int
+) -> np.ndarray:
+    """People in one state by home cell, summed over the (2r+1)-cell square around each
+    cell (ODD §7.4: the buyers a pitch can draw on); whole counts, exact in any order."""
+    counts = np.zeros((width, height), dtype=np.int64)
+    for i in range(state.size):
+        if state[i] == in_state:
+            counts[home[i] // height, home[i] % height] += 1
+    return box_sum_counts(counts, r)
+
+
+@njit(cache=True)
 def open_market_choice(
     hx: np.ndarray,
     hy: np.ndarray,
@@ -111,25 +126,32 @@ def open_market_choice(
     if nb == 0:
         return out
     flat_kernel = kernel.ravel()
-    # For each home column of these buyers, the pitches within reach along x
-    # (positions in `near`, in order).
+    # For each home column of these buyers, the pitches within reach along x, in the
+    # order of `near`: their positions there, y, pull, and the travel kernel's offset
+    # for their distance along x (laid out side by side, for the loop over buyers).
     x0 = hx.min()
     columns = hx.max() - x0 + 1
     in_reach = np.empty((columns, m), dtype=np.int64)
+    pitch_y = np.empty((columns, m), dtype=np.int64)
+    pitch_pull = np.empty((columns, m))
+    x_offset = np.empty((columns, m), dtype=np.int64)
     n_in_reach = np.zeros(columns, dtype=np.int64)
     for c in range(columns):
         for k in range(m):
-            if abs(x0 + c - ox[near[k]]) <= reach:
-                in_reach[c, n_in_reach[c]] = k
+            j = near[k]
+            dx = abs(x0 + c - ox[j])
+            if dx <= reach:
+                a = n_in_reach[c]
+                in_reach[c, a], pitch_y[c, a], pitch_pull[c, a] = k, oy[j], pull[j]
+                x_offset[c, a] = dx * height
                 n_in_reach[c] += 1
     cum = np.empty(m)
     for i in range(nb):
-        x, c = hx[i], hx[i] - x0
+        c, y = hx[i] - x0, hy[i]
         n = n_in_reach[c]
         total = 0.0
         for a in range(n):
-            j = near[in_reach[c, a]]
-            total += flat_kernel[abs(x - ox[j]) * height + abs(hy[i] - oy[j])] * pull[j]
+            total += flat_kernel[x_offset[c, a] + abs(y - pitch_y[c, a])] * pitch_pull[c, a]
             cum[a] = total
         if total > 0:
             # Weights are never negative, so the cumulative weight never falls: a
@@ -373,6 +395,186 @@ def remember_search(
         search[b] = 0.9 * search[b] + 0.1 * cost
 
 
+@njit(cache=True)
+def walk_beats(
+    beats: np.ndarray,
+    units: np.ndarray,
+    unit_hours: np.ndarray,
+    visible: bool,
+    hours: np.ndarray,
+    visible_hours: np.ndarray,
+    officer_days: np.ndarray,
+    cell_unit: np.ndarray,
+    unit_cell: np.ndarray,
+) -> None:
+    """One order's units walk their beats (ODD §7.2 beats), in place.
+
+    Unit `units[i]` spends unit_hours[units[i]] / k hours (k cells a beat) and 1/k
+    officer-day in each cell of `beats[i]` (repeat visits count again), adding to
+    `hours` and, for a uniformed order, `visible_hours`; `cell_unit[c]` becomes the
+    last unit to visit c, and `unit_cell` holds each unit's first cell. Units and
+    cells are visited in row order, as numpy's `add.at` and fancy assignment did.
+    """
+    n, k = beats.shape
+    for i in range(n):
+        h = unit_hours[units[i]] / k
+        for j in range(k):
+            hours[beats[i, j]] += h
+    if visible:
+        for i in range(n):
+            h = unit_hours[units[i]] / k
+            for j in range(k):
+                visible_hours[beats[i, j]] += h
+    for i in range(n):
+        for j in range(k):
+            officer_days[beats[i, j]] += 1.0 / k
+            cell_unit[beats[i, j]] = units[i]
+        unit_cell[units[i]] = beats[i, 0]
+
+
+@njit(cache=True)
+def pitch_value(
+    cand: np.ndarray,
+    is_open: np.ndarray,
+    calls: np.ndarray,
+    own_risk: np.ndarray,
+    demand: np.ndarray,
+    rivals: np.ndarray,
+    place_risk: np.ndarray,
+    guardianship: np.ndarray,
+    violence_near: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    pr: np.ndarray,
+) -> np.ndarray:
+    """Expected daily profit net of risk at candidate pitches, dealers x candidates
+    (ODD §7.4 pitch appraisal; the rule is described in `phases.dealers.pitch_value`).
+
+    Row i is a dealer appraising cells cand[i] (column 0 its own pitch) in mode
+    is_open[i]: trade = margin x (demand x passing / (1 + rivals / 2) + own calls);
+    cost = risk cost x risk x (1 in open mode, `closed risk` closed), the risk being the
+    place's, at least the dealer's own at its pitch and a known share of it anywhere in
+    open mode, plus guardianship; less the cost of violence nearby. `own_risk` empty:
+    no dealer's own risk applies. `pr` holds the parameters (PV_* indices). The same
+    operations in the same order as the numpy code it replaced, so the floats are equal.
+    """
+    n, k = cand.shape
+    out = np.empty((n, k))
+    for i in range(n):
+        here = cand[i, 0]
+        passing = 1.0 if is_open[i] else 0.3
+        exposure = 1.0 if is_open[i] else pr[PV_CLOSED_RISK]
+        for j in range(k):
+            c = cand[i, j]
+            risk = place_risk[c]
+            if own_risk.size:
+                if j == 0:
+                    risk = max(risk, own_risk[i])
+                # the open mode's known share of the dealer's own risk (Jacobs 1996, 1999)
+                known = pr[PV_KNOWN_SHARE] * own_risk[i] * (1.0 if is_open[i] else 0.0)
+                risk = max(risk, known)
+            risk = risk + 0.3 * guardianship[c]
+            # the dealer is not its own rival: it sits in the count of its pitch's cells
+            beside = abs(cell_x[c] - cell_x[here]) <= 1 and abs(cell_y[c] - cell_y[here]) <= 1
+            rivals_there = rivals[c] - (1.0 if beside else 0.0)
+            trade = pr[PV_MARGIN] * (demand[c] * passing / (1.0 + 0.5 * rivals_there) + calls[i])
+            cost = pr[PV_RISK_COST] * risk * exposure
+            out[i, j] = trade - cost - pr[PV_VIOLENCE_COST] * violence_near[c]
+    return out
+
+
+# Indices into pitch_value's parameter array (the dealers phase fills it).
+PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
+N_PITCH_PARAMS = 5
+
+
+@njit(cache=True)
+def decay_layers(
+    today: np.ndarray,
+    turf_opened: np.ndarray,
+    rep_recent: np.ndarray,
+    rep_standing: np.ndarray,
+    reputation: np.ndarray,
+    litter: np.ndarray,
+    guardianship: np.ndarray,
+    unmet: np.ndarray,
+    violence: np.ndarray,
+    void: np.ndarray,
+    keep: np.ndarray,
+) -> None:
+    """The day's cell layers, in place (ODD §7.16 cell fields): each fades and takes in
+    today's counts. `today` holds today's open sales, litter, unmet demand and violent
+    incidents per cell (FIELD_* rows); `keep` the memories (KEEP_*). Reputation: two
+    memories of open sales, and their mean; litter: cleared faster where guardianship
+    is high; unmet demand: 0.9 kept; violence and void (the turf opened by arrests,
+    zeroed for tomorrow). The numpy code's operations, in its order.
+    """
+    w, h = reputation.shape
+    recent, standing = keep[KEEP_RECENT], keep[KEEP_STANDING]
+    for x in range(w):
+        for y in range(h):
+            c = x * h + y
+            rep_recent[x, y] = rep_recent[x, y] * recent + (1.0 - recent) * today[FIELD_OPEN, c]
+            rep_standing[x, y] = (
+                rep_standing[x, y] * standing + (1.0 - standing) * today[FIELD_OPEN, c]
+            )
+            reputation[x, y] = 0.5 * (rep_recent[x, y] + rep_standing[x, y])
+            cleared = 1.0 - 0.1 * (0.5 + guardianship[x, y])
+            litter[x, y] = litter[x, y] * cleared + today[FIELD_LITTER, c]
+            unmet[x, y] = unmet[x, y] * 0.9 + today[FIELD_UNMET, c]
+            violence[x, y] = violence[x, y] * keep[KEEP_VIOLENCE] + today[FIELD_VIOLENT, c]
+            void[x, y] = void[x, y] * keep[KEEP_VOID] + turf_opened[c]
+            turf_opened[c] = 0.0
+
+
+FIELD_OPEN, FIELD_LITTER, FIELD_UNMET, FIELD_VIOLENT = range(4)  # decay_layers' `today` rows
+KEEP_RECENT, KEEP_STANDING, KEEP_VIOLENCE, KEEP_VOID = range(4)  # and its memories
+
+
+@njit(cache=True)
+def fear_day(
+    fear_market: np.ndarray,
+    fear_enforcement: np.ndarray,
+    fear: np.ndarray,
+    open_near: np.ndarray,
+    violence_near: np.ndarray,
+    raids_near: np.ndarray,
+    residents: np.ndarray,
+    keep_market: float,
+    keep_enforcement: float,
+) -> np.ndarray:
+    """Residents' fear and exposure, in place (ODD §7.16): fear of the market fades and
+    rises where open dealing is visible within one cell (`open_near` > 0) and with
+    violence nearby; fear of enforcement fades and rises with visible raids nearby;
+    each at most 0.6, together at most 1. `violence_near`, `raids_near` empty: none
+    today. Returns per cell (EXPOSED, FEAR, FEAR_MARKET, FEAR_ENFORCEMENT rows) the
+    residents exposed to visible dealing, and the residents times each fear. The numpy
+    code's operations, in its order. All arrays are flat, one entry per cell.
+    """
+    n = fear.size
+    out = np.empty((4, n))
+    for c in range(n):
+        exposed = 1.0 if open_near[c] > 0 else 0.0
+        fm = fear_market[c] * keep_market + 0.01 * exposed
+        if violence_near.size:
+            fm = fm + 0.15 * violence_near[c]
+        fm = min(fm, 0.6)
+        fe = fear_enforcement[c] * keep_enforcement
+        if raids_near.size:
+            fe = fe + 0.2 * raids_near[c]
+        fe = min(fe, 0.6)
+        fear_market[c], fear_enforcement[c] = fm, fe
+        fear[c] = min(1.0, fm + fe)
+        out[EXPOSED, c] = exposed * residents[c]
+        out[FEAR, c] = fear[c] * residents[c]
+        out[FEAR_MARKET, c] = fm * residents[c]
+        out[FEAR_ENFORCEMENT, c] = fe * residents[c]
+    return out
+
+
+EXPOSED, FEAR, FEAR_MARKET, FEAR_ENFORCEMENT = range(4)  # fear_day's rows
+
+
 # Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
 (
     UNITS_DEP,
@@ -500,6 +702,102 @@ def pay_and_use(
     return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
 
 
+# Rows of book_purchases' counts per cell (whole numbers), in the order trade books them.
+(
+    SALES,
+    OPEN_SALES,
+    CLOSED_SALES,
+    CRIMES,
+    PUBLIC_USE,
+    LITTERED,
+    OVERDOSES,
+    OVERDOSE_DEATHS,
+    OVERDOSES_SURVIVED,
+) = range(9)
+
+
+@njit(cache=True)
+def book_purchases(
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    offend: np.ndarray,
+    offences: np.ndarray,
+    caught: np.ndarray,
+    pays: np.ndarray,
+    public: np.ndarray,
+    litter: np.ndarray,
+    overdose: np.ndarray,
+    fatal: np.ndarray,
+    units: np.ndarray,
+    u_home: np.ndarray,
+    u_crimes: np.ndarray,
+    d_cell: np.ndarray,
+    d_price: np.ndarray,
+    d_sales: np.ndarray,
+    unit_cost: float,
+    recording: bool,
+    n_cells: int,
+) -> tuple:
+    """What today's purchases did, per cell and per person (ODD §7.7-7.9), from
+    `pay_and_use`'s results (one entry per buyer with a seller, in order).
+
+    Acquisitive crimes happen at the pitch for street purchases, at home for calls; sales
+    count at the seller's pitch (open or closed); public use and litter at the pitch;
+    overdoses in public at the pitch, else at home. Returns the whole-number counts per
+    cell (rows SALES ... OVERDOSES_SURVIVED, exact in any order); each dealer's takings
+    net of wholesale cost (`unit_cost` a unit), added up in purchase order as np.bincount
+    did; and the users caught offending and where, the users who overdosed and whether
+    fatally. In place: dealers' sales today, and users' crimes on recorded days.
+    """
+    counts = np.zeros((9, n_cells))
+    profit = np.zeros(d_sales.size)
+    n = offend.size
+    caught_users = np.empty(n, dtype=np.int64)
+    caught_cells = np.empty(n, dtype=np.int64)
+    victims = np.empty(n, dtype=np.int64)
+    died = np.empty(n, dtype=np.bool_)
+    n_caught = n_victims = 0
+    i = 0
+    for a in range(buyers.size):
+        if seller[a] < 0:
+            continue
+        b, s = buyers[a], seller[a]
+        pitch, home = d_cell[s], u_home[b]
+        if offend[i]:
+            where = pitch if via_open[a] else home
+            counts[CRIMES, where] += offences[i]
+            if recording:
+                u_crimes[b] += np.int64(offences[i])
+            if caught[i]:
+                caught_users[n_caught], caught_cells[n_caught] = b, where
+                n_caught += 1
+        if pays[i]:
+            d_sales[s] += 1
+            counts[SALES, pitch] += 1
+            counts[OPEN_SALES if via_open[a] else CLOSED_SALES, pitch] += 1
+            profit[s] += units[i] * (d_price[s] - unit_cost)
+            if public[i]:
+                counts[PUBLIC_USE, pitch] += 1
+            if litter[i]:
+                counts[LITTERED, pitch] += 1
+            if overdose[i]:
+                where = pitch if public[i] else home
+                counts[OVERDOSES, where] += 1
+                counts[OVERDOSE_DEATHS if fatal[i] else OVERDOSES_SURVIVED, where] += 1
+                victims[n_victims], died[n_victims] = b, fatal[i]
+                n_victims += 1
+        i += 1
+    return (
+        counts,
+        profit,
+        caught_users[:n_caught],
+        caught_cells[:n_caught],
+        victims[:n_victims],
+        died[:n_victims],
+    )
+
+
 # Rows of stock_counts' result, in the order the record phase books them.
 (
     ACTIVE_DEALERS,
@@ -527,9 +825,12 @@ def stock_counts(
     u_dependent: np.ndarray,
     u_treatment: np.ndarray,
     u_dealer: np.ndarray,
+    d_arrested_by: np.ndarray,
+    u_arrested_by: np.ndarray,
     n_cells: int,
+    n_accounts: int,
     codes: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The day's stocks per cell (ODD §7.17): dealers at their pitch, users at home.
 
     Active dealers (open, closed, user-dealers, those exploiting runners), users
@@ -537,9 +838,11 @@ def stock_counts(
     prison at their last pitch, and users in prison (not user-dealers, whose custody
     counts once, on the dealer row) at home. `codes` gives the state codes: dealer
     active, remanded, prison, user-dealer tier; user active, prison, in treatment,
-    waiting. Counts are whole numbers, exact in any order.
+    waiting. Counts are whole numbers, exact in any order. Also returns the people in
+    custody by the account charged with it (`arrested_by`, -1: nobody's; ODD §7.17).
     """
     out = np.zeros((10, n_cells))
+    custody_by = np.zeros(n_accounts, dtype=np.int64)
     for r in range(d_state.size):
         c = d_cell[r]
         if d_state[r] == codes[0]:
@@ -554,6 +857,8 @@ def stock_counts(
                 out[EXPLOITING, c] += 1
         elif d_state[r] == codes[1] or d_state[r] == codes[2]:
             out[IN_CUSTODY, c] += 1
+            if d_arrested_by[r] >= 0:
+                custody_by[d_arrested_by[r]] += 1
     for r in range(u_state.size):
         h = u_home[r]
         if u_state[r] == codes[4]:
@@ -562,28 +867,121 @@ def stock_counts(
                 out[DEPENDENT_USERS, h] += 1
         elif u_state[r] == codes[5] and u_dealer[r] < 0:
             out[IN_CUSTODY, h] += 1
+            if u_arrested_by[r] >= 0:
+                custody_by[u_arrested_by[r]] += 1
         if u_treatment[r] == codes[6]:
             out[IN_TREATMENT, h] += 1
         elif u_treatment[r] == codes[7]:
             out[WAITING, h] += 1
-    return out
+    return out, custody_by
 
 
 @njit(cache=True)
-def harm_by_type(today: np.ndarray, harms: np.ndarray, causes: np.ndarray) -> np.ndarray:
-    """The day's harm counts by type and cell, over causes (ODD §7.17 recording).
+def add_rows(values: np.ndarray, rows: np.ndarray, counts: np.ndarray, from_rows: np.ndarray):
+    """values[rows[k]] += counts[from_rows[k]] for each k, in place (ODD §7.17: the day's
+    stocks booked into the day's tally, one row per stock)."""
+    for k in range(rows.size):
+        target, source = values[rows[k]], counts[from_rows[k]]  # rows: loops numba vectorises
+        for x in range(target.size):
+            target[x] += source[x]
 
-    `today` is the ledger's (type, cause, cell) array; the (type, cause) pairs booked
-    today are added, in the order given, into a zeroed (type, cell) array, and their
-    rows of `today` zeroed for the next day.
+
+@njit(cache=True)
+def _block_sum(a: np.ndarray, start: int, n: int) -> float:
+    """numpy's sum of at most 128 floats: eight partial sums, then the rest in order."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - n % 8:
+        k = start + i
+        r0, r1, r2, r3 = r0 + a[k], r1 + a[k + 1], r2 + a[k + 2], r3 + a[k + 3]
+        r4, r5, r6, r7 = r4 + a[k + 4], r5 + a[k + 5], r6 + a[k + 6], r7 + a[k + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
+def numpy_sum(a: np.ndarray, start: int, n: int) -> float:
+    """`a[start:start + n].sum()` as numpy computes it, bit for bit (for kernels that
+    replace a numpy sum, ODD §7.17): numpy's pairwise summation, which sums blocks of up
+    to 128 (`_block_sum`) and splits longer runs in two halves at a multiple of eight.
+
+    The halves are walked with an explicit stack rather than by recursion, which numba's
+    disk cache does not hold safely.
     """
-    n_cells = today.shape[2]
-    out = np.zeros((today.shape[0], n_cells))
-    for t in range(harms.size):
-        h, c = harms[t], causes[t]
-        for x in range(n_cells):
-            out[h, x] += today[h, c, x]
-            today[h, c, x] = 0.0
+    if n <= 128:
+        return _block_sum(a, start, n)
+    lo = np.empty(64, dtype=np.int64)  # a run's start, length, and its state:
+    size = np.empty(64, dtype=np.int64)  # 0 not split yet, 1 summing its first half,
+    state = np.empty(64, dtype=np.int64)  # 2 summing its second half (first in `first`)
+    first = np.empty(64)
+    top, total, done = 0, 0.0, False
+    lo[0], size[0], state[0] = start, n, 0
+    while top >= 0:
+        half = size[top] // 2
+        half -= half % 8
+        if done:  # `total` is the sum of the half run just finished
+            if state[top] == 1:
+                first[top], state[top], done = total, 2, False
+                top += 1
+                lo[top], size[top], state[top] = lo[top - 1] + half, size[top - 1] - half, 0
+            else:
+                total = first[top] + total
+                top -= 1
+        elif size[top] <= 128:
+            total, done = _block_sum(a, lo[top], size[top]), True
+            top -= 1
+        else:
+            state[top] = 1
+            top += 1
+            lo[top], size[top], state[top] = lo[top - 1], half, 0
+    return total
+
+
+@njit(cache=True)
+def close_harm_day(
+    today: np.ndarray,
+    touched: np.ndarray,
+    by_cause: np.ndarray,
+    by_cell: np.ndarray,
+    record: bool,
+) -> np.ndarray:
+    """Close the harm ledger's day (ODD §7.17 recording), in place; returns the day's
+    (type, cell) counts.
+
+    `today` is the ledger's (type, cause, cell) array and `touched` the (type, cause)
+    pairs booked today. For each booked pair, in (type, cause) order: on a recorded
+    day its town-wide sum (as numpy sums it) is added to `by_cause`; its cells are added
+    into the day's counts by type and zeroed for the next day; the pair is unmarked.
+    On a recorded day the counts by type are then added to the running `by_cell`.
+    """
+    n_types, n_causes, n_cells = today.shape
+    out = np.zeros((n_types, n_cells))
+    for h in range(n_types):
+        for c in range(n_causes):
+            if not touched[h, c]:
+                continue
+            booked, total = today[h, c], out[h]  # rows: loops numba vectorises
+            if record:
+                by_cause[h, c] += numpy_sum(booked, 0, n_cells)
+            for x in range(n_cells):
+                total[x] += booked[x]
+                booked[x] = 0.0
+            touched[h, c] = False
+    if record:
+        for h in range(n_types):
+            running, total = by_cell[h], out[h]
+            for x in range(n_cells):
+                running[x] += total[x]
     return out
 
 
@@ -595,11 +993,13 @@ def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """
     n_types, n_cells = counts.shape
     out = np.empty(n_cells)
+    weight, count = weights[0], counts[0]  # rows: loops numba vectorises
     for x in range(n_cells):
-        out[x] = weights[0, x] * counts[0, x]
+        out[x] = weight[x] * count[x]
     for h in range(1, n_types):
+        weight, count = weights[h], counts[h]
         for x in range(n_cells):
-            out[x] += weights[h, x] * counts[h, x]
+            out[x] += weight[x] * count[x]
     return out
 
 
@@ -632,6 +1032,7 @@ def warm() -> None:
     counts = np.zeros((3, 3), dtype=np.int64)
     box_sum_counts(counts, 1)
     box_sum_floats(np.zeros((3, 3)), 1)
+    people_near(np.zeros(1, dtype=np.int8), np.zeros(1, dtype=np.int64), 1, 3, 3, 1)
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
@@ -660,9 +1061,13 @@ def warm() -> None:
     )
     over_capacity(i, i, 1)
     f = np.zeros(1)
+    f2 = np.zeros((2, 3))
     codes = np.zeros(1, dtype=np.int8)
     b = np.zeros(1, dtype=np.bool_)
-    stock_counts(codes, i, b, codes, b, codes, i, b, codes, i, 1, np.zeros(8, dtype=np.int64))
+    stock_counts(
+        codes, i, b, codes, b, codes, i, b, codes, i, i, i, 1, 1, np.zeros(8, dtype=np.int64)
+    )
+    add_rows(f2, i, f2, i)
     pay_and_use(
         rng,
         i,
@@ -683,7 +1088,37 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
-    harm_by_type(np.zeros((2, 2, 3)), i, i)
+    book_purchases(
+        i,
+        i,
+        ok[:1],
+        ok[:1],
+        f,
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        ok[:1],
+        f,
+        i,
+        i.copy(),
+        i,
+        f,
+        i.copy(),
+        1.0,
+        True,
+        1,
+    )
+    g = np.zeros((3, 3))
+    decay_layers(np.zeros((4, 9)), np.zeros(9), g, g, g, g, g, g, g, g, np.zeros(4))
+    fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
+    cand = np.zeros((1, 1), dtype=np.int64)
+    pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
+    walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
+    close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
+    numpy_sum(f, 0, 1)
+    _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
     learn_numbers(np.full((1, 1), -1), i, i, i)

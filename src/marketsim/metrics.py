@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from marketsim import kernels
 from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import (
     CAUSES,
@@ -40,6 +41,12 @@ def _row(metric: str) -> int:
             f"{metric!r} is not a tallied column: declare it in marketsim.columns, or on "
             "the config class of the one tactic that writes it (TacticConfig.columns)"
         ) from None
+
+
+def count_rows(columns: tuple[tuple[str, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For `DayTally.add_count_rows`: the tally rows of (column, count row) pairs, and the
+    count rows, as two index arrays."""
+    return np.array([_row(c) for c, _ in columns]), np.array([k for _, k in columns])
 
 
 class DayTally:
@@ -97,6 +104,11 @@ class DayTally:
         """Add whole-number counts for every cell at once (exact whatever the order of adds)."""
         self._values[_row(metric)] += per_cell
 
+    def add_count_rows(self, rows: np.ndarray, counts: np.ndarray, from_rows: np.ndarray) -> None:
+        """Add whole-number counts per cell to several tally rows in one call: row
+        `counts[from_rows[k]]` to tally row `rows[k]` (exact whatever the order of adds)."""
+        kernels.add_rows(self._values, rows, counts, from_rows)
+
     def set_field(self, metric: str, per_cell: np.ndarray) -> None:
         """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
         self._values[_row(metric)] = per_cell.ravel()
@@ -141,8 +153,8 @@ class Recorder:
         sums = tally.values @ region  # (metrics, regions)
         units = sums[_UNITS]
         revenue = sums[_REVENUE]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            price = np.where(units > 0, revenue / np.where(units > 0, units, 1), np.nan)
+        price = np.full(units.shape, np.nan)  # no sales, no price
+        np.divide(revenue, units, out=price, where=units > 0)
         out = np.empty((len(self.regions), len(COLUMNS)))
         out[:, _TALLIED_COLUMNS] = sums[_TALLIED_ROWS].T
         out[:, _PRICE] = price

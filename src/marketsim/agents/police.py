@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.accounts import Accounts
 from marketsim.scenario import PoliceConfig
 
@@ -89,9 +90,12 @@ class PoliceForce:
         for order in fixed:
             take, free = free[: order.units], free[order.units :]
             plan.append((order, take))
-        if flexible:
-            shares = np.array_split(np.array(free, dtype=np.int64), len(flexible))
-            plan.extend((o, list(s)) for o, s in zip(flexible, shares, strict=True))
+        # Split evenly, the first shares one unit larger when they do not divide.
+        share, larger = divmod(len(free), max(len(flexible), 1))
+        for i, order in enumerate(flexible):
+            take = share + (i < larger)
+            plan.append((order, free[:take]))
+            free = free[take:]
         for order, units in plan:
             for u in units:
                 self.assigned[u] = order.tactic
@@ -107,16 +111,19 @@ class PoliceForce:
                 cdf = np.cumsum(order.weights)
                 draws = rng.random((len(units), per_unit)) * cdf[-1]
                 picks = np.minimum(np.searchsorted(cdf, draws, side="right"), order.cells.size - 1)
-            beats = order.cells[picks]
-            unit_ids = np.asarray(units)
-            h = (self.hours_today[unit_ids] / per_unit)[:, None]
-            np.add.at(hours, beats, h)  # h broadcasts over each unit's beat
-            if order.visible:
-                np.add.at(visible, beats, h)
-            np.add.at(officer_days, beats, 1.0 / per_unit)
+            beats = order.cells[picks].astype(np.int64, copy=False)
+            kernels.walk_beats(
+                beats,
+                np.asarray(units, dtype=np.int64),
+                self.hours_today,
+                order.visible,
+                hours,
+                visible,
+                officer_days,
+                self.cell_unit,
+                self.unit_cell,
+            )
             accounts.add(order.tactic, "officer_days", float(len(units)))
-            self.cell_unit[beats] = unit_ids[:, None]
-            self.unit_cell[unit_ids] = beats[:, 0]
             if order.raid:
                 raid_cells.append(beats.ravel())
         self.raid_cells = np.concatenate(raid_cells) if raid_cells else np.empty(0, dtype=np.int64)

@@ -77,6 +77,7 @@ def place_risk(world: World) -> np.ndarray:
 
 
 CLOSED_RISK = 0.4  # a closed dealer's exposure to risk, relative to an open one (ODD 7.19)
+_NO_ROWS = np.empty(0)  # pitch_value without a dealer's own risk
 
 
 def risk_cost(world: World, risk: np.ndarray, is_open: np.ndarray) -> np.ndarray:
@@ -87,9 +88,10 @@ def risk_cost(world: World, risk: np.ndarray, is_open: np.ndarray) -> np.ndarray
 def buyer_density(world: World) -> np.ndarray:
     """Active users' homes within 4 cells of each cell."""
     u, town = world.users, world.town
-    act = u.view("state") == U.ACTIVE
-    homes = np.bincount(u.view("home")[act], minlength=town.n_cells)
-    return box_sum(homes.reshape(town.width, town.height), 4).ravel()
+    near = kernels.people_near(
+        u.view("state"), u.view("home"), U.ACTIVE, town.width, town.height, 4
+    )
+    return near.ravel()
 
 
 def contacts_held(world: World) -> np.ndarray:
@@ -140,32 +142,32 @@ def pitch_value(
     `own_risk`, and in open mode a share `known_risk_share` of it at every pitch),
     guardianship, and violence known nearby (robbery and retaliation, Jacobs
     2000). Closed dealers care little about passing trade. `terms`: `pitch_terms`,
-    when the caller appraises more than once from the same state.
+    when the caller appraises more than once from the same state. The arithmetic,
+    one candidate at a time, is `kernels.pitch_value`.
     """
     town = world.town
     cfg = world.config.dealers
     m = world.config.market
     demand, rivals, place = pitch_terms(world) if terms is None else terms
-    risk = place[cand]
-    if own_risk is not None:
-        risk[:, 0] = np.maximum(risk[:, 0], own_risk)
-        # Restrictive deterrence (Jacobs 1996, 1999): a dealer police have seen is
-        # known to them, so part of its risk follows it to any pitch it deals openly
-        # from; moving does not shed it, going closed (known buyers only) does.
-        known = cfg.known_risk_share * own_risk[:, None] * is_open[:, None]
-        risk = np.maximum(risk, known)
-    risk = risk + 0.3 * town.guardianship.ravel()[cand]
-    margin = m.base_price * (1 - m.wholesale_share)
-    passing = np.where(is_open[:, None], 1.0, 0.3)
-    # The dealer itself sits in the rival count of its own pitch and of the
-    # cells next to it (column 0 is its own pitch): it is not its own rival.
-    here_x, here_y = town.cell_x[cand[:, :1]], town.cell_y[cand[:, :1]]
-    beside = (np.abs(town.cell_x[cand] - here_x) <= 1) & (np.abs(town.cell_y[cand] - here_y) <= 1)
-    rivals_there = rivals[cand] - beside
-    own = 0.0 if calls is None else calls[:, None]
-    trade = margin * (demand[cand] * passing / (1.0 + 0.5 * rivals_there) + own)
-    cost = risk_cost(world, risk, is_open[:, None])
-    return trade - cost - cfg.violence_cost * world.violence_near[cand]
+    pr = np.empty(kernels.N_PITCH_PARAMS)
+    pr[kernels.PV_MARGIN] = m.base_price * (1 - m.wholesale_share)
+    pr[kernels.PV_KNOWN_SHARE] = cfg.known_risk_share
+    pr[kernels.PV_RISK_COST], pr[kernels.PV_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
+    pr[kernels.PV_VIOLENCE_COST] = cfg.violence_cost
+    return kernels.pitch_value(
+        np.ascontiguousarray(cand),  # one compiled layout, whatever slice the caller passes
+        is_open,
+        np.zeros(cand.shape[0]) if calls is None else calls,
+        _NO_ROWS if own_risk is None else own_risk,
+        demand,
+        rivals,
+        place,
+        town.guardianship.ravel(),
+        world.violence_near,
+        town.cell_x,
+        town.cell_y,
+        pr,
+    )
 
 
 def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = None) -> np.ndarray:

@@ -10,64 +10,71 @@ from __future__ import annotations
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.fields import box_sum
 from marketsim.metrics import TALLY_INDEX as TI
 from marketsim.state import World
+
+# Today's counts the layers take in, as kernels.decay_layers reads them (FIELD_* order).
+_FIELD_ROWS = np.array(
+    [TI["open_sales"], TI["litter"], TI["unmet_demand"], TI["violent_incidents"]]
+)
 
 
 def run(world: World) -> None:
     town = world.town
     shape = (town.width, town.height)
     t = world.tally.values
-    open_sales = t[TI["open_sales"]].reshape(shape)
-    world.open_sales_yesterday = open_sales.ravel().copy()  # for tactics that watch an area
+    world.open_sales_yesterday = t[TI["open_sales"]].copy()  # for tactics that watch an area
     m = world.config.market
-    for layer, keep in (
-        (world.rep_recent, m.reputation_memory),
-        (world.rep_standing, m.reputation_standing_memory),
-    ):
-        layer *= keep
-        layer += (1.0 - keep) * open_sales
-    town.layer("reputation")[:] = 0.5 * (world.rep_recent + world.rep_standing)
-    litter = town.layer("litter")
-    litter *= 1.0 - 0.1 * (0.5 + town.guardianship)
-    litter += t[TI["litter"]].reshape(shape)
-    unmet = town.layer("unmet_demand")
-    unmet *= 0.9
-    unmet += t[TI["unmet_demand"]].reshape(shape)
-    # A place known for violence (buyers avoid it, dealers weigh it, patrols follow it).
+    # Reputation (two memories), litter, unmet demand, violence and void fade and take in
+    # today's counts (the arithmetic compiled: kernels.decay_layers).
+    keep = np.empty(4)
+    keep[kernels.KEEP_RECENT] = m.reputation_memory
+    keep[kernels.KEEP_STANDING] = m.reputation_standing_memory
+    keep[kernels.KEEP_VIOLENCE], keep[kernels.KEEP_VOID] = m.violence_memory, m.void_memory
     known_violence = town.layer("violence")
-    known_violence *= m.violence_memory
-    known_violence += t[TI["violent_incidents"]].reshape(shape)
+    kernels.decay_layers(
+        t[_FIELD_ROWS],
+        world.turf_opened,
+        world.rep_recent,
+        world.rep_standing,
+        town.layer("reputation"),
+        town.layer("litter"),
+        town.guardianship,
+        town.layer("unmet_demand"),
+        known_violence,
+        town.layer("void"),
+        keep,
+    )
+    # A place known for violence (buyers avoid it, dealers weigh it, patrols follow it).
     world.violence_near = box_sum(known_violence, 1).ravel()
-    void = town.layer("void")
-    void *= m.void_memory
-    void += world.turf_opened.reshape(shape)
-    world.turf_opened[:] = 0.0
     # Fear: visible dealing and violence nearby (market); visible raids (enforcement).
     d = world.dealers
     act = d.active()
     open_here = np.bincount(d.cell[act[d.open[act]]], minlength=town.n_cells)
-    exposed = box_sum(open_here.reshape(shape), 1) > 0
     violence = t[TI["violent_incidents"]].reshape(shape)
-    fm = world.fear_market.reshape(shape)
-    fm *= 0.97 * (1.0 - world.levers.fear_relief)
-    fm += 0.01 * exposed
-    if violence.any():
-        fm += 0.15 * box_sum(violence, 1)
-    np.minimum(fm, 0.6, out=fm)
-    fe = world.fear_enforcement.reshape(shape)
-    fe *= 0.9 * (1.0 - world.levers.fear_relief)
-    if world.police.raid_cells.size:
-        raids = np.bincount(world.police.raid_cells, minlength=town.n_cells).reshape(shape)
-        fe += 0.2 * box_sum(raids, 1)
-    np.minimum(fe, 0.6, out=fe)
-    fear = town.layer("fear")
-    fear[:] = np.minimum(1.0, fm + fe)
-    residents = town.residents
-    exposure = (exposed * residents).ravel()
+    raids = world.police.raid_cells
+    relief = 1.0 - world.levers.fear_relief
+    people = kernels.fear_day(
+        world.fear_market,
+        world.fear_enforcement,
+        town.layer("fear").reshape(-1),
+        box_sum(open_here.reshape(shape), 1).ravel(),
+        box_sum(violence, 1).ravel() if violence.any() else _NONE,
+        box_sum(np.bincount(raids, minlength=town.n_cells).reshape(shape), 1).ravel()
+        if raids.size
+        else _NONE,
+        town.residents.ravel(),
+        0.97 * relief,
+        0.9 * relief,
+    )
+    exposure = people[kernels.EXPOSED]
     world.tally.set_field("visible_dealing", exposure)
-    world.tally.set_field("fear", (fear * residents).ravel())
+    world.tally.set_field("fear", people[kernels.FEAR])
     world.ledger.add_field("visible_dealing_exposure", exposure)
-    world.ledger.add_field("fear", (fm * residents).ravel(), cause="market")
-    world.ledger.add_field("fear", (fe * residents).ravel(), cause="enforcement")
+    world.ledger.add_field("fear", people[kernels.FEAR_MARKET], cause="market")
+    world.ledger.add_field("fear", people[kernels.FEAR_ENFORCEMENT], cause="enforcement")
+
+
+_NONE = np.empty(0)  # no violence, or no raids, today (kernels.fear_day)

@@ -7,7 +7,7 @@ import numpy as np
 from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.metrics import TALLY_INDEX
+from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.state import World
 
 _DEALER_ARRESTS = TALLY_INDEX["seizures"]  # one seizure per dealer arrest
@@ -26,12 +26,15 @@ _STOCKS = (
     ("treatment_waiting", kernels.WAITING),
     ("prison_days", kernels.IN_CUSTODY),
 )
+_TALLY_ROWS, _STOCK_ROWS = count_rows(_STOCKS)
 
 
 def run(world: World) -> None:
     d, u, tally, ledger = world.dealers, world.users, world.tally, world.ledger
     n = world.town.n_cells
-    stocks = kernels.stock_counts(
+    # Prison days (IN_CUSTODY): dealers in custody, and users in prison who are not
+    # user-dealers (a user-dealer's custody is counted once, on the dealer row).
+    stocks, custody_by = kernels.stock_counts(
         d.view("state"),
         d.view("cell"),
         d.view("open"),
@@ -42,22 +45,16 @@ def run(world: World) -> None:
         u.view("dependent"),
         u.view("treatment"),
         u.view("dealer"),
+        d.view("arrested_by"),
+        u.view("arrested_by"),
         n,
+        len(world.accounts.names),
         _CODES,
     )
-    for metric, row in _STOCKS:
-        tally.add_counts(metric, stocks[row])
+    tally.add_count_rows(_TALLY_ROWS, stocks, _STOCK_ROWS)
     ledger.add_field("runner_exploitation", stocks[kernels.EXPLOITING])
-    # Prison days: dealers in custody, and users in prison who are not user-dealers
-    # (a user-dealer's custody is counted once, on the dealer row).
     ledger.add_field("prison_day", stocks[kernels.IN_CUSTODY])
-    dstate, ustate = d.view("state"), u.view("state")
-    custody = (dstate == D.REMANDED) | (dstate == D.PRISON)
-    held_users = (ustate == U.PRISON) & (u.view("dealer") < 0)
-    world.accounts.add_by_index(
-        "prison_days",
-        np.concatenate([d.view("arrested_by")[custody], u.view("arrested_by")[held_users]]),
-    )
+    world.accounts.add_counts("prison_days", custody_by)
     harm_by_type = ledger.close_day(world.day, record=world.recording)
     harm_per_cell = kernels.weighted_harm(world.recorder.cell_weights, harm_by_type)
     # Recent weighted harm per cell: what a harm-focused analyst would map.

@@ -26,6 +26,7 @@ from scipy.signal import fftconvolve
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.metrics import count_rows
 from marketsim.phases.dealers import place_risk
 from marketsim.state import World
 
@@ -117,50 +118,63 @@ def run(world: World) -> None:
         police,
         pr,
     )
-    ok = np.flatnonzero(seller >= 0)
-    b, s = buyers[ok], seller[ok]
-    is_open_buy = via_open[ok]
-    where_crime = np.where(is_open_buy, d.cell[s], u.home[b])
-    if offend.any():
-        n_off = offences[offend]
-        tally.add("acquisitive_crimes", where_crime[offend], n_off)
-        ledger.add("acquisitive_crime", where_crime[offend], n_off)
-        if world.recording:
-            u.crimes[b[offend]] += n_off.astype(np.int64)
-        world.crime_arrests = (b[caught], where_crime[caught])
-    else:
-        world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    # the rest cannot pay and go without today
-    b, s, units, cost, is_open_buy = b[pays], s[pays], units[pays], cost[pays], is_open_buy[pays]
-    public, litter, od, fatal = public[pays], litter[pays], od[pays], fatal[pays]
-
-    # record the sales at the seller's pitch
-    pitch = d.cell[s]
-    np.add.at(d.sales, s, 1)
-    tally.add("sales", pitch)
-    tally.add("open_sales", pitch[is_open_buy])
-    tally.add("closed_sales", pitch[~is_open_buy])
-    tally.add("units_sold", pitch, units)
-    tally.add("revenue", pitch, cost)
-    profit = np.bincount(
-        s, weights=units * (d.price[s] - cm.base_price * cm.wholesale_share), minlength=d.n
+    # Book what the purchases did: crimes, sales and takings, public use, litter and
+    # overdoses (the rest cannot pay and go without today).
+    counts, profit, caught_users, caught_cells, victims, died = kernels.book_purchases(
+        buyers,
+        seller,
+        via_open,
+        offend,
+        offences,
+        caught,
+        pays,
+        public,
+        litter,
+        od,
+        fatal,
+        units,
+        u.home,
+        u.crimes,
+        d.cell,
+        d.price,
+        d.sales,
+        cm.base_price * cm.wholesale_share,
+        world.recording,
+        town.n_cells,
     )
+    world.crime_arrests = (caught_users, caught_cells)
+    tally.add_count_rows(_TALLY_ROWS, counts, _COUNT_ROWS)
+    for harm, row in _HARMS:
+        ledger.add_field(harm, counts[row])
+    # Units and takings need not be whole numbers: queued in the order of purchase.
+    pitch = d.cell[seller[seller >= 0][pays]]
+    tally.add("units_sold", pitch, units[pays])
+    tally.add("revenue", pitch, cost[pays])
     _dealer_profit(world, profit)
-    tally.add("public_use", pitch[public])
-    ledger.add("public_use", pitch[public])
-    tally.add("litter", pitch[litter])
-    ledger.add("litter", pitch[litter])
-    if od.any():
-        where_od = np.where(public, pitch, u.home[b])[od]
-        fatal = fatal[od]
-        tally.add("overdoses", where_od)
-        tally.add("overdose_deaths", where_od[fatal])
-        ledger.add("overdose_nonfatal", where_od[~fatal])
-        ledger.add("overdose_death", where_od[fatal])
-        victims = b[od]
-        u.adverse_until[victims[~fatal]] = day + 30
-        events.user_dies(world, victims[fatal])
+    if victims.size:
+        u.adverse_until[victims[~died]] = day + 30
+        events.user_dies(world, victims[died])
 
+
+# Tally columns and harm types booked from kernels.book_purchases' counts.
+_COUNTED = (
+    ("acquisitive_crimes", kernels.CRIMES),
+    ("sales", kernels.SALES),
+    ("open_sales", kernels.OPEN_SALES),
+    ("closed_sales", kernels.CLOSED_SALES),
+    ("public_use", kernels.PUBLIC_USE),
+    ("litter", kernels.LITTERED),
+    ("overdoses", kernels.OVERDOSES),
+    ("overdose_deaths", kernels.OVERDOSE_DEATHS),
+)
+_TALLY_ROWS, _COUNT_ROWS = count_rows(_COUNTED)
+_HARMS = (
+    ("acquisitive_crime", kernels.CRIMES),
+    ("public_use", kernels.PUBLIC_USE),
+    ("litter", kernels.LITTERED),
+    ("overdose_nonfatal", kernels.OVERDOSES_SURVIVED),
+    ("overdose_death", kernels.OVERDOSE_DEATHS),
+)
 
 TILE = 64  # cells; the default 50x50 town is one tile
 

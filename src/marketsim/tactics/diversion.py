@@ -238,8 +238,10 @@ class Diversion(Tactic):
     # follow-up: liberty, treatment retention, return to dealing ------------------
     def _follow(self, world: World) -> None:
         u, d = world.users, world.dealers
-        for p in self.people:
-            state = u.state[p.user]
+        # Everyone's state and treatment read at once (nothing below changes them).
+        rows = np.array([p.user for p in self.people], dtype=np.int64)
+        states, treatments = u.state[rows].tolist(), u.treatment[rows].tolist()
+        for p, state, treatment in zip(self.people, states, treatments, strict=True):
             if state == U.DEAD:
                 continue
             p.alive_days += 1
@@ -247,14 +249,14 @@ class Diversion(Tactic):
                 p.liberty_days += 1
             if p.group != "diverted":
                 continue
-            in_tx = u.treatment[p.user] == U.IN_TREATMENT
-            if u.treatment[p.user] == U.COMPLETED:
+            in_tx = treatment == U.IN_TREATMENT
+            if treatment == U.COMPLETED:
                 p.completed = True
             if in_tx:
                 p.tx_days += 1
                 if p.admitted_day is None:
                     p.admitted_day = int(u.treatment_day[p.user])
-            elif p.in_tx_yesterday and state == U.ACTIVE and u.treatment[p.user] == U.NO_TREATMENT:
+            elif p.in_tx_yesterday and state == U.ACTIVE and treatment == U.NO_TREATMENT:
                 p.dropped_out = True
                 if (
                     not p.returned_to_dealing
@@ -263,7 +265,7 @@ class Diversion(Tactic):
                     and self.rng.random() < self.config.return_to_dealing
                 ):
                     self._back_to_dealing(world, p)
-            p.in_tx_yesterday = bool(in_tx)
+            p.in_tx_yesterday = in_tx
 
     def _back_to_dealing(self, world: World, p: Person) -> None:
         """A diverted user-dealer who dropped out resumes dealing from the old pitch."""

@@ -131,8 +131,9 @@ class TargetedDeterrence(Tactic):
         skip[self.heard] = True
         if not redraw:
             skip[self.missed] = True
-        new = np.unique(members)
-        new = new[~skip[new]]
+        new = members[~skip[members]]  # members are sorted and unique (crew_members)
+        if new.size == 0:  # most days: nobody new to tell, and nothing to draw
+            return new
         hears = self.rng.random(new.size) < self.config.message_reach
         told = new[hears]
         missed = np.zeros(size, dtype=bool)
