@@ -21,7 +21,6 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
@@ -230,6 +229,10 @@ def street_risk(world: World) -> np.ndarray:
     known = town.layer("reputation")
     risk = place_risk(world).reshape(shape)
     kernel = _travel_window(*shape, cu.distance_decay, cu.search_radius)
+    # Imported here: scipy.signal takes 0.7 s to load and only wary buyers need it
+    # (users.street_wariness > 0; off by default), so a run or a worker starts faster.
+    from scipy.signal import fftconvolve
+
     near = fftconvolve(known, kernel, mode="same")
     risk_near = fftconvolve(known * risk, kernel, mode="same")
     return np.clip(risk_near / np.maximum(near, 1e-9), 0.0, 1.0).ravel()
