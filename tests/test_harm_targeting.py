@@ -100,6 +100,24 @@ def test_individual_targets_are_the_highest_harm_dealers():
     assert model.world.harm_score(rows).min() >= np.sort(score)[-4] - 1e-12
 
 
+def test_a_more_dangerous_product_raises_the_harm_score_by_its_overdose_risk():
+    """The product term: a dealer's score rises by users.overdose_product_risk per unit of
+    product risk (the customer's added overdose hazard), and the ranking follows it."""
+    model = model_at(5, tactic=ht(target="individuals", n_targets=1))
+    world, d = model.world, model.dealers
+    act = d.active()
+    before = world.harm_score(act)
+    low = act[np.argmin(before)]
+    d.product_risk[low] += 10.0
+    after = world.harm_score(act)
+    slope = world.config.users.overdose_product_risk
+    assert slope > 0
+    np.testing.assert_allclose(after[act == low], before[act == low] + 10.0 * slope)
+    np.testing.assert_array_equal(after[act != low], before[act != low])
+    _, rows = model.tactics[1]._choose_targets(world)
+    assert list(rows) == [low]
+
+
 def test_volume_ranking_targets_the_biggest_traders_not_the_most_harmful():
     """rank_by volume: the dealers selling most a day so far (fact 10's comparison)."""
     model = model_at(20, tactic=ht(target="individuals", n_targets=4, rank_by="volume"))

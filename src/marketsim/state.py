@@ -156,7 +156,18 @@ class World:
 
     def harm_score(self, rows: np.ndarray) -> np.ndarray:
         """Harm score for targeting (UKDPC 2009 ch. 4; MoRiLE in N8 PRP 2024):
-        violence, visibility, runner exploitation and conspicuous wealth."""
+        violence, visibility, runner exploitation, conspicuous wealth, and the product.
+
+        The product term is the rise in a customer's overdose hazard the dealer's supply
+        carries (`users.overdose_product_risk` x product risk, ODD 7.9), as forensic tests
+        of purchases and seizures would show it. Police rank by it: overdose and unknown
+        purity are among the harms they prioritise (N8 PRP 2024, Figure 2), and
+        Operation Reduction broke up a high-purity heroin group after drug deaths rose
+        (UKDPC 2009, Table 3.2 and App. B).
+        """
         d = self.dealers
         wealth = d.profit[rows] / max(self.config.market.base_price, 1.0)
-        return d.violence[rows] + 0.5 * d.open[rows] + 1.0 * d.exploits[rows] + 0.05 * wealth
+        product = self.config.users.overdose_product_risk * d.product_risk[rows]
+        return (
+            d.violence[rows] + 0.5 * d.open[rows] + 1.0 * d.exploits[rows] + 0.05 * wealth + product
+        )
