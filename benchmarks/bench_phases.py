@@ -3,7 +3,8 @@
 Profile before optimising: this times the twelve named phases
 (marketsim.plan.PHASES, which `MarketModel.step` runs)
 over the days of one scenario that a sweep worker runs (from the state it shares
-with other runs, at the first day a tactic acts: burnin.py), and prints each
+with other runs, at the first day a tactic acts: burnin.py; a scenario with no
+tactic after burn-in, such as the baseline, from the end of burn-in), and prints each
 phase's time per day and share. The default is the base scenario of the Sobol
 analysis (experiments/sobol_tactics.yaml), whose run time sets the wall time of
 the sensitivity analyses.
@@ -63,6 +64,12 @@ def main() -> None:
     for _ in range(a.reps):
         spent: Counter = Counter()
         model = cache.model_for(scenario)  # at the first day a tactic acts
+        if model.day >= scenario.steps:
+            # No tactic acts after burn-in (the baseline): the shared state is the whole
+            # run, so time its recorded days instead, from the end of burn-in.
+            model = MarketModel(scenario)
+            while model.world.day < 0:
+                model.step()
         days = scenario.steps - model.day
         wall = timed_run(model, spent)
         if wall < best:

@@ -22,7 +22,7 @@ from numba import njit
 
 @njit(cache=True)
 def box_sum_counts(a: np.ndarray, r: int) -> np.ndarray:
-    """Moore-neighbourhood sums of integer counts (ODD §7.11 fields, §7.4 dealers' rivals).
+    """Moore-neighbourhood sums of integer counts (ODD §7.16 fields, §7.4 dealers' rivals).
 
     Separable: sums along x, then along y, over a window of 2r+1 cells clipped at
     the town's edge (no wrap), each a running sum that adds the cell entering the
@@ -57,7 +57,7 @@ def box_sum_counts(a: np.ndarray, r: int) -> np.ndarray:
 
 @njit(cache=True)
 def box_sum_floats(a: np.ndarray, r: int) -> np.ndarray:
-    """Moore-neighbourhood sums of a float layer by a summed-area table (ODD §7.3, §7.11).
+    """Moore-neighbourhood sums of a float layer by a summed-area table (ODD §7.3, §7.16).
 
     The same operations, in the same order, as numpy's cumsum over a zero-padded
     copy: cumulative sums down x, then along y, then the four-corner difference
@@ -192,7 +192,7 @@ def contacts_held(
 
 @njit(cache=True)
 def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray:
-    """For each crew member, same-crew dealers within one cell, oneself excluded (ODD §7.6).
+    """For each crew member, same-crew dealers within one cell, oneself excluded (ODD §7.10).
 
     Crews do not fight themselves, so crewmates nearby are not rivals in turf
     disputes. Members are sorted by crew, so each looks only at its own crew.
@@ -222,7 +222,7 @@ def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray
 def covering_unit(
     x: np.ndarray, y: np.ndarray, cell_unit: np.ndarray, width: int, height: int
 ) -> np.ndarray:
-    """For each cell, a police unit on it, else on a neighbouring cell, else -1 (ODD §7.7).
+    """For each cell, a police unit on it, else on a neighbouring cell, else -1 (ODD §7.11).
 
     The unit that sees dealing makes the arrest; neighbours are tried in a fixed
     order (west column first, then the same column, then east).
