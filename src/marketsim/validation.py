@@ -253,44 +253,50 @@ REMOVALS_FROM, REMOVALS_TO = 120, 300  # fact 10: the second operation (day 90) 
 VOID_DAYS = 90
 
 
+# Fact 1's windows (recorded days, end excluded) of the 60-day crackdown and after it.
+_S, _E = CRACKDOWN_START, CRACKDOWN_END
+_PEAK, _LATE, _AFTER, _LATER = (_S + 7, _S + 21), (_S + 40, _E), (_E, _E + 30), (_E + 60, _E + 120)
+CRACKDOWN_WINDOWS = {
+    "first week (days 0-6)": (_S, _S + 7),
+    "peak (days 7-20)": _PEAK,
+    "late (days 40-59)": _LATE,
+    "1-30 days after the end": _AFTER,
+    "60-120 days after the end": _LATER,
+}
+
+
+def target_open_sales_shift(runs, key: str, later: tuple, earlier: tuple) -> Interval:
+    """Per seed, the change in target open sales against baseline over the `later` window
+    minus the change over the `earlier` one (> 0: the effect has weakened)."""
+    a = per_seed_change(runs, key, "target", "open_sales", *later)
+    b = per_seed_change(runs, key, "target", "open_sales", *earlier)
+    return mean_interval(a - b)
+
+
 def crackdown_phases(runs) -> dict[str, Interval]:
     """Fact 1: target open sales against baseline, by phase of the 60-day crackdown."""
-    s, e = CRACKDOWN_START, CRACKDOWN_END
-    phases = {
-        "first week (days 0-6)": (s, s + 7),
-        "peak (days 7-20)": (s + 7, s + 21),
-        "late (days 40-59)": (s + 40, e),
-        "1-30 days after the end": (e, e + 30),
-        "60-120 days after the end": (e + 60, e + 120),
-    }
     return {
         name: paired_change(runs, "crackdown", "target", "open_sales", lo, hi)
-        for name, (lo, hi) in phases.items()
+        for name, (lo, hi) in CRACKDOWN_WINDOWS.items()
     }
 
 
 def crackdown_decay_after(runs) -> Interval:
-    """Fact 1: per-seed change 1-30 days after the end minus the change in the late crackdown
-    (> 0: the effect has weakened once the crackdown stops)."""
-    after = per_seed_change(runs, "crackdown", "target", "open_sales", 180, 210)
-    late = per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
-    return mean_interval(after - late)
+    """Fact 1: 1-30 days after the end against the late crackdown (> 0: the effect has
+    weakened once the crackdown stops)."""
+    return target_open_sales_shift(runs, "crackdown", _AFTER, _LATE)
 
 
 def crackdown_decay_later(runs) -> Interval:
-    """Fact 1: per-seed change 60-120 days after the end minus the change in the late
-    crackdown (> 0: the effect has weakened months after it stopped)."""
-    later = per_seed_change(runs, "crackdown", "target", "open_sales", 240, 300)
-    late = per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
-    return mean_interval(later - late)
+    """Fact 1: 60-120 days after the end against the late crackdown (> 0: the effect has
+    weakened months after it stopped)."""
+    return target_open_sales_shift(runs, "crackdown", _LATER, _LATE)
 
 
 def crackdown_decay_during(runs) -> Interval:
-    """Fact 1: per-seed change in the late crackdown (days 40-59) minus the change at its
-    peak (days 7-20); > 0 means the effect decays while the crackdown continues."""
-    late = per_seed_change(runs, "crackdown", "target", "open_sales", 160, 180)
-    peak = per_seed_change(runs, "crackdown", "target", "open_sales", 127, 141)
-    return mean_interval(late - peak)
+    """Fact 1: the late crackdown (days 40-59) against its peak (days 7-20); > 0 means the
+    effect decays while the crackdown continues."""
+    return target_open_sales_shift(runs, "crackdown", _LATE, _PEAK)
 
 
 def raid_phases(runs) -> dict[str, Interval]:
@@ -311,9 +317,8 @@ def raid_phases(runs) -> dict[str, Interval]:
 def raid_fade(runs) -> Interval:
     """Fact 2: per-seed change in days 31-60 minus the change in the first week
     (> 0: the effect fades)."""
-    first = per_seed_change(runs, "raid", "target", "open_sales", RAID_DAY, RAID_DAY + 7)
-    later = per_seed_change(runs, "raid", "target", "open_sales", RAID_DAY + 31, RAID_DAY + 61)
-    return mean_interval(later - first)
+    d = RAID_DAY
+    return target_open_sales_shift(runs, "raid", (d + 31, d + 61), (d, d + 7))
 
 
 def displacement_share(runs) -> Interval:
