@@ -178,6 +178,29 @@ def test_comparison_table_pairs_by_replicate():
     assert np.isnan(t.loc[("B", "arrests")].share_seeds_better)  # arrests: no "better" reading
 
 
+def test_compare_asked_for_more_seeds_runs_only_the_new_ones(tmp_path, small_scenario):
+    """A finished comparison extended from 2 to 3 seeds runs 2 new jobs (one per scenario),
+    and its table equals a fresh 3-seed comparison's; asked for 2 again, it runs nothing and
+    its table equals the first one's."""
+    other = write(
+        tmp_path / "other.yaml", {**SMALL, "name": "more_police", "police": {"n_units": 8}}
+    )
+    serial = Backend("serial", progress=False)
+    out, fresh = tmp_path / "cmp", tmp_path / "fresh"
+    first = run_compare([small_scenario, other], out, replicates=2, seed=5, backend=serial)
+    table2 = pd.read_csv(out / "comparison.csv")
+    more = run_compare([small_scenario, other], out, replicates=3, seed=5, backend=serial)
+    assert (first.progress.ran, more.progress.ran, more.progress.skipped) == (4, 2, 4)
+    run_compare([small_scenario, other], fresh, replicates=3, seed=5, backend=serial)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out / "comparison.csv"), pd.read_csv(fresh / "comparison.csv")
+    )
+    again = run_compare([small_scenario, other], out, replicates=2, seed=5, backend=serial)
+    assert again.progress.ran == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "comparison.csv"), table2)
+    assert "--replicates 2" in again.report.read_text()
+
+
 def test_compare_end_to_end_writes_csv_and_report(tmp_path, small_scenario):
     other = write(
         tmp_path / "other.yaml", {**SMALL, "name": "more_police", "police": {"n_units": 8}}

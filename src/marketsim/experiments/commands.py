@@ -95,7 +95,7 @@ def run_compare(
     backend = backend or Backend()
     overrides = list(overrides or [])
     labels, jobs, digest = comparison_jobs(files, replicates, seed, overrides)
-    for job in jobs[::replicates]:  # each scenario once, before any run
+    for job in jobs[: len(labels)]:  # each scenario once, before any run
         check_builds(job_scenario(job), job.source)
     store = ResultStore(out)
     manifest = {
@@ -112,7 +112,9 @@ def run_compare(
     result = Outcome(out, progress, failures)
     if failures:
         return result
+    # A store made with more replicates holds more runs than asked for: use the first.
     runs = store.load()
+    runs = runs[runs.job < len(jobs)].reset_index(drop=True)
     table = comparison_table(runs, labels)
     table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
     first = job_scenario(jobs[0])
@@ -133,7 +135,9 @@ def run_compare(
             out,
         ),
     }
-    result.report = write_comparison_report(out, runs, store.load_series(), labels, meta)
+    series = store.load_series()
+    series = series[series.job < len(jobs)].reset_index(drop=True) if len(series) else series
+    result.report = write_comparison_report(out, runs, series, labels, meta)
     return result
 
 

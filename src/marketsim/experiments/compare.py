@@ -2,7 +2,10 @@
 
 Replicate r of every scenario runs on seed `seed + r`, so scenario differences
 are paired (common random numbers): the same town, people and luck, except
-where a tactic changes what happens.
+where a tactic changes what happens. Jobs are numbered replicate by replicate, and
+the number of replicates is not part of the experiment's digest, so asking a
+finished comparison for more seeds runs only the new ones, and asking it for fewer
+reads the first ones.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from marketsim.scenario import ScenarioError, scenario_from_dict
 def comparison_jobs(
     files: list[Path], replicates: int, seed: int, overrides: list[str]
 ) -> tuple[list[str], list[Job], str]:
-    """Jobs for every (scenario, replicate), the scenario labels, and a digest of it all."""
+    """Jobs for every (scenario, replicate), the scenario labels, and a digest of what the
+    runs depend on (not the number of replicates: job r x scenarios + i is the same run
+    whatever that number)."""
     labels, bases = [], []
     for path in files:
         base = scenario_mapping(path)
@@ -36,11 +41,11 @@ def comparison_jobs(
         labels.append(label)
         bases.append((path, base))
     jobs = []
-    for i, (path, base) in enumerate(bases):
-        for r in range(replicates):
+    for r in range(replicates):
+        for i, (path, base) in enumerate(bases):
             jobs.append(
                 Job(
-                    id=i * replicates + r,
+                    id=r * len(bases) + i,
                     label=labels[i],
                     point=i,
                     replicate=r,
@@ -55,7 +60,6 @@ def comparison_jobs(
         {
             "scenarios": [b for _, b in bases],
             "labels": labels,
-            "replicates": replicates,
             "seed": seed,
             "overrides": overrides,
         },
