@@ -9,6 +9,7 @@ from marketsim.metrics import TALLY_INDEX, DayTally
 from marketsim.model import MarketModel
 from marketsim.phases.enforcement import _covering_unit
 from marketsim.phases.violence import crewmates_near
+from marketsim.rng import weighted_choice
 from tests.conftest import small
 
 
@@ -119,3 +120,20 @@ def test_cutting_the_town_into_tiles_does_not_change_where_buyers_go(monkeypatch
     tiled = run()
     assert tiled.equals(whole)
     assert whole["open_sales"].sum() > 0
+
+
+def test_weighted_choice_draws_what_generator_choice_draws():
+    """Same indices from the same uniforms as rng.choice(n, size, p=p), and the stream
+    left where choice leaves it; zero weights (cells nobody can pick) included."""
+    gen = np.random.default_rng(7)
+    for seed in range(200):
+        n = int(gen.integers(1, 3000))
+        w = gen.random(n) * (gen.random(n) < 0.5)
+        w[gen.integers(n)] += 1e-9  # at least one cell can be picked
+        p = w / w.sum()
+        size = int(gen.integers(0, 60))
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = a.choice(n, size=size, p=p)
+        got = weighted_choice(b, p, size)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), seed
+        assert a.random() == b.random()
