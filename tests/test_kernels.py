@@ -475,3 +475,31 @@ def test_warm_compiles_every_kernel_with_the_types_a_run_uses():
     restored.run()
     assert restored.day == 20
     assert {n: set(k.signatures) for n, k in dispatchers.items()} == warmed
+
+
+def test_buy_terms_match_numpy_exactly():
+    """Who may buy and the terms of their chance, against the numpy code before the
+    kernel (income paid in, base chance by dependence and treatment, full price, elasticity)."""
+    rng = np.random.default_rng(11)
+    n = 700
+    state = rng.integers(0, 4, n).astype(np.int8)
+    treatment = rng.integers(0, 4, n).astype(np.int8)
+    dependent = rng.random(n) < 0.4
+    income, search = rng.random(n) * 30, rng.random(n)
+    cash = rng.random(n) * 50
+    pr = np.empty(kernels.N_BUY_PARAMS)
+    pr[kernels.BUY_DEP], pr[kernels.BUY_REC], pr[kernels.BUY_TREATED] = 0.9, 0.13, 1 - 0.37
+    pr[kernels.BUY_SEARCH_COST], pr[kernels.BUY_E_DEP], pr[kernels.BUY_E_REC] = 0.7, -0.25, -0.7
+    level = 1.0731
+    expected_cash = cash.copy()
+    active = np.flatnonzero(state == 0)
+    expected_cash[active] += income[active]
+    dep = dependent[active]
+    p_buy = np.where(dep, 0.9, 0.13) * np.where(treatment[active] == 2, 1 - 0.37, 1.0)
+    full = level * (1.0 + 0.7 * search[active])
+    got = kernels.buy_terms(state, 0, cash, income, treatment, 2, dependent, search, level, pr)
+    assert np.array_equal(got[0], active)
+    assert np.array_equal(got[1], p_buy)
+    assert np.array_equal(got[2], full)
+    assert np.array_equal(got[3], np.where(dep, -0.25, -0.7))
+    assert np.array_equal(cash, expected_cash)

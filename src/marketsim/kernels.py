@@ -243,6 +243,55 @@ def covering_unit(
     return out
 
 
+# Indices into buy_terms' parameter array (the trade phase fills it).
+BUY_DEP, BUY_REC, BUY_TREATED, BUY_SEARCH_COST, BUY_E_DEP, BUY_E_REC = range(6)
+N_BUY_PARAMS = 6
+
+
+@njit(cache=True)
+def buy_terms(
+    state: np.ndarray,
+    active_code: int,
+    cash: np.ndarray,
+    income: np.ndarray,
+    treatment: np.ndarray,
+    in_treatment: int,
+    dependent: np.ndarray,
+    search: np.ndarray,
+    price_level: float,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who may buy today, and the terms of their chance to (ODD §7.6, who buys).
+
+    Every active user (state == active_code) receives their income into cash, in
+    place. Returns the active rows; each one's base chance to buy (pr[BUY_DEP] or
+    pr[BUY_REC] by dependence, times pr[BUY_TREATED] in treatment); its full price
+    (`price_level` x (1 + search cost x search share), Moore 1973); and its price
+    elasticity. The phase raises the full price to the elasticity in numpy (powers
+    stay in numpy, module docstring). The same operations as the numpy code it replaced.
+    """
+    n = 0
+    for r in range(state.size):
+        if state[r] == active_code:
+            n += 1
+    active = np.empty(n, dtype=np.int64)
+    base = np.empty(n)
+    full = np.empty(n)
+    elasticity = np.empty(n)
+    i = 0
+    for r in range(state.size):
+        if state[r] != active_code:
+            continue
+        active[i] = r
+        cash[r] += income[r]
+        p = pr[BUY_DEP] if dependent[r] else pr[BUY_REC]
+        base[i] = p * (pr[BUY_TREATED] if treatment[r] == in_treatment else 1.0)
+        full[i] = price_level * (1.0 + pr[BUY_SEARCH_COST] * search[r])
+        elasticity[i] = pr[BUY_E_DEP] if dependent[r] else pr[BUY_E_REC]
+        i += 1
+    return active, base, full, elasticity
+
+
 @njit(cache=True)
 def choose_sellers(
     rng,
@@ -1060,6 +1109,18 @@ def warm() -> None:
         3,
     )
     over_capacity(i, i, 1)
+    buy_terms(
+        np.zeros(1, dtype=np.int8),
+        1,
+        np.zeros(1),
+        np.zeros(1),
+        np.zeros(1, dtype=np.int8),
+        2,
+        ok,
+        np.zeros(1),
+        1.0,
+        np.zeros(N_BUY_PARAMS),
+    )
     f = np.zeros(1)
     f2 = np.zeros((2, 3))
     codes = np.zeros(1, dtype=np.int8)

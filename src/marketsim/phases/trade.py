@@ -38,13 +38,26 @@ def run(world: World) -> None:
     tally, ledger, day = world.tally, world.ledger, world.day
     d.sales[: d.n] = 0
 
-    active = u.in_state(U.ACTIVE)
-    u.cash[active] += u.income[active]
-    treated = u.treatment[active] == U.IN_TREATMENT
-    dep = u.dependent[active]
-    p_buy = np.where(dep, cu.buy_prob_dependent, cu.buy_prob_recreational)
-    p_buy = p_buy * np.where(treated, 1.0 - sc.treatment.use_reduction, 1.0)
-    p_buy = p_buy * demand_response(world, active, dep)
+    # 1. income into cash; the chance to buy, times the demand response (kernels.buy_terms)
+    pb = np.empty(kernels.N_BUY_PARAMS)
+    pb[kernels.BUY_DEP], pb[kernels.BUY_REC] = cu.buy_prob_dependent, cu.buy_prob_recreational
+    pb[kernels.BUY_TREATED] = 1.0 - sc.treatment.use_reduction
+    pb[kernels.BUY_SEARCH_COST] = cu.search_cost
+    pb[kernels.BUY_E_DEP] = cu.price_elasticity_dependent
+    pb[kernels.BUY_E_REC] = cu.price_elasticity_recreational
+    active, p_buy, full, elasticity = kernels.buy_terms(
+        u.view("state"),
+        U.ACTIVE,
+        u.cash,
+        u.income,
+        u.treatment,
+        U.IN_TREATMENT,
+        u.dependent,
+        u.search,
+        price_level(world),
+        pb,
+    )
+    p_buy = p_buy * full**elasticity  # the demand response to the full price
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
     if nb == 0:
@@ -270,19 +283,17 @@ def give_numbers(
     kernels.learn_numbers(contacts, who, dealer, rng.integers(0, contacts.shape[1], who.size))
 
 
-def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
-    """Purchases fall with the full price: the money price plus search time valued in
+def price_level(world: World) -> float:
+    """Today's money price relative to the base price: the mean of active dealers' prices.
+
+    Purchases fall with the full price: this money price plus search time valued in
     money (Moore 1973), at elasticities below one (Gallet 2014); casual users respond
-    more than dependent ones (Kleiman 1988). 1 at the base price with no search time.
+    more than dependent ones (Kleiman 1988). The demand response, 1 at the base price
+    with no search time, is full price ^ elasticity (terms from `kernels.buy_terms`).
     """
-    cu, m, d = world.config.users, world.config.market, world.dealers
+    d = world.dealers
     sellers = d.active()
-    price = d.price[sellers].mean() / m.base_price if sellers.size else 1.0
-    full = price * (1.0 + cu.search_cost * world.users.search[active])
-    elasticity = np.where(
-        dependent, cu.price_elasticity_dependent, cu.price_elasticity_recreational
-    )
-    return full**elasticity
+    return d.price[sellers].mean() / world.config.market.base_price if sellers.size else 1.0
 
 
 def _open_market(world: World, open_rows: np.ndarray) -> tuple:
