@@ -57,7 +57,7 @@ def run(world: World) -> None:
         price_level(world),
         pb,
     )
-    p_buy = p_buy * full**elasticity  # the demand response to the full price
+    p_buy = p_buy * demand_response(full, elasticity)
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
     if nb == 0:
@@ -283,14 +283,17 @@ def give_numbers(
     kernels.learn_numbers(contacts, who, dealer, rng.integers(0, contacts.shape[1], who.size))
 
 
-def price_level(world: World) -> float:
-    """Today's money price relative to the base price: the mean of active dealers' prices.
-
-    Purchases fall with the full price: this money price plus search time valued in
+def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
+    """Purchases fall with the full price: the money price plus search time valued in
     money (Moore 1973), at elasticities below one (Gallet 2014); casual users respond
-    more than dependent ones (Kleiman 1988). The demand response, 1 at the base price
-    with no search time, is full price ^ elasticity (terms from `kernels.buy_terms`).
+    more than dependent ones (Kleiman 1988). 1 at the base price with no search time.
+    Each buyer's full price and elasticity: `kernels.buy_terms`, from `price_level`.
     """
+    return full**elasticity
+
+
+def price_level(world: World) -> float:
+    """Today's money price relative to the base price: active dealers' mean price."""
     d = world.dealers
     sellers = d.active()
     return d.price[sellers].mean() / world.config.market.base_price if sellers.size else 1.0
