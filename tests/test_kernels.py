@@ -503,3 +503,36 @@ def test_buy_terms_match_numpy_exactly():
     assert np.array_equal(got[2], full)
     assert np.array_equal(got[3], np.where(dep, -0.25, -0.7))
     assert np.array_equal(cash, expected_cash)
+
+
+def test_candidate_pitches_and_best_pitch_match_numpy_exactly():
+    """The relocation review's candidates and choice, against the numpy code before the
+    kernels: clipped offsets, the switch column barred where closing needs customers,
+    argmax's first highest value (NaN highest), and the gain needed to change."""
+    rng = np.random.default_rng(5)
+    w, h, n, k, r = 30, 20, 60, 8, 3
+    cell_x, cell_y = np.repeat(np.arange(w), h), np.tile(np.arange(h), w)
+    pitch = rng.integers(0, w * h, n)
+    dx, dy = rng.integers(-r, r + 1, (n, k)), rng.integers(-r, r + 1, (n, k))
+    nx = np.clip(cell_x[pitch][:, None] + dx, 0, w - 1)
+    ny = np.clip(cell_y[pitch][:, None] + dy, 0, h - 1)
+    expected = np.concatenate([pitch[:, None], nx * h + ny], axis=1)
+    assert np.array_equal(kernels.candidate_pitches(pitch, dx, dy, cell_x, cell_y, w, h), expected)
+
+    value = rng.normal(0, 5, (n, k + 1))
+    value[rng.random((n, k + 1)) < 0.1] = 2.0  # ties: the first wins
+    value[:5, 3] = np.nan
+    value[5, 0] = np.nan
+    value[6:9] = 0.4  # flat rows: staying, with |value| below 1
+    switched = rng.normal(0, 5, n)
+    is_open, can_close = rng.random(n) < 0.5, rng.random(n) < 0.5
+    reference = switched.copy()
+    reference[is_open & ~can_close] = -np.inf
+    full = np.concatenate([value, reference[:, None]], axis=1)
+    best = full.argmax(axis=1)
+    gain = full[np.arange(n), best] - full[:, 0]
+    with np.errstate(invalid="ignore"):
+        change = (best > 0) & (gain > 0.1 * np.maximum(np.abs(full[:, 0]), 1.0))
+    got_best, got_change = kernels.best_pitch(value, switched, ~is_open | can_close, 0.1)
+    assert np.array_equal(got_best, best) and np.array_equal(got_change, change)
+    assert change.any() and (best == k + 1).any() and (best == 0).any()

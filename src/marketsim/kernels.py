@@ -532,6 +532,61 @@ def pitch_value(
     return out
 
 
+@njit(cache=True)
+def candidate_pitches(
+    pitch: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+) -> np.ndarray:
+    """The pitches a reviewing dealer appraises (ODD §7.4): its own (column 0), then its
+    pitch moved by each drawn offset (dx, dy), clipped at the town's edge (no wrap)."""
+    n, k = dx.shape
+    cand = np.empty((n, k + 1), dtype=np.int64)
+    for i in range(n):
+        x, y = cell_x[pitch[i]], cell_y[pitch[i]]
+        cand[i, 0] = pitch[i]
+        for j in range(k):
+            nx = min(max(x + dx[i, j], 0), width - 1)
+            ny = min(max(y + dy[i, j], 0), height - 1)
+            cand[i, j + 1] = nx * height + ny
+    return cand
+
+
+@njit(cache=True)
+def best_pitch(
+    value: np.ndarray,
+    switched: np.ndarray,
+    may_switch: np.ndarray,
+    relocation_gain: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each reviewing dealer's best option and whether it is worth the change (ODD §7.4).
+
+    Options: the candidate pitches (`value`, column 0 staying put), then the own pitch in
+    the other mode (`switched`, open to closed only where `may_switch`). The best is the
+    first highest value (numpy's argmax: a NaN counts as highest); a change needs a
+    gain over staying above `relocation_gain` x max(|value of staying|, 1).
+    Returns the best option's column (value.shape[1]: switch mode) and whether to change.
+    """
+    n, k = value.shape
+    best = np.zeros(n, dtype=np.int64)
+    change = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        top = value[i, 0]
+        for j in range(k + 1):
+            v = value[i, j] if j < k else (switched[i] if may_switch[i] else -np.inf)
+            if np.isnan(top):
+                break
+            if np.isnan(v) or v > top:
+                top, best[i] = v, j
+        stay = value[i, 0]
+        change[i] = best[i] > 0 and top - stay > relocation_gain * max(abs(stay), 1.0)
+    return best, change
+
+
 # Indices into pitch_value's parameter array (the dealers phase fills it).
 PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
 N_PITCH_PARAMS = 5
@@ -1176,6 +1231,10 @@ def warm() -> None:
     fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
+    candidate_pitches(
+        i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
+    )
+    best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
     numpy_sum(f, 0, 1)
