@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from marketsim.harms import HarmLedger, ledger_rows
 from marketsim.metrics import TALLY_INDEX, DayTally
 from marketsim.model import MarketModel
 from marketsim.phases.enforcement import _covering_unit
@@ -137,3 +138,28 @@ def test_weighted_choice_draws_what_generator_choice_draws():
         got = weighted_choice(b, p, size)
         assert got.dtype == expected.dtype and np.array_equal(got, expected), seed
         assert a.random() == b.random()
+
+
+def test_ledger_add_rows_books_what_add_field_books():
+    """Several per-cell rows in one call, a repeated row and explicit causes included, give
+    the same day (to the last bit, and the same (type, cause) pairs booked) as add_field."""
+    rng = np.random.default_rng(3)
+    per_cell = rng.random((4, 50)) * 7
+    entries = (
+        ("fear", "market", 2),
+        ("litter", None, 0),
+        ("fear", "enforcement", 1),
+        ("fear", "market", 3),
+    )
+    earlier = rng.random(50)  # booked before, today
+    one, many = HarmLedger(50, keep_events=True), HarmLedger(50, keep_events=True)
+    for ledger in (one, many):
+        ledger.add_field("fear", earlier, cause="market")
+    for harm, cause, row in entries:
+        one.add_field(harm, per_cell[row], cause=cause)
+    rows, from_rows = ledger_rows(entries)
+    many.add_rows(rows, per_cell, from_rows)
+    assert np.array_equal(one.today, many.today)
+    assert np.array_equal(one.close_day(0, True), many.close_day(0, True))
+    assert one.events().equals(many.events())
+    assert set(one.events().harm) == {"fear", "litter"}

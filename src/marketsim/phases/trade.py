@@ -25,6 +25,7 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.harms import ledger_rows
 from marketsim.metrics import count_rows
 from marketsim.phases.dealers import place_risk
 from marketsim.state import World
@@ -156,8 +157,7 @@ def run(world: World) -> None:
     )
     world.crime_arrests = (caught_users, caught_cells)
     tally.add_count_rows(_TALLY_ROWS, counts, _COUNT_ROWS)
-    for harm, row in _HARMS:
-        ledger.add_field(harm, counts[row])
+    ledger.add_rows(_LEDGER_ROWS, counts, _HARM_ROWS)
     # Units and takings need not be whole numbers: queued in the order of purchase.
     pitch = d.cell[seller[seller >= 0][pays]]
     tally.add("units_sold", pitch, units[pays])
@@ -180,12 +180,14 @@ _COUNTED = (
     ("overdose_deaths", kernels.OVERDOSE_DEATHS),
 )
 _TALLY_ROWS, _COUNT_ROWS = count_rows(_COUNTED)
-_HARMS = (
-    ("acquisitive_crime", kernels.CRIMES),
-    ("public_use", kernels.PUBLIC_USE),
-    ("litter", kernels.LITTERED),
-    ("overdose_nonfatal", kernels.OVERDOSES_SURVIVED),
-    ("overdose_death", kernels.OVERDOSE_DEATHS),
+_LEDGER_ROWS, _HARM_ROWS = ledger_rows(
+    (
+        ("acquisitive_crime", None, kernels.CRIMES),
+        ("public_use", None, kernels.PUBLIC_USE),
+        ("litter", None, kernels.LITTERED),
+        ("overdose_nonfatal", None, kernels.OVERDOSES_SURVIVED),
+        ("overdose_death", None, kernels.OVERDOSE_DEATHS),
+    )
 )
 
 TILE = 64  # cells; the default 50x50 town is one tile
