@@ -163,3 +163,13 @@ def test_ledger_add_rows_books_what_add_field_books():
     assert np.array_equal(one.close_day(0, True), many.close_day(0, True))
     assert one.events().equals(many.events())
     assert set(one.events().harm) == {"fear", "litter"}
+
+
+def test_ledger_add_of_one_cell_books_what_add_at_books():
+    """An event's single cell (a Python int) takes the direct path; arrays take add.at."""
+    one, many = HarmLedger(20), HarmLedger(20)
+    for cell, count in ((3, 1.0), (3, 0.1), (19, 2.5), (0, 1.0)):
+        one.add("arrest", cell, count)
+        many.add("arrest", np.array([cell]), count)
+    assert np.array_equal(one.today, many.today) and one.today.sum() > 4.5
+    assert np.array_equal(one._touched, many._touched)

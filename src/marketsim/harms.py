@@ -233,7 +233,9 @@ class HarmLedger:
         if many and cells.size == 0:
             return
         self._touched[h, c] = True
-        if many and cells.size > 32:
+        if type(cells) is int:  # one event (an arrest, a death): no index array to build
+            self.today[h, c, cells] += count
+        elif many and cells.size > 32:
             w = count if type(count) is np.ndarray and count.ndim else None
             binned = np.bincount(cells, weights=w, minlength=self.n_cells)
             self.today[h, c] += binned if w is not None else binned * count
