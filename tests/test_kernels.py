@@ -536,3 +536,31 @@ def test_candidate_pitches_and_best_pitch_match_numpy_exactly():
     got_best, got_change = kernels.best_pitch(value, switched, ~is_open | can_close, 0.1)
     assert np.array_equal(got_best, best) and np.array_equal(got_change, change)
     assert change.any() and (best == k + 1).any() and (best == 0).any()
+
+
+def test_client_day_matches_numpy_exactly():
+    """Treatment clients' appointments, misses (counted in place), drop-out and completion,
+    against the numpy code before the kernel, from the same three rows of uniforms."""
+    rng = np.random.default_rng(13)
+    n_users, n = 400, 150
+    clients = np.sort(rng.choice(n_users, n, replace=False))
+    site = rng.integers(0, 3, n)
+    police_near = np.array([0.0, 2.5, 40.0])
+    missed_count = rng.integers(0, 4, n_users)
+    treatment_day = rng.integers(-200, 0, n_users)
+    draws = rng.random((3, n))
+    pr = np.empty(kernels.N_CLIENT_PARAMS)
+    pr[kernels.CD_APPOINTMENT], pr[kernels.CD_MISSED_PER_HOUR] = 0.3, 0.05
+    pr[kernels.CD_DROPOUT], pr[kernels.CD_MISSED_BOOST] = 0.01, 0.03
+    expected_count = missed_count.copy()
+    missed = (draws[0] < 0.3) & (draws[1] < np.minimum(1.0, 0.05 * police_near[site]))
+    expected_count[clients[missed]] += 1
+    drop = draws[2] < 0.01 + 0.03 * expected_count[clients]
+    done = ~drop & (5 - treatment_day[clients] >= 90)
+    got = kernels.client_day(
+        clients, site, police_near, missed_count, treatment_day, draws, 5, 90, pr
+    )
+    assert np.array_equal(got[0], missed) and missed.any()
+    assert np.array_equal(got[1], drop) and drop.any()
+    assert np.array_equal(got[2], done) and done.any()
+    assert np.array_equal(missed_count, expected_count)

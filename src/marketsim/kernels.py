@@ -806,6 +806,49 @@ def pay_and_use(
     return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
 
 
+# Indices into client_day's parameter array (the treatment phase fills it).
+CD_APPOINTMENT, CD_MISSED_PER_HOUR, CD_DROPOUT, CD_MISSED_BOOST = range(4)
+N_CLIENT_PARAMS = 4
+
+
+@njit(cache=True)
+def client_day(
+    clients: np.ndarray,
+    site: np.ndarray,
+    police_near: np.ndarray,
+    missed_count: np.ndarray,
+    treatment_day: np.ndarray,
+    draws: np.ndarray,
+    day: int,
+    duration: int,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A treatment client's day (ODD §7.13 clients): appointment, miss, drop-out, completion.
+
+    Client i has an appointment if draws[0, i] < pr[CD_APPOINTMENT], and misses it if
+    also draws[1, i] < min(1, pr[CD_MISSED_PER_HOUR] x visible officer-hours near its
+    site); a miss is counted on the client's row (`missed_count`, in place). It drops
+    out if draws[2, i] < pr[CD_DROPOUT] + pr[CD_MISSED_BOOST] x misses this episode,
+    and completes if it stays and has been in treatment `duration` days. The draws are
+    the phase's three rows of uniforms, in the numpy code's order. Returns missed,
+    drop and done per client.
+    """
+    n = clients.size
+    missed = np.zeros(n, dtype=np.bool_)
+    drop = np.zeros(n, dtype=np.bool_)
+    done = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        p_miss = min(1.0, pr[CD_MISSED_PER_HOUR] * police_near[site[i]])
+        missed[i] = draws[0, i] < pr[CD_APPOINTMENT] and draws[1, i] < p_miss
+    for i in range(n):
+        c = clients[i]
+        if missed[i]:
+            missed_count[c] += 1
+        drop[i] = draws[2, i] < pr[CD_DROPOUT] + pr[CD_MISSED_BOOST] * missed_count[c]
+        done[i] = not drop[i] and day - treatment_day[c] >= duration
+    return missed, drop, done
+
+
 # Rows of book_purchases' counts per cell (whole numbers), in the order trade books them.
 (
     SALES,
@@ -1164,6 +1207,7 @@ def warm() -> None:
         3,
     )
     over_capacity(i, i, 1)
+    client_day(i, i, np.zeros(1), i.copy(), i, np.zeros((3, 1)), 0, 1, np.zeros(N_CLIENT_PARAMS))
     buy_terms(
         np.zeros(1, dtype=np.int8),
         1,
