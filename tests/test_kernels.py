@@ -564,3 +564,22 @@ def test_client_day_matches_numpy_exactly():
     assert np.array_equal(got[1], drop) and drop.any()
     assert np.array_equal(got[2], done) and done.any()
     assert np.array_equal(missed_count, expected_count)
+
+
+def test_treatment_candidates_match_numpy_exactly():
+    """Who may seek treatment, their nearest site and the boost after an adverse event,
+    against the numpy code before the kernel."""
+    rng = np.random.default_rng(17)
+    n = 500
+    state, treatment = rng.integers(0, 4, n).astype(np.int8), rng.integers(0, 4, n).astype(np.int8)
+    dependent = rng.random(n) < 0.5
+    home, nearest_site = rng.integers(0, 100, n), rng.integers(0, 3, 100)
+    adverse_until = rng.integers(-10, 20, n)
+    active = np.flatnonzero(state == 0)
+    cand = active[(treatment[active] == 1) & dependent[active]]
+    got = kernels.treatment_candidates(
+        state, 0, treatment, 1, dependent, home, nearest_site, adverse_until, 5, 2.5
+    )
+    assert np.array_equal(got[0], cand) and cand.size > 10
+    assert np.array_equal(got[1], nearest_site[home[cand]])
+    assert np.array_equal(got[2], np.where(adverse_until[cand] > 5, 2.5, 1.0))

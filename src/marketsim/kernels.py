@@ -806,6 +806,38 @@ def pay_and_use(
     return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
 
 
+@njit(cache=True)
+def treatment_candidates(
+    state: np.ndarray,
+    active_code: int,
+    treatment: np.ndarray,
+    no_treatment: int,
+    dependent: np.ndarray,
+    home: np.ndarray,
+    nearest_site: np.ndarray,
+    adverse_until: np.ndarray,
+    day: int,
+    after_adverse: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who may seek treatment today (ODD §7.13 seeking): active, dependent users with no
+    treatment, in row order; each one's nearest site, and the boost to seeking
+    (`after_adverse` within 30 days of an overdose or arrest, else 1)."""
+    n = 0
+    for r in range(state.size):
+        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
+            n += 1
+    cand = np.empty(n, dtype=np.int64)
+    site = np.empty(n, dtype=np.int64)
+    boost = np.empty(n)
+    i = 0
+    for r in range(state.size):
+        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
+            cand[i], site[i] = r, nearest_site[home[r]]
+            boost[i] = after_adverse if adverse_until[r] > day else 1.0
+            i += 1
+    return cand, site, boost
+
+
 # Indices into client_day's parameter array (the treatment phase fills it).
 CD_APPOINTMENT, CD_MISSED_PER_HOUR, CD_DROPOUT, CD_MISSED_BOOST = range(4)
 N_CLIENT_PARAMS = 4
@@ -1207,6 +1239,9 @@ def warm() -> None:
         3,
     )
     over_capacity(i, i, 1)
+    treatment_candidates(
+        np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
+    )
     client_day(i, i, np.zeros(1), i.copy(), i, np.zeros((3, 1)), 0, 1, np.zeros(N_CLIENT_PARAMS))
     buy_terms(
         np.zeros(1, dtype=np.int8),

@@ -36,10 +36,18 @@ def run(world: World) -> None:
     police_near = site_police_hours(world)
 
     # seeking
-    active = u.in_state(U.ACTIVE)
-    cand = active[(u.treatment[active] == U.NO_TREATMENT) & u.dependent[active]]
-    site = world.town.nearest_site[u.home[cand]]
-    boost = np.where(u.adverse_until[cand] > day, cu.treatment_seek_after_adverse, 1.0)
+    cand, site, boost = kernels.treatment_candidates(
+        u.view("state"),
+        U.ACTIVE,
+        u.treatment,
+        U.NO_TREATMENT,
+        u.dependent,
+        u.home,
+        world.town.nearest_site,
+        u.adverse_until,
+        day,
+        cu.treatment_seek_after_adverse,
+    )  # active, dependent, not in treatment: their nearest site, and the boost to seeking
     p = (
         cu.treatment_seek_prob
         * world.levers.treatment_seeking
