@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def timed_run(model: MarketModel, spent: Counter) -> float:
     """Run `model` to the end as `MarketModel.step` does, adding each phase's seconds
-    (and the Mesa views' sync) to `spent`; returns the wall time."""
+    (and the end of the day: the day count and the Mesa agent sets, as "views") to
+    `spent`; returns the wall time."""
     world = model.world
     t0 = time.perf_counter()
     while world.day < world.config.steps:
@@ -39,9 +40,8 @@ def timed_run(model: MarketModel, spent: Counter) -> float:
             t = time.perf_counter()
             phase(world)
             spent[name] += time.perf_counter() - t
-        world.day += 1
         t = time.perf_counter()
-        model.views.sync()
+        model.end_day()
         spent["views"] += time.perf_counter() - t
     model.finalize()
     return time.perf_counter() - t0

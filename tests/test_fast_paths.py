@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from marketsim.harms import HarmLedger, ledger_rows
 from marketsim.metrics import TALLY_INDEX, DayTally
 from marketsim.model import MarketModel
 from marketsim.phases.enforcement import _covering_unit
 from marketsim.phases.violence import crewmates_near
+from marketsim.rng import weighted_choice
 from tests.conftest import small
 
 
@@ -119,3 +121,55 @@ def test_cutting_the_town_into_tiles_does_not_change_where_buyers_go(monkeypatch
     tiled = run()
     assert tiled.equals(whole)
     assert whole["open_sales"].sum() > 0
+
+
+def test_weighted_choice_draws_what_generator_choice_draws():
+    """Same indices from the same uniforms as rng.choice(n, size, p=p), and the stream
+    left where choice leaves it; zero weights (cells nobody can pick) included."""
+    gen = np.random.default_rng(7)
+    for seed in range(200):
+        n = int(gen.integers(1, 3000))
+        w = gen.random(n) * (gen.random(n) < 0.5)
+        w[gen.integers(n)] += 1e-9  # at least one cell can be picked
+        p = w / w.sum()
+        size = int(gen.integers(0, 60))
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = a.choice(n, size=size, p=p)
+        got = weighted_choice(b, p, size)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), seed
+        assert a.random() == b.random()
+
+
+def test_ledger_add_rows_books_what_add_field_books():
+    """Several per-cell rows in one call, a repeated row and explicit causes included, give
+    the same day (to the last bit, and the same (type, cause) pairs booked) as add_field."""
+    rng = np.random.default_rng(3)
+    per_cell = rng.random((4, 50)) * 7
+    entries = (
+        ("fear", "market", 2),
+        ("litter", None, 0),
+        ("fear", "enforcement", 1),
+        ("fear", "market", 3),
+    )
+    earlier = rng.random(50)  # booked before, today
+    one, many = HarmLedger(50, keep_events=True), HarmLedger(50, keep_events=True)
+    for ledger in (one, many):
+        ledger.add_field("fear", earlier, cause="market")
+    for harm, cause, row in entries:
+        one.add_field(harm, per_cell[row], cause=cause)
+    rows, from_rows = ledger_rows(entries)
+    many.add_rows(rows, per_cell, from_rows)
+    assert np.array_equal(one.today, many.today)
+    assert np.array_equal(one.close_day(0, True), many.close_day(0, True))
+    assert one.events().equals(many.events())
+    assert set(one.events().harm) == {"fear", "litter"}
+
+
+def test_ledger_add_of_one_cell_books_what_add_at_books():
+    """An event's single cell (a Python int) takes the direct path; arrays take add.at."""
+    one, many = HarmLedger(20), HarmLedger(20)
+    for cell, count in ((3, 1.0), (3, 0.1), (19, 2.5), (0, 1.0)):
+        one.add("arrest", cell, count)
+        many.add("arrest", np.array([cell]), count)
+    assert np.array_equal(one.today, many.today) and one.today.sum() > 4.5
+    assert np.array_equal(one._touched, many._touched)

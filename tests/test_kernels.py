@@ -475,3 +475,111 @@ def test_warm_compiles_every_kernel_with_the_types_a_run_uses():
     restored.run()
     assert restored.day == 20
     assert {n: set(k.signatures) for n, k in dispatchers.items()} == warmed
+
+
+def test_buy_terms_match_numpy_exactly():
+    """Who may buy and the terms of their chance, against the numpy code before the
+    kernel (income paid in, base chance by dependence and treatment, full price, elasticity)."""
+    rng = np.random.default_rng(11)
+    n = 700
+    state = rng.integers(0, 4, n).astype(np.int8)
+    treatment = rng.integers(0, 4, n).astype(np.int8)
+    dependent = rng.random(n) < 0.4
+    income, search = rng.random(n) * 30, rng.random(n)
+    cash = rng.random(n) * 50
+    pr = np.empty(kernels.N_BUY_PARAMS)
+    pr[kernels.BUY_DEP], pr[kernels.BUY_REC], pr[kernels.BUY_TREATED] = 0.9, 0.13, 1 - 0.37
+    pr[kernels.BUY_SEARCH_COST], pr[kernels.BUY_E_DEP], pr[kernels.BUY_E_REC] = 0.7, -0.25, -0.7
+    level = 1.0731
+    expected_cash = cash.copy()
+    active = np.flatnonzero(state == 0)
+    expected_cash[active] += income[active]
+    dep = dependent[active]
+    p_buy = np.where(dep, 0.9, 0.13) * np.where(treatment[active] == 2, 1 - 0.37, 1.0)
+    full = level * (1.0 + 0.7 * search[active])
+    got = kernels.buy_terms(state, 0, cash, income, treatment, 2, dependent, search, level, pr)
+    assert np.array_equal(got[0], active)
+    assert np.array_equal(got[1], p_buy)
+    assert np.array_equal(got[2], full)
+    assert np.array_equal(got[3], np.where(dep, -0.25, -0.7))
+    assert np.array_equal(cash, expected_cash)
+
+
+def test_candidate_pitches_and_best_pitch_match_numpy_exactly():
+    """The relocation review's candidates and choice, against the numpy code before the
+    kernels: clipped offsets, the switch column barred where closing needs customers,
+    argmax's first highest value (NaN highest), and the gain needed to change."""
+    rng = np.random.default_rng(5)
+    w, h, n, k, r = 30, 20, 60, 8, 3
+    cell_x, cell_y = np.repeat(np.arange(w), h), np.tile(np.arange(h), w)
+    pitch = rng.integers(0, w * h, n)
+    dx, dy = rng.integers(-r, r + 1, (n, k)), rng.integers(-r, r + 1, (n, k))
+    nx = np.clip(cell_x[pitch][:, None] + dx, 0, w - 1)
+    ny = np.clip(cell_y[pitch][:, None] + dy, 0, h - 1)
+    expected = np.concatenate([pitch[:, None], nx * h + ny], axis=1)
+    assert np.array_equal(kernels.candidate_pitches(pitch, dx, dy, cell_x, cell_y, w, h), expected)
+
+    value = rng.normal(0, 5, (n, k + 1))
+    value[rng.random((n, k + 1)) < 0.1] = 2.0  # ties: the first wins
+    value[:5, 3] = np.nan
+    value[5, 0] = np.nan
+    value[6:9] = 0.4  # flat rows: staying, with |value| below 1
+    switched = rng.normal(0, 5, n)
+    is_open, can_close = rng.random(n) < 0.5, rng.random(n) < 0.5
+    reference = switched.copy()
+    reference[is_open & ~can_close] = -np.inf
+    full = np.concatenate([value, reference[:, None]], axis=1)
+    best = full.argmax(axis=1)
+    gain = full[np.arange(n), best] - full[:, 0]
+    with np.errstate(invalid="ignore"):
+        change = (best > 0) & (gain > 0.1 * np.maximum(np.abs(full[:, 0]), 1.0))
+    got_best, got_change = kernels.best_pitch(value, switched, ~is_open | can_close, 0.1)
+    assert np.array_equal(got_best, best) and np.array_equal(got_change, change)
+    assert change.any() and (best == k + 1).any() and (best == 0).any()
+
+
+def test_client_day_matches_numpy_exactly():
+    """Treatment clients' appointments, misses (counted in place), drop-out and completion,
+    against the numpy code before the kernel, from the same three rows of uniforms."""
+    rng = np.random.default_rng(13)
+    n_users, n = 400, 150
+    clients = np.sort(rng.choice(n_users, n, replace=False))
+    site = rng.integers(0, 3, n)
+    police_near = np.array([0.0, 2.5, 40.0])
+    missed_count = rng.integers(0, 4, n_users)
+    treatment_day = rng.integers(-200, 0, n_users)
+    draws = rng.random((3, n))
+    pr = np.empty(kernels.N_CLIENT_PARAMS)
+    pr[kernels.CD_APPOINTMENT], pr[kernels.CD_MISSED_PER_HOUR] = 0.3, 0.05
+    pr[kernels.CD_DROPOUT], pr[kernels.CD_MISSED_BOOST] = 0.01, 0.03
+    expected_count = missed_count.copy()
+    missed = (draws[0] < 0.3) & (draws[1] < np.minimum(1.0, 0.05 * police_near[site]))
+    expected_count[clients[missed]] += 1
+    drop = draws[2] < 0.01 + 0.03 * expected_count[clients]
+    done = ~drop & (5 - treatment_day[clients] >= 90)
+    got = kernels.client_day(
+        clients, site, police_near, missed_count, treatment_day, draws, 5, 90, pr
+    )
+    assert np.array_equal(got[0], missed) and missed.any()
+    assert np.array_equal(got[1], drop) and drop.any()
+    assert np.array_equal(got[2], done) and done.any()
+    assert np.array_equal(missed_count, expected_count)
+
+
+def test_treatment_candidates_match_numpy_exactly():
+    """Who may seek treatment, their nearest site and the boost after an adverse event,
+    against the numpy code before the kernel."""
+    rng = np.random.default_rng(17)
+    n = 500
+    state, treatment = rng.integers(0, 4, n).astype(np.int8), rng.integers(0, 4, n).astype(np.int8)
+    dependent = rng.random(n) < 0.5
+    home, nearest_site = rng.integers(0, 100, n), rng.integers(0, 3, 100)
+    adverse_until = rng.integers(-10, 20, n)
+    active = np.flatnonzero(state == 0)
+    cand = active[(treatment[active] == 1) & dependent[active]]
+    got = kernels.treatment_candidates(
+        state, 0, treatment, 1, dependent, home, nearest_site, adverse_until, 5, 2.5
+    )
+    assert np.array_equal(got[0], cand) and cand.size > 10
+    assert np.array_equal(got[1], nearest_site[home[cand]])
+    assert np.array_equal(got[2], np.where(adverse_until[cand] > 5, 2.5, 1.0))

@@ -55,3 +55,28 @@ def test_cell_property_layers_are_live():
     hours = model.town.layer("police_presence")
     x, y = np.unravel_index(hours.argmax(), hours.shape)
     assert grid[(int(x), int(y))].police_presence == hours[x, y] > 0
+
+
+def test_views_placed_when_looked_at_match_views_placed_daily():
+    """The grid placement is brought up to date when read (model.views, agents, grid):
+    reading it after 40 days gives what reading it every day gives, agent ids included."""
+
+    def placed(model):
+        return [
+            (type(a).__name__, a.unique_id, a.idx, None if a.cell is None else a.cell.coordinate)
+            for a in sorted(model.agents, key=lambda a: a.unique_id)
+        ]
+
+    daily, lazy = MarketModel(small()), MarketModel(small())
+    for _ in range(40):
+        daily.step()
+        lazy.step()
+        assert len(daily.grid.all_cells) > 0  # reading the grid places the views
+    assert placed(lazy) == placed(daily)
+    dealers = lazy.views.dealers
+    moved = [a for a in dealers if a.state == "active"]
+    assert moved and all(
+        lazy.town.flat(*a.cell.coordinate) == lazy.dealers.cell[a.idx] for a in moved
+    )
+    dead = lazy.users.view("state") == DEAD
+    assert all((lazy.views.users[r] in lazy.agents) != dead[r] for r in range(dead.size))

@@ -15,6 +15,7 @@ from marketsim.accounts import REACTIVE, SELF_REFERRAL
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.population import NEVER
+from marketsim.rng import weighted_choice
 from marketsim.state import World
 
 # ------------------------------------------------------------------ arrests
@@ -306,7 +307,7 @@ def add_dealers(
     m = sc.market
     e = m.entrants
     d = world.dealers
-    cells = rng.choice(world.town.n_cells, size=n, p=weights)
+    cells = weighted_choice(rng, weights, n)
     filler = np.zeros(n, dtype=bool) if void_cells is None else void_cells[cells]
     crews = None
     if entrant:

@@ -186,6 +186,16 @@ def landuse_multipliers(land_use: np.ndarray, land_use_names: tuple[str, ...]) -
     return mult
 
 
+def ledger_rows(entries: tuple[tuple[str, str | None, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For `HarmLedger.add_rows`: the ledger rows of (harm, cause, per-cell row) entries
+    (cause None: the harm's own), and the per-cell rows, as two index arrays."""
+    rows = [
+        HARM_INDEX[h] * len(CAUSES) + CAUSE_INDEX[c or HARM_TYPES[HARM_INDEX[h]].cause]
+        for h, c, _ in entries
+    ]
+    return np.array(rows), np.array([k for _, _, k in entries])
+
+
 class HarmLedger:
     """Harm counts by cell, type and cause: today's tallies and the run's running totals.
 
@@ -223,7 +233,9 @@ class HarmLedger:
         if many and cells.size == 0:
             return
         self._touched[h, c] = True
-        if many and cells.size > 32:
+        if type(cells) is int:  # one event (an arrest, a death): no index array to build
+            self.today[h, c, cells] += count
+        elif many and cells.size > 32:
             w = count if type(count) is np.ndarray and count.ndim else None
             binned = np.bincount(cells, weights=w, minlength=self.n_cells)
             self.today[h, c] += binned if w is not None else binned * count
@@ -236,6 +248,12 @@ class HarmLedger:
         c = CAUSE_INDEX[cause or HARM_TYPES[h].cause]
         self._touched[h, c] = True
         self.today[h, c] += per_cell.ravel()
+
+    def add_rows(self, rows: np.ndarray, per_cell: np.ndarray, from_rows: np.ndarray) -> None:
+        """Add several per-cell arrays in one call, as `add_field` would one after another:
+        `per_cell[from_rows[k]]` to ledger row `rows[k]`, a (type, cause) pair (`ledger_rows`)."""
+        self._touched.reshape(-1)[rows] = True
+        kernels.add_rows(self.today.reshape(-1, self.n_cells), rows, per_cell, from_rows)
 
     def close_day(self, day: int, record: bool) -> np.ndarray:
         """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if recorded."""

@@ -243,6 +243,55 @@ def covering_unit(
     return out
 
 
+# Indices into buy_terms' parameter array (the trade phase fills it).
+BUY_DEP, BUY_REC, BUY_TREATED, BUY_SEARCH_COST, BUY_E_DEP, BUY_E_REC = range(6)
+N_BUY_PARAMS = 6
+
+
+@njit(cache=True)
+def buy_terms(
+    state: np.ndarray,
+    active_code: int,
+    cash: np.ndarray,
+    income: np.ndarray,
+    treatment: np.ndarray,
+    in_treatment: int,
+    dependent: np.ndarray,
+    search: np.ndarray,
+    price_level: float,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who may buy today, and the terms of their chance to (ODD §7.6, who buys).
+
+    Every active user (state == active_code) receives their income into cash, in
+    place. Returns the active rows; each one's base chance to buy (pr[BUY_DEP] or
+    pr[BUY_REC] by dependence, times pr[BUY_TREATED] in treatment); its full price
+    (`price_level` x (1 + search cost x search share), Moore 1973); and its price
+    elasticity. The phase raises the full price to the elasticity in numpy (powers
+    stay in numpy, module docstring). The same operations as the numpy code it replaced.
+    """
+    n = 0
+    for r in range(state.size):
+        if state[r] == active_code:
+            n += 1
+    active = np.empty(n, dtype=np.int64)
+    base = np.empty(n)
+    full = np.empty(n)
+    elasticity = np.empty(n)
+    i = 0
+    for r in range(state.size):
+        if state[r] != active_code:
+            continue
+        active[i] = r
+        cash[r] += income[r]
+        p = pr[BUY_DEP] if dependent[r] else pr[BUY_REC]
+        base[i] = p * (pr[BUY_TREATED] if treatment[r] == in_treatment else 1.0)
+        full[i] = price_level * (1.0 + pr[BUY_SEARCH_COST] * search[r])
+        elasticity[i] = pr[BUY_E_DEP] if dependent[r] else pr[BUY_E_REC]
+        i += 1
+    return active, base, full, elasticity
+
+
 @njit(cache=True)
 def choose_sellers(
     rng,
@@ -483,6 +532,61 @@ def pitch_value(
     return out
 
 
+@njit(cache=True)
+def candidate_pitches(
+    pitch: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+) -> np.ndarray:
+    """The pitches a reviewing dealer appraises (ODD §7.4): its own (column 0), then its
+    pitch moved by each drawn offset (dx, dy), clipped at the town's edge (no wrap)."""
+    n, k = dx.shape
+    cand = np.empty((n, k + 1), dtype=np.int64)
+    for i in range(n):
+        x, y = cell_x[pitch[i]], cell_y[pitch[i]]
+        cand[i, 0] = pitch[i]
+        for j in range(k):
+            nx = min(max(x + dx[i, j], 0), width - 1)
+            ny = min(max(y + dy[i, j], 0), height - 1)
+            cand[i, j + 1] = nx * height + ny
+    return cand
+
+
+@njit(cache=True)
+def best_pitch(
+    value: np.ndarray,
+    switched: np.ndarray,
+    may_switch: np.ndarray,
+    relocation_gain: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each reviewing dealer's best option and whether it is worth the change (ODD §7.4).
+
+    Options: the candidate pitches (`value`, column 0 staying put), then the own pitch in
+    the other mode (`switched`, open to closed only where `may_switch`). The best is the
+    first highest value (numpy's argmax: a NaN counts as highest); a change needs a
+    gain over staying above `relocation_gain` x max(|value of staying|, 1).
+    Returns the best option's column (value.shape[1]: switch mode) and whether to change.
+    """
+    n, k = value.shape
+    best = np.zeros(n, dtype=np.int64)
+    change = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        top = value[i, 0]
+        for j in range(k + 1):
+            v = value[i, j] if j < k else (switched[i] if may_switch[i] else -np.inf)
+            if np.isnan(top):
+                break
+            if np.isnan(v) or v > top:
+                top, best[i] = v, j
+        stay = value[i, 0]
+        change[i] = best[i] > 0 and top - stay > relocation_gain * max(abs(stay), 1.0)
+    return best, change
+
+
 # Indices into pitch_value's parameter array (the dealers phase fills it).
 PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
 N_PITCH_PARAMS = 5
@@ -700,6 +804,81 @@ def pay_and_use(
             if overdose[i]:
                 fatal[i] = rng.random() < pr[OD_FATAL]
     return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
+
+
+@njit(cache=True)
+def treatment_candidates(
+    state: np.ndarray,
+    active_code: int,
+    treatment: np.ndarray,
+    no_treatment: int,
+    dependent: np.ndarray,
+    home: np.ndarray,
+    nearest_site: np.ndarray,
+    adverse_until: np.ndarray,
+    day: int,
+    after_adverse: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who may seek treatment today (ODD §7.13 seeking): active, dependent users with no
+    treatment, in row order; each one's nearest site, and the boost to seeking
+    (`after_adverse` within 30 days of an overdose or arrest, else 1)."""
+    n = 0
+    for r in range(state.size):
+        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
+            n += 1
+    cand = np.empty(n, dtype=np.int64)
+    site = np.empty(n, dtype=np.int64)
+    boost = np.empty(n)
+    i = 0
+    for r in range(state.size):
+        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
+            cand[i], site[i] = r, nearest_site[home[r]]
+            boost[i] = after_adverse if adverse_until[r] > day else 1.0
+            i += 1
+    return cand, site, boost
+
+
+# Indices into client_day's parameter array (the treatment phase fills it).
+CD_APPOINTMENT, CD_MISSED_PER_HOUR, CD_DROPOUT, CD_MISSED_BOOST = range(4)
+N_CLIENT_PARAMS = 4
+
+
+@njit(cache=True)
+def client_day(
+    clients: np.ndarray,
+    site: np.ndarray,
+    police_near: np.ndarray,
+    missed_count: np.ndarray,
+    treatment_day: np.ndarray,
+    draws: np.ndarray,
+    day: int,
+    duration: int,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A treatment client's day (ODD §7.13 clients): appointment, miss, drop-out, completion.
+
+    Client i has an appointment if draws[0, i] < pr[CD_APPOINTMENT], and misses it if
+    also draws[1, i] < min(1, pr[CD_MISSED_PER_HOUR] x visible officer-hours near its
+    site); a miss is counted on the client's row (`missed_count`, in place). It drops
+    out if draws[2, i] < pr[CD_DROPOUT] + pr[CD_MISSED_BOOST] x misses this episode,
+    and completes if it stays and has been in treatment `duration` days. The draws are
+    the phase's three rows of uniforms, in the numpy code's order. Returns missed,
+    drop and done per client.
+    """
+    n = clients.size
+    missed = np.zeros(n, dtype=np.bool_)
+    drop = np.zeros(n, dtype=np.bool_)
+    done = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        p_miss = min(1.0, pr[CD_MISSED_PER_HOUR] * police_near[site[i]])
+        missed[i] = draws[0, i] < pr[CD_APPOINTMENT] and draws[1, i] < p_miss
+    for i in range(n):
+        c = clients[i]
+        if missed[i]:
+            missed_count[c] += 1
+        drop[i] = draws[2, i] < pr[CD_DROPOUT] + pr[CD_MISSED_BOOST] * missed_count[c]
+        done[i] = not drop[i] and day - treatment_day[c] >= duration
+    return missed, drop, done
 
 
 # Rows of book_purchases' counts per cell (whole numbers), in the order trade books them.
@@ -1060,6 +1239,22 @@ def warm() -> None:
         3,
     )
     over_capacity(i, i, 1)
+    treatment_candidates(
+        np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
+    )
+    client_day(i, i, np.zeros(1), i.copy(), i, np.zeros((3, 1)), 0, 1, np.zeros(N_CLIENT_PARAMS))
+    buy_terms(
+        np.zeros(1, dtype=np.int8),
+        1,
+        np.zeros(1),
+        np.zeros(1),
+        np.zeros(1, dtype=np.int8),
+        2,
+        ok,
+        np.zeros(1),
+        1.0,
+        np.zeros(N_BUY_PARAMS),
+    )
     f = np.zeros(1)
     f2 = np.zeros((2, 3))
     codes = np.zeros(1, dtype=np.int8)
@@ -1115,6 +1310,10 @@ def warm() -> None:
     fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
+    candidate_pitches(
+        i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
+    )
+    best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
     numpy_sum(f, 0, 1)

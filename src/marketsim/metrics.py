@@ -62,6 +62,7 @@ class DayTally:
         self._ones = np.ones(n_cells)  # unit weights are views of this, not fresh arrays
         self._keys: list[np.ndarray] = []
         self._weights: list[np.ndarray] = []
+        self._rows: list[int] = []  # each queued batch's metric row
 
     def add(self, metric: str, cells: np.ndarray | int, count: np.ndarray | float = 1.0) -> None:
         # Called ~30 times a day: the common case (a 1-d array, unit count) allocates nothing
@@ -71,7 +72,9 @@ class DayTally:
         n = cells.size
         if n == 0:
             return
-        self._keys.append(cells + _row(metric) * self.n_cells)
+        row = _row(metric)
+        self._keys.append(cells + row * self.n_cells)
+        self._rows.append(row)
         if type(count) is np.ndarray and count.ndim:
             self._weights.append(count)
         elif count == 1.0:
@@ -89,14 +92,15 @@ class DayTally:
             np.add.at(self._values.reshape(-1), keys, weights)
             self._keys.clear()
             self._weights.clear()
+            self._rows.clear()
         return self._values
 
     def total(self, metric: str) -> float:
         """Today's town-wide total of one metric, without binning the queue."""
         row = _row(metric)
         total = float(self._values[row].sum())
-        for keys, weights in zip(self._keys, self._weights, strict=True):
-            if keys[0] // self.n_cells == row:  # each queued batch holds one metric
+        for batch_row, weights in zip(self._rows, self._weights, strict=True):
+            if batch_row == row:
                 total += float(weights.sum())
         return total
 
@@ -116,6 +120,7 @@ class DayTally:
     def reset(self) -> None:
         self._keys.clear()
         self._weights.clear()
+        self._rows.clear()
         self._values.fill(0.0)
 
 

@@ -3,7 +3,8 @@
 State lives in the world (state.py): struct-of-arrays populations, so each
 phase (phases/) is a few array operations over all dealers or users. Every
 change of an agent's state is booked in events.py. The Mesa agents (views.py)
-are views onto the populations' rows for AgentSet, the grid and the app.
+are views onto the populations' rows for AgentSet, the grid and the app, synced
+when looked at.
 """
 
 from __future__ import annotations
@@ -49,18 +50,25 @@ class MarketModel(mesa.Model):
         for tactic in self.world.tactics:
             tactic.init(self.world)
         self._finalized = False
-        self.views = AgentViews(self, self.world)
+        self._views = AgentViews(self, self.world)
+        self._views_stale = False  # days have run since the views were last placed
         self.datacollector = headline_collector()  # for Mesa's tools (datacollection.py)
 
     def step(self) -> None:
         """One day: the phases of `marketsim.plan.PHASES`, in order (ODD §7)."""
         for _, phase in PHASES:
             phase(self.world)
-        self.world.day += 1
-        self.views.sync()
+        self.end_day()
         if self.world.day > 0:  # the day just run was recorded: Mesa's tools see it too
             self.datacollector.collect(self)
         self.running = self.world.day < self.world.config.steps
+
+    def end_day(self) -> None:
+        """Count the day; Mesa's agent sets follow the rows (the views are placed on the
+        grid when next looked at: `views`)."""
+        self.world.day += 1
+        self._views.follow_rows()
+        self._views_stale = True
 
     def run(self, progress=None) -> None:
         """Burn in, then run the recorded days; `progress(n)` is called per day."""
@@ -75,6 +83,38 @@ class MarketModel(mesa.Model):
             for tactic in self.world.tactics:
                 tactic.finalize(self.world)
             self._finalized = True
+
+    # Mesa's view of the model: the agent views, placed on the grid when looked at.
+    def sync_views(self) -> None:
+        """Put the Mesa agent views where their rows are, if days have run since."""
+        if self._views_stale:
+            self._views.place()
+            self._views_stale = False
+
+    @property
+    def views(self) -> AgentViews:
+        self.sync_views()
+        return self._views
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        self.sync_views()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict[type, mesa.agent.AgentSet]:
+        self.sync_views()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self.sync_views()
+        return super().agent_types
+
+    @property
+    def grid(self):
+        self.sync_views()
+        return self.world.town.grid
 
     # The world's parts, for Mesa users, reports and tests (read-only).
     @property
@@ -92,10 +132,6 @@ class MarketModel(mesa.Model):
     @property
     def town(self) -> Town:
         return self.world.town
-
-    @property
-    def grid(self):
-        return self.world.town.grid
 
     @property
     def dealers(self) -> DealerPopulation:

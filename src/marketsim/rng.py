@@ -39,3 +39,12 @@ class Streams:
 
     def names(self) -> list[str]:
         return sorted(self._streams)
+
+
+def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """`size` indices drawn with probabilities `p` (non-negative, summing to 1): the very
+    draws of `rng.choice(p.size, size, p=p)`, from the same uniforms, without `choice`'s
+    checks of `p`, which cost two thirds of a call over a town's cells."""
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return cdf.searchsorted(rng.random(size), side="right")

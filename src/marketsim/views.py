@@ -1,11 +1,17 @@
 """Mesa agent views onto the populations' rows, kept in step by the model.
 
 The world's state lives in struct-of-arrays populations (agents/); the day's
-phases never touch these views. After each day the model syncs them, so Mesa's
+phases never touch these views. Each day Mesa's agent sets follow the rows
+(`follow_rows`: new rows get views, in the order the rows were added, and users
+who die leave the model), so an AgentSet is always current. Where the views stand
+on the grid is brought up to date when the model's `agents`, `agents_by_type`,
+`grid` or `views` are read (`place`): moving the police units and dealers every
+day cost a twentieth of the day's work, and sweeps never look. Then Mesa's
 AgentSet, the grid and the visualisation see ordinary agents: dealers on their
-pitch (off the grid while in custody, diverted or desisted), users at home
-(removed when they die), police units on the first cell of today's beat, and
-the treatment sites.
+pitch (off the grid while in custody, diverted or desisted), users at home,
+police units on the first cell of today's beat, and the treatment sites. (A
+reference to the grid or a cell kept across steps shows where the views stood
+when last placed: read `model.grid` again after stepping.)
 """
 
 from __future__ import annotations
@@ -117,7 +123,8 @@ class TreatmentSite(_RowView, FixedAgent):
 
 
 class AgentViews:
-    """The Mesa agents of one model, synced with the world once a day."""
+    """The Mesa agents of one model: its agent sets follow the rows each day, and the
+    views are placed on the grid when looked at (`MarketModel.views`)."""
 
     def __init__(self, model: mesa.Model, world: World):
         self.model = model
@@ -126,6 +133,7 @@ class AgentViews:
         self.users: list[User] = []
         self._dealer_cell = np.empty(0, dtype=np.int64)  # where each dealer view stands (-1 off)
         self._user_gone = np.empty(0, dtype=bool)
+        self._users_placed = 0  # user views [0, this) are at home (or have left the model)
         town = world.town
         self.police = [PoliceUnit(model, world, i) for i in range(world.police.n_units)]
         self.sites = []
@@ -135,29 +143,42 @@ class AgentViews:
             self.sites.append(site)
         self.sync()
 
-    def sync(self) -> None:
-        """Bring every view in line with its row: new rows get views, moved ones move."""
-        world, town = self.world, self.world.town
-        d, u = world.dealers, world.users
-        for r in range(len(self.dealers), d.n):
+    def follow_rows(self) -> None:
+        """Mesa's agent sets follow the rows (each day): new rows get views, placed on the
+        grid at the next `place`, and users who died leave the model."""
+        world = self.world
+        u = world.users
+        for r in range(len(self.dealers), world.dealers.n):
             self.dealers.append(Dealer(self.model, world, r))
         for r in range(len(self.users), u.n):
-            view = User(self.model, world, r)
-            view.cell = town.cell(int(u.home[r]))
-            self.users.append(view)
-        # Dealers: on their pitch while active, off the grid otherwise.
-        want = np.where(d.view("state") == D.ACTIVE, d.view("cell"), -1)
-        have = np.full(d.n, -1, dtype=np.int64)
-        have[: self._dealer_cell.size] = self._dealer_cell
-        for r in np.flatnonzero(want != have):
-            self.dealers[r].cell = town.cell(int(want[r])) if want[r] >= 0 else None
-        self._dealer_cell = want
-        # Users who died leave the model.
+            self.users.append(User(self.model, world, r))
         gone = np.zeros(u.n, dtype=bool)
         gone[: self._user_gone.size] = self._user_gone
         for r in np.flatnonzero((u.view("state") == U.DEAD) & ~gone):
             self.users[r].remove()
             gone[r] = True
         self._user_gone = gone
+
+    def place(self) -> None:
+        """Put the views where their rows are on the grid: users at home, dealers on their
+        pitch while active (off the grid otherwise), police units on the first cell of
+        today's beat."""
+        world, town = self.world, self.world.town
+        d, u = world.dealers, world.users
+        for r in range(self._users_placed, len(self.users)):
+            if not self._user_gone[r]:
+                self.users[r].cell = town.cell(int(u.home[r]))
+        self._users_placed = len(self.users)
+        want = np.where(d.view("state") == D.ACTIVE, d.view("cell"), -1)
+        have = np.full(d.n, -1, dtype=np.int64)
+        have[: self._dealer_cell.size] = self._dealer_cell
+        for r in np.flatnonzero(want != have):
+            self.dealers[r].cell = town.cell(int(want[r])) if want[r] >= 0 else None
+        self._dealer_cell = want
         for unit, cell in zip(self.police, world.police.unit_cell, strict=True):
             unit.cell = town.cell(int(cell))
+
+    def sync(self) -> None:
+        """Bring every view in line with its row."""
+        self.follow_rows()
+        self.place()

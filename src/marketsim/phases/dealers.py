@@ -194,11 +194,11 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
         held = contacts_held(world)
     k = cfg.relocation_candidates
     r = cfg.relocation_radius
-    cx = town.cell_x[d.cell[movers]]
-    cy = town.cell_y[d.cell[movers]]
-    nx = np.clip(cx[:, None] + rng.integers(-r, r + 1, (movers.size, k)), 0, town.width - 1)
-    ny = np.clip(cy[:, None] + rng.integers(-r, r + 1, (movers.size, k)), 0, town.height - 1)
-    cand = np.concatenate([d.cell[movers][:, None], nx * town.height + ny], axis=1)
+    dx = rng.integers(-r, r + 1, (movers.size, k))
+    dy = rng.integers(-r, r + 1, (movers.size, k))
+    cand = kernels.candidate_pitches(
+        d.cell[movers], dx, dy, town.cell_x, town.cell_y, town.width, town.height
+    )  # the own pitch, then k nearby ones
     is_open = d.open[movers]
     calls = customer_calls(world, held[movers])
     own = d.risk[movers]
@@ -206,12 +206,9 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     value = pitch_value(world, cand, is_open, calls, own, terms)
     # The last column: the same pitch in the other mode (closed needs customers).
     switched = pitch_value(world, cand[:, :1], ~is_open, calls, own, terms)[:, 0]
-    can_close = held[movers] >= cfg.min_contacts_to_close
-    switched[is_open & ~can_close] = -np.inf
-    value = np.concatenate([value, switched[:, None]], axis=1)
-    best = value.argmax(axis=1)
-    gain = value[np.arange(movers.size), best] - value[:, 0]
-    change = (best > 0) & (gain > cfg.relocation_gain * np.maximum(np.abs(value[:, 0]), 1.0))
+    may_switch = ~is_open | (held[movers] >= cfg.min_contacts_to_close)
+    # The best option; a change must gain enough over staying as it is.
+    best, change = kernels.best_pitch(value, switched, may_switch, cfg.relocation_gain)
     flip = change & (best == k + 1)
     d.open[movers[flip]] = ~is_open[flip]
     move = change & ~flip

@@ -12,6 +12,7 @@ import numpy as np
 
 from marketsim import kernels
 from marketsim.fields import box_sum
+from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX as TI
 from marketsim.state import World
 
@@ -72,9 +73,15 @@ def run(world: World) -> None:
     exposure = people[kernels.EXPOSED]
     world.tally.set_field("visible_dealing", exposure)
     world.tally.set_field("fear", people[kernels.FEAR])
-    world.ledger.add_field("visible_dealing_exposure", exposure)
-    world.ledger.add_field("fear", people[kernels.FEAR_MARKET], cause="market")
-    world.ledger.add_field("fear", people[kernels.FEAR_ENFORCEMENT], cause="enforcement")
+    world.ledger.add_rows(_LEDGER_ROWS, people, _PEOPLE_ROWS)
 
 
 _NONE = np.empty(0)  # no violence, or no raids, today (kernels.fear_day)
+# Harms booked from kernels.fear_day's rows: exposure, and fear by its cause.
+_LEDGER_ROWS, _PEOPLE_ROWS = ledger_rows(
+    (
+        ("visible_dealing_exposure", None, kernels.EXPOSED),
+        ("fear", "market", kernels.FEAR_MARKET),
+        ("fear", "enforcement", kernels.FEAR_ENFORCEMENT),
+    )
+)

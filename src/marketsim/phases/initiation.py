@@ -12,6 +12,7 @@ from marketsim import events
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
 from marketsim.metrics import TALLY_INDEX
+from marketsim.rng import weighted_choice
 from marketsim.state import World
 
 
@@ -29,7 +30,7 @@ def run(world: World) -> None:
     total = rate.sum()
     n_new = int(rng.poisson(total)) if total > 0 else 0
     if n_new:
-        homes = rng.choice(town.n_cells, size=n_new, p=rate / total)
+        homes = weighted_choice(rng, rate / total, n_new)
         rows = events.add_users(world, homes, np.zeros(n_new, dtype=bool), rng)
         world.tally.add("new_users", u.home[rows])
         world.ledger.add("initiation", u.home[rows])

@@ -7,6 +7,7 @@ import numpy as np
 from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.state import World
 
@@ -27,6 +28,9 @@ _STOCKS = (
     ("prison_days", kernels.IN_CUSTODY),
 )
 _TALLY_ROWS, _STOCK_ROWS = count_rows(_STOCKS)
+_LEDGER_ROWS, _HARM_ROWS = ledger_rows(
+    (("runner_exploitation", None, kernels.EXPLOITING), ("prison_day", None, kernels.IN_CUSTODY))
+)
 
 
 def run(world: World) -> None:
@@ -52,8 +56,7 @@ def run(world: World) -> None:
         _CODES,
     )
     tally.add_count_rows(_TALLY_ROWS, stocks, _STOCK_ROWS)
-    ledger.add_field("runner_exploitation", stocks[kernels.EXPLOITING])
-    ledger.add_field("prison_day", stocks[kernels.IN_CUSTODY])
+    ledger.add_rows(_LEDGER_ROWS, stocks, _HARM_ROWS)
     world.accounts.add_counts("prison_days", custody_by)
     harm_by_type = ledger.close_day(world.day, record=world.recording)
     harm_per_cell = kernels.weighted_harm(world.recorder.cell_weights, harm_by_type)

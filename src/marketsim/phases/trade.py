@@ -25,6 +25,7 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.harms import ledger_rows
 from marketsim.metrics import count_rows
 from marketsim.phases.dealers import place_risk
 from marketsim.state import World
@@ -38,13 +39,26 @@ def run(world: World) -> None:
     tally, ledger, day = world.tally, world.ledger, world.day
     d.sales[: d.n] = 0
 
-    active = u.in_state(U.ACTIVE)
-    u.cash[active] += u.income[active]
-    treated = u.treatment[active] == U.IN_TREATMENT
-    dep = u.dependent[active]
-    p_buy = np.where(dep, cu.buy_prob_dependent, cu.buy_prob_recreational)
-    p_buy = p_buy * np.where(treated, 1.0 - sc.treatment.use_reduction, 1.0)
-    p_buy = p_buy * demand_response(world, active, dep)
+    # 1. income into cash; the chance to buy, times the demand response (kernels.buy_terms)
+    pb = np.empty(kernels.N_BUY_PARAMS)
+    pb[kernels.BUY_DEP], pb[kernels.BUY_REC] = cu.buy_prob_dependent, cu.buy_prob_recreational
+    pb[kernels.BUY_TREATED] = 1.0 - sc.treatment.use_reduction
+    pb[kernels.BUY_SEARCH_COST] = cu.search_cost
+    pb[kernels.BUY_E_DEP] = cu.price_elasticity_dependent
+    pb[kernels.BUY_E_REC] = cu.price_elasticity_recreational
+    active, p_buy, full, elasticity = kernels.buy_terms(
+        u.view("state"),
+        U.ACTIVE,
+        u.cash,
+        u.income,
+        u.treatment,
+        U.IN_TREATMENT,
+        u.dependent,
+        u.search,
+        price_level(world),
+        pb,
+    )
+    p_buy = p_buy * demand_response(full, elasticity)
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
     if nb == 0:
@@ -143,8 +157,7 @@ def run(world: World) -> None:
     )
     world.crime_arrests = (caught_users, caught_cells)
     tally.add_count_rows(_TALLY_ROWS, counts, _COUNT_ROWS)
-    for harm, row in _HARMS:
-        ledger.add_field(harm, counts[row])
+    ledger.add_rows(_LEDGER_ROWS, counts, _HARM_ROWS)
     # Units and takings need not be whole numbers: queued in the order of purchase.
     pitch = d.cell[seller[seller >= 0][pays]]
     tally.add("units_sold", pitch, units[pays])
@@ -167,12 +180,14 @@ _COUNTED = (
     ("overdose_deaths", kernels.OVERDOSE_DEATHS),
 )
 _TALLY_ROWS, _COUNT_ROWS = count_rows(_COUNTED)
-_HARMS = (
-    ("acquisitive_crime", kernels.CRIMES),
-    ("public_use", kernels.PUBLIC_USE),
-    ("litter", kernels.LITTERED),
-    ("overdose_nonfatal", kernels.OVERDOSES_SURVIVED),
-    ("overdose_death", kernels.OVERDOSE_DEATHS),
+_LEDGER_ROWS, _HARM_ROWS = ledger_rows(
+    (
+        ("acquisitive_crime", None, kernels.CRIMES),
+        ("public_use", None, kernels.PUBLIC_USE),
+        ("litter", None, kernels.LITTERED),
+        ("overdose_nonfatal", None, kernels.OVERDOSES_SURVIVED),
+        ("overdose_death", None, kernels.OVERDOSE_DEATHS),
+    )
 )
 
 TILE = 64  # cells; the default 50x50 town is one tile
@@ -270,19 +285,20 @@ def give_numbers(
     kernels.learn_numbers(contacts, who, dealer, rng.integers(0, contacts.shape[1], who.size))
 
 
-def demand_response(world: World, active: np.ndarray, dependent: np.ndarray) -> np.ndarray:
+def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
     """Purchases fall with the full price: the money price plus search time valued in
     money (Moore 1973), at elasticities below one (Gallet 2014); casual users respond
     more than dependent ones (Kleiman 1988). 1 at the base price with no search time.
+    Each buyer's full price and elasticity: `kernels.buy_terms`, from `price_level`.
     """
-    cu, m, d = world.config.users, world.config.market, world.dealers
-    sellers = d.active()
-    price = d.price[sellers].mean() / m.base_price if sellers.size else 1.0
-    full = price * (1.0 + cu.search_cost * world.users.search[active])
-    elasticity = np.where(
-        dependent, cu.price_elasticity_dependent, cu.price_elasticity_recreational
-    )
     return full**elasticity
+
+
+def price_level(world: World) -> float:
+    """Today's money price relative to the base price: active dealers' mean price."""
+    d = world.dealers
+    sellers = d.active()
+    return d.price[sellers].mean() / world.config.market.base_price if sellers.size else 1.0
 
 
 def _open_market(world: World, open_rows: np.ndarray) -> tuple:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from marketsim import events
+from marketsim import events, kernels
 from marketsim.agents import user as U
 from marketsim.state import World
 
@@ -36,10 +36,18 @@ def run(world: World) -> None:
     police_near = site_police_hours(world)
 
     # seeking
-    active = u.in_state(U.ACTIVE)
-    cand = active[(u.treatment[active] == U.NO_TREATMENT) & u.dependent[active]]
-    site = world.town.nearest_site[u.home[cand]]
-    boost = np.where(u.adverse_until[cand] > day, cu.treatment_seek_after_adverse, 1.0)
+    cand, site, boost = kernels.treatment_candidates(
+        u.view("state"),
+        U.ACTIVE,
+        u.treatment,
+        U.NO_TREATMENT,
+        u.dependent,
+        u.home,
+        world.town.nearest_site,
+        u.adverse_until,
+        day,
+        cu.treatment_seek_after_adverse,
+    )  # active, dependent, not in treatment: their nearest site, and the boost to seeking
     p = (
         cu.treatment_seek_prob
         * world.levers.treatment_seeking
@@ -66,16 +74,27 @@ def run(world: World) -> None:
     site_cells = np.array([s.cell_index for s in world.services])
     ledger.add("treatment_place_day", site_cells[site])
     world.accounts.add_by_index("treatment_place_days", u.referred_by[clients])
-    appointment = rng.random(clients.size) < cfg.appointment_prob
-    p_miss = np.minimum(1.0, cfg.missed_per_police_hour * police_near[site])
-    missed = appointment & (rng.random(clients.size) < p_miss)
+    # Appointments (missed more where police stand near the site), drop-out (more after
+    # misses) and completion: kernels.client_day, from three rows of uniforms.
+    pr = np.empty(kernels.N_CLIENT_PARAMS)
+    pr[kernels.CD_APPOINTMENT] = cfg.appointment_prob
+    pr[kernels.CD_MISSED_PER_HOUR] = cfg.missed_per_police_hour
+    pr[kernels.CD_DROPOUT] = cfg.dropout_prob
+    pr[kernels.CD_MISSED_BOOST] = cfg.missed_dropout_boost
+    missed, drop, done = kernels.client_day(
+        clients,
+        site,
+        police_near,
+        u.missed,
+        u.treatment_day,
+        rng.random((3, clients.size)),
+        day,
+        cfg.duration_days,
+        pr,
+    )
     if missed.any():
         tally.add("missed_appointments", u.home[clients[missed]])
         ledger.add("missed_treatment", u.home[clients[missed]])
-        u.missed[clients[missed]] += 1
-    p_drop = cfg.dropout_prob + cfg.missed_dropout_boost * u.missed[clients]
-    drop = rng.random(clients.size) < p_drop
-    done = ~drop & (day - u.treatment_day[clients] >= cfg.duration_days)
     for ur in clients[drop]:
         events.leave_treatment(world, int(ur))
     u.tolerance_until[clients[drop]] = day + cu.tolerance_loss_days
