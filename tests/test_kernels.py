@@ -350,6 +350,7 @@ def test_book_purchases_matches_numpy_exactly():
         public, litter = pays & (rng.random(n) < 0.4), pays & (rng.random(n) < 0.2)
         od = pays & (rng.random(n) < 0.1)
         fatal = od & (rng.random(n) < 0.3)
+        od_risk = np.where(pays, rng.random(n) * 0.2, 0.0)
         units = rng.choice([1.0, 0.5, 1.7], n)
         home, cell = rng.integers(0, n_cells, n_users), rng.integers(0, n_cells, n_dealers)
         price, crimes = rng.random(n_dealers) * 20, rng.integers(0, 5, n_users)
@@ -362,7 +363,7 @@ def test_book_purchases_matches_numpy_exactly():
         where_crime = np.where(is_open, cell[s], home[b])
         if recording:
             r_crimes[b[offend]] += offences[offend].astype(np.int64)
-        expected = np.zeros((9, n_cells))
+        expected = np.zeros((11, n_cells))
         np.add.at(expected[kernels.CRIMES], where_crime[offend], offences[offend])
         bp, sp, op, pitch = b[pays], s[pays], is_open[pays], cell[s[pays]]
         np.add.at(r_sales, sp, 1)
@@ -379,10 +380,14 @@ def test_book_purchases_matches_numpy_exactly():
         np.add.at(expected[kernels.OVERDOSES], where_od, 1.0)
         np.add.at(expected[kernels.OVERDOSE_DEATHS], where_od[fp], 1.0)
         np.add.at(expected[kernels.OVERDOSES_SURVIVED], where_od[~fp], 1.0)
+        # the overdoses each paid use risked, in purchase order (new with the kernel)
+        where_use, risk = np.where(public[pays], pitch, home[bp]), od_risk[pays]
+        np.add.at(expected[kernels.OVERDOSES_RISKED_FATAL], where_use, risk * 0.3)
+        np.add.at(expected[kernels.OVERDOSES_RISKED_SURVIVED], where_use, risk * (1.0 - 0.3))
         profit = np.bincount(sp, weights=units[pays] * (price[sp] - 3.5), minlength=n_dealers)
         got = kernels.book_purchases(
             buyers, seller, via_open, offend, offences, caught, pays, public, litter, od, fatal,
-            units, home, crimes, cell, price, sales, 3.5, recording, n_cells,
+            od_risk, 0.3, units, home, crimes, cell, price, sales, 3.5, recording, n_cells,
         )  # fmt: skip
         assert np.array_equal(got[0], expected) and np.array_equal(got[1], profit)
         assert np.array_equal(got[2], b[caught]) and np.array_equal(got[3], where_crime[caught])

@@ -732,7 +732,8 @@ def pay_and_use(
     risk, rushed or public use and lost tolerance. `pr` holds the parameters
     (indices below). Draws from `rng` in the order of the numpy code it replaced.
     Returns, per purchase: offend, offences, caught, pays, public, litter,
-    overdose, fatal, and cost and units.
+    overdose, fatal, the chance of the overdose (0 where the buyer did not pay), and
+    cost and units.
     """
     ok = np.flatnonzero(seller >= 0)
     n = ok.size
@@ -781,6 +782,7 @@ def pay_and_use(
     litter = np.zeros(n, dtype=np.bool_)
     overdose = np.zeros(n, dtype=np.bool_)
     fatal = np.zeros(n, dtype=np.bool_)
+    od_risk = np.zeros(n)
     for i in paid:
         r = rng.random()
         is_open = via_open[ok[i]]
@@ -798,12 +800,13 @@ def pay_and_use(
         rushed = is_open and police[d_cell[s[i]]] > 0
         p = p * (pr[OD_RUSHED] if rushed or public[i] else 1.0)
         p = p * (pr[OD_TOLERANCE] if u_tolerance_until[b[i]] > day else 1.0)
+        od_risk[i] = min(1.0, p)
         overdose[i] = r < p
     if overdose.any():
         for i in paid:
             if overdose[i]:
                 fatal[i] = rng.random() < pr[OD_FATAL]
-    return offend, offences, caught, pays, public, litter, overdose, fatal, cost, units
+    return offend, offences, caught, pays, public, litter, overdose, fatal, od_risk, cost, units
 
 
 @njit(cache=True)
@@ -881,7 +884,8 @@ def client_day(
     return missed, drop, done
 
 
-# Rows of book_purchases' counts per cell (whole numbers), in the order trade books them.
+# Rows of book_purchases' counts per cell, in the order trade books them: whole numbers,
+# then the overdoses each use risked (expected counts, for the harm account).
 (
     SALES,
     OPEN_SALES,
@@ -892,7 +896,9 @@ def client_day(
     OVERDOSES,
     OVERDOSE_DEATHS,
     OVERDOSES_SURVIVED,
-) = range(9)
+    OVERDOSES_RISKED_FATAL,
+    OVERDOSES_RISKED_SURVIVED,
+) = range(11)
 
 
 @njit(cache=True)
@@ -908,6 +914,8 @@ def book_purchases(
     litter: np.ndarray,
     overdose: np.ndarray,
     fatal: np.ndarray,
+    od_risk: np.ndarray,
+    fatality: float,
     units: np.ndarray,
     u_home: np.ndarray,
     u_crimes: np.ndarray,
@@ -923,13 +931,16 @@ def book_purchases(
 
     Acquisitive crimes happen at the pitch for street purchases, at home for calls; sales
     count at the seller's pitch (open or closed); public use and litter at the pitch;
-    overdoses in public at the pitch, else at home. Returns the whole-number counts per
-    cell (rows SALES ... OVERDOSES_SURVIVED, exact in any order); each dealer's takings
+    overdoses in public at the pitch, else at home. Returns the counts per cell: whole
+    numbers in rows SALES ... OVERDOSES_SURVIVED (exact in any order), and in the last two
+    rows the overdoses each paid use risked, fatal and not (its overdose chance `od_risk`
+    times `fatality` and one minus it, where an overdose would happen, summed in purchase
+    order: the conditional expectation of the realised rows); each dealer's takings
     net of wholesale cost (`unit_cost` a unit), added up in purchase order as np.bincount
     did; and the users caught offending and where, the users who overdosed and whether
     fatally. In place: dealers' sales today, and users' crimes on recorded days.
     """
-    counts = np.zeros((9, n_cells))
+    counts = np.zeros((11, n_cells))
     profit = np.zeros(d_sales.size)
     n = offend.size
     caught_users = np.empty(n, dtype=np.int64)
@@ -960,6 +971,9 @@ def book_purchases(
                 counts[PUBLIC_USE, pitch] += 1
             if litter[i]:
                 counts[LITTERED, pitch] += 1
+            where = pitch if public[i] else home
+            counts[OVERDOSES_RISKED_FATAL, where] += od_risk[i] * fatality
+            counts[OVERDOSES_RISKED_SURVIVED, where] += od_risk[i] * (1.0 - fatality)
             if overdose[i]:
                 where = pitch if public[i] else home
                 counts[OVERDOSES, where] += 1
@@ -1295,6 +1309,8 @@ def warm() -> None:
         ok[:1],
         ok[:1],
         ok[:1],
+        f,
+        0.1,
         f,
         i,
         i.copy(),
