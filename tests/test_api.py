@@ -72,6 +72,9 @@ def test_compare_in_python_matches_its_store(tmp_path) -> None:
     runs = result.runs.set_index(["label", "replicate"])["all.arrests"]
     diff = (runs["b"] - runs["a"]).mean()
     assert row["diff_vs_first"].iloc[0] == pytest.approx(diff, rel=1e-5)
+    # Asked again for one seed, it runs nothing and returns the first seed's runs only.
+    fewer = marketsim.compare([a, b], replicates=1, seed=3, out=tmp_path / "cmp", backend="serial")
+    assert list(fewer.runs.seed.unique()) == [3] and len(fewer.runs) == 2
 
 
 def test_mesa_batch_run_works_on_the_model() -> None:
