@@ -141,12 +141,7 @@ def _finish(outcome: Outcome) -> ExperimentResult:
             f"{len(outcome.failures)} run(s) failed (first: {first}); details in "
             f"{outcome.out}/failures/, finished runs kept: call again to retry"
         )
-    store = ResultStore(outcome.out)
-    runs = store.load()
-    # A comparison asked for fewer seeds than its store holds reports on the first ones.
-    n_jobs = store.manifest().get("n_jobs")
-    if n_jobs is not None and len(runs):
-        runs = runs[runs.job < n_jobs].reset_index(drop=True)
+    runs = ResultStore(outcome.out).load()
     return ExperimentResult(outcome.out, outcome.report, runs, outcome.detail)
 
 

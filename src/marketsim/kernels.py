@@ -971,11 +971,10 @@ def book_purchases(
                 counts[PUBLIC_USE, pitch] += 1
             if litter[i]:
                 counts[LITTERED, pitch] += 1
-            where = pitch if public[i] else home
+            where = pitch if public[i] else home  # where use, and any overdose, happens
             counts[OVERDOSES_RISKED_FATAL, where] += od_risk[i] * fatality
             counts[OVERDOSES_RISKED_SURVIVED, where] += od_risk[i] * (1.0 - fatality)
             if overdose[i]:
-                where = pitch if public[i] else home
                 counts[OVERDOSES, where] += 1
                 counts[OVERDOSE_DEATHS if fatal[i] else OVERDOSES_SURVIVED, where] += 1
                 victims[n_victims], died[n_victims] = b, fatal[i]

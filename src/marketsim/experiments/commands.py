@@ -112,9 +112,7 @@ def run_compare(
     result = Outcome(out, progress, failures)
     if failures:
         return result
-    # A store made with more replicates holds more runs than asked for: use the first.
     runs = store.load()
-    runs = runs[runs.job < len(jobs)].reset_index(drop=True)
     table = comparison_table(runs, labels)
     table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
     first = job_scenario(jobs[0])
@@ -135,9 +133,7 @@ def run_compare(
             out,
         ),
     }
-    series = store.load_series()
-    series = series[series.job < len(jobs)].reset_index(drop=True) if len(series) else series
-    result.report = write_comparison_report(out, runs, series, labels, meta)
+    result.report = write_comparison_report(out, runs, store.load_series(), labels, meta)
     return result
 
 

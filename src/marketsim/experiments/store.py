@@ -163,14 +163,22 @@ class ResultStore:
 
     # ------------------------------------------------------------------- read
     def load(self) -> pd.DataFrame:
-        """Every finished run, one row each, in job order."""
+        """Every finished run of the experiment as last asked for, one row each, in job order."""
         final = self.root / "results.parquet"
-        if final.exists():
-            return pd.read_parquet(final)
-        return self._gather(self.runs)
+        frame = pd.read_parquet(final) if final.exists() else self._gather(self.runs)
+        return self._asked_for(frame)
 
     def load_series(self) -> pd.DataFrame:
-        return self._gather(self.series)
+        return self._asked_for(self._gather(self.series))
+
+    def _asked_for(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The runs of the jobs last asked for: a comparison asked for fewer seeds than its
+        store holds reports on the first ones (jobs are numbered replicate by replicate)."""
+        has_manifest = (self.root / "manifest.json").exists()
+        n_jobs = self.manifest().get("n_jobs") if has_manifest else None
+        if n_jobs is None or frame.empty:
+            return frame
+        return frame[frame.job < n_jobs].reset_index(drop=True)
 
     def consolidate(self) -> Path:
         """Write results.parquet: all runs in job order (identical whatever order they finished).
