@@ -85,16 +85,18 @@ def main() -> None:
 
     print("\n## Fact 4: targeted deterrence (ceasefire.yaml, days 90-399, town-wide)")
     line("violent incidents", V.violence_change(runs, "ceasefire", "all", 90, 400))
+    line("expected violent incidents", V.violence_change(runs, "ceasefire", "all", 90, 400, True))
     line("homicides", V.paired_change(runs, "ceasefire", "all", "homicides", 90, 400))
     line("sales", V.town_sales_change(runs, "ceasefire", 90, 400), "pct1")
 
     print("\n## Fact 5: disruption raises violence (grasslands.yaml, 90 days after removal)")
     lo = V.GRASSLANDS_REMOVAL
     for region in ("target", "all"):
-        line(
-            f"violent incidents, {region}",
-            V.violence_change(runs, "grasslands", region, lo, lo + V.VOID_DAYS),
-        )
+        for expected in (True, False):
+            line(
+                f"{'expected' if expected else 'realised'} violent incidents, {region}",
+                V.violence_change(runs, "grasslands", region, lo, lo + V.VOID_DAYS, expected),
+            )
     for region in ("all", "target", "buffer"):
         line(
             f"crackdown.yaml violent incidents, {region}, days 120-299",

@@ -28,6 +28,7 @@ DESIGN_COLUMNS = [
     "dependent_users",
     "new_users",
     "violent_incidents",
+    "expected_violent_incidents",
     "homicides",
     "acquisitive_crimes",
     "overdoses",

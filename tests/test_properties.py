@@ -236,12 +236,12 @@ def test_ledger_counts_match_the_tallied_columns(run):
 
 def test_booked_overdoses_and_homicides_match_those_that_happen_on_average():
     """The harm account books each use's overdose chance and each incident's homicide
-    chance; over many runs the booked totals equal what happened, within four Poisson
+    chance, and the timeseries the incidents to expect; over many runs the booked totals equal what happened, within four Poisson
     standard deviations (overdoses and homicide shares raised so that each run has dozens)."""
     from marketsim.harms import HARM_INDEX
 
-    booked = {"overdose_death": 0.0, "overdose_nonfatal": 0.0, "homicide": 0.0}
-    happened = {"overdose_death": 0.0, "overdose_nonfatal": 0.0, "homicide": 0.0}
+    booked = {"overdose_death": 0.0, "overdose_nonfatal": 0.0, "homicide": 0.0, "incidents": 0.0}
+    happened = {"overdose_death": 0.0, "overdose_nonfatal": 0.0, "homicide": 0.0, "incidents": 0.0}
     for seed in range(8):
         sc = small(users__overdose_base=0.01, dealers__homicide_share=0.2, dealers__turf_rate=0.01)
         model = MarketModel(sc, seed=seed)
@@ -249,8 +249,11 @@ def test_booked_overdoses_and_homicides_match_those_that_happen_on_average():
         by_type = model.ledger.totals()[0].sum(axis=1)
         ts = model.recorder.frame()
         allr = ts[ts.region == "all"]
-        for harm in booked:
+        for harm in ("overdose_death", "overdose_nonfatal", "homicide"):
             booked[harm] += by_type[HARM_INDEX[harm]]
+        # the timeseries' incidents to expect (each dealer's daily chance summed)
+        booked["incidents"] += allr["expected_violent_incidents"].sum()
+        happened["incidents"] += allr["violent_incidents"].sum()
         happened["overdose_death"] += allr["overdose_deaths"].sum()
         happened["overdose_nonfatal"] += allr["overdoses"].sum() - allr["overdose_deaths"].sum()
         happened["homicide"] += allr["homicides"].sum()

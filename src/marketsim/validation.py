@@ -360,9 +360,14 @@ def public_use_moved(runs) -> dict[str, Interval]:
     }
 
 
-def violence_change(runs, key: str, region: str, lo: int, hi: int) -> Interval:
-    """Facts 4, 5: violent incidents against baseline."""
-    return paired_change(runs, key, region, "violent_incidents", lo, hi)
+def violence_change(
+    runs, key: str, region: str, lo: int, hi: int, expected: bool = False
+) -> Interval:
+    """Facts 4, 5: violent incidents against baseline; `expected`: the incidents to expect
+    (each dealer's daily chance summed, ODD 7.10), the same mean without the luck of the
+    draws, which decides a region that sees a handful of incidents."""
+    column = "expected_violent_incidents" if expected else "violent_incidents"
+    return paired_change(runs, key, region, column, lo, hi)
 
 
 def _tactic_report(result: RunResult, kind: str) -> dict[str, Any]:

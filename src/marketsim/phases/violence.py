@@ -37,7 +37,11 @@ def run(world: World) -> None:
     owed = d.debt[act]
     debt = cfg.debt_rate * d.violence[act] * owed / (owed + cfg.debt_capital)
     hazard = (turf + debt) * np.exp(-d.deterrent[act])
-    hit = rng.random(act.size) < 1.0 - np.exp(-hazard)
+    chance = 1.0 - np.exp(-hazard)
+    # The chances summed are the incidents to expect: the same mean as the count, without
+    # the luck of which few dealers' draws fell (a region sees a handful a quarter).
+    world.tally.add("expected_violent_incidents", cells, chance)
+    hit = rng.random(act.size) < chance
     who = act[hit]
     world.violent_today = who
     d.incidents_recent[: d.n] *= 0.99
