@@ -2,7 +2,7 @@
 #   make demo   build .venv (Python >= 3.12), install marketsim, run the main job:
 #               every shipped tactic scenario against baseline on paired seeds, with a report
 #   make test   build .venv if needed, run lint and the test suite (CI; the design §9
-#               validation tests on the quick set of 5 seeds)
+#               validation tests on the quick set of 8 seeds)
 #   make validate   the design §9 validation tests on the full set of 20 seeds
 VENV   ?= .venv
 PY     := $(VENV)/bin/python

@@ -50,6 +50,44 @@ def test_rotation_moves_between_sites():
     assert np.array_equal(cd.site_today(20), first)
 
 
+def test_officers_attention_flags_on_a_long_campaign_and_a_break_restores_it():
+    """Attention above the floor halves every half-life of unbroken days at one site; a
+    rotation to the next site and a back-off break start it afresh (Sherman 1990)."""
+    halflife, floor = {"attention_halflife": 10, "attention_floor": 0.2}, 0.2
+    one_site = MarketModel(small(steps=5, tactics=[PATROL, crackdown(duration=60, **halflife)]))
+    cd = one_site.tactics[1]
+    assert cd.attention(10) == 1.0
+    assert cd.attention(20) == pytest.approx(floor + (1 - floor) / 2)
+    assert cd.attention(40) == pytest.approx(floor + (1 - floor) / 8)
+    assert cd.attention(200) == pytest.approx(floor, abs=1e-4)
+    sites = [{"centre": [4, 4], "radius": 1}, {"centre": [15, 15], "radius": 1}]
+    rotating = crackdown(duration=60, sites=sites, rotate_every=15, **halflife)
+    cd = MarketModel(small(steps=5, tactics=[PATROL, rotating])).tactics[1]
+    assert cd.attention(24) < cd.attention(25) == 1.0  # the second site is fresh
+    backing_off = crackdown(duration=60, back_off={"on_days": 7, "off_days": 7}, **halflife)
+    cd = MarketModel(small(steps=5, tactics=[PATROL, backing_off])).tactics[1]
+    assert cd.attention(16) < cd.attention(24) == 1.0  # the first day after a break
+    never = crackdown(duration=60, attention_halflife=None)
+    assert MarketModel(small(steps=5, tactics=[PATROL, never])).tactics[1].attention(60) == 1.0
+
+
+def test_flagging_attention_cuts_the_hours_spent_looking_not_the_presence_seen():
+    """The campaign's officers stay on site and in view, but the hours they spend looking
+    for dealers (detection) fall with their attention; routine patrol's do not."""
+    tactic = crackdown(start=5, duration=60, intensity=6, attention_halflife=4.0)
+    model = MarketModel(small(steps=40, police__n_units=8, tactics=[PATROL, tactic]), seed=1)
+    cells = model.tactics[1].all_cells
+    ratio = {}
+    while model.world.day < 36:  # from the burn-in's first day (negative)
+        model.step()
+        day = model.world.day - 1
+        if day in (5, 35):
+            w = model.world
+            ratio[day] = w.police_hours[cells].sum() / w.visible_hours[cells].sum()
+    assert ratio[5] > 0.95, ratio  # a fresh campaign: every hour on site is spent looking
+    assert ratio[35] < 0.5, ratio  # 30 days on at a 4-day half-life: near the floor, 0.25
+
+
 def test_area_and_sites_together_is_an_error():
     with pytest.raises(ScenarioError, match="either area or sites"):
         small(

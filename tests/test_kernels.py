@@ -250,14 +250,17 @@ def test_walk_beats_matches_numpy_exactly():
             start = [rng.random(n_cells), rng.random(n_cells), rng.random(n_cells)]
             cell_unit, unit_cell = rng.integers(-1, 5, n_cells), rng.integers(0, 9, n_units)
             ref = [a.copy() for a in (*start, cell_unit, unit_cell)]
+            attention = float(rng.choice([1.0, rng.random()]))
             h = (unit_hours[units] / per_unit)[:, None]
-            np.add.at(ref[0], beats, h)
+            np.add.at(ref[0], beats, h * attention)
             if visible:
                 np.add.at(ref[1], beats, h)
             np.add.at(ref[2], beats, 1.0 / per_unit)
             ref[3][beats] = units[:, None]
             ref[4][units] = beats[:, 0]
-            kernels.walk_beats(beats, units, unit_hours, visible, *start, cell_unit, unit_cell)
+            kernels.walk_beats(
+                beats, units, unit_hours, visible, attention, *start, cell_unit, unit_cell
+            )
             for fast, slow in zip((*start, cell_unit, unit_cell), ref, strict=True):
                 assert np.array_equal(fast, slow)
 

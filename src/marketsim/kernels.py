@@ -450,23 +450,26 @@ def walk_beats(
     units: np.ndarray,
     unit_hours: np.ndarray,
     visible: bool,
+    attention: float,
     hours: np.ndarray,
     visible_hours: np.ndarray,
     officer_days: np.ndarray,
     cell_unit: np.ndarray,
     unit_cell: np.ndarray,
 ) -> None:
-    """One order's units walk their beats (ODD §7.2 beats), in place.
+    """One order's units walk their beats (ODD §7.2 beats, §7.11 attention), in place.
 
     Unit `units[i]` spends unit_hours[units[i]] / k hours (k cells a beat) and 1/k
-    officer-day in each cell of `beats[i]` (repeat visits count again), adding to
-    `hours` and, for a uniformed order, `visible_hours`; `cell_unit[c]` becomes the
-    last unit to visit c, and `unit_cell` holds each unit's first cell. Units and
-    cells are visited in row order, as numpy's `add.at` and fancy assignment did.
+    officer-day in each cell of `beats[i]` (repeat visits count again), adding
+    `attention` times its hours to `hours` (the hours spent looking for dealers:
+    detection) and, for a uniformed order, all of them to `visible_hours`;
+    `cell_unit[c]` becomes the last unit to visit c, and `unit_cell` holds each unit's
+    first cell. Units and cells are visited in row order, as numpy's `add.at` and fancy
+    assignment did.
     """
     n, k = beats.shape
     for i in range(n):
-        h = unit_hours[units[i]] / k
+        h = unit_hours[units[i]] / k * attention
         for j in range(k):
             hours[beats[i, j]] += h
     if visible:
@@ -1329,7 +1332,7 @@ def warm() -> None:
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
-    walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, f, f, f, i.copy(), i.copy())
+    walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, 1.0, f, f, f, i.copy(), i.copy())
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
     numpy_sum(f, 0, 1)
     _block_sum(f, 0, 1)

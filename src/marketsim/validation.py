@@ -35,7 +35,7 @@ SCENARIOS = ROOT / "scenarios"
 
 SEEDS_ENV = "MARKETSIM_VALIDATION_SEEDS"
 WORKERS_ENV = "MARKETSIM_VALIDATION_WORKERS"
-CI_SEEDS = 5  # the quick set run by `make test`
+CI_SEEDS = 8  # the quick set run by `make test`
 FULL_SEEDS = 20  # the full set run by `make validate`
 FIRST_SEED = 101  # the CI set is a prefix of the full set, so the two agree on shared seeds
 

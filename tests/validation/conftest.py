@@ -1,8 +1,8 @@
 """Paired runs shared by the design §9 validation tests, computed once per session.
 
-How many seeds: `MARKETSIM_VALIDATION_SEEDS` (default 5, the quick set `make test` runs in
+How many seeds: `MARKETSIM_VALIDATION_SEEDS` (default 8, the quick set `make test` runs in
 CI); `make validate` sets it to 20. Seeds are 101, 102, ..., so the quick set is the first
-five of the full set. Runs use `MARKETSIM_VALIDATION_WORKERS` processes (default 2).
+eight of the full set. Runs use `MARKETSIM_VALIDATION_WORKERS` processes (default 2).
 
 Each test module (or test) names the runs it needs with `@pytest.mark.uses_runs(...)`; the
 first test that asks for runs starts all the runs that the collected, not skipped, validation

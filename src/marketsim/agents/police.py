@@ -38,6 +38,9 @@ class Order:
     targets: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     target_prob: float = 0.0  # daily arrest chance of each target (covert investigation)
     raid: bool = False  # visible raid: raises residents' fear (enforcement harm)
+    # The share of the units' hours spent looking for dealers (detection); the rest of a
+    # uniformed unit's time is still seen. Below 1 when a long campaign flags (7.11).
+    attention: float = 1.0
     # on_detect(world, rows) lets a tactic handle detected dealers itself (e.g. divert
     # user-dealers); it returns the rows still to be arrested.
     on_detect: Callable[..., np.ndarray] | None = None
@@ -117,6 +120,7 @@ class PoliceForce:
                 np.asarray(units, dtype=np.int64),
                 self.hours_today,
                 order.visible,
+                order.attention,
                 hours,
                 visible,
                 officer_days,

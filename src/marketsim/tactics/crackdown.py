@@ -78,15 +78,39 @@ class Crackdown(Tactic):
         if self.config.follow_up is not None:
             self._watch(world)
         if self.in_campaign(day):
-            self._deploy(world, self.site_today(day), cfg.intensity, raid=cfg.raid)
+            attention = self.attention(day)
+            self._deploy(world, self.site_today(day), cfg.intensity, cfg.raid, attention)
         elif cfg.follow_up is not None and self._campaign_over(day):
             if day < self.follow_until:
-                self._deploy(world, self.all_cells, cfg.follow_up.units, raid=False)
+                self._deploy(world, self.all_cells, cfg.follow_up.units, False, 1.0)
             elif self._market_returning():
                 self.follow_until = day + cfg.follow_up.days
-                self._deploy(world, self.all_cells, cfg.follow_up.units, raid=False)
+                self._deploy(world, self.all_cells, cfg.follow_up.units, False, 1.0)
 
-    def _deploy(self, world: World, cells: np.ndarray, units: int, raid: bool) -> None:
+    def attention(self, day: int) -> float:
+        """Share of the officers' time spent looking for dealers, after unbroken days on site.
+
+        A crackdown is hard to sustain at full strength (Sherman 1990; UKDPC 2009 ch. 4):
+        officers on the same few streets day after day look less hard, and are pulled to
+        other work. The attention above `attention_floor` halves every
+        `attention_halflife` days of unbroken campaign at one site; moving to the next
+        site of a rotation, or a back-off break, restores it (Sherman's reasons to rotate
+        and to back off). ODD 7.11.
+        """
+        cfg = self.config
+        if cfg.attention_halflife is None:
+            return 1.0
+        days = day - cfg.start
+        if len(self.sites) > 1:
+            days %= cfg.rotate_every
+        if cfg.back_off is not None:
+            days = min(days, (day - cfg.start) % (cfg.back_off.on_days + cfg.back_off.off_days))
+        floor = cfg.attention_floor
+        return floor + (1.0 - floor) * 0.5 ** (days / cfg.attention_halflife)
+
+    def _deploy(
+        self, world: World, cells: np.ndarray, units: int, raid: bool, attention: float
+    ) -> None:
         world.police.request(
             Order(
                 tactic=self.name,
@@ -95,6 +119,7 @@ class Crackdown(Tactic):
                 cells_per_unit=self.config.cells_per_unit,
                 arrest_priority=self.config.arrest_priority,
                 raid=raid,
+                attention=attention,
             )
         )
 

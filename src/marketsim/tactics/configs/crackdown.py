@@ -72,6 +72,24 @@ class CrackdownConfig(TacticConfig):
     cells_per_unit: int = param(
         2, ge=1, le=100, unit="cells per unit-day", doc="how concentrated each unit's presence is"
     )
+    attention_halflife: float | None = param(
+        20.0,
+        gt=0,
+        le=3650,
+        unit="days",
+        doc="days of unbroken campaign at one site after which officers spend half as much of "
+        "their time looking for dealers (a rotation or back-off break restores it; none: never)",
+        source="Sherman 1990 (crackdowns hard to sustain; rotate, back off); UKDPC 2009 ch. 4; "
+        "the half-life is calibration judgement, set on fact 1 (docs/validation.md)",
+    )
+    attention_floor: float = param(
+        0.25,
+        ge=0,
+        le=1,
+        unit="fraction",
+        doc="the share of officers' attention a campaign keeps however long it runs",
+        source="calibration judgement: a standing operation keeps a core of dedicated work",
+    )
     arrest_priority: Literal["any", "open_first", "harm"] = param(
         "open_first", unit="-", doc="who is arrested first when several are seen"
     )
