@@ -588,3 +588,78 @@ def test_treatment_candidates_match_numpy_exactly():
     assert np.array_equal(got[0], cand) and cand.size > 10
     assert np.array_equal(got[1], nearest_site[home[cand]])
     assert np.array_equal(got[2], np.where(adverse_until[cand] > 5, 2.5, 1.0))
+
+
+def _region_columns_reference(sums, net_harm, rows, columns, plan):
+    """The recorder's day in numpy (the code before the kernel)."""
+    units, revenue = sums[plan[kernels.PLAN_UNITS]], sums[plan[kernels.PLAN_REVENUE]]
+    price = np.full(units.shape, np.nan)  # no sales, no price
+    np.divide(revenue, units, out=price, where=units > 0)
+    out = np.empty((sums.shape[1], plan[kernels.PLAN_N_COLUMNS]))
+    out[:, columns] = sums[rows].T
+    out[:, plan[kernels.PLAN_PRICE]] = price
+    out[:, plan[kernels.PLAN_NET_HARM]] = net_harm
+    return out
+
+
+def test_region_columns_match_numpy_exactly():
+    """Each region's row: tallied sums in their columns, takings over units sold as the
+    price (NaN where nothing sold), net harm; the very floats the numpy code gave."""
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n_rows, n_regions = rng.integers(3, 40), rng.integers(1, 8)
+        sums = rng.random((n_rows, n_regions)) * rng.integers(0, 2, (n_rows, n_regions)) * 900
+        n_columns = n_rows  # the columns: the tallied ones but two, then price and net harm
+        unit_row, revenue_row = rng.choice(n_rows, 2, replace=False)
+        price_col, harm_col = rng.choice(n_columns, 2, replace=False)
+        tallied = np.setdiff1d(np.arange(n_rows), [unit_row, revenue_row])
+        columns = rng.permutation(np.setdiff1d(np.arange(n_columns), [price_col, harm_col]))
+        rows = rng.permutation(tallied)
+        plan = np.array([unit_row, revenue_row, price_col, harm_col, n_columns])
+        net_harm = rng.random(n_regions) * 1e4
+        fast = kernels.region_columns(sums, net_harm, rows, columns, plan)
+        slow = _region_columns_reference(sums, net_harm, rows, columns, plan)
+        assert np.array_equal(fast, slow, equal_nan=True)
+        assert np.isnan(fast[:, price_col]).tolist() == (sums[unit_row] <= 0).tolist()
+
+
+def _careers_reference(state, dependent, treatment, recovered_day, rng, p, day, window):
+    """Progression, natural recovery and who may relapse, in numpy (the initiation
+    phase's code before the kernels), drawing progression, then recovery, then relapse."""
+    active = np.flatnonzero(state == 1)
+    rec = active[~dependent[active]]
+    dependent[rec[rng.random(rec.size) < p[0]]] = True
+    free = active[treatment[active] != 2]
+    p_stop = np.where(dependent[free], p[1], p[2])
+    stop = free[rng.random(free.size) < p_stop]
+    state[stop] = 3
+    recovered_day[stop] = day
+    recovered = np.flatnonzero(state == 3)
+    at_risk = recovered[dependent[recovered] & (day - recovered_day[recovered] < window)]
+    return stop, at_risk, rng.random(4)
+
+
+def test_progression_recovery_and_relapse_candidates_match_numpy_exactly():
+    """Same rows progress, stop and may relapse as in the numpy code, from the same
+    stream, which is left where the numpy code left it (one draw of both sizes)."""
+    seeds = np.random.default_rng(5)
+    for seed in range(40):
+        n = int(seeds.integers(0, 400))
+        state = seeds.choice(np.array([1, 3, 4], dtype=np.int8), n, p=[0.7, 0.2, 0.1])
+        treatment = seeds.integers(0, 3, n).astype(np.int8)
+        dependent = seeds.random(n) < 0.5
+        recovered_day = seeds.integers(-200, 50, n)
+        p = seeds.random(3) * np.array([0.5, 0.3, 0.3])
+        day, window = 50, int(seeds.integers(1, 120))
+        ref = [x.copy() for x in (state, dependent, treatment, recovered_day)]
+        expected = _careers_reference(*ref, np.random.default_rng(seed), p, day, window)
+        rng = np.random.default_rng(seed)
+        rec, free = kernels.career_candidates(state, dependent, treatment, 1, 2)
+        stop = kernels.progress_and_stop(dependent, rec, free, rng.random(rec.size + free.size), *p)
+        state[stop] = 3
+        recovered_day[stop] = day
+        at_risk = kernels.relapse_candidates(state, dependent, recovered_day, 3, day, window)
+        assert np.array_equal(stop, expected[0])
+        assert np.array_equal(at_risk, expected[1])
+        assert np.array_equal(dependent, ref[1])
+        assert np.array_equal(rng.random(4), expected[2])  # the stream is where it was

@@ -1196,6 +1196,116 @@ def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def career_candidates(
+    state: np.ndarray,
+    dependent: np.ndarray,
+    treatment: np.ndarray,
+    active: int,
+    in_treatment: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who may move on in a drug-using career today (ODD §7.15 progression, recovery):
+    active recreational users, who may become dependent, and active users not in
+    treatment, who may stop; each in row order."""
+    n = state.size
+    recreational = np.empty(n, dtype=np.int64)
+    free = np.empty(n, dtype=np.int64)
+    n_rec = n_free = 0
+    for r in range(n):
+        if state[r] == active:
+            if not dependent[r]:
+                recreational[n_rec] = r
+                n_rec += 1
+            if treatment[r] != in_treatment:
+                free[n_free] = r
+                n_free += 1
+    return recreational[:n_rec], free[:n_free]
+
+
+@njit(cache=True)
+def progress_and_stop(
+    dependent: np.ndarray,
+    recreational: np.ndarray,
+    free: np.ndarray,
+    draws: np.ndarray,
+    p_progress: float,
+    p_stop_dependent: float,
+    p_stop_recreational: float,
+) -> np.ndarray:
+    """Progression, then natural recovery (ODD §7.15), `dependent` in place.
+
+    Recreational user `recreational[i]` becomes dependent when `draws[i]` is below
+    `p_progress`; then `free[j]` stops when `draws[recreational.size + j]` is below its
+    chance to stop, a dependent user's (one who progressed today included) or a
+    recreational one's. Returns the rows that stop, in row order.
+    """
+    for i in range(recreational.size):
+        if draws[i] < p_progress:
+            dependent[recreational[i]] = True
+    stop = np.empty(free.size, dtype=np.int64)
+    n = 0
+    for j in range(free.size):
+        r = free[j]
+        p = p_stop_dependent if dependent[r] else p_stop_recreational
+        if draws[recreational.size + j] < p:
+            stop[n] = r
+            n += 1
+    return stop[:n]
+
+
+@njit(cache=True)
+def relapse_candidates(
+    state: np.ndarray,
+    dependent: np.ndarray,
+    recovered_day: np.ndarray,
+    recovered: int,
+    day: int,
+    window: int,
+) -> np.ndarray:
+    """Who may relapse today (ODD §7.15): recovered users who were dependent and
+    recovered less than `window` days ago, in row order."""
+    out = np.empty(state.size, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == recovered and dependent[r] and day - recovered_day[r] < window:
+            out[n] = r
+            n += 1
+    return out[:n]
+
+
+# Where kernels.region_columns finds what it derives (metrics._COLUMN_PLAN).
+PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
+
+
+@njit(cache=True)
+def region_columns(
+    sums: np.ndarray,
+    net_harm: np.ndarray,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    plan: np.ndarray,
+) -> np.ndarray:
+    """One recorded day's timeseries rows, one per region (ODD §7.17 recording).
+
+    `sums` holds the tally's (row, region) sums: tally row `rows[k]` goes to column
+    `columns[k]`. The price column is takings over units sold (NaN where nothing
+    sold), and the net-harm column is `net_harm`; `plan` says where these are
+    (`PLAN_*`). Copies and one division each: exact.
+    """
+    n_regions = sums.shape[1]
+    out = np.empty((n_regions, plan[PLAN_N_COLUMNS]))
+    for g in range(n_regions):
+        for k in range(rows.size):
+            out[g, columns[k]] = sums[rows[k], g]
+        units = sums[plan[PLAN_UNITS], g]
+        price = np.nan  # no sales, no price
+        if units > 0:
+            price = sums[plan[PLAN_REVENUE], g] / units
+        out[g, plan[PLAN_PRICE]] = price
+        out[g, plan[PLAN_NET_HARM]] = net_harm[g]
+    return out
+
+
+@njit(cache=True)
 def holds_number(contacts: np.ndarray, user: int, dealer: int) -> bool:
     """Whether a user already holds a dealer's number (ODD §7.6)."""
     for j in range(contacts.shape[1]):  # noqa: SIM110 (a plain loop numba compiles)
@@ -1335,6 +1445,10 @@ def warm() -> None:
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
+    region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
+    career_candidates(codes, b, codes, 1, 2)
+    progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
+    relapse_candidates(codes, b, i, 1, 0, 1)
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 
