@@ -663,3 +663,28 @@ def test_progression_recovery_and_relapse_candidates_match_numpy_exactly():
         assert np.array_equal(at_risk, expected[1])
         assert np.array_equal(dependent, ref[1])
         assert np.array_equal(rng.random(4), expected[2])  # the stream is where it was
+
+
+def test_detection_exposure_matches_numpy_exactly():
+    """Street detection's hazard from the kernel's terms equals the numpy code's (before
+    the kernel), float for float: open dealers seen from the neighbouring cells too."""
+    rng = np.random.default_rng(13)
+    for _ in range(30):
+        n_cells, n = int(rng.integers(1, 900)), int(rng.integers(0, 300))
+        cells, is_open = rng.integers(0, n_cells, n), rng.random(n) < 0.6
+        hours = rng.random(n_cells) * 8 * (rng.random(n_cells) < 0.3)
+        around = hours + rng.random(n_cells) * 20
+        guardianship, hours_seen = rng.random(n_cells), rng.random(n_cells) * 500
+        rate, lever, closed, bonus, fatigue = rng.random(5) * [0.2, 2.0, 1.0, 0.8, 3.0]
+        seen = np.where(is_open, hours[cells] + 0.25 * (around[cells] - hours[cells]), hours[cells])
+        vis = np.where(is_open, 1.0, closed)
+        guard = 1.0 + bonus * guardianship[cells]
+        flagging = np.exp(-fatigue * hours_seen[cells] / 100.0)
+        expected = rate * lever * seen * vis * guard * flagging
+        pr = np.empty(kernels.N_DETECTION_PARAMS)
+        pr[kernels.DE_RATE], pr[kernels.DE_CLOSED_VISIBILITY] = rate * lever, closed
+        pr[kernels.DE_GUARD_BONUS], pr[kernels.DE_FATIGUE] = bonus, fatigue
+        exposure, exponent = kernels.detection_exposure(
+            cells, is_open, hours, around, guardianship, hours_seen, pr
+        )
+        assert np.array_equal(exposure * np.exp(exponent), expected)

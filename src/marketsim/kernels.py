@@ -1195,6 +1195,46 @@ def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
+# Parameters of kernels.detection_exposure, by index.
+DE_RATE, DE_CLOSED_VISIBILITY, DE_GUARD_BONUS, DE_FATIGUE = range(4)
+N_DETECTION_PARAMS = 4
+
+
+@njit(cache=True)
+def detection_exposure(
+    cells: np.ndarray,
+    is_open: np.ndarray,
+    hours: np.ndarray,
+    around: np.ndarray,
+    guardianship: np.ndarray,
+    hours_seen: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Active dealers' exposure to detection, without officers' flagging attention
+    (ODD §7.11 detection), and the exponent of that attention.
+
+    For a dealer at `cells[i]`: the officer-hours seen there (an open dealer is also
+    seen from the neighbouring cells, `around` holding each cell's Moore sum, at a
+    quarter weight), times visibility (1 open, pr[DE_CLOSED_VISIBILITY] closed) and
+    the guardianship bonus, times the detection rate; and -fatigue x officer-hours
+    already spent there / 100. Multiplied in the numpy code's order: the phase takes
+    the exponential (`exp` stays in numpy).
+    """
+    n = cells.size
+    exposure = np.empty(n)
+    fatigue = np.empty(n)
+    for i in range(n):
+        c = cells[i]
+        if is_open[i]:
+            seen, visibility = hours[c] + 0.25 * (around[c] - hours[c]), 1.0
+        else:
+            seen, visibility = hours[c], pr[DE_CLOSED_VISIBILITY]
+        guard = 1.0 + pr[DE_GUARD_BONUS] * guardianship[c]
+        exposure[i] = pr[DE_RATE] * seen * visibility * guard
+        fatigue[i] = -pr[DE_FATIGUE] * hours_seen[c] / 100.0
+    return exposure, fatigue
+
+
 @njit(cache=True)
 def career_candidates(
     state: np.ndarray,
@@ -1446,6 +1486,7 @@ def warm() -> None:
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
+    detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
     career_candidates(codes, b, codes, 1, 2)
     progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
     relapse_candidates(codes, b, i, 1, 0, 1)
