@@ -296,12 +296,13 @@ def buy_terms(
 def choose_sellers(
     rng,
     buyers: np.ndarray,
-    contacts: np.ndarray,
+    u_contacts: np.ndarray,
     dealer_ok: np.ndarray,
     contact_use: np.ndarray,
     open_rows: np.ndarray,
-    home_x: np.ndarray,
-    home_y: np.ndarray,
+    homes: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
     pull: np.ndarray,
@@ -309,21 +310,22 @@ def choose_sellers(
     reach: int,
     tile: int,
     stay: np.ndarray,
-    open_cell: np.ndarray,
     width: int,
     height: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
 
-    A buyer holding a working number calls it with its probability `contact_use`
-    (a random working contact). The rest search the open market: a pitch drawn
-    by attraction (`open_market_choice`), where police on arrival put the buyer
-    off with probability 1 - stay[cell]. A buyer the street failed falls back on
-    a contact. Draws from `rng` in the order of the numpy code it replaced
-    (calls; contact scores, row by row; the street draw; put-off), so the market
-    stream is unchanged. Returns the seller row (-1: none) and whether via the street.
+    A buyer holding a working number (users' `u_contacts`) calls it with its
+    probability `contact_use` (a random working contact). The rest search the open
+    market from their `homes`: a pitch drawn by attraction (`open_market_choice`),
+    where police on arrival put the buyer off with probability 1 - stay[pitch]. A
+    buyer the street failed falls back on a contact. Draws from `rng` in the order of
+    the numpy code it replaced (calls; contact scores, row by row; the street draw;
+    put-off), so the market stream is unchanged. Returns the seller row (-1: none)
+    and whether via the street.
     """
-    nb, k = contacts.shape
+    nb, k = buyers.size, u_contacts.shape[1]
+    contacts = u_contacts[buyers]
     seller = np.full(nb, -1, dtype=np.int64)
     via_open = np.zeros(nb, dtype=np.bool_)
     has_contact = np.zeros(nb, dtype=np.bool_)
@@ -350,7 +352,7 @@ def choose_sellers(
     n_search = nb - call.sum()
     if n_search > 0 and open_rows.size > 0:
         search = np.flatnonzero(~call)
-        hx, hy = home_x[search], home_y[search]
+        hx, hy = cell_x[homes[search]], cell_y[homes[search]]
         draw = np.empty(n_search)
         for i in range(n_search):
             draw[i] = rng.random()
@@ -371,7 +373,7 @@ def choose_sellers(
         for i in range(n_search):  # police on the pitch on arrival put the buyer off
             if chosen[i] >= 0:
                 sold_by = open_rows[chosen[i]]
-                if not rng.random() >= stay[open_cell[chosen[i]]]:
+                if not rng.random() >= stay[chosen[i]]:
                     seller[search[i]] = sold_by
                     via_open[search[i]] = True
     for i in range(nb):  # fall back on a contact when the street failed
@@ -1392,12 +1394,12 @@ def warm() -> None:
         i,
         i,
         i,
+        i,
         np.ones(1),
         np.ones((3, 3)),
         1,
         64,
-        np.ones(9),
-        i,
+        np.ones(1),
         3,
         3,
     )

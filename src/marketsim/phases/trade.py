@@ -71,20 +71,21 @@ def run(world: World) -> None:
     town = world.town
     police = world.visible_hours
     homes = u.home[buyers]
+    open_cells = d.cell[open_rows]
     seller, via_open = kernels.choose_sellers(
         rng,
         buyers,
-        u.contacts[buyers],
+        u.contacts,
         dealer_ok,
         contact_use(world, buyers),
         open_rows,
-        town.cell_x[homes],
-        town.cell_y[homes],
+        homes,
+        town.cell_x,
+        town.cell_y,
         *_open_market(world, open_rows),
         # the chance a buyer stays despite police there, weighed, like dealers' risk, by
         # what the market has learned police presence is worth (dealers.arrest_credibility)
-        np.exp(-cu.police_deterrence * world.credibility * police),
-        d.cell[open_rows],
+        np.exp(-cu.police_deterrence * world.credibility[open_cells] * police[open_cells]),
         town.width,
         town.height,
     )
