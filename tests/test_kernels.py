@@ -688,3 +688,29 @@ def test_detection_exposure_matches_numpy_exactly():
             cells, is_open, hours, around, guardianship, hours_seen, pr
         )
         assert np.array_equal(exposure * np.exp(exponent), expected)
+
+
+def test_pitch_attraction_matches_numpy_exactly():
+    """Open pitches' pull from the kernel's terms equals the numpy code's (before the
+    kernel), float for float: centre, reputation, price squared, deterrence, violence."""
+    rng = np.random.default_rng(17)
+    for _ in range(30):
+        n_cells, n = int(rng.integers(1, 900)), int(rng.integers(0, 200))
+        cells, price = rng.integers(0, n_cells, n), 60 + rng.random(n) * 80
+        is_centre = rng.random(n_cells) < 0.2
+        reputation, deterrence = rng.random(n_cells) * 3, rng.random(n_cells) * 2
+        violence = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
+        draw, pull, base_price, avoidance = rng.random(4) * [2.0, 1.5, 120.0, 3.0]
+        expected = (
+            (1.0 + draw * is_centre[cells])
+            * (1.0 + pull * reputation[cells])
+            * (base_price / price) ** 2
+            * np.exp(-2.0 * deterrence[cells] - avoidance * violence[cells])
+        )
+        pr = np.empty(kernels.N_ATTRACTION_PARAMS)
+        pr[kernels.PA_CENTRE_DRAW], pr[kernels.PA_REPUTATION_PULL] = draw, pull
+        pr[kernels.PA_BASE_PRICE], pr[kernels.PA_VIOLENCE_AVOIDANCE] = base_price, avoidance
+        base, exponent = kernels.pitch_attraction(
+            cells, price, is_centre, reputation, deterrence, violence, pr
+        )
+        assert np.array_equal(base * np.exp(exponent), expected)

@@ -292,6 +292,40 @@ def buy_terms(
     return active, base, full, elasticity
 
 
+# Parameters of kernels.pitch_attraction, by index.
+PA_CENTRE_DRAW, PA_REPUTATION_PULL, PA_BASE_PRICE, PA_VIOLENCE_AVOIDANCE = range(4)
+N_ATTRACTION_PARAMS = 4
+
+
+@njit(cache=True)
+def pitch_attraction(
+    cells: np.ndarray,
+    price: np.ndarray,
+    is_centre: np.ndarray,
+    reputation: np.ndarray,
+    deterrence: np.ndarray,
+    violence_near: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What draws buyers to each open pitch (ODD §7.6 buying), bar the exponential.
+
+    For the pitch at `cells[j]` selling at `price[j]`: (1 + centre draw in the centre)
+    x (1 + pull x reputation) x (base price / price)^2, and the exponent
+    -2 x residual deterrence - avoidance x violence known nearby. The phase takes the
+    exponential (`exp` stays in numpy) and multiplies, as the numpy code did.
+    """
+    n = cells.size
+    base = np.empty(n)
+    exponent = np.empty(n)
+    for j in range(n):
+        c = cells[j]
+        centre = 1.0 + pr[PA_CENTRE_DRAW] * (1.0 if is_centre[c] else 0.0)
+        cheap = pr[PA_BASE_PRICE] / price[j]
+        base[j] = centre * (1.0 + pr[PA_REPUTATION_PULL] * reputation[c]) * (cheap * cheap)
+        exponent[j] = -2.0 * deterrence[c] - pr[PA_VIOLENCE_AVOIDANCE] * violence_near[c]
+    return base, exponent
+
+
 @njit(cache=True)
 def choose_sellers(
     rng,
@@ -1488,6 +1522,7 @@ def warm() -> None:
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
+    pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
     career_candidates(codes, b, codes, 1, 2)
     progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
