@@ -861,19 +861,18 @@ def treatment_candidates(
     """Who may seek treatment today (ODD §7.13 seeking): active, dependent users with no
     treatment, in row order; each one's nearest site, and the boost to seeking
     (`after_adverse` within 30 days of an overdose or arrest, else 1)."""
+    rows = np.empty(state.size, dtype=np.int64)
     n = 0
-    for r in range(state.size):
-        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
-            n += 1
-    cand = np.empty(n, dtype=np.int64)
+    for r in range(state.size):  # each row written, kept by counting it (no branch)
+        rows[n] = r
+        n += (state[r] == active_code) & (treatment[r] == no_treatment) & dependent[r]
+    cand = rows[:n]
     site = np.empty(n, dtype=np.int64)
     boost = np.empty(n)
-    i = 0
-    for r in range(state.size):
-        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
-            cand[i], site[i] = r, nearest_site[home[r]]
-            boost[i] = after_adverse if adverse_until[r] > day else 1.0
-            i += 1
+    for i in range(n):
+        r = cand[i]
+        site[i] = nearest_site[home[r]]
+        boost[i] = after_adverse if adverse_until[r] > day else 1.0
     return cand, site, boost
 
 
@@ -1286,14 +1285,12 @@ def career_candidates(
     recreational = np.empty(n, dtype=np.int64)
     free = np.empty(n, dtype=np.int64)
     n_rec = n_free = 0
-    for r in range(n):
-        if state[r] == active:
-            if not dependent[r]:
-                recreational[n_rec] = r
-                n_rec += 1
-            if treatment[r] != in_treatment:
-                free[n_free] = r
-                n_free += 1
+    for r in range(n):  # each row written, kept by counting it (no branch to mispredict)
+        is_active = state[r] == active
+        recreational[n_rec] = r
+        n_rec += is_active & (not dependent[r])
+        free[n_free] = r
+        n_free += is_active & (treatment[r] != in_treatment)
     return recreational[:n_rec], free[:n_free]
 
 
