@@ -714,3 +714,19 @@ def test_pitch_attraction_matches_numpy_exactly():
             cells, price, is_centre, reputation, deterrence, violence, pr
         )
         assert np.array_equal(base * np.exp(exponent), expected)
+
+
+def test_crew_members_match_numpy_exactly():
+    """The rows of named crews in the named states, as the numpy lookup table gave them:
+    ids no dealer has, and crew -1 (no crew), name nobody."""
+    rng = np.random.default_rng(19)
+    for _ in range(40):
+        n = int(rng.integers(0, 300))
+        crew = np.where(rng.random(n) < 0.4, -1, rng.integers(0, 30, n))
+        state = rng.integers(0, 4, n).astype(np.int8)
+        crews = rng.integers(-2, 40, rng.integers(0, 8))
+        states = rng.choice(np.arange(4, dtype=np.int8), rng.integers(1, 3), replace=False)
+        chosen = np.zeros(int(crew.max(initial=-1)) + 2, dtype=bool)
+        chosen[crews[(crews >= 0) & (crews < chosen.size - 1)]] = True
+        expected = np.flatnonzero(chosen[crew] & np.isin(state, states))
+        assert np.array_equal(kernels.crew_members(crew, state, crews, states), expected)

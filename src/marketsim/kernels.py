@@ -219,6 +219,32 @@ def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray
 
 
 @njit(cache=True)
+def crew_members(
+    crew: np.ndarray, state: np.ndarray, crews: np.ndarray, states: np.ndarray
+) -> np.ndarray:
+    """Dealer rows belonging to any of `crews` and in any of `states`, in row order
+    (ODD §7.18: tactics that name crews, such as targeted deterrence). Crew -1 is no
+    crew, and ids no dealer has are ignored."""
+    top = -1
+    for r in range(crew.size):
+        top = max(top, crew[r])
+    chosen = np.zeros(top + 1, dtype=np.bool_)  # a lookup table over crew ids
+    for c in crews:
+        if 0 <= c <= top:
+            chosen[c] = True
+    out = np.empty(crew.size, dtype=np.int64)
+    n = 0
+    for r in range(crew.size):
+        if crew[r] >= 0 and chosen[crew[r]]:
+            for s in states:
+                if state[r] == s:
+                    out[n] = r
+                    n += 1
+                    break
+    return out[:n]
+
+
+@njit(cache=True)
 def covering_unit(
     x: np.ndarray, y: np.ndarray, cell_unit: np.ndarray, width: int, height: int
 ) -> np.ndarray:
@@ -1411,6 +1437,7 @@ def warm() -> None:
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
+    crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
