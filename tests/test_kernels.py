@@ -591,3 +591,145 @@ def test_treatment_candidates_match_numpy_exactly():
     assert np.array_equal(got[0], cand) and cand.size > 10
     assert np.array_equal(got[1], nearest_site[home[cand]])
     assert np.array_equal(got[2], np.where(adverse_until[cand] > 5, 2.5, 1.0))
+
+
+def _region_columns_reference(sums, net_harm, rows, columns, plan):
+    """The recorder's day in numpy (the code before the kernel)."""
+    units, revenue = sums[plan[kernels.PLAN_UNITS]], sums[plan[kernels.PLAN_REVENUE]]
+    price = np.full(units.shape, np.nan)  # no sales, no price
+    np.divide(revenue, units, out=price, where=units > 0)
+    out = np.empty((sums.shape[1], plan[kernels.PLAN_N_COLUMNS]))
+    out[:, columns] = sums[rows].T
+    out[:, plan[kernels.PLAN_PRICE]] = price
+    out[:, plan[kernels.PLAN_NET_HARM]] = net_harm
+    return out
+
+
+def test_region_columns_match_numpy_exactly():
+    """Each region's row: tallied sums in their columns, takings over units sold as the
+    price (NaN where nothing sold), net harm; the very floats the numpy code gave."""
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n_rows, n_regions = rng.integers(3, 40), rng.integers(1, 8)
+        sums = rng.random((n_rows, n_regions)) * rng.integers(0, 2, (n_rows, n_regions)) * 900
+        n_columns = n_rows  # the columns: the tallied ones but two, then price and net harm
+        unit_row, revenue_row = rng.choice(n_rows, 2, replace=False)
+        price_col, harm_col = rng.choice(n_columns, 2, replace=False)
+        tallied = np.setdiff1d(np.arange(n_rows), [unit_row, revenue_row])
+        columns = rng.permutation(np.setdiff1d(np.arange(n_columns), [price_col, harm_col]))
+        rows = rng.permutation(tallied)
+        plan = np.array([unit_row, revenue_row, price_col, harm_col, n_columns])
+        net_harm = rng.random(n_regions) * 1e4
+        fast = kernels.region_columns(sums, net_harm, rows, columns, plan)
+        slow = _region_columns_reference(sums, net_harm, rows, columns, plan)
+        assert np.array_equal(fast, slow, equal_nan=True)
+        assert np.isnan(fast[:, price_col]).tolist() == (sums[unit_row] <= 0).tolist()
+
+
+def _careers_reference(state, dependent, treatment, recovered_day, rng, p, day, window):
+    """Progression, natural recovery and who may relapse, in numpy (the initiation
+    phase's code before the kernels), drawing progression, then recovery, then relapse."""
+    active = np.flatnonzero(state == 1)
+    rec = active[~dependent[active]]
+    dependent[rec[rng.random(rec.size) < p[0]]] = True
+    free = active[treatment[active] != 2]
+    p_stop = np.where(dependent[free], p[1], p[2])
+    stop = free[rng.random(free.size) < p_stop]
+    state[stop] = 3
+    recovered_day[stop] = day
+    recovered = np.flatnonzero(state == 3)
+    at_risk = recovered[dependent[recovered] & (day - recovered_day[recovered] < window)]
+    return stop, at_risk, rng.random(4)
+
+
+def test_progression_recovery_and_relapse_candidates_match_numpy_exactly():
+    """Same rows progress, stop and may relapse as in the numpy code, from the same
+    stream, which is left where the numpy code left it (one draw of both sizes)."""
+    seeds = np.random.default_rng(5)
+    for seed in range(40):
+        n = int(seeds.integers(0, 400))
+        state = seeds.choice(np.array([1, 3, 4], dtype=np.int8), n, p=[0.7, 0.2, 0.1])
+        treatment = seeds.integers(0, 3, n).astype(np.int8)
+        dependent = seeds.random(n) < 0.5
+        recovered_day = seeds.integers(-200, 50, n)
+        p = seeds.random(3) * np.array([0.5, 0.3, 0.3])
+        day, window = 50, int(seeds.integers(1, 120))
+        ref = [x.copy() for x in (state, dependent, treatment, recovered_day)]
+        expected = _careers_reference(*ref, np.random.default_rng(seed), p, day, window)
+        rng = np.random.default_rng(seed)
+        rec, free = kernels.career_candidates(state, dependent, treatment, 1, 2)
+        stop = kernels.progress_and_stop(dependent, rec, free, rng.random(rec.size + free.size), *p)
+        state[stop] = 3
+        recovered_day[stop] = day
+        at_risk = kernels.relapse_candidates(state, dependent, recovered_day, 3, day, window)
+        assert np.array_equal(stop, expected[0])
+        assert np.array_equal(at_risk, expected[1])
+        assert np.array_equal(dependent, ref[1])
+        assert np.array_equal(rng.random(4), expected[2])  # the stream is where it was
+
+
+def test_detection_exposure_matches_numpy_exactly():
+    """Street detection's hazard from the kernel's terms equals the numpy code's (before
+    the kernel), float for float: open dealers seen from the neighbouring cells too."""
+    rng = np.random.default_rng(13)
+    for _ in range(30):
+        n_cells, n = int(rng.integers(1, 900)), int(rng.integers(0, 300))
+        cells, is_open = rng.integers(0, n_cells, n), rng.random(n) < 0.6
+        hours = rng.random(n_cells) * 8 * (rng.random(n_cells) < 0.3)
+        around = hours + rng.random(n_cells) * 20
+        guardianship, hours_seen = rng.random(n_cells), rng.random(n_cells) * 500
+        rate, lever, closed, bonus, fatigue = rng.random(5) * [0.2, 2.0, 1.0, 0.8, 3.0]
+        seen = np.where(is_open, hours[cells] + 0.25 * (around[cells] - hours[cells]), hours[cells])
+        vis = np.where(is_open, 1.0, closed)
+        guard = 1.0 + bonus * guardianship[cells]
+        flagging = np.exp(-fatigue * hours_seen[cells] / 100.0)
+        expected = rate * lever * seen * vis * guard * flagging
+        pr = np.empty(kernels.N_DETECTION_PARAMS)
+        pr[kernels.DE_RATE], pr[kernels.DE_CLOSED_VISIBILITY] = rate * lever, closed
+        pr[kernels.DE_GUARD_BONUS], pr[kernels.DE_FATIGUE] = bonus, fatigue
+        exposure, exponent = kernels.detection_exposure(
+            cells, is_open, hours, around, guardianship, hours_seen, pr
+        )
+        assert np.array_equal(exposure * np.exp(exponent), expected)
+
+
+def test_pitch_attraction_matches_numpy_exactly():
+    """Open pitches' pull from the kernel's terms equals the numpy code's (before the
+    kernel), float for float: centre, reputation, price squared, deterrence, violence."""
+    rng = np.random.default_rng(17)
+    for _ in range(30):
+        n_cells, n = int(rng.integers(1, 900)), int(rng.integers(0, 200))
+        cells, price = rng.integers(0, n_cells, n), 60 + rng.random(n) * 80
+        is_centre = rng.random(n_cells) < 0.2
+        reputation, deterrence = rng.random(n_cells) * 3, rng.random(n_cells) * 2
+        violence = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
+        draw, pull, base_price, avoidance = rng.random(4) * [2.0, 1.5, 120.0, 3.0]
+        expected = (
+            (1.0 + draw * is_centre[cells])
+            * (1.0 + pull * reputation[cells])
+            * (base_price / price) ** 2
+            * np.exp(-2.0 * deterrence[cells] - avoidance * violence[cells])
+        )
+        pr = np.empty(kernels.N_ATTRACTION_PARAMS)
+        pr[kernels.PA_CENTRE_DRAW], pr[kernels.PA_REPUTATION_PULL] = draw, pull
+        pr[kernels.PA_BASE_PRICE], pr[kernels.PA_VIOLENCE_AVOIDANCE] = base_price, avoidance
+        base, exponent = kernels.pitch_attraction(
+            cells, price, is_centre, reputation, deterrence, violence, pr
+        )
+        assert np.array_equal(base * np.exp(exponent), expected)
+
+
+def test_crew_members_match_numpy_exactly():
+    """The rows of named crews in the named states, as the numpy lookup table gave them:
+    ids no dealer has, and crew -1 (no crew), name nobody."""
+    rng = np.random.default_rng(19)
+    for _ in range(40):
+        n = int(rng.integers(0, 300))
+        crew = np.where(rng.random(n) < 0.4, -1, rng.integers(0, 30, n))
+        state = rng.integers(0, 4, n).astype(np.int8)
+        crews = rng.integers(-2, 40, rng.integers(0, 8))
+        states = rng.choice(np.arange(4, dtype=np.int8), rng.integers(1, 3), replace=False)
+        chosen = np.zeros(int(crew.max(initial=-1)) + 2, dtype=bool)
+        chosen[crews[(crews >= 0) & (crews < chosen.size - 1)]] = True
+        expected = np.flatnonzero(chosen[crew] & np.isin(state, states))
+        assert np.array_equal(kernels.crew_members(crew, state, crews, states), expected)

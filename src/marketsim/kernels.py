@@ -219,6 +219,32 @@ def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray
 
 
 @njit(cache=True)
+def crew_members(
+    crew: np.ndarray, state: np.ndarray, crews: np.ndarray, states: np.ndarray
+) -> np.ndarray:
+    """Dealer rows belonging to any of `crews` and in any of `states`, in row order
+    (ODD §7.18: tactics that name crews, such as targeted deterrence). Crew -1 is no
+    crew, and ids no dealer has are ignored."""
+    top = -1
+    for r in range(crew.size):
+        top = max(top, crew[r])
+    chosen = np.zeros(top + 1, dtype=np.bool_)  # a lookup table over crew ids
+    for c in crews:
+        if 0 <= c <= top:
+            chosen[c] = True
+    out = np.empty(crew.size, dtype=np.int64)
+    n = 0
+    for r in range(crew.size):
+        if crew[r] >= 0 and chosen[crew[r]]:
+            for s in states:
+                if state[r] == s:
+                    out[n] = r
+                    n += 1
+                    break
+    return out[:n]
+
+
+@njit(cache=True)
 def covering_unit(
     x: np.ndarray, y: np.ndarray, cell_unit: np.ndarray, width: int, height: int
 ) -> np.ndarray:
@@ -292,16 +318,51 @@ def buy_terms(
     return active, base, full, elasticity
 
 
+# Parameters of kernels.pitch_attraction, by index.
+PA_CENTRE_DRAW, PA_REPUTATION_PULL, PA_BASE_PRICE, PA_VIOLENCE_AVOIDANCE = range(4)
+N_ATTRACTION_PARAMS = 4
+
+
+@njit(cache=True)
+def pitch_attraction(
+    cells: np.ndarray,
+    price: np.ndarray,
+    is_centre: np.ndarray,
+    reputation: np.ndarray,
+    deterrence: np.ndarray,
+    violence_near: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What draws buyers to each open pitch (ODD §7.6 buying), bar the exponential.
+
+    For the pitch at `cells[j]` selling at `price[j]`: (1 + centre draw in the centre)
+    x (1 + pull x reputation) x (base price / price)^2, and the exponent
+    -2 x residual deterrence - avoidance x violence known nearby. The phase takes the
+    exponential (`exp` stays in numpy) and multiplies, as the numpy code did.
+    """
+    n = cells.size
+    base = np.empty(n)
+    exponent = np.empty(n)
+    for j in range(n):
+        c = cells[j]
+        centre = 1.0 + pr[PA_CENTRE_DRAW] * (1.0 if is_centre[c] else 0.0)
+        cheap = pr[PA_BASE_PRICE] / price[j]
+        base[j] = centre * (1.0 + pr[PA_REPUTATION_PULL] * reputation[c]) * (cheap * cheap)
+        exponent[j] = -2.0 * deterrence[c] - pr[PA_VIOLENCE_AVOIDANCE] * violence_near[c]
+    return base, exponent
+
+
 @njit(cache=True)
 def choose_sellers(
     rng,
     buyers: np.ndarray,
-    contacts: np.ndarray,
+    u_contacts: np.ndarray,
     dealer_ok: np.ndarray,
     contact_use: np.ndarray,
     open_rows: np.ndarray,
-    home_x: np.ndarray,
-    home_y: np.ndarray,
+    homes: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
     pull: np.ndarray,
@@ -309,21 +370,22 @@ def choose_sellers(
     reach: int,
     tile: int,
     stay: np.ndarray,
-    open_cell: np.ndarray,
     width: int,
     height: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
 
-    A buyer holding a working number calls it with its probability `contact_use`
-    (a random working contact). The rest search the open market: a pitch drawn
-    by attraction (`open_market_choice`), where police on arrival put the buyer
-    off with probability 1 - stay[cell]. A buyer the street failed falls back on
-    a contact. Draws from `rng` in the order of the numpy code it replaced
-    (calls; contact scores, row by row; the street draw; put-off), so the market
-    stream is unchanged. Returns the seller row (-1: none) and whether via the street.
+    A buyer holding a working number (users' `u_contacts`) calls it with its
+    probability `contact_use` (a random working contact). The rest search the open
+    market from their `homes`: a pitch drawn by attraction (`open_market_choice`),
+    where police on arrival put the buyer off with probability 1 - stay[pitch]. A
+    buyer the street failed falls back on a contact. Draws from `rng` in the order of
+    the numpy code it replaced (calls; contact scores, row by row; the street draw;
+    put-off), so the market stream is unchanged. Returns the seller row (-1: none)
+    and whether via the street.
     """
-    nb, k = contacts.shape
+    nb, k = buyers.size, u_contacts.shape[1]
+    contacts = u_contacts[buyers]
     seller = np.full(nb, -1, dtype=np.int64)
     via_open = np.zeros(nb, dtype=np.bool_)
     has_contact = np.zeros(nb, dtype=np.bool_)
@@ -350,7 +412,7 @@ def choose_sellers(
     n_search = nb - call.sum()
     if n_search > 0 and open_rows.size > 0:
         search = np.flatnonzero(~call)
-        hx, hy = home_x[search], home_y[search]
+        hx, hy = cell_x[homes[search]], cell_y[homes[search]]
         draw = np.empty(n_search)
         for i in range(n_search):
             draw[i] = rng.random()
@@ -371,7 +433,7 @@ def choose_sellers(
         for i in range(n_search):  # police on the pitch on arrival put the buyer off
             if chosen[i] >= 0:
                 sold_by = open_rows[chosen[i]]
-                if not rng.random() >= stay[open_cell[chosen[i]]]:
+                if not rng.random() >= stay[chosen[i]]:
                     seller[search[i]] = sold_by
                     via_open[search[i]] = True
     for i in range(nb):  # fall back on a contact when the street failed
@@ -828,19 +890,18 @@ def treatment_candidates(
     """Who may seek treatment today (ODD §7.13 seeking): active, dependent users with no
     treatment, in row order; each one's nearest site, and the boost to seeking
     (`after_adverse` within 30 days of an overdose or arrest, else 1)."""
+    rows = np.empty(state.size, dtype=np.int64)
     n = 0
-    for r in range(state.size):
-        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
-            n += 1
-    cand = np.empty(n, dtype=np.int64)
+    for r in range(state.size):  # each row written, kept by counting it (no branch)
+        rows[n] = r
+        n += (state[r] == active_code) & (treatment[r] == no_treatment) & dependent[r]
+    cand = rows[:n]
     site = np.empty(n, dtype=np.int64)
     boost = np.empty(n)
-    i = 0
-    for r in range(state.size):
-        if state[r] == active_code and treatment[r] == no_treatment and dependent[r]:
-            cand[i], site[i] = r, nearest_site[home[r]]
-            boost[i] = after_adverse if adverse_until[r] > day else 1.0
-            i += 1
+    for i in range(n):
+        r = cand[i]
+        site[i] = nearest_site[home[r]]
+        boost[i] = after_adverse if adverse_until[r] > day else 1.0
     return cand, site, boost
 
 
@@ -1198,6 +1259,154 @@ def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
+# Parameters of kernels.detection_exposure, by index.
+DE_RATE, DE_CLOSED_VISIBILITY, DE_GUARD_BONUS, DE_FATIGUE = range(4)
+N_DETECTION_PARAMS = 4
+
+
+@njit(cache=True)
+def detection_exposure(
+    cells: np.ndarray,
+    is_open: np.ndarray,
+    hours: np.ndarray,
+    around: np.ndarray,
+    guardianship: np.ndarray,
+    hours_seen: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Active dealers' exposure to detection, without officers' flagging attention
+    (ODD §7.11 detection), and the exponent of that attention.
+
+    For a dealer at `cells[i]`: the officer-hours seen there (an open dealer is also
+    seen from the neighbouring cells, `around` holding each cell's Moore sum, at a
+    quarter weight), times visibility (1 open, pr[DE_CLOSED_VISIBILITY] closed) and
+    the guardianship bonus, times the detection rate; and -fatigue x officer-hours
+    already spent there / 100. Multiplied in the numpy code's order: the phase takes
+    the exponential (`exp` stays in numpy).
+    """
+    n = cells.size
+    exposure = np.empty(n)
+    fatigue = np.empty(n)
+    for i in range(n):
+        c = cells[i]
+        if is_open[i]:
+            seen, visibility = hours[c] + 0.25 * (around[c] - hours[c]), 1.0
+        else:
+            seen, visibility = hours[c], pr[DE_CLOSED_VISIBILITY]
+        guard = 1.0 + pr[DE_GUARD_BONUS] * guardianship[c]
+        exposure[i] = pr[DE_RATE] * seen * visibility * guard
+        fatigue[i] = -pr[DE_FATIGUE] * hours_seen[c] / 100.0
+    return exposure, fatigue
+
+
+@njit(cache=True)
+def career_candidates(
+    state: np.ndarray,
+    dependent: np.ndarray,
+    treatment: np.ndarray,
+    active: int,
+    in_treatment: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who may move on in a drug-using career today (ODD §7.15 progression, recovery):
+    active recreational users, who may become dependent, and active users not in
+    treatment, who may stop; each in row order."""
+    n = state.size
+    recreational = np.empty(n, dtype=np.int64)
+    free = np.empty(n, dtype=np.int64)
+    n_rec = n_free = 0
+    for r in range(n):  # each row written, kept by counting it (no branch to mispredict)
+        is_active = state[r] == active
+        recreational[n_rec] = r
+        n_rec += is_active & (not dependent[r])
+        free[n_free] = r
+        n_free += is_active & (treatment[r] != in_treatment)
+    return recreational[:n_rec], free[:n_free]
+
+
+@njit(cache=True)
+def progress_and_stop(
+    dependent: np.ndarray,
+    recreational: np.ndarray,
+    free: np.ndarray,
+    draws: np.ndarray,
+    p_progress: float,
+    p_stop_dependent: float,
+    p_stop_recreational: float,
+) -> np.ndarray:
+    """Progression, then natural recovery (ODD §7.15), `dependent` in place.
+
+    Recreational user `recreational[i]` becomes dependent when `draws[i]` is below
+    `p_progress`; then `free[j]` stops when `draws[recreational.size + j]` is below its
+    chance to stop, a dependent user's (one who progressed today included) or a
+    recreational one's. Returns the rows that stop, in row order.
+    """
+    for i in range(recreational.size):
+        if draws[i] < p_progress:
+            dependent[recreational[i]] = True
+    stop = np.empty(free.size, dtype=np.int64)
+    n = 0
+    for j in range(free.size):
+        r = free[j]
+        p = p_stop_dependent if dependent[r] else p_stop_recreational
+        if draws[recreational.size + j] < p:
+            stop[n] = r
+            n += 1
+    return stop[:n]
+
+
+@njit(cache=True)
+def relapse_candidates(
+    state: np.ndarray,
+    dependent: np.ndarray,
+    recovered_day: np.ndarray,
+    recovered: int,
+    day: int,
+    window: int,
+) -> np.ndarray:
+    """Who may relapse today (ODD §7.15): recovered users who were dependent and
+    recovered less than `window` days ago, in row order."""
+    out = np.empty(state.size, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == recovered and dependent[r] and day - recovered_day[r] < window:
+            out[n] = r
+            n += 1
+    return out[:n]
+
+
+# Where kernels.region_columns finds what it derives (metrics._COLUMN_PLAN).
+PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
+
+
+@njit(cache=True)
+def region_columns(
+    sums: np.ndarray,
+    net_harm: np.ndarray,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    plan: np.ndarray,
+) -> np.ndarray:
+    """One recorded day's timeseries rows, one per region (ODD §7.17 recording).
+
+    `sums` holds the tally's (row, region) sums: tally row `rows[k]` goes to column
+    `columns[k]`. The price column is takings over units sold (NaN where nothing
+    sold), and the net-harm column is `net_harm`; `plan` says where these are
+    (`PLAN_*`). Copies and one division each: exact.
+    """
+    n_regions = sums.shape[1]
+    out = np.empty((n_regions, plan[PLAN_N_COLUMNS]))
+    for g in range(n_regions):
+        for k in range(rows.size):
+            out[g, columns[k]] = sums[rows[k], g]
+        units = sums[plan[PLAN_UNITS], g]
+        price = np.nan  # no sales, no price
+        if units > 0:
+            price = sums[plan[PLAN_REVENUE], g] / units
+        out[g, plan[PLAN_PRICE]] = price
+        out[g, plan[PLAN_NET_HARM]] = net_harm[g]
+    return out
+
+
 @njit(cache=True)
 def holds_number(contacts: np.ndarray, user: int, dealer: int) -> bool:
     """Whether a user already holds a dealer's number (ODD §7.6)."""
@@ -1231,6 +1440,7 @@ def warm() -> None:
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
+    crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
@@ -1245,12 +1455,12 @@ def warm() -> None:
         i,
         i,
         i,
+        i,
         np.ones(1),
         np.ones((3, 3)),
         1,
         64,
-        np.ones(9),
-        i,
+        np.ones(1),
         3,
         3,
     )
@@ -1338,6 +1548,12 @@ def warm() -> None:
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
+    region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
+    pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
+    detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
+    career_candidates(codes, b, codes, 1, 2)
+    progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
+    relapse_candidates(codes, b, i, 1, 0, 1)
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 

@@ -26,10 +26,19 @@ from marketsim.town import Town
 TALLIED = (*(c for c in COLUMNS if c not in ("price", "net_harm")), "units_sold", "revenue")
 TALLY_INDEX = {name: i for i, name in enumerate(TALLIED)}
 # Where each timeseries column comes from, for Recorder.record.
-_TALLIED_COLUMNS = [j for j, c in enumerate(COLUMNS) if c in TALLY_INDEX]
-_TALLIED_ROWS = [TALLY_INDEX[c] for c in COLUMNS if c in TALLY_INDEX]
-_PRICE, _NET_HARM = COLUMNS.index("price"), COLUMNS.index("net_harm")
-_UNITS, _REVENUE = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
+_TALLIED_COLUMNS = np.array([j for j, c in enumerate(COLUMNS) if c in TALLY_INDEX])
+_TALLIED_ROWS = np.array([TALLY_INDEX[c] for c in COLUMNS if c in TALLY_INDEX])
+# For kernels.region_columns: the tally rows of units sold and takings, the price and
+# net-harm columns, and the number of columns.
+_COLUMN_PLAN = np.array(
+    [
+        TALLY_INDEX["units_sold"],
+        TALLY_INDEX["revenue"],
+        COLUMNS.index("price"),
+        COLUMNS.index("net_harm"),
+        len(COLUMNS),
+    ]
+)
 
 
 def _row(metric: str) -> int:
@@ -156,15 +165,12 @@ class Recorder:
         """Sum today's tally and weighted harm (per cell, timeseries profile) over regions."""
         region = self.region_matrix()  # (cells, regions)
         sums = tally.values @ region  # (metrics, regions)
-        units = sums[_UNITS]
-        revenue = sums[_REVENUE]
-        price = np.full(units.shape, np.nan)  # no sales, no price
-        np.divide(revenue, units, out=price, where=units > 0)
-        out = np.empty((len(self.regions), len(COLUMNS)))
-        out[:, _TALLIED_COLUMNS] = sums[_TALLIED_ROWS].T
-        out[:, _PRICE] = price
-        out[:, _NET_HARM] = harm_per_cell @ region
-        self.rows.append(out)
+        # The columns laid out region by region, and the price (kernels.region_columns).
+        self.rows.append(
+            kernels.region_columns(
+                sums, harm_per_cell @ region, _TALLIED_ROWS, _TALLIED_COLUMNS, _COLUMN_PLAN
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         """timeseries.csv as a DataFrame: one row per (step, region)."""

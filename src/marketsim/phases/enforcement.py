@@ -42,15 +42,25 @@ def _street_arrests(world: World, rng: np.random.Generator) -> None:
     act = d.active()
     if act.size == 0 or not hours.any():
         return
-    cells = d.cell[act]
-    around = box_sum(hours.reshape(town.width, town.height), 1).ravel()[cells]
-    seen_hours = np.where(d.open[act], hours[cells] + 0.25 * (around - hours[cells]), hours[cells])
-    vis = np.where(d.open[act], 1.0, world.config.dealers.closed_visibility)
-    guard = 1.0 + pc.guardianship_detection * town.guardianship.ravel()[cells]
-    # Officers' attention flags on a beat they have long worked (Sherman 1990's crackdown
-    # decay): detection falls with the officer-hours already spent around the pitch.
-    fatigue = np.exp(-pc.attention_fatigue * world.hours_seen[cells] / 100.0)
-    hazard = pc.detection_rate * world.levers.detection * seen_hours * vis * guard * fatigue
+    # Officer-hours seen at the pitch (open dealing also from the neighbouring cells),
+    # visibility and guardianship (kernels.detection_exposure); officers' attention
+    # flags on a beat they have long worked (Sherman 1990's crackdown decay): detection
+    # falls with the officer-hours already spent around the pitch.
+    pr = np.empty(kernels.N_DETECTION_PARAMS)
+    pr[kernels.DE_RATE] = pc.detection_rate * world.levers.detection
+    pr[kernels.DE_CLOSED_VISIBILITY] = world.config.dealers.closed_visibility
+    pr[kernels.DE_GUARD_BONUS] = pc.guardianship_detection
+    pr[kernels.DE_FATIGUE] = pc.attention_fatigue
+    exposure, fatigue = kernels.detection_exposure(
+        d.cell[act],
+        d.open[act],
+        hours,
+        box_sum(hours.reshape(town.width, town.height), 1).ravel(),
+        town.guardianship.ravel(),
+        world.hours_seen,
+        pr,
+    )
+    hazard = exposure * np.exp(fatigue)
     detected = act[rng.random(act.size) < 1.0 - np.exp(-hazard)]
     if detected.size == 0:
         return

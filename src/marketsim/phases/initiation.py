@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from marketsim import events
+from marketsim import events, kernels
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
 from marketsim.metrics import TALLY_INDEX
@@ -35,23 +35,34 @@ def run(world: World) -> None:
         world.tally.add("new_users", u.home[rows])
         world.ledger.add("initiation", u.home[rows])
 
-    active = u.in_state(U.ACTIVE)
-    rec = active[~u.dependent[active]]
-    u.dependent[rec[rng.random(rec.size) < cu.progression_prob]] = True
-    free = active[u.treatment[active] != U.IN_TREATMENT]
-    p_stop = np.where(u.dependent[free], cu.desist_prob_dependent, cu.desist_prob_recreational)
-    stop = free[rng.random(free.size) < p_stop]
+    # Progression, then natural recovery, of active users (kernels.progress_and_stop):
+    # one draw each, the progression draws first (one call draws what two calls drew).
+    rec, free = kernels.career_candidates(
+        u.view("state"), u.view("dependent"), u.view("treatment"), U.ACTIVE, U.IN_TREATMENT
+    )
+    stop = kernels.progress_and_stop(
+        u.dependent,
+        rec,
+        free,
+        rng.random(rec.size + free.size),
+        cu.progression_prob,
+        cu.desist_prob_dependent,
+        cu.desist_prob_recreational,
+    )
     for ur in stop:
         events.leave_treatment(world, int(ur))
     events.recover(world, stop)
 
     # Relapse: only formerly dependent users, and only within the relapse window;
     # recreational users who stop, and long-term recovered users, stay stopped.
-    recovered = u.in_state(U.RECOVERED)
-    at_risk = recovered[
-        u.dependent[recovered]
-        & (day - u.recovered_day[recovered] < sc.treatment.relapse_window_days)
-    ]
+    at_risk = kernels.relapse_candidates(
+        u.view("state"),
+        u.view("dependent"),
+        u.view("recovered_day"),
+        U.RECOVERED,
+        day,
+        sc.treatment.relapse_window_days,
+    )
     relapse = at_risk[rng.random(at_risk.size) < sc.treatment.relapse_prob]
     u.state[relapse] = U.ACTIVE
     u.treatment[relapse] = U.NO_TREATMENT

@@ -71,20 +71,21 @@ def run(world: World) -> None:
     town = world.town
     police = world.visible_hours
     homes = u.home[buyers]
+    open_cells = d.cell[open_rows]
     seller, via_open = kernels.choose_sellers(
         rng,
         buyers,
-        u.contacts[buyers],
+        u.contacts,
         dealer_ok,
         contact_use(world, buyers),
         open_rows,
-        town.cell_x[homes],
-        town.cell_y[homes],
+        homes,
+        town.cell_x,
+        town.cell_y,
         *_open_market(world, open_rows),
         # the chance a buyer stays despite police there, weighed, like dealers' risk, by
         # what the market has learned police presence is worth (dealers.arrest_credibility)
-        np.exp(-cu.police_deterrence * world.credibility * police),
-        d.cell[open_rows],
+        np.exp(-cu.police_deterrence * world.credibility[open_cells] * police[open_cells]),
         town.width,
         town.height,
     )
@@ -322,16 +323,22 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
     cu, m = world.config.users, world.config.market
     d, town = world.dealers, world.town
     dc = d.cell[open_rows]
-    rep = town.layer("reputation").ravel()[dc]
-    centre = 1.0 + m.centre_draw * town.is_centre[dc]
-    deter = town.layer("deterrence").ravel()[dc]
-    violence = world.violence_near[dc]
-    pull = (
-        centre
-        * (1.0 + m.reputation_pull * rep)
-        * (m.base_price / d.price[open_rows]) ** 2
-        * np.exp(-2.0 * deter - cu.violence_avoidance * violence)
+    pr = np.empty(kernels.N_ATTRACTION_PARAMS)
+    pr[kernels.PA_CENTRE_DRAW], pr[kernels.PA_REPUTATION_PULL] = m.centre_draw, m.reputation_pull
+    pr[kernels.PA_BASE_PRICE], pr[kernels.PA_VIOLENCE_AVOIDANCE] = (
+        m.base_price,
+        cu.violence_avoidance,
     )
+    base, exponent = kernels.pitch_attraction(
+        dc,
+        d.price[open_rows],
+        town.is_centre,
+        town.layer("reputation").ravel(),
+        town.layer("deterrence").ravel(),
+        world.violence_near,
+        pr,
+    )
+    pull = base * np.exp(exponent)
     travel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
     reach = int(np.ceil(cu.search_radius))
     return town.cell_x[dc], town.cell_y[dc], pull, travel, reach, TILE

@@ -31,6 +31,7 @@ import numpy as np
 from marketsim import events
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
+from marketsim.rng import weighted_choice
 from marketsim.state import World
 from marketsim.tactics.base import Order, Tactic
 from marketsim.tactics.configs.diversion import DiversionConfig
@@ -142,7 +143,7 @@ class Diversion(Tactic):
         w = np.where(d.open[sellers], 1.0, cfg.closed_reach)
         if w.sum() <= 0:
             return
-        bought = self.rng.choice(sellers, size=n, p=w / w.sum())
+        bought = sellers[weighted_choice(self.rng, w / w.sum(), n)]
         world.tally.add("test_purchases", d.cell[bought])
         self.counts["test_purchases"] += n
         for r in bought:

@@ -91,7 +91,8 @@ class TargetedDeterrence(Tactic):
             self._call_in(world)
         if in_campaign:
             if self.notified:
-                self._tell(targeting.crew_members(world, list(self.notified)), redraw=False)
+                members = targeting.crew_members(world, list(self.notified))
+                self._tell(members, world.dealers.n, redraw=False)
             self._queue_responses(day, crews)
             self._start_responses(world)
         self.responding = {c: end for c, end in self.responding.items() if end >= day}
@@ -109,7 +110,7 @@ class TargetedDeterrence(Tactic):
         for c in top:
             self.notified.setdefault(c, day)
         members = targeting.crew_members(world, list(self.notified))
-        told = self._tell(members, redraw=True)
+        told = self._tell(members, world.dealers.n, redraw=True)
         # The call-in's police time: booked like any officer-day, where the crews work.
         world.accounts.add(self.name, "officer_days", cfg.call_in_officer_days)
         if members.size and cfg.call_in_officer_days > 0:
@@ -118,16 +119,16 @@ class TargetedDeterrence(Tactic):
             )
         self.call_ins.append({"day": day, "crews_ranked": top, "members_told": int(told.size)})
 
-    def _tell(self, members: np.ndarray, redraw: bool) -> np.ndarray:
+    def _tell(self, members: np.ndarray, n_rows: int, redraw: bool) -> np.ndarray:
         """Members of told crews who hear the message (once told, a dealer stays told).
 
         At a call-in every member not yet told gets a chance `message_reach`; between
         call-ins only newcomers to a told crew do (word passed on within the crew).
+        `n_rows`: the dealer rows so far (rows are never reused).
         """
-        # Set arithmetic on dealer rows with boolean masks (setdiff1d sorts, and
-        # this runs every day); the results are sorted and unique, as before.
-        size = 1 + max(int(rows.max(initial=-1)) for rows in (members, self.heard, self.missed))
-        skip = np.zeros(size, dtype=bool)
+        # Set arithmetic on dealer rows with boolean masks over every row (setdiff1d
+        # sorts, and this runs every day); the results are sorted and unique, as before.
+        skip = np.zeros(n_rows, dtype=bool)
         skip[self.heard] = True
         if not redraw:
             skip[self.missed] = True
@@ -136,7 +137,7 @@ class TargetedDeterrence(Tactic):
             return new
         hears = self.rng.random(new.size) < self.config.message_reach
         told = new[hears]
-        missed = np.zeros(size, dtype=bool)
+        missed = np.zeros(n_rows, dtype=bool)
         missed[self.missed] = True
         missed[new[~hears]] = True
         self.missed = np.flatnonzero(missed)
@@ -146,6 +147,8 @@ class TargetedDeterrence(Tactic):
 
     # delivery: follow-through -------------------------------------------------
     def _queue_responses(self, day: int, crews: np.ndarray) -> None:
+        if crews.size == 0:  # most days: no incident yesterday
+            return
         waiting = {c for _, c in self.queue}
         for c in np.unique(crews[crews >= 0]):
             c = int(c)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.areas import AreaSpec
 from marketsim.state import World
@@ -77,16 +78,12 @@ def ranked_crews(world: World, by: DealerRanking, k: int) -> list[int]:
 
 
 def crew_members(world: World, crews: list[int] | np.ndarray, states=(D.ACTIVE,)) -> np.ndarray:
-    """Dealer rows belonging to the given crews, in the given states."""
+    """Dealer rows belonging to the given crews, in the given states (kernels.crew_members;
+    np.isin sorts, and this runs every day)."""
     d = world.dealers
-    crew, state = d.view("crew"), d.view("state")
-    # A lookup table over crew ids (np.isin sorts, and this runs every day);
-    # the last slot stands for crew -1, "no crew", and stays False.
-    chosen = np.zeros(int(crew.max(initial=-1)) + 2, dtype=bool)
-    ids = np.asarray(list(crews), dtype=np.int64)
-    chosen[ids[(ids >= 0) & (ids < chosen.size - 1)]] = True
-    mask = chosen[crew]
-    in_state = state == states[0]
-    for s in states[1:]:
-        in_state |= state == s
-    return np.flatnonzero(mask & in_state)
+    return kernels.crew_members(
+        d.view("crew"),
+        d.view("state"),
+        np.asarray(list(crews), dtype=np.int64),
+        np.asarray(states, dtype=d.state.dtype),
+    )
