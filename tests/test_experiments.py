@@ -297,6 +297,20 @@ def test_a_store_refuses_results_made_under_other_parameter_defaults(tmp_path, m
         run_sweep(path, out, Backend("serial", progress=False))
 
 
+def test_the_defaults_digest_covers_the_tactics_defaults(monkeypatch):
+    """A changed default of a tactic (the crackdown's, say) is a change of defaults too, so
+    a store made before it is refused rather than reported as the new model's."""
+    from marketsim import scenario
+    from marketsim.tactics.configs.crackdown import CrackdownConfig
+
+    class Recalibrated(CrackdownConfig):
+        attention_halflife: float | None = 30.0
+
+    before = scenario.defaults_digest()
+    monkeypatch.setitem(scenario.CONFIGS, "crackdown", Recalibrated)
+    assert scenario.defaults_digest() != before
+
+
 def _resume_experiment(tmp_path: Path) -> Path:
     return experiment(
         tmp_path,

@@ -1401,9 +1401,15 @@ def scenario_from_dict(
 
 
 def defaults_digest() -> str:
-    """A fingerprint of every parameter's default: results made under other defaults (a
-    recalibration, say) are another model's, even where the scenario files are the same."""
-    text = json.dumps(Scenario().model_dump(mode="json"), sort_keys=True)
+    """A fingerprint of every parameter's default, the tactics' included: results made
+    under other defaults (a recalibration, say) are another model's, even where the
+    scenario files are the same."""
+    # model_construct: a tactic's defaults alone need not make a valid tactic (a
+    # partnership needs parts), but they are defaults all the same.
+    tactics = {
+        kind: config.model_construct().model_dump(mode="json") for kind, config in CONFIGS.items()
+    }
+    text = json.dumps([Scenario().model_dump(mode="json"), tactics], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
