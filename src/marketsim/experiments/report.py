@@ -30,6 +30,8 @@ PROFILES = {
 HEADLINE = (
     ("all.net_harm_gbp", "net harm (GBP m)", 1e-6),
     ("all.violent_incidents", "violent incidents", 1.0),
+    # each dealer's daily chance summed: the same mean without the draws' luck (ODD 7.10)
+    ("all.expected_violent_incidents", "violent incidents to expect", 1.0),
     ("all.visible_dealing", "visible dealing (m resident-days)", 1e-6),
     ("all.acquisitive_crimes", "acquisitive crimes", 1.0),
     ("all.arrests", "arrests", 1.0),
