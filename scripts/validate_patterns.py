@@ -85,7 +85,10 @@ def main() -> None:
 
     print("\n## Fact 4: targeted deterrence (ceasefire.yaml, days 90-399, town-wide)")
     line("violent incidents", V.violence_change(runs, "ceasefire", "all", 90, 400))
-    line("expected violent incidents", V.violence_change(runs, "ceasefire", "all", 90, 400, True))
+    line(
+        "expected violent incidents",
+        V.violence_change(runs, "ceasefire", "all", 90, 400, expected=True),
+    )
     line("homicides", V.paired_change(runs, "ceasefire", "all", "homicides", 90, 400))
     line("sales", V.town_sales_change(runs, "ceasefire", 90, 400), "pct1")
 
@@ -95,7 +98,9 @@ def main() -> None:
         for expected in (True, False):
             line(
                 f"{'expected' if expected else 'realised'} violent incidents, {region}",
-                V.violence_change(runs, "grasslands", region, lo, lo + V.VOID_DAYS, expected),
+                V.violence_change(
+                    runs, "grasslands", region, lo, lo + V.VOID_DAYS, expected=expected
+                ),
             )
     for region in ("all", "target", "buffer"):
         line(

@@ -78,14 +78,18 @@ class Crackdown(Tactic):
         if self.config.follow_up is not None:
             self._watch(world)
         if self.in_campaign(day):
-            attention = self.attention(day)
-            self._deploy(world, self.site_today(day), cfg.intensity, cfg.raid, attention)
+            self._deploy(
+                world,
+                self.site_today(day),
+                cfg.intensity,
+                raid=cfg.raid,
+                attention=self.attention(day),
+            )
         elif cfg.follow_up is not None and self._campaign_over(day):
-            if day < self.follow_until:
-                self._deploy(world, self.all_cells, cfg.follow_up.units, False, 1.0)
-            elif self._market_returning():
+            if day >= self.follow_until and self._market_returning():
                 self.follow_until = day + cfg.follow_up.days
-                self._deploy(world, self.all_cells, cfg.follow_up.units, False, 1.0)
+            if day < self.follow_until:  # basic policing: fresh officers, no raids
+                self._deploy(world, self.all_cells, cfg.follow_up.units)
 
     def attention(self, day: int) -> float:
         """Share of the officers' time spent looking for dealers, after unbroken days on site.
@@ -109,7 +113,12 @@ class Crackdown(Tactic):
         return floor + (1.0 - floor) * 0.5 ** (days / cfg.attention_halflife)
 
     def _deploy(
-        self, world: World, cells: np.ndarray, units: int, raid: bool, attention: float
+        self,
+        world: World,
+        cells: np.ndarray,
+        units: int,
+        raid: bool = False,
+        attention: float = 1.0,
     ) -> None:
         world.police.request(
             Order(
