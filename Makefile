@@ -3,7 +3,7 @@
 #               every shipped tactic scenario against baseline on paired seeds, with a report
 #   make test   build .venv if needed, run lint and the test suite (CI; the design §9
 #               validation tests on the quick set of 8 seeds)
-#   make validate   the design §9 validation tests on the full set of 20 seeds
+#   make validate   the design §9 validation tests on the full set of 40 seeds
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -40,7 +40,7 @@ test: $(KERNELS)
 
 # VALIDATION_SEEDS=n to change the full set; figures for docs/validation.md come from
 # scripts/validate_patterns.py on the same seeds.
-VALIDATION_SEEDS ?= 20
+VALIDATION_SEEDS ?= 40
 validate: $(KERNELS)
 	MARKETSIM_VALIDATION_SEEDS=$(VALIDATION_SEEDS) $(PY) -m pytest -q -rxXs tests/validation
 

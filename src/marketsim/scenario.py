@@ -830,12 +830,13 @@ class PoliceConfig(Section):
         source="Koper 1995: 10-15 minutes per visit",
     )
     deterrence_decay: float = param(
-        0.08,
+        0.25,
         ge=0,
         le=1,
         unit="per day",
         doc="decay of residual deterrence",
-        source="Sherman & Rogan 1995: raid effects gone in 7-12 days (half-life ~8 days); Sherman 1990",
+        source="Sherman & Rogan 1995: raid effects gone in 7-12 days (0.25 a day: half-life "
+        "2.4 days, 95% gone by day 11; 0.08, half-life 8 days, until 2026-12-07); Sherman 1990",
     )
     charge_prob: float = param(0.8, ge=0, le=1, unit="probability", doc="arrested dealers charged")
     remand_prob: float = param(

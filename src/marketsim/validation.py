@@ -36,7 +36,7 @@ SCENARIOS = ROOT / "scenarios"
 SEEDS_ENV = "MARKETSIM_VALIDATION_SEEDS"
 WORKERS_ENV = "MARKETSIM_VALIDATION_WORKERS"
 CI_SEEDS = 8  # the quick set run by `make test`
-FULL_SEEDS = 20  # the full set run by `make validate`
+FULL_SEEDS = 40  # the full set run by `make validate` (20 until 2026-12-07)
 FIRST_SEED = 101  # the CI set is a prefix of the full set, so the two agree on shared seeds
 
 

@@ -40,7 +40,9 @@ def test_the_effect_decays_after_the_end(runs):
     assert decay.low > 0.2, describe("decay after the end", decay)
 
 
-@needs_full_set("on seeds 101-105 the residual is -18% [-40%, +3%]; on 20 seeds -23% [-33%, -12%]")
+@needs_full_set(
+    "on seeds 101-105 the residual was -18% [-40%, +3%]; on 40 seeds it is -18% [-24%, -11%]"
+)
 def test_residual_deterrence_remains_months_after(runs):
     """Sherman's residual deterrence: 60-120 days after the end the target's open sales are
     still cut (95% interval of the pooled change below 0)."""
@@ -54,8 +56,9 @@ def test_residual_deterrence_remains_months_after(runs):
 def test_the_effect_decays_while_the_crackdown_continues(runs):
     """Sherman's 'initial deterrence decay': the cut in the last 20 days of the crackdown
     is smaller than at its peak (days 7-20); 95% interval of the per-seed difference
-    above 0. Measured (20 seeds): peak -97%, late -94%, late minus peak +0.042 [+0.003,
-    +0.081]. A weak pass: the crackdown's flagging attention (`attention_halflife`) was
-    set on this fact, and the interval's lower bound is near 0."""
+    above 0. Measured (40 seeds, 2026-12-07): peak -95%, late -89%, late minus peak +0.059
+    [+0.026, +0.093] (+0.037 [+0.011, +0.064] with the residual deterrence's half-life of 8
+    days). A weak pass: the crackdown's flagging attention (`attention_halflife`) was set
+    on this fact."""
     during = V.crackdown_decay_during(runs)
     assert during.low > 0, describe("late minus peak", during)

@@ -41,12 +41,14 @@ def test_the_raid_effect_fades(runs):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="reproduced in shape, not in speed or size: the model's cut is about three "
-    "times Kansas City's and fades over two months rather than 12 days, because the raid "
-    "also removes the dealers it arrests and the pitch's reputation recovers slowly",
+    reason="reproduced in shape, nearly in speed, not in size: the model's cut is about "
+    "3.6 times Kansas City's, and in days 13-30 it is still about 5% (40 seeds), at the "
+    "test's bound: dealers who moved away from the raid settle on pitches that serve the "
+    "same buyers and come back slowly",
 )
 def test_the_raid_effect_is_gone_within_12_days(runs):
     """Kansas City: gone within 7-12 days. Tolerance: the mean change over days 13-30 is
-    within 5% of baseline (the model gives about -16%)."""
+    within 5% of baseline (40 seeds: -5% [-11%, +1%]; -13% with residual deterrence's
+    half-life of 8 days until 2026-12-07)."""
     fade = V.raid_phases(runs)["days 13-30"]
     assert abs(fade.mean) < 0.05, describe("days 13-30", fade)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from marketsim import validation as V
-from tests.validation.helpers import VALIDATION, describe
+from tests.validation.helpers import VALIDATION, describe, needs_full_set
 
 pytestmark = [*VALIDATION, pytest.mark.uses_runs("iceberg")]
 
@@ -28,12 +28,20 @@ def runs(paired_runs):
     return paired_runs.get("iceberg")
 
 
-def test_the_open_market_leaves_the_target_while_volume_holds(runs):
-    """Tolerance: open sales in the target fall (95% interval below -50%; measured about
-    -98%) and town-wide sales stay within 10% of baseline (measured about -2%, the
-    treatment part taking some buyers out of the market)."""
+@needs_full_set(
+    "since residual deterrence decays 25% a day (2026-12-07) the cut is -71% [-76%, -66%] "
+    "on 40 seeds, -65% [-82%, -48%] on the quick set's 8"
+)
+def test_the_open_market_leaves_the_target(runs):
+    """Tolerance: open sales in the target fall (95% interval below -50%; measured -71%
+    [-76%, -66%] on 40 seeds, -89% while residual deterrence decayed 8% a day)."""
     target = V.paired_change(runs, "iceberg", "target", "open_sales", LO, HI)
     assert target.high < -0.5, describe("target open sales", target)
+
+
+def test_volume_holds(runs):
+    """Tolerance: town-wide sales stay within 10% of baseline (measured -1.7% [-2.3%,
+    -1.0%] on 40 seeds, the treatment part taking some buyers out of the market)."""
     sales = V.town_sales_change(runs, "iceberg", LO, HI)
     assert sales.inside(-0.10, 0.10), describe("town sales", sales)
 
