@@ -143,24 +143,35 @@ def _close_day_reference(today, touched, by_cause, by_cell, record):
 def test_close_harm_day_and_weighted_harm_match_numpy_exactly(record):
     """The ledger's close of day and the record phase's weighted harm, against the numpy
     code before the kernels: booked (type, cause) rows summed town-wide into the totals by
-    cause and added in order by type, then weights x counts summed over types."""
+    cause and added in order by type, then weights x counts summed over types, and the
+    recent-harm map. The counts buffer is reused from day to day, as the ledger does."""
     rng = np.random.default_rng(3)
     for _ in range(10):
         n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 3000)
-        booked = rng.random((n_types, n_causes)) < 0.4
-        today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
+        out = np.zeros((n_types, n_cells))
+        booked_types = np.zeros(n_types, dtype=bool)
         by_cause, by_cell = rng.random((n_types, n_causes)), rng.random((n_types, n_cells))
-        ref = [x.copy() for x in (today, booked, by_cause, by_cell)]
-        expected = _close_day_reference(*ref, record)
-        by_type = kernels.close_harm_day(today, booked, by_cause, by_cell, record)
-        assert np.array_equal(by_type, expected)
-        for fast, slow in zip((today, booked, by_cause, by_cell), ref, strict=True):
-            assert np.array_equal(fast, slow)
-        assert not today.any() and not booked.any()  # cleared for the next day
-        weights = rng.random((n_types, n_cells)) * 100
-        assert np.array_equal(
-            kernels.weighted_harm(weights, by_type), (weights * by_type).sum(axis=0)
-        )
+        heat = rng.random(n_cells)
+        for _day in range(3):
+            booked = rng.random((n_types, n_causes)) < 0.4
+            today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
+            ref = [x.copy() for x in (today, booked, by_cause, by_cell)]
+            types_today = booked.any(axis=1)
+            expected = _close_day_reference(*ref, record)
+            kernels.close_harm_day(today, booked, by_cause, by_cell, record, out, booked_types)
+            assert np.array_equal(out, expected)
+            assert np.array_equal(booked_types, types_today)
+            for fast, slow in zip((today, booked, by_cause, by_cell), ref, strict=True):
+                assert np.array_equal(fast, slow)
+            assert not today.any() and not booked.any()  # cleared for the next day
+            weights = rng.random((n_types, n_cells)) * 100
+            weights[rng.random(n_types) < 0.2] = 0.0  # profiles give some types no weight
+            expected_heat = heat * 0.97
+            per_cell = (weights * expected).sum(axis=0)
+            expected_heat += 0.03 * per_cell
+            got = kernels.weighted_harm(weights, out, booked_types, heat, 0.97, 0.03)
+            assert np.array_equal(got, per_cell)
+            assert np.array_equal(heat, expected_heat)
 
 
 def test_remember_search_matches_numpy_exactly():

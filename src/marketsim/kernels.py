@@ -1210,52 +1210,71 @@ def close_harm_day(
     by_cause: np.ndarray,
     by_cell: np.ndarray,
     record: bool,
-) -> np.ndarray:
-    """Close the harm ledger's day (ODD §7.17 recording), in place; returns the day's
-    (type, cell) counts.
+    out: np.ndarray,
+    booked: np.ndarray,
+) -> None:
+    """Close the harm ledger's day (ODD §7.17 recording), in place: the day's (type,
+    cell) counts into `out`, a buffer the ledger reuses.
 
     `today` is the ledger's (type, cause, cell) array and `touched` the (type, cause)
     pairs booked today. For each booked pair, in (type, cause) order: on a recorded
     day its town-wide sum (as numpy sums it) is added to `by_cause`; its cells are added
     into the day's counts by type and zeroed for the next day; the pair is unmarked.
     On a recorded day the counts by type are then added to the running `by_cell`.
+    `booked` marks the types `out` holds counts of: on entry those of the buffer's last
+    day (their rows are cleared), on return today's. A type booked on neither day keeps
+    its row of zeros, and adding zeros changes no total, so only booked rows are walked.
     """
     n_types, n_causes, n_cells = today.shape
-    out = np.zeros((n_types, n_cells))
     for h in range(n_types):
+        total = out[h]  # rows: loops numba vectorises
+        if booked[h]:
+            for x in range(n_cells):
+                total[x] = 0.0
+        booked[h] = False
         for c in range(n_causes):
             if not touched[h, c]:
                 continue
-            booked, total = today[h, c], out[h]  # rows: loops numba vectorises
+            booked[h] = True
+            row = today[h, c]
             if record:
-                by_cause[h, c] += numpy_sum(booked, 0, n_cells)
+                by_cause[h, c] += numpy_sum(row, 0, n_cells)
             for x in range(n_cells):
-                total[x] += booked[x]
-                booked[x] = 0.0
+                total[x] += row[x]
+                row[x] = 0.0
             touched[h, c] = False
-    if record:
-        for h in range(n_types):
-            running, total = by_cell[h], out[h]
+        if record and booked[h]:
+            running = by_cell[h]
             for x in range(n_cells):
                 running[x] += total[x]
-    return out
 
 
 @njit(cache=True)
-def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Weighted harm per cell: weight x count, summed over harm types (ODD §7.17).
+def weighted_harm(
+    weights: np.ndarray,
+    counts: np.ndarray,
+    booked: np.ndarray,
+    heat: np.ndarray,
+    keep: float,
+    fresh: float,
+) -> np.ndarray:
+    """Weighted harm per cell: weight x count, summed over harm types (ODD §7.17), and the
+    recent-harm map `heat` (x keep, plus fresh x today's), in place.
 
-    Types are added in order from the first, as numpy's sum over the first axis does.
+    Types are added in order from the first, as numpy's sum over the first axis does;
+    types not `booked` today have no counts, and with weights that are never negative
+    their zero terms change no sum, so they are skipped.
     """
     n_types, n_cells = counts.shape
-    out = np.empty(n_cells)
-    weight, count = weights[0], counts[0]  # rows: loops numba vectorises
-    for x in range(n_cells):
-        out[x] = weight[x] * count[x]
-    for h in range(1, n_types):
-        weight, count = weights[h], counts[h]
+    out = np.zeros(n_cells)
+    for h in range(n_types):
+        if not booked[h]:
+            continue
+        weight, count = weights[h], counts[h]  # rows: loops numba vectorises
         for x in range(n_cells):
             out[x] += weight[x] * count[x]
+    for x in range(n_cells):
+        heat[x] = heat[x] * keep + fresh * out[x]
     return out
 
 
@@ -1543,11 +1562,12 @@ def warm() -> None:
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, 1.0, f, f, f, i.copy(), i.copy())
-    close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
+    b2 = np.zeros(2, dtype=np.bool_)
+    close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True, f2, b2)
     numpy_sum(f, 0, 1)
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
-    weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
+    weighted_harm(np.ones((2, 3)), np.zeros((2, 3)), b2, np.zeros(3), 0.97, 0.03)
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
