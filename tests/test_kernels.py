@@ -744,3 +744,44 @@ def test_crew_members_match_numpy_exactly():
         chosen[crews[(crews >= 0) & (crews < chosen.size - 1)]] = True
         expected = np.flatnonzero(chosen[crew] & np.isin(state, states))
         assert np.array_equal(kernels.crew_members(crew, state, crews, states), expected)
+
+
+def test_dispute_pressure_matches_numpy_exactly():
+    """The violence phase's turf and debt hazards against its numpy code before the kernel:
+    rivals within one cell less crewmates, turf and debt multiplied in the same order."""
+    rng = np.random.default_rng(11)
+    w, h = 9, 7
+    cell_x, cell_y = (a.ravel() for a in np.meshgrid(np.arange(w), np.arange(h), indexing="ij"))
+    for _ in range(20):
+        n = int(rng.integers(1, 60))
+        cell = rng.integers(0, w * h, n)
+        is_open = rng.random(n) < 0.6
+        crew = np.where(rng.random(n) < 0.5, rng.integers(0, 4, n), -1)
+        violence, debt = (
+            rng.lognormal(0, 1, n),
+            np.where(rng.random(n) < 0.3, rng.random(n) * 500, 0),
+        )
+        deterrent, void = rng.random(n), rng.random(w * h)
+        act = np.flatnonzero(rng.random(n) < 0.8)
+        pr = np.array([0.01, 0.3, 2.0, 0.02, 900.0])
+        cells = cell[act]
+        near = box_sum(np.bincount(cells, minlength=w * h).reshape(w, h), 1).ravel()[cells]
+        mates = np.zeros(act.size)
+        for i in range(act.size):
+            if crew[act[i]] >= 0:
+                same = crew[act] == crew[act[i]]
+                close = (abs(cell_x[cells] - cell_x[cells[i]]) <= 1) & (
+                    abs(cell_y[cells] - cell_y[cells[i]]) <= 1
+                )
+                mates[i] = (same & close).sum() - 1
+        rivals = np.maximum(0.0, near - 1.0 - mates)
+        mode = np.where(is_open[act], 1.0, pr[1])
+        turf = pr[0] * violence[act] * rivals * (1.0 + pr[2] * void[cells]) * mode
+        owed = debt[act]
+        expected = turf + pr[3] * violence[act] * owed / (owed + pr[4])
+        got_cells, pressure, neg = kernels.dispute_pressure(
+            act, cell, is_open, crew, violence, debt, deterrent, void, cell_x, cell_y, h, pr
+        )
+        assert np.array_equal(got_cells, cells)
+        assert np.array_equal(pressure, expected)
+        assert np.array_equal(neg, -deterrent[act])

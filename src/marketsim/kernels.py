@@ -218,6 +218,75 @@ def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray
     return out
 
 
+# Parameters of kernels.dispute_pressure, by index.
+DP_TURF_RATE, DP_CLOSED_TURF, DP_VOID_BOOST, DP_DEBT_RATE, DP_DEBT_CAPITAL = range(5)
+N_DISPUTE_PARAMS = 5
+
+
+@njit(cache=True)
+def dispute_pressure(
+    act: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    d_crew: np.ndarray,
+    d_violence: np.ndarray,
+    d_debt: np.ndarray,
+    d_deterrent: np.ndarray,
+    void: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    height: int,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Active dealers' turf and debt dispute hazards before deterrence (ODD §7.10 violence).
+
+    For active dealer `act[i]`: rivals are the active dealers within one cell (oneself
+    and same-crew dealers, `crewmates_near`, excluded; none below zero); turf = rate x
+    violence trait x rivals x (1 + void boost x void layer) x (1 open, pr[DP_CLOSED_TURF]
+    closed); debt = rate x violence trait x debt / (debt + working capital). Returns the
+    dealers' cells, turf + debt, and minus their deterrent: the phase takes the
+    exponentials (`exp` stays in numpy). Counts are whole numbers, exact in any order,
+    and the rest is multiplied in the numpy code's order.
+    """
+    n = act.size
+    width = cell_x.size // height
+    counts = np.zeros(cell_x.size, dtype=np.int64)
+    cells = np.empty(n, dtype=np.int64)
+    n_members = 0
+    for i in range(n):
+        cells[i] = d_cell[act[i]]
+        counts[cells[i]] += 1
+        n_members += d_crew[act[i]] >= 0
+    crewmates = np.zeros(n)
+    if n_members >= 2:
+        members = np.empty(n_members, dtype=np.int64)
+        m = 0
+        for i in range(n):
+            if d_crew[act[i]] >= 0:
+                members[m] = i
+                m += 1
+        mc = cells[members]
+        crewmates[members] = crewmates_near(cell_x[mc], cell_y[mc], d_crew[act[members]])
+    pressure = np.empty(n)
+    neg_deterrent = np.empty(n)
+    for i in range(n):
+        r, c = act[i], cells[i]
+        x, y = cell_x[c], cell_y[c]
+        near = 0
+        for xx in range(max(0, x - 1), min(width, x + 2)):
+            for yy in range(max(0, y - 1), min(height, y + 2)):
+                near += counts[xx * height + yy]
+        rivals = max(0.0, float(near) - 1.0 - crewmates[i])
+        mode = 1.0 if d_open[r] else pr[DP_CLOSED_TURF]
+        turf = pr[DP_TURF_RATE] * d_violence[r] * rivals * (1.0 + pr[DP_VOID_BOOST] * void[c])
+        turf = turf * mode
+        owed = d_debt[r]
+        debt = pr[DP_DEBT_RATE] * d_violence[r] * owed / (owed + pr[DP_DEBT_CAPITAL])
+        pressure[i] = turf + debt
+        neg_deterrent[i] = -d_deterrent[r]
+    return cells, pressure, neg_deterrent
+
+
 @njit(cache=True)
 def crew_members(
     crew: np.ndarray, state: np.ndarray, crews: np.ndarray, states: np.ndarray
@@ -1459,6 +1528,8 @@ def warm() -> None:
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
+    f1 = np.zeros(1)
+    dispute_pressure(i, i, np.zeros(1, dtype=np.bool_), i, f1, f1, f1, f1, i, i, 1, np.ones(5))
     crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
