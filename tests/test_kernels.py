@@ -785,3 +785,50 @@ def test_dispute_pressure_matches_numpy_exactly():
         assert np.array_equal(got_cells, cells)
         assert np.array_equal(pressure, expected)
         assert np.array_equal(neg, -deterrent[act])
+
+
+def test_learn_risk_and_town_pitch_terms_match_numpy_exactly():
+    """The dealers phase's risk learning and the pitch appraisal's town-wide terms against
+    its numpy code before the kernels (dealers.arrest_credibility, presence, place_risk)."""
+    rng = np.random.default_rng(13)
+    w, h = 8, 6
+    n = w * h
+    for _ in range(10):
+        hours, arrests = rng.random(n) * 40, rng.random(n) * 3
+        police_near, arrests_near = rng.random(n) * 20, (rng.random(n) < 0.1) * 1.0
+        det, rep, density = rng.random((w, h)), rng.random((w, h)), rng.random(n) * 30
+        unmet, is_centre = rng.random((w, h)) * 5, rng.random(n) < 0.2
+        state, cell = rng.integers(0, 3, 30).astype(np.int8), rng.integers(0, n, 30)
+        pr = np.array([0.9, 20.0, 0.05, 0.2, 0.3, 0.5])
+        keep, h0, r0, per_hour, per_arrest, centre_draw = pr
+        act = np.flatnonzero(state == 1)
+        ref_hours, ref_arrests = hours * keep, arrests * keep
+        ref_hours += police_near
+        ref_arrests += arrests_near
+        cred = (h0 * r0 + ref_arrests) / (r0 * (h0 + ref_hours))
+        seen = per_hour * police_near + det.ravel()
+        c = cell[act]
+        exponent = -(cred[c] * seen[c] + per_arrest * arrests_near[c])
+        got_cred, got_exp = kernels.learn_risk(
+            hours, arrests, police_near, arrests_near, det.ravel(), c, pr
+        )
+        assert np.array_equal(hours, ref_hours) and np.array_equal(arrests, ref_arrests)
+        assert np.array_equal(got_cred, cred) and np.array_equal(got_exp, exponent)
+        centre = 1.0 + centre_draw * is_centre
+        demand = (0.02 * density + 0.3 * rep.ravel()) * centre + 0.5 * box_sum(unmet, 2).ravel()
+        rivals = box_sum(np.bincount(cell[act], minlength=n).reshape(w, h), 1).ravel()
+        terms = kernels.town_pitch_terms(
+            density,
+            rep.ravel(),
+            unmet,
+            is_centre,
+            state,
+            cell,
+            1,
+            cred,
+            police_near,
+            det.ravel(),
+            pr,
+        )
+        assert np.array_equal(terms[0], demand) and np.array_equal(terms[1], rivals)
+        assert np.array_equal(terms[2], -(cred * seen))

@@ -615,6 +615,88 @@ def walk_beats(
         unit_cell[units[i]] = beats[i, 0]
 
 
+# Parameters of kernels.learn_risk and kernels.town_pitch_terms, by index.
+LR_KEEP, LR_PRIOR_HOURS, LR_PRIOR_RATE, LR_PER_HOUR, LR_PER_ARREST, LR_CENTRE_DRAW = range(6)
+N_RISK_PARAMS = 6
+
+
+@njit(cache=True)
+def learn_risk(
+    hours_seen: np.ndarray,
+    arrests_seen: np.ndarray,
+    police_near: np.ndarray,
+    arrests_near: np.ndarray,
+    deterrence: np.ndarray,
+    cells: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the market learns of each place's enforcement today, and the exponent of
+    the risk signal dealers read at `cells` (ODD §7.4 perceived risk; Sherman 1990).
+
+    In place: officer-hours and arrests seen fade by pr[LR_KEEP] and take in today's.
+    Returns the credibility per cell (prior arrests per officer-hour updated by what
+    was seen: (h0 r0 + arrests seen) / (r0 (h0 + hours seen)), `dealers.arrest_credibility`)
+    and, per dealer cell, -(credibility x presence + risk per arrest x arrests nearby),
+    presence being risk per police hour x officer-hours within one cell + residual
+    deterrence (`dealers.presence`). The phase takes the exponential (`exp` stays in
+    numpy). The numpy code's operations, in its order.
+    """
+    keep, h0, r0 = pr[LR_KEEP], pr[LR_PRIOR_HOURS], pr[LR_PRIOR_RATE]
+    prior = h0 * r0
+    credibility = np.empty(hours_seen.size)
+    for x in range(hours_seen.size):
+        hours_seen[x] = hours_seen[x] * keep + police_near[x]
+        arrests_seen[x] = arrests_seen[x] * keep + arrests_near[x]
+        credibility[x] = (prior + arrests_seen[x]) / (r0 * (h0 + hours_seen[x]))
+    exponent = np.empty(cells.size)
+    for i in range(cells.size):
+        c = cells[i]
+        seen = pr[LR_PER_HOUR] * police_near[c] + deterrence[c]
+        exponent[i] = -(credibility[c] * seen + pr[LR_PER_ARREST] * arrests_near[c])
+    return credibility, exponent
+
+
+@njit(cache=True)
+def town_pitch_terms(
+    buyer_density: np.ndarray,
+    reputation: np.ndarray,
+    unmet: np.ndarray,
+    is_centre: np.ndarray,
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    active: int,
+    credibility: np.ndarray,
+    police_near: np.ndarray,
+    deterrence: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The town-wide terms of the pitch appraisal, per cell (ODD §7.4 relocation):
+    trade demand, (0.02 x buyers near + 0.3 x reputation) x (1 + centre draw in the
+    centre) + 0.5 x unmet demand within two cells; active rivals within one cell; and
+    -(credibility x presence), the exponent of the risk police presence carries there
+    (`dealers.place_risk`: the phase takes the exponential, which stays in numpy). Box
+    sums as `fields.box_sum` takes them (floats by summed-area table, counts exactly);
+    the rest in the numpy code's order.
+    """
+    n = buyer_density.size
+    unmet_near = box_sum_floats(unmet, 2).ravel()
+    width, height = unmet.shape
+    here = np.zeros((width, height), dtype=np.int64)
+    flat_here = here.ravel()
+    for r in range(d_state.size):
+        if d_state[r] == active:
+            flat_here[d_cell[r]] += 1
+    rivals = box_sum_counts(here, 1).ravel()
+    demand = np.empty(n)
+    exposure = np.empty(n)
+    for x in range(n):
+        centre = 1.0 + pr[LR_CENTRE_DRAW] * (1.0 if is_centre[x] else 0.0)
+        demand[x] = (0.02 * buyer_density[x] + 0.3 * reputation[x]) * centre + 0.5 * unmet_near[x]
+        seen = pr[LR_PER_HOUR] * police_near[x] + deterrence[x]
+        exposure[x] = -(credibility[x] * seen)
+    return demand, rivals, exposure
+
+
 @njit(cache=True)
 def pitch_value(
     cand: np.ndarray,
@@ -1628,6 +1710,10 @@ def warm() -> None:
     fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
+    learn_risk(f.copy(), f.copy(), f, f, f, i, np.ones(N_RISK_PARAMS))
+    town_pitch_terms(
+        f, f, g, ok[:1], np.zeros(1, dtype=np.int8), i, 1, f, f, f, np.ones(N_RISK_PARAMS)
+    )
     candidate_pitches(
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from marketsim import kernels
+from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
 from marketsim.state import World
@@ -40,21 +41,38 @@ def update_risk(world: World, arrests_near: np.ndarray) -> None:
     followed by arrests loses its grip, so a continuing crackdown decays.
     """
     cfg = world.config.dealers
-    keep = cfg.experience_memory
-    world.hours_seen *= keep
-    world.hours_seen += world.police_near
-    world.arrests_seen *= keep
-    world.arrests_seen += arrests_near
-    world.credibility = arrest_credibility(world)
     d = world.dealers
     act = d.active()
-    cells = d.cell[act]
-    seen = presence(world)
-    signal = 1.0 - np.exp(
-        -(world.credibility[cells] * seen[cells] + cfg.risk_per_arrest_nearby * arrests_near[cells])
+    # Officer-hours and arrests seen fade and take in today's; the credibility they give
+    # (`arrest_credibility`), and the exponent of each dealer's risk signal (`presence`
+    # weighed by it, and arrests nearby): kernels.learn_risk.
+    world.credibility, exponent = kernels.learn_risk(
+        world.hours_seen,
+        world.arrests_seen,
+        world.police_near,
+        arrests_near,
+        world.town.layer("deterrence").ravel(),
+        d.cell[act],
+        _risk_params(world),
     )
+    signal = 1.0 - np.exp(exponent)
     a = cfg.risk_learning_rate
     d.risk[act] = (1 - a) * d.risk[act] + a * signal
+
+
+def _risk_params(world: World) -> np.ndarray:
+    """The parameters of kernels.learn_risk and kernels.town_pitch_terms."""
+    cfg = world.config.dealers
+    pr = np.empty(kernels.N_RISK_PARAMS)
+    pr[kernels.LR_KEEP] = cfg.experience_memory
+    pr[kernels.LR_PRIOR_HOURS], pr[kernels.LR_PRIOR_RATE] = (
+        cfg.prior_strength,
+        cfg.prior_arrests_per_hour,
+    )
+    pr[kernels.LR_PER_HOUR] = cfg.risk_per_police_hour
+    pr[kernels.LR_PER_ARREST] = cfg.risk_per_arrest_nearby
+    pr[kernels.LR_CENTRE_DRAW] = world.config.market.centre_draw
+    return pr
 
 
 def arrest_credibility(world: World) -> np.ndarray:
@@ -114,14 +132,21 @@ def pitch_terms(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The town-wide terms of the pitch appraisal, per cell: trade demand (nearby buyers,
     reputation and the centre's draw, unmet demand), rival dealers within one cell, and
     the risk police presence carries there. One appraisal round computes them once."""
-    town, m = world.town, world.config.market
-    rep = town.layer("reputation").ravel()
-    unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
-    centre = 1.0 + m.centre_draw * town.is_centre
-    demand = (0.02 * world.buyer_density + 0.3 * rep) * centre + 0.5 * unmet
-    dealers_here = np.bincount(world.dealers.cell[world.dealers.active()], minlength=town.n_cells)
-    rivals = box_sum(dealers_here.reshape(town.width, town.height), 1).ravel()
-    return demand, rivals, place_risk(world)
+    town, d = world.town, world.dealers
+    demand, rivals, exposure = kernels.town_pitch_terms(
+        world.buyer_density,
+        town.layer("reputation").ravel(),
+        town.layer("unmet_demand"),
+        town.is_centre,
+        d.view("state"),
+        d.view("cell"),
+        D.ACTIVE,
+        world.credibility,
+        world.police_near,
+        town.layer("deterrence").ravel(),
+        _risk_params(world),
+    )
+    return demand, rivals, 1 - np.exp(exposure)  # place_risk
 
 
 def pitch_value(
@@ -194,8 +219,9 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
         held = contacts_held(world)
     k = cfg.relocation_candidates
     r = cfg.relocation_radius
-    dx = rng.integers(-r, r + 1, (movers.size, k))
-    dy = rng.integers(-r, r + 1, (movers.size, k))
+    # The offsets along x, then along y, in one call (the same draws as two calls: numpy
+    # draws each from the stream in turn).
+    dx, dy = rng.integers(-r, r + 1, (2, movers.size, k))
     cand = kernels.candidate_pitches(
         d.cell[movers], dx, dy, town.cell_x, town.cell_y, town.width, town.height
     )  # the own pitch, then k nearby ones
