@@ -509,19 +509,47 @@ def test_buy_terms_match_numpy_exactly():
     pr = np.empty(kernels.N_BUY_PARAMS)
     pr[kernels.BUY_DEP], pr[kernels.BUY_REC], pr[kernels.BUY_TREATED] = 0.9, 0.13, 1 - 0.37
     pr[kernels.BUY_SEARCH_COST], pr[kernels.BUY_E_DEP], pr[kernels.BUY_E_REC] = 0.7, -0.25, -0.7
-    level = 1.0731
+    pr[kernels.BUY_BASE_PRICE] = 10.0
+    d_state = rng.integers(0, 3, 300).astype(np.int8)
+    d_price = 10.0 * (1.0 + rng.random(300))
+    level = d_price[d_state == 1].mean() / 10.0  # trade.price_level before the kernel
     expected_cash = cash.copy()
     active = np.flatnonzero(state == 0)
     expected_cash[active] += income[active]
     dep = dependent[active]
     p_buy = np.where(dep, 0.9, 0.13) * np.where(treatment[active] == 2, 1 - 0.37, 1.0)
     full = level * (1.0 + 0.7 * search[active])
-    got = kernels.buy_terms(state, 0, cash, income, treatment, 2, dependent, search, level, pr)
+    got = kernels.buy_terms(
+        state, 0, cash, income, treatment, 2, dependent, search, d_state, 1, d_price, pr
+    )
     assert np.array_equal(got[0], active)
     assert np.array_equal(got[1], p_buy)
     assert np.array_equal(got[2], full)
     assert np.array_equal(got[3], np.where(dep, -0.25, -0.7))
     assert np.array_equal(cash, expected_cash)
+    # No active dealer: the base price.
+    _, _, full, _ = kernels.buy_terms(
+        state, 0, cash, income, treatment, 2, dependent, search, d_state, 7, d_price, pr
+    )
+    assert np.array_equal(full, 1.0 * (1.0 + 0.7 * search[active]))
+
+
+def test_dealer_profit_matches_numpy_exactly():
+    """Dealers' smoothed profit and debt repayment against the trade phase's numpy code
+    before the kernel."""
+    rng = np.random.default_rng(17)
+    n = 400
+    state = rng.integers(0, 3, n).astype(np.int8)
+    today = rng.normal(20, 40, n)
+    debt = np.where(rng.random(n) < 0.4, rng.random(n) * 100, 0.0)
+    profit = rng.normal(30, 10, n)
+    act = np.flatnonzero(state == 0)
+    ref_debt, ref_profit = debt.copy(), profit.copy()
+    repay = np.minimum(ref_debt[act], 0.3 * np.maximum(today[act], 0))
+    ref_debt[act] -= repay
+    ref_profit[act] = 0.95 * ref_profit[act] + 0.05 * (today[act] - repay)
+    kernels.dealer_profit(state, 0, today, debt, profit, 0.3)
+    assert np.array_equal(debt, ref_debt) and np.array_equal(profit, ref_profit)
 
 
 def test_candidate_pitches_and_best_pitch_match_numpy_exactly():

@@ -339,8 +339,8 @@ def covering_unit(
 
 
 # Indices into buy_terms' parameter array (the trade phase fills it).
-BUY_DEP, BUY_REC, BUY_TREATED, BUY_SEARCH_COST, BUY_E_DEP, BUY_E_REC = range(6)
-N_BUY_PARAMS = 6
+BUY_DEP, BUY_REC, BUY_TREATED, BUY_SEARCH_COST, BUY_E_DEP, BUY_E_REC, BUY_BASE_PRICE = range(7)
+N_BUY_PARAMS = 7
 
 
 @njit(cache=True)
@@ -353,7 +353,9 @@ def buy_terms(
     in_treatment: int,
     dependent: np.ndarray,
     search: np.ndarray,
-    price_level: float,
+    d_state: np.ndarray,
+    d_active: int,
+    d_price: np.ndarray,
     pr: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Who may buy today, and the terms of their chance to (ODD §7.6, who buys).
@@ -361,10 +363,22 @@ def buy_terms(
     Every active user (state == active_code) receives their income into cash, in
     place. Returns the active rows; each one's base chance to buy (pr[BUY_DEP] or
     pr[BUY_REC] by dependence, times pr[BUY_TREATED] in treatment); its full price
-    (`price_level` x (1 + search cost x search share), Moore 1973); and its price
-    elasticity. The phase raises the full price to the elasticity in numpy (powers
-    stay in numpy, module docstring). The same operations as the numpy code it replaced.
+    (the price level x (1 + search cost x search share), Moore 1973); and its price
+    elasticity. The price level is today's money price relative to the base price
+    (pr[BUY_BASE_PRICE]): active dealers' (d_state == d_active) mean price, as
+    numpy's mean takes it, or 1 with no active dealer. The phase raises the full price
+    to the elasticity in numpy (powers stay in numpy, module docstring). The same
+    operations as the numpy code it replaced.
     """
+    prices = np.empty(d_state.size)
+    n_sellers = 0
+    for r in range(d_state.size):
+        if d_state[r] == d_active:
+            prices[n_sellers] = d_price[r]
+            n_sellers += 1
+    price_level = 1.0
+    if n_sellers:
+        price_level = numpy_sum(prices, 0, n_sellers) / n_sellers / pr[BUY_BASE_PRICE]
     n = 0
     for r in range(state.size):
         if state[r] == active_code:
@@ -1026,6 +1040,31 @@ def pay_and_use(
 
 
 @njit(cache=True)
+def dealer_profit(
+    state: np.ndarray,
+    active: int,
+    profit_today: np.ndarray,
+    debt: np.ndarray,
+    profit: np.ndarray,
+    repay_share: float,
+) -> None:
+    """Active dealers' smoothed daily profit, part of it repaying seizure debt (ODD §7.7
+    dealer takings; N8 PRP 2024), in place: repay = min(debt, share x max(today's profit,
+    0)); profit = 0.95 x profit + 0.05 x (today's profit - repay). Maximum and minimum as
+    numpy takes them (the first argument on a tie, NaN kept)."""
+    for r in range(state.size):
+        if state[r] != active:
+            continue
+        today = profit_today[r]
+        gain = today if (today >= 0.0 or today != today) else 0.0
+        gain = repay_share * gain
+        owed = debt[r]
+        repay = owed if (owed <= gain or owed != owed) else gain
+        debt[r] = owed - repay
+        profit[r] = 0.95 * profit[r] + 0.05 * (today - repay)
+
+
+@njit(cache=True)
 def treatment_candidates(
     state: np.ndarray,
     active_code: int,
@@ -1650,9 +1689,12 @@ def warm() -> None:
         2,
         ok,
         np.zeros(1),
-        1.0,
-        np.zeros(N_BUY_PARAMS),
+        np.zeros(1, dtype=np.int8),
+        0,
+        np.zeros(1),
+        np.ones(N_BUY_PARAMS),
     )
+    dealer_profit(np.zeros(1, dtype=np.int8), 0, np.zeros(1), np.zeros(1), np.zeros(1), 0.5)
     f = np.zeros(1)
     f2 = np.zeros((2, 3))
     codes = np.zeros(1, dtype=np.int8)

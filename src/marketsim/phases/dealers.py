@@ -128,10 +128,14 @@ def customer_calls(world: World, held: np.ndarray) -> np.ndarray:
     return per_holder * held
 
 
-def pitch_terms(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pitch_terms(
+    world: World, at: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The town-wide terms of the pitch appraisal, per cell: trade demand (nearby buyers,
     reputation and the centre's draw, unmet demand), rival dealers within one cell, and
-    the risk police presence carries there. One appraisal round computes them once."""
+    the risk police presence carries there. One appraisal round computes them once.
+    `at`: the only cells the round appraises; the risk is then taken there alone (an
+    exponential a cell, the costly part) and left 0 elsewhere."""
     town, d = world.town, world.dealers
     demand, rivals, exposure = kernels.town_pitch_terms(
         world.buyer_density,
@@ -146,7 +150,11 @@ def pitch_terms(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         town.layer("deterrence").ravel(),
         _risk_params(world),
     )
-    return demand, rivals, 1 - np.exp(exposure)  # place_risk
+    if at is None:
+        return demand, rivals, 1 - np.exp(exposure)  # place_risk
+    risk = np.zeros(exposure.size)
+    risk[at] = 1 - np.exp(exposure[at])
+    return demand, rivals, risk
 
 
 def pitch_value(
@@ -228,7 +236,7 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     is_open = d.open[movers]
     calls = customer_calls(world, held[movers])
     own = d.risk[movers]
-    terms = pitch_terms(world)
+    terms = pitch_terms(world, at=cand.ravel())
     value = pitch_value(world, cand, is_open, calls, own, terms)
     # The last column: the same pitch in the other mode (closed needs customers).
     switched = pitch_value(world, cand[:, :1], ~is_open, calls, own, terms)[:, 0]

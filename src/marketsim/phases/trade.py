@@ -46,6 +46,7 @@ def run(world: World) -> None:
     pb[kernels.BUY_SEARCH_COST] = cu.search_cost
     pb[kernels.BUY_E_DEP] = cu.price_elasticity_dependent
     pb[kernels.BUY_E_REC] = cu.price_elasticity_recreational
+    pb[kernels.BUY_BASE_PRICE] = cm.base_price
     active, p_buy, full, elasticity = kernels.buy_terms(
         u.view("state"),
         U.ACTIVE,
@@ -55,9 +56,11 @@ def run(world: World) -> None:
         U.IN_TREATMENT,
         u.dependent,
         u.search,
-        price_level(world),
+        d.view("state"),
+        D.ACTIVE,
+        d.price,
         pb,
-    )
+    )  # the price level: active dealers' mean price relative to the base price
     p_buy = p_buy * demand_response(full, elasticity)
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
@@ -298,16 +301,10 @@ def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
     """Purchases fall with the full price: the money price plus search time valued in
     money (Moore 1973), at elasticities below one (Gallet 2014); casual users respond
     more than dependent ones (Kleiman 1988). 1 at the base price with no search time.
-    Each buyer's full price and elasticity: `kernels.buy_terms`, from `price_level`.
+    Each buyer's full price and elasticity: `kernels.buy_terms`, from the price level
+    (active dealers' mean price relative to the base price).
     """
     return full**elasticity
-
-
-def price_level(world: World) -> float:
-    """Today's money price relative to the base price: active dealers' mean price."""
-    d = world.dealers
-    sellers = d.active()
-    return d.price[sellers].mean() / world.config.market.base_price if sellers.size else 1.0
 
 
 def _open_market(world: World, open_rows: np.ndarray) -> tuple:
@@ -366,11 +363,13 @@ def _travel_window(width: int, height: int, decay: float, radius: float) -> np.n
 
 
 def _dealer_profit(world: World, profit_today: np.ndarray) -> None:
-    """Smoothed daily profit; part of it repays debt from seizures."""
+    """Smoothed daily profit; part of it repays debt from seizures (kernels.dealer_profit)."""
     d = world.dealers
-    act = d.active()
-    repay = np.minimum(
-        d.debt[act], world.config.dealers.debt_repay_share * np.maximum(profit_today[act], 0)
+    kernels.dealer_profit(
+        d.view("state"),
+        D.ACTIVE,
+        profit_today,
+        d.debt,
+        d.profit,
+        world.config.dealers.debt_repay_share,
     )
-    d.debt[act] -= repay
-    d.profit[act] = 0.95 * d.profit[act] + 0.05 * (profit_today[act] - repay)
