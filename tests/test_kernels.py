@@ -860,3 +860,17 @@ def test_learn_risk_and_town_pitch_terms_match_numpy_exactly():
         )
         assert np.array_equal(terms[0], demand) and np.array_equal(terms[1], rivals)
         assert np.array_equal(terms[2], -(cred * seen))
+
+
+def test_beat_cells_match_numpy_exactly():
+    """Police beats against the deploy code before the kernel: cumulative weights, draws
+    times the total, searched from the right, the last cell when rounding leaves none."""
+    rng = np.random.default_rng(19)
+    for n in (1, 2, 7, 2500):
+        weights = rng.random(n) ** 3
+        cells = rng.permutation(n * 3)[:n]
+        draws = rng.random((12, 9))
+        draws[0, 0] = 1.0  # beyond every cumulative weight
+        cdf = np.cumsum(weights)
+        picks = np.minimum(np.searchsorted(cdf, draws * cdf[-1], side="right"), n - 1)
+        assert np.array_equal(kernels.beat_cells(weights, cells, draws), cells[picks])

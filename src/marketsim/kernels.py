@@ -590,6 +590,60 @@ def remember_search(
 
 
 @njit(cache=True)
+def _after(cdf: np.ndarray, value: float) -> int:
+    """numpy's `searchsorted(cdf, value, side="right")`: the count of entries <= value."""
+    lo, hi = 0, cdf.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if not value < cdf[mid]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def cumulative(weights: np.ndarray) -> np.ndarray:
+    """numpy's `cumsum`: running sums in order."""
+    out = np.empty(weights.size)
+    total = 0.0
+    for i in range(weights.size):
+        total += weights[i]
+        out[i] = total
+    return out
+
+
+@njit(cache=True)
+def weighted_indices(p: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Indices drawn with probabilities `p` from uniform `draws` (rng.weighted_choice:
+    where newcomers settle, ODD §7.13-7.14): the inverse-CDF draws of numpy's
+    `Generator.choice`, the cumulative sums over their last, searched from the right."""
+    cdf = cumulative(p)
+    last = cdf[cdf.size - 1]
+    for i in range(cdf.size):
+        cdf[i] /= last
+    out = np.empty(draws.size, dtype=np.int64)
+    for i in range(draws.size):
+        out[i] = _after(cdf, draws[i])
+    return out
+
+
+@njit(cache=True)
+def beat_cells(weights: np.ndarray, cells: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """The cells police units visit, drawn by an order's weights (ODD §7.3 deployment):
+    for uniform draws[u, v], the cell whose cumulative weight first exceeds draws[u, v] x
+    the total (the last cell when rounding leaves none), as the numpy code drew them."""
+    cdf = cumulative(weights)
+    total = cdf[cdf.size - 1]
+    n_units, per_unit = draws.shape
+    out = np.empty((n_units, per_unit), dtype=np.int64)
+    for u in range(n_units):
+        for v in range(per_unit):
+            out[u, v] = cells[min(_after(cdf, draws[u, v] * total), cells.size - 1)]
+    return out
+
+
+@njit(cache=True)
 def walk_beats(
     beats: np.ndarray,
     units: np.ndarray,
@@ -1760,6 +1814,8 @@ def warm() -> None:
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
+    weighted_indices(np.ones(2), np.zeros(1))
+    beat_cells(np.ones(2), i, np.zeros((1, 1)))
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, 1.0, f, f, f, i.copy(), i.copy())
     b2 = np.zeros(2, dtype=np.bool_)
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True, f2, b2)
