@@ -874,3 +874,31 @@ def test_beat_cells_match_numpy_exactly():
         cdf = np.cumsum(weights)
         picks = np.minimum(np.searchsorted(cdf, draws * cdf[-1], side="right"), n - 1)
         assert np.array_equal(kernels.beat_cells(weights, cells, draws), cells[picks])
+
+
+def test_initiation_rate_and_exit_pressure_match_numpy_exactly():
+    """Where new users start, and which dealers are minded to leave, against the numpy
+    code of the initiation and entry_exit phases before the kernels."""
+    rng = np.random.default_rng(23)
+    w, h = 12, 9
+    for _ in range(10):
+        open_sales = (rng.random((w, h)) < 0.2) * rng.integers(1, 5, (w, h)) * 1.0
+        residents = np.round(rng.gamma(8.0, 10.0, w * h))
+        access = box_sum(open_sales, 2).ravel() / 10.0 + 0.05
+        rate = 1e-4 * residents * access
+        got, total = kernels.initiation_rate(open_sales, residents, 1e-4, 0.05)
+        assert np.array_equal(got, rate) and total == rate.sum()
+        n = 200
+        state = rng.integers(0, 3, n).astype(np.int8)
+        entered, cell = rng.integers(-100, 50, n), rng.integers(0, w * h, n)
+        profit, risk = rng.normal(5, 20, n), rng.random(n)
+        is_open, violence_near = rng.random(n) < 0.5, rng.random(w * h)
+        act = np.flatnonzero(state == 0)
+        mode = np.where(is_open[act], 1.0, 0.4)
+        net = profit[act] - 60.0 * risk[act] * mode - 15.0 * violence_near[cell[act]]
+        minded = ((net < -2.0) & (40 - entered[act] > 30)) | (risk[act] > 0.9)
+        pr = np.array([60.0, 0.4, 15.0, -2.0, 0.9])
+        got_act, got_minded = kernels.exit_pressure(
+            state, 0, entered, 40, cell, profit, risk, is_open, violence_near, pr
+        )
+        assert np.array_equal(got_act, act) and np.array_equal(got_minded, minded)

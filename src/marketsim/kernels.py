@@ -1563,6 +1563,62 @@ def detection_exposure(
 
 
 @njit(cache=True)
+def initiation_rate(
+    open_sales: np.ndarray, residents: np.ndarray, rate: float, baseline: float
+) -> tuple[np.ndarray, float]:
+    """Where new users start today (ODD §7.15 initiation): per cell, rate x residents x
+    access, access being the open sales within two cells / 10 + the baseline (visible
+    open markets normalise use and ease access); and the town-wide total, as numpy sums
+    it. The box sum as `fields.box_sum` takes it; the rest in the numpy code's order."""
+    near = box_sum_floats(open_sales, 2).ravel()
+    out = np.empty(near.size)
+    for x in range(near.size):
+        out[x] = rate * residents[x] * (near[x] / 10.0 + baseline)
+    return out, numpy_sum(out, 0, out.size)
+
+
+# Parameters of kernels.exit_pressure, by index.
+EP_RISK_COST, EP_CLOSED_RISK, EP_VIOLENCE_COST, EP_EXIT_PROFIT, EP_EXIT_RISK = range(5)
+N_EXIT_PARAMS = 5
+
+
+@njit(cache=True)
+def exit_pressure(
+    state: np.ndarray,
+    active: int,
+    entered_day: np.ndarray,
+    day: int,
+    cell: np.ndarray,
+    profit: np.ndarray,
+    risk: np.ndarray,
+    is_open: np.ndarray,
+    violence_near: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Active dealers, and whether each is minded to leave the trade (ODD §7.14 exit):
+    poor, its profit less the expected cost of risk (risk cost x risk, x the closed
+    mode's share of it when closed) and of violence nearby below the exit profit, after
+    its first 30 days; or scared, its risk above the exit risk. The numpy code's
+    operations, in its order."""
+    n = 0
+    for r in range(state.size):
+        n += state[r] == active
+    act = np.empty(n, dtype=np.int64)
+    minded = np.empty(n, dtype=np.bool_)
+    i = 0
+    for r in range(state.size):
+        if state[r] != active:
+            continue
+        mode = 1.0 if is_open[r] else pr[EP_CLOSED_RISK]
+        net = profit[r] - pr[EP_RISK_COST] * risk[r] * mode
+        net = net - pr[EP_VIOLENCE_COST] * violence_near[cell[r]]
+        poor = net < pr[EP_EXIT_PROFIT] and day - entered_day[r] > 30
+        act[i], minded[i] = r, poor or risk[r] > pr[EP_EXIT_RISK]
+        i += 1
+    return act, minded
+
+
+@njit(cache=True)
 def career_candidates(
     state: np.ndarray,
     dependent: np.ndarray,
@@ -1814,6 +1870,10 @@ def warm() -> None:
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
+    initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
+    exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
+    cumulative(np.ones(2))
+    _after(np.ones(2), 0.5)
     weighted_indices(np.ones(2), np.zeros(1))
     beat_cells(np.ones(2), i, np.zeros((1, 1)))
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, 1.0, f, f, f, i.copy(), i.copy())

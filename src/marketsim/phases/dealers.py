@@ -98,11 +98,6 @@ CLOSED_RISK = 0.4  # a closed dealer's exposure to risk, relative to an open one
 _NO_ROWS = np.empty(0)  # pitch_value without a dealer's own risk
 
 
-def risk_cost(world: World, risk: np.ndarray, is_open: np.ndarray) -> np.ndarray:
-    """Expected daily cost of perceived risk, in GBP: closed dealing is less exposed."""
-    return world.config.dealers.risk_cost * risk * np.where(is_open, 1.0, CLOSED_RISK)
-
-
 def buyer_density(world: World) -> np.ndarray:
     """Active users' homes within 4 cells of each cell."""
     u, town = world.users, world.town
