@@ -902,3 +902,62 @@ def test_initiation_rate_and_exit_pressure_match_numpy_exactly():
             state, 0, entered, 40, cell, profit, risk, is_open, violence_near, pr
         )
         assert np.array_equal(got_act, act) and np.array_equal(got_minded, minded)
+
+
+@pytest.mark.parametrize("violent", [True, False])
+def test_fields_day_is_the_phase_as_it_was(violent):
+    """kernels.fields_day against the fields phase before it: decay_layers, the box sums
+    of known violence, of active open dealers and of today's incidents, then fear_day."""
+    rng = np.random.default_rng(29)
+    w, h, nd = 10, 8, 60
+    n = w * h
+    tally = (rng.random((6, n)) < 0.1) * rng.integers(1, 4, (6, n)) * 1.0
+    if not violent:
+        tally[5] = 0.0
+    rows = np.array([0, 2, 3, 5])
+    layers = [rng.random((w, h)) for _ in range(8)]
+    flat = [rng.random(n) for _ in range(3)]
+    keep = np.array([0.9, 0.99, 0.95, 0.93])
+    state, cell = rng.integers(0, 3, nd).astype(np.int8), rng.integers(0, n, nd)
+    is_open = rng.random(nd) < 0.5
+    turf, residents = rng.random(n), np.round(rng.random(n) * 50)
+    raids = box_sum(rng.integers(0, 2, (w, h)), 1).ravel()
+    ref_layers, ref_flat, ref_turf = (
+        [a.copy() for a in layers],
+        [a.copy() for a in flat],
+        turf.copy(),
+    )
+    kernels.decay_layers(tally[rows], ref_turf, *ref_layers, keep)
+    near_ref = box_sum(ref_layers[6], 1).ravel()
+    act = np.flatnonzero(state == 0)
+    open_here = np.bincount(cell[act[is_open[act]]], minlength=n).reshape(w, h)
+    incidents = tally[5].reshape(w, h)
+    people_ref = kernels.fear_day(
+        *ref_flat,
+        box_sum(open_here, 1).ravel(),
+        box_sum(incidents, 1).ravel() if incidents.any() else np.empty(0),
+        raids,
+        residents,
+        0.97,
+        0.9,
+    )
+    near, people = kernels.fields_day(
+        tally,
+        rows,
+        turf,
+        *layers,
+        keep,
+        incidents,
+        state,
+        cell,
+        is_open,
+        0,
+        *flat,
+        raids,
+        residents,
+        0.97,
+        0.9,
+    )
+    assert np.array_equal(near, near_ref) and np.array_equal(people, people_ref)
+    for a, b in zip([turf, *layers, *flat], [ref_turf, *ref_layers, *ref_flat], strict=True):
+        assert np.array_equal(a, b)

@@ -985,6 +985,80 @@ N_TRADE_PARAMS = CAUGHT + 4
 
 
 @njit(cache=True)
+def fields_day(
+    tally: np.ndarray,
+    rows: np.ndarray,
+    turf_opened: np.ndarray,
+    rep_recent: np.ndarray,
+    rep_standing: np.ndarray,
+    reputation: np.ndarray,
+    litter: np.ndarray,
+    guardianship: np.ndarray,
+    unmet: np.ndarray,
+    violence: np.ndarray,
+    void: np.ndarray,
+    keep: np.ndarray,
+    violent_today: np.ndarray,
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    active: int,
+    fear_market: np.ndarray,
+    fear_enforcement: np.ndarray,
+    fear: np.ndarray,
+    raids_near: np.ndarray,
+    residents: np.ndarray,
+    keep_market: float,
+    keep_enforcement: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fields phase's day (ODD §7.16 cell fields), in place: the layers fade and
+    take in today's counts (`decay_layers`, from the tally's `rows`); then residents'
+    fear and exposure (`fear_day`), from the active open dealers within one cell, today's
+    violent incidents within one cell (`violent_today`, a per-cell layer) and the raids
+    nearby. Returns the recent violence known within one cell of each cell and
+    `fear_day`'s rows. Box sums as `fields.box_sum` takes them.
+    """
+    decay_layers(
+        tally[rows],
+        turf_opened,
+        rep_recent,
+        rep_standing,
+        reputation,
+        litter,
+        guardianship,
+        unmet,
+        violence,
+        void,
+        keep,
+    )
+    violence_near = box_sum_floats(violence, 1).ravel()
+    width, height = violence.shape
+    open_here = np.zeros((width, height), dtype=np.int64)
+    flat = open_here.ravel()
+    for r in range(d_state.size):
+        if d_state[r] == active and d_open[r]:
+            flat[d_cell[r]] += 1
+    violent_near = np.empty(0)  # none today
+    incidents = violent_today.ravel()
+    for x in range(incidents.size):
+        if incidents[x] != 0:
+            violent_near = box_sum_floats(violent_today, 1).ravel()
+            break
+    people = fear_day(
+        fear_market,
+        fear_enforcement,
+        fear,
+        box_sum_counts(open_here, 1).ravel(),
+        violent_near,
+        raids_near,
+        residents,
+        keep_market,
+        keep_enforcement,
+    )
+    return violence_near, people
+
+
+@njit(cache=True)
 def pay_and_use(
     rng,
     buyers: np.ndarray,
@@ -1860,6 +1934,33 @@ def warm() -> None:
     g = np.zeros((3, 3))
     decay_layers(np.zeros((4, 9)), np.zeros(9), g, g, g, g, g, g, g, g, np.zeros(4))
     fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
+    f9 = np.zeros(9)
+    fields_day(
+        np.zeros((5, 9)),
+        np.zeros(4, dtype=np.int64),
+        f9,
+        g,
+        g,
+        g,
+        g,
+        g,
+        g,
+        g,
+        g,
+        np.zeros(4),
+        g,
+        codes,
+        i,
+        b,
+        0,
+        f9,
+        f9,
+        f9,
+        f9[:0],
+        f9,
+        0.5,
+        0.5,
+    )
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
     learn_risk(f.copy(), f.copy(), f, f, f, i, np.ones(N_RISK_PARAMS))
