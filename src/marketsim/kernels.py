@@ -1693,6 +1693,21 @@ def exit_pressure(
 
 
 @njit(cache=True)
+def released_users(
+    state: np.ndarray, release_day: np.ndarray, dealer: np.ndarray, prison: int, day: int
+) -> np.ndarray:
+    """Users in prison released today who are not user-dealers (ODD §7.2: a
+    user-dealer's custody is its dealer row's), in row order."""
+    out = np.empty(state.size, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == prison and release_day[r] == day and dealer[r] < 0:
+            out[n] = r
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
 def career_candidates(
     state: np.ndarray,
     dependent: np.ndarray,
@@ -1972,6 +1987,7 @@ def warm() -> None:
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
+    released_users(codes, i, i, 1, 0)
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
     cumulative(np.ones(2))
     _after(np.ones(2), 0.5)
