@@ -961,3 +961,17 @@ def test_fields_day_is_the_phase_as_it_was(violent):
     assert np.array_equal(near, near_ref) and np.array_equal(people, people_ref)
     for a, b in zip([turf, *layers, *flat], [ref_turf, *ref_layers, *ref_flat], strict=True):
         assert np.array_equal(a, b)
+
+
+def test_site_hours_match_numpy_exactly():
+    """Officer-hours near treatment sites against the slices numpy summed before the
+    kernel, at the town's edges and inside it."""
+    rng = np.random.default_rng(31)
+    for w, h in ((50, 50), (7, 4), (3, 9)):
+        hours = rng.random((w, h)) * 8.0 * (rng.random((w, h)) < 0.4)
+        xs, ys = rng.integers(0, w, 40), rng.integers(0, h, 40)
+        expected = [
+            hours[max(0, x - 2) : x + 3, max(0, y - 2) : y + 3].sum()
+            for x, y in zip(xs, ys, strict=True)
+        ]
+        assert np.array_equal(kernels.site_hours(hours, xs, ys), np.array(expected))

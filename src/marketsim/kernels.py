@@ -1193,6 +1193,25 @@ def dealer_profit(
 
 
 @njit(cache=True)
+def site_hours(hours: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Officer-hours today within two cells of each treatment site (ODD §7.12: police
+    near a site deter seeking help and make clients miss appointments). Each site's
+    square, clipped at the town's edge, summed as numpy sums that slice (its cells in
+    row order, copied out and summed pairwise: `numpy_sum`)."""
+    width, height = hours.shape
+    out = np.empty(xs.size)
+    window = np.empty(25)
+    for s in range(xs.size):
+        n = 0
+        for x in range(max(0, xs[s] - 2), min(width, xs[s] + 3)):
+            for y in range(max(0, ys[s] - 2), min(height, ys[s] + 3)):
+                window[n] = hours[x, y]
+                n += 1
+        out[s] = numpy_sum(window, 0, n)
+    return out
+
+
+@njit(cache=True)
 def treatment_candidates(
     state: np.ndarray,
     active_code: int,
@@ -1988,6 +2007,7 @@ def warm() -> None:
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
     released_users(codes, i, i, 1, 0)
+    site_hours(np.zeros((3, 3)), i, i)
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
     cumulative(np.ones(2))
     _after(np.ones(2), 0.5)
