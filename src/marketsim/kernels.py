@@ -436,93 +436,108 @@ def pitch_attraction(
 
 
 @njit(cache=True)
-def choose_sellers(
-    rng,
+def contact_choice(
     buyers: np.ndarray,
     u_contacts: np.ndarray,
     dealer_ok: np.ndarray,
     contact_use: np.ndarray,
-    open_rows: np.ndarray,
-    homes: np.ndarray,
-    cell_x: np.ndarray,
-    cell_y: np.ndarray,
+    draws: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Contacts first (ODD §7.6): a buyer holding a working number (users' `u_contacts`)
+    calls it with its probability `contact_use`, a random working contact (the first
+    highest of a uniform score per slot, working ones only). `draws` holds the market
+    stream's uniforms in the order the numpy code drew them: one per buyer (the call,
+    with a contact or not), then one per buyer and slot, row by row. Returns the seller
+    row of each buyer who calls (-1 for the rest), whether it calls, whether it holds a
+    working number, and the contact it would call.
+    """
+    nb, k = buyers.size, u_contacts.shape[1]
+    seller = np.full(nb, -1, dtype=np.int64)
+    has_contact = np.zeros(nb, dtype=np.bool_)
+    call = np.zeros(nb, dtype=np.bool_)
+    pick = np.empty(nb, dtype=np.int64)
+    for i in range(nb):
+        for j in range(k):
+            if dealer_ok[u_contacts[buyers[i], j]]:
+                has_contact[i] = True
+        call[i] = has_contact[i] and draws[i] < contact_use[i]
+    for i in range(nb):  # the first highest score among working contacts (argmax)
+        best, best_j = -2.0, 0
+        for j in range(k):
+            score = draws[nb + i * k + j]
+            if not dealer_ok[u_contacts[buyers[i], j]]:
+                score = -1.0
+            if score > best:
+                best, best_j = score, j
+        pick[i] = u_contacts[buyers[i], best_j]
+        if call[i]:
+            seller[i] = pick[i]
+    return seller, call, has_contact, pick
+
+
+@njit(cache=True)
+def street_choice(
+    hx: np.ndarray,
+    hy: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
     pull: np.ndarray,
     travel: np.ndarray,
     reach: int,
     tile: int,
-    stay: np.ndarray,
+    draws: np.ndarray,
     width: int,
     height: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
+) -> np.ndarray:
+    """The open market (ODD §7.6): each searching buyer, at home (hx, hy), draws an open
+    pitch by attraction (`open_market_choice`, its uniform in `draws`), tile by tile in
+    large towns so each buyer weighs only the pitches within reach. Returns indices
+    into the open pitches, -1 where nothing in reach weighs anything."""
+    n_search = hx.size
+    chosen = np.full(n_search, -1, dtype=np.int64)
+    if width <= tile and height <= tile:
+        tile_of = np.zeros(n_search, dtype=np.int64)
+    else:
+        tile_of = (hx // tile) * (height // tile + 1) + hy // tile
+    for t in np.unique(tile_of):
+        who = np.flatnonzero(tile_of == t)
+        x0, x1 = hx[who].min() - reach, hx[who].max() + reach
+        y0, y1 = hy[who].min() - reach, hy[who].max() + reach
+        near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
+        if near.size:
+            chosen[who] = open_market_choice(
+                hx[who], hy[who], ox, oy, pull, travel, draws[who], near, height, reach
+            )
+    return chosen
 
-    A buyer holding a working number (users' `u_contacts`) calls it with its
-    probability `contact_use` (a random working contact). The rest search the open
-    market from their `homes`: a pitch drawn by attraction (`open_market_choice`),
-    where police on arrival put the buyer off with probability 1 - stay[pitch]. A
-    buyer the street failed falls back on a contact. Draws from `rng` in the order of
-    the numpy code it replaced (calls; contact scores, row by row; the street draw;
-    put-off), so the market stream is unchanged. Returns the seller row (-1: none)
-    and whether via the street.
-    """
-    nb, k = buyers.size, u_contacts.shape[1]
-    contacts = u_contacts[buyers]
-    seller = np.full(nb, -1, dtype=np.int64)
-    via_open = np.zeros(nb, dtype=np.bool_)
-    has_contact = np.zeros(nb, dtype=np.bool_)
-    call = np.zeros(nb, dtype=np.bool_)
-    pick = np.empty(nb, dtype=np.int64)
-    for i in range(nb):
-        for j in range(k):
-            if dealer_ok[contacts[i, j]]:
-                has_contact[i] = True
-    for i in range(nb):  # every buyer draws, with a contact or not (as the numpy code did)
-        r = rng.random()
-        call[i] = has_contact[i] and r < contact_use[i]
-    for i in range(nb):  # the first highest score among working contacts (argmax)
-        best, best_j = -2.0, 0
-        for j in range(k):
-            score = rng.random()
-            if not dealer_ok[contacts[i, j]]:
-                score = -1.0
-            if score > best:
-                best, best_j = score, j
-        pick[i] = contacts[i, best_j]
-        if call[i]:
-            seller[i] = pick[i]
-    n_search = nb - call.sum()
-    if n_search > 0 and open_rows.size > 0:
-        search = np.flatnonzero(~call)
-        hx, hy = cell_x[homes[search]], cell_y[homes[search]]
-        draw = np.empty(n_search)
-        for i in range(n_search):
-            draw[i] = rng.random()
-        chosen = np.full(n_search, -1, dtype=np.int64)
-        if width <= tile and height <= tile:
-            tile_of = np.zeros(n_search, dtype=np.int64)
-        else:
-            tile_of = (hx // tile) * (height // tile + 1) + hy // tile
-        for t in np.unique(tile_of):
-            who = np.flatnonzero(tile_of == t)
-            x0, x1 = hx[who].min() - reach, hx[who].max() + reach
-            y0, y1 = hy[who].min() - reach, hy[who].max() + reach
-            near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
-            if near.size:
-                chosen[who] = open_market_choice(
-                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height, reach
-                )
-        for i in range(n_search):  # police on the pitch on arrival put the buyer off
-            if chosen[i] >= 0:
-                sold_by = open_rows[chosen[i]]
-                if not rng.random() >= stay[chosen[i]]:
-                    seller[search[i]] = sold_by
-                    via_open[search[i]] = True
-    for i in range(nb):  # fall back on a contact when the street failed
+
+@njit(cache=True)
+def street_outcome(
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    search: np.ndarray,
+    chosen: np.ndarray,
+    open_rows: np.ndarray,
+    stay: np.ndarray,
+    draws: np.ndarray,
+    call: np.ndarray,
+    has_contact: np.ndarray,
+    pick: np.ndarray,
+) -> None:
+    """Who buys on the street, in place (ODD §7.6): police on the pitch on arrival put
+    a searching buyer off with probability 1 - stay[pitch] (one uniform in `draws` per
+    buyer who found a pitch, in order); a buyer the street failed falls back on the
+    contact it holds."""
+    a = 0
+    for i in range(chosen.size):
+        if chosen[i] >= 0:
+            if not draws[a] >= stay[chosen[i]]:
+                seller[search[i]] = open_rows[chosen[i]]
+                via_open[search[i]] = True
+            a += 1
+    for i in range(seller.size):
         if seller[i] < 0 and has_contact[i] and not call[i]:
             seller[i] = pick[i]
-    return seller, via_open
 
 
 @njit(cache=True)
@@ -1873,26 +1888,10 @@ def warm() -> None:
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
-    choose_sellers(
-        rng,
-        i,
-        np.full((1, 1), -1),
-        ok,
-        np.full(1, 0.5),
-        i,
-        i,
-        i,
-        i,
-        i,
-        i,
-        np.ones(1),
-        np.ones((3, 3)),
-        1,
-        64,
-        np.ones(1),
-        3,
-        3,
-    )
+    one = np.ones(1)
+    picked = contact_choice(i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2))
+    street_choice(i, i, i, i, one, np.ones((3, 3)), 1, 64, one, 3, 3)
+    street_outcome(i.copy(), ok[:1].copy(), i, i, i, one, one, *picked[1:])
     over_capacity(i, i, 1)
     treatment_candidates(
         np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0

@@ -67,31 +67,13 @@ def run(world: World) -> None:
     if nb == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
-    # 2-3. contacts first, then the open market (kernels.choose_sellers)
+    # 2-3. contacts first, then the open market (choose_sellers)
     dealer_ok = np.zeros(d.n + 1, dtype=bool)  # the last slot pads contact -1: no dealer
     dealer_ok[: d.n] = d.view("state") == D.ACTIVE
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
-    town = world.town
-    police = world.visible_hours
     homes = u.home[buyers]
-    open_cells = d.cell[open_rows]
-    seller, via_open = kernels.choose_sellers(
-        rng,
-        buyers,
-        u.contacts,
-        dealer_ok,
-        contact_use(world, buyers),
-        open_rows,
-        homes,
-        town.cell_x,
-        town.cell_y,
-        *_open_market(world, open_rows),
-        # the chance a buyer stays despite police there, weighed, like dealers' risk, by
-        # what the market has learned police presence is worth (dealers.arrest_credibility)
-        np.exp(-cu.police_deterrence * world.credibility[open_cells] * police[open_cells]),
-        town.width,
-        town.height,
-    )
+    seller, via_open = choose_sellers(world, rng, buyers, homes, dealer_ok, open_rows)
+    town, police = world.town, world.visible_hours
     unmet = seller < 0
     tally.add("unmet_demand", homes[unmet])
 
@@ -174,6 +156,56 @@ def run(world: World) -> None:
     if victims.size:
         u.adverse_until[victims[~died]] = day + 30
         events.user_dies(world, victims[died])
+
+
+def choose_sellers(
+    world: World,
+    rng: np.random.Generator,
+    buyers: np.ndarray,
+    homes: np.ndarray,
+    dealer_ok: np.ndarray,
+    open_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
+
+    A buyer holding a working number calls it with its probability (`contact_use`),
+    a random working contact (kernels.contact_choice). The rest search the open market
+    from home: a pitch drawn by attraction (`_open_market`, kernels.street_choice),
+    where police on arrival put the buyer off (the chance to stay weighed, like
+    dealers' risk, by what the market has learned police presence is worth,
+    dealers.arrest_credibility). A buyer the street failed falls back on a contact
+    (kernels.street_outcome). The market stream's uniforms are drawn here, in that
+    order: the calls and the contact scores, the street draws, the put-offs. Returns
+    the seller row (-1: none) and whether via the street.
+    """
+    u, d, town = world.users, world.dealers, world.town
+    k = u.contacts.shape[1]
+    seller, call, has_contact, pick = kernels.contact_choice(
+        buyers, u.contacts, dealer_ok, contact_use(world, buyers), rng.random(buyers.size * (k + 1))
+    )
+    via_open = np.zeros(buyers.size, dtype=bool)
+    search = np.flatnonzero(~call)
+    chosen = search[:0]
+    stay = np.empty(0)
+    put_off = stay
+    if search.size and open_rows.size:
+        searching = homes[search]
+        chosen = kernels.street_choice(
+            town.cell_x[searching],
+            town.cell_y[searching],
+            *_open_market(world, open_rows),
+            rng.random(search.size),
+            town.width,
+            town.height,
+        )
+        cells, police = d.cell[open_rows], world.visible_hours
+        cu = world.config.users
+        stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
+        put_off = rng.random(np.count_nonzero(chosen >= 0))
+    kernels.street_outcome(
+        seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick
+    )
+    return seller, via_open
 
 
 # Tally columns and harm types booked from kernels.book_purchases' counts.
