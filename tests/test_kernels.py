@@ -975,3 +975,29 @@ def test_site_hours_match_numpy_exactly():
             for x, y in zip(xs, ys, strict=True)
         ]
         assert np.array_equal(kernels.site_hours(hours, xs, ys), np.array(expected))
+
+
+def test_reviewers_switch_mode_and_prices_match_numpy_exactly():
+    """The dealers phase's review draw, mode switching and risk prices against its numpy
+    code before the kernels."""
+    rng = np.random.default_rng(37)
+    n = 300
+    state = rng.integers(0, 3, n).astype(np.int8)
+    risk = rng.random(n) * 1.4 - 0.2
+    is_open, threshold = rng.random(n) < 0.5, rng.random(n)
+    held, draws = rng.integers(0, 6, n), rng.random(n)
+    act = np.flatnonzero(state == 0)
+    d = draws[: act.size]
+    expected = act[d < np.clip(0.1 + risk[act], 0, 1)]
+    assert np.array_equal(kernels.reviewers(act, risk, 0.1, d), expected)
+    ref = is_open.copy()
+    go_closed = ref[act] & (risk[act] > threshold[act]) & (held[act] >= 3)
+    reopen = ~ref[act] & (risk[act] < 0.2) & (d < 0.05)
+    ref[act[go_closed]] = False
+    ref[act[reopen]] = True
+    kernels.switch_mode(act, risk, is_open, threshold, held, 3, 0.2, d)
+    assert np.array_equal(is_open, ref)
+    price, ref_price = np.full(n, 9.0), np.full(n, 9.0)
+    ref_price[act] = 10.0 * (1.0 + 0.8 * risk[act])
+    kernels.risk_prices(state, 0, risk, price, 10.0, 0.8)
+    assert np.array_equal(price, ref_price)

@@ -832,6 +832,57 @@ def pitch_value(
 
 
 @njit(cache=True)
+def reviewers(act: np.ndarray, risk: np.ndarray, base: float, draws: np.ndarray) -> np.ndarray:
+    """The active dealers who review their pitch today (ODD §7.4 relocation): act[i]
+    when draws[i] is below its chance, the base chance plus its risk, clipped to [0, 1]
+    (as numpy's clip takes it)."""
+    out = np.empty(act.size, dtype=np.int64)
+    n = 0
+    for i in range(act.size):
+        p = base + risk[act[i]]
+        p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
+        if draws[i] < p:
+            out[n] = act[i]
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def switch_mode(
+    act: np.ndarray,
+    risk: np.ndarray,
+    is_open: np.ndarray,
+    close_threshold: np.ndarray,
+    held: np.ndarray,
+    min_contacts: int,
+    reopen_threshold: float,
+    draws: np.ndarray,
+) -> None:
+    """Open <-> closed switching, in place (ODD §7.4 tactical displacement): active
+    dealer act[i], open, goes closed when its risk is above its threshold and enough
+    buyers hold its number; closed, it reopens when its risk is below the reopening
+    threshold and draws[i] (one uniform per active dealer) is below 0.05."""
+    for i in range(act.size):
+        r = act[i]
+        if is_open[r]:
+            if risk[r] > close_threshold[r] and held[r] >= min_contacts:
+                is_open[r] = False
+        elif risk[r] < reopen_threshold and draws[i] < 0.05:
+            is_open[r] = True
+
+
+@njit(cache=True)
+def risk_prices(
+    state: np.ndarray, active: int, risk: np.ndarray, price: np.ndarray, base: float, markup: float
+) -> None:
+    """Risk compensation, in place (ODD §7.4; Reuter & Kleiman 1986): each active
+    dealer's price = base x (1 + markup x risk)."""
+    for r in range(state.size):
+        if state[r] == active:
+            price[r] = base * (1.0 + markup * risk[r])
+
+
+@njit(cache=True)
 def candidate_pitches(
     pitch: np.ndarray,
     dx: np.ndarray,
@@ -2004,6 +2055,9 @@ def warm() -> None:
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
+    switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
+    reviewers(i, f, 0.1, f)
+    risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
     released_users(codes, i, i, 1, 0)
     site_hours(np.zeros((3, 3)), i, i)

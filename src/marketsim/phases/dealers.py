@@ -214,8 +214,8 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     act = d.active()
     if act.size == 0:
         return act
-    p_review = np.clip(cfg.relocation_prob + d.risk[act], 0, 1)
-    movers = act[rng.random(act.size) < p_review]
+    # Each reviews with the chance relocation_prob + its risk (kernels.reviewers).
+    movers = kernels.reviewers(act, d.risk, cfg.relocation_prob, rng.random(act.size))
     if movers.size == 0:
         return movers
     if held is None:
@@ -255,17 +255,20 @@ def choose_mode(world: World, held: np.ndarray, rng: np.random.Generator) -> Non
     cfg = world.config.dealers
     d = world.dealers
     act = d.active()
-    risk = d.risk[act]
-    is_open = d.open[act]
-    go_closed = is_open & (risk > d.close_threshold[act]) & (held[act] >= cfg.min_contacts_to_close)
-    reopen = ~is_open & (risk < cfg.reopen_threshold) & (rng.random(act.size) < 0.05)
-    d.open[act[go_closed]] = False
-    d.open[act[reopen]] = True
+    kernels.switch_mode(
+        act,
+        d.risk,
+        d.open,
+        d.close_threshold,
+        held,
+        cfg.min_contacts_to_close,
+        cfg.reopen_threshold,
+        rng.random(act.size),  # a chance to reopen for each
+    )
 
 
 def set_prices(world: World) -> None:
     """Risk compensation (Reuter & Kleiman 1986): price = base x (1 + markup x risk)."""
     m = world.config.market
     d = world.dealers
-    act = d.active()
-    d.price[act] = m.base_price * (1.0 + m.risk_markup * d.risk[act])
+    kernels.risk_prices(d.view("state"), D.ACTIVE, d.risk, d.price, m.base_price, m.risk_markup)
