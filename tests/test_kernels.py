@@ -1001,3 +1001,19 @@ def test_reviewers_switch_mode_and_prices_match_numpy_exactly():
     ref_price[act] = 10.0 * (1.0 + 0.8 * risk[act])
     kernels.risk_prices(state, 0, risk, price, 10.0, 0.8)
     assert np.array_equal(price, ref_price)
+
+
+def test_presence_day_matches_numpy_exactly():
+    """The deploy phase's presence and deterrence layers against its numpy code before
+    the kernel."""
+    rng = np.random.default_rng(41)
+    w, h = 11, 7
+    visible = rng.random(w * h) * 12 * (rng.random(w * h) < 0.3)
+    presence, det = rng.random((w, h)), rng.random((w, h)) * 1.2
+    ref_det = det.copy()
+    ref_det *= 1.0 - 0.02
+    ref_det += 0.05 * np.minimum(visible, 8.0).reshape(w, h)
+    np.minimum(ref_det, 1.0, out=ref_det)
+    near = kernels.presence_day(visible, presence, det, 1.0 - 0.02, 0.05, 8.0)
+    assert np.array_equal(near, box_sum(visible.reshape(w, h), 1).ravel())
+    assert np.array_equal(presence, visible.reshape(w, h)) and np.array_equal(det, ref_det)

@@ -607,6 +607,31 @@ def remember_search(
 
 
 @njit(cache=True)
+def presence_day(
+    visible: np.ndarray,
+    presence: np.ndarray,
+    deterrence: np.ndarray,
+    keep: float,
+    gain: float,
+    saturation: float,
+) -> np.ndarray:
+    """Today's police presence and residual deterrence layers, in place (ODD §7.3;
+    Sherman 1990, Koper 1995): the presence layer takes today's uniformed officer-hours
+    (`visible`, flat); deterrence fades (x keep) and rises by gain x those hours (up to
+    `saturation`), at most 1, minimum as numpy takes it. Returns the officer-hours
+    within one cell of each cell, the box sum as `fields.box_sum` takes it."""
+    width, height = presence.shape
+    for x in range(width):
+        for y in range(height):
+            v = visible[x * height + y]
+            presence[x, y] = v
+            seen = v if (v <= saturation or v != v) else saturation
+            level = deterrence[x, y] * keep + gain * seen
+            deterrence[x, y] = level if (level <= 1.0 or level != level) else 1.0
+    return box_sum_floats(visible.reshape((width, height)), 1).ravel()
+
+
+@njit(cache=True)
 def _after(cdf: np.ndarray, value: float) -> int:
     """numpy's `searchsorted(cdf, value, side="right")`: the count of entries <= value."""
     lo, hi = 0, cdf.size
@@ -2083,6 +2108,7 @@ def warm() -> None:
     released_users(codes, i, i, 1, 0)
     site_hours(np.zeros((3, 3)), i, i)
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
+    presence_day(np.zeros(9), np.zeros((3, 3)), np.zeros((3, 3)), 0.9, 0.1, 8.0)
     cumulative(np.ones(2))
     _after(np.ones(2), 0.5)
     weighted_indices(np.ones(2), np.zeros(1))
