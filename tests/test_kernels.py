@@ -1017,3 +1017,14 @@ def test_presence_day_matches_numpy_exactly():
     near = kernels.presence_day(visible, presence, det, 1.0 - 0.02, 0.05, 8.0)
     assert np.array_equal(near, box_sum(visible.reshape(w, h), 1).ravel())
     assert np.array_equal(presence, visible.reshape(w, h)) and np.array_equal(det, ref_det)
+
+
+def test_blend_risk_matches_numpy_exactly():
+    """Dealers' perceived risk, a moving average of the signal, against the numpy code."""
+    rng = np.random.default_rng(43)
+    risk, act = rng.random(50), np.flatnonzero(rng.random(50) < 0.7)
+    fading = np.exp(-rng.random(act.size) * 3)
+    ref = risk.copy()
+    ref[act] = (1 - 0.15) * ref[act] + 0.15 * (1.0 - fading)
+    kernels.blend_risk(act, risk, fading, 0.15)
+    assert np.array_equal(risk, ref)

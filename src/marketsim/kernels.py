@@ -767,6 +767,17 @@ def learn_risk(
 
 
 @njit(cache=True)
+def blend_risk(act: np.ndarray, risk: np.ndarray, fading: np.ndarray, rate: float) -> None:
+    """Perceived risk, a moving average, in place (ODD §7.4): active dealer act[i] takes
+    in the signal 1 - fading[i] (`fading` the exponential of `learn_risk`'s exponent) at
+    the learning rate: risk = (1 - rate) x risk + rate x signal."""
+    keep = 1 - rate
+    for i in range(act.size):
+        r = act[i]
+        risk[r] = keep * risk[r] + rate * (1.0 - fading[i])
+
+
+@njit(cache=True)
 def town_pitch_terms(
     buyer_density: np.ndarray,
     reputation: np.ndarray,
@@ -2094,6 +2105,7 @@ def warm() -> None:
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
     learn_risk(f.copy(), f.copy(), f, f, f, i, np.ones(N_RISK_PARAMS))
+    blend_risk(i, f.copy(), f, 0.5)
     town_pitch_terms(
         f, f, g, ok[:1], np.zeros(1, dtype=np.int8), i, 1, f, f, f, np.ones(N_RISK_PARAMS)
     )

@@ -55,9 +55,8 @@ def update_risk(world: World, arrests_near: np.ndarray) -> None:
         d.cell[act],
         _risk_params(world),
     )
-    signal = 1.0 - np.exp(exponent)
-    a = cfg.risk_learning_rate
-    d.risk[act] = (1 - a) * d.risk[act] + a * signal
+    # A moving average of the signal 1 - exp(exponent) (kernels.blend_risk).
+    kernels.blend_risk(act, d.risk, np.exp(exponent), cfg.risk_learning_rate)
 
 
 def _risk_params(world: World) -> np.ndarray:

@@ -97,7 +97,7 @@ def run(world: World) -> None:
     pr[kernels.OD_PRODUCT], pr[kernels.OD_RUSHED] = cu.overdose_product_risk, cu.overdose_rushed
     pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
     pr[kernels.OD_FATAL] = cu.overdose_fatality
-    pr[kernels.CAUGHT :] = 1.0 - (1.0 - p_arrest) ** np.arange(4.0)  # by number of offences
+    pr[kernels.CAUGHT :] = _caught_chances(p_arrest)  # by number of offences
     offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = pay_and_use(
         world, rng, buyers, seller, via_open, pr
     )
@@ -427,6 +427,13 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
     travel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
     reach = int(np.ceil(cu.search_radius))
     return town.cell_x[dc], town.cell_y[dc], pull, travel, reach, TILE
+
+
+@cache
+def _caught_chances(p_arrest: float) -> np.ndarray:
+    """The chance that 0, 1, 2 or 3 offences lead to an arrest, each caught with
+    `p_arrest` (the same few values day after day: computed once each)."""
+    return 1.0 - (1.0 - p_arrest) ** np.arange(4.0)
 
 
 @cache
