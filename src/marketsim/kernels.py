@@ -4,10 +4,10 @@ Each kernel's docstring names the mechanism it serves and its ODD section
 (docs/odd.md). The decisions stay in the phase modules; a kernel only does the
 arithmetic, in the same order as the numpy code it replaced, so results are
 bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
-(exact). No kernel draws: the phase draws a kernel's uniforms from its named stream
-in numpy, in the order the numpy code drew them, and passes them in (unboxing a
-numpy Generator in a kernel costs more than most kernels' loops). `exp` and powers
-stay in numpy (ODD §3).
+(exact). Draws come from the phase's named stream in the numpy code's order: most
+kernels take uniforms the phase drew in numpy (unboxing a numpy Generator in a
+kernel costs about 12 us a call); `pay_and_use`, whose many draws outweigh that,
+takes the stream itself. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
@@ -1067,8 +1067,7 @@ def fear_day(
 EXPOSED, FEAR, FEAR_MARKET, FEAR_ENFORCEMENT = range(4)  # fear_day's rows
 
 
-# Indices into the trade parameters of kernels.pay, caught_and_gained and use_risks
-# (trade.pay_and_use fills them from the scenario).
+# Indices into pay_and_use's parameter array (trade phase fills it from the scenario).
 (
     UNITS_DEP,
     UNITS_REC,
@@ -1164,147 +1163,112 @@ def fields_day(
 
 
 @njit(cache=True)
-def pay(
+def pay_and_use(
+    rng,
     buyers: np.ndarray,
     seller: np.ndarray,
+    via_open: np.ndarray,
     u_dependent: np.ndarray,
     u_cash: np.ndarray,
     n_users: int,
     u_treatment: np.ndarray,
     in_treatment: int,
-    d_price: np.ndarray,
-    pr: np.ndarray,
-    draws: np.ndarray,
-) -> tuple:
-    """Paying and acquisitive crime (ODD §7.7), `u_cash` in place.
-
-    Per purchase (a buyer with a seller, in order): cost = units x price. A dependent
-    buyer short of cash offends with probability crime_prob (less in treatment; its
-    uniform in `draws`, one per purchase), up to 3 offences of `crime_proceeds` each
-    (NTORS). Buyers who still cannot pay go without; users do not hoard (cash at most
-    200). `pr` holds the parameters (indices above). Returns the purchases' rows in
-    `buyers`, and per purchase: offend, offences, pays, cost and units.
-    """
-    ok = np.flatnonzero(seller >= 0)
-    n = ok.size
-    units = np.empty(n)
-    cost = np.empty(n)
-    offend = np.zeros(n, dtype=np.bool_)
-    offences = np.zeros(n)
-    for i in range(n):
-        b, s = buyers[ok[i]], seller[ok[i]]
-        units[i] = pr[UNITS_DEP] if u_dependent[b] else pr[UNITS_REC]
-        cost[i] = units[i] * d_price[s]
-    for i in range(n):
-        b = buyers[ok[i]]
-        p = pr[CRIME] * (pr[CRIME_KEPT] if u_treatment[b] == in_treatment else 1.0)
-        offend[i] = u_cash[b] < cost[i] and u_dependent[b] and draws[i] < p
-        if offend[i]:
-            offences[i] = min(3.0, np.ceil((cost[i] - u_cash[b]) / pr[PROCEEDS]))
-        u_cash[b] += offences[i] * pr[PROCEEDS]
-    pays = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        b = buyers[ok[i]]
-        pays[i] = u_cash[b] >= cost[i]
-        if pays[i]:
-            u_cash[b] -= cost[i]
-    for r in range(n_users):  # users do not hoard
-        u_cash[r] = min(u_cash[r], 200.0)
-    return ok, offend, offences, pays, cost, units
-
-
-@njit(cache=True)
-def caught_and_gained(
-    ok: np.ndarray,
-    offend: np.ndarray,
-    offences: np.ndarray,
-    pays: np.ndarray,
-    buyers: np.ndarray,
-    seller: np.ndarray,
-    via_open: np.ndarray,
-    u_contacts: np.ndarray,
-    pr: np.ndarray,
-    draws: np.ndarray,
-) -> tuple:
-    """Arrests for acquisitive crime, and contacts gained (ODD §7.7-7.8). When anyone
-    offended, each purchase takes a uniform from `draws` (in order) and an offender is
-    caught with the chance its offences carry (pr[CAUGHT + offences]); then each paid
-    purchase takes one, and an open purchase gives the buyer the dealer's number with
-    probability pr[GAIN]. Returns per purchase caught, the paid purchases, whether any
-    gain was drawn, and the buyers who learn a number they do not hold yet and the
-    dealers whose (the caller draws their slots and books them: `learn_numbers`).
-    """
-    n = ok.size
-    caught = np.zeros(n, dtype=np.bool_)
-    used = 0
-    if offend.any():
-        for i in range(n):
-            caught[i] = offend[i] and draws[i] < pr[CAUGHT + int(offences[i])]
-        used = n
-    paid = np.flatnonzero(pays)
-    gain = np.zeros(paid.size, dtype=np.bool_)
-    for a in range(paid.size):
-        gain[a] = via_open[ok[paid[a]]] and draws[used + a] < pr[GAIN]
-    who = np.empty(paid.size, dtype=np.int64)
-    dealer = np.empty(paid.size, dtype=np.int64)
-    m = 0
-    for a in range(paid.size):
-        b, s = buyers[ok[paid[a]]], seller[ok[paid[a]]]
-        if gain[a] and not holds_number(u_contacts, b, s):
-            who[m], dealer[m] = b, s
-            m += 1
-    return caught, paid, gain.any(), who[:m], dealer[:m]
-
-
-@njit(cache=True)
-def use_risks(
-    ok: np.ndarray,
-    paid: np.ndarray,
-    buyers: np.ndarray,
-    seller: np.ndarray,
-    via_open: np.ndarray,
-    u_dependent: np.ndarray,
     u_tolerance_until: np.ndarray,
     day: int,
+    u_contacts: np.ndarray,
+    d_price: np.ndarray,
     d_product_risk: np.ndarray,
     d_cell: np.ndarray,
     police: np.ndarray,
     pr: np.ndarray,
-    draws: np.ndarray,
 ) -> tuple:
-    """Using what was bought, and its risks (ODD §7.9). Three uniforms per paid purchase
-    in `draws`: all the public-use ones, then the litter ones, then the overdose ones.
-    Use is public with a chance rising with police at the pitch (open purchases only;
-    Kerr 2005); public use may leave litter; overdose risk rises with product risk,
-    rushed or public use and lost tolerance. Returns per purchase public, litter,
-    overdose and the chance of the overdose (0 where the buyer did not pay).
+    """Paying, acquisitive crime, contacts gained, and use with its risks (ODD §7.7-7.9).
+
+    Per purchase (a buyer with a seller, in order): cost = units x price. A
+    dependent buyer short of cash offends with probability crime_prob (less in
+    treatment), up to 3 offences of `crime_proceeds` each (NTORS), each risking
+    arrest (pr[CAUGHT + offences]). Buyers who still cannot pay go without. For
+    those who pay: an open purchase may give the buyer the dealer's number; use is
+    public with a chance rising with police at the pitch (open purchases only;
+    Kerr 2005), public use may leave litter, and overdose risk rises with product
+    risk, rushed or public use and lost tolerance. `pr` holds the parameters
+    (indices below). Draws from `rng` in the order of the numpy code it replaced.
+    Returns, per purchase: offend, offences, caught, pays, public, litter,
+    overdose, fatal, the chance of the overdose (0 where the buyer did not pay), and
+    cost and units.
     """
-    n, m = ok.size, paid.size
+    ok = np.flatnonzero(seller >= 0)
+    n = ok.size
+    b, s = buyers[ok], seller[ok]
+    units = np.empty(n)
+    cost = np.empty(n)
+    for i in range(n):
+        units[i] = pr[UNITS_DEP] if u_dependent[b[i]] else pr[UNITS_REC]
+        cost[i] = units[i] * d_price[s[i]]
+    offend = np.zeros(n, dtype=np.bool_)
+    offences = np.zeros(n)
+    for i in range(n):
+        r = rng.random()
+        p = pr[CRIME] * (pr[CRIME_KEPT] if u_treatment[b[i]] == in_treatment else 1.0)
+        offend[i] = u_cash[b[i]] < cost[i] and u_dependent[b[i]] and r < p
+        if offend[i]:
+            offences[i] = min(3.0, np.ceil((cost[i] - u_cash[b[i]]) / pr[PROCEEDS]))
+        u_cash[b[i]] += offences[i] * pr[PROCEEDS]
+    caught = np.zeros(n, dtype=np.bool_)
+    if offend.any():
+        for i in range(n):
+            r = rng.random()
+            caught[i] = offend[i] and r < pr[CAUGHT + int(offences[i])]
+    pays = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        pays[i] = u_cash[b[i]] >= cost[i]
+        if pays[i]:
+            u_cash[b[i]] -= cost[i]
+    for r in range(n_users):  # users do not hoard
+        u_cash[r] = min(u_cash[r], 200.0)
+    paid = np.flatnonzero(pays)
+    # An open purchase may give the buyer the dealer's number (a free slot, else a random one).
+    gain = np.zeros(paid.size, dtype=np.bool_)
+    for a in range(paid.size):
+        r = rng.random()
+        gain[a] = via_open[ok[paid[a]]] and r < pr[GAIN]
+    if gain.any():
+        new = np.zeros(paid.size, dtype=np.bool_)
+        for a in range(paid.size):
+            i = paid[a]
+            new[a] = gain[a] and not holds_number(u_contacts, b[i], s[i])
+        learners = paid[new]
+        slots = rng.integers(0, u_contacts.shape[1], learners.size)
+        learn_numbers(u_contacts, b[learners], s[learners], slots)
     public = np.zeros(n, dtype=np.bool_)
     litter = np.zeros(n, dtype=np.bool_)
     overdose = np.zeros(n, dtype=np.bool_)
+    fatal = np.zeros(n, dtype=np.bool_)
     od_risk = np.zeros(n)
-    for a in range(m):
-        i = paid[a]
+    for i in paid:
+        r = rng.random()
         is_open = via_open[ok[i]]
-        here = police[d_cell[seller[ok[i]]]]
+        here = police[d_cell[s[i]]]
         p = pr[PUBLIC_BASE] + pr[PUBLIC_PER_HOUR] * here if is_open else 0.0
-        public[i] = draws[a] < min(1.0, p)
-    for a in range(m):
-        i = paid[a]
-        litter[i] = public[i] and draws[m + a] < pr[LITTER]
-    for a in range(m):
-        i = paid[a]
-        b, s = buyers[ok[i]], seller[ok[i]]
+        public[i] = r < min(1.0, p)
+    for i in paid:
+        r = rng.random()
+        litter[i] = public[i] and r < pr[LITTER]
+    for i in paid:
+        r = rng.random()
         is_open = via_open[ok[i]]
-        p = pr[OD_BASE] * (1.0 if u_dependent[b] else 0.3)
-        p = p * (1.0 + pr[OD_PRODUCT] * d_product_risk[s])
-        rushed = is_open and police[d_cell[s]] > 0
+        p = pr[OD_BASE] * (1.0 if u_dependent[b[i]] else 0.3)
+        p = p * (1.0 + pr[OD_PRODUCT] * d_product_risk[s[i]])
+        rushed = is_open and police[d_cell[s[i]]] > 0
         p = p * (pr[OD_RUSHED] if rushed or public[i] else 1.0)
-        p = p * (pr[OD_TOLERANCE] if u_tolerance_until[b] > day else 1.0)
+        p = p * (pr[OD_TOLERANCE] if u_tolerance_until[b[i]] > day else 1.0)
         od_risk[i] = min(1.0, p)
-        overdose[i] = draws[2 * m + a] < p
-    return public, litter, overdose, od_risk
+        overdose[i] = r < p
+    if overdose.any():
+        for i in paid:
+            if overdose[i]:
+                fatal[i] = rng.random() < pr[OD_FATAL]
+    return offend, offences, caught, pays, public, litter, overdose, fatal, od_risk, cost, units
 
 
 @njit(cache=True)
@@ -1468,7 +1432,7 @@ def book_purchases(
     n_cells: int,
 ) -> tuple:
     """What today's purchases did, per cell and per person (ODD §7.7-7.9), from
-    trade.pay_and_use's results (one entry per buyer with a seller, in order).
+    `pay_and_use`'s results (one entry per buyer with a seller, in order).
 
     Acquisitive crimes happen at the pitch for street purchases, at home for calls; sales
     count at the seller's pitch (open or closed); public use and litter at the pitch;
@@ -2011,6 +1975,7 @@ def warm() -> None:
     dispute_pressure(i, i, np.zeros(1, dtype=np.bool_), i, f1, f1, f1, f1, i, i, 1, np.ones(5))
     crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
+    rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
     one = np.ones(1)
     picked = contact_choice(i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2))
@@ -2044,9 +2009,25 @@ def warm() -> None:
         codes, i, b, codes, b, codes, i, b, codes, i, i, i, 1, 1, np.zeros(8, dtype=np.int64)
     )
     add_rows(f2, i, f2, i)
-    purchase = pay(i, i, ok, f, 1, codes, 2, f, np.zeros(N_TRADE_PARAMS), f)
-    caught_and_gained(*purchase[:4], i, i, ok, np.full((1, 1), -1), np.zeros(N_TRADE_PARAMS), f)
-    use_risks(i, i, i, i, ok, ok, i, 0, f, i, f, np.zeros(N_TRADE_PARAMS), f)
+    pay_and_use(
+        rng,
+        i,
+        i,
+        ok,
+        ok,
+        f,
+        1,
+        codes,
+        2,
+        i,
+        0,
+        np.full((1, 1), -1),
+        f,
+        f,
+        i,
+        f,
+        np.zeros(N_TRADE_PARAMS),
+    )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     book_purchases(
         i,

@@ -73,7 +73,7 @@ def run(world: World) -> None:
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
     homes = u.home[buyers]
     seller, via_open = choose_sellers(world, rng, buyers, homes, dealer_ok, open_rows)
-    town = world.town
+    town, police = world.town, world.visible_hours
     unmet = seller < 0
     tally.add("unmet_demand", homes[unmet])
 
@@ -98,8 +98,26 @@ def run(world: World) -> None:
     pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
     pr[kernels.OD_FATAL] = cu.overdose_fatality
     pr[kernels.CAUGHT :] = _caught_chances(p_arrest)  # by number of offences
-    offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = pay_and_use(
-        world, rng, buyers, seller, via_open, pr
+    offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
+        kernels.pay_and_use(
+            rng,
+            buyers,
+            seller,
+            via_open,
+            u.dependent,
+            u.cash,
+            u.n,
+            u.treatment,
+            U.IN_TREATMENT,
+            u.tolerance_until,
+            day,
+            u.contacts,
+            d.price,
+            d.product_risk,
+            d.cell,
+            police,
+            pr,
+        )
     )
     # Book what the purchases did: crimes, sales and takings, public use, litter and
     # overdoses (the rest cannot pay and go without today).
@@ -188,80 +206,6 @@ def choose_sellers(
         seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick
     )
     return seller, via_open
-
-
-def pay_and_use(
-    world: World,
-    rng: np.random.Generator,
-    buyers: np.ndarray,
-    seller: np.ndarray,
-    via_open: np.ndarray,
-    pr: np.ndarray,
-) -> tuple:
-    """Paying, acquisitive crime, contacts gained, and use with its risks (ODD §7.7-7.9).
-
-    Paying (kernels.pay): a dependent buyer short of cash may offend, up to 3 offences
-    (NTORS); buyers who still cannot pay go without. Offenders may be caught, and an
-    open purchase may give the buyer the dealer's number (kernels.caught_and_gained,
-    the number in a free slot, else a random one). Using (kernels.use_risks): in public
-    or rushed under police presence (Kerr 2005), with overdose risk from purity, rushing
-    and lost tolerance; a few overdoses are fatal. The market stream's draws, in order:
-    one per purchase (crime), one per purchase when anyone offended (caught), one per
-    paid purchase (number), the slots, three per paid purchase (public use, litter,
-    overdose), one per overdose (fatal). Returns, per purchase (a buyer with a seller,
-    in order): offend, offences, caught, pays, public, litter, overdose, fatal, the
-    chance of the overdose (0 where the buyer did not pay), cost and units.
-    """
-    u, d = world.users, world.dealers
-    n = np.count_nonzero(seller >= 0)
-    ok, offend, offences, pays, cost, units = kernels.pay(
-        buyers,
-        seller,
-        u.dependent,
-        u.cash,
-        u.n,
-        u.treatment,
-        U.IN_TREATMENT,
-        d.price,
-        pr,
-        rng.random(n),
-    )
-    n_paid = np.count_nonzero(pays)
-    caught, paid, gained, who, dealer = kernels.caught_and_gained(
-        ok,
-        offend,
-        offences,
-        pays,
-        buyers,
-        seller,
-        via_open,
-        u.contacts,
-        pr,
-        rng.random(n * offend.any() + n_paid),
-    )
-    if gained:
-        kernels.learn_numbers(
-            u.contacts, who, dealer, rng.integers(0, u.contacts.shape[1], who.size)
-        )
-    public, litter, od, od_risk = kernels.use_risks(
-        ok,
-        paid,
-        buyers,
-        seller,
-        via_open,
-        u.dependent,
-        u.tolerance_until,
-        world.day,
-        d.product_risk,
-        d.cell,
-        world.visible_hours,
-        pr,
-        rng.random(3 * n_paid),
-    )
-    fatal = np.zeros(n, dtype=bool)
-    if od.any():
-        fatal[od] = rng.random(np.count_nonzero(od)) < pr[kernels.OD_FATAL]
-    return offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units
 
 
 # Tally columns and harm types booked from kernels.book_purchases' counts.
