@@ -1939,6 +1939,20 @@ def region_columns(
 
 
 @njit(cache=True)
+def newly_gone(state: np.ndarray, gone: np.ndarray, dead: int) -> np.ndarray:
+    """Rows whose state is `dead` and not yet marked `gone`, marked now, in row order
+    (the Mesa views of users who died leave the model: ODD §7.1 entities)."""
+    out = np.empty(state.size, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == dead and not gone[r]:
+            gone[r] = True
+            out[n] = r
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
 def holds_number(contacts: np.ndarray, user: int, dealer: int) -> bool:
     """Whether a user already holds a dealer's number (ODD §7.6)."""
     for j in range(contacts.shape[1]):  # noqa: SIM110 (a plain loop numba compiles)
@@ -2099,6 +2113,7 @@ def warm() -> None:
     risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
     released_users(codes, i, i, 1, 0)
+    newly_gone(codes, np.zeros(1, dtype=np.bool_), 2)
     site_hours(np.zeros((3, 3)), i, i)
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
     presence_day(np.zeros(9), np.zeros((3, 3)), np.zeros((3, 3)), 0.9, 0.1, 8.0)
