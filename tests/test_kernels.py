@@ -143,24 +143,35 @@ def _close_day_reference(today, touched, by_cause, by_cell, record):
 def test_close_harm_day_and_weighted_harm_match_numpy_exactly(record):
     """The ledger's close of day and the record phase's weighted harm, against the numpy
     code before the kernels: booked (type, cause) rows summed town-wide into the totals by
-    cause and added in order by type, then weights x counts summed over types."""
+    cause and added in order by type, then weights x counts summed over types, and the
+    recent-harm map. The counts buffer is reused from day to day, as the ledger does."""
     rng = np.random.default_rng(3)
     for _ in range(10):
         n_types, n_causes, n_cells = rng.integers(1, 20), rng.integers(1, 5), rng.integers(1, 3000)
-        booked = rng.random((n_types, n_causes)) < 0.4
-        today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
+        out = np.zeros((n_types, n_cells))
+        booked_types = np.zeros(n_types, dtype=bool)
         by_cause, by_cell = rng.random((n_types, n_causes)), rng.random((n_types, n_cells))
-        ref = [x.copy() for x in (today, booked, by_cause, by_cell)]
-        expected = _close_day_reference(*ref, record)
-        by_type = kernels.close_harm_day(today, booked, by_cause, by_cell, record)
-        assert np.array_equal(by_type, expected)
-        for fast, slow in zip((today, booked, by_cause, by_cell), ref, strict=True):
-            assert np.array_equal(fast, slow)
-        assert not today.any() and not booked.any()  # cleared for the next day
-        weights = rng.random((n_types, n_cells)) * 100
-        assert np.array_equal(
-            kernels.weighted_harm(weights, by_type), (weights * by_type).sum(axis=0)
-        )
+        heat = rng.random(n_cells)
+        for _day in range(3):
+            booked = rng.random((n_types, n_causes)) < 0.4
+            today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)) * 7, 0.0)
+            ref = [x.copy() for x in (today, booked, by_cause, by_cell)]
+            types_today = booked.any(axis=1)
+            expected = _close_day_reference(*ref, record)
+            kernels.close_harm_day(today, booked, by_cause, by_cell, record, out, booked_types)
+            assert np.array_equal(out, expected)
+            assert np.array_equal(booked_types, types_today)
+            for fast, slow in zip((today, booked, by_cause, by_cell), ref, strict=True):
+                assert np.array_equal(fast, slow)
+            assert not today.any() and not booked.any()  # cleared for the next day
+            weights = rng.random((n_types, n_cells)) * 100
+            weights[rng.random(n_types) < 0.2] = 0.0  # profiles give some types no weight
+            expected_heat = heat * 0.97
+            per_cell = (weights * expected).sum(axis=0)
+            expected_heat += 0.03 * per_cell
+            got = kernels.weighted_harm(weights, out, booked_types, heat, 0.97, 0.03)
+            assert np.array_equal(got, per_cell)
+            assert np.array_equal(heat, expected_heat)
 
 
 def test_remember_search_matches_numpy_exactly():
@@ -498,19 +509,47 @@ def test_buy_terms_match_numpy_exactly():
     pr = np.empty(kernels.N_BUY_PARAMS)
     pr[kernels.BUY_DEP], pr[kernels.BUY_REC], pr[kernels.BUY_TREATED] = 0.9, 0.13, 1 - 0.37
     pr[kernels.BUY_SEARCH_COST], pr[kernels.BUY_E_DEP], pr[kernels.BUY_E_REC] = 0.7, -0.25, -0.7
-    level = 1.0731
+    pr[kernels.BUY_BASE_PRICE] = 10.0
+    d_state = rng.integers(0, 3, 300).astype(np.int8)
+    d_price = 10.0 * (1.0 + rng.random(300))
+    level = d_price[d_state == 1].mean() / 10.0  # trade.price_level before the kernel
     expected_cash = cash.copy()
     active = np.flatnonzero(state == 0)
     expected_cash[active] += income[active]
     dep = dependent[active]
     p_buy = np.where(dep, 0.9, 0.13) * np.where(treatment[active] == 2, 1 - 0.37, 1.0)
     full = level * (1.0 + 0.7 * search[active])
-    got = kernels.buy_terms(state, 0, cash, income, treatment, 2, dependent, search, level, pr)
+    got = kernels.buy_terms(
+        state, 0, cash, income, treatment, 2, dependent, search, d_state, 1, d_price, pr
+    )
     assert np.array_equal(got[0], active)
     assert np.array_equal(got[1], p_buy)
     assert np.array_equal(got[2], full)
     assert np.array_equal(got[3], np.where(dep, -0.25, -0.7))
     assert np.array_equal(cash, expected_cash)
+    # No active dealer: the base price.
+    _, _, full, _ = kernels.buy_terms(
+        state, 0, cash, income, treatment, 2, dependent, search, d_state, 7, d_price, pr
+    )
+    assert np.array_equal(full, 1.0 * (1.0 + 0.7 * search[active]))
+
+
+def test_dealer_profit_matches_numpy_exactly():
+    """Dealers' smoothed profit and debt repayment against the trade phase's numpy code
+    before the kernel."""
+    rng = np.random.default_rng(17)
+    n = 400
+    state = rng.integers(0, 3, n).astype(np.int8)
+    today = rng.normal(20, 40, n)
+    debt = np.where(rng.random(n) < 0.4, rng.random(n) * 100, 0.0)
+    profit = rng.normal(30, 10, n)
+    act = np.flatnonzero(state == 0)
+    ref_debt, ref_profit = debt.copy(), profit.copy()
+    repay = np.minimum(ref_debt[act], 0.3 * np.maximum(today[act], 0))
+    ref_debt[act] -= repay
+    ref_profit[act] = 0.95 * ref_profit[act] + 0.05 * (today[act] - repay)
+    kernels.dealer_profit(state, 0, today, debt, profit, 0.3)
+    assert np.array_equal(debt, ref_debt) and np.array_equal(profit, ref_profit)
 
 
 def test_candidate_pitches_and_best_pitch_match_numpy_exactly():
@@ -733,3 +772,259 @@ def test_crew_members_match_numpy_exactly():
         chosen[crews[(crews >= 0) & (crews < chosen.size - 1)]] = True
         expected = np.flatnonzero(chosen[crew] & np.isin(state, states))
         assert np.array_equal(kernels.crew_members(crew, state, crews, states), expected)
+
+
+def test_dispute_pressure_matches_numpy_exactly():
+    """The violence phase's turf and debt hazards against its numpy code before the kernel:
+    rivals within one cell less crewmates, turf and debt multiplied in the same order."""
+    rng = np.random.default_rng(11)
+    w, h = 9, 7
+    cell_x, cell_y = (a.ravel() for a in np.meshgrid(np.arange(w), np.arange(h), indexing="ij"))
+    for _ in range(20):
+        n = int(rng.integers(1, 60))
+        cell = rng.integers(0, w * h, n)
+        is_open = rng.random(n) < 0.6
+        crew = np.where(rng.random(n) < 0.5, rng.integers(0, 4, n), -1)
+        violence, debt = (
+            rng.lognormal(0, 1, n),
+            np.where(rng.random(n) < 0.3, rng.random(n) * 500, 0),
+        )
+        deterrent, void = rng.random(n), rng.random(w * h)
+        act = np.flatnonzero(rng.random(n) < 0.8)
+        pr = np.array([0.01, 0.3, 2.0, 0.02, 900.0])
+        cells = cell[act]
+        near = box_sum(np.bincount(cells, minlength=w * h).reshape(w, h), 1).ravel()[cells]
+        mates = np.zeros(act.size)
+        for i in range(act.size):
+            if crew[act[i]] >= 0:
+                same = crew[act] == crew[act[i]]
+                close = (abs(cell_x[cells] - cell_x[cells[i]]) <= 1) & (
+                    abs(cell_y[cells] - cell_y[cells[i]]) <= 1
+                )
+                mates[i] = (same & close).sum() - 1
+        rivals = np.maximum(0.0, near - 1.0 - mates)
+        mode = np.where(is_open[act], 1.0, pr[1])
+        turf = pr[0] * violence[act] * rivals * (1.0 + pr[2] * void[cells]) * mode
+        owed = debt[act]
+        expected = turf + pr[3] * violence[act] * owed / (owed + pr[4])
+        got_cells, pressure, neg = kernels.dispute_pressure(
+            act, cell, is_open, crew, violence, debt, deterrent, void, cell_x, cell_y, h, pr
+        )
+        assert np.array_equal(got_cells, cells)
+        assert np.array_equal(pressure, expected)
+        assert np.array_equal(neg, -deterrent[act])
+
+
+def test_learn_risk_and_town_pitch_terms_match_numpy_exactly():
+    """The dealers phase's risk learning and the pitch appraisal's town-wide terms against
+    its numpy code before the kernels (dealers.arrest_credibility, presence, place_risk)."""
+    rng = np.random.default_rng(13)
+    w, h = 8, 6
+    n = w * h
+    for _ in range(10):
+        hours, arrests = rng.random(n) * 40, rng.random(n) * 3
+        police_near, arrests_near = rng.random(n) * 20, (rng.random(n) < 0.1) * 1.0
+        det, rep, density = rng.random((w, h)), rng.random((w, h)), rng.random(n) * 30
+        unmet, is_centre = rng.random((w, h)) * 5, rng.random(n) < 0.2
+        state, cell = rng.integers(0, 3, 30).astype(np.int8), rng.integers(0, n, 30)
+        pr = np.array([0.9, 20.0, 0.05, 0.2, 0.3, 0.5])
+        keep, h0, r0, per_hour, per_arrest, centre_draw = pr
+        act = np.flatnonzero(state == 1)
+        ref_hours, ref_arrests = hours * keep, arrests * keep
+        ref_hours += police_near
+        ref_arrests += arrests_near
+        cred = (h0 * r0 + ref_arrests) / (r0 * (h0 + ref_hours))
+        seen = per_hour * police_near + det.ravel()
+        c = cell[act]
+        exponent = -(cred[c] * seen[c] + per_arrest * arrests_near[c])
+        got_cred, got_exp = kernels.learn_risk(
+            hours, arrests, police_near, arrests_near, det.ravel(), c, pr
+        )
+        assert np.array_equal(hours, ref_hours) and np.array_equal(arrests, ref_arrests)
+        assert np.array_equal(got_cred, cred) and np.array_equal(got_exp, exponent)
+        centre = 1.0 + centre_draw * is_centre
+        demand = (0.02 * density + 0.3 * rep.ravel()) * centre + 0.5 * box_sum(unmet, 2).ravel()
+        rivals = box_sum(np.bincount(cell[act], minlength=n).reshape(w, h), 1).ravel()
+        terms = kernels.town_pitch_terms(
+            density,
+            rep.ravel(),
+            unmet,
+            is_centre,
+            state,
+            cell,
+            1,
+            cred,
+            police_near,
+            det.ravel(),
+            pr,
+        )
+        assert np.array_equal(terms[0], demand) and np.array_equal(terms[1], rivals)
+        assert np.array_equal(terms[2], -(cred * seen))
+
+
+def test_beat_cells_match_numpy_exactly():
+    """Police beats against the deploy code before the kernel: cumulative weights, draws
+    times the total, searched from the right, the last cell when rounding leaves none."""
+    rng = np.random.default_rng(19)
+    for n in (1, 2, 7, 2500):
+        weights = rng.random(n) ** 3
+        cells = rng.permutation(n * 3)[:n]
+        draws = rng.random((12, 9))
+        draws[0, 0] = 1.0  # beyond every cumulative weight
+        cdf = np.cumsum(weights)
+        picks = np.minimum(np.searchsorted(cdf, draws * cdf[-1], side="right"), n - 1)
+        assert np.array_equal(kernels.beat_cells(weights, cells, draws), cells[picks])
+
+
+def test_initiation_rate_and_exit_pressure_match_numpy_exactly():
+    """Where new users start, and which dealers are minded to leave, against the numpy
+    code of the initiation and entry_exit phases before the kernels."""
+    rng = np.random.default_rng(23)
+    w, h = 12, 9
+    for _ in range(10):
+        open_sales = (rng.random((w, h)) < 0.2) * rng.integers(1, 5, (w, h)) * 1.0
+        residents = np.round(rng.gamma(8.0, 10.0, w * h))
+        access = box_sum(open_sales, 2).ravel() / 10.0 + 0.05
+        rate = 1e-4 * residents * access
+        got, total = kernels.initiation_rate(open_sales, residents, 1e-4, 0.05)
+        assert np.array_equal(got, rate) and total == rate.sum()
+        n = 200
+        state = rng.integers(0, 3, n).astype(np.int8)
+        entered, cell = rng.integers(-100, 50, n), rng.integers(0, w * h, n)
+        profit, risk = rng.normal(5, 20, n), rng.random(n)
+        is_open, violence_near = rng.random(n) < 0.5, rng.random(w * h)
+        act = np.flatnonzero(state == 0)
+        mode = np.where(is_open[act], 1.0, 0.4)
+        net = profit[act] - 60.0 * risk[act] * mode - 15.0 * violence_near[cell[act]]
+        minded = ((net < -2.0) & (40 - entered[act] > 30)) | (risk[act] > 0.9)
+        pr = np.array([60.0, 0.4, 15.0, -2.0, 0.9])
+        got_act, got_minded = kernels.exit_pressure(
+            state, 0, entered, 40, cell, profit, risk, is_open, violence_near, pr
+        )
+        assert np.array_equal(got_act, act) and np.array_equal(got_minded, minded)
+
+
+@pytest.mark.parametrize("violent", [True, False])
+def test_fields_day_is_the_phase_as_it_was(violent):
+    """kernels.fields_day against the fields phase before it: decay_layers, the box sums
+    of known violence, of active open dealers and of today's incidents, then fear_day."""
+    rng = np.random.default_rng(29)
+    w, h, nd = 10, 8, 60
+    n = w * h
+    tally = (rng.random((6, n)) < 0.1) * rng.integers(1, 4, (6, n)) * 1.0
+    if not violent:
+        tally[5] = 0.0
+    rows = np.array([0, 2, 3, 5])
+    layers = [rng.random((w, h)) for _ in range(8)]
+    flat = [rng.random(n) for _ in range(3)]
+    keep = np.array([0.9, 0.99, 0.95, 0.93])
+    state, cell = rng.integers(0, 3, nd).astype(np.int8), rng.integers(0, n, nd)
+    is_open = rng.random(nd) < 0.5
+    turf, residents = rng.random(n), np.round(rng.random(n) * 50)
+    raids = box_sum(rng.integers(0, 2, (w, h)), 1).ravel()
+    ref_layers, ref_flat, ref_turf = (
+        [a.copy() for a in layers],
+        [a.copy() for a in flat],
+        turf.copy(),
+    )
+    kernels.decay_layers(tally[rows], ref_turf, *ref_layers, keep)
+    near_ref = box_sum(ref_layers[6], 1).ravel()
+    act = np.flatnonzero(state == 0)
+    open_here = np.bincount(cell[act[is_open[act]]], minlength=n).reshape(w, h)
+    incidents = tally[5].reshape(w, h)
+    people_ref = kernels.fear_day(
+        *ref_flat,
+        box_sum(open_here, 1).ravel(),
+        box_sum(incidents, 1).ravel() if incidents.any() else np.empty(0),
+        raids,
+        residents,
+        0.97,
+        0.9,
+    )
+    near, people = kernels.fields_day(
+        tally,
+        rows,
+        turf,
+        *layers,
+        keep,
+        incidents,
+        state,
+        cell,
+        is_open,
+        0,
+        *flat,
+        raids,
+        residents,
+        0.97,
+        0.9,
+    )
+    assert np.array_equal(near, near_ref) and np.array_equal(people, people_ref)
+    for a, b in zip([turf, *layers, *flat], [ref_turf, *ref_layers, *ref_flat], strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_site_hours_match_numpy_exactly():
+    """Officer-hours near treatment sites against the slices numpy summed before the
+    kernel, at the town's edges and inside it."""
+    rng = np.random.default_rng(31)
+    for w, h in ((50, 50), (7, 4), (3, 9)):
+        hours = rng.random((w, h)) * 8.0 * (rng.random((w, h)) < 0.4)
+        xs, ys = rng.integers(0, w, 40), rng.integers(0, h, 40)
+        expected = [
+            hours[max(0, x - 2) : x + 3, max(0, y - 2) : y + 3].sum()
+            for x, y in zip(xs, ys, strict=True)
+        ]
+        assert np.array_equal(kernels.site_hours(hours, xs, ys), np.array(expected))
+
+
+def test_reviewers_switch_mode_and_prices_match_numpy_exactly():
+    """The dealers phase's review draw, mode switching and risk prices against its numpy
+    code before the kernels."""
+    rng = np.random.default_rng(37)
+    n = 300
+    state = rng.integers(0, 3, n).astype(np.int8)
+    risk = rng.random(n) * 1.4 - 0.2
+    is_open, threshold = rng.random(n) < 0.5, rng.random(n)
+    held, draws = rng.integers(0, 6, n), rng.random(n)
+    act = np.flatnonzero(state == 0)
+    d = draws[: act.size]
+    expected = act[d < np.clip(0.1 + risk[act], 0, 1)]
+    assert np.array_equal(kernels.reviewers(act, risk, 0.1, d), expected)
+    ref = is_open.copy()
+    go_closed = ref[act] & (risk[act] > threshold[act]) & (held[act] >= 3)
+    reopen = ~ref[act] & (risk[act] < 0.2) & (d < 0.05)
+    ref[act[go_closed]] = False
+    ref[act[reopen]] = True
+    kernels.switch_mode(act, risk, is_open, threshold, held, 3, 0.2, d)
+    assert np.array_equal(is_open, ref)
+    price, ref_price = np.full(n, 9.0), np.full(n, 9.0)
+    ref_price[act] = 10.0 * (1.0 + 0.8 * risk[act])
+    kernels.risk_prices(state, 0, risk, price, 10.0, 0.8)
+    assert np.array_equal(price, ref_price)
+
+
+def test_presence_day_matches_numpy_exactly():
+    """The deploy phase's presence and deterrence layers against its numpy code before
+    the kernel."""
+    rng = np.random.default_rng(41)
+    w, h = 11, 7
+    visible = rng.random(w * h) * 12 * (rng.random(w * h) < 0.3)
+    presence, det = rng.random((w, h)), rng.random((w, h)) * 1.2
+    ref_det = det.copy()
+    ref_det *= 1.0 - 0.02
+    ref_det += 0.05 * np.minimum(visible, 8.0).reshape(w, h)
+    np.minimum(ref_det, 1.0, out=ref_det)
+    near = kernels.presence_day(visible, presence, det, 1.0 - 0.02, 0.05, 8.0)
+    assert np.array_equal(near, box_sum(visible.reshape(w, h), 1).ravel())
+    assert np.array_equal(presence, visible.reshape(w, h)) and np.array_equal(det, ref_det)
+
+
+def test_blend_risk_matches_numpy_exactly():
+    """Dealers' perceived risk, a moving average of the signal, against the numpy code."""
+    rng = np.random.default_rng(43)
+    risk, act = rng.random(50), np.flatnonzero(rng.random(50) < 0.7)
+    fading = np.exp(-rng.random(act.size) * 3)
+    ref = risk.copy()
+    ref[act] = (1 - 0.15) * ref[act] + 0.15 * (1.0 - fading)
+    kernels.blend_risk(act, risk, fading, 0.15)
+    assert np.array_equal(risk, ref)

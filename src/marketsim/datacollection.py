@@ -31,6 +31,7 @@ HEADLINE = (
     "net_harm",
 )
 _ALL = 0  # the town-wide row of each recorded day (REGIONS[0] is "all")
+_INDEX = {column: j for j, column in enumerate(COLUMNS)}
 
 
 def recorded_day(model) -> int:
@@ -39,7 +40,7 @@ def recorded_day(model) -> int:
 
 def today(model, column: str) -> float:
     """`column` on the day just recorded, town-wide."""
-    return float(model.recorder.rows[-1][_ALL, COLUMNS.index(column)])
+    return float(model.world.recorder.rows[-1][_ALL, _INDEX[column]])
 
 
 def headline_collector() -> DataCollector:

@@ -213,7 +213,13 @@ class HarmLedger:
         self._touched = np.zeros((N_HARMS, len(CAUSES)), dtype=bool)  # (type, cause) booked today
         self._by_cell = np.zeros((N_HARMS, n_cells))
         self._by_cause = np.zeros((N_HARMS, len(CAUSES)))
+        # The day's counts by type (close_day), in one buffer for recorded days and one
+        # for burn-in's, each with the types it holds counts of (kernels.close_harm_day).
         self._last_day = np.zeros((N_HARMS, n_cells))
+        self._last_booked = np.zeros(N_HARMS, dtype=bool)
+        self._unrecorded = np.zeros((N_HARMS, n_cells))
+        self._unrecorded_booked = np.zeros(N_HARMS, dtype=bool)
+        self.booked_types = self._last_booked  # the types booked on the day last closed
         self._days: list[np.ndarray] = []
         self._cells: list[np.ndarray] = []
         self._types: list[np.ndarray] = []
@@ -256,16 +262,21 @@ class HarmLedger:
         kernels.add_rows(self.today.reshape(-1, self.n_cells), rows, per_cell, from_rows)
 
     def close_day(self, day: int, record: bool) -> np.ndarray:
-        """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if recorded."""
+        """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if
+        recorded. The array is the ledger's buffer, rewritten when the next day closes
+        (`recorded_day` gives a copy); `booked_types` marks the types booked."""
         if record and self.keep_events:
             hs, cs = np.nonzero(self._touched)  # in (type, cause) order
             if hs.size:
                 self._archive(day, hs, cs, self.today[hs, cs])
-        by_type = kernels.close_harm_day(
-            self.today, self._touched, self._by_cause, self._by_cell, record
-        )  # zeroes today's rows
         if record:
-            self._last_day = by_type
+            by_type, booked = self._last_day, self._last_booked
+        else:
+            by_type, booked = self._unrecorded, self._unrecorded_booked
+        kernels.close_harm_day(
+            self.today, self._touched, self._by_cause, self._by_cell, record, by_type, booked
+        )  # zeroes today's rows
+        self.booked_types = booked
         return by_type
 
     def _archive(self, day: int, hs: np.ndarray, cs: np.ndarray, slab: np.ndarray) -> None:

@@ -4,8 +4,10 @@ Each kernel's docstring names the mechanism it serves and its ODD section
 (docs/odd.md). The decisions stay in the phase modules; a kernel only does the
 arithmetic, in the same order as the numpy code it replaced, so results are
 bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
-(exact), and the few kernels that draw take the phase's named stream and draw in
-the numpy code's order. `exp` and powers stay in numpy (ODD §3).
+(exact). Draws come from the phase's named stream in the numpy code's order: most
+kernels take uniforms the phase drew in numpy (unboxing a numpy Generator in a
+kernel costs about 12 us a call); `pay_and_use`, whose many draws outweigh that,
+takes the stream itself. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
@@ -218,6 +220,75 @@ def crewmates_near(x: np.ndarray, y: np.ndarray, crew: np.ndarray) -> np.ndarray
     return out
 
 
+# Parameters of kernels.dispute_pressure, by index.
+DP_TURF_RATE, DP_CLOSED_TURF, DP_VOID_BOOST, DP_DEBT_RATE, DP_DEBT_CAPITAL = range(5)
+N_DISPUTE_PARAMS = 5
+
+
+@njit(cache=True)
+def dispute_pressure(
+    act: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    d_crew: np.ndarray,
+    d_violence: np.ndarray,
+    d_debt: np.ndarray,
+    d_deterrent: np.ndarray,
+    void: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    height: int,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Active dealers' turf and debt dispute hazards before deterrence (ODD §7.10 violence).
+
+    For active dealer `act[i]`: rivals are the active dealers within one cell (oneself
+    and same-crew dealers, `crewmates_near`, excluded; none below zero); turf = rate x
+    violence trait x rivals x (1 + void boost x void layer) x (1 open, pr[DP_CLOSED_TURF]
+    closed); debt = rate x violence trait x debt / (debt + working capital). Returns the
+    dealers' cells, turf + debt, and minus their deterrent: the phase takes the
+    exponentials (`exp` stays in numpy). Counts are whole numbers, exact in any order,
+    and the rest is multiplied in the numpy code's order.
+    """
+    n = act.size
+    width = cell_x.size // height
+    counts = np.zeros(cell_x.size, dtype=np.int64)
+    cells = np.empty(n, dtype=np.int64)
+    n_members = 0
+    for i in range(n):
+        cells[i] = d_cell[act[i]]
+        counts[cells[i]] += 1
+        n_members += d_crew[act[i]] >= 0
+    crewmates = np.zeros(n)
+    if n_members >= 2:
+        members = np.empty(n_members, dtype=np.int64)
+        m = 0
+        for i in range(n):
+            if d_crew[act[i]] >= 0:
+                members[m] = i
+                m += 1
+        mc = cells[members]
+        crewmates[members] = crewmates_near(cell_x[mc], cell_y[mc], d_crew[act[members]])
+    pressure = np.empty(n)
+    neg_deterrent = np.empty(n)
+    for i in range(n):
+        r, c = act[i], cells[i]
+        x, y = cell_x[c], cell_y[c]
+        near = 0
+        for xx in range(max(0, x - 1), min(width, x + 2)):
+            for yy in range(max(0, y - 1), min(height, y + 2)):
+                near += counts[xx * height + yy]
+        rivals = max(0.0, float(near) - 1.0 - crewmates[i])
+        mode = 1.0 if d_open[r] else pr[DP_CLOSED_TURF]
+        turf = pr[DP_TURF_RATE] * d_violence[r] * rivals * (1.0 + pr[DP_VOID_BOOST] * void[c])
+        turf = turf * mode
+        owed = d_debt[r]
+        debt = pr[DP_DEBT_RATE] * d_violence[r] * owed / (owed + pr[DP_DEBT_CAPITAL])
+        pressure[i] = turf + debt
+        neg_deterrent[i] = -d_deterrent[r]
+    return cells, pressure, neg_deterrent
+
+
 @njit(cache=True)
 def crew_members(
     crew: np.ndarray, state: np.ndarray, crews: np.ndarray, states: np.ndarray
@@ -270,8 +341,8 @@ def covering_unit(
 
 
 # Indices into buy_terms' parameter array (the trade phase fills it).
-BUY_DEP, BUY_REC, BUY_TREATED, BUY_SEARCH_COST, BUY_E_DEP, BUY_E_REC = range(6)
-N_BUY_PARAMS = 6
+BUY_DEP, BUY_REC, BUY_TREATED, BUY_SEARCH_COST, BUY_E_DEP, BUY_E_REC, BUY_BASE_PRICE = range(7)
+N_BUY_PARAMS = 7
 
 
 @njit(cache=True)
@@ -284,7 +355,9 @@ def buy_terms(
     in_treatment: int,
     dependent: np.ndarray,
     search: np.ndarray,
-    price_level: float,
+    d_state: np.ndarray,
+    d_active: int,
+    d_price: np.ndarray,
     pr: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Who may buy today, and the terms of their chance to (ODD §7.6, who buys).
@@ -292,10 +365,22 @@ def buy_terms(
     Every active user (state == active_code) receives their income into cash, in
     place. Returns the active rows; each one's base chance to buy (pr[BUY_DEP] or
     pr[BUY_REC] by dependence, times pr[BUY_TREATED] in treatment); its full price
-    (`price_level` x (1 + search cost x search share), Moore 1973); and its price
-    elasticity. The phase raises the full price to the elasticity in numpy (powers
-    stay in numpy, module docstring). The same operations as the numpy code it replaced.
+    (the price level x (1 + search cost x search share), Moore 1973); and its price
+    elasticity. The price level is today's money price relative to the base price
+    (pr[BUY_BASE_PRICE]): active dealers' (d_state == d_active) mean price, as
+    numpy's mean takes it, or 1 with no active dealer. The phase raises the full price
+    to the elasticity in numpy (powers stay in numpy, module docstring). The same
+    operations as the numpy code it replaced.
     """
+    prices = np.empty(d_state.size)
+    n_sellers = 0
+    for r in range(d_state.size):
+        if d_state[r] == d_active:
+            prices[n_sellers] = d_price[r]
+            n_sellers += 1
+    price_level = 1.0
+    if n_sellers:
+        price_level = numpy_sum(prices, 0, n_sellers) / n_sellers / pr[BUY_BASE_PRICE]
     n = 0
     for r in range(state.size):
         if state[r] == active_code:
@@ -353,93 +438,108 @@ def pitch_attraction(
 
 
 @njit(cache=True)
-def choose_sellers(
-    rng,
+def contact_choice(
     buyers: np.ndarray,
     u_contacts: np.ndarray,
     dealer_ok: np.ndarray,
     contact_use: np.ndarray,
-    open_rows: np.ndarray,
-    homes: np.ndarray,
-    cell_x: np.ndarray,
-    cell_y: np.ndarray,
+    draws: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Contacts first (ODD §7.6): a buyer holding a working number (users' `u_contacts`)
+    calls it with its probability `contact_use`, a random working contact (the first
+    highest of a uniform score per slot, working ones only). `draws` holds the market
+    stream's uniforms in the order the numpy code drew them: one per buyer (the call,
+    with a contact or not), then one per buyer and slot, row by row. Returns the seller
+    row of each buyer who calls (-1 for the rest), whether it calls, whether it holds a
+    working number, and the contact it would call.
+    """
+    nb, k = buyers.size, u_contacts.shape[1]
+    seller = np.full(nb, -1, dtype=np.int64)
+    has_contact = np.zeros(nb, dtype=np.bool_)
+    call = np.zeros(nb, dtype=np.bool_)
+    pick = np.empty(nb, dtype=np.int64)
+    for i in range(nb):
+        for j in range(k):
+            if dealer_ok[u_contacts[buyers[i], j]]:
+                has_contact[i] = True
+        call[i] = has_contact[i] and draws[i] < contact_use[i]
+    for i in range(nb):  # the first highest score among working contacts (argmax)
+        best, best_j = -2.0, 0
+        for j in range(k):
+            score = draws[nb + i * k + j]
+            if not dealer_ok[u_contacts[buyers[i], j]]:
+                score = -1.0
+            if score > best:
+                best, best_j = score, j
+        pick[i] = u_contacts[buyers[i], best_j]
+        if call[i]:
+            seller[i] = pick[i]
+    return seller, call, has_contact, pick
+
+
+@njit(cache=True)
+def street_choice(
+    hx: np.ndarray,
+    hy: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
     pull: np.ndarray,
     travel: np.ndarray,
     reach: int,
     tile: int,
-    stay: np.ndarray,
+    draws: np.ndarray,
     width: int,
     height: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
+) -> np.ndarray:
+    """The open market (ODD §7.6): each searching buyer, at home (hx, hy), draws an open
+    pitch by attraction (`open_market_choice`, its uniform in `draws`), tile by tile in
+    large towns so each buyer weighs only the pitches within reach. Returns indices
+    into the open pitches, -1 where nothing in reach weighs anything."""
+    n_search = hx.size
+    chosen = np.full(n_search, -1, dtype=np.int64)
+    if width <= tile and height <= tile:
+        tile_of = np.zeros(n_search, dtype=np.int64)
+    else:
+        tile_of = (hx // tile) * (height // tile + 1) + hy // tile
+    for t in np.unique(tile_of):
+        who = np.flatnonzero(tile_of == t)
+        x0, x1 = hx[who].min() - reach, hx[who].max() + reach
+        y0, y1 = hy[who].min() - reach, hy[who].max() + reach
+        near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
+        if near.size:
+            chosen[who] = open_market_choice(
+                hx[who], hy[who], ox, oy, pull, travel, draws[who], near, height, reach
+            )
+    return chosen
 
-    A buyer holding a working number (users' `u_contacts`) calls it with its
-    probability `contact_use` (a random working contact). The rest search the open
-    market from their `homes`: a pitch drawn by attraction (`open_market_choice`),
-    where police on arrival put the buyer off with probability 1 - stay[pitch]. A
-    buyer the street failed falls back on a contact. Draws from `rng` in the order of
-    the numpy code it replaced (calls; contact scores, row by row; the street draw;
-    put-off), so the market stream is unchanged. Returns the seller row (-1: none)
-    and whether via the street.
-    """
-    nb, k = buyers.size, u_contacts.shape[1]
-    contacts = u_contacts[buyers]
-    seller = np.full(nb, -1, dtype=np.int64)
-    via_open = np.zeros(nb, dtype=np.bool_)
-    has_contact = np.zeros(nb, dtype=np.bool_)
-    call = np.zeros(nb, dtype=np.bool_)
-    pick = np.empty(nb, dtype=np.int64)
-    for i in range(nb):
-        for j in range(k):
-            if dealer_ok[contacts[i, j]]:
-                has_contact[i] = True
-    for i in range(nb):  # every buyer draws, with a contact or not (as the numpy code did)
-        r = rng.random()
-        call[i] = has_contact[i] and r < contact_use[i]
-    for i in range(nb):  # the first highest score among working contacts (argmax)
-        best, best_j = -2.0, 0
-        for j in range(k):
-            score = rng.random()
-            if not dealer_ok[contacts[i, j]]:
-                score = -1.0
-            if score > best:
-                best, best_j = score, j
-        pick[i] = contacts[i, best_j]
-        if call[i]:
-            seller[i] = pick[i]
-    n_search = nb - call.sum()
-    if n_search > 0 and open_rows.size > 0:
-        search = np.flatnonzero(~call)
-        hx, hy = cell_x[homes[search]], cell_y[homes[search]]
-        draw = np.empty(n_search)
-        for i in range(n_search):
-            draw[i] = rng.random()
-        chosen = np.full(n_search, -1, dtype=np.int64)
-        if width <= tile and height <= tile:
-            tile_of = np.zeros(n_search, dtype=np.int64)
-        else:
-            tile_of = (hx // tile) * (height // tile + 1) + hy // tile
-        for t in np.unique(tile_of):
-            who = np.flatnonzero(tile_of == t)
-            x0, x1 = hx[who].min() - reach, hx[who].max() + reach
-            y0, y1 = hy[who].min() - reach, hy[who].max() + reach
-            near = np.flatnonzero((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1))
-            if near.size:
-                chosen[who] = open_market_choice(
-                    hx[who], hy[who], ox, oy, pull, travel, draw[who], near, height, reach
-                )
-        for i in range(n_search):  # police on the pitch on arrival put the buyer off
-            if chosen[i] >= 0:
-                sold_by = open_rows[chosen[i]]
-                if not rng.random() >= stay[chosen[i]]:
-                    seller[search[i]] = sold_by
-                    via_open[search[i]] = True
-    for i in range(nb):  # fall back on a contact when the street failed
+
+@njit(cache=True)
+def street_outcome(
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    search: np.ndarray,
+    chosen: np.ndarray,
+    open_rows: np.ndarray,
+    stay: np.ndarray,
+    draws: np.ndarray,
+    call: np.ndarray,
+    has_contact: np.ndarray,
+    pick: np.ndarray,
+) -> None:
+    """Who buys on the street, in place (ODD §7.6): police on the pitch on arrival put
+    a searching buyer off with probability 1 - stay[pitch] (one uniform in `draws` per
+    buyer who found a pitch, in order); a buyer the street failed falls back on the
+    contact it holds."""
+    a = 0
+    for i in range(chosen.size):
+        if chosen[i] >= 0:
+            if not draws[a] >= stay[chosen[i]]:
+                seller[search[i]] = open_rows[chosen[i]]
+                via_open[search[i]] = True
+            a += 1
+    for i in range(seller.size):
         if seller[i] < 0 and has_contact[i] and not call[i]:
             seller[i] = pick[i]
-    return seller, via_open
 
 
 @njit(cache=True)
@@ -507,6 +607,85 @@ def remember_search(
 
 
 @njit(cache=True)
+def presence_day(
+    visible: np.ndarray,
+    presence: np.ndarray,
+    deterrence: np.ndarray,
+    keep: float,
+    gain: float,
+    saturation: float,
+) -> np.ndarray:
+    """Today's police presence and residual deterrence layers, in place (ODD §7.3;
+    Sherman 1990, Koper 1995): the presence layer takes today's uniformed officer-hours
+    (`visible`, flat); deterrence fades (x keep) and rises by gain x those hours (up to
+    `saturation`), at most 1, minimum as numpy takes it. Returns the officer-hours
+    within one cell of each cell, the box sum as `fields.box_sum` takes it."""
+    width, height = presence.shape
+    for x in range(width):
+        for y in range(height):
+            v = visible[x * height + y]
+            presence[x, y] = v
+            seen = v if (v <= saturation or v != v) else saturation
+            level = deterrence[x, y] * keep + gain * seen
+            deterrence[x, y] = level if (level <= 1.0 or level != level) else 1.0
+    return box_sum_floats(visible.reshape((width, height)), 1).ravel()
+
+
+@njit(cache=True)
+def _after(cdf: np.ndarray, value: float) -> int:
+    """numpy's `searchsorted(cdf, value, side="right")`: the count of entries <= value."""
+    lo, hi = 0, cdf.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if not value < cdf[mid]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def cumulative(weights: np.ndarray) -> np.ndarray:
+    """numpy's `cumsum`: running sums in order."""
+    out = np.empty(weights.size)
+    total = 0.0
+    for i in range(weights.size):
+        total += weights[i]
+        out[i] = total
+    return out
+
+
+@njit(cache=True)
+def weighted_indices(p: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Indices drawn with probabilities `p` from uniform `draws` (rng.weighted_choice:
+    where newcomers settle, ODD §7.13-7.14): the inverse-CDF draws of numpy's
+    `Generator.choice`, the cumulative sums over their last, searched from the right."""
+    cdf = cumulative(p)
+    last = cdf[cdf.size - 1]
+    for i in range(cdf.size):
+        cdf[i] /= last
+    out = np.empty(draws.size, dtype=np.int64)
+    for i in range(draws.size):
+        out[i] = _after(cdf, draws[i])
+    return out
+
+
+@njit(cache=True)
+def beat_cells(weights: np.ndarray, cells: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """The cells police units visit, drawn by an order's weights (ODD §7.3 deployment):
+    for uniform draws[u, v], the cell whose cumulative weight first exceeds draws[u, v] x
+    the total (the last cell when rounding leaves none), as the numpy code drew them."""
+    cdf = cumulative(weights)
+    total = cdf[cdf.size - 1]
+    n_units, per_unit = draws.shape
+    out = np.empty((n_units, per_unit), dtype=np.int64)
+    for u in range(n_units):
+        for v in range(per_unit):
+            out[u, v] = cells[min(_after(cdf, draws[u, v] * total), cells.size - 1)]
+    return out
+
+
+@njit(cache=True)
 def walk_beats(
     beats: np.ndarray,
     units: np.ndarray,
@@ -544,6 +723,99 @@ def walk_beats(
             officer_days[beats[i, j]] += 1.0 / k
             cell_unit[beats[i, j]] = units[i]
         unit_cell[units[i]] = beats[i, 0]
+
+
+# Parameters of kernels.learn_risk and kernels.town_pitch_terms, by index.
+LR_KEEP, LR_PRIOR_HOURS, LR_PRIOR_RATE, LR_PER_HOUR, LR_PER_ARREST, LR_CENTRE_DRAW = range(6)
+N_RISK_PARAMS = 6
+
+
+@njit(cache=True)
+def learn_risk(
+    hours_seen: np.ndarray,
+    arrests_seen: np.ndarray,
+    police_near: np.ndarray,
+    arrests_near: np.ndarray,
+    deterrence: np.ndarray,
+    cells: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the market learns of each place's enforcement today, and the exponent of
+    the risk signal dealers read at `cells` (ODD §7.4 perceived risk; Sherman 1990).
+
+    In place: officer-hours and arrests seen fade by pr[LR_KEEP] and take in today's.
+    Returns the credibility per cell (prior arrests per officer-hour updated by what
+    was seen: (h0 r0 + arrests seen) / (r0 (h0 + hours seen)), `dealers.arrest_credibility`)
+    and, per dealer cell, -(credibility x presence + risk per arrest x arrests nearby),
+    presence being risk per police hour x officer-hours within one cell + residual
+    deterrence (`dealers.presence`). The phase takes the exponential (`exp` stays in
+    numpy). The numpy code's operations, in its order.
+    """
+    keep, h0, r0 = pr[LR_KEEP], pr[LR_PRIOR_HOURS], pr[LR_PRIOR_RATE]
+    prior = h0 * r0
+    credibility = np.empty(hours_seen.size)
+    for x in range(hours_seen.size):
+        hours_seen[x] = hours_seen[x] * keep + police_near[x]
+        arrests_seen[x] = arrests_seen[x] * keep + arrests_near[x]
+        credibility[x] = (prior + arrests_seen[x]) / (r0 * (h0 + hours_seen[x]))
+    exponent = np.empty(cells.size)
+    for i in range(cells.size):
+        c = cells[i]
+        seen = pr[LR_PER_HOUR] * police_near[c] + deterrence[c]
+        exponent[i] = -(credibility[c] * seen + pr[LR_PER_ARREST] * arrests_near[c])
+    return credibility, exponent
+
+
+@njit(cache=True)
+def blend_risk(act: np.ndarray, risk: np.ndarray, fading: np.ndarray, rate: float) -> None:
+    """Perceived risk, a moving average, in place (ODD §7.4): active dealer act[i] takes
+    in the signal 1 - fading[i] (`fading` the exponential of `learn_risk`'s exponent) at
+    the learning rate: risk = (1 - rate) x risk + rate x signal."""
+    keep = 1 - rate
+    for i in range(act.size):
+        r = act[i]
+        risk[r] = keep * risk[r] + rate * (1.0 - fading[i])
+
+
+@njit(cache=True)
+def town_pitch_terms(
+    buyer_density: np.ndarray,
+    reputation: np.ndarray,
+    unmet: np.ndarray,
+    is_centre: np.ndarray,
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    active: int,
+    credibility: np.ndarray,
+    police_near: np.ndarray,
+    deterrence: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The town-wide terms of the pitch appraisal, per cell (ODD §7.4 relocation):
+    trade demand, (0.02 x buyers near + 0.3 x reputation) x (1 + centre draw in the
+    centre) + 0.5 x unmet demand within two cells; active rivals within one cell; and
+    -(credibility x presence), the exponent of the risk police presence carries there
+    (`dealers.place_risk`: the phase takes the exponential, which stays in numpy). Box
+    sums as `fields.box_sum` takes them (floats by summed-area table, counts exactly);
+    the rest in the numpy code's order.
+    """
+    n = buyer_density.size
+    unmet_near = box_sum_floats(unmet, 2).ravel()
+    width, height = unmet.shape
+    here = np.zeros((width, height), dtype=np.int64)
+    flat_here = here.ravel()
+    for r in range(d_state.size):
+        if d_state[r] == active:
+            flat_here[d_cell[r]] += 1
+    rivals = box_sum_counts(here, 1).ravel()
+    demand = np.empty(n)
+    exposure = np.empty(n)
+    for x in range(n):
+        centre = 1.0 + pr[LR_CENTRE_DRAW] * (1.0 if is_centre[x] else 0.0)
+        demand[x] = (0.02 * buyer_density[x] + 0.3 * reputation[x]) * centre + 0.5 * unmet_near[x]
+        seen = pr[LR_PER_HOUR] * police_near[x] + deterrence[x]
+        exposure[x] = -(credibility[x] * seen)
+    return demand, rivals, exposure
 
 
 @njit(cache=True)
@@ -595,6 +867,57 @@ def pitch_value(
             cost = pr[PV_RISK_COST] * risk * exposure
             out[i, j] = trade - cost - pr[PV_VIOLENCE_COST] * violence_near[c]
     return out
+
+
+@njit(cache=True)
+def reviewers(act: np.ndarray, risk: np.ndarray, base: float, draws: np.ndarray) -> np.ndarray:
+    """The active dealers who review their pitch today (ODD §7.4 relocation): act[i]
+    when draws[i] is below its chance, the base chance plus its risk, clipped to [0, 1]
+    (as numpy's clip takes it)."""
+    out = np.empty(act.size, dtype=np.int64)
+    n = 0
+    for i in range(act.size):
+        p = base + risk[act[i]]
+        p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
+        if draws[i] < p:
+            out[n] = act[i]
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def switch_mode(
+    act: np.ndarray,
+    risk: np.ndarray,
+    is_open: np.ndarray,
+    close_threshold: np.ndarray,
+    held: np.ndarray,
+    min_contacts: int,
+    reopen_threshold: float,
+    draws: np.ndarray,
+) -> None:
+    """Open <-> closed switching, in place (ODD §7.4 tactical displacement): active
+    dealer act[i], open, goes closed when its risk is above its threshold and enough
+    buyers hold its number; closed, it reopens when its risk is below the reopening
+    threshold and draws[i] (one uniform per active dealer) is below 0.05."""
+    for i in range(act.size):
+        r = act[i]
+        if is_open[r]:
+            if risk[r] > close_threshold[r] and held[r] >= min_contacts:
+                is_open[r] = False
+        elif risk[r] < reopen_threshold and draws[i] < 0.05:
+            is_open[r] = True
+
+
+@njit(cache=True)
+def risk_prices(
+    state: np.ndarray, active: int, risk: np.ndarray, price: np.ndarray, base: float, markup: float
+) -> None:
+    """Risk compensation, in place (ODD §7.4; Reuter & Kleiman 1986): each active
+    dealer's price = base x (1 + markup x risk)."""
+    for r in range(state.size):
+        if state[r] == active:
+            price[r] = base * (1.0 + markup * risk[r])
 
 
 @njit(cache=True)
@@ -766,6 +1089,80 @@ N_TRADE_PARAMS = CAUGHT + 4
 
 
 @njit(cache=True)
+def fields_day(
+    tally: np.ndarray,
+    rows: np.ndarray,
+    turf_opened: np.ndarray,
+    rep_recent: np.ndarray,
+    rep_standing: np.ndarray,
+    reputation: np.ndarray,
+    litter: np.ndarray,
+    guardianship: np.ndarray,
+    unmet: np.ndarray,
+    violence: np.ndarray,
+    void: np.ndarray,
+    keep: np.ndarray,
+    violent_today: np.ndarray,
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    active: int,
+    fear_market: np.ndarray,
+    fear_enforcement: np.ndarray,
+    fear: np.ndarray,
+    raids_near: np.ndarray,
+    residents: np.ndarray,
+    keep_market: float,
+    keep_enforcement: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fields phase's day (ODD §7.16 cell fields), in place: the layers fade and
+    take in today's counts (`decay_layers`, from the tally's `rows`); then residents'
+    fear and exposure (`fear_day`), from the active open dealers within one cell, today's
+    violent incidents within one cell (`violent_today`, a per-cell layer) and the raids
+    nearby. Returns the recent violence known within one cell of each cell and
+    `fear_day`'s rows. Box sums as `fields.box_sum` takes them.
+    """
+    decay_layers(
+        tally[rows],
+        turf_opened,
+        rep_recent,
+        rep_standing,
+        reputation,
+        litter,
+        guardianship,
+        unmet,
+        violence,
+        void,
+        keep,
+    )
+    violence_near = box_sum_floats(violence, 1).ravel()
+    width, height = violence.shape
+    open_here = np.zeros((width, height), dtype=np.int64)
+    flat = open_here.ravel()
+    for r in range(d_state.size):
+        if d_state[r] == active and d_open[r]:
+            flat[d_cell[r]] += 1
+    violent_near = np.empty(0)  # none today
+    incidents = violent_today.ravel()
+    for x in range(incidents.size):
+        if incidents[x] != 0:
+            violent_near = box_sum_floats(violent_today, 1).ravel()
+            break
+    people = fear_day(
+        fear_market,
+        fear_enforcement,
+        fear,
+        box_sum_counts(open_here, 1).ravel(),
+        violent_near,
+        raids_near,
+        residents,
+        keep_market,
+        keep_enforcement,
+    )
+    return violence_near, people
+
+
+@njit(cache=True)
 def pay_and_use(
     rng,
     buyers: np.ndarray,
@@ -872,6 +1269,50 @@ def pay_and_use(
             if overdose[i]:
                 fatal[i] = rng.random() < pr[OD_FATAL]
     return offend, offences, caught, pays, public, litter, overdose, fatal, od_risk, cost, units
+
+
+@njit(cache=True)
+def dealer_profit(
+    state: np.ndarray,
+    active: int,
+    profit_today: np.ndarray,
+    debt: np.ndarray,
+    profit: np.ndarray,
+    repay_share: float,
+) -> None:
+    """Active dealers' smoothed daily profit, part of it repaying seizure debt (ODD §7.7
+    dealer takings; N8 PRP 2024), in place: repay = min(debt, share x max(today's profit,
+    0)); profit = 0.95 x profit + 0.05 x (today's profit - repay). Maximum and minimum as
+    numpy takes them (the first argument on a tie, NaN kept)."""
+    for r in range(state.size):
+        if state[r] != active:
+            continue
+        today = profit_today[r]
+        gain = today if (today >= 0.0 or today != today) else 0.0
+        gain = repay_share * gain
+        owed = debt[r]
+        repay = owed if (owed <= gain or owed != owed) else gain
+        debt[r] = owed - repay
+        profit[r] = 0.95 * profit[r] + 0.05 * (today - repay)
+
+
+@njit(cache=True)
+def site_hours(hours: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Officer-hours today within two cells of each treatment site (ODD §7.12: police
+    near a site deter seeking help and make clients miss appointments). Each site's
+    square, clipped at the town's edge, summed as numpy sums that slice (its cells in
+    row order, copied out and summed pairwise: `numpy_sum`)."""
+    width, height = hours.shape
+    out = np.empty(xs.size)
+    window = np.empty(25)
+    for s in range(xs.size):
+        n = 0
+        for x in range(max(0, xs[s] - 2), min(width, xs[s] + 3)):
+            for y in range(max(0, ys[s] - 2), min(height, ys[s] + 3)):
+                window[n] = hours[x, y]
+                n += 1
+        out[s] = numpy_sum(window, 0, n)
+    return out
 
 
 @njit(cache=True)
@@ -1210,52 +1651,71 @@ def close_harm_day(
     by_cause: np.ndarray,
     by_cell: np.ndarray,
     record: bool,
-) -> np.ndarray:
-    """Close the harm ledger's day (ODD §7.17 recording), in place; returns the day's
-    (type, cell) counts.
+    out: np.ndarray,
+    booked: np.ndarray,
+) -> None:
+    """Close the harm ledger's day (ODD §7.17 recording), in place: the day's (type,
+    cell) counts into `out`, a buffer the ledger reuses.
 
     `today` is the ledger's (type, cause, cell) array and `touched` the (type, cause)
     pairs booked today. For each booked pair, in (type, cause) order: on a recorded
     day its town-wide sum (as numpy sums it) is added to `by_cause`; its cells are added
     into the day's counts by type and zeroed for the next day; the pair is unmarked.
     On a recorded day the counts by type are then added to the running `by_cell`.
+    `booked` marks the types `out` holds counts of: on entry those of the buffer's last
+    day (their rows are cleared), on return today's. A type booked on neither day keeps
+    its row of zeros, and adding zeros changes no total, so only booked rows are walked.
     """
     n_types, n_causes, n_cells = today.shape
-    out = np.zeros((n_types, n_cells))
     for h in range(n_types):
+        total = out[h]  # rows: loops numba vectorises
+        if booked[h]:
+            for x in range(n_cells):
+                total[x] = 0.0
+        booked[h] = False
         for c in range(n_causes):
             if not touched[h, c]:
                 continue
-            booked, total = today[h, c], out[h]  # rows: loops numba vectorises
+            booked[h] = True
+            row = today[h, c]
             if record:
-                by_cause[h, c] += numpy_sum(booked, 0, n_cells)
+                by_cause[h, c] += numpy_sum(row, 0, n_cells)
             for x in range(n_cells):
-                total[x] += booked[x]
-                booked[x] = 0.0
+                total[x] += row[x]
+                row[x] = 0.0
             touched[h, c] = False
-    if record:
-        for h in range(n_types):
-            running, total = by_cell[h], out[h]
+        if record and booked[h]:
+            running = by_cell[h]
             for x in range(n_cells):
                 running[x] += total[x]
-    return out
 
 
 @njit(cache=True)
-def weighted_harm(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Weighted harm per cell: weight x count, summed over harm types (ODD §7.17).
+def weighted_harm(
+    weights: np.ndarray,
+    counts: np.ndarray,
+    booked: np.ndarray,
+    heat: np.ndarray,
+    keep: float,
+    fresh: float,
+) -> np.ndarray:
+    """Weighted harm per cell: weight x count, summed over harm types (ODD §7.17), and the
+    recent-harm map `heat` (x keep, plus fresh x today's), in place.
 
-    Types are added in order from the first, as numpy's sum over the first axis does.
+    Types are added in order from the first, as numpy's sum over the first axis does;
+    types not `booked` today have no counts, and with weights that are never negative
+    their zero terms change no sum, so they are skipped.
     """
     n_types, n_cells = counts.shape
-    out = np.empty(n_cells)
-    weight, count = weights[0], counts[0]  # rows: loops numba vectorises
-    for x in range(n_cells):
-        out[x] = weight[x] * count[x]
-    for h in range(1, n_types):
-        weight, count = weights[h], counts[h]
+    out = np.zeros(n_cells)
+    for h in range(n_types):
+        if not booked[h]:
+            continue
+        weight, count = weights[h], counts[h]  # rows: loops numba vectorises
         for x in range(n_cells):
             out[x] += weight[x] * count[x]
+    for x in range(n_cells):
+        heat[x] = heat[x] * keep + fresh * out[x]
     return out
 
 
@@ -1297,6 +1757,77 @@ def detection_exposure(
         exposure[i] = pr[DE_RATE] * seen * visibility * guard
         fatigue[i] = -pr[DE_FATIGUE] * hours_seen[c] / 100.0
     return exposure, fatigue
+
+
+@njit(cache=True)
+def initiation_rate(
+    open_sales: np.ndarray, residents: np.ndarray, rate: float, baseline: float
+) -> tuple[np.ndarray, float]:
+    """Where new users start today (ODD §7.15 initiation): per cell, rate x residents x
+    access, access being the open sales within two cells / 10 + the baseline (visible
+    open markets normalise use and ease access); and the town-wide total, as numpy sums
+    it. The box sum as `fields.box_sum` takes it; the rest in the numpy code's order."""
+    near = box_sum_floats(open_sales, 2).ravel()
+    out = np.empty(near.size)
+    for x in range(near.size):
+        out[x] = rate * residents[x] * (near[x] / 10.0 + baseline)
+    return out, numpy_sum(out, 0, out.size)
+
+
+# Parameters of kernels.exit_pressure, by index.
+EP_RISK_COST, EP_CLOSED_RISK, EP_VIOLENCE_COST, EP_EXIT_PROFIT, EP_EXIT_RISK = range(5)
+N_EXIT_PARAMS = 5
+
+
+@njit(cache=True)
+def exit_pressure(
+    state: np.ndarray,
+    active: int,
+    entered_day: np.ndarray,
+    day: int,
+    cell: np.ndarray,
+    profit: np.ndarray,
+    risk: np.ndarray,
+    is_open: np.ndarray,
+    violence_near: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Active dealers, and whether each is minded to leave the trade (ODD §7.14 exit):
+    poor, its profit less the expected cost of risk (risk cost x risk, x the closed
+    mode's share of it when closed) and of violence nearby below the exit profit, after
+    its first 30 days; or scared, its risk above the exit risk. The numpy code's
+    operations, in its order."""
+    n = 0
+    for r in range(state.size):
+        n += state[r] == active
+    act = np.empty(n, dtype=np.int64)
+    minded = np.empty(n, dtype=np.bool_)
+    i = 0
+    for r in range(state.size):
+        if state[r] != active:
+            continue
+        mode = 1.0 if is_open[r] else pr[EP_CLOSED_RISK]
+        net = profit[r] - pr[EP_RISK_COST] * risk[r] * mode
+        net = net - pr[EP_VIOLENCE_COST] * violence_near[cell[r]]
+        poor = net < pr[EP_EXIT_PROFIT] and day - entered_day[r] > 30
+        act[i], minded[i] = r, poor or risk[r] > pr[EP_EXIT_RISK]
+        i += 1
+    return act, minded
+
+
+@njit(cache=True)
+def released_users(
+    state: np.ndarray, release_day: np.ndarray, dealer: np.ndarray, prison: int, day: int
+) -> np.ndarray:
+    """Users in prison released today who are not user-dealers (ODD §7.2: a
+    user-dealer's custody is its dealer row's), in row order."""
+    out = np.empty(state.size, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == prison and release_day[r] == day and dealer[r] < 0:
+            out[n] = r
+            n += 1
+    return out[:n]
 
 
 @njit(cache=True)
@@ -1408,6 +1939,20 @@ def region_columns(
 
 
 @njit(cache=True)
+def newly_gone(state: np.ndarray, gone: np.ndarray, dead: int) -> np.ndarray:
+    """Rows whose state is `dead` and not yet marked `gone`, marked now, in row order
+    (the Mesa views of users who died leave the model: ODD §7.1 entities)."""
+    out = np.empty(state.size, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == dead and not gone[r]:
+            gone[r] = True
+            out[n] = r
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
 def holds_number(contacts: np.ndarray, user: int, dealer: int) -> bool:
     """Whether a user already holds a dealer's number (ODD §7.6)."""
     for j in range(contacts.shape[1]):  # noqa: SIM110 (a plain loop numba compiles)
@@ -1440,30 +1985,16 @@ def warm() -> None:
     i = np.zeros(1, dtype=np.int64)
     open_market_choice(i, i, i, i, np.ones(1), np.ones((3, 3)), np.zeros(1), i, 3, 1)
     crewmates_near(i, i, i)
+    f1 = np.zeros(1)
+    dispute_pressure(i, i, np.zeros(1, dtype=np.bool_), i, f1, f1, f1, f1, i, i, 1, np.ones(5))
     crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
-    choose_sellers(
-        rng,
-        i,
-        np.full((1, 1), -1),
-        ok,
-        np.full(1, 0.5),
-        i,
-        i,
-        i,
-        i,
-        i,
-        i,
-        np.ones(1),
-        np.ones((3, 3)),
-        1,
-        64,
-        np.ones(1),
-        3,
-        3,
-    )
+    one = np.ones(1)
+    picked = contact_choice(i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2))
+    street_choice(i, i, i, i, one, np.ones((3, 3)), 1, 64, one, 3, 3)
+    street_outcome(i.copy(), ok[:1].copy(), i, i, i, one, one, *picked[1:])
     over_capacity(i, i, 1)
     treatment_candidates(
         np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
@@ -1478,9 +2009,12 @@ def warm() -> None:
         2,
         ok,
         np.zeros(1),
-        1.0,
-        np.zeros(N_BUY_PARAMS),
+        np.zeros(1, dtype=np.int8),
+        0,
+        np.zeros(1),
+        np.ones(N_BUY_PARAMS),
     )
+    dealer_profit(np.zeros(1, dtype=np.int8), 0, np.zeros(1), np.zeros(1), np.zeros(1), 0.5)
     f = np.zeros(1)
     f2 = np.zeros((2, 3))
     codes = np.zeros(1, dtype=np.int8)
@@ -1536,18 +2070,64 @@ def warm() -> None:
     g = np.zeros((3, 3))
     decay_layers(np.zeros((4, 9)), np.zeros(9), g, g, g, g, g, g, g, g, np.zeros(4))
     fear_day(f, f, f, f, f, f, f, 0.5, 0.5)
+    f9 = np.zeros(9)
+    fields_day(
+        np.zeros((5, 9)),
+        np.zeros(4, dtype=np.int64),
+        f9,
+        g,
+        g,
+        g,
+        g,
+        g,
+        g,
+        g,
+        g,
+        np.zeros(4),
+        g,
+        codes,
+        i,
+        b,
+        0,
+        f9,
+        f9,
+        f9,
+        f9[:0],
+        f9,
+        0.5,
+        0.5,
+    )
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
+    learn_risk(f.copy(), f.copy(), f, f, f, i, np.ones(N_RISK_PARAMS))
+    blend_risk(i, f.copy(), f, 0.5)
+    town_pitch_terms(
+        f, f, g, ok[:1], np.zeros(1, dtype=np.int8), i, 1, f, f, f, np.ones(N_RISK_PARAMS)
+    )
     candidate_pitches(
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
+    switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
+    reviewers(i, f, 0.1, f)
+    risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
+    initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
+    released_users(codes, i, i, 1, 0)
+    newly_gone(codes, np.zeros(1, dtype=np.bool_), 2)
+    site_hours(np.zeros((3, 3)), i, i)
+    exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
+    presence_day(np.zeros(9), np.zeros((3, 3)), np.zeros((3, 3)), 0.9, 0.1, 8.0)
+    cumulative(np.ones(2))
+    _after(np.ones(2), 0.5)
+    weighted_indices(np.ones(2), np.zeros(1))
+    beat_cells(np.ones(2), i, np.zeros((1, 1)))
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, 1.0, f, f, f, i.copy(), i.copy())
-    close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True)
+    b2 = np.zeros(2, dtype=np.bool_)
+    close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True, f2, b2)
     numpy_sum(f, 0, 1)
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
-    weighted_harm(np.ones((2, 3)), np.zeros((2, 3)))
+    weighted_harm(np.ones((2, 3)), np.zeros((2, 3)), b2, np.zeros(3), 0.97, 0.03)
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))

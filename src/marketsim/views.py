@@ -20,6 +20,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, FixedAgent
 
+from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.state import World
@@ -152,12 +153,12 @@ class AgentViews:
             self.dealers.append(Dealer(self.model, world, r))
         for r in range(len(self.users), u.n):
             self.users.append(User(self.model, world, r))
-        gone = np.zeros(u.n, dtype=bool)
-        gone[: self._user_gone.size] = self._user_gone
-        for r in np.flatnonzero((u.view("state") == U.DEAD) & ~gone):
+        if self._user_gone.size < u.n:  # room for the new rows, grown by doubling
+            gone = np.zeros(max(u.n, 2 * self._user_gone.size), dtype=bool)
+            gone[: self._user_gone.size] = self._user_gone
+            self._user_gone = gone
+        for r in kernels.newly_gone(u.view("state"), self._user_gone, U.DEAD):
             self.users[r].remove()
-            gone[r] = True
-        self._user_gone = gone
 
     def place(self) -> None:
         """Put the views where their rows are on the grid: users at home, dealers on their

@@ -110,11 +110,10 @@ class PoliceForce:
             # (inverse-CDF draws for all units at once; a repeat visit is allowed).
             if order.weights is None:
                 picks = rng.integers(0, order.cells.size, (len(units), per_unit))
-            else:
-                cdf = np.cumsum(order.weights)
-                draws = rng.random((len(units), per_unit)) * cdf[-1]
-                picks = np.minimum(np.searchsorted(cdf, draws, side="right"), order.cells.size - 1)
-            beats = order.cells[picks].astype(np.int64, copy=False)
+                beats = order.cells[picks].astype(np.int64, copy=False)
+            else:  # each draw x the total weight, found in the cumulative weights
+                draws = rng.random((len(units), per_unit))
+                beats = kernels.beat_cells(order.weights, order.cells, draws)
             kernels.walk_beats(
                 beats,
                 np.asarray(units, dtype=np.int64),

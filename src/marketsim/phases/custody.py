@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from marketsim import events
+from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.population import NEVER
@@ -26,8 +26,8 @@ def run(world: World) -> None:
             events.release_dealer(world, r, rng, resume=resume)
         else:
             d.event_day[r] = NEVER
-    back = np.flatnonzero(
-        (u.view("state") == U.PRISON) & (u.view("release_day") == day) & (u.view("dealer") < 0)
+    back = kernels.released_users(
+        u.view("state"), u.view("release_day"), u.view("dealer"), U.PRISON, day
     )
     if back.size:
         events.release_user(world, back)

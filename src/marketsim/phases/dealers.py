@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from marketsim import kernels
+from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
 from marketsim.state import World
@@ -40,21 +41,37 @@ def update_risk(world: World, arrests_near: np.ndarray) -> None:
     followed by arrests loses its grip, so a continuing crackdown decays.
     """
     cfg = world.config.dealers
-    keep = cfg.experience_memory
-    world.hours_seen *= keep
-    world.hours_seen += world.police_near
-    world.arrests_seen *= keep
-    world.arrests_seen += arrests_near
-    world.credibility = arrest_credibility(world)
     d = world.dealers
     act = d.active()
-    cells = d.cell[act]
-    seen = presence(world)
-    signal = 1.0 - np.exp(
-        -(world.credibility[cells] * seen[cells] + cfg.risk_per_arrest_nearby * arrests_near[cells])
+    # Officer-hours and arrests seen fade and take in today's; the credibility they give
+    # (`arrest_credibility`), and the exponent of each dealer's risk signal (`presence`
+    # weighed by it, and arrests nearby): kernels.learn_risk.
+    world.credibility, exponent = kernels.learn_risk(
+        world.hours_seen,
+        world.arrests_seen,
+        world.police_near,
+        arrests_near,
+        world.town.layer("deterrence").ravel(),
+        d.cell[act],
+        _risk_params(world),
     )
-    a = cfg.risk_learning_rate
-    d.risk[act] = (1 - a) * d.risk[act] + a * signal
+    # A moving average of the signal 1 - exp(exponent) (kernels.blend_risk).
+    kernels.blend_risk(act, d.risk, np.exp(exponent), cfg.risk_learning_rate)
+
+
+def _risk_params(world: World) -> np.ndarray:
+    """The parameters of kernels.learn_risk and kernels.town_pitch_terms."""
+    cfg = world.config.dealers
+    pr = np.empty(kernels.N_RISK_PARAMS)
+    pr[kernels.LR_KEEP] = cfg.experience_memory
+    pr[kernels.LR_PRIOR_HOURS], pr[kernels.LR_PRIOR_RATE] = (
+        cfg.prior_strength,
+        cfg.prior_arrests_per_hour,
+    )
+    pr[kernels.LR_PER_HOUR] = cfg.risk_per_police_hour
+    pr[kernels.LR_PER_ARREST] = cfg.risk_per_arrest_nearby
+    pr[kernels.LR_CENTRE_DRAW] = world.config.market.centre_draw
+    return pr
 
 
 def arrest_credibility(world: World) -> np.ndarray:
@@ -78,11 +95,6 @@ def place_risk(world: World) -> np.ndarray:
 
 CLOSED_RISK = 0.4  # a closed dealer's exposure to risk, relative to an open one (ODD 7.19)
 _NO_ROWS = np.empty(0)  # pitch_value without a dealer's own risk
-
-
-def risk_cost(world: World, risk: np.ndarray, is_open: np.ndarray) -> np.ndarray:
-    """Expected daily cost of perceived risk, in GBP: closed dealing is less exposed."""
-    return world.config.dealers.risk_cost * risk * np.where(is_open, 1.0, CLOSED_RISK)
 
 
 def buyer_density(world: World) -> np.ndarray:
@@ -110,18 +122,33 @@ def customer_calls(world: World, held: np.ndarray) -> np.ndarray:
     return per_holder * held
 
 
-def pitch_terms(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pitch_terms(
+    world: World, at: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The town-wide terms of the pitch appraisal, per cell: trade demand (nearby buyers,
     reputation and the centre's draw, unmet demand), rival dealers within one cell, and
-    the risk police presence carries there. One appraisal round computes them once."""
-    town, m = world.town, world.config.market
-    rep = town.layer("reputation").ravel()
-    unmet = box_sum(town.layer("unmet_demand"), 2).ravel()
-    centre = 1.0 + m.centre_draw * town.is_centre
-    demand = (0.02 * world.buyer_density + 0.3 * rep) * centre + 0.5 * unmet
-    dealers_here = np.bincount(world.dealers.cell[world.dealers.active()], minlength=town.n_cells)
-    rivals = box_sum(dealers_here.reshape(town.width, town.height), 1).ravel()
-    return demand, rivals, place_risk(world)
+    the risk police presence carries there. One appraisal round computes them once.
+    `at`: the only cells the round appraises; the risk is then taken there alone (an
+    exponential a cell, the costly part) and left 0 elsewhere."""
+    town, d = world.town, world.dealers
+    demand, rivals, exposure = kernels.town_pitch_terms(
+        world.buyer_density,
+        town.layer("reputation").ravel(),
+        town.layer("unmet_demand"),
+        town.is_centre,
+        d.view("state"),
+        d.view("cell"),
+        D.ACTIVE,
+        world.credibility,
+        world.police_near,
+        town.layer("deterrence").ravel(),
+        _risk_params(world),
+    )
+    if at is None:
+        return demand, rivals, 1 - np.exp(exposure)  # place_risk
+    risk = np.zeros(exposure.size)
+    risk[at] = 1 - np.exp(exposure[at])
+    return demand, rivals, risk
 
 
 def pitch_value(
@@ -186,23 +213,24 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     act = d.active()
     if act.size == 0:
         return act
-    p_review = np.clip(cfg.relocation_prob + d.risk[act], 0, 1)
-    movers = act[rng.random(act.size) < p_review]
+    # Each reviews with the chance relocation_prob + its risk (kernels.reviewers).
+    movers = kernels.reviewers(act, d.risk, cfg.relocation_prob, rng.random(act.size))
     if movers.size == 0:
         return movers
     if held is None:
         held = contacts_held(world)
     k = cfg.relocation_candidates
     r = cfg.relocation_radius
-    dx = rng.integers(-r, r + 1, (movers.size, k))
-    dy = rng.integers(-r, r + 1, (movers.size, k))
+    # The offsets along x, then along y, in one call (the same draws as two calls: numpy
+    # draws each from the stream in turn).
+    dx, dy = rng.integers(-r, r + 1, (2, movers.size, k))
     cand = kernels.candidate_pitches(
         d.cell[movers], dx, dy, town.cell_x, town.cell_y, town.width, town.height
     )  # the own pitch, then k nearby ones
     is_open = d.open[movers]
     calls = customer_calls(world, held[movers])
     own = d.risk[movers]
-    terms = pitch_terms(world)
+    terms = pitch_terms(world, at=cand.ravel())
     value = pitch_value(world, cand, is_open, calls, own, terms)
     # The last column: the same pitch in the other mode (closed needs customers).
     switched = pitch_value(world, cand[:, :1], ~is_open, calls, own, terms)[:, 0]
@@ -226,17 +254,20 @@ def choose_mode(world: World, held: np.ndarray, rng: np.random.Generator) -> Non
     cfg = world.config.dealers
     d = world.dealers
     act = d.active()
-    risk = d.risk[act]
-    is_open = d.open[act]
-    go_closed = is_open & (risk > d.close_threshold[act]) & (held[act] >= cfg.min_contacts_to_close)
-    reopen = ~is_open & (risk < cfg.reopen_threshold) & (rng.random(act.size) < 0.05)
-    d.open[act[go_closed]] = False
-    d.open[act[reopen]] = True
+    kernels.switch_mode(
+        act,
+        d.risk,
+        d.open,
+        d.close_threshold,
+        held,
+        cfg.min_contacts_to_close,
+        cfg.reopen_threshold,
+        rng.random(act.size),  # a chance to reopen for each
+    )
 
 
 def set_prices(world: World) -> None:
     """Risk compensation (Reuter & Kleiman 1986): price = base x (1 + markup x risk)."""
     m = world.config.market
     d = world.dealers
-    act = d.active()
-    d.price[act] = m.base_price * (1.0 + m.risk_markup * d.risk[act])
+    kernels.risk_prices(d.view("state"), D.ACTIVE, d.risk, d.price, m.base_price, m.risk_markup)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from marketsim import events
+from marketsim import events, kernels
+from marketsim.agents import dealer as D
 from marketsim.fields import box_sum
-from marketsim.phases.dealers import presence, risk_cost
+from marketsim.phases.dealers import CLOSED_RISK, presence
 from marketsim.state import World
 
 
@@ -25,13 +26,25 @@ def run(world: World) -> None:
     m = world.config.market
     d = world.dealers
     rng = world.streams["entry"]
-    act = d.active()
-    old_enough = world.day - d.entered_day[act] > 30
-    violence = world.violence_near[d.cell[act]]
-    net = d.profit[act] - risk_cost(world, d.risk[act], d.open[act]) - cfg.violence_cost * violence
-    poor = (net < cfg.exit_profit) & old_enough
-    scared = d.risk[act] > cfg.exit_risk
-    leave = act[(poor | scared) & (rng.random(act.size) < cfg.exit_prob)]
+    # Poor (takings net of the expected cost of risk, closed dealing less exposed, and of
+    # violence around, after a first month) or scared: kernels.exit_pressure.
+    pr = np.empty(kernels.N_EXIT_PARAMS)
+    pr[kernels.EP_RISK_COST], pr[kernels.EP_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
+    pr[kernels.EP_VIOLENCE_COST] = cfg.violence_cost
+    pr[kernels.EP_EXIT_PROFIT], pr[kernels.EP_EXIT_RISK] = cfg.exit_profit, cfg.exit_risk
+    act, minded = kernels.exit_pressure(
+        d.view("state"),
+        D.ACTIVE,
+        d.entered_day,
+        world.day,
+        d.cell,
+        d.profit,
+        d.risk,
+        d.open,
+        world.violence_near,
+        pr,
+    )
+    leave = act[minded & (rng.random(act.size) < cfg.exit_prob)]
     for r in leave:
         events.desist(world, r)
     unmet = world.town.layer("unmet_demand").ravel()

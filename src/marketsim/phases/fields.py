@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from marketsim import kernels
+from marketsim.agents import dealer as D
 from marketsim.fields import box_sum
 from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX as TI
@@ -28,15 +29,20 @@ def run(world: World) -> None:
     t = world.tally.values
     world.open_sales_yesterday = t[TI["open_sales"]].copy()  # for tactics that watch an area
     m = world.config.market
-    # Reputation (two memories), litter, unmet demand, violence and void fade and take in
-    # today's counts (the arithmetic compiled: kernels.decay_layers).
+    # What reputation's two memories, violence and void keep of yesterday.
     keep = np.empty(4)
     keep[kernels.KEEP_RECENT] = m.reputation_memory
     keep[kernels.KEEP_STANDING] = m.reputation_standing_memory
     keep[kernels.KEEP_VIOLENCE], keep[kernels.KEEP_VOID] = m.violence_memory, m.void_memory
-    known_violence = town.layer("violence")
-    kernels.decay_layers(
-        t[_FIELD_ROWS],
+    raids = world.police.raid_cells
+    relief = 1.0 - world.levers.fear_relief
+    # The layers fade and take in today's counts (kernels.decay_layers); then fear: visible
+    # dealing and violence nearby (market), visible raids (enforcement) (kernels.fear_day);
+    # both in kernels.fields_day. It returns the violence known within one cell of each
+    # cell (buyers avoid the place, dealers weigh it, patrols follow it).
+    world.violence_near, people = kernels.fields_day(
+        t,
+        _FIELD_ROWS,
         world.turf_opened,
         world.rep_recent,
         world.rep_standing,
@@ -44,25 +50,17 @@ def run(world: World) -> None:
         town.layer("litter"),
         town.guardianship,
         town.layer("unmet_demand"),
-        known_violence,
+        town.layer("violence"),
         town.layer("void"),
         keep,
-    )
-    # A place known for violence (buyers avoid it, dealers weigh it, patrols follow it).
-    world.violence_near = box_sum(known_violence, 1).ravel()
-    # Fear: visible dealing and violence nearby (market); visible raids (enforcement).
-    d = world.dealers
-    act = d.active()
-    open_here = np.bincount(d.cell[act[d.open[act]]], minlength=town.n_cells)
-    violence = t[TI["violent_incidents"]].reshape(shape)
-    raids = world.police.raid_cells
-    relief = 1.0 - world.levers.fear_relief
-    people = kernels.fear_day(
+        t[TI["violent_incidents"]].reshape(shape),
+        world.dealers.view("state"),
+        world.dealers.view("cell"),
+        world.dealers.view("open"),
+        D.ACTIVE,
         world.fear_market,
         world.fear_enforcement,
         town.layer("fear").reshape(-1),
-        box_sum(open_here.reshape(shape), 1).ravel(),
-        box_sum(violence, 1).ravel() if violence.any() else _NONE,
         box_sum(np.bincount(raids, minlength=town.n_cells).reshape(shape), 1).ravel()
         if raids.size
         else _NONE,

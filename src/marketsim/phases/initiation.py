@@ -10,7 +10,6 @@ import numpy as np
 
 from marketsim import events, kernels
 from marketsim.agents import user as U
-from marketsim.fields import box_sum
 from marketsim.metrics import TALLY_INDEX
 from marketsim.rng import weighted_choice
 from marketsim.state import World
@@ -24,10 +23,12 @@ def run(world: World) -> None:
     u, town, day = world.users, world.town, world.day
     shape = (town.width, town.height)
     # Initiation: visible open markets normalise use and ease access (seed 001 Table 4.2).
+    # Per cell: rate x residents x access, access the open sales within two cells / 10 +
+    # the baseline (kernels.initiation_rate), and the town's total.
     open_sales = world.tally.values[TALLY_INDEX["open_sales"]].reshape(shape)
-    access = box_sum(open_sales, 2).ravel() / 10.0 + cu.initiation_baseline
-    rate = cu.initiation_rate * town.residents.ravel() * access
-    total = rate.sum()
+    rate, total = kernels.initiation_rate(
+        open_sales, town.residents.ravel(), cu.initiation_rate, cu.initiation_baseline
+    )
     n_new = int(rng.poisson(total)) if total > 0 else 0
     if n_new:
         homes = weighted_choice(rng, rate / total, n_new)

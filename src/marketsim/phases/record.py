@@ -59,10 +59,11 @@ def run(world: World) -> None:
     ledger.add_rows(_LEDGER_ROWS, stocks, _HARM_ROWS)
     world.accounts.add_counts("prison_days", custody_by)
     harm_by_type = ledger.close_day(world.day, record=world.recording)
-    harm_per_cell = kernels.weighted_harm(world.recorder.cell_weights, harm_by_type)
-    # Recent weighted harm per cell: what a harm-focused analyst would map.
-    world.harm_heat *= 0.97
-    world.harm_heat += 0.03 * harm_per_cell
+    # Weighted harm per cell, and the recent weighted harm per cell (x 0.97, + 0.03 x
+    # today's): what a harm-focused analyst would map.
+    harm_per_cell = kernels.weighted_harm(
+        world.recorder.cell_weights, harm_by_type, ledger.booked_types, world.harm_heat, 0.97, 0.03
+    )
     if world.recording:
         world.recorder.record(tally, harm_per_cell)
         d.sales_total[: d.n] += d.sales[: d.n]

@@ -46,6 +46,7 @@ def run(world: World) -> None:
     pb[kernels.BUY_SEARCH_COST] = cu.search_cost
     pb[kernels.BUY_E_DEP] = cu.price_elasticity_dependent
     pb[kernels.BUY_E_REC] = cu.price_elasticity_recreational
+    pb[kernels.BUY_BASE_PRICE] = cm.base_price
     active, p_buy, full, elasticity = kernels.buy_terms(
         u.view("state"),
         U.ACTIVE,
@@ -55,40 +56,24 @@ def run(world: World) -> None:
         U.IN_TREATMENT,
         u.dependent,
         u.search,
-        price_level(world),
+        d.view("state"),
+        D.ACTIVE,
+        d.price,
         pb,
-    )
+    )  # the price level: active dealers' mean price relative to the base price
     p_buy = p_buy * demand_response(full, elasticity)
     buyers = active[rng.random(active.size) < p_buy]
     nb = buyers.size
     if nb == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
-    # 2-3. contacts first, then the open market (kernels.choose_sellers)
+    # 2-3. contacts first, then the open market (choose_sellers)
     dealer_ok = np.zeros(d.n + 1, dtype=bool)  # the last slot pads contact -1: no dealer
     dealer_ok[: d.n] = d.view("state") == D.ACTIVE
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
-    town = world.town
-    police = world.visible_hours
     homes = u.home[buyers]
-    open_cells = d.cell[open_rows]
-    seller, via_open = kernels.choose_sellers(
-        rng,
-        buyers,
-        u.contacts,
-        dealer_ok,
-        contact_use(world, buyers),
-        open_rows,
-        homes,
-        town.cell_x,
-        town.cell_y,
-        *_open_market(world, open_rows),
-        # the chance a buyer stays despite police there, weighed, like dealers' risk, by
-        # what the market has learned police presence is worth (dealers.arrest_credibility)
-        np.exp(-cu.police_deterrence * world.credibility[open_cells] * police[open_cells]),
-        town.width,
-        town.height,
-    )
+    seller, via_open = choose_sellers(world, rng, buyers, homes, dealer_ok, open_rows)
+    town, police = world.town, world.visible_hours
     unmet = seller < 0
     tally.add("unmet_demand", homes[unmet])
 
@@ -112,7 +97,7 @@ def run(world: World) -> None:
     pr[kernels.OD_PRODUCT], pr[kernels.OD_RUSHED] = cu.overdose_product_risk, cu.overdose_rushed
     pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
     pr[kernels.OD_FATAL] = cu.overdose_fatality
-    pr[kernels.CAUGHT :] = 1.0 - (1.0 - p_arrest) ** np.arange(4.0)  # by number of offences
+    pr[kernels.CAUGHT :] = _caught_chances(p_arrest)  # by number of offences
     offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
         kernels.pay_and_use(
             rng,
@@ -171,6 +156,56 @@ def run(world: World) -> None:
     if victims.size:
         u.adverse_until[victims[~died]] = day + 30
         events.user_dies(world, victims[died])
+
+
+def choose_sellers(
+    world: World,
+    rng: np.random.Generator,
+    buyers: np.ndarray,
+    homes: np.ndarray,
+    dealer_ok: np.ndarray,
+    open_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
+
+    A buyer holding a working number calls it with its probability (`contact_use`),
+    a random working contact (kernels.contact_choice). The rest search the open market
+    from home: a pitch drawn by attraction (`_open_market`, kernels.street_choice),
+    where police on arrival put the buyer off (the chance to stay weighed, like
+    dealers' risk, by what the market has learned police presence is worth,
+    dealers.arrest_credibility). A buyer the street failed falls back on a contact
+    (kernels.street_outcome). The market stream's uniforms are drawn here, in that
+    order: the calls and the contact scores, the street draws, the put-offs. Returns
+    the seller row (-1: none) and whether via the street.
+    """
+    u, d, town = world.users, world.dealers, world.town
+    k = u.contacts.shape[1]
+    seller, call, has_contact, pick = kernels.contact_choice(
+        buyers, u.contacts, dealer_ok, contact_use(world, buyers), rng.random(buyers.size * (k + 1))
+    )
+    via_open = np.zeros(buyers.size, dtype=bool)
+    search = np.flatnonzero(~call)
+    chosen = search[:0]
+    stay = np.empty(0)
+    put_off = stay
+    if search.size and open_rows.size:
+        searching = homes[search]
+        chosen = kernels.street_choice(
+            town.cell_x[searching],
+            town.cell_y[searching],
+            *_open_market(world, open_rows),
+            rng.random(search.size),
+            town.width,
+            town.height,
+        )
+        cells, police = d.cell[open_rows], world.visible_hours
+        cu = world.config.users
+        stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
+        put_off = rng.random(np.count_nonzero(chosen >= 0))
+    kernels.street_outcome(
+        seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick
+    )
+    return seller, via_open
 
 
 # Tally columns and harm types booked from kernels.book_purchases' counts.
@@ -298,16 +333,10 @@ def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
     """Purchases fall with the full price: the money price plus search time valued in
     money (Moore 1973), at elasticities below one (Gallet 2014); casual users respond
     more than dependent ones (Kleiman 1988). 1 at the base price with no search time.
-    Each buyer's full price and elasticity: `kernels.buy_terms`, from `price_level`.
+    Each buyer's full price and elasticity: `kernels.buy_terms`, from the price level
+    (active dealers' mean price relative to the base price).
     """
     return full**elasticity
-
-
-def price_level(world: World) -> float:
-    """Today's money price relative to the base price: active dealers' mean price."""
-    d = world.dealers
-    sellers = d.active()
-    return d.price[sellers].mean() / world.config.market.base_price if sellers.size else 1.0
 
 
 def _open_market(world: World, open_rows: np.ndarray) -> tuple:
@@ -345,6 +374,13 @@ def _open_market(world: World, open_rows: np.ndarray) -> tuple:
 
 
 @cache
+def _caught_chances(p_arrest: float) -> np.ndarray:
+    """The chance that 0, 1, 2 or 3 offences lead to an arrest, each caught with
+    `p_arrest` (the same few values day after day: computed once each)."""
+    return 1.0 - (1.0 - p_arrest) ** np.arange(4.0)
+
+
+@cache
 def _distances(width: int, height: int) -> np.ndarray:
     """Distance in cells by (|dx|, |dy|) offset."""
     dx, dy = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
@@ -366,11 +402,13 @@ def _travel_window(width: int, height: int, decay: float, radius: float) -> np.n
 
 
 def _dealer_profit(world: World, profit_today: np.ndarray) -> None:
-    """Smoothed daily profit; part of it repays debt from seizures."""
+    """Smoothed daily profit; part of it repays debt from seizures (kernels.dealer_profit)."""
     d = world.dealers
-    act = d.active()
-    repay = np.minimum(
-        d.debt[act], world.config.dealers.debt_repay_share * np.maximum(profit_today[act], 0)
+    kernels.dealer_profit(
+        d.view("state"),
+        D.ACTIVE,
+        profit_today,
+        d.debt,
+        d.profit,
+        world.config.dealers.debt_repay_share,
     )
-    d.debt[act] -= repay
-    d.profit[act] = 0.95 * d.profit[act] + 0.05 * (profit_today[act] - repay)

@@ -15,12 +15,9 @@ from marketsim.state import World
 def site_police_hours(world: World) -> np.ndarray:
     """Officer-hours today within two cells of each treatment site."""
     town = world.town
-    hours = world.visible_hours.reshape(town.width, town.height)
-    out = np.empty(len(world.services))
-    for i, service in enumerate(world.services):
-        x, y = service.x, service.y
-        out[i] = hours[max(0, x - 2) : x + 3, max(0, y - 2) : y + 3].sum()
-    return out
+    xs = np.array([service.x for service in world.services], dtype=np.int64)
+    ys = np.array([service.y for service in world.services], dtype=np.int64)
+    return kernels.site_hours(world.visible_hours.reshape(town.width, town.height), xs, ys)
 
 
 def run(world: World) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from marketsim import kernels
-from marketsim.fields import box_sum
 from marketsim.state import World
 
 
@@ -22,21 +21,32 @@ def run(world: World) -> None:
     world.violent_today = np.empty(0, dtype=np.int64)
     if act.size == 0:
         return
-    town = world.town
-    cells = d.cell[act]
-    counts = np.bincount(cells, minlength=town.n_cells)
-    near = box_sum(counts.reshape(town.width, town.height), 1).ravel()[cells]
-    rivals = np.maximum(0.0, near - 1.0 - crewmates_near(world, act))
-    void = town.layer("void").ravel()[cells]
-    mode = np.where(d.open[act], 1.0, cfg.closed_turf_factor)
-    turf = cfg.turf_rate * d.violence[act] * rivals * (1.0 + cfg.void_boost * void) * mode
-    # A debt weighs by its size against the dealer's working capital: a street
+    # Turf: rivals within one cell (not crewmates), more where a void opened and in the
+    # open. A debt weighs by its size against the dealer's working capital: a street
     # seller's day of stock is a small loss, a wholesale seizure a threat to life
     # (Moeller & Sandberg 2015; N8 PRP 2024). Debt collection is one of several kinds
-    # of systemic violence, not most of it (Goldstein et al. 1989).
-    owed = d.debt[act]
-    debt = cfg.debt_rate * d.violence[act] * owed / (owed + cfg.debt_capital)
-    hazard = (turf + debt) * np.exp(-d.deterrent[act])
+    # of systemic violence, not most of it (Goldstein et al. 1989). The arithmetic:
+    # kernels.dispute_pressure; credible deterrence lowers the hazard.
+    town = world.town
+    pr = np.empty(kernels.N_DISPUTE_PARAMS)
+    pr[kernels.DP_TURF_RATE], pr[kernels.DP_CLOSED_TURF] = cfg.turf_rate, cfg.closed_turf_factor
+    pr[kernels.DP_VOID_BOOST] = cfg.void_boost
+    pr[kernels.DP_DEBT_RATE], pr[kernels.DP_DEBT_CAPITAL] = cfg.debt_rate, cfg.debt_capital
+    cells, pressure, neg_deterrent = kernels.dispute_pressure(
+        act,
+        d.cell,
+        d.open,
+        d.crew,
+        d.violence,
+        d.debt,
+        d.deterrent,
+        town.layer("void").ravel(),
+        town.cell_x,
+        town.cell_y,
+        town.height,
+        pr,
+    )
+    hazard = pressure * np.exp(neg_deterrent)
     chance = 1.0 - np.exp(-hazard)
     # The chances summed are the incidents to expect: the same mean as the count, without
     # the luck of which few dealers' draws fell (a region sees a handful a quarter).
