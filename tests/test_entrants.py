@@ -126,11 +126,11 @@ def test_in_a_run_void_fillers_are_the_entrants_on_void_cells_in_the_window_and_
         steps=110,
         burn_in=20,
         market__share_user_dealers=0.0,  # no entrant moves to a user's home
-        police__n_units=8,
+        police__n_units=12,
         **entrants_config(
             product_risk_multiplier=0.0,
             start=20,
-            duration=40,
+            duration=50,
             void_threshold=0.5,
             void_radius=2,
             area={"centre": [10, 10], "radius": 6},
@@ -145,7 +145,7 @@ def test_in_a_run_void_fillers_are_the_entrants_on_void_cells_in_the_window_and_
         void = box_sum(world.town.layer("void"), 2).ravel() >= 0.5
         model.step()
         rows = np.arange(n0, d.n)
-        in_window = 20 <= day < 60
+        in_window = 20 <= day < 70
         filler = void[d.cell[rows]] & in_area[d.cell[rows]] & in_window
         assert np.array_equal(d.product_risk[rows] == 0, filler), day
         seen["filler"] += int(filler.sum())
@@ -158,9 +158,9 @@ def test_in_a_run_void_fillers_are_the_entrants_on_void_cells_in_the_window_and_
 def test_traits_set_to_the_founders_values_change_nothing():
     """Void fillers given the founders' own values run bit for bit as the defaults: the
     void rule draws no random number, and ordinary entrants use the founders' traits."""
-    base = small(steps=40, seed=3, police__n_units=8)
+    base = small(steps=60, seed=3, police__n_units=8)
     same = small(
-        steps=40,
+        steps=60,
         seed=3,
         police__n_units=8,
         **entrants_config(

@@ -137,6 +137,9 @@ def test_violence_by_a_told_crew_brings_a_response_after_the_delay():
     model = model_at(5, tactic=tactic_cfg, **VIOLENT)
     model.step()  # call-in on day 5
     t = model.tactics[1]
+    # The violent market's own incidents of day 4 may have queued a told crew already;
+    # follow only the incident set below.
+    t.queue.clear()
     crew = next(iter(t.notified))
     member = targeting.crew_members(model.world, [crew])[0]
     before = t.credibility
@@ -181,7 +184,9 @@ def test_response_capacity_limits_crews_handled_at_once():
 
 def test_officer_days_and_spend_are_charged_to_the_tactic():
     tactic = td(call_in_officer_days=7, response_units=3, civil_order_cost=500, response_capacity=1)
-    sc = small(seed=3, steps=60, tactics=[PATROL, tactic], **VIOLENT)
+    # A seed on which a told crew is violent again within the run (on seed 3, since
+    # residual deterrence fades faster, the one crew told is not).
+    sc = small(seed=1, steps=60, tactics=[PATROL, tactic], **VIOLENT)
     model = MarketModel(sc)
     model.run()
     t = model.tactics[1]

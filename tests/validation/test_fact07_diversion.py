@@ -29,7 +29,10 @@ def test_user_dealers_are_diverted_and_arrested(outcomes):
     assert outcomes["people diverted"] >= 10 * n and outcomes["people arrested"] >= 3 * n
 
 
-@needs_full_set("about 9 arrested user-dealers a run; per-seed rates vary widely")
+@needs_full_set(
+    "about 9 arrested user-dealers a run, whose rates vary widely: the quick set's seeds "
+    "101-108 give 1.01 [0.64, 1.60], the full set 0.75 [0.58, 0.97]"
+)
 def test_the_diverted_offend_less_than_the_arrested(outcomes):
     """Tolerance: the 95% interval of the acquisitive-crime rate ratio (diverted over
     arrested) is below 1."""
@@ -37,7 +40,6 @@ def test_the_diverted_offend_less_than_the_arrested(outcomes):
     assert crime.high < 1, describe("acquisitive crime rate ratio", crime)
 
 
-@needs_full_set("about 9 arrested user-dealers a run; per-seed rates vary widely")
 def test_the_diverted_are_re_arrested_less(outcomes):
     """Tolerance: the 95% interval of the re-arrest rate ratio (diverted over arrested) is
     below 1."""
