@@ -316,11 +316,12 @@ def add_dealers(
         crew = d.view("crew")
         present = np.zeros(int(crew.max(initial=-1)) + 1, dtype=bool)
         present[crew[crew >= 0]] = True
-        present[[c for c in world.retired_crews if c < present.size]] = False
+        if world.retired_crews:
+            present[[c for c in world.retired_crews if c < present.size]] = False
         existing = np.flatnonzero(present)
         # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
         if existing.size:
-            crews = rng.choice(existing, n)
+            crews = existing[rng.integers(0, existing.size, n)]  # as rng.choice(existing, n)
             new = rng.random(n) < 0.3
             crews[new] = world.next_crew_id
             if new.any():
@@ -367,7 +368,10 @@ def add_dealers(
         filler, e.product_risk_multiplier, 1.0
     )
     close = _filler_value(filler, e.close_threshold, sc.dealers.close_threshold)
-    d.close_threshold[rows] = np.clip(rng.normal(close, 0.08, n), 0.05, 0.95)
+    # rng.normal(close, 0.08, n) is close + 0.08 x a standard normal, the same floats, but
+    # an array `close` sends it down numpy's slow broadcasting path; clipped as np.clip.
+    spread = close + 0.08 * rng.standard_normal(n)
+    d.close_threshold[rows] = np.minimum(np.maximum(spread, 0.05), 0.95)
     d.children[rows] = rng.poisson(sc.users.children_mean, n)
     d.entered_day[rows] = world.day
     d.price[rows] = m.base_price
