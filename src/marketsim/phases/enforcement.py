@@ -131,7 +131,7 @@ def _crime_arrests(world: World, rng: np.random.Generator) -> None:
     """Users caught for acquisitive crime today (trade phase) are arrested."""
     u = world.users
     rows, cells = world.crime_arrests
-    for ur, cell in zip(rows, cells, strict=True):
+    for ur, cell in zip(rows.tolist(), cells.tolist(), strict=True):
         if u.state[ur] == U.ACTIVE:
-            events.arrest_user(world, int(ur), int(cell), rng)
+            events.arrest_user(world, ur, cell, rng)
     world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
