@@ -308,7 +308,9 @@ def add_dealers(
     e = m.entrants
     d = world.dealers
     cells = weighted_choice(rng, weights, n)
-    filler = np.zeros(n, dtype=bool) if void_cells is None else void_cells[cells]
+    filler = None if void_cells is None else void_cells[cells]
+    if filler is not None and not filler.any():
+        filler = None  # no void filler today: every trait the founders' value
     crews = None
     if entrant:
         # Crews with a member, less retired ones, sorted (a mask over crew ids: np.unique
@@ -380,8 +382,13 @@ def add_dealers(
     return rows
 
 
-def _filler_value(filler: np.ndarray, own: float | None, founders: float) -> np.ndarray:
-    """Per new dealer: `own` for void fillers (unless unset), the founders' value for the rest."""
+def _filler_value(
+    filler: np.ndarray | None, own: float | None, founders: float
+) -> np.ndarray | float:
+    """Per new dealer: `own` for void fillers (unless unset), the founders' value for the rest.
+    With no filler (None), the founders' value itself: the same floats as an array of it."""
+    if filler is None:
+        return founders
     return np.where(filler, founders if own is None else own, founders)
 
 
