@@ -732,6 +732,45 @@ def test_detection_exposure_matches_numpy_exactly():
         assert np.array_equal(exposure * np.exp(exponent), expected)
 
 
+def test_street_exposure_and_detected_dealers_match_numpy_exactly():
+    """The street-detection kernels give the numpy code's (before them) active rows,
+    terms, detected dealers and covering units, float for float."""
+    from marketsim.fields import box_sum
+
+    rng = np.random.default_rng(29)
+    for _ in range(30):
+        w, h = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        n_cells, n = w * h, int(rng.integers(0, 300))
+        state = rng.integers(0, 3, n).astype(np.int8)
+        cell, is_open = rng.integers(0, n_cells, n + 5), rng.random(n + 5) < 0.6
+        hours = rng.random(n_cells) * 8 * (rng.random(n_cells) < 0.3)
+        guardianship, hours_seen = rng.random(n_cells), rng.random(n_cells) * 500
+        pr = rng.random(kernels.N_DETECTION_PARAMS)
+        act = (state == 1).nonzero()[0]
+        around = box_sum(hours.reshape(w, h), 1).ravel()
+        exp_e, exp_f = kernels.detection_exposure(
+            cell[act], is_open[act], hours, around, guardianship, hours_seen, pr
+        )
+        got_act, e, f = kernels.street_exposure(
+            state, 1, cell, is_open, hours, w, h, guardianship, hours_seen, pr
+        )
+        assert np.array_equal(got_act, act)
+        assert np.array_equal(e, exp_e) and np.array_equal(f, exp_f)
+        unseen = np.exp(-(e * np.exp(f)) * 50)
+        draws = rng.random(act.size)
+        cell_unit = np.where(rng.random(n_cells) < 0.2, rng.integers(0, 9, n_cells), -1)
+        cell_x, cell_y = np.arange(n_cells) // h, np.arange(n_cells) % h
+        detected = act[draws < 1.0 - unseen]
+        unit = kernels.covering_unit(
+            cell_x[cell[detected]], cell_y[cell[detected]], cell_unit, w, h
+        )
+        got_d, got_u = kernels.detected_dealers(
+            act, unseen, draws, cell, cell_x, cell_y, cell_unit, w, h
+        )
+        assert np.array_equal(got_d, detected[unit >= 0])
+        assert np.array_equal(got_u, unit[unit >= 0])
+
+
 def test_pitch_attraction_matches_numpy_exactly():
     """Open pitches' pull from the kernel's terms equals the numpy code's (before the
     kernel), float for float: centre, reputation, price squared, deterrence, violence."""

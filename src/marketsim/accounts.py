@@ -64,7 +64,7 @@ class Accounts:
         """Add `counts[i]` to the account with index i."""
         if not self.recording:
             return
-        for i in np.flatnonzero(counts):
+        for i in np.flatnonzero(counts).tolist():  # Python ints: no numpy scalars per account
             self.accounts[self.names[i]].counts[item] += float(counts[i])
 
     def spend(self, name: str, what: str, gbp: float) -> None:

@@ -308,7 +308,9 @@ def add_dealers(
     e = m.entrants
     d = world.dealers
     cells = weighted_choice(rng, weights, n)
-    filler = np.zeros(n, dtype=bool) if void_cells is None else void_cells[cells]
+    filler = None if void_cells is None else void_cells[cells]
+    if filler is not None and not filler.any():
+        filler = None  # no void filler today: every trait the founders' value
     crews = None
     if entrant:
         # Crews with a member, less retired ones, sorted (a mask over crew ids: np.unique
@@ -316,11 +318,12 @@ def add_dealers(
         crew = d.view("crew")
         present = np.zeros(int(crew.max(initial=-1)) + 1, dtype=bool)
         present[crew[crew >= 0]] = True
-        present[[c for c in world.retired_crews if c < present.size]] = False
+        if world.retired_crews:
+            present[[c for c in world.retired_crews if c < present.size]] = False
         existing = np.flatnonzero(present)
         # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
         if existing.size:
-            crews = rng.choice(existing, n)
+            crews = existing[rng.integers(0, existing.size, n)]  # as rng.choice(existing, n)
             new = rng.random(n) < 0.3
             crews[new] = world.next_crew_id
             if new.any():
@@ -367,7 +370,10 @@ def add_dealers(
         filler, e.product_risk_multiplier, 1.0
     )
     close = _filler_value(filler, e.close_threshold, sc.dealers.close_threshold)
-    d.close_threshold[rows] = np.clip(rng.normal(close, 0.08, n), 0.05, 0.95)
+    # rng.normal(close, 0.08, n) is close + 0.08 x a standard normal, the same floats, but
+    # an array `close` sends it down numpy's slow broadcasting path; clipped as np.clip.
+    spread = close + 0.08 * rng.standard_normal(n)
+    d.close_threshold[rows] = np.minimum(np.maximum(spread, 0.05), 0.95)
     d.children[rows] = rng.poisson(sc.users.children_mean, n)
     d.entered_day[rows] = world.day
     d.price[rows] = m.base_price
@@ -376,8 +382,13 @@ def add_dealers(
     return rows
 
 
-def _filler_value(filler: np.ndarray, own: float | None, founders: float) -> np.ndarray:
-    """Per new dealer: `own` for void fillers (unless unset), the founders' value for the rest."""
+def _filler_value(
+    filler: np.ndarray | None, own: float | None, founders: float
+) -> np.ndarray | float:
+    """Per new dealer: `own` for void fillers (unless unset), the founders' value for the rest.
+    With no filler (None), the founders' value itself: the same floats as an array of it."""
+    if filler is None:
+        return founders
     return np.where(filler, founders if own is None else own, founders)
 
 

@@ -1760,6 +1760,74 @@ def detection_exposure(
 
 
 @njit(cache=True)
+def street_exposure(
+    state: np.ndarray,
+    active_code: int,
+    cell: np.ndarray,
+    is_open: np.ndarray,
+    hours: np.ndarray,
+    width: int,
+    height: int,
+    guardianship: np.ndarray,
+    hours_seen: np.ndarray,
+    pr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Street detection's terms for the whole phase (ODD §7.11 detection): the active
+    dealers' rows (ascending, as `Dealers.active`), and `detection_exposure` at their
+    pitches, with each cell's Moore sum of officer-hours taken as `fields.box_sum` takes
+    it (`box_sum_floats`, radius 1). `state` holds the live rows only."""
+    n = 0
+    for r in range(state.size):
+        if state[r] == active_code:
+            n += 1
+    act = np.empty(n, dtype=np.int64)
+    k = 0
+    for r in range(state.size):
+        if state[r] == active_code:
+            act[k] = r
+            k += 1
+    around = box_sum_floats(hours.reshape((width, height)), 1).ravel()
+    exposure, fatigue = detection_exposure(
+        cell[act], is_open[act], hours, around, guardianship, hours_seen, pr
+    )
+    return act, exposure, fatigue
+
+
+@njit(cache=True)
+def detected_dealers(
+    act: np.ndarray,
+    unseen: np.ndarray,
+    draws: np.ndarray,
+    cell: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    cell_unit: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who is seen dealing today, and by which unit (ODD §7.11 detection): active dealer
+    `act[i]` is seen when `draws[i] < 1 - unseen[i]` (`unseen`, exp(-hazard), from
+    numpy), and kept when a unit stands on the pitch or a neighbouring cell
+    (`covering_unit`); in the order of `act`."""
+    n = 0
+    seen = np.empty(act.size, dtype=np.int64)
+    for i in range(act.size):
+        if draws[i] < 1.0 - unseen[i]:
+            seen[n] = act[i]
+            n += 1
+    seen = seen[:n]
+    cells = cell[seen]
+    unit = covering_unit(cell_x[cells], cell_y[cells], cell_unit, width, height)
+    keep = 0
+    for i in range(n):
+        if unit[i] >= 0:
+            seen[keep] = seen[i]
+            unit[keep] = unit[i]
+            keep += 1
+    return seen[:keep], unit[:keep]
+
+
+@njit(cache=True)
 def initiation_rate(
     open_sales: np.ndarray, residents: np.ndarray, rate: float, baseline: float
 ) -> tuple[np.ndarray, float]:
@@ -2131,6 +2199,8 @@ def warm() -> None:
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
+    street_exposure(codes, 1, i, b, np.zeros(9), 3, 3, f, f, np.zeros(N_DETECTION_PARAMS))
+    detected_dealers(i, f, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     career_candidates(codes, b, codes, 1, 2)
     progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
     relapse_candidates(codes, b, i, 1, 0, 1)

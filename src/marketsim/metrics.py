@@ -76,13 +76,18 @@ class DayTally:
     def add(self, metric: str, cells: np.ndarray | int, count: np.ndarray | float = 1.0) -> None:
         # Called ~30 times a day: the common case (a 1-d array, unit count) allocates nothing
         # but the keys.
-        if type(cells) is not np.ndarray or cells.ndim != 1:
-            cells = np.atleast_1d(cells)
-        n = cells.size
-        if n == 0:
-            return
-        row = _row(metric)
-        self._keys.append(cells + row * self.n_cells)
+        if type(cells) is int:  # one event (an arrest): its key array built directly
+            row = _row(metric)
+            n = 1
+            self._keys.append(np.array([cells + row * self.n_cells]))
+        else:
+            if type(cells) is not np.ndarray or cells.ndim != 1:
+                cells = np.atleast_1d(cells)
+            n = cells.size
+            if n == 0:
+                return
+            row = _row(metric)
+            self._keys.append(cells + row * self.n_cells)
         self._rows.append(row)
         if type(count) is np.ndarray and count.ndim:
             self._weights.append(count)

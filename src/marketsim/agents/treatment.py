@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from contextlib import suppress
 
 
 class TreatmentService:
@@ -36,5 +35,7 @@ class TreatmentService:
         self.clients.discard(user)
 
     def drop_from_list(self, user: int) -> None:
-        with suppress(ValueError):
+        # A membership test, not remove() in a try: most callers are not on the list, and
+        # raising and catching the ValueError costs more than the scan.
+        if user in self.waiting:
             self.waiting.remove(user)

@@ -16,7 +16,6 @@ from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.police import Order
-from marketsim.fields import box_sum
 from marketsim.state import World
 
 
@@ -39,33 +38,48 @@ def _street_arrests(world: World, rng: np.random.Generator) -> None:
     pc = world.config.police
     d, town, police = world.dealers, world.town, world.police
     hours = world.police_hours
-    act = d.active()
-    if act.size == 0 or not hours.any():
+    if not hours.any():
         return
     # Officer-hours seen at the pitch (open dealing also from the neighbouring cells),
-    # visibility and guardianship (kernels.detection_exposure); officers' attention
-    # flags on a beat they have long worked (Sherman 1990's crackdown decay): detection
-    # falls with the officer-hours already spent around the pitch.
+    # visibility and guardianship; officers' attention flags on a beat they have long
+    # worked (Sherman 1990's crackdown decay): detection falls with the officer-hours
+    # already spent around the pitch. The active dealers and their terms in one call
+    # (kernels.street_exposure, kernels.detection_exposure).
     pr = np.empty(kernels.N_DETECTION_PARAMS)
     pr[kernels.DE_RATE] = pc.detection_rate * world.levers.detection
     pr[kernels.DE_CLOSED_VISIBILITY] = world.config.dealers.closed_visibility
     pr[kernels.DE_GUARD_BONUS] = pc.guardianship_detection
     pr[kernels.DE_FATIGUE] = pc.attention_fatigue
-    exposure, fatigue = kernels.detection_exposure(
-        d.cell[act],
-        d.open[act],
+    act, exposure, fatigue = kernels.street_exposure(
+        d.view("state"),
+        D.ACTIVE,
+        d.cell,
+        d.open,
         hours,
-        box_sum(hours.reshape(town.width, town.height), 1).ravel(),
+        town.width,
+        town.height,
         town.guardianship.ravel(),
         world.hours_seen,
         pr,
     )
+    if act.size == 0:
+        return
     hazard = exposure * np.exp(fatigue)
-    detected = act[rng.random(act.size) < 1.0 - np.exp(-hazard)]
+    # Seen with chance 1 - exp(-hazard), by a unit on the pitch or next to it (the one
+    # that makes the arrest), else not at all (kernels.detected_dealers, _covering_unit).
+    detected, unit = kernels.detected_dealers(
+        act,
+        np.exp(-hazard),
+        rng.random(act.size),
+        d.cell,
+        town.cell_x,
+        town.cell_y,
+        police.cell_unit,
+        town.width,
+        town.height,
+    )
     if detected.size == 0:
         return
-    unit = _covering_unit(world, d.cell[detected])
-    detected, unit = detected[unit >= 0], unit[unit >= 0]
     by_order: dict[int, tuple[Order, list[int], list[int]]] = {}
     for r, un in zip(detected, unit, strict=True):
         order = police.unit_order[un]
@@ -117,7 +131,7 @@ def _crime_arrests(world: World, rng: np.random.Generator) -> None:
     """Users caught for acquisitive crime today (trade phase) are arrested."""
     u = world.users
     rows, cells = world.crime_arrests
-    for ur, cell in zip(rows, cells, strict=True):
+    for ur, cell in zip(rows.tolist(), cells.tolist(), strict=True):
         if u.state[ur] == U.ACTIVE:
-            events.arrest_user(world, int(ur), int(cell), rng)
+            events.arrest_user(world, ur, cell, rng)
     world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))

@@ -52,10 +52,10 @@ def run(world: World) -> None:
         * np.exp(-cu.treatment_police_deterrence * police_near[site])
     )
     seek = rng.random(cand.size) < p
-    for ur, s in zip(cand[seek], site[seek], strict=True):
+    for ur, s in zip(cand[seek].tolist(), site[seek].tolist(), strict=True):
         # Asked at the nearest site (police there deter the asking), a user is booked
         # where a place comes soonest: a free place, else the shortest list per place.
-        events.join_waiting_list(world, int(ur), _soonest_site(world, int(s)))
+        events.join_waiting_list(world, ur, _soonest_site(world, s))
 
     # admission, first come first served
     for s, service in enumerate(world.services):
@@ -90,17 +90,19 @@ def run(world: World) -> None:
         pr,
     )
     if missed.any():
-        tally.add("missed_appointments", u.home[clients[missed]])
-        ledger.add("missed_treatment", u.home[clients[missed]])
-    for ur in clients[drop]:
-        events.leave_treatment(world, int(ur))
-    u.tolerance_until[clients[drop]] = day + cu.tolerance_loss_days
-    tally.add("treatment_dropouts", u.home[clients[drop]])
-    for ur in clients[done]:
-        events.leave_treatment(world, int(ur))
-    u.treatment[clients[done]] = U.COMPLETED
-    u.referred_by[clients[done]] = -1
-    events.recover(world, clients[done])
+        missed_homes = u.home[clients[missed]]
+        tally.add("missed_appointments", missed_homes)
+        ledger.add("missed_treatment", missed_homes)
+    dropped, completed = clients[drop], clients[done]
+    for ur in dropped.tolist():
+        events.leave_treatment(world, ur)
+    u.tolerance_until[dropped] = day + cu.tolerance_loss_days
+    tally.add("treatment_dropouts", u.home[dropped])
+    for ur in completed.tolist():
+        events.leave_treatment(world, ur)
+    u.treatment[completed] = U.COMPLETED
+    u.referred_by[completed] = -1
+    events.recover(world, completed)
 
 
 def _soonest_site(world: World, nearest: int) -> int:
