@@ -667,6 +667,46 @@ def test_dealers_leave_pitches_flooded_with_police():
     assert flood_rate > quiet_rate + 0.2, (flood_rate, quiet_rate)
 
 
+def test_dealers_remember_the_pitch_they_were_pushed_from_and_go_back():
+    """Eck 1995; Weisburd et al. 2006: a dealer that moves keeps its established pitch in
+    mind and returns when that pitch is worth more again; back there, it forgets it."""
+
+    def setup(radius: int):
+        m = model(0, dealers__relocation_prob=1.0, dealers__relocation_radius=radius)
+        act = m.dealers.active()
+        m.dealers.risk[act] = 0.0
+        m.dealers.cell[act] = away  # everyone else out of the way, on one far pitch
+        m.dealers.left_cell[act] = -1
+        m.world.police_near = np.zeros(m.town.n_cells)
+        return m, act[0]
+
+    probe = model(0)
+    home, away = probe.town.flat(10, 10), probe.town.flat(2, 2)
+    # Leaving: the pitch it is driven from is remembered.
+    m, r = setup(radius=3)
+    m.dealers.cell[r] = home
+    m.dealers.risk[r] = 0.9
+    m.world.police_near[home] = 50.0
+    m.town.layer("deterrence").ravel()[home] = 1.0
+    moved = dealers.relocate(m.world, m.world.streams["dealers"])
+    assert r in moved and m.dealers.cell[r] != home
+    assert m.dealers.left_cell[r] == home
+    # Going back: the pitch it left is appraised however far it now is; made the better
+    # one, it is taken, and then forgotten.
+    m, r = setup(radius=1)
+    m.town.layer("reputation").ravel()[:] = 0.0
+    m.town.layer("reputation").ravel()[home] = 50.0
+    m.dealers.left_cell[r] = home
+    dealers.relocate(m.world, m.world.streams["dealers"])
+    assert m.dealers.cell[r] == home and m.dealers.left_cell[r] == -1
+    # Without the memory it cannot see that pitch from where it is.
+    m, r = setup(radius=1)
+    m.town.layer("reputation").ravel()[:] = 0.0
+    m.town.layer("reputation").ravel()[home] = 50.0
+    dealers.relocate(m.world, m.world.streams["dealers"])
+    assert m.dealers.cell[r] != home
+
+
 def test_a_lone_dealer_sees_no_rival_next_door():
     m = model(seed=3)
     d = m.dealers

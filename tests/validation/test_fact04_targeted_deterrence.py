@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from marketsim import validation as V
-from tests.validation.helpers import VALIDATION, describe
+from tests.validation.helpers import VALIDATION, describe, needs_full_set
 
 pytestmark = [*VALIDATION, pytest.mark.uses_runs("ceasefire")]
 
@@ -21,6 +21,10 @@ def runs(paired_runs):
     return paired_runs.get("ceasefire")
 
 
+@needs_full_set(
+    "a cut of about 10% against a seed-to-seed spread of about 15%: the quick set's seeds "
+    "101-108 give -9% [-24%, +7%], the full set -12% [-18%, -7%]"
+)
 def test_violence_falls(runs):
     """Tolerance: the 95% interval of the pooled change in violent incidents is below 0."""
     violence = V.violence_change(runs, "ceasefire", "all", 90, 400)

@@ -31,7 +31,7 @@ def test_user_dealers_are_diverted_and_arrested(outcomes):
 
 @needs_full_set(
     "about 9 arrested user-dealers a run, whose rates vary widely: the quick set's seeds "
-    "101-108 give 1.01 [0.64, 1.60], the full set 0.75 [0.58, 0.97]"
+    "101-108 give 1.26 [0.59, 2.72], the full set 0.64 [0.48, 0.85]"
 )
 def test_the_diverted_offend_less_than_the_arrested(outcomes):
     """Tolerance: the 95% interval of the acquisitive-crime rate ratio (diverted over
@@ -40,6 +40,10 @@ def test_the_diverted_offend_less_than_the_arrested(outcomes):
     assert crime.high < 1, describe("acquisitive crime rate ratio", crime)
 
 
+@needs_full_set(
+    "about 9 arrested user-dealers a run, whose rates vary widely: the quick set's seeds "
+    "101-108 give 0.54 [0.26, 1.13], the full set 0.40 [0.31, 0.52]"
+)
 def test_the_diverted_are_re_arrested_less(outcomes):
     """Tolerance: the 95% interval of the re-arrest rate ratio (diverted over arrested) is
     below 1."""

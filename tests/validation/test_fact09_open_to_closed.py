@@ -29,12 +29,14 @@ def runs(paired_runs):
 
 
 @needs_full_set(
-    "since residual deterrence decays 25% a day (2026-12-07) the cut is -71% [-76%, -66%] "
-    "on 40 seeds, -65% [-82%, -48%] on the quick set's 8"
+    "since residual deterrence decays 25% a day and displaced dealers return to their pitch "
+    "(2026-12-07) the cut is -63% [-68%, -57%] on 40 seeds, -62% [-77%, -48%] on the quick "
+    "set's 8"
 )
 def test_the_open_market_leaves_the_target(runs):
-    """Tolerance: open sales in the target fall (95% interval below -50%; measured -71%
-    [-76%, -66%] on 40 seeds, -89% while residual deterrence decayed 8% a day)."""
+    """Tolerance: open sales in the target fall (95% interval below -50%; measured -63%
+    [-68%, -57%] on 40 seeds, -89% while residual deterrence decayed 8% a day and displaced
+    dealers had no memory of their pitch)."""
     target = V.paired_change(runs, "iceberg", "target", "open_sales", LO, HI)
     assert target.high < -0.5, describe("target open sales", target)
 

@@ -26,6 +26,7 @@ class DealerPopulation(Population):
         "state": (np.int8, ACTIVE),
         "tier": (np.int8, STREET),
         "crew": (np.int64, -1),
+        "left_cell": (np.int64, -1),  # the established pitch it was pushed from (-1: none)
         "violence": (float, 0.0),
         "open": (bool, True),
         "exploits": (bool, False),

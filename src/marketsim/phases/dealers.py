@@ -198,8 +198,15 @@ def pitch_value(
 
 
 def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = None) -> np.ndarray:
-    """Stay, move or switch mode: the best of the current pitch, a few nearby ones, and
-    the current pitch in the other mode, by expected profit net of risk and violence.
+    """Stay, move or switch mode: the best of the current pitch, a few nearby ones, the
+    established pitch it was pushed from, and the current pitch in the other mode, by
+    expected profit net of risk and violence.
+
+    A dealer that moves remembers the pitch it left until it returns there: offenders
+    keep to the places they know, and a market pushed off its place comes back when the
+    pressure goes (Eck 1995 on drug-market places; Weisburd et al. 2006, *Criminology*
+    44: displacement is limited because offenders are tied to their places; Sherman &
+    Rogan 1995: the raided houses' trade was back within days).
 
     Geographic displacement emerges here (dealers leave pitches where the expected
     cost of risk exceeds the trade), and so does tactical displacement: a dealer
@@ -227,6 +234,9 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     cand = kernels.candidate_pitches(
         d.cell[movers], dx, dy, town.cell_x, town.cell_y, town.width, town.height
     )  # the own pitch, then k nearby ones
+    # and, last, the pitch it was pushed from (its own again if it has not moved)
+    left = d.left_cell[movers]
+    cand = np.column_stack([cand, np.where(left >= 0, left, cand[:, 0])])
     is_open = d.open[movers]
     calls = customer_calls(world, held[movers])
     own = d.risk[movers]
@@ -237,11 +247,15 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     may_switch = ~is_open | (held[movers] >= cfg.min_contacts_to_close)
     # The best option; a change must gain enough over staying as it is.
     best, change = kernels.best_pitch(value, switched, may_switch, cfg.relocation_gain)
-    flip = change & (best == k + 1)
+    flip = change & (best == cand.shape[1])
     d.open[movers[flip]] = ~is_open[flip]
     move = change & ~flip
     rows = movers[move]
+    # Remember the established pitch on the first move away; forget it on the way back.
+    first = d.left_cell[rows] < 0
+    d.left_cell[rows[first]] = d.cell[rows[first]]
     d.cell[rows] = cand[move, best[move]]
+    d.left_cell[rows[d.cell[rows] == d.left_cell[rows]]] = -1
     return rows
 
 
