@@ -126,7 +126,7 @@ def test_in_a_run_void_fillers_are_the_entrants_on_void_cells_in_the_window_and_
         steps=110,
         burn_in=20,
         market__share_user_dealers=0.0,  # no entrant moves to a user's home
-        police__n_units=12,
+        police__n_units=16,
         **entrants_config(
             product_risk_multiplier=0.0,
             start=20,
@@ -210,9 +210,9 @@ def test_runs_share_the_days_before_the_window_and_equal_fresh_runs():
             "void_threshold": 0.0,
             "start": 20,
         }
-        sc = small(steps=80, **entrants_config(rate=0.5, **traits))
+        sc = small(steps=80, **entrants_config(rate=1.0, **traits))
         assert shared_until(sc) == (20 if multiplier != 1.0 else sc.steps)
-        assert burn_in_key(sc) == burn_in_key(small(steps=80, market__entrants__rate=0.5))
+        assert burn_in_key(sc) == burn_in_key(small(steps=80, market__entrants__rate=1.0))
         model, ts, _ = simulate(sc, cache=c)
         _, fresh, _ = simulate(sc)
         assert ts.equals(fresh)
