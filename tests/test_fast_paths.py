@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from marketsim import kernels
 from marketsim.harms import HarmLedger, ledger_rows
 from marketsim.metrics import TALLY_INDEX, DayTally
 from marketsim.model import MarketModel
 from marketsim.phases.enforcement import _covering_unit
-from marketsim.phases.violence import crewmates_near
 from marketsim.rng import weighted_choice
 from tests.conftest import small
 
@@ -21,8 +21,12 @@ def test_crewmates_near_matches_pairwise_count():
             model.step()
         d, town = model.dealers, model.town
         act = d.active()
-        fast = crewmates_near(model.world, act)
         x, y, crew = town.cell_x[d.cell[act]], town.cell_y[d.cell[act]], d.crew[act]
+        # kernels.crewmates_near as kernels.dispute_pressure calls it: on crew members only
+        fast = np.zeros(act.size)
+        members = np.flatnonzero(crew >= 0)
+        if members.size >= 2:
+            fast[members] = kernels.crewmates_near(x[members], y[members], crew[members])
         for i in range(act.size):
             if crew[i] < 0:
                 assert fast[i] == 0

@@ -741,7 +741,7 @@ def learn_risk(
     pr: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the market learns of each place's enforcement today, and the exponent of
-    the risk signal dealers read at `cells` (ODD §7.4 perceived risk; Sherman 1990).
+    the risk signal dealers read at `cells` (ODD §7.3 perceived risk; Sherman 1990).
 
     In place: officer-hours and arrests seen fade by pr[LR_KEEP] and take in today's.
     Returns the credibility per cell (prior arrests per officer-hour updated by what
@@ -768,7 +768,7 @@ def learn_risk(
 
 @njit(cache=True)
 def blend_risk(act: np.ndarray, risk: np.ndarray, fading: np.ndarray, rate: float) -> None:
-    """Perceived risk, a moving average, in place (ODD §7.4): active dealer act[i] takes
+    """Perceived risk, a moving average, in place (ODD §7.3): active dealer act[i] takes
     in the signal 1 - fading[i] (`fading` the exponential of `learn_risk`'s exponent) at
     the learning rate: risk = (1 - rate) x risk + rate x signal."""
     keep = 1 - rate

@@ -75,16 +75,3 @@ def run(world: World) -> None:
     world.tally.add("homicides", where[homicide])
     if world.recording:
         d.violence_total[who] += 1
-
-
-def crewmates_near(world: World, act: np.ndarray) -> np.ndarray:
-    """Same-crew dealers within one cell of each active dealer (crews do not fight themselves)."""
-    d, town = world.dealers, world.town
-    crew = d.crew[act]
-    out = np.zeros(act.size)
-    members = np.flatnonzero(crew >= 0)
-    if members.size < 2:
-        return out
-    cells = d.cell[act[members]]
-    out[members] = kernels.crewmates_near(town.cell_x[cells], town.cell_y[cells], crew[members])
-    return out
