@@ -102,8 +102,14 @@ def test_run_writes_three_files_with_contracted_columns(tmp_path):
     assert (
         resolved["seed"] == 3 and resolved["steps"] == 40 and resolved["market"]["n_users"] == 400
     )
-    assert "marketsim_version" in resolved
+    assert "marketsim_version" in resolved and "model_revision" in resolved
     assert "net harm" in res.stdout
+    # The resolved file runs again as it is, and gives the same run.
+    again = marketsim("run", str(out / "scenario.yaml"), "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again" / "timeseries.csv").read_text() == (
+        out / "timeseries.csv"
+    ).read_text()
 
 
 def test_every_design_column_is_in_the_schema_of_outputs():

@@ -297,6 +297,23 @@ def test_a_store_refuses_results_made_under_other_parameter_defaults(tmp_path, m
         run_sweep(path, out, Backend("serial", progress=False))
 
 
+def test_a_store_refuses_results_made_by_another_model_revision(tmp_path, monkeypatch):
+    """A change of behaviour (a new mechanism) leaves the version and the defaults as they
+    were: the model revision is what tells the same command not to resume old results."""
+    import marketsim.experiments.store as store
+    from marketsim.experiments.store import StoreError
+
+    path = experiment(tmp_path, **FACTORIAL)
+    out = tmp_path / "sweep"
+    run_sweep(path, out, Backend("serial", progress=False))
+    assert json.loads((out / "manifest.json").read_text())["model_revision"] == (
+        store.MODEL_REVISION
+    )
+    monkeypatch.setattr(store, "MODEL_REVISION", "a later model")
+    with pytest.raises(StoreError, match=r"model revision .* this is a later model"):
+        run_sweep(path, out, Backend("serial", progress=False))
+
+
 def test_the_defaults_digest_covers_the_tactics_defaults(monkeypatch):
     """A changed default of a tactic (the crackdown's, say) is a change of defaults too, so
     a store made before it is refused rather than reported as the new model's."""

@@ -1,7 +1,9 @@
 """Regression baseline: one fixed-seed run against a committed summary.
 
-A failure means model behaviour changed. If that was intended, refresh with
-`python scripts/refresh_regression.py` and say why in the commit.
+A failure means model behaviour changed. If that was intended, bump
+`marketsim.MODEL_REVISION`, refresh with `python scripts/refresh_regression.py` and say
+why in the commit. The baseline records the revision it was made by, so a refresh
+without a bump is refused, and result stores made before the change are not resumed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
+from marketsim import MODEL_REVISION
 from marketsim.io import simulate
 from marketsim.scenario import load_scenario
 from tests.conftest import ROOT
@@ -22,6 +27,7 @@ def regression_snapshot() -> dict:
     sc = load_scenario(ROOT / "scenarios" / "baseline.yaml", OVERRIDES)
     _model, _ts, summary = simulate(sc)
     return {
+        "model_revision": MODEL_REVISION,
         "overrides": OVERRIDES,
         "totals_all": summary["totals_by_region"]["all"],
         "totals_target": summary["totals_by_region"]["target"],
@@ -52,8 +58,46 @@ def _compare(expected, actual, path="") -> list[str]:
     return problems
 
 
+def behaviour_changes(expected: dict, actual: dict) -> list[str]:
+    """Where two snapshots' model outputs differ (the revision stamp aside)."""
+    strip = lambda snap: {k: v for k, v in snap.items() if k != "model_revision"}  # noqa: E731
+    return _compare(strip(expected), strip(actual))
+
+
 def test_fixed_seed_run_matches_committed_summary():
     expected = json.loads(TARGET.read_text())
     actual = json.loads(json.dumps(regression_snapshot()))
-    problems = _compare(expected, actual)
+    problems = behaviour_changes(expected, actual)
     assert not problems, "model output changed:\n" + "\n".join(problems[:20])
+
+
+def test_the_baseline_was_made_by_this_model_revision():
+    """A bumped revision needs the baseline refreshed, so that the baseline always names
+    the revision whose behaviour it holds."""
+    made_by = json.loads(TARGET.read_text()).get("model_revision")
+    assert made_by == MODEL_REVISION, (
+        f"the regression baseline was made by model revision {made_by}, this is "
+        f"{MODEL_REVISION}: run scripts/refresh_regression.py"
+    )
+
+
+def test_a_refresh_without_a_new_revision_is_refused(tmp_path, monkeypatch):
+    """scripts/refresh_regression.py will not record changed behaviour under the old
+    revision (stores would then resume another model's results)."""
+    import runpy
+
+    import tests.test_regression as regression
+
+    stale = json.loads(TARGET.read_text())
+    stale["totals_all"]["sales"] += 1.0
+    target = tmp_path / "regression_summary.json"
+    target.write_text(json.dumps(stale))
+    monkeypatch.setattr(regression, "TARGET", target)
+    script = str(ROOT / "scripts" / "refresh_regression.py")
+    with pytest.raises(SystemExit, match="MODEL_REVISION is still"):
+        runpy.run_path(script, run_name="__main__")
+    assert json.loads(target.read_text()) == stale
+    stale["model_revision"] = "an older model"
+    target.write_text(json.dumps(stale))
+    runpy.run_path(script, run_name="__main__")
+    assert json.loads(target.read_text())["model_revision"] == MODEL_REVISION

@@ -13,10 +13,16 @@ model at `import marketsim`:
 
 __version__ = "0.1.0"
 
+# The model's behaviour: bumped with every change that alters what a scenario and seed
+# give (scripts/refresh_regression.py refuses to refresh the regression baseline without
+# it). Result stores record it and refuse to resume results another revision made, which
+# the version and the parameter defaults alone do not catch.
+MODEL_REVISION = "2026-12-07"
+
 # The public calls, loaded from marketsim.api on first use (PEP 562), so that
 # `import marketsim` (and the CLI's start-up) does not import the model.
 API = ("run", "load", "compare", "sweep", "sensitivity", "pilot", "RunResult", "ExperimentResult")
-__all__ = ["__version__", *API]
+__all__ = ["MODEL_REVISION", "__version__", *API]
 
 
 def __getattr__(name: str):

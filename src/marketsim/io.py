@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from marketsim import __version__
+from marketsim import MODEL_REVISION, __version__
 from marketsim.burnin import BurnInCache
 from marketsim.citations import readable
 from marketsim.harms import harm_matrix_markdown
@@ -49,6 +49,7 @@ def simulate(
 def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
     data = scenario.resolved()
     data["marketsim_version"] = __version__
+    data["model_revision"] = MODEL_REVISION
     return data
 
 

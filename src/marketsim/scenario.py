@@ -1384,11 +1384,19 @@ def _child(node: Any, part: str, create: bool, label: str, where: str) -> Any:
     return node[part]
 
 
+# Written into a run's resolved scenario.yaml to say what made it; a resolved file runs
+# again as it is, so these are read past, not refused as unknown keys.
+PROVENANCE_KEYS = ("marketsim_version", "model_revision")
+
+
 def scenario_from_dict(
     data: dict[str, Any], source: str = "<scenario>", overrides: list[str] | None = None
 ) -> Scenario:
     """Validate a scenario mapping (after applying --set overrides)."""
     data = copy.deepcopy(data)
+    if isinstance(data, dict):
+        for key in PROVENANCE_KEYS:
+            data.pop(key, None)
     if "tactics" not in data and overrides and any(o.startswith("tactics.") for o in overrides):
         data["tactics"] = [{"type": "standard_patrol"}]
     for text in overrides or []:

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from marketsim import __version__
+from marketsim import MODEL_REVISION, __version__
 from marketsim.experiments.jobs import JobResult
 from marketsim.scenario import defaults_digest
 
@@ -87,7 +87,12 @@ class ResultStore:
 
     def _open(self, manifest: dict[str, Any], overwrite: bool) -> None:
         path = self.root / "manifest.json"
-        manifest = {**manifest, "marketsim_version": __version__, "defaults": defaults_digest()}
+        manifest = {
+            **manifest,
+            "marketsim_version": __version__,
+            "model_revision": MODEL_REVISION,
+            "defaults": defaults_digest(),
+        }
         if path.exists() and not overwrite:
             old = json.loads(path.read_text())
             if old.get("digest") != manifest["digest"]:
@@ -100,6 +105,13 @@ class ResultStore:
                 raise StoreError(
                     f"{self.root}: results were made by marketsim {old.get('marketsim_version')}, "
                     f"this is {__version__}; use another --out, or --overwrite"
+                )
+            if old.get("model_revision") != MODEL_REVISION:
+                made = old.get("model_revision") or "an earlier revision"
+                raise StoreError(
+                    f"{self.root}: results were made by model revision {made}, this is "
+                    f"{MODEL_REVISION} (the model's behaviour changed since); use another "
+                    "--out, or --overwrite"
                 )
             if old.get("defaults") != manifest["defaults"]:
                 raise StoreError(
