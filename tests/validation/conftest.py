@@ -1,7 +1,7 @@
 """Paired runs shared by the design §9 validation tests, computed once per session.
 
 How many seeds: `MARKETSIM_VALIDATION_SEEDS` (default 8, the quick set `make test` runs in
-CI); `make validate` sets it to 20. Seeds are 101, 102, ..., so the quick set is the first
+CI); `make validate` sets it to 40. Seeds are 101, 102, ..., so the quick set is the first
 eight of the full set. Runs use `MARKETSIM_VALIDATION_WORKERS` processes (default 2).
 
 Each test module (or test) names the runs it needs with `@pytest.mark.uses_runs(...)`; the
