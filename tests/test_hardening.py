@@ -718,3 +718,55 @@ def test_malformed_set_in_an_experiment_names_the_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"exp\.yaml: set: --set '=3': empty name") as info:
         load_experiment(path)
     assert str(info.value).startswith(str(path))
+
+
+# ---------------------------------------------------- calibration files, as validate checks
+def calibration_file(tmp_path: Path, scenario: dict | None = None, **pattern) -> Path:
+    """A one-pattern calibration of a small town (a wave of 4 sets takes a few seconds)."""
+    write(tmp_path / "small.yaml", scenario or SMALL)
+    data = {
+        "name": "c",
+        "scenario": "small.yaml",
+        "seed": 3,
+        "replicates": 1,
+        "scenarios": {"town": {"file": "small.yaml", "steps": 40}},
+        "parameters": [{"path": "dealers.debt_rate", "range": [0.0, 0.04]}],
+        "patterns": [
+            {"name": "s", "scenario": "town", "metric": "sales", "window": [0, 40],
+             "target": 10, "tolerance": 5, **pattern}
+        ],
+        "search": {"population": 16, "waves": 2},
+    }  # fmt: skip
+    return write(tmp_path / "cal.yaml", data)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needle"),
+    [
+        ({"statistic": "outcome", "metric": "violent_incidnets"},
+         "patterns.s.metric: bad value 'violent_incidnets': not an outcome of a run"),
+        ({"statistic": "outcome", "metric": "sales", "region": "north"},
+         "patterns.s.region: bad value 'north'"),
+    ],
+)  # fmt: skip
+def test_calibration_outcome_pattern_names_an_outcome(tmp_path, pattern, needle):
+    """An `outcome` pattern's region and metric name an outcome a run records: a typo used
+    to run every wave and score every set `inf`."""
+    path = calibration_file(tmp_path, **pattern)
+    line = one_clean_line(cli("validate", str(path)), str(path), needle)
+    if "metric" in needle:
+        assert "did you mean violent_incidents" in line
+    out = tmp_path / "out"
+    one_clean_line(cli("calibrate", str(path), "--out", str(out)), needle)
+    assert not out.exists()
+
+
+def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path):
+    """A scenario whose buffer leaves no control area: every run used to fail, one by one."""
+    unbuildable = {**SMALL, "regions": {**SMALL["regions"], "buffer_width": 30}}
+    path = calibration_file(tmp_path, unbuildable)
+    one_clean_line(cli("validate", str(path)), str(path), "scenario 'town'", "regions.control")
+    out = tmp_path / "out"
+    res = cli("calibrate", str(path), "--out", str(out), "--workers", "1")
+    one_clean_line(res, str(path), "regions.control")
+    assert not out.exists()
