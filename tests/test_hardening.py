@@ -189,7 +189,9 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 # ------------------------------------------------------------------ 2. --out checked first
-@pytest.mark.parametrize("command", ["run", "sweep", "compare"])
+@pytest.mark.parametrize(
+    "command", ["run", "sweep", "compare", "sensitivity", "pilot", "calibrate"]
+)
 @pytest.mark.parametrize("where", ["file", "under_file"])
 def test_bad_out_fails_before_any_run(tmp_path, command, where):
     blocker = tmp_path / "a_file"
@@ -200,11 +202,18 @@ def test_bad_out_fails_before_any_run(tmp_path, command, where):
         "run": ["run", str(scenario)],
         "sweep": ["sweep", str(sweep_file(tmp_path))],
         "compare": ["compare", str(scenario), str(scenario), "--replicates", "1"],
+        "sensitivity": ["sensitivity", SENSITIVITY],
+        "pilot": ["pilot", PILOT, "--replicates", "2"],
+        "calibrate": ["calibrate", str(calibration_file(tmp_path))],
     }[command]
     t0 = time.perf_counter()
     res = cli(*args, "--out", str(out), *([] if command == "run" else ["--workers", "1"]))
     line = one_clean_line(res, str(out))
-    assert ("is a file" in line) if where == "file" else ("Not a directory" in line), line
+    if where == "file":
+        assert "is a file" in line, line
+    else:
+        assert "Not a directory" in line or f"{str(blocker)!r} is a file" in line, line
+    assert "wave" not in res.stderr  # calibrate: before its first wave
     assert time.perf_counter() - t0 < 60
     assert blocker.read_text() == "not a folder\n"
 
@@ -718,6 +727,94 @@ def test_malformed_set_in_an_experiment_names_the_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"exp\.yaml: set: --set '=3': empty name") as info:
         load_experiment(path)
     assert str(info.value).startswith(str(path))
+
+
+# ------------------------------------------- every command's options and input files
+SCENARIO = str(ROOT / "scenarios" / "baseline.yaml")
+CALIBRATION = str(ROOT / "experiments" / "calibrate_town.yaml")
+SENSITIVITY = str(ROOT / "experiments" / "morris_screening.yaml")
+PILOT = str(ROOT / "experiments" / "pilot_diversion.yaml")
+BAD_OPTIONS = {
+    "steps not a number": (["run", SCENARIO, "--steps", "abc"], "--steps: bad value 'abc'"),
+    "steps= form": (["run", SCENARIO, "--steps=1.5"], "--steps: bad value '1.5'"),
+    "zero replicates": (["compare", SCENARIO, SCENARIO, "--replicates", "0"], "--replicates"),
+    "huge replicates": (
+        ["compare", SCENARIO, SCENARIO, "--replicates", "100000000000"],
+        "--replicates: bad value '100000000000'",
+    ),
+    "negative workers": (["compare", SCENARIO, SCENARIO, "--workers", "-1"], "--workers"),
+    "seed not a number": (["compare", SCENARIO, SCENARIO, "--seed", "x"], "--seed"),
+    "zero samples": (["sensitivity", SENSITIVITY, "--samples", "0"], "--samples"),
+    "huge samples": (["sweep", SENSITIVITY, "--samples", "10000000000"], "--samples"),
+    "one pilot": (["pilot", PILOT, "--replicates", "1"], "--replicates: bad value '1'"),
+    "huge pilot": (["pilot", PILOT, "--replicates", "99999999999"], "--replicates"),
+    "zero waves": (["calibrate", CALIBRATION, "--waves", "0"], "--waves: bad value '0'"),
+    "float samples": (["calibrate", CALIBRATION, "--samples", "1e9"], "--samples"),
+    "huge seeds": (["calibrate", CALIBRATION, "--replicates", "5000"], "--replicates"),
+    "too many workers": (["calibrate", CALIBRATION, "--workers", "100000"], "--workers"),
+    "no file": (["run"], "Missing argument"),
+    "option without value": (["sweep", SENSITIVITY, "--samples"], "--samples"),
+    "unknown option": (["validate", SCENARIO, "--bogus"], "No such option"),
+    "unknown command": (["report", SCENARIO], "No such command 'report'"),
+    "bad port": (["viz", "--port", "http"], "--port: bad value 'http'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
+def test_bad_option_is_one_line_before_any_run(tmp_path, case):
+    """A bad option value, a missing argument, an unknown option: one `error:` line naming
+    the option and the value (not a usage block and a boxed message), exit 2, nothing run."""
+    args, needle = BAD_OPTIONS[case]
+    out = tmp_path / "out"
+    has_out = args[0] in ("compare", "sweep", "sensitivity", "pilot", "calibrate")
+    res = cli(*args, *(["--out", str(out)] if has_out else []))
+    line = one_clean_line(res, needle)
+    assert res.returncode == 2 and line.startswith("error: "), line
+    assert not (out / "runs").exists() and not (out / "wave-0").exists()
+
+
+BAD_FILES = {
+    "missing": (None, "file not found"),
+    "directory": ("dir", "is a directory"),
+    "binary": (bytes(range(256)) * 4, "cannot read"),
+    "a list": (b"- 1\n- 2\n", "bad value list"),
+    "a scalar": (b"42\n", "bad value int"),
+    "not YAML": (b"a: [1, 2\n", ""),
+    "endless": ("/dev/zero", "a stream"),
+}
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sweep", "sensitivity", "pilot",
+                                     "calibrate", "validate"])  # fmt: skip
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_every_command_refuses_a_bad_file_in_one_line(tmp_path, command, case):
+    content, needle = BAD_FILES[case]
+    path = tmp_path / "input.yaml"
+    if content == "dir":
+        path.mkdir()
+    elif isinstance(content, str):
+        path = Path(content)
+    elif content is not None:
+        path.write_bytes(content)
+    files = [str(path), SCENARIO] if command == "compare" else [str(path)]
+    outs = [] if command in ("run", "validate") else ["--out", str(tmp_path / "out")]
+    line = one_clean_line(cli(command, *files, *outs), str(path), needle)
+    assert line.startswith("error: "), line
+
+
+def test_empty_file_is_the_defaults_for_a_scenario_and_refused_for_the_others(tmp_path):
+    """An empty scenario file is every default (test_scenario_fuzz); the other kinds name
+    what they lack."""
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    assert cli("validate", str(path)).returncode == 0
+    for command, needle in (
+        ("sweep", "scenario: bad value ''"),
+        ("sensitivity", "scenario: bad value ''"),
+        ("pilot", "pilot_areas"),
+        ("calibrate", "parameters: bad value []"),
+    ):
+        one_clean_line(cli(command, str(path), "--out", str(tmp_path / "o")), str(path), needle)
 
 
 # ---------------------------------------------------- calibration files, as validate checks

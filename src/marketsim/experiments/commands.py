@@ -27,10 +27,10 @@ from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
 from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
 from marketsim.experiments.report import write_comparison_report, write_sweep_report
-from marketsim.experiments.runners import make_runner
+from marketsim.experiments.runners import check_backend, make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
 from marketsim.experiments.spec import check_builds, load_experiment
-from marketsim.experiments.store import ResultStore
+from marketsim.experiments.store import ResultStore, check_folder
 
 
 @dataclass
@@ -56,6 +56,9 @@ class Backend:
     workers: int | None = None
     scheduler: str | None = None
     progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        check_backend(self.name, self.workers, self.scheduler)  # before any file is read
 
 
 def _run(
@@ -318,6 +321,7 @@ def run_calibrate(
     """Pattern-oriented calibration by ABC-SMC; each wave a resumable store in out/wave-<k>."""
     cal = load_calibration(path, samples, overrides, waves, replicates)
     out = out or cal.default_out
+    check_folder(out)  # its waves' stores are opened one by one, the first after a log line
     backend = backend or Backend()
     total = Progress(total=0, skipped=0)
     failures: dict[int, dict[str, Any]] = {}

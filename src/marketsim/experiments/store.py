@@ -66,8 +66,7 @@ class ResultStore:
             self._lock = None
 
     def _take_lock(self) -> None:
-        if self.root.exists() and not self.root.is_dir():
-            raise StoreError(f"--out: bad value {str(self.root)!r}: is a file (allowed: a folder)")
+        check_folder(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         lock = open(self.root / ".lock", "a+")  # noqa: SIM115 (held open while writing)
         try:
@@ -215,6 +214,17 @@ class ResultStore:
         return frame.sort_values(
             ["job", "step", "region"] if "step" in frame else ["job"], kind="stable"
         ).reset_index(drop=True)
+
+
+def check_folder(root: Path) -> None:
+    """`--out` is a folder or can become one: not a file, nor under one."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"--out: bad value {str(root)!r}: is a file (allowed: a folder)")
+    blocker = next((p for p in root.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise StoreError(
+            f"--out: bad value {str(root)!r}: {str(blocker)!r} is a file (allowed: a folder)"
+        )
 
 
 def _reason(exc: OSError) -> str:
