@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 import signal
@@ -188,6 +189,23 @@ def kill_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def interrupt(cmd: list[str], runs: Path, sig: int, whom: str) -> None:
+    """Start `cmd`, send `sig` once two runs are in `runs` (to the command, or to its group
+    as Ctrl-C at a terminal does), and check the exit: 128 + sig, no traceback, a message
+    saying how to resume, and no process of its group left."""
+    proc = start(cmd)
+    try:
+        assert wait_until(lambda: runs.is_dir() and parts(runs) >= 2, 120), proc.stderr
+        (os.kill if whom == "command" else os.killpg)(proc.pid, sig)
+        _stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 128 + sig, stderr
+        assert "Traceback" not in stderr
+        assert "interrupted: finished runs are saved" in stderr and "to resume" in stderr
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)
+
+
 # ------------------------------------------------------------------ 2. --out checked first
 @pytest.mark.parametrize(
     "command", ["run", "sweep", "compare", "sensitivity", "pilot", "calibrate"]
@@ -278,17 +296,7 @@ def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
 def test_sigterm_saves_says_how_to_resume_and_leaves_nothing(tmp_path, sig, whom):
     path = sweep_file(tmp_path, n_values=12)
     out = tmp_path / "out"
-    proc = start(["sweep", str(path), "--out", str(out), "--workers", "2"])
-    try:
-        assert wait_until(lambda: parts(out) >= 2, 120)
-        (os.kill if whom == "command" else os.killpg)(proc.pid, sig)
-        _stdout, stderr = proc.communicate(timeout=30)
-        assert proc.returncode == 128 + sig, stderr
-        assert "Traceback" not in stderr
-        assert "interrupted: finished runs are saved" in stderr and "to resume" in stderr
-        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
-    finally:
-        kill_group(proc)
+    interrupt(["sweep", str(path), "--out", str(out), "--workers", "2"], out, sig, whom)
     done = parts(out)
     again = marketsim("sweep", str(path), "--out", str(out), "--workers", "1")
     assert again.returncode == 0, again.stderr
@@ -867,3 +875,46 @@ def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path
     res = cli("calibrate", str(path), "--out", str(out), "--workers", "1")
     one_clean_line(res, str(path), "regions.control")
     assert not out.exists()
+
+
+# ------------------------------------------------- interrupted calibrations and analyses
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "sig", "whom"),
+    [
+        ("calibrate", signal.SIGTERM, "command"),
+        ("calibrate", signal.SIGINT, "group"),
+        ("sensitivity", signal.SIGTERM, "command"),
+        ("sensitivity", signal.SIGINT, "group"),
+    ],
+)
+def test_interrupted_calibrate_and_sensitivity_resume_and_leave_nothing(
+    tmp_path, command, sig, whom
+):
+    """With two workers: a signal mid-wave exits 128 + signal, says how to resume, leaves
+    no process behind, and the same command then redoes none of the finished runs."""
+    if command == "calibrate":
+        path, total = calibration_file(tmp_path), 32  # 2 waves of 16 sets, 1 seed
+    else:
+        write(tmp_path / "small.yaml", SMALL)
+        data = {
+            "name": "s",
+            "scenario": "small.yaml",
+            "seed": 5,
+            "parameters": [
+                {"path": "tactics.crackdown.intensity", "range": [1, 4]},
+                {"path": "dealers.debt_rate", "range": [0.0, 0.04]},
+            ],
+            "design": {"method": "morris", "samples": 6, "levels": 4},
+            "outcomes": {"analyse": ["all.sales"]},
+        }
+        path, total = write(tmp_path / "sens.yaml", data), None  # from the store's manifest
+    out = tmp_path / "out"
+    runs = out / "wave-0" if command == "calibrate" else out
+    interrupt([command, str(path), "--out", str(out), "--workers", "2"], runs, sig, whom)
+    done = parts(runs)
+    total = total or json.loads((out / "manifest.json").read_text())["n_jobs"]
+    assert done < total  # interrupted in the first wave
+    again = marketsim(command, str(path), "--out", str(out), "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert f"{done} already done" in again.stdout and f"{total - done} run(s)" in again.stdout
