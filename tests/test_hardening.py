@@ -877,6 +877,15 @@ def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path
     assert not out.exists()
 
 
+def test_malformed_set_in_a_calibration_names_the_file(tmp_path):
+    """As for an experiment's `set:` (above): the file's entry is named with the file."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    data["set"] = ["=3"]
+    write(path, data)
+    one_clean_line(cli("validate", str(path)), f"{path}: set: --set '=3': empty name")
+
+
 # ------------------------------------------------- interrupted calibrations and analyses
 @pytest.mark.slow
 @pytest.mark.parametrize(

@@ -334,6 +334,11 @@ def load_calibration(
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, str(path), Calibration)) from None
+    for text in spec.set:  # the file's own; a bad --set names itself
+        try:
+            parse_override(text)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: set: {exc}") from None
     for flag, value, limit in (("samples", samples, 100_000), ("waves", waves, 100),
                                ("replicates", replicates, 1000)):  # fmt: skip
         if value is not None and not 1 <= value <= limit:
