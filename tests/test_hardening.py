@@ -886,6 +886,28 @@ def test_malformed_set_in_a_calibration_names_the_file(tmp_path):
     one_clean_line(cli("validate", str(path)), f"{path}: set: --set '=3': empty name")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("scenario", "nope.yaml"), ("scenario", "."), ("town", "0"), ("town", "..")],
+)
+def test_calibration_scenario_files_are_checked_before_any_run(tmp_path, field, value):
+    """A missing or folder `scenario` (best.yaml's base) used to fail after the last wave,
+    naming only that file; a bad `scenarios.<key>.file` named only that file."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    if field == "scenario":
+        data["scenario"] = value
+    else:
+        data["scenarios"]["town"]["file"] = value
+    write(path, data)
+    name = "scenario" if field == "scenario" else "scenarios.town.file"
+    needle = f"{path}: {name}: bad value {value!r}: no file"
+    one_clean_line(cli("validate", str(path)), needle)
+    out = tmp_path / "out"
+    one_clean_line(cli("calibrate", str(path), "--out", str(out), "--workers", "1"), needle)
+    assert not out.exists()
+
+
 # ------------------------------------------------- interrupted calibrations and analyses
 @pytest.mark.slow
 @pytest.mark.parametrize(

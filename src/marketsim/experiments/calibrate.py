@@ -369,6 +369,7 @@ def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunP
         if not rd.file:
             raise ScenarioError(f"{path}: scenarios.{key}.file: bad value '': name the file")
         file, steps, overrides = (path.parent / rd.file).resolve(), rd.steps, tuple(rd.set)
+        _scenario_file(path, f"scenarios.{key}.file", rd.file)
     elif key in V.RUNS:
         spec_run = V.RUNS[key]
         file = V.SCENARIOS / f"{spec_run.scenario}.yaml"
@@ -383,6 +384,17 @@ def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunP
         keys, value = parse_override(text)
         apply_override(base, keys, value, label=f"{path}: set {text!r}")
     return RunPlan(base, steps, overrides)
+
+
+def _scenario_file(src: Path, field: str, name: str) -> Path:
+    """A scenario file the calibration names: it must be a file, and is relative to src."""
+    target = (src.parent / name).resolve()
+    if not name or not target.is_file():
+        raise ScenarioError(
+            f"{src}: {field}: bad value {name!r}: no file {str(target)!r} "
+            f"(the path is relative to the folder of {src.name})"
+        )
+    return target
 
 
 def applies(path: str, base: dict[str, Any]) -> bool:
@@ -432,6 +444,15 @@ def _check(cal: LoadedCalibration) -> None:
     if not any(applies(p.path, plan.base) for p in spec.parameters for plan in cal.runs.values()):
         raise ScenarioError(f"{src}: parameters: no parameter applies to any scenario")
     _check_builds(cal)
+    # The scenario best.yaml is written from, with a set: read at the end of the last wave.
+    _scenario_file(src, "scenario", spec.scenario)
+    try:
+        best_scenario(cal, cal.values(np.zeros(len(spec.parameters))))
+    except ScenarioError as exc:
+        text = str(exc)
+        raise ScenarioError(
+            text if text.startswith(str(src)) else f"{src}: scenario: {text}"
+        ) from None
 
 
 def _check_builds(cal: LoadedCalibration) -> None:
