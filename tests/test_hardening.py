@@ -752,6 +752,10 @@ BAD_OPTIONS = {
     ),
     "negative workers": (["compare", SCENARIO, SCENARIO, "--workers", "-1"], "--workers"),
     "seed not a number": (["compare", SCENARIO, SCENARIO, "--seed", "x"], "--seed"),
+    "last seed too large": (  # its runs failed one by one after the first seeds ran
+        ["compare", SCENARIO, SCENARIO, "--seed", str(2**63 - 1), "--replicates", "2"],
+        f"--seed: bad value {2**63 - 1}: with --replicates 2",
+    ),
     "zero samples": (["sensitivity", SENSITIVITY, "--samples", "0"], "--samples"),
     "huge samples": (["sweep", SENSITIVITY, "--samples", "10000000000"], "--samples"),
     "one pilot": (["pilot", PILOT, "--replicates", "1"], "--replicates: bad value '1'"),

@@ -74,6 +74,9 @@ def scenarios_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "scenarios"
 
 
+MAX_SEED = 2**63 - 1  # a scenario's seed (scenario.Scenario.seed)
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -415,6 +418,11 @@ def compare(
 
     if len(scenarios) < 2:
         _fail("compare needs at least two scenario files (the first is the reference)")
+    if seed + replicates - 1 > MAX_SEED:  # the last replicate's seed must be a seed too
+        _fail(
+            f"--seed: bad value {seed}: with --replicates {replicates} the last seed would be "
+            f"{seed + replicates - 1} (allowed: seed + replicates - 1 <= {MAX_SEED})"
+        )
     _experiment(
         lambda: run_compare(
             scenarios,
