@@ -270,6 +270,27 @@ def test_disk_full_mid_sweep_is_one_line_and_keeps_finished_runs(tmp_path, monke
     assert "3 run(s)" in again.output and "3 already done" in again.output
 
 
+@pytest.mark.parametrize("command", ["sweep", "calibrate"])
+def test_interrupt_names_the_default_results_folder(tmp_path, monkeypatch, command):
+    """Without --out, the message named the placeholder `out/<name>`, not the folder."""
+    from typer.testing import CliRunner
+
+    from marketsim.cli import app
+    from marketsim.experiments import commands
+
+    path = sweep_file(tmp_path, n_values=2) if command == "sweep" else calibration_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    def stop(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "execute", stop)
+    res = CliRunner().invoke(app, [command, str(path), "--backend", "serial"])
+    assert res.exit_code == 130, res.output
+    folder = "out/t" if command == "sweep" else "out/c"
+    assert f"interrupted: finished runs are saved in {folder}; run the same" in res.output
+
+
 # ------------------------------------------------------------------------ 3. processes
 @pytest.mark.slow
 def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):

@@ -361,7 +361,7 @@ def _experiment(action, out_hint: str):
         return None
     except KeyboardInterrupt as exc:
         typer.secho(
-            f"\ninterrupted: finished runs are saved in {out_hint}; "
+            f"\ninterrupted: finished runs are saved in {getattr(exc, 'results', out_hint)}; "
             "run the same command again to resume",
             fg=typer.colors.YELLOW,
             err=True,

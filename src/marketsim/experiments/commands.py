@@ -62,15 +62,24 @@ class Backend:
 
 
 def _run(
-    jobs: list[Job], store: ResultStore, manifest: dict, backend: Backend, overwrite: bool
+    jobs: list[Job],
+    store: ResultStore,
+    manifest: dict,
+    backend: Backend,
+    overwrite: bool,
+    results: Path | None = None,
 ) -> tuple[Progress, dict[int, dict[str, Any]]]:
+    """Run the jobs not yet in the store. An interrupt leaves with `results` (the folder
+    to name in its message; default the store's) on the exception, as `.results`."""
     store.open(manifest, overwrite=overwrite)
     try:
         runner = make_runner(backend.name, backend.workers, backend.scheduler)
         try:
             progress = execute(jobs, store, runner, progress=backend.progress)
-        except BaseException:
+        except BaseException as exc:
             runner.close(abort=True)  # an interrupt or a full disk: stop the workers now
+            if isinstance(exc, KeyboardInterrupt):
+                exc.results = results or store.root
             raise
         runner.close()
         failures = store.failed()
@@ -340,7 +349,7 @@ def run_calibrate(
             "n_points": len(values),
             "n_jobs": len(jobs),
         }
-        progress, failed = _run(jobs, store, manifest, backend, overwrite)
+        progress, failed = _run(jobs, store, manifest, backend, overwrite, results=out)
         for field in ("total", "skipped", "ran", "failed", "wall_s"):
             setattr(total, field, getattr(total, field) + getattr(progress, field))
         if failed:
