@@ -1,10 +1,11 @@
 """Fuzzing every kind of input file, and `--set`, through the checks `marketsim validate` runs.
 
 Structure-aware: hypothesis starts from the shipped files (scenarios/, experiments/, the
-pilot file), applies the generic mutations of test_scenario_fuzz (wrong types, out-of-range
-numbers, unknown keys, a list for a mapping, deletions, bad tactic entries) and mutations
-that know each kind's fields (names that are paths, unknown outcomes, bad designs, integer
-ranges, overlapping areas, odd durations). The contract, for every example: the check
+pilot file, the calibration files), applies the generic mutations of test_scenario_fuzz
+(wrong types, out-of-range numbers, unknown keys, a list for a mapping, deletions, bad tactic
+entries) and mutations that know each kind's fields (names that are paths, unknown outcomes,
+bad designs, integer ranges, overlapping areas, odd durations; a calibration's priors,
+patterns, windows, regions, metrics, statistics, scenario files, seeds and search). The contract, for every example: the check
 either passes or raises one ScenarioError line naming the file; never another exception,
 and never more than 5 s.
 
