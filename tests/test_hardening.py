@@ -835,6 +835,22 @@ def test_every_command_refuses_a_bad_file_in_one_line(tmp_path, command, case):
     assert line.startswith("error: "), line
 
 
+@pytest.mark.parametrize("command", ["run", "sweep", "calibrate", "validate"])
+def test_unreadable_file_is_one_line(tmp_path, monkeypatch, command):
+    """A file the user may not read (faked: the tests may run as root, who reads anything)."""
+    path = tmp_path / "locked.yaml"
+    path.write_text("name: x\n")
+    real_open = Path.open
+
+    def deny(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+    one_clean_line(cli(command, str(path)), str(path), "cannot read", "Permission denied")
+
+
 def test_empty_file_is_the_defaults_for_a_scenario_and_refused_for_the_others(tmp_path):
     """An empty scenario file is every default (test_scenario_fuzz); the other kinds name
     what they lack."""
