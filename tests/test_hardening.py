@@ -291,6 +291,32 @@ def test_interrupt_names_the_default_results_folder(tmp_path, monkeypatch, comma
     assert f"interrupted: finished runs are saved in {folder}; run the same" in res.output
 
 
+def test_damaged_store_files_are_one_line_or_rebuilt(tmp_path):
+    """A results folder damaged by hand (or by another program): a bad results.parquet is
+    rebuilt from the runs, a bad run is named with how to redo it, a bad manifest.json is
+    one line; each was a traceback."""
+    import pandas as pd
+
+    path = sweep_file(tmp_path, n_values=2)  # 4 runs
+    out = tmp_path / "out"
+    args = ["sweep", str(path), "--out", str(out), "--backend", "serial"]
+    assert cli(*args).returncode == 0
+    (out / "results.parquet").write_text("garbage")
+    again = cli(*args)
+    assert again.returncode == 0 and "4 already done" in again.stdout, again.stderr
+    assert len(pd.read_parquet(out / "results.parquet")) == 4
+    part = sorted((out / "runs").glob("part-*.parquet"))[1]
+    part.write_bytes(b"garbage")
+    (out / "results.parquet").unlink()
+    one_clean_line(cli(*args), str(part), "delete it and run the same command again")
+    part.unlink()
+    again = cli(*args)
+    assert again.returncode == 0 and "1 run(s)" in again.stdout and "3 already done" in again.stdout
+    for text in ("{not json", "[1, 2]", "\udcff"):
+        (out / "manifest.json").write_text(text, errors="surrogateescape")
+        one_clean_line(cli(*args), str(out), "manifest.json: bad value")
+
+
 # ------------------------------------------------------------------------ 3. processes
 @pytest.mark.slow
 def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
