@@ -1,10 +1,11 @@
 """Fuzzing every kind of input file, and `--set`, through the checks `marketsim validate` runs.
 
 Structure-aware: hypothesis starts from the shipped files (scenarios/, experiments/, the
-pilot file), applies the generic mutations of test_scenario_fuzz (wrong types, out-of-range
-numbers, unknown keys, a list for a mapping, deletions, bad tactic entries) and mutations
-that know each kind's fields (names that are paths, unknown outcomes, bad designs, integer
-ranges, overlapping areas, odd durations). The contract, for every example: the check
+pilot file, the calibration files), applies the generic mutations of test_scenario_fuzz
+(wrong types, out-of-range numbers, unknown keys, a list for a mapping, deletions, bad tactic
+entries) and mutations that know each kind's fields (names that are paths, unknown outcomes,
+bad designs, integer ranges, overlapping areas, odd durations; a calibration's priors,
+patterns, windows, regions, metrics, statistics, scenario files, seeds and search). The contract, for every example: the check
 either passes or raises one ScenarioError line naming the file; never another exception,
 and never more than 5 s.
 
@@ -44,6 +45,8 @@ def _shipped(folder: str, *names: str) -> list[dict[str, Any]]:
             doc["scenario"] = str((ROOT / folder / doc["scenario"]).resolve())
         if isinstance(doc.get("town"), dict) and isinstance(doc["town"].get("raster"), str):
             doc["town"]["raster"] = str((ROOT / folder / doc["town"]["raster"]).resolve())
+        for run in (doc.get("scenarios") or {}).values():  # a calibration's own scenarios
+            run["file"] = str((ROOT / folder / run["file"]).resolve())
         docs.append(doc)
     return docs
 
@@ -52,6 +55,7 @@ SCENARIOS = _shipped("scenarios", "baseline.yaml", "crackdown.yaml", "grasslands
 SWEEPS = _shipped("experiments", "treatment_x_diversion.yaml")
 SENSITIVITY = _shipped("experiments", "morris_screening.yaml", "sobol_tactics.yaml")
 PILOTS = _shipped("experiments", "pilot_diversion.yaml")
+CALIBRATIONS = _shipped("experiments", "calibrate_town.yaml", "calibrate_facts.yaml")
 
 NAMES = st.one_of(TEXT, st.sampled_from(["../../x", "/abs", "", ".", "..", "a/b", "a\\b", "ok"]))
 OUTCOME = st.sampled_from(
@@ -75,6 +79,16 @@ PATHS = st.sampled_from(
 )
 RANGE = st.one_of(
     st.lists(st.one_of(st.floats(-10, 1e6), st.integers(-5, 500)), min_size=0, max_size=3),
+    JUNK,
+)
+RUN_KEYS = st.sampled_from(["town", "baseline", "crackdown", "raid", "nosuch", "", "iceberg"])
+WINDOW = st.one_of(
+    st.lists(st.integers(-5, 40000), min_size=0, max_size=3),
+    st.tuples(st.integers(-2, 400), st.integers(-2, 400)).map(list),
+    JUNK,
+)
+BOUNDS = st.one_of(
+    st.lists(st.one_of(st.none(), st.floats(-1e3, 1e3), OUT_OF_RANGE), min_size=0, max_size=3),
     JUNK,
 )
 AREA = st.one_of(
@@ -119,6 +133,65 @@ DOMAIN: dict[str, list[tuple[tuple, st.SearchStrategy]]] = {
         (("primary",), st.sampled_from(["arrests", "survey_fear", "bogus"])),
         (("design",), st.sampled_from(["did", "before_after", "rct"])),
         (("replicates",), st.integers(-1, 5)),
+    ],
+    "calibrate": [
+        (("name",), NAMES),
+        (("parameters", 0, "path"), PATHS),
+        (("parameters", 1, "range"), RANGE),
+        (("parameters", 0, "scale"), st.sampled_from(["log", "linear", "logit", ""])),
+        (("parameters", 0, "kind"), st.sampled_from(["int", "float", "auto", "bool"])),
+        (("parameters", 0, "values"), st.one_of(st.lists(SCALAR, max_size=3), JUNK)),
+        (("parameters",), st.one_of(st.just([]), JUNK)),
+        (("patterns", 0, "scenario"), RUN_KEYS),
+        (("patterns", 0, "against"), st.one_of(st.none(), RUN_KEYS)),
+        (("patterns", 1, "region"), st.sampled_from(["all", "target", "buffer", "nosuch", ""])),
+        (
+            ("patterns", 0, "metric"),
+            st.sampled_from(["sales", "open_sales", "bogus", "", "net_harm_gbp"]),
+        ),
+        (("patterns", 1, "denominator"), st.sampled_from(["sales", "bogus", ""])),
+        (("patterns", 0, "window"), WINDOW),
+        (("patterns", 1, "window"), WINDOW),
+        (
+            ("patterns", 0, "statistic"),
+            st.sampled_from(
+                [
+                    "mean",
+                    "per_year",
+                    "share",
+                    "change",
+                    "difference",
+                    "outcome",
+                    "measure",
+                    "median",
+                ]
+            ),
+        ),
+        (
+            ("patterns", 1, "measure"),
+            st.sampled_from(["raid_fade", "displacement_share", "bogus", ""]),
+        ),
+        (("patterns", 0, "target"), st.one_of(st.floats(), JUNK)),
+        (("patterns", 0, "tolerance"), st.one_of(st.floats(), JUNK)),
+        (("patterns", 1, "interval"), BOUNDS),
+        (("patterns", 2, "name"), st.one_of(TEXT, st.just("overdose deaths a year"))),
+        (
+            ("scenarios", "town", "file"),
+            st.one_of(TEXT, st.just(str(ROOT / "scenarios")), st.just("nope.yaml")),
+        ),
+        (("scenarios", "town", "steps"), st.one_of(st.integers(-1, 40000), JUNK)),
+        (
+            ("scenarios", "town", "set"),
+            st.lists(st.builds(lambda p, v: f"{p}={v}", PATHS, TEXT), max_size=2),
+        ),
+        (("set",), st.lists(st.builds(lambda p, v: f"{p}={v}", PATHS, TEXT), max_size=2)),
+        (("seed",), st.one_of(st.integers(-1, 2**33), JUNK)),
+        (("replicates",), st.one_of(st.integers(-1, 2000), JUNK)),
+        (("search", "population"), st.one_of(st.integers(-1, 200_000), JUNK)),
+        (("search", "waves"), st.one_of(st.integers(-1, 200), JUNK)),
+        (("search", "quantile"), st.one_of(st.floats(-1, 2), JUNK)),
+        (("search", "pinned"), st.one_of(st.floats(-1, 2), JUNK)),
+        (("scenario",), st.one_of(TEXT, st.just(str(ROOT / "scenarios")), st.just("nope.yaml"))),
     ],
     "scenario": [
         (("steps",), st.one_of(st.booleans(), st.integers(-1, 40))),
@@ -246,6 +319,7 @@ KINDS = {
     "sweep": st.deferred(lambda: input_docs(SWEEPS, "experiment")),
     "sensitivity": st.deferred(lambda: input_docs(SENSITIVITY, "experiment")),
     "pilot": st.deferred(lambda: input_docs(PILOTS, "pilot")),
+    "calibrate": st.deferred(lambda: input_docs(CALIBRATIONS, "calibrate")),
 }
 
 

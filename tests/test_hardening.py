@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 import signal
@@ -188,8 +189,27 @@ def kill_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def interrupt(cmd: list[str], runs: Path, sig: int, whom: str) -> None:
+    """Start `cmd`, send `sig` once two runs are in `runs` (to the command, or to its group
+    as Ctrl-C at a terminal does), and check the exit: 128 + sig, no traceback, a message
+    saying how to resume, and no process of its group left."""
+    proc = start(cmd)
+    try:
+        assert wait_until(lambda: runs.is_dir() and parts(runs) >= 2, 120), proc.stderr
+        (os.kill if whom == "command" else os.killpg)(proc.pid, sig)
+        _stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 128 + sig, stderr
+        assert "Traceback" not in stderr
+        assert "interrupted: finished runs are saved" in stderr and "to resume" in stderr
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)
+
+
 # ------------------------------------------------------------------ 2. --out checked first
-@pytest.mark.parametrize("command", ["run", "sweep", "compare"])
+@pytest.mark.parametrize(
+    "command", ["run", "sweep", "compare", "sensitivity", "pilot", "calibrate"]
+)
 @pytest.mark.parametrize("where", ["file", "under_file"])
 def test_bad_out_fails_before_any_run(tmp_path, command, where):
     blocker = tmp_path / "a_file"
@@ -200,11 +220,18 @@ def test_bad_out_fails_before_any_run(tmp_path, command, where):
         "run": ["run", str(scenario)],
         "sweep": ["sweep", str(sweep_file(tmp_path))],
         "compare": ["compare", str(scenario), str(scenario), "--replicates", "1"],
+        "sensitivity": ["sensitivity", SENSITIVITY],
+        "pilot": ["pilot", PILOT, "--replicates", "2"],
+        "calibrate": ["calibrate", str(calibration_file(tmp_path))],
     }[command]
     t0 = time.perf_counter()
     res = cli(*args, "--out", str(out), *([] if command == "run" else ["--workers", "1"]))
     line = one_clean_line(res, str(out))
-    assert ("is a file" in line) if where == "file" else ("Not a directory" in line), line
+    if where == "file":
+        assert "is a file" in line, line
+    else:
+        assert "Not a directory" in line or f"{str(blocker)!r} is a file" in line, line
+    assert "wave" not in res.stderr  # calibrate: before its first wave
     assert time.perf_counter() - t0 < 60
     assert blocker.read_text() == "not a folder\n"
 
@@ -243,6 +270,53 @@ def test_disk_full_mid_sweep_is_one_line_and_keeps_finished_runs(tmp_path, monke
     assert "3 run(s)" in again.output and "3 already done" in again.output
 
 
+@pytest.mark.parametrize("command", ["sweep", "calibrate"])
+def test_interrupt_names_the_default_results_folder(tmp_path, monkeypatch, command):
+    """Without --out, the message named the placeholder `out/<name>`, not the folder."""
+    from typer.testing import CliRunner
+
+    from marketsim.cli import app
+    from marketsim.experiments import commands
+
+    path = sweep_file(tmp_path, n_values=2) if command == "sweep" else calibration_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    def stop(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "execute", stop)
+    res = CliRunner().invoke(app, [command, str(path), "--backend", "serial"])
+    assert res.exit_code == 130, res.output
+    folder = "out/t" if command == "sweep" else "out/c"
+    assert f"interrupted: finished runs are saved in {folder}; run the same" in res.output
+
+
+def test_damaged_store_files_are_one_line_or_rebuilt(tmp_path):
+    """A results folder damaged by hand (or by another program): a bad results.parquet is
+    rebuilt from the runs, a bad run is named with how to redo it, a bad manifest.json is
+    one line; each was a traceback."""
+    import pandas as pd
+
+    path = sweep_file(tmp_path, n_values=2)  # 4 runs
+    out = tmp_path / "out"
+    args = ["sweep", str(path), "--out", str(out), "--backend", "serial"]
+    assert cli(*args).returncode == 0
+    (out / "results.parquet").write_text("garbage")
+    again = cli(*args)
+    assert again.returncode == 0 and "4 already done" in again.stdout, again.stderr
+    assert len(pd.read_parquet(out / "results.parquet")) == 4
+    part = sorted((out / "runs").glob("part-*.parquet"))[1]
+    part.write_bytes(b"garbage")
+    (out / "results.parquet").unlink()
+    one_clean_line(cli(*args), str(part), "delete it and run the same command again")
+    part.unlink()
+    again = cli(*args)
+    assert again.returncode == 0 and "1 run(s)" in again.stdout and "3 already done" in again.stdout
+    for text in ("{not json", "[1, 2]", "\udcff"):
+        (out / "manifest.json").write_text(text, errors="surrogateescape")
+        one_clean_line(cli(*args), str(out), "manifest.json: bad value")
+
+
 # ------------------------------------------------------------------------ 3. processes
 @pytest.mark.slow
 def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
@@ -269,17 +343,7 @@ def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
 def test_sigterm_saves_says_how_to_resume_and_leaves_nothing(tmp_path, sig, whom):
     path = sweep_file(tmp_path, n_values=12)
     out = tmp_path / "out"
-    proc = start(["sweep", str(path), "--out", str(out), "--workers", "2"])
-    try:
-        assert wait_until(lambda: parts(out) >= 2, 120)
-        (os.kill if whom == "command" else os.killpg)(proc.pid, sig)
-        _stdout, stderr = proc.communicate(timeout=30)
-        assert proc.returncode == 128 + sig, stderr
-        assert "Traceback" not in stderr
-        assert "interrupted: finished runs are saved" in stderr and "to resume" in stderr
-        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
-    finally:
-        kill_group(proc)
+    interrupt(["sweep", str(path), "--out", str(out), "--workers", "2"], out, sig, whom)
     done = parts(out)
     again = marketsim("sweep", str(path), "--out", str(out), "--workers", "1")
     assert again.returncode == 0, again.stderr
@@ -718,3 +782,237 @@ def test_malformed_set_in_an_experiment_names_the_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"exp\.yaml: set: --set '=3': empty name") as info:
         load_experiment(path)
     assert str(info.value).startswith(str(path))
+
+
+# ------------------------------------------- every command's options and input files
+SCENARIO = str(ROOT / "scenarios" / "baseline.yaml")
+CALIBRATION = str(ROOT / "experiments" / "calibrate_town.yaml")
+SENSITIVITY = str(ROOT / "experiments" / "morris_screening.yaml")
+PILOT = str(ROOT / "experiments" / "pilot_diversion.yaml")
+BAD_OPTIONS = {
+    "steps not a number": (["run", SCENARIO, "--steps", "abc"], "--steps: bad value 'abc'"),
+    "steps= form": (["run", SCENARIO, "--steps=1.5"], "--steps: bad value '1.5'"),
+    "zero replicates": (["compare", SCENARIO, SCENARIO, "--replicates", "0"], "--replicates"),
+    "huge replicates": (
+        ["compare", SCENARIO, SCENARIO, "--replicates", "100000000000"],
+        "--replicates: bad value '100000000000'",
+    ),
+    "negative workers": (["compare", SCENARIO, SCENARIO, "--workers", "-1"], "--workers"),
+    "seed not a number": (["compare", SCENARIO, SCENARIO, "--seed", "x"], "--seed"),
+    "last seed too large": (  # its runs failed one by one after the first seeds ran
+        ["compare", SCENARIO, SCENARIO, "--seed", str(2**63 - 1), "--replicates", "2"],
+        f"--seed: bad value {2**63 - 1}: with --replicates 2",
+    ),
+    "zero samples": (["sensitivity", SENSITIVITY, "--samples", "0"], "--samples"),
+    "huge samples": (["sweep", SENSITIVITY, "--samples", "10000000000"], "--samples"),
+    "one pilot": (["pilot", PILOT, "--replicates", "1"], "--replicates: bad value '1'"),
+    "huge pilot": (["pilot", PILOT, "--replicates", "99999999999"], "--replicates"),
+    "zero waves": (["calibrate", CALIBRATION, "--waves", "0"], "--waves: bad value '0'"),
+    "float samples": (["calibrate", CALIBRATION, "--samples", "1e9"], "--samples"),
+    "huge seeds": (["calibrate", CALIBRATION, "--replicates", "5000"], "--replicates"),
+    "too many workers": (["calibrate", CALIBRATION, "--workers", "100000"], "--workers"),
+    "no file": (["run"], "Missing argument"),
+    "option without value": (["sweep", SENSITIVITY, "--samples"], "--samples"),
+    "unknown option": (["validate", SCENARIO, "--bogus"], "No such option"),
+    "unknown command": (["report", SCENARIO], "No such command 'report'"),
+    "bad port": (["viz", "--port", "http"], "--port: bad value 'http'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
+def test_bad_option_is_one_line_before_any_run(tmp_path, case):
+    """A bad option value, a missing argument, an unknown option: one `error:` line naming
+    the option and the value (not a usage block and a boxed message), exit 2, nothing run."""
+    args, needle = BAD_OPTIONS[case]
+    out = tmp_path / "out"
+    has_out = args[0] in ("compare", "sweep", "sensitivity", "pilot", "calibrate")
+    res = cli(*args, *(["--out", str(out)] if has_out else []))
+    line = one_clean_line(res, needle)
+    assert res.returncode == 2 and line.startswith("error: "), line
+    assert not (out / "runs").exists() and not (out / "wave-0").exists()
+
+
+BAD_FILES = {
+    "missing": (None, "file not found"),
+    "directory": ("dir", "is a directory"),
+    "binary": (bytes(range(256)) * 4, "cannot read"),
+    "a list": (b"- 1\n- 2\n", "bad value list"),
+    "a scalar": (b"42\n", "bad value int"),
+    "not YAML": (b"a: [1, 2\n", ""),
+    "endless": ("/dev/zero", "a stream"),
+}
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sweep", "sensitivity", "pilot",
+                                     "calibrate", "validate"])  # fmt: skip
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_every_command_refuses_a_bad_file_in_one_line(tmp_path, command, case):
+    content, needle = BAD_FILES[case]
+    path = tmp_path / "input.yaml"
+    if content == "dir":
+        path.mkdir()
+    elif isinstance(content, str):
+        path = Path(content)
+    elif content is not None:
+        path.write_bytes(content)
+    files = [str(path), SCENARIO] if command == "compare" else [str(path)]
+    outs = [] if command in ("run", "validate") else ["--out", str(tmp_path / "out")]
+    line = one_clean_line(cli(command, *files, *outs), str(path), needle)
+    assert line.startswith("error: "), line
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "calibrate", "validate"])
+def test_unreadable_file_is_one_line(tmp_path, monkeypatch, command):
+    """A file the user may not read (faked: the tests may run as root, who reads anything)."""
+    path = tmp_path / "locked.yaml"
+    path.write_text("name: x\n")
+    real_open = Path.open
+
+    def deny(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+    one_clean_line(cli(command, str(path)), str(path), "cannot read", "Permission denied")
+
+
+def test_empty_file_is_the_defaults_for_a_scenario_and_refused_for_the_others(tmp_path):
+    """An empty scenario file is every default (test_scenario_fuzz); the other kinds name
+    what they lack."""
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    assert cli("validate", str(path)).returncode == 0
+    for command, needle in (
+        ("sweep", "scenario: bad value ''"),
+        ("sensitivity", "scenario: bad value ''"),
+        ("pilot", "pilot_areas"),
+        ("calibrate", "parameters: bad value []"),
+    ):
+        one_clean_line(cli(command, str(path), "--out", str(tmp_path / "o")), str(path), needle)
+
+
+# ---------------------------------------------------- calibration files, as validate checks
+def calibration_file(tmp_path: Path, scenario: dict | None = None, **pattern) -> Path:
+    """A one-pattern calibration of a small town (a wave of 4 sets takes a few seconds)."""
+    write(tmp_path / "small.yaml", scenario or SMALL)
+    data = {
+        "name": "c",
+        "scenario": "small.yaml",
+        "seed": 3,
+        "replicates": 1,
+        "scenarios": {"town": {"file": "small.yaml", "steps": 40}},
+        "parameters": [{"path": "dealers.debt_rate", "range": [0.0, 0.04]}],
+        "patterns": [
+            {"name": "s", "scenario": "town", "metric": "sales", "window": [0, 40],
+             "target": 10, "tolerance": 5, **pattern}
+        ],
+        "search": {"population": 16, "waves": 2},
+    }  # fmt: skip
+    return write(tmp_path / "cal.yaml", data)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needle"),
+    [
+        ({"statistic": "outcome", "metric": "violent_incidnets"},
+         "patterns.s.metric: bad value 'violent_incidnets': not an outcome of a run"),
+        ({"statistic": "outcome", "metric": "sales", "region": "north"},
+         "patterns.s.region: bad value 'north'"),
+    ],
+)  # fmt: skip
+def test_calibration_outcome_pattern_names_an_outcome(tmp_path, pattern, needle):
+    """An `outcome` pattern's region and metric name an outcome a run records: a typo used
+    to run every wave and score every set `inf`."""
+    path = calibration_file(tmp_path, **pattern)
+    line = one_clean_line(cli("validate", str(path)), str(path), needle)
+    if "metric" in needle:
+        assert "did you mean violent_incidents" in line
+    out = tmp_path / "out"
+    one_clean_line(cli("calibrate", str(path), "--out", str(out)), needle)
+    assert not out.exists()
+
+
+def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path):
+    """A scenario whose buffer leaves no control area: every run used to fail, one by one."""
+    unbuildable = {**SMALL, "regions": {**SMALL["regions"], "buffer_width": 30}}
+    path = calibration_file(tmp_path, unbuildable)
+    one_clean_line(cli("validate", str(path)), str(path), "scenario 'town'", "regions.control")
+    out = tmp_path / "out"
+    res = cli("calibrate", str(path), "--out", str(out), "--workers", "1")
+    one_clean_line(res, str(path), "regions.control")
+    assert not out.exists()
+
+
+def test_malformed_set_in_a_calibration_names_the_file(tmp_path):
+    """As for an experiment's `set:` (above): the file's entry is named with the file."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    data["set"] = ["=3"]
+    write(path, data)
+    one_clean_line(cli("validate", str(path)), f"{path}: set: --set '=3': empty name")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("scenario", "nope.yaml"), ("scenario", "."), ("town", "0"), ("town", "..")],
+)
+def test_calibration_scenario_files_are_checked_before_any_run(tmp_path, field, value):
+    """A missing or folder `scenario` (best.yaml's base) used to fail after the last wave,
+    naming only that file; a bad `scenarios.<key>.file` named only that file."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    if field == "scenario":
+        data["scenario"] = value
+    else:
+        data["scenarios"]["town"]["file"] = value
+    write(path, data)
+    name = "scenario" if field == "scenario" else "scenarios.town.file"
+    needle = f"{path}: {name}: bad value {value!r}: no file"
+    one_clean_line(cli("validate", str(path)), needle)
+    out = tmp_path / "out"
+    one_clean_line(cli("calibrate", str(path), "--out", str(out), "--workers", "1"), needle)
+    assert not out.exists()
+
+
+# ------------------------------------------------- interrupted calibrations and analyses
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "sig", "whom"),
+    [
+        ("calibrate", signal.SIGTERM, "command"),
+        ("calibrate", signal.SIGINT, "group"),
+        ("sensitivity", signal.SIGTERM, "command"),
+        ("sensitivity", signal.SIGINT, "group"),
+    ],
+)
+def test_interrupted_calibrate_and_sensitivity_resume_and_leave_nothing(
+    tmp_path, command, sig, whom
+):
+    """With two workers: a signal mid-wave exits 128 + signal, says how to resume, leaves
+    no process behind, and the same command then redoes none of the finished runs."""
+    if command == "calibrate":
+        path, total = calibration_file(tmp_path), 32  # 2 waves of 16 sets, 1 seed
+    else:
+        write(tmp_path / "small.yaml", SMALL)
+        data = {
+            "name": "s",
+            "scenario": "small.yaml",
+            "seed": 5,
+            "parameters": [
+                {"path": "tactics.crackdown.intensity", "range": [1, 4]},
+                {"path": "dealers.debt_rate", "range": [0.0, 0.04]},
+            ],
+            "design": {"method": "morris", "samples": 6, "levels": 4},
+            "outcomes": {"analyse": ["all.sales"]},
+        }
+        path, total = write(tmp_path / "sens.yaml", data), None  # from the store's manifest
+    out = tmp_path / "out"
+    runs = out / "wave-0" if command == "calibrate" else out
+    interrupt([command, str(path), "--out", str(out), "--workers", "2"], runs, sig, whom)
+    done = parts(runs)
+    total = total or json.loads((out / "manifest.json").read_text())["n_jobs"]
+    assert done < total  # interrupted in the first wave
+    again = marketsim(command, str(path), "--out", str(out), "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert f"{done} already done" in again.stdout and f"{total - done} run(s)" in again.stdout

@@ -11,10 +11,54 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from marketsim.scenario import ScenarioError, load_scenario, read_yaml
 
+# click's exceptions, or typer's own copy of them (typer 0.2x vendors click).
+_click_errors = sys.modules[typer.BadParameter.__module__]
+
+
+class OneLineErrors(TyperGroup):
+    """A bad option or argument (`--replicates 0`, `--steps abc`, a missing file name) as
+    one `error:` line like every other error, not a usage block and a boxed message."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except getattr(_click_errors, "NoArgsIsHelpError", ()):  # the help, as before
+            return super().main(argv, prog_name, complete_var, True, **extra)
+        except _click_errors.ClickException as exc:
+            typer.secho(f"error: {_usage_line(exc, argv)}", fg=typer.colors.RED, err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.secho("error: aborted", fg=typer.colors.RED, err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_line(exc: Exception, argv: list[str]) -> str:
+    """`--replicates: bad value '0': Input should be ... (see `marketsim compare --help`)`."""
+    ctx = getattr(exc, "ctx", None)
+    see = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, typer.BadParameter) and param is not None and param.opts:
+        given = [
+            token.split("=", 1)[1] if "=" in token else nxt
+            for token, nxt in zip(argv, [*argv[1:], None], strict=True)
+            if token.split("=", 1)[0] in param.opts
+        ]
+        if given and given[-1] is not None:
+            text = " ".join(exc.message.split())
+            return f"{param.opts[-1]}: bad value {given[-1]!r}: {text}{see}"
+    return " ".join(exc.format_message().split()) + see
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="marketsim: test how enforcement tactics reshape a local drug market, and the net harm that follows.",
     no_args_is_help=True,
     add_completion=False,
@@ -28,6 +72,9 @@ def scenarios_dir() -> Path:
     if here.is_dir():
         return here
     return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+MAX_SEED = 2**63 - 1  # a scenario's seed (scenario.Scenario.seed)
 
 
 def _fail(message: str) -> None:
@@ -290,6 +337,7 @@ SamplesOpt = Annotated[
         help="replace the file's design.samples (lhs or emulator points, Sobol N, Morris "
         "trajectories) for a quicker pass; results go to out/<name>-n<samples>",
         min=1,
+        max=100_000,
     ),
 ]
 
@@ -313,7 +361,7 @@ def _experiment(action, out_hint: str):
         return None
     except KeyboardInterrupt as exc:
         typer.secho(
-            f"\ninterrupted: finished runs are saved in {out_hint}; "
+            f"\ninterrupted: finished runs are saved in {getattr(exc, 'results', out_hint)}; "
             "run the same command again to resume",
             fg=typer.colors.YELLOW,
             err=True,
@@ -347,7 +395,9 @@ def compare(
         list[Path],
         typer.Argument(help="scenario files; the first is the one others are compared with"),
     ],
-    replicates: Annotated[int, typer.Option(help="paired seeds per scenario", min=1)] = 10,
+    replicates: Annotated[
+        int, typer.Option(help="paired seeds per scenario", min=1, max=10_000)
+    ] = 10,
     seed: Annotated[int, typer.Option(help="first seed; replicate r uses seed + r", min=0)] = 1,
     set_: Annotated[
         list[str],
@@ -368,6 +418,11 @@ def compare(
 
     if len(scenarios) < 2:
         _fail("compare needs at least two scenario files (the first is the reference)")
+    if seed + replicates - 1 > MAX_SEED:  # the last replicate's seed must be a seed too
+        _fail(
+            f"--seed: bad value {seed}: with --replicates {replicates} the last seed would be "
+            f"{seed + replicates - 1} (allowed: seed + replicates - 1 <= {MAX_SEED})"
+        )
     _experiment(
         lambda: run_compare(
             scenarios,
@@ -443,6 +498,7 @@ def pilot(
             help="replace the file's replicates (simulated pilots per arm) for a quicker "
             "pass; results go to out/<name>-r<replicates>",
             min=2,
+            max=100_000,
         ),
     ] = None,
 ) -> None:
@@ -477,13 +533,15 @@ def calibrate(
             help="parameter sets per wave instead of the file's search.population (a quick "
             "pass); results go to out/<name>-n<samples>",
             min=1,
+            max=100_000,
         ),
     ] = None,
     waves: Annotated[
         int | None, typer.Option(help="waves instead of the file's search.waves", min=1, max=100)
     ] = None,
     replicates: Annotated[
-        int | None, typer.Option(help="seeds per parameter set instead of the file's", min=1)
+        int | None,
+        typer.Option(help="seeds per parameter set instead of the file's", min=1, max=1000),
     ] = None,
     set_: Annotated[
         list[str], typer.Option("--set", help="override a field in every run: dotted.path=value")

@@ -1298,12 +1298,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
             raise ScenarioError(f"{where}: is a directory, expected a YAML file")
         if not path.exists():
             raise ScenarioError(f"{where}: file not found")
-        if path.stat().st_size > MAX_YAML_BYTES:
+        # At most the limit and a byte is read: a device or pipe (/dev/zero, /dev/stdin)
+        # reports size 0 and may never end.
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            size = path.stat().st_size
             raise ScenarioError(
-                f"{where}: bad value: {path.stat().st_size:,} bytes "
-                f"(allowed: at most {MAX_YAML_BYTES:,}); is this the right file?"
+                f"{where}: bad value: {f'{size:,} bytes' if size > MAX_YAML_BYTES else 'a stream'} "
+                f"(allowed: at most {MAX_YAML_BYTES:,} bytes); is this the right file?"
             )
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ScenarioError(f"{where}: cannot read: {exc}") from None
     data = parse_yaml(text, where)

@@ -17,6 +17,7 @@ same code the validation tests use; a scenario the file does not define is looke
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import math
@@ -34,7 +35,14 @@ from marketsim import validation as V
 from marketsim.columns import COLUMNS, REGIONS
 from marketsim.experiments import abc
 from marketsim.experiments.jobs import Job, SeriesSpec
-from marketsim.experiments.spec import Parameter, _kind, _lookup, scenario_mapping
+from marketsim.experiments.spec import (
+    Parameter,
+    _kind,
+    _lookup,
+    check_builds,
+    outcome_names,
+    scenario_mapping,
+)
 from marketsim.params import Section, param
 from marketsim.scenario import (
     ScenarioError,
@@ -326,6 +334,11 @@ def load_calibration(
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, str(path), Calibration)) from None
+    for text in spec.set:  # the file's own; a bad --set names itself
+        try:
+            parse_override(text)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: set: {exc}") from None
     for flag, value, limit in (("samples", samples, 100_000), ("waves", waves, 100),
                                ("replicates", replicates, 1000)):  # fmt: skip
         if value is not None and not 1 <= value <= limit:
@@ -356,6 +369,7 @@ def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunP
         if not rd.file:
             raise ScenarioError(f"{path}: scenarios.{key}.file: bad value '': name the file")
         file, steps, overrides = (path.parent / rd.file).resolve(), rd.steps, tuple(rd.set)
+        _scenario_file(path, f"scenarios.{key}.file", rd.file)
     elif key in V.RUNS:
         spec_run = V.RUNS[key]
         file = V.SCENARIOS / f"{spec_run.scenario}.yaml"
@@ -370,6 +384,17 @@ def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunP
         keys, value = parse_override(text)
         apply_override(base, keys, value, label=f"{path}: set {text!r}")
     return RunPlan(base, steps, overrides)
+
+
+def _scenario_file(src: Path, field: str, name: str) -> Path:
+    """A scenario file the calibration names: it must be a file, and is relative to src."""
+    target = (src.parent / name).resolve()
+    if not name or not target.is_file():
+        raise ScenarioError(
+            f"{src}: {field}: bad value {name!r}: no file {str(target)!r} "
+            f"(the path is relative to the folder of {src.name})"
+        )
+    return target
 
 
 def applies(path: str, base: dict[str, Any]) -> bool:
@@ -418,6 +443,63 @@ def _check(cal: LoadedCalibration) -> None:
                 )
     if not any(applies(p.path, plan.base) for p in spec.parameters for plan in cal.runs.values()):
         raise ScenarioError(f"{src}: parameters: no parameter applies to any scenario")
+    _check_builds(cal)
+    # The scenario best.yaml is written from, with a set: read at the end of the last wave.
+    _scenario_file(src, "scenario", spec.scenario)
+    try:
+        best_scenario(cal, cal.values(np.zeros(len(spec.parameters))))
+    except ScenarioError as exc:
+        text = str(exc)
+        raise ScenarioError(
+            text if text.startswith(str(src)) else f"{src}: scenario: {text}"
+        ) from None
+
+
+def _check_builds(cal: LoadedCalibration) -> None:
+    """Build each scenario's town and agents (at the prior's low corner) as its first run
+    will, so what only the build finds (a raster problem, a buffer that leaves no control
+    area) fails now and not as every run failing; and check that each `outcome` pattern
+    names an outcome its scenario's runs record. Scenarios that differ only in their
+    tactics share a town, so that is built once."""
+    spec, src = cal.spec, cal.source
+    low = np.zeros(len(spec.parameters))
+    read = {p.scenario for p in spec.patterns if p.statistic == "outcome"}
+    names: dict[str, list[str]] = {}
+    built: set[str] = set()
+    for key, plan in cal.runs.items():
+        point = {k: v for k, v in cal.values(low).items() if applies(k, plan.base)}
+        sc = _scenario(plan, point, spec.seed, str(src))
+        town = sc.model_dump(mode="json", exclude={"name", "description", "tactics"})
+        town_key = json.dumps(town, sort_keys=True, default=str)
+        if key not in read and town_key in built:
+            continue
+        try:
+            if key in read:
+                names[key] = outcome_names(sc)  # a one-day run: builds the town too
+            else:
+                check_builds(sc, src)
+        except ScenarioError as exc:
+            text = str(exc).removeprefix(f"{src}: ")
+            raise ScenarioError(f"{src}: scenario {key!r}: {text}") from None
+        built.add(town_key)
+    for p in spec.patterns:
+        if p.statistic != "outcome":
+            continue
+        allowed = names[p.scenario]
+        regions = list(dict.fromkeys(n.split(".", 1)[0] for n in allowed))
+        if p.region not in regions:
+            raise ScenarioError(
+                f"{src}: patterns.{p.name}.region: bad value {p.region!r}: no outcomes "
+                f"for it in {p.scenario!r} (allowed: {', '.join(regions)})"
+            )
+        metrics = [n.split(".", 1)[1] for n in allowed if n.startswith(f"{p.region}.")]
+        if p.metric not in metrics:
+            close = difflib.get_close_matches(p.metric, metrics, n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {metrics[0]}"
+            raise ScenarioError(
+                f"{src}: patterns.{p.name}.metric: bad value {p.metric!r}: not an outcome "
+                f"of a run (allowed: {len(metrics)} outcomes of {p.region!r}; {hint})"
+            )
 
 
 def _scenario(plan: RunPlan, point: dict[str, Any], seed: int, source: str):

@@ -27,10 +27,10 @@ from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
 from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
 from marketsim.experiments.report import write_comparison_report, write_sweep_report
-from marketsim.experiments.runners import make_runner
+from marketsim.experiments.runners import check_backend, make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
 from marketsim.experiments.spec import check_builds, load_experiment
-from marketsim.experiments.store import ResultStore
+from marketsim.experiments.store import ResultStore, check_folder
 
 
 @dataclass
@@ -57,17 +57,29 @@ class Backend:
     scheduler: str | None = None
     progress: bool | None = None
 
+    def __post_init__(self) -> None:
+        check_backend(self.name, self.workers, self.scheduler)  # before any file is read
+
 
 def _run(
-    jobs: list[Job], store: ResultStore, manifest: dict, backend: Backend, overwrite: bool
+    jobs: list[Job],
+    store: ResultStore,
+    manifest: dict,
+    backend: Backend,
+    overwrite: bool,
+    results: Path | None = None,
 ) -> tuple[Progress, dict[int, dict[str, Any]]]:
+    """Run the jobs not yet in the store. An interrupt leaves with `results` (the folder
+    to name in its message; default the store's) on the exception, as `.results`."""
     store.open(manifest, overwrite=overwrite)
     try:
         runner = make_runner(backend.name, backend.workers, backend.scheduler)
         try:
             progress = execute(jobs, store, runner, progress=backend.progress)
-        except BaseException:
+        except BaseException as exc:
             runner.close(abort=True)  # an interrupt or a full disk: stop the workers now
+            if isinstance(exc, KeyboardInterrupt):
+                exc.results = results or store.root
             raise
         runner.close()
         failures = store.failed()
@@ -318,6 +330,7 @@ def run_calibrate(
     """Pattern-oriented calibration by ABC-SMC; each wave a resumable store in out/wave-<k>."""
     cal = load_calibration(path, samples, overrides, waves, replicates)
     out = out or cal.default_out
+    check_folder(out)  # its waves' stores are opened one by one, the first after a log line
     backend = backend or Backend()
     total = Progress(total=0, skipped=0)
     failures: dict[int, dict[str, Any]] = {}
@@ -336,7 +349,7 @@ def run_calibrate(
             "n_points": len(values),
             "n_jobs": len(jobs),
         }
-        progress, failed = _run(jobs, store, manifest, backend, overwrite)
+        progress, failed = _run(jobs, store, manifest, backend, overwrite, results=out)
         for field in ("total", "skipped", "ran", "failed", "wall_s"):
             setattr(total, field, getattr(total, field) + getattr(progress, field))
         if failed:

@@ -186,7 +186,21 @@ class DaskRunner:
             self._cluster.close()
 
 
+def check_backend(backend: str, workers: int | None, scheduler: str | None = None) -> None:
+    """The backend's name, and a number of worker processes this machine can start (a
+    remote Dask scheduler brings its own); raises RunnerError before anything runs."""
+    if backend not in ("serial", "local", "dask"):
+        raise RunnerError(f"--backend: bad value {backend!r} (allowed: serial, local, dask)")
+    cores = default_workers()
+    if workers is not None and workers > 4 * cores and not (backend == "dask" and scheduler):
+        raise RunnerError(
+            f"--workers: bad value {workers}: allowed 1 to {4 * cores} on this machine "
+            f"({cores} cores; each worker is a process, and more than the cores only share them)"
+        )
+
+
 def make_runner(backend: str, workers: int | None, scheduler: str | None = None) -> Runner:
+    check_backend(backend, workers, scheduler)
     if backend == "serial":
         return SerialRunner()
     if backend == "local":

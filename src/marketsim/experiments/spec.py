@@ -375,6 +375,8 @@ def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
             f"(only {', '.join(SIZED)} designs do)"
         )
     minimum = EMULATOR_MIN_POINTS if method == "emulator" else 1
+    if samples > 100_000:
+        raise ScenarioError(f"{path}: --samples: bad value {samples}: allowed at most 100,000")
     if samples < minimum or (method == "sobol" and samples & (samples - 1)):
         allowed = "a power of 2" if method == "sobol" else f"at least {minimum}"
         raise ScenarioError(f"{path}: --samples: bad value {samples}: {method} needs {allowed}")

@@ -66,8 +66,7 @@ class ResultStore:
             self._lock = None
 
     def _take_lock(self) -> None:
-        if self.root.exists() and not self.root.is_dir():
-            raise StoreError(f"--out: bad value {str(self.root)!r}: is a file (allowed: a folder)")
+        check_folder(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         lock = open(self.root / ".lock", "a+")  # noqa: SIM115 (held open while writing)
         try:
@@ -94,7 +93,15 @@ class ResultStore:
             "defaults": defaults_digest(),
         }
         if path.exists() and not overwrite:
-            old = json.loads(path.read_text())
+            try:
+                old = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:  # not JSON, or not UTF-8
+                old = None
+            if not isinstance(old, dict):
+                raise StoreError(
+                    f"{self.root}: manifest.json: bad value: not a marketsim manifest; use "
+                    "another --out, or --overwrite to discard what is there"
+                )
             if old.get("digest") != manifest["digest"]:
                 raise StoreError(
                     f"{self.root}: holds results of a different experiment "
@@ -177,8 +184,8 @@ class ResultStore:
     def load(self) -> pd.DataFrame:
         """Every finished run of the experiment as last asked for, one row each, in job order."""
         final = self.root / "results.parquet"
-        frame = pd.read_parquet(final) if final.exists() else self._gather(self.runs)
-        return self._asked_for(frame)
+        frame = _read_part(final) if final.exists() else None
+        return self._asked_for(self._gather(self.runs) if frame is None else frame)
 
     def load_series(self) -> pd.DataFrame:
         return self._asked_for(self._gather(self.series))
@@ -199,10 +206,9 @@ class ResultStore:
         finished experiment (to redraw its report, say) need not re-read thousands of parts.
         """
         path = self.root / "results.parquet"
-        if path.exists():
-            held = pq.read_table(path, columns=["job"]).column("job").to_pylist()
-            if set(held) == self.done():
-                return path
+        held = _read_part(path, columns=["job"]) if path.exists() else None
+        if held is not None and set(held.job) == self.done():  # (an unreadable one is redone)
+            return path
         _write_parquet(self._gather(self.runs), path)
         return path
 
@@ -211,10 +217,38 @@ class ResultStore:
         parts = sorted(folder.glob("part-*.parquet"))
         if not parts:
             return pd.DataFrame()
-        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        frames = []
+        for p in parts:
+            frame = _read_part(p)
+            if frame is None:
+                raise StoreError(
+                    f"{p}: cannot read it (not a run marketsim wrote, or damaged); delete it "
+                    "and run the same command again to redo that run"
+                )
+            frames.append(frame)
+        frame = pd.concat(frames, ignore_index=True)
         return frame.sort_values(
             ["job", "step", "region"] if "step" in frame else ["job"], kind="stable"
         ).reset_index(drop=True)
+
+
+def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """A parquet file of the store, or None if it cannot be read (damaged, or not one)."""
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
+def check_folder(root: Path) -> None:
+    """`--out` is a folder or can become one: not a file, nor under one."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"--out: bad value {str(root)!r}: is a file (allowed: a folder)")
+    blocker = next((p for p in root.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise StoreError(
+            f"--out: bad value {str(root)!r}: {str(blocker)!r} is a file (allowed: a folder)"
+        )
 
 
 def _reason(exc: OSError) -> str:

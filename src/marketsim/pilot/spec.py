@@ -201,10 +201,10 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
     path = Path(path)
     spec, base = read_spec(path, Pilot)
     if replicates is not None:
-        if replicates < 2:
+        if not 2 <= replicates <= 100_000:
             raise ScenarioError(
                 f"{path}: --replicates: bad value {replicates}: a pilot needs at least 2 "
-                "simulated pilots per arm"
+                "simulated pilots per arm (allowed: 2 to 100,000)"
             )
         spec = spec.model_copy(update={"replicates": replicates})
     if spec.tactics is not None:
