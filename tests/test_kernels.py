@@ -216,21 +216,22 @@ def test_contacts_held_matches_numpy_exactly():
 
 def test_stock_counts_custody_by_account_matches_numpy_exactly():
     """People in custody per cell and per account charged, against the record phase's
-    numpy code before the kernel; and the stocks booked into the tally in one call."""
+    numpy code before the kernel; the stocks booked into the tally in one call; and
+    kernels.book_stocks against the calls it replaced (stock_counts, its rows into the
+    tally and ledger, dealers' sales and active days on recorded days)."""
     rng = np.random.default_rng(13)
     codes = np.array([1, 2, 3, 1, 1, 2, 1, 2])  # dealer active, remanded, prison, tier; users
-    for _ in range(10):
+    for trial in range(10):
         nd, nu, n_cells, n_accounts = (int(x) for x in rng.integers(1, 200, 4))
         d_state, u_state = rng.integers(0, 5, nd).astype(np.int8), rng.integers(0, 4, nu)
         d_cell, u_home = rng.integers(0, n_cells, nd), rng.integers(0, n_cells, nu)
         u_dealer = rng.integers(-1, 3, nu)
         d_by, u_by = rng.integers(-1, n_accounts, nd), rng.integers(-1, n_accounts, nu)
         flags = rng.random(nd) < 0.5
-        stocks, custody_by = kernels.stock_counts(
-            d_state, d_cell, flags, d_state, flags, u_state.astype(np.int8), u_home,
-            rng.random(nu) < 0.5, u_state.astype(np.int8), u_dealer, d_by, u_by, n_cells,
-            n_accounts, codes,
-        )  # fmt: skip
+        dependent, u_codes = rng.random(nu) < 0.5, u_state.astype(np.int8)
+        args = (d_state, d_cell, flags, d_state, flags, u_codes, u_home, dependent, u_codes)
+        args += (u_dealer, d_by, u_by)
+        stocks, custody_by = kernels.stock_counts(*args, n_cells, n_accounts, codes)
         custody = (d_state == 2) | (d_state == 3)
         held = (u_state == 2) & (u_dealer < 0)
         in_custody = np.bincount(d_cell[custody], minlength=n_cells) + np.bincount(
@@ -246,6 +247,27 @@ def test_stock_counts_custody_by_account_matches_numpy_exactly():
             expected[row] += stocks[k]
         kernels.add_rows(values, rows, stocks, from_rows)
         assert np.array_equal(values, expected)
+        # book_stocks: the same stocks into a tally and a ledger, with sales and active days
+        tally, ledger = rng.integers(0, 9, (12, n_cells)) * 1.0, rng.random((6, n_cells))
+        touched = rng.random(6) < 0.3
+        l_rows, h_rows = rng.permutation(6)[:2], rng.permutation(10)[:2]
+        sales, total = rng.integers(0, 5, nd + 3), rng.integers(0, 50, nd + 3)
+        days, recording = rng.integers(0, 50, nd + 3), bool(trial % 2)
+        ref = [a.copy() for a in (tally, ledger, touched, total, days)]
+        r_tally, r_ledger, r_touched, r_total, r_days = ref
+        kernels.add_rows(r_tally, rows, stocks, from_rows)
+        r_touched[l_rows] = True
+        kernels.add_rows(r_ledger, l_rows, stocks, h_rows)
+        if recording:
+            r_total[:nd] += sales[:nd]
+            r_days[np.flatnonzero(d_state == 1)] += 1
+        got = kernels.book_stocks(
+            *args, n_accounts, codes, tally, rows, from_rows, ledger, touched, l_rows, h_rows,
+            recording, sales, total, days,
+        )  # fmt: skip
+        assert np.array_equal(got, custody_by)
+        for fast, slow in zip((tally, ledger, touched, total, days), ref, strict=True):
+            assert np.array_equal(fast, slow)
 
 
 def test_walk_beats_matches_numpy_exactly():
@@ -1067,3 +1089,96 @@ def test_blend_risk_matches_numpy_exactly():
     ref[act] = (1 - 0.15) * ref[act] + 0.15 * (1.0 - fading)
     kernels.blend_risk(act, risk, fading, 0.15)
     assert np.array_equal(risk, ref)
+
+
+def test_purchases_is_pay_use_and_book_as_the_trade_phase_did():
+    """kernels.purchases against the trade phase's calls before it: pay_and_use with the
+    same stream, book_purchases, the counts into the tally and ledger (add_rows), units
+    and takings queued into the tally (np.add.at in purchase order) and dealer_profit."""
+    rng = np.random.default_rng(37)
+    for trial in range(20):
+        n_users, n_dealers, n_cells, k = 300, int(rng.integers(1, 40)), int(rng.integers(1, 90)), 3
+        buyers = rng.permutation(n_users)[: rng.integers(0, 200)]
+        seller = np.where(
+            rng.random(buyers.size) < 0.8, rng.integers(0, n_dealers, buyers.size), -1
+        )
+        via_open = rng.random(buyers.size) < 0.5
+        dependent = rng.random(n_users) < 0.5
+        cash = rng.random(n_users) * 60
+        treatment = rng.integers(0, 3, n_users).astype(np.int8)
+        tolerance = rng.integers(0, 20, n_users)
+        contacts = rng.integers(-1, n_dealers, (n_users, k))
+        home, crimes = rng.integers(0, n_cells, n_users), rng.integers(0, 5, n_users)
+        d_state = rng.integers(0, 3, n_dealers).astype(np.int8)
+        price, product_risk = 5 + rng.random(n_dealers) * 20, rng.random(n_dealers)
+        cell, sales = rng.integers(0, n_cells, n_dealers), np.zeros(n_dealers, dtype=np.int64)
+        debt, profit = (
+            rng.random(n_dealers) * 50 * (rng.random(n_dealers) < 0.3),
+            rng.random(n_dealers),
+        )
+        police = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
+        pr = rng.random(kernels.N_TRADE_PARAMS)
+        pr[kernels.UNITS_DEP], pr[kernels.UNITS_REC], pr[kernels.PROCEEDS] = 1.0, 0.5, 25.0
+        pr[kernels.CRIME], pr[kernels.GAIN] = 0.9, 0.5
+        tally, ledger = rng.integers(0, 3, (14, n_cells)) * 1.0, rng.random((12, n_cells))
+        touched = rng.random(12) < 0.3
+        t_rows, c_rows = rng.permutation(12)[:8], rng.permutation(11)[:8]
+        l_rows, h_rows = rng.permutation(12)[:5], rng.permutation(11)[:5]
+        recording, seed = bool(trial % 2), int(rng.integers(1 << 30))
+        # the trade phase's calls before kernels.purchases (units and takings rows zeroed)
+        tally[12:] = 0.0
+        ref = [
+            a.copy() for a in (cash, contacts, crimes, sales, debt, profit, tally, ledger, touched)
+        ]
+        r_cash, r_contacts, r_crimes, r_sales, r_debt, r_profit, r_tally, r_ledger, r_touched = ref
+        offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
+            kernels.pay_and_use(
+                np.random.default_rng(seed), buyers, seller, via_open, dependent, r_cash,
+                n_users, treatment, 2, tolerance, 10, r_contacts, price, product_risk, cell,
+                police, pr,
+            )
+        )  # fmt: skip
+        counts, day_profit, *expected = kernels.book_purchases(
+            buyers, seller, via_open, offend, offences, caught, pays, public, litter, od, fatal,
+            od_risk, pr[kernels.OD_FATAL], units, home, r_crimes, cell, price, r_sales, 3.5,
+            recording, n_cells,
+        )  # fmt: skip
+        kernels.add_rows(r_tally, t_rows, counts, c_rows)
+        r_touched[l_rows] = True
+        kernels.add_rows(r_ledger, l_rows, counts, h_rows)
+        pitch = cell[seller[seller >= 0][pays]]
+        np.add.at(r_tally[12], pitch, units[pays])
+        np.add.at(r_tally[13], pitch, cost[pays])
+        kernels.dealer_profit(d_state, 1, day_profit, r_debt, r_profit, 0.4)
+        got = kernels.purchases(
+            np.random.default_rng(seed), buyers, seller, via_open, dependent, cash, n_users,
+            treatment, 2, tolerance, 10, contacts, home, crimes, d_state, 1, price,
+            product_risk, cell, sales, debt, profit, police, pr, 3.5, 0.4, recording, tally,
+            t_rows, c_rows, 12, 13, ledger, touched, l_rows, h_rows,
+        )  # fmt: skip
+        for fast, slow in zip(got, expected, strict=True):
+            assert np.array_equal(fast, slow)
+        for fast, slow in zip(
+            (cash, contacts, crimes, sales, debt, profit, tally, ledger, touched), ref, strict=True
+        ):
+            assert np.array_equal(fast, slow)
+
+
+def test_close_and_weigh_is_close_harm_day_then_weighted_harm():
+    """kernels.close_and_weigh against the two kernels the record phase called in turn."""
+    rng = np.random.default_rng(43)
+    for trial in range(6):
+        n_types, n_causes, n_cells = 19, 4, int(rng.integers(1, 3000))
+        booked = rng.random((n_types, n_causes)) < 0.4
+        today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)), 0.0)
+        state = [today, booked, rng.random((n_types, n_causes)), rng.random((n_types, n_cells))]
+        out, types = rng.random((n_types, n_cells)), rng.random(n_types) < 0.5
+        weights, heat = rng.random((n_types, n_cells)) * 100, rng.random(n_cells)
+        ref = [a.copy() for a in (*state, out, types, heat)]
+        record = bool(trial % 2)
+        kernels.close_harm_day(*ref[:4], record, ref[4], ref[5])
+        expected = kernels.weighted_harm(weights, ref[4], ref[5], ref[6], 0.97, 0.03)
+        got = kernels.close_and_weigh(*state, record, out, types, weights, heat, 0.97, 0.03)
+        assert np.array_equal(got, expected)
+        for fast, slow in zip((*state, out, types, heat), ref, strict=True):
+            assert np.array_equal(fast, slow)

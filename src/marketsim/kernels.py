@@ -6,8 +6,10 @@ arithmetic, in the same order as the numpy code it replaced, so results are
 bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
 (exact). Draws come from the phase's named stream in the numpy code's order: most
 kernels take uniforms the phase drew in numpy (unboxing a numpy Generator in a
-kernel costs about 12 us a call); `pay_and_use`, whose many draws outweigh that,
-takes the stream itself. `exp` and powers stay in numpy (ODD §3).
+kernel costs about 12 us a call); `pay_and_use` (called by `purchases`), whose many
+draws outweigh that, takes the stream itself. A phase's chain of kernels may be one
+kernel calling the others (`purchases`, `book_stocks`, `close_and_weigh`): a call
+from Python costs a few microseconds, one between kernels nothing. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
@@ -1495,6 +1497,117 @@ def book_purchases(
     )
 
 
+@njit(cache=True)
+def purchases(
+    rng,
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    u_dependent: np.ndarray,
+    u_cash: np.ndarray,
+    n_users: int,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_tolerance_until: np.ndarray,
+    day: int,
+    u_contacts: np.ndarray,
+    u_home: np.ndarray,
+    u_crimes: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_price: np.ndarray,
+    d_product_risk: np.ndarray,
+    d_cell: np.ndarray,
+    d_sales: np.ndarray,
+    d_debt: np.ndarray,
+    d_profit: np.ndarray,
+    police: np.ndarray,
+    pr: np.ndarray,
+    unit_cost: float,
+    repay_share: float,
+    recording: bool,
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    count_rows: np.ndarray,
+    units_row: int,
+    revenue_row: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    harm_rows: np.ndarray,
+) -> tuple:
+    """Today's purchases from payment to the books (ODD §7.7-7.9, §7.17), in one call:
+    `pay_and_use` (paying, acquisitive crime, contacts gained, use and its risks, with
+    the market stream `rng`), `book_purchases` (what they did per cell and person),
+    then, in the trade phase's order, the counts into the tally (`tally`, the day's
+    (metric, cell) values: count row `count_rows[k]` into `tally_rows[k]`) and the harm
+    ledger (`ledger`, its (type x cause, cell) rows, marked in `touched`); each paid
+    purchase's units and cost into the tally rows `units_row` and `revenue_row` at its
+    pitch, in purchase order (only trade adds to these rows, so the floats are those
+    of the tally's queued adds); and the dealers' smoothed profit (`dealer_profit`).
+    Returns the users caught offending and where, and the users who overdosed and
+    whether fatally.
+    """
+    offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = pay_and_use(
+        rng,
+        buyers,
+        seller,
+        via_open,
+        u_dependent,
+        u_cash,
+        n_users,
+        u_treatment,
+        in_treatment,
+        u_tolerance_until,
+        day,
+        u_contacts,
+        d_price,
+        d_product_risk,
+        d_cell,
+        police,
+        pr,
+    )
+    counts, profit, caught_users, caught_cells, victims, died = book_purchases(
+        buyers,
+        seller,
+        via_open,
+        offend,
+        offences,
+        caught,
+        pays,
+        public,
+        litter,
+        od,
+        fatal,
+        od_risk,
+        pr[OD_FATAL],
+        units,
+        u_home,
+        u_crimes,
+        d_cell,
+        d_price,
+        d_sales,
+        unit_cost,
+        recording,
+        tally.shape[1],
+    )
+    add_rows(tally, tally_rows, counts, count_rows)
+    for k in range(ledger_rows.size):
+        touched[ledger_rows[k]] = True
+    add_rows(ledger, ledger_rows, counts, harm_rows)
+    i = 0
+    for a in range(seller.size):
+        if seller[a] < 0:
+            continue
+        if pays[i]:
+            pitch = d_cell[seller[a]]
+            tally[units_row, pitch] += units[i]
+            tally[revenue_row, pitch] += cost[i]
+        i += 1
+    dealer_profit(d_state, d_active, profit, d_debt, d_profit, repay_share)
+    return caught_users, caught_cells, victims, died
+
+
 # Rows of stock_counts' result, in the order the record phase books them.
 (
     ACTIVE_DEALERS,
@@ -1571,6 +1684,71 @@ def stock_counts(
         elif u_treatment[r] == codes[7]:
             out[WAITING, h] += 1
     return out, custody_by
+
+
+@njit(cache=True)
+def book_stocks(
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    d_tier: np.ndarray,
+    d_exploits: np.ndarray,
+    u_state: np.ndarray,
+    u_home: np.ndarray,
+    u_dependent: np.ndarray,
+    u_treatment: np.ndarray,
+    u_dealer: np.ndarray,
+    d_arrested_by: np.ndarray,
+    u_arrested_by: np.ndarray,
+    n_accounts: int,
+    codes: np.ndarray,
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    stock_rows: np.ndarray,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    harm_rows: np.ndarray,
+    recording: bool,
+    d_sales: np.ndarray,
+    d_sales_total: np.ndarray,
+    d_days_active: np.ndarray,
+) -> np.ndarray:
+    """The day's stocks into the books (ODD §7.17), in one call: `stock_counts`, then
+    its rows into the tally (`tally`, the day's (metric, cell) values: stock row
+    `stock_rows[k]` into `tally_rows[k]`) and the harm ledger (`ledger`, its (type x
+    cause, cell) rows, marked in `touched`), as `add_rows` adds them; on a recorded day
+    each dealer's sales today join its total and active dealers (codes[0]) count one
+    more active day. Returns the people in custody by the account charged with it.
+    Whole numbers throughout: exact.
+    """
+    stocks, custody_by = stock_counts(
+        d_state,
+        d_cell,
+        d_open,
+        d_tier,
+        d_exploits,
+        u_state,
+        u_home,
+        u_dependent,
+        u_treatment,
+        u_dealer,
+        d_arrested_by,
+        u_arrested_by,
+        tally.shape[1],
+        n_accounts,
+        codes,
+    )
+    add_rows(tally, tally_rows, stocks, stock_rows)
+    for k in range(ledger_rows.size):
+        touched[ledger_rows[k]] = True
+    add_rows(ledger, ledger_rows, stocks, harm_rows)
+    if recording:
+        for r in range(d_state.size):
+            d_sales_total[r] += d_sales[r]
+            if d_state[r] == codes[0]:
+                d_days_active[r] += 1
+    return custody_by
 
 
 @njit(cache=True)
@@ -1717,6 +1895,27 @@ def weighted_harm(
     for x in range(n_cells):
         heat[x] = heat[x] * keep + fresh * out[x]
     return out
+
+
+@njit(cache=True)
+def close_and_weigh(
+    today: np.ndarray,
+    touched: np.ndarray,
+    by_cause: np.ndarray,
+    by_cell: np.ndarray,
+    record: bool,
+    out: np.ndarray,
+    booked: np.ndarray,
+    weights: np.ndarray,
+    heat: np.ndarray,
+    keep: float,
+    fresh: float,
+) -> np.ndarray:
+    """Close the harm ledger's day and weigh it (ODD §7.17 recording), in one call:
+    `close_harm_day`, then `weighted_harm` of the day's counts by type. Returns the
+    weighted harm per cell; `heat` is updated in place."""
+    close_harm_day(today, touched, by_cause, by_cell, record, out, booked)
+    return weighted_harm(weights, out, booked, heat, keep, fresh)
 
 
 # Parameters of kernels.detection_exposure, by index.
@@ -2091,6 +2290,34 @@ def warm() -> None:
         codes, i, b, codes, b, codes, i, b, codes, i, i, i, 1, 1, np.zeros(8, dtype=np.int64)
     )
     add_rows(f2, i, f2, i)
+    i1 = np.zeros(1, dtype=np.int64)
+    book_stocks(
+        codes,
+        i,
+        b,
+        codes,
+        b,
+        codes,
+        i,
+        b,
+        codes,
+        i,
+        i,
+        i,
+        1,
+        np.zeros(8, dtype=np.int64),
+        f2,
+        i,
+        i,
+        f2,
+        np.zeros(2, dtype=np.bool_),
+        i,
+        i,
+        True,
+        i,
+        i1,
+        i1.copy(),
+    )
     pay_and_use(
         rng,
         i,
@@ -2111,6 +2338,44 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    purchases(
+        rng,
+        i,
+        i,
+        ok,
+        ok,
+        f,
+        1,
+        codes,
+        2,
+        i,
+        0,
+        np.full((1, 1), -1),
+        i,
+        i.copy(),
+        codes,
+        0,
+        f,
+        f,
+        i,
+        i.copy(),
+        f.copy(),
+        f.copy(),
+        f,
+        np.zeros(N_TRADE_PARAMS),
+        1.0,
+        0.5,
+        True,
+        np.zeros((12, 1)),
+        i,
+        i,
+        0,
+        1,
+        np.zeros((12, 1)),
+        np.zeros(12, dtype=np.bool_),
+        i,
+        i,
+    )
     book_purchases(
         i,
         i,
@@ -2196,6 +2461,19 @@ def warm() -> None:
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)), b2, np.zeros(3), 0.97, 0.03)
+    close_and_weigh(
+        np.zeros((2, 2, 3)),
+        np.zeros((2, 2), dtype=np.bool_),
+        f2,
+        f2,
+        True,
+        f2,
+        b2,
+        np.ones((2, 3)),
+        np.zeros(3),
+        0.97,
+        0.03,
+    )
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))

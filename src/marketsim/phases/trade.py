@@ -26,7 +26,7 @@ from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
-from marketsim.metrics import count_rows
+from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.phases.dealers import place_risk
 from marketsim.state import World
 
@@ -73,7 +73,7 @@ def run(world: World) -> None:
     open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
     homes = u.home[buyers]
     seller, via_open = choose_sellers(world, rng, buyers, homes, dealer_ok, open_rows)
-    town, police = world.town, world.visible_hours
+    police = world.visible_hours
     unmet = seller < 0
     tally.add("unmet_demand", homes[unmet])
 
@@ -98,61 +98,49 @@ def run(world: World) -> None:
     pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
     pr[kernels.OD_FATAL] = cu.overdose_fatality
     pr[kernels.CAUGHT :] = _caught_chances(p_arrest)  # by number of offences
-    offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
-        kernels.pay_and_use(
-            rng,
-            buyers,
-            seller,
-            via_open,
-            u.dependent,
-            u.cash,
-            u.n,
-            u.treatment,
-            U.IN_TREATMENT,
-            u.tolerance_until,
-            day,
-            u.contacts,
-            d.price,
-            d.product_risk,
-            d.cell,
-            police,
-            pr,
-        )
-    )
-    # Book what the purchases did: crimes, sales and takings, public use, litter and
-    # overdoses (the rest cannot pay and go without today).
-    counts, profit, caught_users, caught_cells, victims, died = kernels.book_purchases(
+    # Pay, use, and book what the purchases did (kernels.purchases): crimes, sales and
+    # takings, public use, litter and overdoses (the rest cannot pay and go without
+    # today), and the dealers' profit.
+    rows, touched = ledger.flat_rows()
+    caught_users, caught_cells, victims, died = kernels.purchases(
+        rng,
         buyers,
         seller,
         via_open,
-        offend,
-        offences,
-        caught,
-        pays,
-        public,
-        litter,
-        od,
-        fatal,
-        od_risk,
-        cu.overdose_fatality,
-        units,
+        u.dependent,
+        u.cash,
+        u.n,
+        u.treatment,
+        U.IN_TREATMENT,
+        u.tolerance_until,
+        day,
+        u.contacts,
         u.home,
         u.crimes,
-        d.cell,
+        d.view("state"),
+        D.ACTIVE,
         d.price,
+        d.product_risk,
+        d.cell,
         d.sales,
+        d.debt,
+        d.profit,
+        police,
+        pr,
         cm.base_price * cm.wholesale_share,
+        sc.dealers.debt_repay_share,
         world.recording,
-        town.n_cells,
+        tally.counts,
+        _TALLY_ROWS,
+        _COUNT_ROWS,
+        _UNITS_ROW,
+        _REVENUE_ROW,
+        rows,
+        touched,
+        _LEDGER_ROWS,
+        _HARM_ROWS,
     )
     world.crime_arrests = (caught_users, caught_cells)
-    tally.add_count_rows(_TALLY_ROWS, counts, _COUNT_ROWS)
-    ledger.add_rows(_LEDGER_ROWS, counts, _HARM_ROWS)
-    # Units and takings need not be whole numbers: queued in the order of purchase.
-    pitch = d.cell[seller[seller >= 0][pays]]
-    tally.add("units_sold", pitch, units[pays])
-    tally.add("revenue", pitch, cost[pays])
-    _dealer_profit(world, profit)
     if victims.size:
         u.adverse_until[victims[~died]] = day + 30
         events.user_dies(world, victims[died])
@@ -208,7 +196,8 @@ def choose_sellers(
     return seller, via_open
 
 
-# Tally columns and harm types booked from kernels.book_purchases' counts.
+# Tally columns and harm types booked from kernels.book_purchases' counts (in
+# kernels.purchases), and the tally rows of units sold and takings.
 _COUNTED = (
     ("acquisitive_crimes", kernels.CRIMES),
     ("sales", kernels.SALES),
@@ -233,6 +222,8 @@ _LEDGER_ROWS, _HARM_ROWS = ledger_rows(
         ("overdose_death", None, kernels.OVERDOSES_RISKED_FATAL),
     )
 )
+
+_UNITS_ROW, _REVENUE_ROW = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
 
 TILE = 64  # cells; the default 50x50 town is one tile
 
