@@ -1182,3 +1182,76 @@ def test_close_and_weigh_is_close_harm_day_then_weighted_harm():
         assert np.array_equal(got, expected)
         for fast, slow in zip((*state, out, types, heat), ref, strict=True):
             assert np.array_equal(fast, slow)
+
+
+def test_the_front_of_trade_is_the_phase_as_it_was():
+    """buyers_today, contact_calls, served_buyers and serve against the trade phase's
+    numpy code and kernel calls before them: who buys, the dealers buyers can call,
+    contacts first and who searches, the street's outcome with unmet demand at home, and
+    capacity with unmet demand at the pitch and buyers' search memory."""
+    rng = np.random.default_rng(47)
+    side, radius = 20, 7.0
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    distance = np.hypot(*np.meshgrid(np.arange(side), np.arange(side), indexing="ij"))
+    for _ in range(20):
+        n_users, n_dealers, k = 300, int(rng.integers(1, 40)), 3
+        active = np.flatnonzero(rng.random(n_users) < 0.7)
+        p_buy, response = rng.random(active.size), rng.random(active.size) * 2
+        draws = rng.random(active.size)
+        d_state, d_open = rng.integers(0, 3, n_dealers).astype(np.int8), rng.random(n_dealers) < 0.6
+        home, search = rng.integers(0, side * side, n_users), rng.random(n_users)
+        got = kernels.buyers_today(
+            active, p_buy, response, draws, d_state, 1, d_open, home, search, 0.3
+        )
+        buyers = active[draws < p_buy * response]
+        dealer_ok = np.zeros(n_dealers + 1, dtype=bool)
+        dealer_ok[:n_dealers] = d_state == 1
+        expected = (buyers, home[buyers], dealer_ok, np.flatnonzero(dealer_ok[:-1] & d_open))
+        expected += (0.3 + (1.0 - 0.3) * search[buyers],)
+        for fast, slow in zip(got, expected, strict=True):
+            assert np.array_equal(fast, slow) and fast.dtype == slow.dtype
+        homes, open_rows = expected[1], expected[3]
+        contacts = rng.integers(-1, n_dealers, (n_users, k))
+        use, draws = rng.random(buyers.size), rng.random(buyers.size * (k + 1))
+        got = kernels.contact_calls(buyers, homes, contacts, dealer_ok, use, draws, cell_x, cell_y)
+        picked = kernels.contact_choice(buyers, contacts, dealer_ok, use, draws)
+        searching = np.flatnonzero(~picked[1])
+        expected = (*picked, np.zeros(buyers.size, dtype=bool), searching)
+        expected += (cell_x[homes[searching]], cell_y[homes[searching]])
+        for fast, slow in zip(got, expected, strict=True):
+            assert np.array_equal(fast, slow)
+        seller, call, has_contact, pick, via_open, searching = got[:6]
+        chosen = np.where(rng.random(searching.size) < 0.8, -1, 0)
+        if open_rows.size:
+            chosen = np.where(chosen < 0, rng.integers(0, open_rows.size, chosen.size), -1)
+        stay, put_off = rng.random(open_rows.size), rng.random(np.count_nonzero(chosen >= 0))
+        tally = rng.integers(0, 3, (3, side * side)) * 1.0
+        ref = [a.copy() for a in (seller, via_open, tally)]
+        r_seller, r_via_open, r_tally = ref
+        kernels.street_outcome(
+            r_seller, r_via_open, searching, chosen, open_rows, stay, put_off, call,
+            has_contact, pick,
+        )  # fmt: skip
+        np.add.at(r_tally[1], homes[r_seller < 0], 1.0)
+        served = kernels.served_buyers(
+            seller, via_open, searching, chosen, open_rows, stay, put_off, call, has_contact,
+            pick, homes, tally, 1,
+        )  # fmt: skip
+        assert np.array_equal(served, np.flatnonzero(r_seller >= 0))
+        for fast, slow in zip((seller, via_open, tally), ref, strict=True):
+            assert np.array_equal(fast, slow)
+        pitch, order = rng.integers(0, side * side, n_dealers), rng.permutation(served)
+        ref = [a.copy() for a in (seller, tally, search)]
+        r_seller, r_tally, r_search = ref
+        over = kernels.over_capacity(r_seller, order, 2)
+        np.add.at(r_tally[2], pitch[r_seller[over]], 1.0)
+        r_seller[over] = -1
+        kernels.remember_search(
+            r_search, buyers, r_seller, via_open, home, pitch, cell_x, cell_y, distance, radius
+        )
+        kernels.serve(
+            seller, order, 2, pitch, tally, 2, search, buyers, via_open, home, cell_x, cell_y,
+            distance, radius,
+        )  # fmt: skip
+        for fast, slow in zip((seller, tally, search), ref, strict=True):
+            assert np.array_equal(fast, slow)

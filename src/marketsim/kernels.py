@@ -609,6 +609,160 @@ def remember_search(
 
 
 @njit(cache=True)
+def buyers_today(
+    active: np.ndarray,
+    p_buy: np.ndarray,
+    response: np.ndarray,
+    draws: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    u_home: np.ndarray,
+    u_search: np.ndarray,
+    use_prob: float,
+) -> tuple:
+    """Who buys today, and what the choice of sellers starts from (ODD §7.6).
+
+    Active user `active[i]` buys when its uniform `draws[i]` (the market stream's, drawn
+    by the phase) falls below its chance `p_buy[i]` times the demand response
+    `response[i]`. Returns the buyers, their homes, which dealer rows can be called
+    (active; one more slot, False, pads a contact of -1), the active open dealers' rows,
+    and each buyer's chance to call a number held when the street is not a worry:
+    `use_prob`, rising to 1 with the share of its recent searches that failed.
+    """
+    n = 0
+    for i in range(active.size):
+        if draws[i] < p_buy[i] * response[i]:
+            n += 1
+    buyers = np.empty(n, dtype=np.int64)
+    homes = np.empty(n, dtype=np.int64)
+    street = np.empty(n)
+    j = 0
+    for i in range(active.size):
+        if draws[i] < p_buy[i] * response[i]:
+            b = active[i]
+            buyers[j], homes[j] = b, u_home[b]
+            street[j] = use_prob + (1.0 - use_prob) * u_search[b]
+            j += 1
+    dealer_ok = np.zeros(d_state.size + 1, dtype=np.bool_)
+    n_open = 0
+    for r in range(d_state.size):
+        dealer_ok[r] = d_state[r] == d_active
+        if dealer_ok[r] and d_open[r]:
+            n_open += 1
+    open_rows = np.empty(n_open, dtype=np.int64)
+    j = 0
+    for r in range(d_state.size):
+        if dealer_ok[r] and d_open[r]:
+            open_rows[j] = r
+            j += 1
+    return buyers, homes, dealer_ok, open_rows, street
+
+
+@njit(cache=True)
+def contact_calls(
+    buyers: np.ndarray,
+    homes: np.ndarray,
+    u_contacts: np.ndarray,
+    dealer_ok: np.ndarray,
+    contact_use: np.ndarray,
+    draws: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+) -> tuple:
+    """`contact_choice` (ODD §7.6, contacts first), and who searches the street instead:
+    the buyers who do not call, and their homes' x and y. Returns the seller row of each
+    buyer who calls (-1 for the rest), whether it calls, holds a working number and the
+    contact it would call, whether it bought on the street (none yet), and the searchers
+    (indices into `buyers`) with their homes' x and y."""
+    seller, call, has_contact, pick = contact_choice(
+        buyers, u_contacts, dealer_ok, contact_use, draws
+    )
+    n = 0
+    for i in range(call.size):
+        if not call[i]:
+            n += 1
+    search = np.empty(n, dtype=np.int64)
+    hx = np.empty(n, dtype=cell_x.dtype)
+    hy = np.empty(n, dtype=cell_y.dtype)
+    j = 0
+    for i in range(call.size):
+        if not call[i]:
+            search[j], hx[j], hy[j] = i, cell_x[homes[i]], cell_y[homes[i]]
+            j += 1
+    via_open = np.zeros(buyers.size, dtype=np.bool_)
+    return seller, call, has_contact, pick, via_open, search, hx, hy
+
+
+@njit(cache=True)
+def served_buyers(
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    search: np.ndarray,
+    chosen: np.ndarray,
+    open_rows: np.ndarray,
+    stay: np.ndarray,
+    draws: np.ndarray,
+    call: np.ndarray,
+    has_contact: np.ndarray,
+    pick: np.ndarray,
+    homes: np.ndarray,
+    tally: np.ndarray,
+    unmet_row: int,
+) -> np.ndarray:
+    """`street_outcome` (ODD §7.6, who buys on the street), then the buyers left
+    without a seller counted as unmet demand at home (tally row `unmet_row`, whole
+    numbers: exact in any order). Returns the buyers with a seller (indices, in order)."""
+    street_outcome(
+        seller, via_open, search, chosen, open_rows, stay, draws, call, has_contact, pick
+    )
+    n = 0
+    for i in range(seller.size):
+        if seller[i] < 0:
+            tally[unmet_row, homes[i]] += 1.0
+        else:
+            n += 1
+    served = np.empty(n, dtype=np.int64)
+    j = 0
+    for i in range(seller.size):
+        if seller[i] >= 0:
+            served[j] = i
+            j += 1
+    return served
+
+
+@njit(cache=True)
+def serve(
+    seller: np.ndarray,
+    order: np.ndarray,
+    capacity: int,
+    d_cell: np.ndarray,
+    tally: np.ndarray,
+    unmet_row: int,
+    u_search: np.ndarray,
+    buyers: np.ndarray,
+    via_open: np.ndarray,
+    home: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    distance: np.ndarray,
+    radius: float,
+) -> None:
+    """Dealer capacity, then buyers' memory of their searches (ODD §7.6), in place: the
+    buyers a seller cannot serve (`over_capacity`, `order` the served buyers in the
+    phase's shuffled order) count as unmet demand at the pitch (tally row `unmet_row`,
+    whole numbers) and go without; then `remember_search` for every buyer."""
+    over = over_capacity(seller, order, capacity)
+    for p in range(over.size):
+        tally[unmet_row, d_cell[seller[over[p]]]] += 1.0
+    for p in range(over.size):
+        seller[over[p]] = -1
+    remember_search(
+        u_search, buyers, seller, via_open, home, d_cell, cell_x, cell_y, distance, radius
+    )
+
+
+@njit(cache=True)
 def presence_day(
     visible: np.ndarray,
     presence: np.ndarray,
@@ -2263,6 +2417,11 @@ def warm() -> None:
     street_choice(i, i, i, i, one, np.ones((3, 3)), 1, 64, one, 3, 3)
     street_outcome(i.copy(), ok[:1].copy(), i, i, i, one, one, *picked[1:])
     over_capacity(i, i, 1)
+    buyers_today(i, one, one, one, np.zeros(1, dtype=np.int8), 0, ok, i, one, 0.5)
+    calls = contact_calls(i, i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2), i, i)
+    t2 = np.zeros((2, 1))
+    served_buyers(i.copy(), ok[:1].copy(), i, i, i, one, one, *calls[1:4], i, t2, 0)
+    serve(i.copy(), i, 1, i, t2, 0, one.copy(), i, ok[:1], i, i, i, np.zeros((3, 3)), 1.0)
     treatment_candidates(
         np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
     )

@@ -61,29 +61,51 @@ def run(world: World) -> None:
         d.price,
         pb,
     )  # the price level: active dealers' mean price relative to the base price
-    p_buy = p_buy * demand_response(full, elasticity)
-    buyers = active[rng.random(active.size) < p_buy]
-    nb = buyers.size
-    if nb == 0:
+    # who buys: the chance times the demand response, one market uniform each
+    # (kernels.buyers_today, with the dealers buyers can call and the open ones)
+    buyers, homes, dealer_ok, open_rows, street = kernels.buyers_today(
+        active,
+        p_buy,
+        demand_response(full, elasticity),
+        rng.random(active.size),
+        d.view("state"),
+        D.ACTIVE,
+        d.view("open"),
+        u.home,
+        u.search,
+        cu.contact_use_prob,
+    )
+    if buyers.size == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
-    # 2-3. contacts first, then the open market (choose_sellers)
-    dealer_ok = np.zeros(d.n + 1, dtype=bool)  # the last slot pads contact -1: no dealer
-    dealer_ok[: d.n] = d.view("state") == D.ACTIVE
-    open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
-    homes = u.home[buyers]
-    seller, via_open = choose_sellers(world, rng, buyers, homes, dealer_ok, open_rows)
+    # 2-3. contacts first, then the open market (choose_sellers); buyers left without a
+    # seller count as unmet demand at home
+    seller, via_open, served = choose_sellers(
+        world, rng, buyers, homes, dealer_ok, open_rows, street
+    )
     police = world.visible_hours
-    unmet = seller < 0
-    tally.add("unmet_demand", homes[unmet])
 
-    # 4. capacity: shuffle, then each seller serves its first `capacity` buyers
-    served = np.flatnonzero(seller >= 0)
-    over = kernels.over_capacity(seller, served[rng.permutation(served.size)], cm.capacity)
-    if over.size:
-        tally.add("unmet_demand", d.cell[seller[over]])
-        seller[over] = -1
-    remember_search(world, buyers, seller, via_open)
+    # 4. capacity: shuffle, then each seller serves its first `capacity` buyers; those
+    # turned away count as unmet demand at the pitch. Buyers remember how long their
+    # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
+    # share of the furthest a buyer goes, a failure the lot (kernels.serve).
+    town = world.town
+    kernels.serve(
+        seller,
+        served[rng.permutation(served.size)],
+        cm.capacity,
+        d.cell,
+        tally.counts,
+        _UNMET_ROW,
+        u.search,
+        buyers,
+        via_open,
+        u.home,
+        town.cell_x,
+        town.cell_y,
+        _distances(town.width, town.height),
+        float(cu.search_radius),
+    )
     refer(world, rng, buyers, seller, via_open)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
@@ -153,34 +175,41 @@ def choose_sellers(
     homes: np.ndarray,
     dealer_ok: np.ndarray,
     open_rows: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    street: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
 
-    A buyer holding a working number calls it with its probability (`contact_use`),
-    a random working contact (kernels.contact_choice). The rest search the open market
-    from home: a pitch drawn by attraction (`_open_market`, kernels.street_choice),
-    where police on arrival put the buyer off (the chance to stay weighed, like
-    dealers' risk, by what the market has learned police presence is worth,
-    dealers.arrest_credibility). A buyer the street failed falls back on a contact
-    (kernels.street_outcome). The market stream's uniforms are drawn here, in that
-    order: the calls and the contact scores, the street draws, the put-offs. Returns
-    the seller row (-1: none) and whether via the street.
+    A buyer holding a working number calls it with its probability (`contact_use`,
+    from `street`, its chance when the street is no worry), a random working contact
+    (kernels.contact_calls). The rest search the open market from home: a pitch drawn
+    by attraction (`_open_market`, kernels.street_choice), where police on arrival put
+    the buyer off (the chance to stay weighed, like dealers' risk, by what the market
+    has learned police presence is worth, dealers.arrest_credibility). A buyer the
+    street failed falls back on a contact, and one still without a seller counts as
+    unmet demand at home (kernels.served_buyers). The market stream's uniforms are
+    drawn here, in that order: the calls and the contact scores, the street draws, the
+    put-offs. Returns the seller row (-1: none), whether via the street, and the
+    buyers with a seller (indices, in order).
     """
     u, d, town = world.users, world.dealers, world.town
     k = u.contacts.shape[1]
-    seller, call, has_contact, pick = kernels.contact_choice(
-        buyers, u.contacts, dealer_ok, contact_use(world, buyers), rng.random(buyers.size * (k + 1))
+    seller, call, has_contact, pick, via_open, search, hx, hy = kernels.contact_calls(
+        buyers,
+        homes,
+        u.contacts,
+        dealer_ok,
+        contact_use(world, buyers, street),
+        rng.random(buyers.size * (k + 1)),
+        town.cell_x,
+        town.cell_y,
     )
-    via_open = np.zeros(buyers.size, dtype=bool)
-    search = np.flatnonzero(~call)
     chosen = search[:0]
     stay = np.empty(0)
     put_off = stay
     if search.size and open_rows.size:
-        searching = homes[search]
         chosen = kernels.street_choice(
-            town.cell_x[searching],
-            town.cell_y[searching],
+            hx,
+            hy,
             *_open_market(world, open_rows),
             rng.random(search.size),
             town.width,
@@ -190,10 +219,22 @@ def choose_sellers(
         cu = world.config.users
         stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
         put_off = rng.random(np.count_nonzero(chosen >= 0))
-    kernels.street_outcome(
-        seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick
+    served = kernels.served_buyers(
+        seller,
+        via_open,
+        search,
+        chosen,
+        open_rows,
+        stay,
+        put_off,
+        call,
+        has_contact,
+        pick,
+        homes,
+        world.tally.counts,
+        _UNMET_ROW,
     )
-    return seller, via_open
+    return seller, via_open, served
 
 
 # Tally columns and harm types booked from kernels.book_purchases' counts (in
@@ -224,43 +265,23 @@ _LEDGER_ROWS, _HARM_ROWS = ledger_rows(
 )
 
 _UNITS_ROW, _REVENUE_ROW = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
+_UNMET_ROW = TALLY_INDEX["unmet_demand"]
 
 TILE = 64  # cells; the default 50x50 town is one tile
 
 
-def remember_search(
-    world: World, buyers: np.ndarray, seller: np.ndarray, via_open: np.ndarray
-) -> None:
-    """Buyers remember how long their searches take (Moore 1973): a call costs no search,
-    a street purchase its trip as a share of the furthest a buyer goes, a failure the lot.
-    """
-    u, d, town = world.users, world.dealers, world.town
-    distance = _distances(town.width, town.height)
-    radius = float(world.config.users.search_radius)
-    kernels.remember_search(
-        u.search,
-        buyers,
-        seller,
-        via_open,
-        u.home,
-        d.cell,
-        town.cell_x,
-        town.cell_y,
-        distance,
-        radius,
-    )
-
-
-def contact_use(world: World, buyers: np.ndarray) -> np.ndarray:
+def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = None) -> np.ndarray:
     """The chance each buyer holding a working number calls it rather than walk the street.
 
     Buyers whose searches fail rely on the sellers they know (Moore 1973), and so do
     buyers who know the street market they would use is policed: closed markets give
     buyers the security open ones lack (May & Hough 2004). That street risk is the risk
     in the places known for open dealing within a buyer's reach (`street_risk`).
+    `street`, the chance without that risk, may be given (kernels.buyers_today gives it).
     """
     cu = world.config.users
-    street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
+    if street is None:
+        street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
     if cu.street_wariness == 0:
         return street
     risk = street_risk(world)[world.users.home[buyers]]
