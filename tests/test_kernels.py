@@ -1255,3 +1255,56 @@ def test_the_front_of_trade_is_the_phase_as_it_was():
         )  # fmt: skip
         for fast, slow in zip((seller, tally, search), ref, strict=True):
             assert np.array_equal(fast, slow)
+
+
+def test_relocation_kernels_are_the_dealers_phase_as_it_was():
+    """relocation_options and relocate_dealers against the dealers phase's code before
+    them: candidate_pitches with the pitch pushed from as a last column, customers'
+    calls, pitch_value of the candidates and of the own pitch in the other mode,
+    best_pitch, then the mode switches and moves applied in numpy."""
+    rng = np.random.default_rng(53)
+    side = 15
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    for trial in range(20):
+        n_dealers, k = int(rng.integers(1, 60)), int(rng.integers(1, 5))
+        movers = rng.permutation(n_dealers)[: rng.integers(0, n_dealers + 1)]
+        d_cell = rng.integers(0, side * side, n_dealers)
+        d_left = np.where(rng.random(n_dealers) < 0.3, rng.integers(0, side * side, n_dealers), -1)
+        d_open, d_risk = rng.random(n_dealers) < 0.6, rng.random(n_dealers)
+        held = rng.integers(0, 6, n_dealers)
+        dx, dy = rng.integers(-3, 4, (2, movers.size, k))
+        got = kernels.relocation_options(
+            movers, d_cell, d_left, dx, dy, cell_x, cell_y, side, side, d_open, d_risk, held,
+            0.35,
+        )  # fmt: skip
+        cand = kernels.candidate_pitches(d_cell[movers], dx, dy, cell_x, cell_y, side, side)
+        left = d_left[movers]
+        cand = np.column_stack([cand, np.where(left >= 0, left, cand[:, 0])])
+        is_open, calls, own = d_open[movers], 0.35 * held[movers], d_risk[movers]
+        for fast, slow in zip(got, (cand, is_open, calls, own), strict=True):
+            assert np.array_equal(fast, slow)
+        terms = [rng.random(side * side) * 9, rng.integers(0, 6, side * side) * 1.0]
+        terms += [rng.random(side * side) * (rng.random(side * side) < 0.5)]
+        town = [rng.random(side * side), rng.random(side * side) * (trial % 2)]
+        pr = np.array([rng.random() * 20, rng.random(), rng.random() * 50, 0.4, rng.random()])
+        args = (*terms, *town, cell_x, cell_y, pr)
+        value = kernels.pitch_value(cand, is_open, calls, own, *args)
+        switched = kernels.pitch_value(cand[:, :1].copy(), ~is_open, calls, own, *args)[:, 0]
+        may_switch = ~is_open | (held[movers] >= 2)
+        best, change = kernels.best_pitch(value, switched, may_switch, 0.1)
+        ref = [a.copy() for a in (d_open, d_cell, d_left)]
+        r_open, r_cell, r_left = ref
+        flip = change & (best == cand.shape[1])
+        r_open[movers[flip]] = ~is_open[flip]
+        move = change & ~flip
+        rows = movers[move]
+        first = r_left[rows] < 0
+        r_left[rows[first]] = r_cell[rows[first]]
+        r_cell[rows] = cand[move, best[move]]
+        r_left[rows[r_cell[rows] == r_left[rows]]] = -1
+        moved = kernels.relocate_dealers(
+            movers, cand, is_open, calls, own, *args, held, 2, 0.1, d_open, d_cell, d_left
+        )
+        assert np.array_equal(moved, rows)
+        for fast, slow in zip((d_open, d_cell, d_left), ref, strict=True):
+            assert np.array_equal(fast, slow)

@@ -1131,6 +1131,110 @@ def best_pitch(
     return best, change
 
 
+@njit(cache=True)
+def relocation_options(
+    movers: np.ndarray,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+    d_open: np.ndarray,
+    d_risk: np.ndarray,
+    held: np.ndarray,
+    per_holder: float,
+) -> tuple:
+    """What each reviewing dealer weighs (ODD §7.4 relocation): its candidate pitches,
+    `candidate_pitches` (its own, then the drawn offsets) and last the established pitch
+    it was pushed from (`d_left`; its own again if it has not moved); its mode, its
+    perceived risk, and its customers' expected calls (`per_holder` x the users holding
+    its number, `held`)."""
+    first = candidate_pitches(d_cell[movers], dx, dy, cell_x, cell_y, width, height)
+    n, k = first.shape
+    cand = np.empty((n, k + 1), dtype=np.int64)
+    is_open = np.empty(n, dtype=np.bool_)
+    calls = np.empty(n)
+    own = np.empty(n)
+    for i in range(n):
+        r = movers[i]
+        for j in range(k):
+            cand[i, j] = first[i, j]
+        cand[i, k] = d_left[r] if d_left[r] >= 0 else first[i, 0]
+        is_open[i], own[i] = d_open[r], d_risk[r]
+        calls[i] = per_holder * held[r]
+    return cand, is_open, calls, own
+
+
+@njit(cache=True)
+def relocate_dealers(
+    movers: np.ndarray,
+    cand: np.ndarray,
+    is_open: np.ndarray,
+    calls: np.ndarray,
+    own: np.ndarray,
+    demand: np.ndarray,
+    rivals: np.ndarray,
+    place: np.ndarray,
+    guardianship: np.ndarray,
+    violence_near: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    pr: np.ndarray,
+    held: np.ndarray,
+    min_contacts: int,
+    relocation_gain: float,
+    d_open: np.ndarray,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+) -> np.ndarray:
+    """Stay, move or switch mode (ODD §7.4 relocation), in place: each reviewing dealer
+    appraises its candidates (`pitch_value`) and its own pitch in the other mode (closed
+    only with at least `min_contacts` customers holding its number), takes the best
+    (`best_pitch`) if it gains enough, switches mode or moves, remembering the
+    established pitch on its first move away and forgetting it on the way back.
+    Returns the rows that moved."""
+    n = movers.size
+    value = pitch_value(
+        cand, is_open, calls, own, demand, rivals, place, guardianship, violence_near,
+        cell_x, cell_y, pr,
+    )  # fmt: skip
+    here = np.empty((n, 1), dtype=np.int64)
+    other = np.empty(n, dtype=np.bool_)
+    may_switch = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        here[i, 0], other[i] = cand[i, 0], not is_open[i]
+        may_switch[i] = other[i] or held[movers[i]] >= min_contacts
+    switched = pitch_value(
+        here, other, calls, own, demand, rivals, place, guardianship, violence_near,
+        cell_x, cell_y, pr,
+    )[:, 0]  # fmt: skip
+    best, change = best_pitch(value, switched, may_switch, relocation_gain)
+    n_moved = 0
+    for i in range(n):
+        if change[i] and best[i] != cand.shape[1]:
+            n_moved += 1
+    moved = np.empty(n_moved, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if not change[i]:
+            continue
+        r = movers[i]
+        if best[i] == cand.shape[1]:  # the same pitch in the other mode
+            d_open[r] = other[i]
+            continue
+        if d_left[r] < 0:
+            d_left[r] = d_cell[r]
+        d_cell[r] = cand[i, best[i]]
+        if d_cell[r] == d_left[r]:
+            d_left[r] = -1
+        moved[m] = r
+        m += 1
+    return moved
+
+
 # Indices into pitch_value's parameter array (the dealers phase fills it).
 PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
 N_PITCH_PARAMS = 5
@@ -2600,6 +2704,11 @@ def warm() -> None:
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
+    opts = relocation_options(i, i, i, cand, cand, i, i, 3, 3, ok[:1], f, i, 0.5)
+    relocate_dealers(
+        i, *opts, f, i, f, f, f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, ok[:1].copy(),
+        i.copy(), i.copy(),
+    )  # fmt: skip
     switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
     reviewers(i, f, 0.1, f)
     risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
