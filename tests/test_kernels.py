@@ -1165,23 +1165,29 @@ def test_purchases_is_pay_use_and_book_as_the_trade_phase_did():
 
 
 def test_close_and_weigh_is_close_harm_day_then_weighted_harm():
-    """kernels.close_and_weigh against the two kernels the record phase called in turn."""
+    """kernels.close_and_weigh against the two kernels the record phase called in turn,
+    day after day on the same buffers, recorded days and not."""
     rng = np.random.default_rng(43)
-    for trial in range(6):
+    for _ in range(4):
         n_types, n_causes, n_cells = 19, 4, int(rng.integers(1, 3000))
-        booked = rng.random((n_types, n_causes)) < 0.4
-        today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)), 0.0)
-        state = [today, booked, rng.random((n_types, n_causes)), rng.random((n_types, n_cells))]
-        out, types = rng.random((n_types, n_cells)), rng.random(n_types) < 0.5
+        by_cause, by_cell = rng.random((n_types, n_causes)), rng.random((n_types, n_cells))
+        out, types = np.zeros((n_types, n_cells)), np.zeros(n_types, dtype=bool)
         weights, heat = rng.random((n_types, n_cells)) * 100, rng.random(n_cells)
-        ref = [a.copy() for a in (*state, out, types, heat)]
-        record = bool(trial % 2)
-        kernels.close_harm_day(*ref[:4], record, ref[4], ref[5])
-        expected = kernels.weighted_harm(weights, ref[4], ref[5], ref[6], 0.97, 0.03)
-        got = kernels.close_and_weigh(*state, record, out, types, weights, heat, 0.97, 0.03)
-        assert np.array_equal(got, expected)
-        for fast, slow in zip((*state, out, types, heat), ref, strict=True):
-            assert np.array_equal(fast, slow)
+        weights[rng.random(n_types) < 0.2] = 0.0
+        ref = [a.copy() for a in (by_cause, by_cell, out, types, heat)]
+        for day in range(4):
+            booked = rng.random((n_types, n_causes)) < 0.4
+            today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)), 0.0)
+            r_today, r_booked, record = today.copy(), booked.copy(), bool(day % 3)
+            kernels.close_harm_day(r_today, r_booked, ref[0], ref[1], record, ref[2], ref[3])
+            expected = kernels.weighted_harm(weights, ref[2], ref[3], ref[4], 0.97, 0.03)
+            got = kernels.close_and_weigh(
+                today, booked, by_cause, by_cell, record, out, types, weights, heat, 0.97, 0.03
+            )
+            assert np.array_equal(got, expected)
+            assert np.array_equal(today, r_today) and np.array_equal(booked, r_booked)
+            for fast, slow in zip((by_cause, by_cell, out, types, heat), ref, strict=True):
+                assert np.array_equal(fast, slow)
 
 
 def test_the_front_of_trade_is_the_phase_as_it_was():
@@ -1249,10 +1255,12 @@ def test_the_front_of_trade_is_the_phase_as_it_was():
         kernels.remember_search(
             r_search, buyers, r_seller, via_open, home, pitch, cell_x, cell_y, distance, radius
         )
-        kernels.serve(
+        phoned, failed = kernels.serve(
             seller, order, 2, pitch, tally, 2, search, buyers, via_open, home, cell_x, cell_y,
             distance, radius,
         )  # fmt: skip
+        assert np.array_equal(phoned, r_seller[(r_seller >= 0) & ~via_open])
+        assert np.array_equal(failed, buyers[r_seller < 0])
         for fast, slow in zip((seller, tally, search), ref, strict=True):
             assert np.array_equal(fast, slow)
 
@@ -1308,3 +1316,27 @@ def test_relocation_kernels_are_the_dealers_phase_as_it_was():
         assert np.array_equal(moved, rows)
         for fast, slow in zip((d_open, d_cell, d_left), ref, strict=True):
             assert np.array_equal(fast, slow)
+
+
+def test_treatment_clients_match_the_phase_as_it_was():
+    """Today's clients, their place-days in the ledger and by account, against the
+    treatment phase's numpy code before the kernel (ledger.add, accounts' bincount)."""
+    rng = np.random.default_rng(59)
+    for _ in range(10):
+        n_users, n_sites, n_cells, n_accounts = 300, int(rng.integers(1, 5)), 50, 4
+        treatment = rng.integers(0, 4, n_users).astype(np.int8)
+        site = rng.integers(0, n_sites, n_users)
+        referred_by = rng.integers(-1, n_accounts, n_users)
+        site_cells = rng.integers(0, n_cells, n_sites)
+        ledger, touched = rng.integers(0, 3, (6, n_cells)) * 1.0, np.zeros(6, dtype=bool)
+        clients = np.flatnonzero(treatment == 2)
+        expected_ledger = ledger.copy()
+        expected_ledger[4] += np.bincount(site_cells[site[clients]], minlength=n_cells) * 1.0
+        by = referred_by[clients]
+        got = kernels.treatment_clients(
+            treatment, 2, site, referred_by, site_cells, n_accounts, ledger, touched, 4
+        )
+        assert np.array_equal(got[0], clients) and np.array_equal(got[1], site[clients])
+        assert np.array_equal(got[2], np.bincount(by[by >= 0], minlength=n_accounts))
+        assert np.array_equal(ledger, expected_ledger)
+        assert touched.tolist() == [False] * 4 + [clients.size > 0, False]

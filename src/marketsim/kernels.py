@@ -747,11 +747,13 @@ def serve(
     cell_y: np.ndarray,
     distance: np.ndarray,
     radius: float,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Dealer capacity, then buyers' memory of their searches (ODD §7.6), in place: the
     buyers a seller cannot serve (`over_capacity`, `order` the served buyers in the
     phase's shuffled order) count as unmet demand at the pitch (tally row `unmet_row`,
-    whole numbers) and go without; then `remember_search` for every buyer."""
+    whole numbers) and go without; then `remember_search` for every buyer. Returns who
+    word of mouth starts from (`trade.refer`): the sellers of today's phone purchases
+    and the buyers who went without, in buyer order."""
     over = over_capacity(seller, order, capacity)
     for p in range(over.size):
         tally[unmet_row, d_cell[seller[over[p]]]] += 1.0
@@ -760,6 +762,23 @@ def serve(
     remember_search(
         u_search, buyers, seller, via_open, home, d_cell, cell_x, cell_y, distance, radius
     )
+    n_phoned = n_failed = 0
+    for i in range(seller.size):
+        if seller[i] < 0:
+            n_failed += 1
+        elif not via_open[i]:
+            n_phoned += 1
+    phoned = np.empty(n_phoned, dtype=np.int64)
+    failed = np.empty(n_failed, dtype=np.int64)
+    n_phoned = n_failed = 0
+    for i in range(seller.size):
+        if seller[i] < 0:
+            failed[n_failed] = buyers[i]
+            n_failed += 1
+        elif not via_open[i]:
+            phoned[n_phoned] = seller[i]
+            n_phoned += 1
+    return phoned, failed
 
 
 @njit(cache=True)
@@ -1609,6 +1628,44 @@ def treatment_candidates(
 # Indices into client_day's parameter array (the treatment phase fills it).
 CD_APPOINTMENT, CD_MISSED_PER_HOUR, CD_DROPOUT, CD_MISSED_BOOST = range(4)
 N_CLIENT_PARAMS = 4
+
+
+@njit(cache=True)
+def treatment_clients(
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_site: np.ndarray,
+    u_referred_by: np.ndarray,
+    site_cells: np.ndarray,
+    n_accounts: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_row: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Today's treatment clients (ODD §7.13): the users in treatment (u_treatment ==
+    in_treatment), in row order, and their sites; each books a treatment place-day at
+    its site's cell into the harm ledger's row `ledger_row` (of `ledger`, its (type x
+    cause, cell) rows, marked in `touched`: whole numbers, exact in any order). Also
+    returns the place-days by the account charged with them (`u_referred_by`, -1:
+    nobody's)."""
+    n = 0
+    for r in range(u_treatment.size):
+        if u_treatment[r] == in_treatment:
+            n += 1
+    clients = np.empty(n, dtype=np.int64)
+    site = np.empty(n, dtype=np.int64)
+    by_account = np.zeros(n_accounts, dtype=np.int64)
+    i = 0
+    for r in range(u_treatment.size):
+        if u_treatment[r] == in_treatment:
+            clients[i], site[i] = r, u_site[r]
+            ledger[ledger_row, site_cells[u_site[r]]] += 1.0
+            if u_referred_by[r] >= 0:
+                by_account[u_referred_by[r]] += 1
+            i += 1
+    if n:
+        touched[ledger_row] = True
+    return clients, site, by_account
 
 
 @njit(cache=True)
@@ -2530,6 +2587,9 @@ def warm() -> None:
         np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
     )
     client_day(i, i, np.zeros(1), i.copy(), i, np.zeros((3, 1)), 0, 1, np.zeros(N_CLIENT_PARAMS))
+    treatment_clients(
+        np.zeros(1, dtype=np.int8), 2, i, i, i, 1, np.zeros((2, 1)), np.zeros(2, dtype=np.bool_), 0
+    )
     buy_terms(
         np.zeros(1, dtype=np.int8),
         1,

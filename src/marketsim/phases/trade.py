@@ -90,7 +90,7 @@ def run(world: World) -> None:
     # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
     # share of the furthest a buyer goes, a failure the lot (kernels.serve).
     town = world.town
-    kernels.serve(
+    phoned, failed = kernels.serve(
         seller,
         served[rng.permutation(served.size)],
         cm.capacity,
@@ -106,7 +106,7 @@ def run(world: World) -> None:
         _distances(town.width, town.height),
         float(cu.search_radius),
     )
-    refer(world, rng, buyers, seller, via_open)
+    _refer(world, rng, phoned, failed)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
     pr = np.empty(kernels.N_TRADE_PARAMS)
@@ -321,9 +321,13 @@ def refer(
     Urquia 1996: closed sellers deal only with buyers someone vouches for). So when
     the street fails, the market can go closed.
     """
+    _refer(world, rng, seller[(seller >= 0) & ~via_open], buyers[seller < 0])
+
+
+def _refer(world: World, rng: np.random.Generator, phoned: np.ndarray, failed: np.ndarray) -> None:
+    """`refer`, from the sellers of today's phone purchases and the buyers who went
+    without (kernels.serve gives both)."""
     p = world.config.users.referral_prob
-    phoned = seller[(seller >= 0) & ~via_open]
-    failed = buyers[seller < 0]
     if p == 0 or phoned.size == 0 or failed.size == 0:
         return
     who = failed[rng.random(failed.size) < p]
