@@ -16,6 +16,7 @@ from marketsim import kernels
 from marketsim.burnin import dump_state
 from marketsim.fields import box_sum
 from marketsim.model import MarketModel
+from marketsim.rng import raw_state, set_raw_state
 from marketsim.scenario import load_scenario
 from tests.conftest import ROOT, small
 
@@ -1133,7 +1134,7 @@ def test_purchases_is_pay_use_and_book_as_the_trade_phase_did():
         r_cash, r_contacts, r_crimes, r_sales, r_debt, r_profit, r_tally, r_ledger, r_touched = ref
         offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
             kernels.pay_and_use(
-                np.random.default_rng(seed), buyers, seller, via_open, dependent, r_cash,
+                *raw_state(np.random.default_rng(seed))[:2], buyers, seller, via_open, dependent, r_cash,
                 n_users, treatment, 2, tolerance, 10, r_contacts, price, product_risk, cell,
                 police, pr,
             )
@@ -1151,7 +1152,7 @@ def test_purchases_is_pay_use_and_book_as_the_trade_phase_did():
         np.add.at(r_tally[13], pitch, cost[pays])
         kernels.dealer_profit(d_state, 1, day_profit, r_debt, r_profit, 0.4)
         got = kernels.purchases(
-            np.random.default_rng(seed), buyers, seller, via_open, dependent, cash, n_users,
+            *raw_state(np.random.default_rng(seed))[:2], buyers, seller, via_open, dependent, cash, n_users,
             treatment, 2, tolerance, 10, contacts, home, crimes, d_state, 1, price,
             product_risk, cell, sales, debt, profit, police, pr, 3.5, 0.4, recording, tally,
             t_rows, c_rows, 12, 13, ledger, touched, l_rows, h_rows,
@@ -1340,3 +1341,29 @@ def test_treatment_clients_match_the_phase_as_it_was():
         assert np.array_equal(got[2], np.bincount(by[by >= 0], minlength=n_accounts))
         assert np.array_equal(ledger, expected_ledger)
         assert touched.tolist() == [False] * 4 + [clients.size > 0, False]
+
+
+def test_kernels_draw_from_a_stream_as_numpy_does():
+    """next_double and stream_integers, on the state rng.raw_state gives, draw what the
+    numpy Generator draws, in any mix (integers use numpy's spare 32-bit half), and
+    leave the stream where numpy leaves it; a copied state put back does the same."""
+    for seed in range(60):
+        meta = np.random.default_rng(seed + 1000)
+        plan = meta.integers(1, 4, 30) * (meta.random(30) < 0.4)  # 0: a double
+        highs = meta.choice([1, 2, 3, 5, 7, 1000, 2**31 + 5, 2**32 - 1], 30)
+        ref, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        if seed % 3 == 0:  # start with a spare half
+            ref.integers(0, 3, 1), fast.integers(0, 3, 1)
+        state, spare, write_back = raw_state(fast)  # views onto the stream's own state
+        if seed % 2 or write_back:  # the copy route, for a layout the views do not match
+            state, spare, write_back = state.copy(), spare.copy(), True
+        for n, high in zip(plan.tolist(), highs.tolist(), strict=True):
+            if n == 0:
+                assert kernels.next_double(state) == ref.random()
+            else:
+                got = kernels.stream_integers(state, spare, high, n)
+                assert np.array_equal(got, ref.integers(0, high, n))
+        if write_back:
+            set_raw_state(fast, state, spare)
+        assert fast.random() == ref.random()
+        assert np.array_equal(fast.integers(0, 3, 5), ref.integers(0, 3, 5))

@@ -6,8 +6,10 @@ arithmetic, in the same order as the numpy code it replaced, so results are
 bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
 (exact). Draws come from the phase's named stream in the numpy code's order: most
 kernels take uniforms the phase drew in numpy (unboxing a numpy Generator in a
-kernel costs about 12 us a call); `pay_and_use` (called by `purchases`), whose many
-draws outweigh that, takes the stream itself. A phase's chain of kernels may be one
+kernel costs about 12 us a call, and each of its draws twice what numpy's takes);
+`pay_and_use` (called by `purchases`), whose draws' number is known only as it goes,
+draws from the stream's PCG64 state itself (`next_double`, `stream_integers`: numpy's
+own arithmetic, on the state `rng.raw_state` gives). A phase's chain of kernels may be one
 kernel calling the others (`purchases`, `book_stocks`, `close_and_weigh`): a call
 from Python costs a few microseconds, one between kernels nothing. `exp` and powers stay in numpy (ODD §3).
 
@@ -22,6 +24,75 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+# PCG64, numpy's default bit generator, for kernels that draw from a stream themselves
+# (`rng.raw_state` gives its state): the multiplier of its 128-bit LCG, and 2^32 - 1.
+_PCG_MULT_HI = np.uint64(2549297995355413924)
+_PCG_MULT_LO = np.uint64(4865540595714422341)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _mul_high(a: np.uint64, b: np.uint64) -> np.uint64:
+    """The high 64 bits of the 128-bit product a x b, from 32-bit halves."""
+    a_lo, a_hi, b_lo, b_hi = a & _LOW32, a >> np.uint64(32), b & _LOW32, b >> np.uint64(32)
+    lo_lo, hi_lo, lo_hi = a_lo * b_lo, a_hi * b_lo, a_lo * b_hi
+    cross = (lo_lo >> np.uint64(32)) + (hi_lo & _LOW32) + lo_hi
+    return (hi_lo >> np.uint64(32)) + (cross >> np.uint64(32)) + a_hi * b_hi
+
+
+@njit(cache=True)
+def next_uint64(state: np.ndarray) -> np.uint64:
+    """The stream's next 64-bit output, as numpy's PCG64 makes it (ODD §3, named
+    streams): the 128-bit state (state[0] low, state[1] high words) times the multiplier
+    plus the increment (state[2], state[3]), then the XSL-RR output of the new state."""
+    s_lo, s_hi = state[0], state[1]
+    lo = s_lo * _PCG_MULT_LO
+    hi = _mul_high(s_lo, _PCG_MULT_LO) + s_lo * _PCG_MULT_HI + s_hi * _PCG_MULT_LO
+    new_lo = lo + state[2]
+    carry = np.uint64(1) if new_lo < lo else np.uint64(0)
+    new_hi = hi + state[3] + carry
+    state[0], state[1] = new_lo, new_hi
+    rot = new_hi >> np.uint64(58)
+    x = new_hi ^ new_lo
+    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@njit(cache=True)
+def next_double(state: np.ndarray) -> float:
+    """`Generator.random()`: the top 53 bits of the next output, over 2^53."""
+    return float(next_uint64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def next_uint32(state: np.ndarray, spare: np.ndarray) -> np.uint64:
+    """numpy's 32-bit draw: the buffered high half of the last 64-bit output if there
+    is one (`spare`: a flag, then the half), else the low half of a new one."""
+    if spare[0]:
+        spare[0] = 0
+        return np.uint64(spare[1])
+    value = next_uint64(state)
+    spare[0], spare[1] = 1, value >> np.uint64(32)
+    return value & _LOW32
+
+
+@njit(cache=True)
+def stream_integers(state: np.ndarray, spare: np.ndarray, high: int, size: int) -> np.ndarray:
+    """`Generator.integers(0, high, size)` for 1 <= high < 2^32, the same draws: numpy's
+    Lemire rejection on 32-bit draws (`next_uint32`), none when high is 1."""
+    out = np.zeros(size, dtype=np.int64)
+    span = np.uint64(high - 1)
+    if span == 0:
+        return out
+    excl = span + np.uint64(1)
+    threshold = (_LOW32 - span) % excl
+    for i in range(size):
+        m = next_uint32(state, spare) * excl
+        if (m & _LOW32) < excl:
+            while (m & _LOW32) < threshold:
+                m = next_uint32(state, spare) * excl
+        out[i] = np.int64(m >> np.uint64(32))
+    return out
 
 
 @njit(cache=True)
@@ -1443,7 +1514,8 @@ def fields_day(
 
 @njit(cache=True)
 def pay_and_use(
-    rng,
+    state: np.ndarray,
+    spare: np.ndarray,
     buyers: np.ndarray,
     seller: np.ndarray,
     via_open: np.ndarray,
@@ -1471,7 +1543,8 @@ def pay_and_use(
     public with a chance rising with police at the pitch (open purchases only;
     Kerr 2005), public use may leave litter, and overdose risk rises with product
     risk, rushed or public use and lost tolerance. `pr` holds the parameters
-    (indices below). Draws from `rng` in the order of the numpy code it replaced.
+    (indices below). Draws from the market stream (its PCG64 `state` and `spare` half,
+    `rng.raw_state`: no Generator to unbox) in the order of the numpy code it replaced.
     Returns, per purchase: offend, offences, caught, pays, public, litter,
     overdose, fatal, the chance of the overdose (0 where the buyer did not pay), and
     cost and units.
@@ -1487,7 +1560,7 @@ def pay_and_use(
     offend = np.zeros(n, dtype=np.bool_)
     offences = np.zeros(n)
     for i in range(n):
-        r = rng.random()
+        r = next_double(state)
         p = pr[CRIME] * (pr[CRIME_KEPT] if u_treatment[b[i]] == in_treatment else 1.0)
         offend[i] = u_cash[b[i]] < cost[i] and u_dependent[b[i]] and r < p
         if offend[i]:
@@ -1496,7 +1569,7 @@ def pay_and_use(
     caught = np.zeros(n, dtype=np.bool_)
     if offend.any():
         for i in range(n):
-            r = rng.random()
+            r = next_double(state)
             caught[i] = offend[i] and r < pr[CAUGHT + int(offences[i])]
     pays = np.empty(n, dtype=np.bool_)
     for i in range(n):
@@ -1509,7 +1582,7 @@ def pay_and_use(
     # An open purchase may give the buyer the dealer's number (a free slot, else a random one).
     gain = np.zeros(paid.size, dtype=np.bool_)
     for a in range(paid.size):
-        r = rng.random()
+        r = next_double(state)
         gain[a] = via_open[ok[paid[a]]] and r < pr[GAIN]
     if gain.any():
         new = np.zeros(paid.size, dtype=np.bool_)
@@ -1517,7 +1590,7 @@ def pay_and_use(
             i = paid[a]
             new[a] = gain[a] and not holds_number(u_contacts, b[i], s[i])
         learners = paid[new]
-        slots = rng.integers(0, u_contacts.shape[1], learners.size)
+        slots = stream_integers(state, spare, u_contacts.shape[1], learners.size)
         learn_numbers(u_contacts, b[learners], s[learners], slots)
     public = np.zeros(n, dtype=np.bool_)
     litter = np.zeros(n, dtype=np.bool_)
@@ -1525,16 +1598,16 @@ def pay_and_use(
     fatal = np.zeros(n, dtype=np.bool_)
     od_risk = np.zeros(n)
     for i in paid:
-        r = rng.random()
+        r = next_double(state)
         is_open = via_open[ok[i]]
         here = police[d_cell[s[i]]]
         p = pr[PUBLIC_BASE] + pr[PUBLIC_PER_HOUR] * here if is_open else 0.0
         public[i] = r < min(1.0, p)
     for i in paid:
-        r = rng.random()
+        r = next_double(state)
         litter[i] = public[i] and r < pr[LITTER]
     for i in paid:
-        r = rng.random()
+        r = next_double(state)
         is_open = via_open[ok[i]]
         p = pr[OD_BASE] * (1.0 if u_dependent[b[i]] else 0.3)
         p = p * (1.0 + pr[OD_PRODUCT] * d_product_risk[s[i]])
@@ -1546,7 +1619,7 @@ def pay_and_use(
     if overdose.any():
         for i in paid:
             if overdose[i]:
-                fatal[i] = rng.random() < pr[OD_FATAL]
+                fatal[i] = next_double(state) < pr[OD_FATAL]
     return offend, offences, caught, pays, public, litter, overdose, fatal, od_risk, cost, units
 
 
@@ -1814,7 +1887,8 @@ def book_purchases(
 
 @njit(cache=True)
 def purchases(
-    rng,
+    state: np.ndarray,
+    spare: np.ndarray,
     buyers: np.ndarray,
     seller: np.ndarray,
     via_open: np.ndarray,
@@ -1853,7 +1927,7 @@ def purchases(
 ) -> tuple:
     """Today's purchases from payment to the books (ODD §7.7-7.9, §7.17), in one call:
     `pay_and_use` (paying, acquisitive crime, contacts gained, use and its risks, with
-    the market stream `rng`), `book_purchases` (what they did per cell and person),
+    the market stream's state), `book_purchases` (what they did per cell and person),
     then, in the trade phase's order, the counts into the tally (`tally`, the day's
     (metric, cell) values: count row `count_rows[k]` into `tally_rows[k]`) and the harm
     ledger (`ledger`, its (type x cause, cell) rows, marked in `touched`); each paid
@@ -1864,7 +1938,8 @@ def purchases(
     whether fatally.
     """
     offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = pay_and_use(
-        rng,
+        state,
+        spare,
         buyers,
         seller,
         via_open,
@@ -2571,7 +2646,6 @@ def warm() -> None:
     dispute_pressure(i, i, np.zeros(1, dtype=np.bool_), i, f1, f1, f1, f1, i, i, 1, np.ones(5))
     crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
-    rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
     one = np.ones(1)
     picked = contact_choice(i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2))
@@ -2641,8 +2715,15 @@ def warm() -> None:
         i1,
         i1.copy(),
     )
+    pcg, spare = np.ones(4, dtype=np.uint64), np.zeros(2, dtype=np.uint32)
+    _mul_high(np.uint64(3), np.uint64(5))
+    next_uint64(pcg)
+    next_uint32(pcg, spare)
+    next_double(pcg)
+    stream_integers(pcg, spare, 3, 2)
     pay_and_use(
-        rng,
+        pcg,
+        spare,
         i,
         i,
         ok,
@@ -2662,7 +2743,8 @@ def warm() -> None:
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     purchases(
-        rng,
+        pcg,
+        spare,
         i,
         i,
         ok,

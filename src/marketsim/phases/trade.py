@@ -28,6 +28,7 @@ from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.phases.dealers import place_risk
+from marketsim.rng import raw_state, set_raw_state
 from marketsim.state import World
 
 
@@ -124,8 +125,10 @@ def run(world: World) -> None:
     # takings, public use, litter and overdoses (the rest cannot pay and go without
     # today), and the dealers' profit.
     rows, touched = ledger.flat_rows()
+    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
     caught_users, caught_cells, victims, died = kernels.purchases(
-        rng,
+        state,
+        spare,
         buyers,
         seller,
         via_open,
@@ -162,6 +165,8 @@ def run(world: World) -> None:
         _LEDGER_ROWS,
         _HARM_ROWS,
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
     world.crime_arrests = (caught_users, caught_cells)
     if victims.size:
         u.adverse_until[victims[~died]] = day + 30
