@@ -1247,19 +1247,23 @@ def test_the_front_of_trade_is_the_phase_as_it_was():
         assert np.array_equal(served, np.flatnonzero(r_seller >= 0))
         for fast, slow in zip((seller, via_open, tally), ref, strict=True):
             assert np.array_equal(fast, slow)
-        pitch, order = rng.integers(0, side * side, n_dealers), rng.permutation(served)
+        pitch, seed = rng.integers(0, side * side, n_dealers), int(rng.integers(1 << 30))
         ref = [a.copy() for a in (seller, tally, search)]
         r_seller, r_tally, r_search = ref
+        stream = np.random.default_rng(seed)
+        order = served[stream.permutation(served.size)]
         over = kernels.over_capacity(r_seller, order, 2)
         np.add.at(r_tally[2], pitch[r_seller[over]], 1.0)
         r_seller[over] = -1
         kernels.remember_search(
             r_search, buyers, r_seller, via_open, home, pitch, cell_x, cell_y, distance, radius
         )
+        fast = np.random.default_rng(seed)
         phoned, failed = kernels.serve(
-            seller, order, 2, pitch, tally, 2, search, buyers, via_open, home, cell_x, cell_y,
-            distance, radius,
+            *raw_state(fast)[:2], seller, served, 2, pitch, tally, 2, search, buyers, via_open,
+            home, cell_x, cell_y, distance, radius,
         )  # fmt: skip
+        assert fast.random() == stream.random()
         assert np.array_equal(phoned, r_seller[(r_seller >= 0) & ~via_open])
         assert np.array_equal(failed, buyers[r_seller < 0])
         for fast, slow in zip((seller, tally, search), ref, strict=True):
@@ -1367,3 +1371,48 @@ def test_kernels_draw_from_a_stream_as_numpy_does():
             set_raw_state(fast, state, spare)
         assert fast.random() == ref.random()
         assert np.array_equal(fast.integers(0, 3, 5), ref.integers(0, 3, 5))
+
+
+def test_street_market_is_street_choice_then_served_buyers():
+    """kernels.street_market, drawing from the stream's state, against the trade phase's
+    calls before it: the street draws in numpy, street_choice, the put-offs in numpy,
+    then served_buyers; the stream is left where numpy leaves it."""
+    rng = np.random.default_rng(61)
+    side = 20
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    travel = np.where(np.hypot(*np.mgrid[0:side, 0:side]) <= 6, 0.5, 0.0)
+    for trial in range(20):
+        n_buyers, n_open = int(rng.integers(0, 150)), int(rng.integers(0, 12)) * (trial % 4 > 0)
+        homes = rng.integers(0, side * side, n_buyers)
+        searching = np.flatnonzero(rng.random(n_buyers) < 0.6)
+        open_rows = rng.permutation(40)[:n_open]
+        pitches = rng.integers(0, side * side, n_open)
+        pull, stay = rng.random(n_open) + 0.1, rng.random(n_open)
+        call = np.ones(n_buyers, dtype=bool)
+        call[searching] = False
+        has_contact = rng.random(n_buyers) < 0.5
+        pick = rng.integers(0, 40, n_buyers)
+        seller = np.where(call, pick, -1)
+        market = (cell_x[pitches], cell_y[pitches], pull, travel, 6, 64)
+        hx, hy = cell_x[homes[searching]], cell_y[homes[searching]]
+        tally, seed = np.zeros((2, side * side)), int(rng.integers(1 << 30))
+        via_open = np.zeros(n_buyers, dtype=bool)
+        ref = [a.copy() for a in (seller, via_open, tally)]
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        chosen, put_off = searching[:0], np.empty(0)
+        if searching.size and n_open:
+            draws = stream.random(searching.size)
+            chosen = kernels.street_choice(hx, hy, *market, draws, side, side)
+            put_off = stream.random(np.count_nonzero(chosen >= 0))
+        expected = kernels.served_buyers(
+            ref[0], ref[1], searching, chosen, open_rows, stay, put_off, call, has_contact,
+            pick, homes, ref[2], 1,
+        )  # fmt: skip
+        got = kernels.street_market(
+            *raw_state(fast)[:2], hx, hy, *market, side, side, seller, via_open,
+            searching, open_rows, stay, call, has_contact, pick, homes, tally, 1,
+        )  # fmt: skip
+        assert np.array_equal(got, expected)
+        for a, b in zip((seller, via_open, tally), ref, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()

@@ -96,6 +96,33 @@ def stream_integers(state: np.ndarray, spare: np.ndarray, high: int, size: int) 
 
 
 @njit(cache=True)
+def stream_interval(state: np.ndarray, spare: np.ndarray, top: int) -> int:
+    """numpy's `random_interval(top)`: a uniform integer in 0..top by rejection on the
+    smallest bit mask covering it, from 32-bit draws (`next_uint32`; top < 2^32)."""
+    if top == 0:
+        return 0
+    mask = np.uint64(top)
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> np.uint64(shift)
+    value = next_uint32(state, spare) & mask
+    while value > np.uint64(top):
+        value = next_uint32(state, spare) & mask
+    return np.int64(value)
+
+
+@njit(cache=True)
+def stream_permutation(state: np.ndarray, spare: np.ndarray, n: int) -> np.ndarray:
+    """`Generator.permutation(n)`, the same draws: numpy's Fisher-Yates shuffle of
+    0..n-1 from the last place down, each swapped with a place drawn by
+    `stream_interval`."""
+    out = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = stream_interval(state, spare, i)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+@njit(cache=True)
 def box_sum_counts(a: np.ndarray, r: int) -> np.ndarray:
     """Moore-neighbourhood sums of integer counts (ODD §7.16 fields, §7.4 dealers' rivals).
 
@@ -803,9 +830,62 @@ def served_buyers(
 
 
 @njit(cache=True)
-def serve(
+def street_market(
+    state: np.ndarray,
+    spare: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    ox: np.ndarray,
+    oy: np.ndarray,
+    pull: np.ndarray,
+    travel: np.ndarray,
+    reach: int,
+    tile: int,
+    width: int,
+    height: int,
     seller: np.ndarray,
-    order: np.ndarray,
+    via_open: np.ndarray,
+    search: np.ndarray,
+    open_rows: np.ndarray,
+    stay: np.ndarray,
+    call: np.ndarray,
+    has_contact: np.ndarray,
+    pick: np.ndarray,
+    homes: np.ndarray,
+    tally: np.ndarray,
+    unmet_row: int,
+) -> np.ndarray:
+    """The open market and its outcome (ODD §7.6), drawing from the market stream's
+    state: with searchers and open pitches, a uniform per searcher for its pitch
+    (`street_choice`), then one per buyer who found a pitch for police putting it off
+    (`stay`); then `served_buyers` (the street's outcome, a contact as fallback, unmet
+    demand at home). Returns the buyers with a seller (indices, in order)."""
+    chosen = search[:0]
+    put_off = np.empty(0)
+    if search.size and open_rows.size:
+        draws = np.empty(search.size)
+        for i in range(search.size):
+            draws[i] = next_double(state)
+        chosen = street_choice(hx, hy, ox, oy, pull, travel, reach, tile, draws, width, height)
+        n = 0
+        for i in range(chosen.size):
+            if chosen[i] >= 0:
+                n += 1
+        put_off = np.empty(n)
+        for i in range(n):
+            put_off[i] = next_double(state)
+    return served_buyers(
+        seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick,
+        homes, tally, unmet_row,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def serve(
+    state: np.ndarray,
+    spare: np.ndarray,
+    seller: np.ndarray,
+    served: np.ndarray,
     capacity: int,
     d_cell: np.ndarray,
     tally: np.ndarray,
@@ -820,12 +900,13 @@ def serve(
     radius: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dealer capacity, then buyers' memory of their searches (ODD §7.6), in place: the
-    buyers a seller cannot serve (`over_capacity`, `order` the served buyers in the
-    phase's shuffled order) count as unmet demand at the pitch (tally row `unmet_row`,
-    whole numbers) and go without; then `remember_search` for every buyer. Returns who
+    buyers with a seller (`served`) are shuffled (`stream_permutation`, from the market
+    stream's state); those a seller cannot serve (`over_capacity`) count as unmet demand
+    at the pitch (tally row `unmet_row`, whole numbers) and go without; then
+    `remember_search` for every buyer. Returns who
     word of mouth starts from (`trade.refer`): the sellers of today's phone purchases
     and the buyers who went without, in buyer order."""
-    over = over_capacity(seller, order, capacity)
+    over = over_capacity(seller, served[stream_permutation(state, spare, served.size)], capacity)
     for p in range(over.size):
         tally[unmet_row, d_cell[seller[over[p]]]] += 1.0
     for p in range(over.size):
@@ -2656,7 +2737,17 @@ def warm() -> None:
     calls = contact_calls(i, i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2), i, i)
     t2 = np.zeros((2, 1))
     served_buyers(i.copy(), ok[:1].copy(), i, i, i, one, one, *calls[1:4], i, t2, 0)
-    serve(i.copy(), i, 1, i, t2, 0, one.copy(), i, ok[:1], i, i, i, np.zeros((3, 3)), 1.0)
+    pcg0, spare0 = np.ones(4, dtype=np.uint64), np.zeros(2, dtype=np.uint32)
+    serve(
+        pcg0, spare0, i.copy(), i, 1, i, t2, 0, one.copy(), i, ok[:1], i, i, i,
+        np.zeros((3, 3)), 1.0,
+    )  # fmt: skip
+    street_market(
+        pcg0, spare0, i, i, i, i, one, np.ones((3, 3)), 1, 64, 3, 3, i.copy(), ok[:1].copy(),
+        i, i, one, *calls[1:4], i, t2, 0,
+    )  # fmt: skip
+    stream_interval(pcg0, spare0, 5)
+    stream_permutation(pcg0, spare0, 3)
     treatment_candidates(
         np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
     )

@@ -91,9 +91,12 @@ def run(world: World) -> None:
     # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
     # share of the furthest a buyer goes, a failure the lot (kernels.serve).
     town = world.town
+    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
     phoned, failed = kernels.serve(
+        state,
+        spare,
         seller,
-        served[rng.permutation(served.size)],
+        served,
         cm.capacity,
         d.cell,
         tally.counts,
@@ -107,6 +110,8 @@ def run(world: World) -> None:
         _distances(town.width, town.height),
         float(cu.search_radius),
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
     _refer(world, rng, phoned, failed)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
@@ -191,9 +196,9 @@ def choose_sellers(
     the buyer off (the chance to stay weighed, like dealers' risk, by what the market
     has learned police presence is worth, dealers.arrest_credibility). A buyer the
     street failed falls back on a contact, and one still without a seller counts as
-    unmet demand at home (kernels.served_buyers). The market stream's uniforms are
-    drawn here, in that order: the calls and the contact scores, the street draws, the
-    put-offs. Returns the seller row (-1: none), whether via the street, and the
+    unmet demand at home (kernels.street_market). The market stream's uniforms are
+    drawn in that order: the calls and the contact scores here, then the street draws
+    and the put-offs by kernels.street_market, from the stream's state. Returns the seller row (-1: none), whether via the street, and the
     buyers with a seller (indices, in order).
     """
     u, d, town = world.users, world.dealers, world.town
@@ -208,30 +213,26 @@ def choose_sellers(
         town.cell_x,
         town.cell_y,
     )
-    chosen = search[:0]
-    stay = np.empty(0)
-    put_off = stay
+    market, stay = _NO_MARKET, np.empty(0)
     if search.size and open_rows.size:
-        chosen = kernels.street_choice(
-            hx,
-            hy,
-            *_open_market(world, open_rows),
-            rng.random(search.size),
-            town.width,
-            town.height,
-        )
+        market = _open_market(world, open_rows)
         cells, police = d.cell[open_rows], world.visible_hours
         cu = world.config.users
         stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
-        put_off = rng.random(np.count_nonzero(chosen >= 0))
-    served = kernels.served_buyers(
+    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
+    served = kernels.street_market(
+        state,
+        spare,
+        hx,
+        hy,
+        *market,
+        town.width,
+        town.height,
         seller,
         via_open,
         search,
-        chosen,
         open_rows,
         stay,
-        put_off,
         call,
         has_contact,
         pick,
@@ -239,6 +240,8 @@ def choose_sellers(
         world.tally.counts,
         _UNMET_ROW,
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
     return seller, via_open, served
 
 
@@ -273,6 +276,15 @@ _UNITS_ROW, _REVENUE_ROW = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
 _UNMET_ROW = TALLY_INDEX["unmet_demand"]
 
 TILE = 64  # cells; the default 50x50 town is one tile
+# kernels.street_market's open market when nobody searches it: no pitches.
+_NO_MARKET = (
+    np.empty(0, dtype=np.int64),
+    np.empty(0, dtype=np.int64),
+    np.empty(0),
+    np.zeros((1, 1)),
+    0,
+    TILE,
+)
 
 
 def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = None) -> np.ndarray:
