@@ -1321,6 +1321,24 @@ def test_relocation_kernels_are_the_dealers_phase_as_it_was():
         assert np.array_equal(moved, rows)
         for fast, slow in zip((d_open, d_cell, d_left), ref, strict=True):
             assert np.array_equal(fast, slow)
+        # review_pitches: the reviewers and their offsets drawn from the stream's state
+        act, seed = rng.permutation(n_dealers)[: n_dealers // 2], int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        movers = kernels.reviewers(act, d_risk, 0.2, stream.random(act.size))
+        got = kernels.review_pitches(
+            *raw_state(fast)[:2], act, 0.2, k, 3, d_cell, d_left, cell_x, cell_y, side, side,
+            d_open, d_risk, held, 0.35,
+        )  # fmt: skip
+        assert np.array_equal(got[0], movers)
+        if movers.size:
+            dx, dy = stream.integers(-3, 4, (2, movers.size, k))
+            expected = kernels.relocation_options(
+                movers, d_cell, d_left, dx, dy, cell_x, cell_y, side, side, d_open, d_risk,
+                held, 0.35,
+            )  # fmt: skip
+            for a, b in zip(got[1:], expected, strict=True):
+                assert np.array_equal(a, b)
+        assert fast.random() == stream.random()
 
 
 def test_treatment_clients_match_the_phase_as_it_was():

@@ -1340,6 +1340,48 @@ def relocation_options(
 
 
 @njit(cache=True)
+def review_pitches(
+    state: np.ndarray,
+    spare: np.ndarray,
+    act: np.ndarray,
+    base: float,
+    k: int,
+    r: int,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+    d_open: np.ndarray,
+    d_risk: np.ndarray,
+    held: np.ndarray,
+    per_holder: float,
+) -> tuple:
+    """Who reviews its pitch today and what it weighs (ODD §7.4 relocation), drawing
+    from the dealers stream's state: a uniform per active dealer (`reviewers`), then,
+    if any reviews, `k` offsets along x for each reviewer, then `k` along y, each in
+    -r..r (`stream_integers`, as `Generator.integers(-r, r + 1, (2, n, k))` draws them),
+    and `relocation_options`. Returns the reviewers, then the options."""
+    draws = np.empty(act.size)
+    for i in range(act.size):
+        draws[i] = next_double(state)
+    movers = reviewers(act, d_risk, base, draws)
+    n = movers.size
+    if n == 0:
+        none = np.empty(0)
+        return movers, np.empty((0, k + 2), dtype=np.int64), np.empty(0, np.bool_), none, none
+    offsets = stream_integers(state, spare, 2 * r + 1, 2 * n * k) - r
+    dx = offsets[: n * k].reshape((n, k))
+    dy = offsets[n * k :].reshape((n, k))
+    cand, is_open, calls, own = relocation_options(
+        movers, d_cell, d_left, dx, dy, cell_x, cell_y, width, height, d_open, d_risk, held,
+        per_holder,
+    )  # fmt: skip
+    return movers, cand, is_open, calls, own
+
+
+@njit(cache=True)
 def relocate_dealers(
     movers: np.ndarray,
     cand: np.ndarray,
@@ -2938,6 +2980,9 @@ def warm() -> None:
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
     opts = relocation_options(i, i, i, cand, cand, i, i, 3, 3, ok[:1], f, i, 0.5)
+    review_pitches(
+        pcg, spare, i, 0.1, 1, 1, i, i, i, i, 3, 3, ok[:1], f, i, 0.5
+    )  # fmt: skip
     relocate_dealers(
         i, *opts, f, i, f, f, f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, ok[:1].copy(),
         i.copy(), i.copy(),

@@ -12,6 +12,7 @@ from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
+from marketsim.rng import raw_state, set_raw_state
 from marketsim.state import World
 
 
@@ -230,26 +231,23 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     act = d.active()
     if act.size == 0:
         return act
-    # Each reviews with the chance relocation_prob + its risk (kernels.reviewers).
-    movers = kernels.reviewers(act, d.risk, cfg.relocation_prob, rng.random(act.size))
-    if movers.size == 0:
-        return movers
     if held is None:
         held = contacts_held(world)
-    k = cfg.relocation_candidates
-    r = cfg.relocation_radius
-    # The offsets along x, then along y, in one call (the same draws as two calls: numpy
-    # draws each from the stream in turn).
-    dx, dy = rng.integers(-r, r + 1, (2, movers.size, k))
-    # The own pitch, k nearby ones and, last, the pitch it was pushed from (its own again
-    # if it has not moved), with each mover's mode, risk and customers' calls
-    # (kernels.relocation_options).
-    cand, is_open, calls, own = kernels.relocation_options(
-        movers,
+    # Each reviews with the chance relocation_prob + its risk (kernels.reviewers); each
+    # reviewer appraises its own pitch, relocation_candidates nearby ones within
+    # relocation_radius along x and y and, last, the pitch it was pushed from (its own
+    # again if it has not moved), knowing its mode, risk and customers' calls
+    # (kernels.review_pitches, drawing from the dealers stream's state).
+    state, spare, write_back = raw_state(rng)
+    movers, cand, is_open, calls, own = kernels.review_pitches(
+        state,
+        spare,
+        act,
+        cfg.relocation_prob,
+        cfg.relocation_candidates,
+        cfg.relocation_radius,
         d.cell,
         d.left_cell,
-        dx,
-        dy,
         town.cell_x,
         town.cell_y,
         town.width,
@@ -259,6 +257,10 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
         held,
         _calls_per_holder(world),
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
+    if movers.size == 0:
+        return movers
     # Each appraises its candidates and the same pitch in the other mode (closed needs
     # customers), and takes the best if it gains enough over staying as it is; a dealer
     # remembers the established pitch on its first move away and forgets it on the way
