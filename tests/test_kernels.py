@@ -1434,3 +1434,41 @@ def test_street_market_is_street_choice_then_served_buyers():
         for a, b in zip((seller, via_open, tally), ref, strict=True):
             assert np.array_equal(a, b)
         assert fast.random() == stream.random()
+
+
+@pytest.mark.parametrize("wary", [False, True])
+def test_buyers_and_calls_is_the_trade_phase_as_it_was(wary):
+    """kernels.buyers_and_calls, drawing from the stream's state, against the trade
+    phase's code before it: the buying draws in numpy, buyers_today, contact_use (with
+    wary buyers, 1 - (1 - chance) x exp(-wariness x the street's risk at home)), the
+    contact draws in numpy and contact_calls; the stream is left where numpy leaves it."""
+    rng = np.random.default_rng(67)
+    side, k = 20, 3
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    for _ in range(10):
+        n_users, n_dealers = 300, int(rng.integers(1, 40))
+        active = np.flatnonzero(rng.random(n_users) < 0.7)
+        p_buy, response = rng.random(active.size), rng.random(active.size) * 2
+        d_state, d_open = rng.integers(0, 3, n_dealers).astype(np.int8), rng.random(n_dealers) < 0.6
+        home, search = rng.integers(0, side * side, n_users), rng.random(n_users)
+        contacts = rng.integers(-1, n_dealers, (n_users, k))
+        risk = rng.random(side * side) * (rng.random(side * side) < 0.5)
+        keep = np.exp(-2.5 * risk) if wary else np.empty(0)
+        seed = int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        args = (d_state, 1, d_open, home, search, 0.3)
+        buyers, homes, dealer_ok, open_rows, street = kernels.buyers_today(
+            active, p_buy, response, stream.random(active.size), *args
+        )
+        use = 1.0 - (1.0 - street) * np.exp(-2.5 * risk[homes]) if wary else street
+        calls = kernels.contact_calls(
+            buyers, homes, contacts, dealer_ok, use, stream.random(buyers.size * (k + 1)),
+            cell_x, cell_y,
+        )  # fmt: skip
+        expected = (buyers, homes, open_rows, *calls)
+        got = kernels.buyers_and_calls(
+            raw_state(fast)[0], active, p_buy, response, *args, keep, contacts, cell_x, cell_y
+        )
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()

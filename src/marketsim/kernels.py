@@ -793,6 +793,46 @@ def contact_calls(
 
 
 @njit(cache=True)
+def buyers_and_calls(
+    state: np.ndarray,
+    active: np.ndarray,
+    p_buy: np.ndarray,
+    response: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    u_home: np.ndarray,
+    u_search: np.ndarray,
+    use_prob: float,
+    keep: np.ndarray,
+    u_contacts: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+) -> tuple:
+    """Who buys today and who calls a number (ODD §7.6), drawing from the market
+    stream's state: a uniform per active user (`buyers_today`), then, per buyer, one
+    for the call and one per contact slot (`contact_calls`). A buyer's chance to call is
+    its chance when the street is no worry, or, with wary buyers (`keep` per home cell:
+    the share of it the street's risk leaves, empty when buyers are not wary),
+    1 - (1 - that chance) x keep. Returns `buyers_today`'s buyers, homes and open
+    dealers, then `contact_calls`' results."""
+    draws = np.empty(active.size)
+    for i in range(active.size):
+        draws[i] = next_double(state)
+    buyers, homes, dealer_ok, open_rows, use = buyers_today(
+        active, p_buy, response, draws, d_state, d_active, d_open, u_home, u_search, use_prob
+    )
+    if keep.size:
+        for i in range(use.size):
+            use[i] = 1.0 - (1.0 - use[i]) * keep[homes[i]]
+    scores = np.empty(buyers.size * (u_contacts.shape[1] + 1))
+    for i in range(scores.size):
+        scores[i] = next_double(state)
+    calls = contact_calls(buyers, homes, u_contacts, dealer_ok, use, scores, cell_x, cell_y)
+    return (buyers, homes, open_rows, *calls)
+
+
+@njit(cache=True)
 def served_buyers(
     seller: np.ndarray,
     via_open: np.ndarray,
@@ -2778,6 +2818,10 @@ def warm() -> None:
     buyers_today(i, one, one, one, np.zeros(1, dtype=np.int8), 0, ok, i, one, 0.5)
     calls = contact_calls(i, i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2), i, i)
     t2 = np.zeros((2, 1))
+    buyers_and_calls(
+        np.ones(4, dtype=np.uint64), i, one, one, np.zeros(1, dtype=np.int8), 0, ok, i, one,
+        0.5, one, np.full((1, 1), -1), i, i,
+    )  # fmt: skip
     served_buyers(i.copy(), ok[:1].copy(), i, i, i, one, one, *calls[1:4], i, t2, 0)
     pcg0, spare0 = np.ones(4, dtype=np.uint64), np.zeros(2, dtype=np.uint32)
     serve(

@@ -62,35 +62,41 @@ def run(world: World) -> None:
         d.price,
         pb,
     )  # the price level: active dealers' mean price relative to the base price
-    # who buys: the chance times the demand response, one market uniform each
-    # (kernels.buyers_today, with the dealers buyers can call and the open ones)
-    buyers, homes, dealer_ok, open_rows, street = kernels.buyers_today(
+    # Who buys (the chance times the demand response), and contacts first: a buyer
+    # holding a working number calls it with its probability (`contact_use`), a random
+    # working contact (kernels.buyers_and_calls, drawing from the market stream's state).
+    town = world.town
+    state, spare, write_back = raw_state(rng)
+    buyers, homes, open_rows, *calls = kernels.buyers_and_calls(
+        state,
         active,
         p_buy,
         demand_response(full, elasticity),
-        rng.random(active.size),
         d.view("state"),
         D.ACTIVE,
         d.view("open"),
         u.home,
         u.search,
         cu.contact_use_prob,
+        _street_keep(world),
+        u.contacts,
+        town.cell_x,
+        town.cell_y,
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
     if buyers.size == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
-    # 2-3. contacts first, then the open market (choose_sellers); buyers left without a
-    # seller count as unmet demand at home
-    seller, via_open, served = choose_sellers(
-        world, rng, buyers, homes, dealer_ok, open_rows, street
-    )
+    # 3. the open market for the rest (choose_sellers); buyers left without a seller
+    # count as unmet demand at home
+    seller, via_open, served = choose_sellers(world, rng, homes, open_rows, calls)
     police = world.visible_hours
 
     # 4. capacity: shuffle, then each seller serves its first `capacity` buyers; those
     # turned away count as unmet demand at the pitch. Buyers remember how long their
     # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
     # share of the furthest a buyer goes, a failure the lot (kernels.serve).
-    town = world.town
     state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
     phoned, failed = kernels.serve(
         state,
@@ -181,38 +187,26 @@ def run(world: World) -> None:
 def choose_sellers(
     world: World,
     rng: np.random.Generator,
-    buyers: np.ndarray,
     homes: np.ndarray,
-    dealer_ok: np.ndarray,
     open_rows: np.ndarray,
-    street: np.ndarray,
+    calls: list,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
 
-    A buyer holding a working number calls it with its probability (`contact_use`,
-    from `street`, its chance when the street is no worry), a random working contact
-    (kernels.contact_calls). The rest search the open market from home: a pitch drawn
-    by attraction (`_open_market`, kernels.street_choice), where police on arrival put
-    the buyer off (the chance to stay weighed, like dealers' risk, by what the market
-    has learned police presence is worth, dealers.arrest_credibility). A buyer the
-    street failed falls back on a contact, and one still without a seller counts as
-    unmet demand at home (kernels.street_market). The market stream's uniforms are
-    drawn in that order: the calls and the contact scores here, then the street draws
-    and the put-offs by kernels.street_market, from the stream's state. Returns the seller row (-1: none), whether via the street, and the
-    buyers with a seller (indices, in order).
+    `calls`: who calls a number (kernels.contact_calls: the seller row of each buyer
+    who calls, whether it calls, holds a working number and the contact it would call,
+    whether via the street, and the searchers with their homes' x and y). The rest
+    search the open market from home: a pitch drawn by attraction (`_open_market`,
+    kernels.street_choice), where police on arrival put the buyer off (the chance to
+    stay weighed, like dealers' risk, by what the market has learned police presence is
+    worth, dealers.arrest_credibility). A buyer the street failed falls back on a
+    contact, and one still without a seller counts as unmet demand at home
+    (kernels.street_market, drawing the street's and the put-offs' uniforms from the
+    market stream's state). Returns the seller row (-1: none), whether via the street,
+    and the buyers with a seller (indices, in order).
     """
-    u, d, town = world.users, world.dealers, world.town
-    k = u.contacts.shape[1]
-    seller, call, has_contact, pick, via_open, search, hx, hy = kernels.contact_calls(
-        buyers,
-        homes,
-        u.contacts,
-        dealer_ok,
-        contact_use(world, buyers, street),
-        rng.random(buyers.size * (k + 1)),
-        town.cell_x,
-        town.cell_y,
-    )
+    d, town = world.dealers, world.town
+    seller, call, has_contact, pick, via_open, search, hx, hy = calls
     market, stay = _NO_MARKET, np.empty(0)
     if search.size and open_rows.size:
         market = _open_market(world, open_rows)
@@ -276,6 +270,7 @@ _UNITS_ROW, _REVENUE_ROW = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
 _UNMET_ROW = TALLY_INDEX["unmet_demand"]
 
 TILE = 64  # cells; the default 50x50 town is one tile
+_NOT_WARY = np.empty(0)  # kernels.buyers_and_calls: buyers not wary of the street
 # kernels.street_market's open market when nobody searches it: no pitches.
 _NO_MARKET = (
     np.empty(0, dtype=np.int64),
@@ -294,15 +289,25 @@ def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = No
     buyers who know the street market they would use is policed: closed markets give
     buyers the security open ones lack (May & Hough 2004). That street risk is the risk
     in the places known for open dealing within a buyer's reach (`street_risk`).
-    `street`, the chance without that risk, may be given (kernels.buyers_today gives it).
+    `street`, the chance without that risk, may be given (kernels.buyers_today gives it;
+    kernels.buyers_and_calls applies this rule in the trade phase).
     """
     cu = world.config.users
     if street is None:
         street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
     if cu.street_wariness == 0:
         return street
-    risk = street_risk(world)[world.users.home[buyers]]
-    return 1.0 - (1.0 - street) * np.exp(-cu.street_wariness * risk)
+    return 1.0 - (1.0 - street) * _street_keep(world)[world.users.home[buyers]]
+
+
+def _street_keep(world: World) -> np.ndarray:
+    """Per home cell, the share of a buyer's chance to walk the street that the street's
+    risk leaves it (`contact_use`): exp(-wariness x `street_risk`); empty when buyers are
+    not wary (users.street_wariness 0, the default)."""
+    cu = world.config.users
+    if cu.street_wariness == 0:
+        return _NOT_WARY
+    return np.exp(-cu.street_wariness * street_risk(world))
 
 
 def street_risk(world: World) -> np.ndarray:
