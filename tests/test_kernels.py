@@ -1472,3 +1472,35 @@ def test_buyers_and_calls_is_the_trade_phase_as_it_was(wary):
         for a, b in zip(got, expected, strict=True):
             assert np.array_equal(a, b)
         assert fast.random() == stream.random()
+
+
+def test_career_and_relapse_days_are_the_initiation_phase_as_it_was():
+    """kernels.career_day and kernels.relapse_day, drawing from the stream's state,
+    against the initiation phase's code before them (career_candidates, the draws in
+    numpy, progress_and_stop; relapse_candidates, the draws, the updates in numpy)."""
+    rng = np.random.default_rng(71)
+    for _ in range(10):
+        n = int(rng.integers(0, 400))
+        u_state, treatment = rng.integers(0, 5, n).astype(np.int8), rng.integers(0, 4, n)
+        treatment = treatment.astype(np.int8)
+        dependent, recovered_day = rng.random(n) < 0.4, rng.integers(0, 60, n)
+        tolerance, seed = rng.integers(0, 9, n), int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        ref = [a.copy() for a in (u_state, dependent, treatment, tolerance)]
+        r_state, r_dependent, r_treatment, r_tolerance = ref
+        rec, free = kernels.career_candidates(r_state, r_dependent, r_treatment, 1, 2)
+        draws = stream.random(rec.size + free.size)
+        expected = kernels.progress_and_stop(r_dependent, rec, free, draws, 0.3, 0.2, 0.4)
+        state = raw_state(fast)[0]
+        stop = kernels.career_day(state, u_state, dependent, treatment, 1, 2, 0.3, 0.2, 0.4)
+        assert np.array_equal(stop, expected) and np.array_equal(dependent, r_dependent)
+        at_risk = kernels.relapse_candidates(r_state, r_dependent, recovered_day, 3, 50, 30)
+        relapse = at_risk[stream.random(at_risk.size) < 0.25]
+        r_state[relapse], r_treatment[relapse], r_tolerance[relapse] = 1, 0, 50 + 7
+        kernels.relapse_day(
+            state, u_state, dependent, recovered_day, treatment, tolerance, 3, 1, 0, 50, 30,
+            0.25, 7,
+        )  # fmt: skip
+        for a, b in zip((u_state, dependent, treatment, tolerance), ref, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()

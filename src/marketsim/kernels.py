@@ -2725,6 +2725,58 @@ def relapse_candidates(
     return out[:n]
 
 
+@njit(cache=True)
+def career_day(
+    state: np.ndarray,
+    u_state: np.ndarray,
+    dependent: np.ndarray,
+    treatment: np.ndarray,
+    active: int,
+    in_treatment: int,
+    p_progress: float,
+    p_stop_dependent: float,
+    p_stop_recreational: float,
+) -> np.ndarray:
+    """Progression, then natural recovery (ODD §7.15), drawing from the initiation
+    stream's state: `career_candidates`, one uniform per candidate (the progression
+    draws first), then `progress_and_stop`. Returns the rows that stop, in row order."""
+    rec, free = career_candidates(u_state, dependent, treatment, active, in_treatment)
+    draws = np.empty(rec.size + free.size)
+    for i in range(draws.size):
+        draws[i] = next_double(state)
+    return progress_and_stop(
+        dependent, rec, free, draws, p_progress, p_stop_dependent, p_stop_recreational
+    )
+
+
+@njit(cache=True)
+def relapse_day(
+    state: np.ndarray,
+    u_state: np.ndarray,
+    dependent: np.ndarray,
+    recovered_day: np.ndarray,
+    treatment: np.ndarray,
+    tolerance_until: np.ndarray,
+    recovered: int,
+    active: int,
+    no_treatment: int,
+    day: int,
+    window: int,
+    p_relapse: float,
+    tolerance_loss_days: int,
+) -> None:
+    """Relapse (ODD §7.15), in place, drawing from the initiation stream's state: each
+    of `relapse_candidates` relapses when its uniform is below `p_relapse`, and is
+    active again, out of treatment, its tolerance lost for `tolerance_loss_days`."""
+    at_risk = relapse_candidates(u_state, dependent, recovered_day, recovered, day, window)
+    for i in range(at_risk.size):
+        if next_double(state) < p_relapse:
+            r = at_risk[i]
+            u_state[r] = active
+            treatment[r] = no_treatment
+            tolerance_until[r] = day + tolerance_loss_days
+
+
 # Where kernels.region_columns finds what it derives (metrics._COLUMN_PLAN).
 PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
 
@@ -3072,6 +3124,8 @@ def warm() -> None:
     career_candidates(codes, b, codes, 1, 2)
     progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
     relapse_candidates(codes, b, i, 1, 0, 1)
+    career_day(pcg, codes, b.copy(), codes, 1, 2, 0.1, 0.1, 0.1)
+    relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 
