@@ -16,6 +16,7 @@ from marketsim import kernels
 from marketsim.burnin import dump_state
 from marketsim.fields import box_sum
 from marketsim.model import MarketModel
+from marketsim.rng import raw_state, set_raw_state
 from marketsim.scenario import load_scenario
 from tests.conftest import ROOT, small
 
@@ -216,21 +217,22 @@ def test_contacts_held_matches_numpy_exactly():
 
 def test_stock_counts_custody_by_account_matches_numpy_exactly():
     """People in custody per cell and per account charged, against the record phase's
-    numpy code before the kernel; and the stocks booked into the tally in one call."""
+    numpy code before the kernel; the stocks booked into the tally in one call; and
+    kernels.book_stocks against the calls it replaced (stock_counts, its rows into the
+    tally and ledger, dealers' sales and active days on recorded days)."""
     rng = np.random.default_rng(13)
     codes = np.array([1, 2, 3, 1, 1, 2, 1, 2])  # dealer active, remanded, prison, tier; users
-    for _ in range(10):
+    for trial in range(10):
         nd, nu, n_cells, n_accounts = (int(x) for x in rng.integers(1, 200, 4))
         d_state, u_state = rng.integers(0, 5, nd).astype(np.int8), rng.integers(0, 4, nu)
         d_cell, u_home = rng.integers(0, n_cells, nd), rng.integers(0, n_cells, nu)
         u_dealer = rng.integers(-1, 3, nu)
         d_by, u_by = rng.integers(-1, n_accounts, nd), rng.integers(-1, n_accounts, nu)
         flags = rng.random(nd) < 0.5
-        stocks, custody_by = kernels.stock_counts(
-            d_state, d_cell, flags, d_state, flags, u_state.astype(np.int8), u_home,
-            rng.random(nu) < 0.5, u_state.astype(np.int8), u_dealer, d_by, u_by, n_cells,
-            n_accounts, codes,
-        )  # fmt: skip
+        dependent, u_codes = rng.random(nu) < 0.5, u_state.astype(np.int8)
+        args = (d_state, d_cell, flags, d_state, flags, u_codes, u_home, dependent, u_codes)
+        args += (u_dealer, d_by, u_by)
+        stocks, custody_by = kernels.stock_counts(*args, n_cells, n_accounts, codes)
         custody = (d_state == 2) | (d_state == 3)
         held = (u_state == 2) & (u_dealer < 0)
         in_custody = np.bincount(d_cell[custody], minlength=n_cells) + np.bincount(
@@ -246,6 +248,27 @@ def test_stock_counts_custody_by_account_matches_numpy_exactly():
             expected[row] += stocks[k]
         kernels.add_rows(values, rows, stocks, from_rows)
         assert np.array_equal(values, expected)
+        # book_stocks: the same stocks into a tally and a ledger, with sales and active days
+        tally, ledger = rng.integers(0, 9, (12, n_cells)) * 1.0, rng.random((6, n_cells))
+        touched = rng.random(6) < 0.3
+        l_rows, h_rows = rng.permutation(6)[:2], rng.permutation(10)[:2]
+        sales, total = rng.integers(0, 5, nd + 3), rng.integers(0, 50, nd + 3)
+        days, recording = rng.integers(0, 50, nd + 3), bool(trial % 2)
+        ref = [a.copy() for a in (tally, ledger, touched, total, days)]
+        r_tally, r_ledger, r_touched, r_total, r_days = ref
+        kernels.add_rows(r_tally, rows, stocks, from_rows)
+        r_touched[l_rows] = True
+        kernels.add_rows(r_ledger, l_rows, stocks, h_rows)
+        if recording:
+            r_total[:nd] += sales[:nd]
+            r_days[np.flatnonzero(d_state == 1)] += 1
+        got = kernels.book_stocks(
+            *args, n_accounts, codes, tally, rows, from_rows, ledger, touched, l_rows, h_rows,
+            recording, sales, total, days,
+        )  # fmt: skip
+        assert np.array_equal(got, custody_by)
+        for fast, slow in zip((tally, ledger, touched, total, days), ref, strict=True):
+            assert np.array_equal(fast, slow)
 
 
 def test_walk_beats_matches_numpy_exactly():
@@ -1067,3 +1090,417 @@ def test_blend_risk_matches_numpy_exactly():
     ref[act] = (1 - 0.15) * ref[act] + 0.15 * (1.0 - fading)
     kernels.blend_risk(act, risk, fading, 0.15)
     assert np.array_equal(risk, ref)
+
+
+def test_purchases_is_pay_use_and_book_as_the_trade_phase_did():
+    """kernels.purchases against the trade phase's calls before it: pay_and_use with the
+    same stream, book_purchases, the counts into the tally and ledger (add_rows), units
+    and takings queued into the tally (np.add.at in purchase order) and dealer_profit."""
+    rng = np.random.default_rng(37)
+    for trial in range(20):
+        n_users, n_dealers, n_cells, k = 300, int(rng.integers(1, 40)), int(rng.integers(1, 90)), 3
+        buyers = rng.permutation(n_users)[: rng.integers(0, 200)]
+        seller = np.where(
+            rng.random(buyers.size) < 0.8, rng.integers(0, n_dealers, buyers.size), -1
+        )
+        via_open = rng.random(buyers.size) < 0.5
+        dependent = rng.random(n_users) < 0.5
+        cash = rng.random(n_users) * 60
+        treatment = rng.integers(0, 3, n_users).astype(np.int8)
+        tolerance = rng.integers(0, 20, n_users)
+        contacts = rng.integers(-1, n_dealers, (n_users, k))
+        home, crimes = rng.integers(0, n_cells, n_users), rng.integers(0, 5, n_users)
+        d_state = rng.integers(0, 3, n_dealers).astype(np.int8)
+        price, product_risk = 5 + rng.random(n_dealers) * 20, rng.random(n_dealers)
+        cell, sales = rng.integers(0, n_cells, n_dealers), np.zeros(n_dealers, dtype=np.int64)
+        debt, profit = (
+            rng.random(n_dealers) * 50 * (rng.random(n_dealers) < 0.3),
+            rng.random(n_dealers),
+        )
+        police = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
+        pr = rng.random(kernels.N_TRADE_PARAMS)
+        pr[kernels.UNITS_DEP], pr[kernels.UNITS_REC], pr[kernels.PROCEEDS] = 1.0, 0.5, 25.0
+        pr[kernels.CRIME], pr[kernels.GAIN] = 0.9, 0.5
+        tally, ledger = rng.integers(0, 3, (14, n_cells)) * 1.0, rng.random((12, n_cells))
+        touched = rng.random(12) < 0.3
+        t_rows, c_rows = rng.permutation(12)[:8], rng.permutation(11)[:8]
+        l_rows, h_rows = rng.permutation(12)[:5], rng.permutation(11)[:5]
+        recording, seed = bool(trial % 2), int(rng.integers(1 << 30))
+        # the trade phase's calls before kernels.purchases (units and takings rows zeroed)
+        tally[12:] = 0.0
+        ref = [
+            a.copy() for a in (cash, contacts, crimes, sales, debt, profit, tally, ledger, touched)
+        ]
+        r_cash, r_contacts, r_crimes, r_sales, r_debt, r_profit, r_tally, r_ledger, r_touched = ref
+        offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
+            kernels.pay_and_use(
+                *raw_state(np.random.default_rng(seed))[:2], buyers, seller, via_open, dependent, r_cash,
+                n_users, treatment, 2, tolerance, 10, r_contacts, price, product_risk, cell,
+                police, pr,
+            )
+        )  # fmt: skip
+        counts, day_profit, *expected = kernels.book_purchases(
+            buyers, seller, via_open, offend, offences, caught, pays, public, litter, od, fatal,
+            od_risk, pr[kernels.OD_FATAL], units, home, r_crimes, cell, price, r_sales, 3.5,
+            recording, n_cells,
+        )  # fmt: skip
+        kernels.add_rows(r_tally, t_rows, counts, c_rows)
+        r_touched[l_rows] = True
+        kernels.add_rows(r_ledger, l_rows, counts, h_rows)
+        pitch = cell[seller[seller >= 0][pays]]
+        np.add.at(r_tally[12], pitch, units[pays])
+        np.add.at(r_tally[13], pitch, cost[pays])
+        kernels.dealer_profit(d_state, 1, day_profit, r_debt, r_profit, 0.4)
+        got = kernels.purchases(
+            *raw_state(np.random.default_rng(seed))[:2], buyers, seller, via_open, dependent, cash, n_users,
+            treatment, 2, tolerance, 10, contacts, home, crimes, d_state, 1, price,
+            product_risk, cell, sales, debt, profit, police, pr, 3.5, 0.4, recording, tally,
+            t_rows, c_rows, 12, 13, ledger, touched, l_rows, h_rows,
+        )  # fmt: skip
+        for fast, slow in zip(got, expected, strict=True):
+            assert np.array_equal(fast, slow)
+        for fast, slow in zip(
+            (cash, contacts, crimes, sales, debt, profit, tally, ledger, touched), ref, strict=True
+        ):
+            assert np.array_equal(fast, slow)
+
+
+def test_close_and_weigh_is_close_harm_day_then_weighted_harm():
+    """kernels.close_and_weigh against the two kernels the record phase called in turn,
+    day after day on the same buffers, recorded days and not."""
+    rng = np.random.default_rng(43)
+    for _ in range(4):
+        n_types, n_causes, n_cells = 19, 4, int(rng.integers(1, 3000))
+        by_cause, by_cell = rng.random((n_types, n_causes)), rng.random((n_types, n_cells))
+        out, types = np.zeros((n_types, n_cells)), np.zeros(n_types, dtype=bool)
+        weights, heat = rng.random((n_types, n_cells)) * 100, rng.random(n_cells)
+        weights[rng.random(n_types) < 0.2] = 0.0
+        ref = [a.copy() for a in (by_cause, by_cell, out, types, heat)]
+        for day in range(4):
+            booked = rng.random((n_types, n_causes)) < 0.4
+            today = np.where(booked[:, :, None], rng.random((n_types, n_causes, n_cells)), 0.0)
+            r_today, r_booked, record = today.copy(), booked.copy(), bool(day % 3)
+            kernels.close_harm_day(r_today, r_booked, ref[0], ref[1], record, ref[2], ref[3])
+            expected = kernels.weighted_harm(weights, ref[2], ref[3], ref[4], 0.97, 0.03)
+            got = kernels.close_and_weigh(
+                today, booked, by_cause, by_cell, record, out, types, weights, heat, 0.97, 0.03
+            )
+            assert np.array_equal(got, expected)
+            assert np.array_equal(today, r_today) and np.array_equal(booked, r_booked)
+            for fast, slow in zip((by_cause, by_cell, out, types, heat), ref, strict=True):
+                assert np.array_equal(fast, slow)
+
+
+def test_the_front_of_trade_is_the_phase_as_it_was():
+    """buyers_today, contact_calls, served_buyers and serve against the trade phase's
+    numpy code and kernel calls before them: who buys, the dealers buyers can call,
+    contacts first and who searches, the street's outcome with unmet demand at home, and
+    capacity with unmet demand at the pitch and buyers' search memory."""
+    rng = np.random.default_rng(47)
+    side, radius = 20, 7.0
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    distance = np.hypot(*np.meshgrid(np.arange(side), np.arange(side), indexing="ij"))
+    for _ in range(20):
+        n_users, n_dealers, k = 300, int(rng.integers(1, 40)), 3
+        active = np.flatnonzero(rng.random(n_users) < 0.7)
+        p_buy, response = rng.random(active.size), rng.random(active.size) * 2
+        draws = rng.random(active.size)
+        d_state, d_open = rng.integers(0, 3, n_dealers).astype(np.int8), rng.random(n_dealers) < 0.6
+        home, search = rng.integers(0, side * side, n_users), rng.random(n_users)
+        got = kernels.buyers_today(
+            active, p_buy, response, draws, d_state, 1, d_open, home, search, 0.3
+        )
+        buyers = active[draws < p_buy * response]
+        dealer_ok = np.zeros(n_dealers + 1, dtype=bool)
+        dealer_ok[:n_dealers] = d_state == 1
+        expected = (buyers, home[buyers], dealer_ok, np.flatnonzero(dealer_ok[:-1] & d_open))
+        expected += (0.3 + (1.0 - 0.3) * search[buyers],)
+        for fast, slow in zip(got, expected, strict=True):
+            assert np.array_equal(fast, slow) and fast.dtype == slow.dtype
+        homes, open_rows = expected[1], expected[3]
+        contacts = rng.integers(-1, n_dealers, (n_users, k))
+        use, draws = rng.random(buyers.size), rng.random(buyers.size * (k + 1))
+        got = kernels.contact_calls(buyers, homes, contacts, dealer_ok, use, draws, cell_x, cell_y)
+        picked = kernels.contact_choice(buyers, contacts, dealer_ok, use, draws)
+        searching = np.flatnonzero(~picked[1])
+        expected = (*picked, np.zeros(buyers.size, dtype=bool), searching)
+        expected += (cell_x[homes[searching]], cell_y[homes[searching]])
+        for fast, slow in zip(got, expected, strict=True):
+            assert np.array_equal(fast, slow)
+        seller, call, has_contact, pick, via_open, searching = got[:6]
+        chosen = np.where(rng.random(searching.size) < 0.8, -1, 0)
+        if open_rows.size:
+            chosen = np.where(chosen < 0, rng.integers(0, open_rows.size, chosen.size), -1)
+        stay, put_off = rng.random(open_rows.size), rng.random(np.count_nonzero(chosen >= 0))
+        tally = rng.integers(0, 3, (3, side * side)) * 1.0
+        ref = [a.copy() for a in (seller, via_open, tally)]
+        r_seller, r_via_open, r_tally = ref
+        kernels.street_outcome(
+            r_seller, r_via_open, searching, chosen, open_rows, stay, put_off, call,
+            has_contact, pick,
+        )  # fmt: skip
+        np.add.at(r_tally[1], homes[r_seller < 0], 1.0)
+        served = kernels.served_buyers(
+            seller, via_open, searching, chosen, open_rows, stay, put_off, call, has_contact,
+            pick, homes, tally, 1,
+        )  # fmt: skip
+        assert np.array_equal(served, np.flatnonzero(r_seller >= 0))
+        for fast, slow in zip((seller, via_open, tally), ref, strict=True):
+            assert np.array_equal(fast, slow)
+        pitch, seed = rng.integers(0, side * side, n_dealers), int(rng.integers(1 << 30))
+        ref = [a.copy() for a in (seller, tally, search)]
+        r_seller, r_tally, r_search = ref
+        stream = np.random.default_rng(seed)
+        order = served[stream.permutation(served.size)]
+        over = kernels.over_capacity(r_seller, order, 2)
+        np.add.at(r_tally[2], pitch[r_seller[over]], 1.0)
+        r_seller[over] = -1
+        kernels.remember_search(
+            r_search, buyers, r_seller, via_open, home, pitch, cell_x, cell_y, distance, radius
+        )
+        fast = np.random.default_rng(seed)
+        phoned, failed = kernels.serve(
+            *raw_state(fast)[:2], seller, served, 2, pitch, tally, 2, search, buyers, via_open,
+            home, cell_x, cell_y, distance, radius,
+        )  # fmt: skip
+        assert fast.random() == stream.random()
+        assert np.array_equal(phoned, r_seller[(r_seller >= 0) & ~via_open])
+        assert np.array_equal(failed, buyers[r_seller < 0])
+        for fast, slow in zip((seller, tally, search), ref, strict=True):
+            assert np.array_equal(fast, slow)
+
+
+def test_relocation_kernels_are_the_dealers_phase_as_it_was():
+    """relocation_options and relocate_dealers against the dealers phase's code before
+    them: candidate_pitches with the pitch pushed from as a last column, customers'
+    calls, pitch_value of the candidates and of the own pitch in the other mode,
+    best_pitch, then the mode switches and moves applied in numpy."""
+    rng = np.random.default_rng(53)
+    side = 15
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    for trial in range(20):
+        n_dealers, k = int(rng.integers(1, 60)), int(rng.integers(1, 5))
+        movers = rng.permutation(n_dealers)[: rng.integers(0, n_dealers + 1)]
+        d_cell = rng.integers(0, side * side, n_dealers)
+        d_left = np.where(rng.random(n_dealers) < 0.3, rng.integers(0, side * side, n_dealers), -1)
+        d_open, d_risk = rng.random(n_dealers) < 0.6, rng.random(n_dealers)
+        held = rng.integers(0, 6, n_dealers)
+        dx, dy = rng.integers(-3, 4, (2, movers.size, k))
+        got = kernels.relocation_options(
+            movers, d_cell, d_left, dx, dy, cell_x, cell_y, side, side, d_open, d_risk, held,
+            0.35,
+        )  # fmt: skip
+        cand = kernels.candidate_pitches(d_cell[movers], dx, dy, cell_x, cell_y, side, side)
+        left = d_left[movers]
+        cand = np.column_stack([cand, np.where(left >= 0, left, cand[:, 0])])
+        is_open, calls, own = d_open[movers], 0.35 * held[movers], d_risk[movers]
+        for fast, slow in zip(got, (cand, is_open, calls, own), strict=True):
+            assert np.array_equal(fast, slow)
+        terms = [rng.random(side * side) * 9, rng.integers(0, 6, side * side) * 1.0]
+        terms += [rng.random(side * side) * (rng.random(side * side) < 0.5)]
+        town = [rng.random(side * side), rng.random(side * side) * (trial % 2)]
+        pr = np.array([rng.random() * 20, rng.random(), rng.random() * 50, 0.4, rng.random()])
+        args = (*terms, *town, cell_x, cell_y, pr)
+        value = kernels.pitch_value(cand, is_open, calls, own, *args)
+        switched = kernels.pitch_value(cand[:, :1].copy(), ~is_open, calls, own, *args)[:, 0]
+        may_switch = ~is_open | (held[movers] >= 2)
+        best, change = kernels.best_pitch(value, switched, may_switch, 0.1)
+        ref = [a.copy() for a in (d_open, d_cell, d_left)]
+        r_open, r_cell, r_left = ref
+        flip = change & (best == cand.shape[1])
+        r_open[movers[flip]] = ~is_open[flip]
+        move = change & ~flip
+        rows = movers[move]
+        first = r_left[rows] < 0
+        r_left[rows[first]] = r_cell[rows[first]]
+        r_cell[rows] = cand[move, best[move]]
+        r_left[rows[r_cell[rows] == r_left[rows]]] = -1
+        moved = kernels.relocate_dealers(
+            movers, cand, is_open, calls, own, *args, held, 2, 0.1, d_open, d_cell, d_left
+        )
+        assert np.array_equal(moved, rows)
+        for fast, slow in zip((d_open, d_cell, d_left), ref, strict=True):
+            assert np.array_equal(fast, slow)
+        # review_pitches: the reviewers and their offsets drawn from the stream's state
+        act, seed = rng.permutation(n_dealers)[: n_dealers // 2], int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        movers = kernels.reviewers(act, d_risk, 0.2, stream.random(act.size))
+        got = kernels.review_pitches(
+            *raw_state(fast)[:2], act, 0.2, k, 3, d_cell, d_left, cell_x, cell_y, side, side,
+            d_open, d_risk, held, 0.35,
+        )  # fmt: skip
+        assert np.array_equal(got[0], movers)
+        if movers.size:
+            dx, dy = stream.integers(-3, 4, (2, movers.size, k))
+            expected = kernels.relocation_options(
+                movers, d_cell, d_left, dx, dy, cell_x, cell_y, side, side, d_open, d_risk,
+                held, 0.35,
+            )  # fmt: skip
+            for a, b in zip(got[1:], expected, strict=True):
+                assert np.array_equal(a, b)
+        assert fast.random() == stream.random()
+
+
+def test_treatment_clients_match_the_phase_as_it_was():
+    """Today's clients, their place-days in the ledger and by account, against the
+    treatment phase's numpy code before the kernel (ledger.add, accounts' bincount)."""
+    rng = np.random.default_rng(59)
+    for _ in range(10):
+        n_users, n_sites, n_cells, n_accounts = 300, int(rng.integers(1, 5)), 50, 4
+        treatment = rng.integers(0, 4, n_users).astype(np.int8)
+        site = rng.integers(0, n_sites, n_users)
+        referred_by = rng.integers(-1, n_accounts, n_users)
+        site_cells = rng.integers(0, n_cells, n_sites)
+        ledger, touched = rng.integers(0, 3, (6, n_cells)) * 1.0, np.zeros(6, dtype=bool)
+        clients = np.flatnonzero(treatment == 2)
+        expected_ledger = ledger.copy()
+        expected_ledger[4] += np.bincount(site_cells[site[clients]], minlength=n_cells) * 1.0
+        by = referred_by[clients]
+        got = kernels.treatment_clients(
+            treatment, 2, site, referred_by, site_cells, n_accounts, ledger, touched, 4
+        )
+        assert np.array_equal(got[0], clients) and np.array_equal(got[1], site[clients])
+        assert np.array_equal(got[2], np.bincount(by[by >= 0], minlength=n_accounts))
+        assert np.array_equal(ledger, expected_ledger)
+        assert touched.tolist() == [False] * 4 + [clients.size > 0, False]
+
+
+def test_kernels_draw_from_a_stream_as_numpy_does():
+    """next_double and stream_integers, on the state rng.raw_state gives, draw what the
+    numpy Generator draws, in any mix (integers use numpy's spare 32-bit half), and
+    leave the stream where numpy leaves it; a copied state put back does the same."""
+    for seed in range(60):
+        meta = np.random.default_rng(seed + 1000)
+        plan = meta.integers(1, 4, 30) * (meta.random(30) < 0.4)  # 0: a double
+        highs = meta.choice([1, 2, 3, 5, 7, 1000, 2**31 + 5, 2**32 - 1], 30)
+        ref, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        if seed % 3 == 0:  # start with a spare half
+            ref.integers(0, 3, 1), fast.integers(0, 3, 1)
+        state, spare, write_back = raw_state(fast)  # views onto the stream's own state
+        if seed % 2 or write_back:  # the copy route, for a layout the views do not match
+            state, spare, write_back = state.copy(), spare.copy(), True
+        for n, high in zip(plan.tolist(), highs.tolist(), strict=True):
+            if n == 0:
+                assert kernels.next_double(state) == ref.random()
+            else:
+                got = kernels.stream_integers(state, spare, high, n)
+                assert np.array_equal(got, ref.integers(0, high, n))
+        if write_back:
+            set_raw_state(fast, state, spare)
+        assert fast.random() == ref.random()
+        assert np.array_equal(fast.integers(0, 3, 5), ref.integers(0, 3, 5))
+
+
+def test_street_market_is_street_choice_then_served_buyers():
+    """kernels.street_market, drawing from the stream's state, against the trade phase's
+    calls before it: the street draws in numpy, street_choice, the put-offs in numpy,
+    then served_buyers; the stream is left where numpy leaves it."""
+    rng = np.random.default_rng(61)
+    side = 20
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    travel = np.where(np.hypot(*np.mgrid[0:side, 0:side]) <= 6, 0.5, 0.0)
+    for trial in range(20):
+        n_buyers, n_open = int(rng.integers(0, 150)), int(rng.integers(0, 12)) * (trial % 4 > 0)
+        homes = rng.integers(0, side * side, n_buyers)
+        searching = np.flatnonzero(rng.random(n_buyers) < 0.6)
+        open_rows = rng.permutation(40)[:n_open]
+        pitches = rng.integers(0, side * side, n_open)
+        pull, stay = rng.random(n_open) + 0.1, rng.random(n_open)
+        call = np.ones(n_buyers, dtype=bool)
+        call[searching] = False
+        has_contact = rng.random(n_buyers) < 0.5
+        pick = rng.integers(0, 40, n_buyers)
+        seller = np.where(call, pick, -1)
+        market = (cell_x[pitches], cell_y[pitches], pull, travel, 6, 64)
+        hx, hy = cell_x[homes[searching]], cell_y[homes[searching]]
+        tally, seed = np.zeros((2, side * side)), int(rng.integers(1 << 30))
+        via_open = np.zeros(n_buyers, dtype=bool)
+        ref = [a.copy() for a in (seller, via_open, tally)]
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        chosen, put_off = searching[:0], np.empty(0)
+        if searching.size and n_open:
+            draws = stream.random(searching.size)
+            chosen = kernels.street_choice(hx, hy, *market, draws, side, side)
+            put_off = stream.random(np.count_nonzero(chosen >= 0))
+        expected = kernels.served_buyers(
+            ref[0], ref[1], searching, chosen, open_rows, stay, put_off, call, has_contact,
+            pick, homes, ref[2], 1,
+        )  # fmt: skip
+        got = kernels.street_market(
+            *raw_state(fast)[:2], hx, hy, *market, side, side, seller, via_open,
+            searching, open_rows, stay, call, has_contact, pick, homes, tally, 1,
+        )  # fmt: skip
+        assert np.array_equal(got, expected)
+        for a, b in zip((seller, via_open, tally), ref, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()
+
+
+@pytest.mark.parametrize("wary", [False, True])
+def test_buyers_and_calls_is_the_trade_phase_as_it_was(wary):
+    """kernels.buyers_and_calls, drawing from the stream's state, against the trade
+    phase's code before it: the buying draws in numpy, buyers_today, contact_use (with
+    wary buyers, 1 - (1 - chance) x exp(-wariness x the street's risk at home)), the
+    contact draws in numpy and contact_calls; the stream is left where numpy leaves it."""
+    rng = np.random.default_rng(67)
+    side, k = 20, 3
+    cell_x, cell_y = np.divmod(np.arange(side * side), side)
+    for _ in range(10):
+        n_users, n_dealers = 300, int(rng.integers(1, 40))
+        active = np.flatnonzero(rng.random(n_users) < 0.7)
+        p_buy, response = rng.random(active.size), rng.random(active.size) * 2
+        d_state, d_open = rng.integers(0, 3, n_dealers).astype(np.int8), rng.random(n_dealers) < 0.6
+        home, search = rng.integers(0, side * side, n_users), rng.random(n_users)
+        contacts = rng.integers(-1, n_dealers, (n_users, k))
+        risk = rng.random(side * side) * (rng.random(side * side) < 0.5)
+        keep = np.exp(-2.5 * risk) if wary else np.empty(0)
+        seed = int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        args = (d_state, 1, d_open, home, search, 0.3)
+        buyers, homes, dealer_ok, open_rows, street = kernels.buyers_today(
+            active, p_buy, response, stream.random(active.size), *args
+        )
+        use = 1.0 - (1.0 - street) * np.exp(-2.5 * risk[homes]) if wary else street
+        calls = kernels.contact_calls(
+            buyers, homes, contacts, dealer_ok, use, stream.random(buyers.size * (k + 1)),
+            cell_x, cell_y,
+        )  # fmt: skip
+        expected = (buyers, homes, open_rows, *calls)
+        got = kernels.buyers_and_calls(
+            raw_state(fast)[0], active, p_buy, response, *args, keep, contacts, cell_x, cell_y
+        )
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()
+
+
+def test_career_and_relapse_days_are_the_initiation_phase_as_it_was():
+    """kernels.career_day and kernels.relapse_day, drawing from the stream's state,
+    against the initiation phase's code before them (career_candidates, the draws in
+    numpy, progress_and_stop; relapse_candidates, the draws, the updates in numpy)."""
+    rng = np.random.default_rng(71)
+    for _ in range(10):
+        n = int(rng.integers(0, 400))
+        u_state, treatment = rng.integers(0, 5, n).astype(np.int8), rng.integers(0, 4, n)
+        treatment = treatment.astype(np.int8)
+        dependent, recovered_day = rng.random(n) < 0.4, rng.integers(0, 60, n)
+        tolerance, seed = rng.integers(0, 9, n), int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        ref = [a.copy() for a in (u_state, dependent, treatment, tolerance)]
+        r_state, r_dependent, r_treatment, r_tolerance = ref
+        rec, free = kernels.career_candidates(r_state, r_dependent, r_treatment, 1, 2)
+        draws = stream.random(rec.size + free.size)
+        expected = kernels.progress_and_stop(r_dependent, rec, free, draws, 0.3, 0.2, 0.4)
+        state = raw_state(fast)[0]
+        stop = kernels.career_day(state, u_state, dependent, treatment, 1, 2, 0.3, 0.2, 0.4)
+        assert np.array_equal(stop, expected) and np.array_equal(dependent, r_dependent)
+        at_risk = kernels.relapse_candidates(r_state, r_dependent, recovered_day, 3, 50, 30)
+        relapse = at_risk[stream.random(at_risk.size) < 0.25]
+        r_state[relapse], r_treatment[relapse], r_tolerance[relapse] = 1, 0, 50 + 7
+        kernels.relapse_day(
+            state, u_state, dependent, recovered_day, treatment, tolerance, 3, 1, 0, 50, 30,
+            0.25, 7,
+        )  # fmt: skip
+        for a, b in zip((u_state, dependent, treatment, tolerance), ref, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()

@@ -261,10 +261,46 @@ class HarmLedger:
         self._touched.reshape(-1)[rows] = True
         kernels.add_rows(self.today.reshape(-1, self.n_cells), rows, per_cell, from_rows)
 
+    def flat_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """For kernels that book whole rows as `add_rows` does: today's counts as
+        (type x cause, cell) rows and the (type, cause) pairs booked, flat; views, to
+        add into in place (a kernel marks each row it adds to)."""
+        return self.today.reshape(-1, self.n_cells), self._touched.reshape(-1)
+
     def close_day(self, day: int, record: bool) -> np.ndarray:
         """End the day: returns the (N_HARMS, n_cells) counts, adding them to the totals if
         recorded. The array is the ledger's buffer, rewritten when the next day closes
         (`recorded_day` gives a copy); `booked_types` marks the types booked."""
+        by_type, booked = self._day_buffer(day, record)
+        kernels.close_harm_day(
+            self.today, self._touched, self._by_cause, self._by_cell, record, by_type, booked
+        )  # zeroes today's rows
+        return by_type
+
+    def close_day_weighted(
+        self, day: int, record: bool, weights: np.ndarray, heat: np.ndarray
+    ) -> np.ndarray:
+        """`close_day`, then the day's harm weighted per cell (`weights` x counts, summed
+        over types) and the recent-harm map `heat` (x 0.97, plus 0.03 x today's), in place
+        (kernels.close_and_weigh). Returns the weighted harm per cell."""
+        by_type, booked = self._day_buffer(day, record)
+        return kernels.close_and_weigh(
+            self.today,
+            self._touched,
+            self._by_cause,
+            self._by_cell,
+            record,
+            by_type,
+            booked,
+            weights,
+            heat,
+            0.97,
+            0.03,
+        )
+
+    def _day_buffer(self, day: int, record: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Archive the day's events if kept, and pick the buffer the day closes into (one
+        for recorded days, one for burn-in's) with the types it holds."""
         if record and self.keep_events:
             hs, cs = np.nonzero(self._touched)  # in (type, cause) order
             if hs.size:
@@ -273,11 +309,8 @@ class HarmLedger:
             by_type, booked = self._last_day, self._last_booked
         else:
             by_type, booked = self._unrecorded, self._unrecorded_booked
-        kernels.close_harm_day(
-            self.today, self._touched, self._by_cause, self._by_cell, record, by_type, booked
-        )  # zeroes today's rows
         self.booked_types = booked
-        return by_type
+        return by_type, booked
 
     def _archive(self, day: int, hs: np.ndarray, cs: np.ndarray, slab: np.ndarray) -> None:
         row, cell = np.nonzero(slab)

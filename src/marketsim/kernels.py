@@ -6,8 +6,12 @@ arithmetic, in the same order as the numpy code it replaced, so results are
 bit-identical: sums as numpy sums (`numpy_sum`), whole-number counts in any order
 (exact). Draws come from the phase's named stream in the numpy code's order: most
 kernels take uniforms the phase drew in numpy (unboxing a numpy Generator in a
-kernel costs about 12 us a call); `pay_and_use`, whose many draws outweigh that,
-takes the stream itself. `exp` and powers stay in numpy (ODD §3).
+kernel costs about 12 us a call, and each of its draws twice what numpy's takes);
+`pay_and_use` (called by `purchases`), whose draws' number is known only as it goes,
+draws from the stream's PCG64 state itself (`next_double`, `stream_integers`: numpy's
+own arithmetic, on the state `rng.raw_state` gives). A phase's chain of kernels may be one
+kernel calling the others (`purchases`, `book_stocks`, `close_and_weigh`): a call
+from Python costs a few microseconds, one between kernels nothing. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
@@ -20,6 +24,102 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+# PCG64, numpy's default bit generator, for kernels that draw from a stream themselves
+# (`rng.raw_state` gives its state): the multiplier of its 128-bit LCG, and 2^32 - 1.
+_PCG_MULT_HI = np.uint64(2549297995355413924)
+_PCG_MULT_LO = np.uint64(4865540595714422341)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _mul_high(a: np.uint64, b: np.uint64) -> np.uint64:
+    """The high 64 bits of the 128-bit product a x b, from 32-bit halves."""
+    a_lo, a_hi, b_lo, b_hi = a & _LOW32, a >> np.uint64(32), b & _LOW32, b >> np.uint64(32)
+    lo_lo, hi_lo, lo_hi = a_lo * b_lo, a_hi * b_lo, a_lo * b_hi
+    cross = (lo_lo >> np.uint64(32)) + (hi_lo & _LOW32) + lo_hi
+    return (hi_lo >> np.uint64(32)) + (cross >> np.uint64(32)) + a_hi * b_hi
+
+
+@njit(cache=True)
+def next_uint64(state: np.ndarray) -> np.uint64:
+    """The stream's next 64-bit output, as numpy's PCG64 makes it (ODD §3, named
+    streams): the 128-bit state (state[0] low, state[1] high words) times the multiplier
+    plus the increment (state[2], state[3]), then the XSL-RR output of the new state."""
+    s_lo, s_hi = state[0], state[1]
+    lo = s_lo * _PCG_MULT_LO
+    hi = _mul_high(s_lo, _PCG_MULT_LO) + s_lo * _PCG_MULT_HI + s_hi * _PCG_MULT_LO
+    new_lo = lo + state[2]
+    carry = np.uint64(1) if new_lo < lo else np.uint64(0)
+    new_hi = hi + state[3] + carry
+    state[0], state[1] = new_lo, new_hi
+    rot = new_hi >> np.uint64(58)
+    x = new_hi ^ new_lo
+    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@njit(cache=True)
+def next_double(state: np.ndarray) -> float:
+    """`Generator.random()`: the top 53 bits of the next output, over 2^53."""
+    return float(next_uint64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def next_uint32(state: np.ndarray, spare: np.ndarray) -> np.uint64:
+    """numpy's 32-bit draw: the buffered high half of the last 64-bit output if there
+    is one (`spare`: a flag, then the half), else the low half of a new one."""
+    if spare[0]:
+        spare[0] = 0
+        return np.uint64(spare[1])
+    value = next_uint64(state)
+    spare[0], spare[1] = 1, value >> np.uint64(32)
+    return value & _LOW32
+
+
+@njit(cache=True)
+def stream_integers(state: np.ndarray, spare: np.ndarray, high: int, size: int) -> np.ndarray:
+    """`Generator.integers(0, high, size)` for 1 <= high < 2^32, the same draws: numpy's
+    Lemire rejection on 32-bit draws (`next_uint32`), none when high is 1."""
+    out = np.zeros(size, dtype=np.int64)
+    span = np.uint64(high - 1)
+    if span == 0:
+        return out
+    excl = span + np.uint64(1)
+    threshold = (_LOW32 - span) % excl
+    for i in range(size):
+        m = next_uint32(state, spare) * excl
+        if (m & _LOW32) < excl:
+            while (m & _LOW32) < threshold:
+                m = next_uint32(state, spare) * excl
+        out[i] = np.int64(m >> np.uint64(32))
+    return out
+
+
+@njit(cache=True)
+def stream_interval(state: np.ndarray, spare: np.ndarray, top: int) -> int:
+    """numpy's `random_interval(top)`: a uniform integer in 0..top by rejection on the
+    smallest bit mask covering it, from 32-bit draws (`next_uint32`; top < 2^32)."""
+    if top == 0:
+        return 0
+    mask = np.uint64(top)
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> np.uint64(shift)
+    value = next_uint32(state, spare) & mask
+    while value > np.uint64(top):
+        value = next_uint32(state, spare) & mask
+    return np.int64(value)
+
+
+@njit(cache=True)
+def stream_permutation(state: np.ndarray, spare: np.ndarray, n: int) -> np.ndarray:
+    """`Generator.permutation(n)`, the same draws: numpy's Fisher-Yates shuffle of
+    0..n-1 from the last place down, each swapped with a place drawn by
+    `stream_interval`."""
+    out = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = stream_interval(state, spare, i)
+        out[i], out[j] = out[j], out[i]
+    return out
 
 
 @njit(cache=True)
@@ -607,6 +707,273 @@ def remember_search(
 
 
 @njit(cache=True)
+def buyers_today(
+    active: np.ndarray,
+    p_buy: np.ndarray,
+    response: np.ndarray,
+    draws: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    u_home: np.ndarray,
+    u_search: np.ndarray,
+    use_prob: float,
+) -> tuple:
+    """Who buys today, and what the choice of sellers starts from (ODD §7.6).
+
+    Active user `active[i]` buys when its uniform `draws[i]` (the market stream's, drawn
+    by the phase) falls below its chance `p_buy[i]` times the demand response
+    `response[i]`. Returns the buyers, their homes, which dealer rows can be called
+    (active; one more slot, False, pads a contact of -1), the active open dealers' rows,
+    and each buyer's chance to call a number held when the street is not a worry:
+    `use_prob`, rising to 1 with the share of its recent searches that failed.
+    """
+    n = 0
+    for i in range(active.size):
+        if draws[i] < p_buy[i] * response[i]:
+            n += 1
+    buyers = np.empty(n, dtype=np.int64)
+    homes = np.empty(n, dtype=np.int64)
+    street = np.empty(n)
+    j = 0
+    for i in range(active.size):
+        if draws[i] < p_buy[i] * response[i]:
+            b = active[i]
+            buyers[j], homes[j] = b, u_home[b]
+            street[j] = use_prob + (1.0 - use_prob) * u_search[b]
+            j += 1
+    dealer_ok = np.zeros(d_state.size + 1, dtype=np.bool_)
+    n_open = 0
+    for r in range(d_state.size):
+        dealer_ok[r] = d_state[r] == d_active
+        if dealer_ok[r] and d_open[r]:
+            n_open += 1
+    open_rows = np.empty(n_open, dtype=np.int64)
+    j = 0
+    for r in range(d_state.size):
+        if dealer_ok[r] and d_open[r]:
+            open_rows[j] = r
+            j += 1
+    return buyers, homes, dealer_ok, open_rows, street
+
+
+@njit(cache=True)
+def contact_calls(
+    buyers: np.ndarray,
+    homes: np.ndarray,
+    u_contacts: np.ndarray,
+    dealer_ok: np.ndarray,
+    contact_use: np.ndarray,
+    draws: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+) -> tuple:
+    """`contact_choice` (ODD §7.6, contacts first), and who searches the street instead:
+    the buyers who do not call, and their homes' x and y. Returns the seller row of each
+    buyer who calls (-1 for the rest), whether it calls, holds a working number and the
+    contact it would call, whether it bought on the street (none yet), and the searchers
+    (indices into `buyers`) with their homes' x and y."""
+    seller, call, has_contact, pick = contact_choice(
+        buyers, u_contacts, dealer_ok, contact_use, draws
+    )
+    n = 0
+    for i in range(call.size):
+        if not call[i]:
+            n += 1
+    search = np.empty(n, dtype=np.int64)
+    hx = np.empty(n, dtype=cell_x.dtype)
+    hy = np.empty(n, dtype=cell_y.dtype)
+    j = 0
+    for i in range(call.size):
+        if not call[i]:
+            search[j], hx[j], hy[j] = i, cell_x[homes[i]], cell_y[homes[i]]
+            j += 1
+    via_open = np.zeros(buyers.size, dtype=np.bool_)
+    return seller, call, has_contact, pick, via_open, search, hx, hy
+
+
+@njit(cache=True)
+def buyers_and_calls(
+    state: np.ndarray,
+    active: np.ndarray,
+    p_buy: np.ndarray,
+    response: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    u_home: np.ndarray,
+    u_search: np.ndarray,
+    use_prob: float,
+    keep: np.ndarray,
+    u_contacts: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+) -> tuple:
+    """Who buys today and who calls a number (ODD §7.6), drawing from the market
+    stream's state: a uniform per active user (`buyers_today`), then, per buyer, one
+    for the call and one per contact slot (`contact_calls`). A buyer's chance to call is
+    its chance when the street is no worry, or, with wary buyers (`keep` per home cell:
+    the share of it the street's risk leaves, empty when buyers are not wary),
+    1 - (1 - that chance) x keep. Returns `buyers_today`'s buyers, homes and open
+    dealers, then `contact_calls`' results."""
+    draws = np.empty(active.size)
+    for i in range(active.size):
+        draws[i] = next_double(state)
+    buyers, homes, dealer_ok, open_rows, use = buyers_today(
+        active, p_buy, response, draws, d_state, d_active, d_open, u_home, u_search, use_prob
+    )
+    if keep.size:
+        for i in range(use.size):
+            use[i] = 1.0 - (1.0 - use[i]) * keep[homes[i]]
+    scores = np.empty(buyers.size * (u_contacts.shape[1] + 1))
+    for i in range(scores.size):
+        scores[i] = next_double(state)
+    calls = contact_calls(buyers, homes, u_contacts, dealer_ok, use, scores, cell_x, cell_y)
+    return (buyers, homes, open_rows, *calls)
+
+
+@njit(cache=True)
+def served_buyers(
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    search: np.ndarray,
+    chosen: np.ndarray,
+    open_rows: np.ndarray,
+    stay: np.ndarray,
+    draws: np.ndarray,
+    call: np.ndarray,
+    has_contact: np.ndarray,
+    pick: np.ndarray,
+    homes: np.ndarray,
+    tally: np.ndarray,
+    unmet_row: int,
+) -> np.ndarray:
+    """`street_outcome` (ODD §7.6, who buys on the street), then the buyers left
+    without a seller counted as unmet demand at home (tally row `unmet_row`, whole
+    numbers: exact in any order). Returns the buyers with a seller (indices, in order)."""
+    street_outcome(
+        seller, via_open, search, chosen, open_rows, stay, draws, call, has_contact, pick
+    )
+    n = 0
+    for i in range(seller.size):
+        if seller[i] < 0:
+            tally[unmet_row, homes[i]] += 1.0
+        else:
+            n += 1
+    served = np.empty(n, dtype=np.int64)
+    j = 0
+    for i in range(seller.size):
+        if seller[i] >= 0:
+            served[j] = i
+            j += 1
+    return served
+
+
+@njit(cache=True)
+def street_market(
+    state: np.ndarray,
+    spare: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    ox: np.ndarray,
+    oy: np.ndarray,
+    pull: np.ndarray,
+    travel: np.ndarray,
+    reach: int,
+    tile: int,
+    width: int,
+    height: int,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    search: np.ndarray,
+    open_rows: np.ndarray,
+    stay: np.ndarray,
+    call: np.ndarray,
+    has_contact: np.ndarray,
+    pick: np.ndarray,
+    homes: np.ndarray,
+    tally: np.ndarray,
+    unmet_row: int,
+) -> np.ndarray:
+    """The open market and its outcome (ODD §7.6), drawing from the market stream's
+    state: with searchers and open pitches, a uniform per searcher for its pitch
+    (`street_choice`), then one per buyer who found a pitch for police putting it off
+    (`stay`); then `served_buyers` (the street's outcome, a contact as fallback, unmet
+    demand at home). Returns the buyers with a seller (indices, in order)."""
+    chosen = search[:0]
+    put_off = np.empty(0)
+    if search.size and open_rows.size:
+        draws = np.empty(search.size)
+        for i in range(search.size):
+            draws[i] = next_double(state)
+        chosen = street_choice(hx, hy, ox, oy, pull, travel, reach, tile, draws, width, height)
+        n = 0
+        for i in range(chosen.size):
+            if chosen[i] >= 0:
+                n += 1
+        put_off = np.empty(n)
+        for i in range(n):
+            put_off[i] = next_double(state)
+    return served_buyers(
+        seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick,
+        homes, tally, unmet_row,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def serve(
+    state: np.ndarray,
+    spare: np.ndarray,
+    seller: np.ndarray,
+    served: np.ndarray,
+    capacity: int,
+    d_cell: np.ndarray,
+    tally: np.ndarray,
+    unmet_row: int,
+    u_search: np.ndarray,
+    buyers: np.ndarray,
+    via_open: np.ndarray,
+    home: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    distance: np.ndarray,
+    radius: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dealer capacity, then buyers' memory of their searches (ODD §7.6), in place: the
+    buyers with a seller (`served`) are shuffled (`stream_permutation`, from the market
+    stream's state); those a seller cannot serve (`over_capacity`) count as unmet demand
+    at the pitch (tally row `unmet_row`, whole numbers) and go without; then
+    `remember_search` for every buyer. Returns who
+    word of mouth starts from (`trade.refer`): the sellers of today's phone purchases
+    and the buyers who went without, in buyer order."""
+    over = over_capacity(seller, served[stream_permutation(state, spare, served.size)], capacity)
+    for p in range(over.size):
+        tally[unmet_row, d_cell[seller[over[p]]]] += 1.0
+    for p in range(over.size):
+        seller[over[p]] = -1
+    remember_search(
+        u_search, buyers, seller, via_open, home, d_cell, cell_x, cell_y, distance, radius
+    )
+    n_phoned = n_failed = 0
+    for i in range(seller.size):
+        if seller[i] < 0:
+            n_failed += 1
+        elif not via_open[i]:
+            n_phoned += 1
+    phoned = np.empty(n_phoned, dtype=np.int64)
+    failed = np.empty(n_failed, dtype=np.int64)
+    n_phoned = n_failed = 0
+    for i in range(seller.size):
+        if seller[i] < 0:
+            failed[n_failed] = buyers[i]
+            n_failed += 1
+        elif not via_open[i]:
+            phoned[n_phoned] = seller[i]
+            n_phoned += 1
+    return phoned, failed
+
+
+@njit(cache=True)
 def presence_day(
     visible: np.ndarray,
     presence: np.ndarray,
@@ -975,6 +1342,152 @@ def best_pitch(
     return best, change
 
 
+@njit(cache=True)
+def relocation_options(
+    movers: np.ndarray,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+    d_open: np.ndarray,
+    d_risk: np.ndarray,
+    held: np.ndarray,
+    per_holder: float,
+) -> tuple:
+    """What each reviewing dealer weighs (ODD §7.4 relocation): its candidate pitches,
+    `candidate_pitches` (its own, then the drawn offsets) and last the established pitch
+    it was pushed from (`d_left`; its own again if it has not moved); its mode, its
+    perceived risk, and its customers' expected calls (`per_holder` x the users holding
+    its number, `held`)."""
+    first = candidate_pitches(d_cell[movers], dx, dy, cell_x, cell_y, width, height)
+    n, k = first.shape
+    cand = np.empty((n, k + 1), dtype=np.int64)
+    is_open = np.empty(n, dtype=np.bool_)
+    calls = np.empty(n)
+    own = np.empty(n)
+    for i in range(n):
+        r = movers[i]
+        for j in range(k):
+            cand[i, j] = first[i, j]
+        cand[i, k] = d_left[r] if d_left[r] >= 0 else first[i, 0]
+        is_open[i], own[i] = d_open[r], d_risk[r]
+        calls[i] = per_holder * held[r]
+    return cand, is_open, calls, own
+
+
+@njit(cache=True)
+def review_pitches(
+    state: np.ndarray,
+    spare: np.ndarray,
+    act: np.ndarray,
+    base: float,
+    k: int,
+    r: int,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+    d_open: np.ndarray,
+    d_risk: np.ndarray,
+    held: np.ndarray,
+    per_holder: float,
+) -> tuple:
+    """Who reviews its pitch today and what it weighs (ODD §7.4 relocation), drawing
+    from the dealers stream's state: a uniform per active dealer (`reviewers`), then,
+    if any reviews, `k` offsets along x for each reviewer, then `k` along y, each in
+    -r..r (`stream_integers`, as `Generator.integers(-r, r + 1, (2, n, k))` draws them),
+    and `relocation_options`. Returns the reviewers, then the options."""
+    draws = np.empty(act.size)
+    for i in range(act.size):
+        draws[i] = next_double(state)
+    movers = reviewers(act, d_risk, base, draws)
+    n = movers.size
+    if n == 0:
+        none = np.empty(0)
+        return movers, np.empty((0, k + 2), dtype=np.int64), np.empty(0, np.bool_), none, none
+    offsets = stream_integers(state, spare, 2 * r + 1, 2 * n * k) - r
+    dx = offsets[: n * k].reshape((n, k))
+    dy = offsets[n * k :].reshape((n, k))
+    cand, is_open, calls, own = relocation_options(
+        movers, d_cell, d_left, dx, dy, cell_x, cell_y, width, height, d_open, d_risk, held,
+        per_holder,
+    )  # fmt: skip
+    return movers, cand, is_open, calls, own
+
+
+@njit(cache=True)
+def relocate_dealers(
+    movers: np.ndarray,
+    cand: np.ndarray,
+    is_open: np.ndarray,
+    calls: np.ndarray,
+    own: np.ndarray,
+    demand: np.ndarray,
+    rivals: np.ndarray,
+    place: np.ndarray,
+    guardianship: np.ndarray,
+    violence_near: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    pr: np.ndarray,
+    held: np.ndarray,
+    min_contacts: int,
+    relocation_gain: float,
+    d_open: np.ndarray,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+) -> np.ndarray:
+    """Stay, move or switch mode (ODD §7.4 relocation), in place: each reviewing dealer
+    appraises its candidates (`pitch_value`) and its own pitch in the other mode (closed
+    only with at least `min_contacts` customers holding its number), takes the best
+    (`best_pitch`) if it gains enough, switches mode or moves, remembering the
+    established pitch on its first move away and forgetting it on the way back.
+    Returns the rows that moved."""
+    n = movers.size
+    value = pitch_value(
+        cand, is_open, calls, own, demand, rivals, place, guardianship, violence_near,
+        cell_x, cell_y, pr,
+    )  # fmt: skip
+    here = np.empty((n, 1), dtype=np.int64)
+    other = np.empty(n, dtype=np.bool_)
+    may_switch = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        here[i, 0], other[i] = cand[i, 0], not is_open[i]
+        may_switch[i] = other[i] or held[movers[i]] >= min_contacts
+    switched = pitch_value(
+        here, other, calls, own, demand, rivals, place, guardianship, violence_near,
+        cell_x, cell_y, pr,
+    )[:, 0]  # fmt: skip
+    best, change = best_pitch(value, switched, may_switch, relocation_gain)
+    n_moved = 0
+    for i in range(n):
+        if change[i] and best[i] != cand.shape[1]:
+            n_moved += 1
+    moved = np.empty(n_moved, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if not change[i]:
+            continue
+        r = movers[i]
+        if best[i] == cand.shape[1]:  # the same pitch in the other mode
+            d_open[r] = other[i]
+            continue
+        if d_left[r] < 0:
+            d_left[r] = d_cell[r]
+        d_cell[r] = cand[i, best[i]]
+        if d_cell[r] == d_left[r]:
+            d_left[r] = -1
+        moved[m] = r
+        m += 1
+    return moved
+
+
 # Indices into pitch_value's parameter array (the dealers phase fills it).
 PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
 N_PITCH_PARAMS = 5
@@ -1164,7 +1677,8 @@ def fields_day(
 
 @njit(cache=True)
 def pay_and_use(
-    rng,
+    state: np.ndarray,
+    spare: np.ndarray,
     buyers: np.ndarray,
     seller: np.ndarray,
     via_open: np.ndarray,
@@ -1192,7 +1706,8 @@ def pay_and_use(
     public with a chance rising with police at the pitch (open purchases only;
     Kerr 2005), public use may leave litter, and overdose risk rises with product
     risk, rushed or public use and lost tolerance. `pr` holds the parameters
-    (indices below). Draws from `rng` in the order of the numpy code it replaced.
+    (indices below). Draws from the market stream (its PCG64 `state` and `spare` half,
+    `rng.raw_state`: no Generator to unbox) in the order of the numpy code it replaced.
     Returns, per purchase: offend, offences, caught, pays, public, litter,
     overdose, fatal, the chance of the overdose (0 where the buyer did not pay), and
     cost and units.
@@ -1208,7 +1723,7 @@ def pay_and_use(
     offend = np.zeros(n, dtype=np.bool_)
     offences = np.zeros(n)
     for i in range(n):
-        r = rng.random()
+        r = next_double(state)
         p = pr[CRIME] * (pr[CRIME_KEPT] if u_treatment[b[i]] == in_treatment else 1.0)
         offend[i] = u_cash[b[i]] < cost[i] and u_dependent[b[i]] and r < p
         if offend[i]:
@@ -1217,7 +1732,7 @@ def pay_and_use(
     caught = np.zeros(n, dtype=np.bool_)
     if offend.any():
         for i in range(n):
-            r = rng.random()
+            r = next_double(state)
             caught[i] = offend[i] and r < pr[CAUGHT + int(offences[i])]
     pays = np.empty(n, dtype=np.bool_)
     for i in range(n):
@@ -1230,7 +1745,7 @@ def pay_and_use(
     # An open purchase may give the buyer the dealer's number (a free slot, else a random one).
     gain = np.zeros(paid.size, dtype=np.bool_)
     for a in range(paid.size):
-        r = rng.random()
+        r = next_double(state)
         gain[a] = via_open[ok[paid[a]]] and r < pr[GAIN]
     if gain.any():
         new = np.zeros(paid.size, dtype=np.bool_)
@@ -1238,7 +1753,7 @@ def pay_and_use(
             i = paid[a]
             new[a] = gain[a] and not holds_number(u_contacts, b[i], s[i])
         learners = paid[new]
-        slots = rng.integers(0, u_contacts.shape[1], learners.size)
+        slots = stream_integers(state, spare, u_contacts.shape[1], learners.size)
         learn_numbers(u_contacts, b[learners], s[learners], slots)
     public = np.zeros(n, dtype=np.bool_)
     litter = np.zeros(n, dtype=np.bool_)
@@ -1246,16 +1761,16 @@ def pay_and_use(
     fatal = np.zeros(n, dtype=np.bool_)
     od_risk = np.zeros(n)
     for i in paid:
-        r = rng.random()
+        r = next_double(state)
         is_open = via_open[ok[i]]
         here = police[d_cell[s[i]]]
         p = pr[PUBLIC_BASE] + pr[PUBLIC_PER_HOUR] * here if is_open else 0.0
         public[i] = r < min(1.0, p)
     for i in paid:
-        r = rng.random()
+        r = next_double(state)
         litter[i] = public[i] and r < pr[LITTER]
     for i in paid:
-        r = rng.random()
+        r = next_double(state)
         is_open = via_open[ok[i]]
         p = pr[OD_BASE] * (1.0 if u_dependent[b[i]] else 0.3)
         p = p * (1.0 + pr[OD_PRODUCT] * d_product_risk[s[i]])
@@ -1267,7 +1782,7 @@ def pay_and_use(
     if overdose.any():
         for i in paid:
             if overdose[i]:
-                fatal[i] = rng.random() < pr[OD_FATAL]
+                fatal[i] = next_double(state) < pr[OD_FATAL]
     return offend, offences, caught, pays, public, litter, overdose, fatal, od_risk, cost, units
 
 
@@ -1349,6 +1864,44 @@ def treatment_candidates(
 # Indices into client_day's parameter array (the treatment phase fills it).
 CD_APPOINTMENT, CD_MISSED_PER_HOUR, CD_DROPOUT, CD_MISSED_BOOST = range(4)
 N_CLIENT_PARAMS = 4
+
+
+@njit(cache=True)
+def treatment_clients(
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_site: np.ndarray,
+    u_referred_by: np.ndarray,
+    site_cells: np.ndarray,
+    n_accounts: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_row: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Today's treatment clients (ODD §7.13): the users in treatment (u_treatment ==
+    in_treatment), in row order, and their sites; each books a treatment place-day at
+    its site's cell into the harm ledger's row `ledger_row` (of `ledger`, its (type x
+    cause, cell) rows, marked in `touched`: whole numbers, exact in any order). Also
+    returns the place-days by the account charged with them (`u_referred_by`, -1:
+    nobody's)."""
+    n = 0
+    for r in range(u_treatment.size):
+        if u_treatment[r] == in_treatment:
+            n += 1
+    clients = np.empty(n, dtype=np.int64)
+    site = np.empty(n, dtype=np.int64)
+    by_account = np.zeros(n_accounts, dtype=np.int64)
+    i = 0
+    for r in range(u_treatment.size):
+        if u_treatment[r] == in_treatment:
+            clients[i], site[i] = r, u_site[r]
+            ledger[ledger_row, site_cells[u_site[r]]] += 1.0
+            if u_referred_by[r] >= 0:
+                by_account[u_referred_by[r]] += 1
+            i += 1
+    if n:
+        touched[ledger_row] = True
+    return clients, site, by_account
 
 
 @njit(cache=True)
@@ -1495,6 +2048,119 @@ def book_purchases(
     )
 
 
+@njit(cache=True)
+def purchases(
+    state: np.ndarray,
+    spare: np.ndarray,
+    buyers: np.ndarray,
+    seller: np.ndarray,
+    via_open: np.ndarray,
+    u_dependent: np.ndarray,
+    u_cash: np.ndarray,
+    n_users: int,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_tolerance_until: np.ndarray,
+    day: int,
+    u_contacts: np.ndarray,
+    u_home: np.ndarray,
+    u_crimes: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_price: np.ndarray,
+    d_product_risk: np.ndarray,
+    d_cell: np.ndarray,
+    d_sales: np.ndarray,
+    d_debt: np.ndarray,
+    d_profit: np.ndarray,
+    police: np.ndarray,
+    pr: np.ndarray,
+    unit_cost: float,
+    repay_share: float,
+    recording: bool,
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    count_rows: np.ndarray,
+    units_row: int,
+    revenue_row: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    harm_rows: np.ndarray,
+) -> tuple:
+    """Today's purchases from payment to the books (ODD §7.7-7.9, §7.17), in one call:
+    `pay_and_use` (paying, acquisitive crime, contacts gained, use and its risks, with
+    the market stream's state), `book_purchases` (what they did per cell and person),
+    then, in the trade phase's order, the counts into the tally (`tally`, the day's
+    (metric, cell) values: count row `count_rows[k]` into `tally_rows[k]`) and the harm
+    ledger (`ledger`, its (type x cause, cell) rows, marked in `touched`); each paid
+    purchase's units and cost into the tally rows `units_row` and `revenue_row` at its
+    pitch, in purchase order (only trade adds to these rows, so the floats are those
+    of the tally's queued adds); and the dealers' smoothed profit (`dealer_profit`).
+    Returns the users caught offending and where, and the users who overdosed and
+    whether fatally.
+    """
+    offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = pay_and_use(
+        state,
+        spare,
+        buyers,
+        seller,
+        via_open,
+        u_dependent,
+        u_cash,
+        n_users,
+        u_treatment,
+        in_treatment,
+        u_tolerance_until,
+        day,
+        u_contacts,
+        d_price,
+        d_product_risk,
+        d_cell,
+        police,
+        pr,
+    )
+    counts, profit, caught_users, caught_cells, victims, died = book_purchases(
+        buyers,
+        seller,
+        via_open,
+        offend,
+        offences,
+        caught,
+        pays,
+        public,
+        litter,
+        od,
+        fatal,
+        od_risk,
+        pr[OD_FATAL],
+        units,
+        u_home,
+        u_crimes,
+        d_cell,
+        d_price,
+        d_sales,
+        unit_cost,
+        recording,
+        tally.shape[1],
+    )
+    add_rows(tally, tally_rows, counts, count_rows)
+    for k in range(ledger_rows.size):
+        touched[ledger_rows[k]] = True
+    add_rows(ledger, ledger_rows, counts, harm_rows)
+    i = 0
+    for a in range(seller.size):
+        if seller[a] < 0:
+            continue
+        if pays[i]:
+            pitch = d_cell[seller[a]]
+            tally[units_row, pitch] += units[i]
+            tally[revenue_row, pitch] += cost[i]
+        i += 1
+    dealer_profit(d_state, d_active, profit, d_debt, d_profit, repay_share)
+    return caught_users, caught_cells, victims, died
+
+
 # Rows of stock_counts' result, in the order the record phase books them.
 (
     ACTIVE_DEALERS,
@@ -1571,6 +2237,71 @@ def stock_counts(
         elif u_treatment[r] == codes[7]:
             out[WAITING, h] += 1
     return out, custody_by
+
+
+@njit(cache=True)
+def book_stocks(
+    d_state: np.ndarray,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    d_tier: np.ndarray,
+    d_exploits: np.ndarray,
+    u_state: np.ndarray,
+    u_home: np.ndarray,
+    u_dependent: np.ndarray,
+    u_treatment: np.ndarray,
+    u_dealer: np.ndarray,
+    d_arrested_by: np.ndarray,
+    u_arrested_by: np.ndarray,
+    n_accounts: int,
+    codes: np.ndarray,
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    stock_rows: np.ndarray,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    harm_rows: np.ndarray,
+    recording: bool,
+    d_sales: np.ndarray,
+    d_sales_total: np.ndarray,
+    d_days_active: np.ndarray,
+) -> np.ndarray:
+    """The day's stocks into the books (ODD §7.17), in one call: `stock_counts`, then
+    its rows into the tally (`tally`, the day's (metric, cell) values: stock row
+    `stock_rows[k]` into `tally_rows[k]`) and the harm ledger (`ledger`, its (type x
+    cause, cell) rows, marked in `touched`), as `add_rows` adds them; on a recorded day
+    each dealer's sales today join its total and active dealers (codes[0]) count one
+    more active day. Returns the people in custody by the account charged with it.
+    Whole numbers throughout: exact.
+    """
+    stocks, custody_by = stock_counts(
+        d_state,
+        d_cell,
+        d_open,
+        d_tier,
+        d_exploits,
+        u_state,
+        u_home,
+        u_dependent,
+        u_treatment,
+        u_dealer,
+        d_arrested_by,
+        u_arrested_by,
+        tally.shape[1],
+        n_accounts,
+        codes,
+    )
+    add_rows(tally, tally_rows, stocks, stock_rows)
+    for k in range(ledger_rows.size):
+        touched[ledger_rows[k]] = True
+    add_rows(ledger, ledger_rows, stocks, harm_rows)
+    if recording:
+        for r in range(d_state.size):
+            d_sales_total[r] += d_sales[r]
+            if d_state[r] == codes[0]:
+                d_days_active[r] += 1
+    return custody_by
 
 
 @njit(cache=True)
@@ -1717,6 +2448,27 @@ def weighted_harm(
     for x in range(n_cells):
         heat[x] = heat[x] * keep + fresh * out[x]
     return out
+
+
+@njit(cache=True)
+def close_and_weigh(
+    today: np.ndarray,
+    touched: np.ndarray,
+    by_cause: np.ndarray,
+    by_cell: np.ndarray,
+    record: bool,
+    out: np.ndarray,
+    booked: np.ndarray,
+    weights: np.ndarray,
+    heat: np.ndarray,
+    keep: float,
+    fresh: float,
+) -> np.ndarray:
+    """Close the harm ledger's day and weigh it (ODD §7.17 recording), in one call:
+    `close_harm_day`, then `weighted_harm` of the day's counts by type. Returns the
+    weighted harm per cell; `heat` is updated in place."""
+    close_harm_day(today, touched, by_cause, by_cell, record, out, booked)
+    return weighted_harm(weights, out, booked, heat, keep, fresh)
 
 
 # Parameters of kernels.detection_exposure, by index.
@@ -1973,6 +2725,58 @@ def relapse_candidates(
     return out[:n]
 
 
+@njit(cache=True)
+def career_day(
+    state: np.ndarray,
+    u_state: np.ndarray,
+    dependent: np.ndarray,
+    treatment: np.ndarray,
+    active: int,
+    in_treatment: int,
+    p_progress: float,
+    p_stop_dependent: float,
+    p_stop_recreational: float,
+) -> np.ndarray:
+    """Progression, then natural recovery (ODD §7.15), drawing from the initiation
+    stream's state: `career_candidates`, one uniform per candidate (the progression
+    draws first), then `progress_and_stop`. Returns the rows that stop, in row order."""
+    rec, free = career_candidates(u_state, dependent, treatment, active, in_treatment)
+    draws = np.empty(rec.size + free.size)
+    for i in range(draws.size):
+        draws[i] = next_double(state)
+    return progress_and_stop(
+        dependent, rec, free, draws, p_progress, p_stop_dependent, p_stop_recreational
+    )
+
+
+@njit(cache=True)
+def relapse_day(
+    state: np.ndarray,
+    u_state: np.ndarray,
+    dependent: np.ndarray,
+    recovered_day: np.ndarray,
+    treatment: np.ndarray,
+    tolerance_until: np.ndarray,
+    recovered: int,
+    active: int,
+    no_treatment: int,
+    day: int,
+    window: int,
+    p_relapse: float,
+    tolerance_loss_days: int,
+) -> None:
+    """Relapse (ODD §7.15), in place, drawing from the initiation stream's state: each
+    of `relapse_candidates` relapses when its uniform is below `p_relapse`, and is
+    active again, out of treatment, its tolerance lost for `tolerance_loss_days`."""
+    at_risk = relapse_candidates(u_state, dependent, recovered_day, recovered, day, window)
+    for i in range(at_risk.size):
+        if next_double(state) < p_relapse:
+            r = at_risk[i]
+            u_state[r] = active
+            treatment[r] = no_treatment
+            tolerance_until[r] = day + tolerance_loss_days
+
+
 # Where kernels.region_columns finds what it derives (metrics._COLUMN_PLAN).
 PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
 
@@ -2057,17 +2861,38 @@ def warm() -> None:
     dispute_pressure(i, i, np.zeros(1, dtype=np.bool_), i, f1, f1, f1, f1, i, i, 1, np.ones(5))
     crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
-    rng = np.random.default_rng(0)
     ok = np.zeros(2, dtype=np.bool_)
     one = np.ones(1)
     picked = contact_choice(i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2))
     street_choice(i, i, i, i, one, np.ones((3, 3)), 1, 64, one, 3, 3)
     street_outcome(i.copy(), ok[:1].copy(), i, i, i, one, one, *picked[1:])
     over_capacity(i, i, 1)
+    buyers_today(i, one, one, one, np.zeros(1, dtype=np.int8), 0, ok, i, one, 0.5)
+    calls = contact_calls(i, i, np.full((1, 1), -1), ok, np.full(1, 0.5), np.zeros(2), i, i)
+    t2 = np.zeros((2, 1))
+    buyers_and_calls(
+        np.ones(4, dtype=np.uint64), i, one, one, np.zeros(1, dtype=np.int8), 0, ok, i, one,
+        0.5, one, np.full((1, 1), -1), i, i,
+    )  # fmt: skip
+    served_buyers(i.copy(), ok[:1].copy(), i, i, i, one, one, *calls[1:4], i, t2, 0)
+    pcg0, spare0 = np.ones(4, dtype=np.uint64), np.zeros(2, dtype=np.uint32)
+    serve(
+        pcg0, spare0, i.copy(), i, 1, i, t2, 0, one.copy(), i, ok[:1], i, i, i,
+        np.zeros((3, 3)), 1.0,
+    )  # fmt: skip
+    street_market(
+        pcg0, spare0, i, i, i, i, one, np.ones((3, 3)), 1, 64, 3, 3, i.copy(), ok[:1].copy(),
+        i, i, one, *calls[1:4], i, t2, 0,
+    )  # fmt: skip
+    stream_interval(pcg0, spare0, 5)
+    stream_permutation(pcg0, spare0, 3)
     treatment_candidates(
         np.zeros(1, dtype=np.int8), 0, np.zeros(1, dtype=np.int8), 0, ok, i, i, i, 0, 1.0
     )
     client_day(i, i, np.zeros(1), i.copy(), i, np.zeros((3, 1)), 0, 1, np.zeros(N_CLIENT_PARAMS))
+    treatment_clients(
+        np.zeros(1, dtype=np.int8), 2, i, i, i, 1, np.zeros((2, 1)), np.zeros(2, dtype=np.bool_), 0
+    )
     buy_terms(
         np.zeros(1, dtype=np.int8),
         1,
@@ -2091,8 +2916,43 @@ def warm() -> None:
         codes, i, b, codes, b, codes, i, b, codes, i, i, i, 1, 1, np.zeros(8, dtype=np.int64)
     )
     add_rows(f2, i, f2, i)
+    i1 = np.zeros(1, dtype=np.int64)
+    book_stocks(
+        codes,
+        i,
+        b,
+        codes,
+        b,
+        codes,
+        i,
+        b,
+        codes,
+        i,
+        i,
+        i,
+        1,
+        np.zeros(8, dtype=np.int64),
+        f2,
+        i,
+        i,
+        f2,
+        np.zeros(2, dtype=np.bool_),
+        i,
+        i,
+        True,
+        i,
+        i1,
+        i1.copy(),
+    )
+    pcg, spare = np.ones(4, dtype=np.uint64), np.zeros(2, dtype=np.uint32)
+    _mul_high(np.uint64(3), np.uint64(5))
+    next_uint64(pcg)
+    next_uint32(pcg, spare)
+    next_double(pcg)
+    stream_integers(pcg, spare, 3, 2)
     pay_and_use(
-        rng,
+        pcg,
+        spare,
         i,
         i,
         ok,
@@ -2111,6 +2971,45 @@ def warm() -> None:
         np.zeros(N_TRADE_PARAMS),
     )
     covering_unit(i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    purchases(
+        pcg,
+        spare,
+        i,
+        i,
+        ok,
+        ok,
+        f,
+        1,
+        codes,
+        2,
+        i,
+        0,
+        np.full((1, 1), -1),
+        i,
+        i.copy(),
+        codes,
+        0,
+        f,
+        f,
+        i,
+        i.copy(),
+        f.copy(),
+        f.copy(),
+        f,
+        np.zeros(N_TRADE_PARAMS),
+        1.0,
+        0.5,
+        True,
+        np.zeros((12, 1)),
+        i,
+        i,
+        0,
+        1,
+        np.zeros((12, 1)),
+        np.zeros(12, dtype=np.bool_),
+        i,
+        i,
+    )
     book_purchases(
         i,
         i,
@@ -2176,6 +3075,14 @@ def warm() -> None:
         i, np.zeros((1, 2), dtype=np.int64), np.zeros((1, 2), dtype=np.int64), i, i, 3, 3
     )
     best_pitch(np.zeros((1, 2)), f, ok[:1], 1.0)
+    opts = relocation_options(i, i, i, cand, cand, i, i, 3, 3, ok[:1], f, i, 0.5)
+    review_pitches(
+        pcg, spare, i, 0.1, 1, 1, i, i, i, i, 3, 3, ok[:1], f, i, 0.5
+    )  # fmt: skip
+    relocate_dealers(
+        i, *opts, f, i, f, f, f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, ok[:1].copy(),
+        i.copy(), i.copy(),
+    )  # fmt: skip
     switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
     reviewers(i, f, 0.1, f)
     risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
@@ -2196,6 +3103,19 @@ def warm() -> None:
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
     weighted_harm(np.ones((2, 3)), np.zeros((2, 3)), b2, np.zeros(3), 0.97, 0.03)
+    close_and_weigh(
+        np.zeros((2, 2, 3)),
+        np.zeros((2, 2), dtype=np.bool_),
+        f2,
+        f2,
+        True,
+        f2,
+        b2,
+        np.ones((2, 3)),
+        np.zeros(3),
+        0.97,
+        0.03,
+    )
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
@@ -2204,6 +3124,8 @@ def warm() -> None:
     career_candidates(codes, b, codes, 1, 2)
     progress_and_stop(b.copy(), i, i, f, 0.1, 0.1, 0.1)
     relapse_candidates(codes, b, i, 1, 0, 1)
+    career_day(pcg, codes, b.copy(), codes, 1, 2, 0.1, 0.1, 0.1)
+    relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 

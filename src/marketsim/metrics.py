@@ -109,6 +109,12 @@ class DayTally:
             self._rows.clear()
         return self._values
 
+    @property
+    def counts(self) -> np.ndarray:
+        """The (metric, cell) array without applying the queued adds, for kernels that
+        add to rows no queued add touches (whole-number counts, or rows only they add to)."""
+        return self._values
+
     def total(self, metric: str) -> float:
         """Today's town-wide total of one metric, without binning the queue."""
         row = _row(metric)

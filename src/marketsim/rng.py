@@ -8,6 +8,7 @@ stream's draws unchanged: common random numbers across scenarios.
 
 from __future__ import annotations
 
+import ctypes
 import zlib
 
 import numpy as np
@@ -49,3 +50,49 @@ def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.nd
     checks of `p`, which cost two thirds of a call over a town's cells: the cumulative
     sums over their last, searched from the right (kernels.weighted_indices)."""
     return kernels.weighted_indices(p, rng.random(size))
+
+
+# Views onto streams' PCG64 states, by id, with the stream they belong to.
+_RAW: dict[int, tuple[np.random.Generator, np.ndarray, np.ndarray]] = {}
+
+
+def raw_state(gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A stream's PCG64 state for kernels that draw from it themselves
+    (kernels.next_double, kernels.stream_integers): the 128-bit state and increment as
+    four 64-bit words (low, high; low, high), and numpy's spare 32-bit half (a flag,
+    then the half). Views onto the generator's own state where its layout is the one
+    checked here, so a kernel's draws advance the stream in place; otherwise copies,
+    and `write_back` is True: `set_raw_state` must then put them back."""
+    hit = _RAW.get(id(gen))
+    if hit is not None and hit[0] is gen:
+        return hit[1], hit[2], False
+    bg = gen.bit_generator
+    st = bg.state
+    state, inc = st["state"]["state"], st["state"]["inc"]
+    low = (1 << 64) - 1
+    words = np.array([state & low, state >> 64, inc & low, inc >> 64], dtype=np.uint64)
+    spare = np.array([st["has_uint32"], st["uinteger"]], dtype=np.uint32)
+    if type(bg) is not np.random.PCG64:
+        raise TypeError(f"kernels draw from PCG64 streams, not {type(bg).__name__}")
+    # numpy's pcg64_state: a pointer to the 128-bit state and increment (low word first
+    # where the compiler has 128-bit integers), then has_uint32 and uinteger.
+    address = bg.ctypes.state_address
+    pointer = ctypes.c_void_p.from_address(address).value
+    view = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(pointer))
+    spare_view = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(address + 8))
+    if not (np.array_equal(view, words) and np.array_equal(spare_view, spare)):
+        return words, spare, True
+    if len(_RAW) > 256:  # streams of finished runs
+        _RAW.clear()
+    _RAW[id(gen)] = (gen, view, spare_view)
+    return view, spare_view, False
+
+
+def set_raw_state(gen: np.random.Generator, words: np.ndarray, spare: np.ndarray) -> None:
+    """Put a state copied by `raw_state` back into the stream."""
+    bg = gen.bit_generator
+    st = bg.state
+    st["state"]["state"] = int(words[0]) | int(words[1]) << 64
+    st["state"]["inc"] = int(words[2]) | int(words[3]) << 64
+    st["has_uint32"], st["uinteger"] = int(spare[0]), int(spare[1])
+    bg.state = st

@@ -12,6 +12,7 @@ from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
+from marketsim.rng import raw_state, set_raw_state
 from marketsim.state import World
 
 
@@ -112,14 +113,14 @@ def contacts_held(world: World) -> np.ndarray:
     return kernels.contacts_held(u.contacts, u.view("state"), U.ACTIVE, world.dealers.n)
 
 
-def customer_calls(world: World, held: np.ndarray) -> np.ndarray:
-    """Expected daily calls from the customers who hold each dealer's number."""
+def _calls_per_holder(world: World) -> float:
+    """Expected daily calls from one customer holding a dealer's number (a dealer's
+    customers' calls: this times the users who hold its number, `contacts_held`)."""
     cu = world.config.users
-    per_holder = cu.contact_use_prob * (
+    return cu.contact_use_prob * (
         cu.share_dependent * cu.buy_prob_dependent
         + (1 - cu.share_dependent) * cu.buy_prob_recreational
     )
-    return per_holder * held
 
 
 def pitch_terms(
@@ -172,29 +173,39 @@ def pitch_value(
     when the caller appraises more than once from the same state. The arithmetic,
     one candidate at a time, is `kernels.pitch_value`.
     """
-    town = world.town
-    cfg = world.config.dealers
-    m = world.config.market
-    demand, rivals, place = pitch_terms(world) if terms is None else terms
-    pr = np.empty(kernels.N_PITCH_PARAMS)
-    pr[kernels.PV_MARGIN] = m.base_price * (1 - m.wholesale_share)
-    pr[kernels.PV_KNOWN_SHARE] = cfg.known_risk_share
-    pr[kernels.PV_RISK_COST], pr[kernels.PV_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
-    pr[kernels.PV_VIOLENCE_COST] = cfg.violence_cost
     return kernels.pitch_value(
         np.ascontiguousarray(cand),  # one compiled layout, whatever slice the caller passes
         is_open,
         np.zeros(cand.shape[0]) if calls is None else calls,
         _NO_ROWS if own_risk is None else own_risk,
-        demand,
-        rivals,
-        place,
+        *_appraisal(world, pitch_terms(world) if terms is None else terms),
+    )
+
+
+def _appraisal(world: World, terms: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple:
+    """What kernels.pitch_value reads besides the candidates and the dealers: the pitch
+    terms (`pitch_terms`), guardianship, violence known nearby, the cells' x and y, and
+    the parameters."""
+    town = world.town
+    return (
+        *terms,
         town.guardianship.ravel(),
         world.violence_near,
         town.cell_x,
         town.cell_y,
-        pr,
+        _pitch_params(world),
     )
+
+
+def _pitch_params(world: World) -> np.ndarray:
+    """The parameters of kernels.pitch_value."""
+    cfg, m = world.config.dealers, world.config.market
+    pr = np.empty(kernels.N_PITCH_PARAMS)
+    pr[kernels.PV_MARGIN] = m.base_price * (1 - m.wholesale_share)
+    pr[kernels.PV_KNOWN_SHARE] = cfg.known_risk_share
+    pr[kernels.PV_RISK_COST], pr[kernels.PV_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
+    pr[kernels.PV_VIOLENCE_COST] = cfg.violence_cost
+    return pr
 
 
 def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = None) -> np.ndarray:
@@ -220,43 +231,54 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     act = d.active()
     if act.size == 0:
         return act
-    # Each reviews with the chance relocation_prob + its risk (kernels.reviewers).
-    movers = kernels.reviewers(act, d.risk, cfg.relocation_prob, rng.random(act.size))
-    if movers.size == 0:
-        return movers
     if held is None:
         held = contacts_held(world)
-    k = cfg.relocation_candidates
-    r = cfg.relocation_radius
-    # The offsets along x, then along y, in one call (the same draws as two calls: numpy
-    # draws each from the stream in turn).
-    dx, dy = rng.integers(-r, r + 1, (2, movers.size, k))
-    cand = kernels.candidate_pitches(
-        d.cell[movers], dx, dy, town.cell_x, town.cell_y, town.width, town.height
-    )  # the own pitch, then k nearby ones
-    # and, last, the pitch it was pushed from (its own again if it has not moved)
-    left = d.left_cell[movers]
-    cand = np.column_stack([cand, np.where(left >= 0, left, cand[:, 0])])
-    is_open = d.open[movers]
-    calls = customer_calls(world, held[movers])
-    own = d.risk[movers]
-    terms = pitch_terms(world, at=cand.ravel())
-    value = pitch_value(world, cand, is_open, calls, own, terms)
-    # The last column: the same pitch in the other mode (closed needs customers).
-    switched = pitch_value(world, cand[:, :1], ~is_open, calls, own, terms)[:, 0]
-    may_switch = ~is_open | (held[movers] >= cfg.min_contacts_to_close)
-    # The best option; a change must gain enough over staying as it is.
-    best, change = kernels.best_pitch(value, switched, may_switch, cfg.relocation_gain)
-    flip = change & (best == cand.shape[1])
-    d.open[movers[flip]] = ~is_open[flip]
-    move = change & ~flip
-    rows = movers[move]
-    # Remember the established pitch on the first move away; forget it on the way back.
-    first = d.left_cell[rows] < 0
-    d.left_cell[rows[first]] = d.cell[rows[first]]
-    d.cell[rows] = cand[move, best[move]]
-    d.left_cell[rows[d.cell[rows] == d.left_cell[rows]]] = -1
-    return rows
+    # Each reviews with the chance relocation_prob + its risk (kernels.reviewers); each
+    # reviewer appraises its own pitch, relocation_candidates nearby ones within
+    # relocation_radius along x and y and, last, the pitch it was pushed from (its own
+    # again if it has not moved), knowing its mode, risk and customers' calls
+    # (kernels.review_pitches, drawing from the dealers stream's state).
+    state, spare, write_back = raw_state(rng)
+    movers, cand, is_open, calls, own = kernels.review_pitches(
+        state,
+        spare,
+        act,
+        cfg.relocation_prob,
+        cfg.relocation_candidates,
+        cfg.relocation_radius,
+        d.cell,
+        d.left_cell,
+        town.cell_x,
+        town.cell_y,
+        town.width,
+        town.height,
+        d.open,
+        d.risk,
+        held,
+        _calls_per_holder(world),
+    )
+    if write_back:
+        set_raw_state(rng, state, spare)
+    if movers.size == 0:
+        return movers
+    # Each appraises its candidates and the same pitch in the other mode (closed needs
+    # customers), and takes the best if it gains enough over staying as it is; a dealer
+    # remembers the established pitch on its first move away and forgets it on the way
+    # back (kernels.relocate_dealers).
+    return kernels.relocate_dealers(
+        movers,
+        cand,
+        is_open,
+        calls,
+        own,
+        *_appraisal(world, pitch_terms(world, at=cand.ravel())),
+        held,
+        cfg.min_contacts_to_close,
+        cfg.relocation_gain,
+        d.open,
+        d.cell,
+        d.left_cell,
+    )
 
 
 def choose_mode(world: World, held: np.ndarray, rng: np.random.Generator) -> None:

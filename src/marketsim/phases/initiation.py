@@ -11,7 +11,7 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import user as U
 from marketsim.metrics import TALLY_INDEX
-from marketsim.rng import weighted_choice
+from marketsim.rng import raw_state, set_raw_state, weighted_choice
 from marketsim.state import World
 
 
@@ -36,35 +36,45 @@ def run(world: World) -> None:
         world.tally.add("new_users", u.home[rows])
         world.ledger.add("initiation", u.home[rows])
 
-    # Progression, then natural recovery, of active users (kernels.progress_and_stop):
-    # one draw each, the progression draws first (one call draws what two calls drew).
-    rec, free = kernels.career_candidates(
-        u.view("state"), u.view("dependent"), u.view("treatment"), U.ACTIVE, U.IN_TREATMENT
-    )
-    stop = kernels.progress_and_stop(
+    # Progression, then natural recovery, of active users: one draw each, the
+    # progression draws first (kernels.career_day, drawing from the stream's state).
+    state, spare, write_back = raw_state(rng)
+    stop = kernels.career_day(
+        state,
+        u.view("state"),
         u.dependent,
-        rec,
-        free,
-        rng.random(rec.size + free.size),
+        u.treatment,
+        U.ACTIVE,
+        U.IN_TREATMENT,
         cu.progression_prob,
         cu.desist_prob_dependent,
         cu.desist_prob_recreational,
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
     for ur in stop:
         events.leave_treatment(world, int(ur))
     events.recover(world, stop)
 
     # Relapse: only formerly dependent users, and only within the relapse window;
-    # recreational users who stop, and long-term recovered users, stay stopped.
-    at_risk = kernels.relapse_candidates(
+    # recreational users who stop, and long-term recovered users, stay stopped. Who
+    # relapses is active again, out of treatment, with tolerance lost
+    # (kernels.relapse_day).
+    state, spare, write_back = raw_state(rng)
+    kernels.relapse_day(
+        state,
         u.view("state"),
-        u.view("dependent"),
-        u.view("recovered_day"),
+        u.dependent,
+        u.recovered_day,
+        u.treatment,
+        u.tolerance_until,
         U.RECOVERED,
+        U.ACTIVE,
+        U.NO_TREATMENT,
         day,
         sc.treatment.relapse_window_days,
+        sc.treatment.relapse_prob,
+        cu.tolerance_loss_days,
     )
-    relapse = at_risk[rng.random(at_risk.size) < sc.treatment.relapse_prob]
-    u.state[relapse] = U.ACTIVE
-    u.treatment[relapse] = U.NO_TREATMENT
-    u.tolerance_until[relapse] = day + cu.tolerance_loss_days
+    if write_back:
+        set_raw_state(rng, state, spare)

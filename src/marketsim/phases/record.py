@@ -35,10 +35,12 @@ _LEDGER_ROWS, _HARM_ROWS = ledger_rows(
 
 def run(world: World) -> None:
     d, u, tally, ledger = world.dealers, world.users, world.tally, world.ledger
-    n = world.town.n_cells
     # Prison days (IN_CUSTODY): dealers in custody, and users in prison who are not
     # user-dealers (a user-dealer's custody is counted once, on the dealer row).
-    stocks, custody_by = kernels.stock_counts(
+    # The stocks go into the tally and the ledger as they are counted; on a recorded
+    # day dealers' sales and active days join their totals (kernels.book_stocks).
+    rows, touched = ledger.flat_rows()
+    custody_by = kernels.book_stocks(
         d.view("state"),
         d.view("cell"),
         d.view("open"),
@@ -51,22 +53,27 @@ def run(world: World) -> None:
         u.view("dealer"),
         d.view("arrested_by"),
         u.view("arrested_by"),
-        n,
         len(world.accounts.names),
         _CODES,
+        tally.counts,
+        _TALLY_ROWS,
+        _STOCK_ROWS,
+        rows,
+        touched,
+        _LEDGER_ROWS,
+        _HARM_ROWS,
+        world.recording,
+        d.sales,
+        d.sales_total,
+        d.days_active,
     )
-    tally.add_count_rows(_TALLY_ROWS, stocks, _STOCK_ROWS)
-    ledger.add_rows(_LEDGER_ROWS, stocks, _HARM_ROWS)
     world.accounts.add_counts("prison_days", custody_by)
-    harm_by_type = ledger.close_day(world.day, record=world.recording)
-    # Weighted harm per cell, and the recent weighted harm per cell (x 0.97, + 0.03 x
-    # today's): what a harm-focused analyst would map.
-    harm_per_cell = kernels.weighted_harm(
-        world.recorder.cell_weights, harm_by_type, ledger.booked_types, world.harm_heat, 0.97, 0.03
+    # Close the ledger's day, with the weighted harm per cell and the recent weighted harm
+    # per cell (x 0.97, + 0.03 x today's): what a harm-focused analyst would map.
+    harm_per_cell = ledger.close_day_weighted(
+        world.day, world.recording, world.recorder.cell_weights, world.harm_heat
     )
     if world.recording:
         world.recorder.record(tally, harm_per_cell)
-        d.sales_total[: d.n] += d.sales[: d.n]
-        d.days_active[d.active()] += 1
     world.arrests_cell = tally.values[_DEALER_ARRESTS].copy()
     tally.reset()

@@ -26,8 +26,9 @@ from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
-from marketsim.metrics import count_rows
+from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.phases.dealers import place_risk
+from marketsim.rng import raw_state, set_raw_state
 from marketsim.state import World
 
 
@@ -61,30 +62,63 @@ def run(world: World) -> None:
         d.price,
         pb,
     )  # the price level: active dealers' mean price relative to the base price
-    p_buy = p_buy * demand_response(full, elasticity)
-    buyers = active[rng.random(active.size) < p_buy]
-    nb = buyers.size
-    if nb == 0:
+    # Who buys (the chance times the demand response), and contacts first: a buyer
+    # holding a working number calls it with its probability (`contact_use`), a random
+    # working contact (kernels.buyers_and_calls, drawing from the market stream's state).
+    town = world.town
+    state, spare, write_back = raw_state(rng)
+    buyers, homes, open_rows, *calls = kernels.buyers_and_calls(
+        state,
+        active,
+        p_buy,
+        demand_response(full, elasticity),
+        d.view("state"),
+        D.ACTIVE,
+        d.view("open"),
+        u.home,
+        u.search,
+        cu.contact_use_prob,
+        _street_keep(world),
+        u.contacts,
+        town.cell_x,
+        town.cell_y,
+    )
+    if write_back:
+        set_raw_state(rng, state, spare)
+    if buyers.size == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
-    # 2-3. contacts first, then the open market (choose_sellers)
-    dealer_ok = np.zeros(d.n + 1, dtype=bool)  # the last slot pads contact -1: no dealer
-    dealer_ok[: d.n] = d.view("state") == D.ACTIVE
-    open_rows = np.flatnonzero(dealer_ok[: d.n] & d.view("open"))
-    homes = u.home[buyers]
-    seller, via_open = choose_sellers(world, rng, buyers, homes, dealer_ok, open_rows)
-    town, police = world.town, world.visible_hours
-    unmet = seller < 0
-    tally.add("unmet_demand", homes[unmet])
+    # 3. the open market for the rest (choose_sellers); buyers left without a seller
+    # count as unmet demand at home
+    seller, via_open, served = choose_sellers(world, rng, homes, open_rows, calls)
+    police = world.visible_hours
 
-    # 4. capacity: shuffle, then each seller serves its first `capacity` buyers
-    served = np.flatnonzero(seller >= 0)
-    over = kernels.over_capacity(seller, served[rng.permutation(served.size)], cm.capacity)
-    if over.size:
-        tally.add("unmet_demand", d.cell[seller[over]])
-        seller[over] = -1
-    remember_search(world, buyers, seller, via_open)
-    refer(world, rng, buyers, seller, via_open)
+    # 4. capacity: shuffle, then each seller serves its first `capacity` buyers; those
+    # turned away count as unmet demand at the pitch. Buyers remember how long their
+    # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
+    # share of the furthest a buyer goes, a failure the lot (kernels.serve).
+    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
+    phoned, failed = kernels.serve(
+        state,
+        spare,
+        seller,
+        served,
+        cm.capacity,
+        d.cell,
+        tally.counts,
+        _UNMET_ROW,
+        u.search,
+        buyers,
+        via_open,
+        u.home,
+        town.cell_x,
+        town.cell_y,
+        _distances(town.width, town.height),
+        float(cu.search_radius),
+    )
+    if write_back:
+        set_raw_state(rng, state, spare)
+    _refer(world, rng, phoned, failed)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
     pr = np.empty(kernels.N_TRADE_PARAMS)
@@ -98,61 +132,53 @@ def run(world: World) -> None:
     pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
     pr[kernels.OD_FATAL] = cu.overdose_fatality
     pr[kernels.CAUGHT :] = _caught_chances(p_arrest)  # by number of offences
-    offend, offences, caught, pays, public, litter, od, fatal, od_risk, cost, units = (
-        kernels.pay_and_use(
-            rng,
-            buyers,
-            seller,
-            via_open,
-            u.dependent,
-            u.cash,
-            u.n,
-            u.treatment,
-            U.IN_TREATMENT,
-            u.tolerance_until,
-            day,
-            u.contacts,
-            d.price,
-            d.product_risk,
-            d.cell,
-            police,
-            pr,
-        )
-    )
-    # Book what the purchases did: crimes, sales and takings, public use, litter and
-    # overdoses (the rest cannot pay and go without today).
-    counts, profit, caught_users, caught_cells, victims, died = kernels.book_purchases(
+    # Pay, use, and book what the purchases did (kernels.purchases): crimes, sales and
+    # takings, public use, litter and overdoses (the rest cannot pay and go without
+    # today), and the dealers' profit.
+    rows, touched = ledger.flat_rows()
+    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
+    caught_users, caught_cells, victims, died = kernels.purchases(
+        state,
+        spare,
         buyers,
         seller,
         via_open,
-        offend,
-        offences,
-        caught,
-        pays,
-        public,
-        litter,
-        od,
-        fatal,
-        od_risk,
-        cu.overdose_fatality,
-        units,
+        u.dependent,
+        u.cash,
+        u.n,
+        u.treatment,
+        U.IN_TREATMENT,
+        u.tolerance_until,
+        day,
+        u.contacts,
         u.home,
         u.crimes,
-        d.cell,
+        d.view("state"),
+        D.ACTIVE,
         d.price,
+        d.product_risk,
+        d.cell,
         d.sales,
+        d.debt,
+        d.profit,
+        police,
+        pr,
         cm.base_price * cm.wholesale_share,
+        sc.dealers.debt_repay_share,
         world.recording,
-        town.n_cells,
+        tally.counts,
+        _TALLY_ROWS,
+        _COUNT_ROWS,
+        _UNITS_ROW,
+        _REVENUE_ROW,
+        rows,
+        touched,
+        _LEDGER_ROWS,
+        _HARM_ROWS,
     )
+    if write_back:
+        set_raw_state(rng, state, spare)
     world.crime_arrests = (caught_users, caught_cells)
-    tally.add_count_rows(_TALLY_ROWS, counts, _COUNT_ROWS)
-    ledger.add_rows(_LEDGER_ROWS, counts, _HARM_ROWS)
-    # Units and takings need not be whole numbers: queued in the order of purchase.
-    pitch = d.cell[seller[seller >= 0][pays]]
-    tally.add("units_sold", pitch, units[pays])
-    tally.add("revenue", pitch, cost[pays])
-    _dealer_profit(world, profit)
     if victims.size:
         u.adverse_until[victims[~died]] = day + 30
         events.user_dies(world, victims[died])
@@ -161,54 +187,60 @@ def run(world: World) -> None:
 def choose_sellers(
     world: World,
     rng: np.random.Generator,
-    buyers: np.ndarray,
     homes: np.ndarray,
-    dealer_ok: np.ndarray,
     open_rows: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    calls: list,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
 
-    A buyer holding a working number calls it with its probability (`contact_use`),
-    a random working contact (kernels.contact_choice). The rest search the open market
-    from home: a pitch drawn by attraction (`_open_market`, kernels.street_choice),
-    where police on arrival put the buyer off (the chance to stay weighed, like
-    dealers' risk, by what the market has learned police presence is worth,
-    dealers.arrest_credibility). A buyer the street failed falls back on a contact
-    (kernels.street_outcome). The market stream's uniforms are drawn here, in that
-    order: the calls and the contact scores, the street draws, the put-offs. Returns
-    the seller row (-1: none) and whether via the street.
+    `calls`: who calls a number (kernels.contact_calls: the seller row of each buyer
+    who calls, whether it calls, holds a working number and the contact it would call,
+    whether via the street, and the searchers with their homes' x and y). The rest
+    search the open market from home: a pitch drawn by attraction (`_open_market`,
+    kernels.street_choice), where police on arrival put the buyer off (the chance to
+    stay weighed, like dealers' risk, by what the market has learned police presence is
+    worth, dealers.arrest_credibility). A buyer the street failed falls back on a
+    contact, and one still without a seller counts as unmet demand at home
+    (kernels.street_market, drawing the street's and the put-offs' uniforms from the
+    market stream's state). Returns the seller row (-1: none), whether via the street,
+    and the buyers with a seller (indices, in order).
     """
-    u, d, town = world.users, world.dealers, world.town
-    k = u.contacts.shape[1]
-    seller, call, has_contact, pick = kernels.contact_choice(
-        buyers, u.contacts, dealer_ok, contact_use(world, buyers), rng.random(buyers.size * (k + 1))
-    )
-    via_open = np.zeros(buyers.size, dtype=bool)
-    search = np.flatnonzero(~call)
-    chosen = search[:0]
-    stay = np.empty(0)
-    put_off = stay
+    d, town = world.dealers, world.town
+    seller, call, has_contact, pick, via_open, search, hx, hy = calls
+    market, stay = _NO_MARKET, np.empty(0)
     if search.size and open_rows.size:
-        searching = homes[search]
-        chosen = kernels.street_choice(
-            town.cell_x[searching],
-            town.cell_y[searching],
-            *_open_market(world, open_rows),
-            rng.random(search.size),
-            town.width,
-            town.height,
-        )
+        market = _open_market(world, open_rows)
         cells, police = d.cell[open_rows], world.visible_hours
         cu = world.config.users
         stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
-        put_off = rng.random(np.count_nonzero(chosen >= 0))
-    kernels.street_outcome(
-        seller, via_open, search, chosen, open_rows, stay, put_off, call, has_contact, pick
+    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
+    served = kernels.street_market(
+        state,
+        spare,
+        hx,
+        hy,
+        *market,
+        town.width,
+        town.height,
+        seller,
+        via_open,
+        search,
+        open_rows,
+        stay,
+        call,
+        has_contact,
+        pick,
+        homes,
+        world.tally.counts,
+        _UNMET_ROW,
     )
-    return seller, via_open
+    if write_back:
+        set_raw_state(rng, state, spare)
+    return seller, via_open, served
 
 
-# Tally columns and harm types booked from kernels.book_purchases' counts.
+# Tally columns and harm types booked from kernels.book_purchases' counts (in
+# kernels.purchases), and the tally rows of units sold and takings.
 _COUNTED = (
     ("acquisitive_crimes", kernels.CRIMES),
     ("sales", kernels.SALES),
@@ -234,46 +266,48 @@ _LEDGER_ROWS, _HARM_ROWS = ledger_rows(
     )
 )
 
+_UNITS_ROW, _REVENUE_ROW = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
+_UNMET_ROW = TALLY_INDEX["unmet_demand"]
+
 TILE = 64  # cells; the default 50x50 town is one tile
+_NOT_WARY = np.empty(0)  # kernels.buyers_and_calls: buyers not wary of the street
+# kernels.street_market's open market when nobody searches it: no pitches.
+_NO_MARKET = (
+    np.empty(0, dtype=np.int64),
+    np.empty(0, dtype=np.int64),
+    np.empty(0),
+    np.zeros((1, 1)),
+    0,
+    TILE,
+)
 
 
-def remember_search(
-    world: World, buyers: np.ndarray, seller: np.ndarray, via_open: np.ndarray
-) -> None:
-    """Buyers remember how long their searches take (Moore 1973): a call costs no search,
-    a street purchase its trip as a share of the furthest a buyer goes, a failure the lot.
-    """
-    u, d, town = world.users, world.dealers, world.town
-    distance = _distances(town.width, town.height)
-    radius = float(world.config.users.search_radius)
-    kernels.remember_search(
-        u.search,
-        buyers,
-        seller,
-        via_open,
-        u.home,
-        d.cell,
-        town.cell_x,
-        town.cell_y,
-        distance,
-        radius,
-    )
-
-
-def contact_use(world: World, buyers: np.ndarray) -> np.ndarray:
+def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = None) -> np.ndarray:
     """The chance each buyer holding a working number calls it rather than walk the street.
 
     Buyers whose searches fail rely on the sellers they know (Moore 1973), and so do
     buyers who know the street market they would use is policed: closed markets give
     buyers the security open ones lack (May & Hough 2004). That street risk is the risk
     in the places known for open dealing within a buyer's reach (`street_risk`).
+    `street`, the chance without that risk, may be given (kernels.buyers_today gives it;
+    kernels.buyers_and_calls applies this rule in the trade phase).
     """
     cu = world.config.users
-    street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
+    if street is None:
+        street = cu.contact_use_prob + (1.0 - cu.contact_use_prob) * world.users.search[buyers]
     if cu.street_wariness == 0:
         return street
-    risk = street_risk(world)[world.users.home[buyers]]
-    return 1.0 - (1.0 - street) * np.exp(-cu.street_wariness * risk)
+    return 1.0 - (1.0 - street) * _street_keep(world)[world.users.home[buyers]]
+
+
+def _street_keep(world: World) -> np.ndarray:
+    """Per home cell, the share of a buyer's chance to walk the street that the street's
+    risk leaves it (`contact_use`): exp(-wariness x `street_risk`); empty when buyers are
+    not wary (users.street_wariness 0, the default)."""
+    cu = world.config.users
+    if cu.street_wariness == 0:
+        return _NOT_WARY
+    return np.exp(-cu.street_wariness * street_risk(world))
 
 
 def street_risk(world: World) -> np.ndarray:
@@ -309,9 +343,13 @@ def refer(
     Urquia 1996: closed sellers deal only with buyers someone vouches for). So when
     the street fails, the market can go closed.
     """
+    _refer(world, rng, seller[(seller >= 0) & ~via_open], buyers[seller < 0])
+
+
+def _refer(world: World, rng: np.random.Generator, phoned: np.ndarray, failed: np.ndarray) -> None:
+    """`refer`, from the sellers of today's phone purchases and the buyers who went
+    without (kernels.serve gives both)."""
     p = world.config.users.referral_prob
-    phoned = seller[(seller >= 0) & ~via_open]
-    failed = buyers[seller < 0]
     if p == 0 or phoned.size == 0 or failed.size == 0:
         return
     who = failed[rng.random(failed.size) < p]

@@ -9,7 +9,12 @@ import numpy as np
 
 from marketsim import events, kernels
 from marketsim.agents import user as U
+from marketsim.harms import ledger_rows
 from marketsim.state import World
+
+# The harm ledger's row of treatment place-days (type and its own cause), for
+# kernels.treatment_clients.
+_PLACE_DAY_ROW = int(ledger_rows((("treatment_place_day", None, 0),))[0][0])
 
 
 def site_police_hours(world: World) -> np.ndarray:
@@ -64,13 +69,23 @@ def run(world: World) -> None:
             events.start_treatment(world, admitted, s)
 
     # clients: cost, appointments, drop-out, completion
-    clients = np.flatnonzero(u.view("treatment") == U.IN_TREATMENT)
+    # each client books a place-day at its site (kernels.treatment_clients), charged to
+    # the account that referred it
+    rows, touched = ledger.flat_rows()
+    clients, site, by_account = kernels.treatment_clients(
+        u.view("treatment"),
+        U.IN_TREATMENT,
+        u.site,
+        u.referred_by,
+        np.array([s.cell_index for s in world.services]),
+        len(world.accounts.names),
+        rows,
+        touched,
+        _PLACE_DAY_ROW,
+    )
     if clients.size == 0:
         return
-    site = u.site[clients]
-    site_cells = np.array([s.cell_index for s in world.services])
-    ledger.add("treatment_place_day", site_cells[site])
-    world.accounts.add_by_index("treatment_place_days", u.referred_by[clients])
+    world.accounts.add_counts("treatment_place_days", by_account)
     # Appointments (missed more where police stand near the site), drop-out (more after
     # misses) and completion: kernels.client_day, from three rows of uniforms.
     pr = np.empty(kernels.N_CLIENT_PARAMS)
