@@ -54,6 +54,10 @@ def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.nd
 
 # Views onto streams' PCG64 states, by id, with the stream they belong to.
 _RAW: dict[int, tuple[np.random.Generator, np.ndarray, np.ndarray]] = {}
+# The layout `raw_state` reads (numpy/random/src/pcg64/pcg64.h, the same from numpy 1.17
+# through 2.x, on 64-bit builds). On any other numpy the pointer is not followed at all:
+# a changed layout could make it point anywhere, and the copy route is always right.
+_VIEWS = np.lib.NumpyVersion(np.__version__) < "3.0.0" and ctypes.sizeof(ctypes.c_void_p) == 8
 
 
 def raw_state(gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -74,6 +78,8 @@ def raw_state(gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
     spare = np.array([st["has_uint32"], st["uinteger"]], dtype=np.uint32)
     if type(bg) is not np.random.PCG64:
         raise TypeError(f"kernels draw from PCG64 streams, not {type(bg).__name__}")
+    if not _VIEWS:
+        return words, spare, True
     # numpy's pcg64_state: a pointer to the 128-bit state and increment (low word first
     # where the compiler has 128-bit integers), then has_uint32 and uinteger.
     address = bg.ctypes.state_address
