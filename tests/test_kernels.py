@@ -1525,3 +1525,34 @@ def test_streams_drawn_through_copies_give_the_same_run(monkeypatch):
     monkeypatch.setattr(rng_module, "_RAW", {})
     copies = run()
     assert copies.equals(views)
+
+
+def test_region_sums_are_the_indicator_product_in_a_fixed_order():
+    """kernels.region_sums: the (rows x cells) @ (cells x regions) indicator product the
+    recorder used to take through BLAS, to rounding, and exactly the four-running-sums
+    order its docstring states (overlapping regions, empty ones, sparse rows)."""
+    rng = np.random.default_rng(11)
+    values = np.where(rng.random((7, 103)) < 0.3, rng.normal(size=(7, 103)), 0.0)
+    harm = rng.random(103)
+    member = np.column_stack(
+        [np.ones(103, bool), rng.random(103) < 0.2, rng.random(103) < 0.5, np.zeros(103, bool)]
+    )
+    regions, cells = np.nonzero(member.T)
+    start = np.searchsorted(regions, np.arange(member.shape[1] + 1))
+    sums, net = kernels.region_sums(values, harm, start, cells)
+    np.testing.assert_allclose(sums, values @ member, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net, harm @ member, rtol=1e-12)
+
+    def by_fours(row, idx):
+        parts = [0.0, 0.0, 0.0, 0.0]
+        whole = len(idx) - len(idx) % 4
+        for k, c in enumerate(idx[:whole]):
+            parts[k % 4] += row[c]
+        for c in idx[whole:]:
+            parts[0] += row[c]
+        return (parts[0] + parts[1]) + (parts[2] + parts[3])
+
+    for r in range(member.shape[1]):
+        idx = cells[start[r] : start[r + 1]]
+        assert net[r] == by_fours(harm, idx)
+        assert all(sums[m, r] == by_fours(values[m], idx) for m in range(values.shape[0]))

@@ -2782,6 +2782,47 @@ PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
 
 
 @njit(cache=True)
+def _cells_sum(row: np.ndarray, cells: np.ndarray, lo: int, hi: int) -> float:
+    """The sum of `row` over `cells[lo:hi]`, in four running sums (cells k, k+1, k+2,
+    k+3 of each four), then (first + second) + (third + fourth): a fixed order."""
+    a0 = a1 = a2 = a3 = 0.0
+    k = lo
+    while k + 4 <= hi:
+        a0 += row[cells[k]]
+        a1 += row[cells[k + 1]]
+        a2 += row[cells[k + 2]]
+        a3 += row[cells[k + 3]]
+        k += 4
+    while k < hi:
+        a0 += row[cells[k]]
+        k += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(cache=True)
+def region_sums(
+    values: np.ndarray, harm: np.ndarray, start: np.ndarray, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A recorded day's sums over regions (ODD §7.17 recording): each tally row of
+    `values` (rows x cells), and the weighted harm per cell `harm`, summed over the cells
+    of each region; region r's cells are `cells[start[r]:start[r + 1]]`. In a fixed order
+    (`_cells_sum`), not a BLAS product, so the sums do not depend on how many threads BLAS
+    takes, and a run starts no threads to crowd other runs' workers (at 4x the
+    population, BLAS's threads tripled a day's time on a busy machine)."""
+    n_rows = values.shape[0]
+    n_regions = start.size - 1
+    sums = np.empty((n_rows, n_regions))
+    for m in range(n_rows):
+        row = values[m]
+        for r in range(n_regions):
+            sums[m, r] = _cells_sum(row, cells, start[r], start[r + 1])
+    net = np.empty(n_regions)
+    for r in range(n_regions):
+        net[r] = _cells_sum(harm, cells, start[r], start[r + 1])
+    return sums, net
+
+
+@njit(cache=True)
 def region_columns(
     sums: np.ndarray,
     net_harm: np.ndarray,
