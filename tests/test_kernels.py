@@ -1525,3 +1525,43 @@ def test_streams_drawn_through_copies_give_the_same_run(monkeypatch):
     monkeypatch.setattr(rng_module, "_RAW", {})
     copies = run()
     assert copies.equals(views)
+
+
+def test_violent_incidents_are_the_violence_phase_as_it_was():
+    """kernels.violent_incidents, drawing from the stream's state, against the violence
+    phase's numpy code before it (the incident draws, the decay of recent incidents, the
+    severity draws and shares over the median trait), odd and even numbers of dealers,
+    ties with the median's cap and a median of zero (NaN shares)."""
+    rng = np.random.default_rng(83)
+    for case in range(40):
+        n_rows = int(rng.integers(1, 300))
+        n = int(rng.integers(1, n_rows + 1))
+        act = np.sort(rng.choice(n_rows, n, replace=False))
+        chance = rng.random(n) * (0.05 if case % 3 else 0.9)
+        cell, violence = rng.integers(0, 2500, n_rows + 5), rng.pareto(2.0, n_rows + 5)
+        if case % 7 == 0:
+            violence[act[: (n + 1) // 2 + 1]] = 0.0  # a median of zero
+        if case % 5 == 0:
+            violence[act] = np.round(violence[act], 1)  # ties, scales of exactly 2
+        recent = rng.random(n_rows + 5)
+        hs, ss, seed = 0.02 * (case % 4), 0.3, int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        ref = recent.copy()
+        who = act[stream.random(n) < chance]
+        ref[:n_rows] *= 0.99
+        ref[who] += 1.0
+        expected = [who, cell[who], *[np.empty(0)] * 3, np.empty(0, dtype=np.int64)]
+        if who.size:
+            severity = stream.random(who.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.minimum(2.0, violence[who] / np.median(violence[act]))
+            p_h = np.minimum(1.0, hs * scale)
+            p_s = np.minimum(1.0, (hs + ss) * scale)
+            expected[2:] = p_h, p_s - p_h, 1.0 - p_s, cell[who][severity < p_h]
+        got = kernels.violent_incidents(
+            raw_state(fast)[0], act, chance, cell, violence, recent, n_rows, hs, ss
+        )
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a, b, equal_nan=True)
+        assert np.array_equal(recent, ref)
+        assert fast.random() == stream.random()

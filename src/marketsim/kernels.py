@@ -2777,6 +2777,72 @@ def relapse_day(
             tolerance_until[r] = day + tolerance_loss_days
 
 
+@njit(cache=True)
+def violent_incidents(
+    state: np.ndarray,
+    act: np.ndarray,
+    chance: np.ndarray,
+    d_cell: np.ndarray,
+    d_violence: np.ndarray,
+    incidents_recent: np.ndarray,
+    n_rows: int,
+    homicide_share: float,
+    serious_share: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who of the active dealers `act` starts a violent incident today, and how serious
+    it is (ODD §7.10 violence), drawing from the violence stream's state: one uniform per
+    dealer (an incident when below its `chance`), recent incidents decayed (x 0.99 over
+    the first `n_rows` rows) and the day's added, then one uniform per incident for its
+    severity. A dealer's shares scale with its violence trait over the active dealers'
+    median (capped at 2): homicide min(1, share x scale), serious or worse min(1,
+    (homicide + serious share) x scale). Returns the dealers, their cells, the homicide,
+    serious and other shares (each incident's expected severity) and the cells of the
+    homicides, in the numpy code's order of draws and operations (the median as
+    numpy's: the middle value, or the mean of the two)."""
+    n = act.size
+    hit = np.empty(n, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        hit[i] = next_double(state) < chance[i]
+        k += hit[i]
+    who = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if hit[i]:
+            who[k] = act[i]
+            k += 1
+    for r in range(n_rows):
+        incidents_recent[r] *= 0.99
+    for j in range(k):
+        incidents_recent[who[j]] += 1.0
+    where = np.empty(k, dtype=np.int64)
+    p_homicide, p_serious, p_other = np.empty(k), np.empty(k), np.empty(k)
+    homicides = np.empty(k, dtype=np.int64)
+    n_homicides = 0
+    if k == 0:
+        return who, where, p_homicide, p_serious, p_other, homicides
+    severity = np.empty(k)
+    for j in range(k):
+        severity[j] = next_double(state)
+    traits = np.sort(d_violence[act])
+    half = n // 2
+    median = traits[half] if n % 2 else (traits[half - 1] + traits[half]) / 2.0
+    serious_or_worse_share = homicide_share + serious_share
+    ratio = d_violence[who] / median  # an array's division: numpy's inf and NaN at 0
+    for j in range(k):
+        # np.minimum's: the cap unless below it (a NaN stays NaN)
+        scale = ratio[j]
+        scale = 2.0 if scale >= 2.0 else scale
+        ph, ps = homicide_share * scale, serious_or_worse_share * scale
+        ph, ps = 1.0 if ph >= 1.0 else ph, 1.0 if ps >= 1.0 else ps
+        where[j] = d_cell[who[j]]
+        p_homicide[j], p_serious[j], p_other[j] = ph, ps - ph, 1.0 - ps
+        if severity[j] < ph:
+            homicides[n_homicides] = where[j]
+            n_homicides += 1
+    return who, where, p_homicide, p_serious, p_other, homicides[:n_homicides]
+
+
 # Where kernels.region_columns finds what it derives (metrics._COLUMN_PLAN).
 PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
 
@@ -3126,6 +3192,7 @@ def warm() -> None:
     relapse_candidates(codes, b, i, 1, 0, 1)
     career_day(pcg, codes, b.copy(), codes, 1, 2, 0.1, 0.1, 0.1)
     relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
+    violent_incidents(pcg, i, f, i, f, f.copy(), 1, 0.1, 0.1)
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 
