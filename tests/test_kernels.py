@@ -1565,3 +1565,49 @@ def test_violent_incidents_are_the_violence_phase_as_it_was():
             assert np.array_equal(a, b, equal_nan=True)
         assert np.array_equal(recent, ref)
         assert fast.random() == stream.random()
+
+
+def test_treatment_seekers_and_clients_day_are_the_treatment_phase_as_it_was():
+    """kernels.treatment_seekers and kernels.clients_day, drawing from the stream's
+    state, against the treatment phase's code before them (the seeking chance and draws
+    in numpy; treatment_clients, numpy's random((3, n)) and client_day)."""
+    rng = np.random.default_rng(97)
+    for case in range(12):
+        n_users, n_sites, n_cells, n_accounts = 300, int(rng.integers(1, 4)), 50, 3
+        cand = np.sort(rng.choice(n_users, int(rng.integers(0, 120)), replace=False))
+        site_of = rng.integers(0, n_sites, cand.size)
+        boost, police_near = rng.choice([1.0, 2.5], cand.size), rng.random(n_sites) * 30
+        treatment = rng.integers(0, 4, n_users).astype(np.int8)
+        if case % 4 == 0:
+            treatment[treatment == 2] = 1  # no clients
+        site, referred_by = rng.integers(0, n_sites, n_users), rng.integers(-1, 3, n_users)
+        site_cells, home = rng.integers(0, n_cells, n_sites), rng.integers(0, n_cells, n_users)
+        missed, start = rng.integers(0, 4, n_users), rng.integers(-200, 0, n_users)
+        ledger, touched = rng.integers(0, 3, (6, n_cells)) * 1.0, np.zeros(6, dtype=bool)
+        pr = np.array([0.4, 0.05, 0.02, 0.05])  # CD_APPOINTMENT ... CD_MISSED_BOOST
+        seed = int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        deterred = np.exp(-0.1 * police_near[site_of])
+        seek = stream.random(cand.size) < 0.3 * 1.2 * boost * deterred
+        r_ledger, r_touched, r_missed = ledger.copy(), touched.copy(), missed.copy()
+        clients, c_site, by = kernels.treatment_clients(
+            treatment, 2, site, referred_by, site_cells, n_accounts, r_ledger, r_touched, 4
+        )
+        m, drop, done = kernels.client_day(
+            clients, c_site, police_near, r_missed, start, stream.random((3, clients.size)),
+            5, 90, pr,
+        )  # fmt: skip
+        state = raw_state(fast)[0]
+        got = kernels.treatment_seekers(state, cand, site_of, boost, deterred, 0.3 * 1.2)
+        assert np.array_equal(got[0], cand[seek]) and np.array_equal(got[1], site_of[seek])
+        got = kernels.clients_day(
+            state, treatment, 2, site, referred_by, site_cells, n_accounts, ledger, touched, 4,
+            police_near, missed, start, home, 5, 90, pr,
+        )  # fmt: skip
+        assert got[0] == clients.size and np.array_equal(got[1], by)
+        expected = home[clients[m]], clients[drop], clients[done]
+        for a, b in zip(got[2:], expected, strict=True):
+            assert np.array_equal(a, b)
+        for a, b in ((ledger, r_ledger), (touched, r_touched), (missed, r_missed)):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()

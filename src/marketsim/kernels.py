@@ -1942,6 +1942,76 @@ def client_day(
     return missed, drop, done
 
 
+@njit(cache=True)
+def treatment_seekers(
+    state: np.ndarray,
+    cand: np.ndarray,
+    site: np.ndarray,
+    boost: np.ndarray,
+    deterred: np.ndarray,
+    seek_prob: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who of the candidates `cand` (`treatment_candidates`) asks for treatment today
+    (ODD §7.13 seeking), drawing from the treatment stream's state: candidate i asks
+    when its uniform is below seek_prob x boost[i] x deterred[i] (the police near its
+    site, exp(-deterrence x hours), taken in numpy), multiplied in the numpy code's
+    order. Returns the seekers and their nearest sites, in candidate order."""
+    n = cand.size
+    seek = np.empty(n, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        seek[i] = next_double(state) < seek_prob * boost[i] * deterred[i]
+        k += seek[i]
+    who = np.empty(k, dtype=np.int64)
+    where = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if seek[i]:
+            who[k], where[k] = cand[i], site[i]
+            k += 1
+    return who, where
+
+
+@njit(cache=True)
+def clients_day(
+    state: np.ndarray,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_site: np.ndarray,
+    u_referred_by: np.ndarray,
+    site_cells: np.ndarray,
+    n_accounts: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_row: int,
+    police_near: np.ndarray,
+    missed_count: np.ndarray,
+    treatment_day: np.ndarray,
+    home: np.ndarray,
+    day: int,
+    duration: int,
+    pr: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Treatment clients' day (ODD §7.13 clients), drawing from the treatment stream's
+    state: `treatment_clients` (the place-days booked), three rows of uniforms drawn as
+    numpy's `random((3, clients))`, then `client_day`. Returns the number of clients,
+    the place-days by account, the homes of those who missed an appointment, and the
+    clients who drop out and who complete, in row order."""
+    clients, site, by_account = treatment_clients(
+        u_treatment, in_treatment, u_site, u_referred_by, site_cells, n_accounts, ledger,
+        touched, ledger_row,
+    )  # fmt: skip
+    n = clients.size
+    draws = np.empty((3, n))
+    for j in range(3):
+        for i in range(n):
+            draws[j, i] = next_double(state)
+    missed, drop, done = client_day(
+        clients, site, police_near, missed_count, treatment_day, draws, day, duration, pr
+    )
+    return n, by_account, home[clients[missed]], clients[drop], clients[done]
+
+
 # Rows of book_purchases' counts per cell, in the order trade books them: whole numbers,
 # then the overdoses each use risked (expected counts, for the harm account).
 (
@@ -3193,6 +3263,11 @@ def warm() -> None:
     career_day(pcg, codes, b.copy(), codes, 1, 2, 0.1, 0.1, 0.1)
     relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
     violent_incidents(pcg, i, f, i, f, f.copy(), 1, 0.1, 0.1)
+    treatment_seekers(pcg, i, i, f, f, 0.1)
+    clients_day(
+        pcg, codes, 1, i, i, i, 1, np.zeros((2, 3)), np.zeros(2, dtype=np.bool_), 0, f, i.copy(),
+        i, i, 0, 1, np.zeros(N_CLIENT_PARAMS),
+    )  # fmt: skip
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 
