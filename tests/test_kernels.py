@@ -1611,3 +1611,33 @@ def test_treatment_seekers_and_clients_day_are_the_treatment_phase_as_it_was():
         for a, b in ((ledger, r_ledger), (touched, r_touched), (missed, r_missed)):
             assert np.array_equal(a, b)
         assert fast.random() == stream.random()
+
+
+def test_exit_day_and_detect_dealers_draw_as_the_phases_did():
+    """kernels.exit_day and kernels.detect_dealers, drawing from the stream's state,
+    against the entry-exit and enforcement phases' code before them (exit_pressure or
+    detected_dealers fed with numpy's uniforms, one per active dealer)."""
+    rng = np.random.default_rng(101)
+    width, height = 8, 9
+    cell_x, cell_y = np.repeat(np.arange(width), height), np.tile(np.arange(height), width)
+    for _ in range(12):
+        n = int(rng.integers(0, 200))
+        state = rng.integers(0, 3, n).astype(np.int8)
+        entered, cell = rng.integers(-100, 0, n), rng.integers(0, width * height, n)
+        profit, risk, is_open = rng.random(n) * 50, rng.random(n), rng.random(n) < 0.5
+        violence_near = rng.random(width * height)
+        pr = rng.random(kernels.N_EXIT_PARAMS) * 40
+        cell_unit = np.where(rng.random(width * height) < 0.3, rng.integers(0, 5, 72), -1)
+        seed = int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        args = (state, 1, entered, 0, cell, profit, risk, is_open, violence_near, pr)
+        act, minded = kernels.exit_pressure(*args)
+        leave = act[minded & (stream.random(act.size) < 0.4)]
+        unseen = rng.random(act.size)
+        where = (cell, cell_x, cell_y, cell_unit, width, height)
+        seen = kernels.detected_dealers(act, unseen, stream.random(act.size), *where)
+        pcg = raw_state(fast)[0]
+        assert np.array_equal(kernels.exit_day(pcg, *args, 0.4), leave)
+        for a, b in zip(kernels.detect_dealers(pcg, act, unseen, *where), seen, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()

@@ -2650,6 +2650,26 @@ def detected_dealers(
 
 
 @njit(cache=True)
+def detect_dealers(
+    pcg: np.ndarray,
+    act: np.ndarray,
+    unseen: np.ndarray,
+    cell: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    cell_unit: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`detected_dealers` (ODD §7.11 detection) with its uniforms, one per active
+    dealer, drawn from the enforcement stream's state `pcg`."""
+    draws = np.empty(act.size)
+    for i in range(act.size):
+        draws[i] = next_double(pcg)
+    return detected_dealers(act, unseen, draws, cell, cell_x, cell_y, cell_unit, width, height)
+
+
+@njit(cache=True)
 def initiation_rate(
     open_sales: np.ndarray, residents: np.ndarray, rate: float, baseline: float
 ) -> tuple[np.ndarray, float]:
@@ -2703,6 +2723,37 @@ def exit_pressure(
         act[i], minded[i] = r, poor or risk[r] > pr[EP_EXIT_RISK]
         i += 1
     return act, minded
+
+
+@njit(cache=True)
+def exit_day(
+    pcg: np.ndarray,
+    state: np.ndarray,
+    active: int,
+    entered_day: np.ndarray,
+    day: int,
+    cell: np.ndarray,
+    profit: np.ndarray,
+    risk: np.ndarray,
+    is_open: np.ndarray,
+    violence_near: np.ndarray,
+    pr: np.ndarray,
+    exit_prob: float,
+) -> np.ndarray:
+    """The dealers who leave the trade today (ODD §7.14 exit), drawing from the entry
+    stream's state `pcg`: of the active dealers (`exit_pressure`), one uniform each, in
+    row order; those minded to leave go when theirs is below `exit_prob`."""
+    act, minded = exit_pressure(
+        state, active, entered_day, day, cell, profit, risk, is_open, violence_near, pr
+    )
+    leave = np.empty(act.size, dtype=np.int64)
+    n = 0
+    for i in range(act.size):
+        go = next_double(pcg) < exit_prob
+        if minded[i] and go:
+            leave[n] = act[i]
+            n += 1
+    return leave[:n]
 
 
 @njit(cache=True)
@@ -3264,6 +3315,8 @@ def warm() -> None:
     relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
     violent_incidents(pcg, i, f, i, f, f.copy(), 1, 0.1, 0.1)
     treatment_seekers(pcg, i, i, f, f, 0.1)
+    exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
+    detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     clients_day(
         pcg, codes, 1, i, i, i, 1, np.zeros((2, 3)), np.zeros(2, dtype=np.bool_), 0, f, i.copy(),
         i, i, 0, 1, np.zeros(N_CLIENT_PARAMS),
