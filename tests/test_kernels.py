@@ -1641,3 +1641,21 @@ def test_exit_day_and_detect_dealers_draw_as_the_phases_did():
         for a, b in zip(kernels.detect_dealers(pcg, act, unseen, *where), seen, strict=True):
             assert np.array_equal(a, b)
         assert fast.random() == stream.random()
+
+
+def test_add_at_adds_as_numpy_add_at():
+    """kernels.add_at and kernels.add_count_at, which the tally's flush and the ledger's
+    small adds use, against np.add.at: repeated cells, fractional weights, one at a time
+    in index order (the last bit of each sum as numpy's)."""
+    rng = np.random.default_rng(103)
+    for _ in range(20):
+        target = rng.random(50) * 1e3
+        cells = rng.integers(0, 50, int(rng.integers(0, 200)))
+        weights, count = rng.random(cells.size) / 3.0, float(rng.random()) / 7.0
+        expected, got = target.copy(), target.copy()
+        np.add.at(expected, cells, weights)
+        kernels.add_at(got, cells, weights)
+        assert np.array_equal(got, expected)
+        np.add.at(expected, cells, count)
+        kernels.add_count_at(got, cells, count)
+        assert np.array_equal(got, expected)

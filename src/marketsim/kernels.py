@@ -2375,6 +2375,23 @@ def book_stocks(
 
 
 @njit(cache=True)
+def add_at(target: np.ndarray, cells: np.ndarray, weights: np.ndarray) -> None:
+    """`np.add.at(target, cells, weights)` on a 1-d target (ODD §7.17: the day's tally
+    and harm ledger): target[cells[i]] += weights[i], one at a time in index order, as
+    numpy adds them (repeated cells included)."""
+    for i in range(cells.size):
+        target[cells[i]] += weights[i]
+
+
+@njit(cache=True)
+def add_count_at(target: np.ndarray, cells: np.ndarray, count: float) -> None:
+    """`np.add.at(target, cells, count)` on a 1-d target for one count per event
+    (ODD §7.17): target[cells[i]] += count, one at a time in index order."""
+    for i in range(cells.size):
+        target[cells[i]] += count
+
+
+@njit(cache=True)
 def add_rows(values: np.ndarray, rows: np.ndarray, counts: np.ndarray, from_rows: np.ndarray):
     """values[rows[k]] += counts[from_rows[k]] for each k, in place (ODD §7.17: the day's
     stocks booked into the day's tally, one row per stock)."""
@@ -3314,6 +3331,8 @@ def warm() -> None:
     career_day(pcg, codes, b.copy(), codes, 1, 2, 0.1, 0.1, 0.1)
     relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
     violent_incidents(pcg, i, f, i, f, f.copy(), 1, 0.1, 0.1)
+    add_at(f.copy(), i, f)
+    add_count_at(f.copy(), i, 1.0)
     treatment_seekers(pcg, i, i, f, f, 0.1)
     exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
     detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
