@@ -1556,3 +1556,137 @@ def test_region_sums_are_the_indicator_product_in_a_fixed_order():
         idx = cells[start[r] : start[r + 1]]
         assert net[r] == by_fours(harm, idx)
         assert all(sums[m, r] == by_fours(values[m], idx) for m in range(values.shape[0]))
+
+
+def test_violent_incidents_are_the_violence_phase_as_it_was():
+    """kernels.violent_incidents, drawing from the stream's state, against the violence
+    phase's numpy code before it (the incident draws, the decay of recent incidents, the
+    severity draws and shares over the median trait), odd and even numbers of dealers,
+    ties with the median's cap and a median of zero (NaN shares)."""
+    rng = np.random.default_rng(83)
+    for case in range(40):
+        n_rows = int(rng.integers(1, 300))
+        n = int(rng.integers(1, n_rows + 1))
+        act = np.sort(rng.choice(n_rows, n, replace=False))
+        chance = rng.random(n) * (0.05 if case % 3 else 0.9)
+        cell, violence = rng.integers(0, 2500, n_rows + 5), rng.pareto(2.0, n_rows + 5)
+        if case % 7 == 0:
+            violence[act[: (n + 1) // 2 + 1]] = 0.0  # a median of zero
+        if case % 5 == 0:
+            violence[act] = np.round(violence[act], 1)  # ties, scales of exactly 2
+        recent = rng.random(n_rows + 5)
+        hs, ss, seed = 0.02 * (case % 4), 0.3, int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        ref = recent.copy()
+        who = act[stream.random(n) < chance]
+        ref[:n_rows] *= 0.99
+        ref[who] += 1.0
+        expected = [who, cell[who], *[np.empty(0)] * 3, np.empty(0, dtype=np.int64)]
+        if who.size:
+            severity = stream.random(who.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.minimum(2.0, violence[who] / np.median(violence[act]))
+            p_h = np.minimum(1.0, hs * scale)
+            p_s = np.minimum(1.0, (hs + ss) * scale)
+            expected[2:] = p_h, p_s - p_h, 1.0 - p_s, cell[who][severity < p_h]
+        got = kernels.violent_incidents(
+            raw_state(fast)[0], act, chance, cell, violence, recent, n_rows, hs, ss
+        )
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a, b, equal_nan=True)
+        assert np.array_equal(recent, ref)
+        assert fast.random() == stream.random()
+
+
+def test_treatment_seekers_and_clients_day_are_the_treatment_phase_as_it_was():
+    """kernels.treatment_seekers and kernels.clients_day, drawing from the stream's
+    state, against the treatment phase's code before them (the seeking chance and draws
+    in numpy; treatment_clients, numpy's random((3, n)) and client_day)."""
+    rng = np.random.default_rng(97)
+    for case in range(12):
+        n_users, n_sites, n_cells, n_accounts = 300, int(rng.integers(1, 4)), 50, 3
+        cand = np.sort(rng.choice(n_users, int(rng.integers(0, 120)), replace=False))
+        site_of = rng.integers(0, n_sites, cand.size)
+        boost, police_near = rng.choice([1.0, 2.5], cand.size), rng.random(n_sites) * 30
+        treatment = rng.integers(0, 4, n_users).astype(np.int8)
+        if case % 4 == 0:
+            treatment[treatment == 2] = 1  # no clients
+        site, referred_by = rng.integers(0, n_sites, n_users), rng.integers(-1, 3, n_users)
+        site_cells, home = rng.integers(0, n_cells, n_sites), rng.integers(0, n_cells, n_users)
+        missed, start = rng.integers(0, 4, n_users), rng.integers(-200, 0, n_users)
+        ledger, touched = rng.integers(0, 3, (6, n_cells)) * 1.0, np.zeros(6, dtype=bool)
+        pr = np.array([0.4, 0.05, 0.02, 0.05])  # CD_APPOINTMENT ... CD_MISSED_BOOST
+        seed = int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        deterred = np.exp(-0.1 * police_near[site_of])
+        seek = stream.random(cand.size) < 0.3 * 1.2 * boost * deterred
+        r_ledger, r_touched, r_missed = ledger.copy(), touched.copy(), missed.copy()
+        clients, c_site, by = kernels.treatment_clients(
+            treatment, 2, site, referred_by, site_cells, n_accounts, r_ledger, r_touched, 4
+        )
+        m, drop, done = kernels.client_day(
+            clients, c_site, police_near, r_missed, start, stream.random((3, clients.size)),
+            5, 90, pr,
+        )  # fmt: skip
+        state = raw_state(fast)[0]
+        got = kernels.treatment_seekers(state, cand, site_of, boost, deterred, 0.3 * 1.2)
+        assert np.array_equal(got[0], cand[seek]) and np.array_equal(got[1], site_of[seek])
+        got = kernels.clients_day(
+            state, treatment, 2, site, referred_by, site_cells, n_accounts, ledger, touched, 4,
+            police_near, missed, start, home, 5, 90, pr,
+        )  # fmt: skip
+        assert got[0] == clients.size and np.array_equal(got[1], by)
+        expected = home[clients[m]], clients[drop], clients[done]
+        for a, b in zip(got[2:], expected, strict=True):
+            assert np.array_equal(a, b)
+        for a, b in ((ledger, r_ledger), (touched, r_touched), (missed, r_missed)):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()
+
+
+def test_exit_day_and_detect_dealers_draw_as_the_phases_did():
+    """kernels.exit_day and kernels.detect_dealers, drawing from the stream's state,
+    against the entry-exit and enforcement phases' code before them (exit_pressure or
+    detected_dealers fed with numpy's uniforms, one per active dealer)."""
+    rng = np.random.default_rng(101)
+    width, height = 8, 9
+    cell_x, cell_y = np.repeat(np.arange(width), height), np.tile(np.arange(height), width)
+    for _ in range(12):
+        n = int(rng.integers(0, 200))
+        state = rng.integers(0, 3, n).astype(np.int8)
+        entered, cell = rng.integers(-100, 0, n), rng.integers(0, width * height, n)
+        profit, risk, is_open = rng.random(n) * 50, rng.random(n), rng.random(n) < 0.5
+        violence_near = rng.random(width * height)
+        pr = rng.random(kernels.N_EXIT_PARAMS) * 40
+        cell_unit = np.where(rng.random(width * height) < 0.3, rng.integers(0, 5, 72), -1)
+        seed = int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        args = (state, 1, entered, 0, cell, profit, risk, is_open, violence_near, pr)
+        act, minded = kernels.exit_pressure(*args)
+        leave = act[minded & (stream.random(act.size) < 0.4)]
+        unseen = rng.random(act.size)
+        where = (cell, cell_x, cell_y, cell_unit, width, height)
+        seen = kernels.detected_dealers(act, unseen, stream.random(act.size), *where)
+        pcg = raw_state(fast)[0]
+        assert np.array_equal(kernels.exit_day(pcg, *args, 0.4), leave)
+        for a, b in zip(kernels.detect_dealers(pcg, act, unseen, *where), seen, strict=True):
+            assert np.array_equal(a, b)
+        assert fast.random() == stream.random()
+
+
+def test_add_at_adds_as_numpy_add_at():
+    """kernels.add_at and kernels.add_count_at, which the tally's flush and the ledger's
+    small adds use, against np.add.at: repeated cells, fractional weights, one at a time
+    in index order (the last bit of each sum as numpy's)."""
+    rng = np.random.default_rng(103)
+    for _ in range(20):
+        target = rng.random(50) * 1e3
+        cells = rng.integers(0, 50, int(rng.integers(0, 200)))
+        weights, count = rng.random(cells.size) / 3.0, float(rng.random()) / 7.0
+        expected, got = target.copy(), target.copy()
+        np.add.at(expected, cells, weights)
+        kernels.add_at(got, cells, weights)
+        assert np.array_equal(got, expected)
+        np.add.at(expected, cells, count)
+        kernels.add_count_at(got, cells, count)
+        assert np.array_equal(got, expected)

@@ -200,7 +200,8 @@ class HarmLedger:
     """Harm counts by cell, type and cause: today's tallies and the run's running totals.
 
     During a day, phases call `add()`; `close_day()` adds the day to the totals.
-    The per-day array is reused, so an add costs one `np.add.at` and no allocation.
+    The per-day array is reused, so an add costs one `np.add.at` (kernels.add_at) and no
+    allocation.
     The event table (day, cell, harm, cause) is kept only when `keep_events` is
     set: tests and audits read it, but sweeps need only the totals, and archiving
     every day's non-zero cells costs a tenth of a run.
@@ -245,6 +246,12 @@ class HarmLedger:
             w = count if type(count) is np.ndarray and count.ndim else None
             binned = np.bincount(cells, weights=w, minlength=self.n_cells)
             self.today[h, c] += binned if w is not None else binned * count
+        elif not many:
+            np.add.at(self.today[h, c], cells, count)
+        elif type(count) is not np.ndarray:  # np.add.at's adds, one at a time in order
+            kernels.add_count_at(self.today[h, c], cells, float(count))
+        elif count.shape == cells.shape:
+            kernels.add_at(self.today[h, c], cells, count)
         else:
             np.add.at(self.today[h, c], cells, count)
 

@@ -1942,6 +1942,76 @@ def client_day(
     return missed, drop, done
 
 
+@njit(cache=True)
+def treatment_seekers(
+    state: np.ndarray,
+    cand: np.ndarray,
+    site: np.ndarray,
+    boost: np.ndarray,
+    deterred: np.ndarray,
+    seek_prob: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who of the candidates `cand` (`treatment_candidates`) asks for treatment today
+    (ODD §7.13 seeking), drawing from the treatment stream's state: candidate i asks
+    when its uniform is below seek_prob x boost[i] x deterred[i] (the police near its
+    site, exp(-deterrence x hours), taken in numpy), multiplied in the numpy code's
+    order. Returns the seekers and their nearest sites, in candidate order."""
+    n = cand.size
+    seek = np.empty(n, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        seek[i] = next_double(state) < seek_prob * boost[i] * deterred[i]
+        k += seek[i]
+    who = np.empty(k, dtype=np.int64)
+    where = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if seek[i]:
+            who[k], where[k] = cand[i], site[i]
+            k += 1
+    return who, where
+
+
+@njit(cache=True)
+def clients_day(
+    state: np.ndarray,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_site: np.ndarray,
+    u_referred_by: np.ndarray,
+    site_cells: np.ndarray,
+    n_accounts: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_row: int,
+    police_near: np.ndarray,
+    missed_count: np.ndarray,
+    treatment_day: np.ndarray,
+    home: np.ndarray,
+    day: int,
+    duration: int,
+    pr: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Treatment clients' day (ODD §7.13 clients), drawing from the treatment stream's
+    state: `treatment_clients` (the place-days booked), three rows of uniforms drawn as
+    numpy's `random((3, clients))`, then `client_day`. Returns the number of clients,
+    the place-days by account, the homes of those who missed an appointment, and the
+    clients who drop out and who complete, in row order."""
+    clients, site, by_account = treatment_clients(
+        u_treatment, in_treatment, u_site, u_referred_by, site_cells, n_accounts, ledger,
+        touched, ledger_row,
+    )  # fmt: skip
+    n = clients.size
+    draws = np.empty((3, n))
+    for j in range(3):
+        for i in range(n):
+            draws[j, i] = next_double(state)
+    missed, drop, done = client_day(
+        clients, site, police_near, missed_count, treatment_day, draws, day, duration, pr
+    )
+    return n, by_account, home[clients[missed]], clients[drop], clients[done]
+
+
 # Rows of book_purchases' counts per cell, in the order trade books them: whole numbers,
 # then the overdoses each use risked (expected counts, for the harm account).
 (
@@ -2305,6 +2375,23 @@ def book_stocks(
 
 
 @njit(cache=True)
+def add_at(target: np.ndarray, cells: np.ndarray, weights: np.ndarray) -> None:
+    """`np.add.at(target, cells, weights)` on a 1-d target (ODD §7.17: the day's tally
+    and harm ledger): target[cells[i]] += weights[i], one at a time in index order, as
+    numpy adds them (repeated cells included)."""
+    for i in range(cells.size):
+        target[cells[i]] += weights[i]
+
+
+@njit(cache=True)
+def add_count_at(target: np.ndarray, cells: np.ndarray, count: float) -> None:
+    """`np.add.at(target, cells, count)` on a 1-d target for one count per event
+    (ODD §7.17): target[cells[i]] += count, one at a time in index order."""
+    for i in range(cells.size):
+        target[cells[i]] += count
+
+
+@njit(cache=True)
 def add_rows(values: np.ndarray, rows: np.ndarray, counts: np.ndarray, from_rows: np.ndarray):
     """values[rows[k]] += counts[from_rows[k]] for each k, in place (ODD §7.17: the day's
     stocks booked into the day's tally, one row per stock)."""
@@ -2580,6 +2667,26 @@ def detected_dealers(
 
 
 @njit(cache=True)
+def detect_dealers(
+    pcg: np.ndarray,
+    act: np.ndarray,
+    unseen: np.ndarray,
+    cell: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    cell_unit: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`detected_dealers` (ODD §7.11 detection) with its uniforms, one per active
+    dealer, drawn from the enforcement stream's state `pcg`."""
+    draws = np.empty(act.size)
+    for i in range(act.size):
+        draws[i] = next_double(pcg)
+    return detected_dealers(act, unseen, draws, cell, cell_x, cell_y, cell_unit, width, height)
+
+
+@njit(cache=True)
 def initiation_rate(
     open_sales: np.ndarray, residents: np.ndarray, rate: float, baseline: float
 ) -> tuple[np.ndarray, float]:
@@ -2633,6 +2740,37 @@ def exit_pressure(
         act[i], minded[i] = r, poor or risk[r] > pr[EP_EXIT_RISK]
         i += 1
     return act, minded
+
+
+@njit(cache=True)
+def exit_day(
+    pcg: np.ndarray,
+    state: np.ndarray,
+    active: int,
+    entered_day: np.ndarray,
+    day: int,
+    cell: np.ndarray,
+    profit: np.ndarray,
+    risk: np.ndarray,
+    is_open: np.ndarray,
+    violence_near: np.ndarray,
+    pr: np.ndarray,
+    exit_prob: float,
+) -> np.ndarray:
+    """The dealers who leave the trade today (ODD §7.14 exit), drawing from the entry
+    stream's state `pcg`: of the active dealers (`exit_pressure`), one uniform each, in
+    row order; those minded to leave go when theirs is below `exit_prob`."""
+    act, minded = exit_pressure(
+        state, active, entered_day, day, cell, profit, risk, is_open, violence_near, pr
+    )
+    leave = np.empty(act.size, dtype=np.int64)
+    n = 0
+    for i in range(act.size):
+        go = next_double(pcg) < exit_prob
+        if minded[i] and go:
+            leave[n] = act[i]
+            n += 1
+    return leave[:n]
 
 
 @njit(cache=True)
@@ -2775,6 +2913,72 @@ def relapse_day(
             u_state[r] = active
             treatment[r] = no_treatment
             tolerance_until[r] = day + tolerance_loss_days
+
+
+@njit(cache=True)
+def violent_incidents(
+    state: np.ndarray,
+    act: np.ndarray,
+    chance: np.ndarray,
+    d_cell: np.ndarray,
+    d_violence: np.ndarray,
+    incidents_recent: np.ndarray,
+    n_rows: int,
+    homicide_share: float,
+    serious_share: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who of the active dealers `act` starts a violent incident today, and how serious
+    it is (ODD §7.10 violence), drawing from the violence stream's state: one uniform per
+    dealer (an incident when below its `chance`), recent incidents decayed (x 0.99 over
+    the first `n_rows` rows) and the day's added, then one uniform per incident for its
+    severity. A dealer's shares scale with its violence trait over the active dealers'
+    median (capped at 2): homicide min(1, share x scale), serious or worse min(1,
+    (homicide + serious share) x scale). Returns the dealers, their cells, the homicide,
+    serious and other shares (each incident's expected severity) and the cells of the
+    homicides, in the numpy code's order of draws and operations (the median as
+    numpy's: the middle value, or the mean of the two)."""
+    n = act.size
+    hit = np.empty(n, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        hit[i] = next_double(state) < chance[i]
+        k += hit[i]
+    who = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if hit[i]:
+            who[k] = act[i]
+            k += 1
+    for r in range(n_rows):
+        incidents_recent[r] *= 0.99
+    for j in range(k):
+        incidents_recent[who[j]] += 1.0
+    where = np.empty(k, dtype=np.int64)
+    p_homicide, p_serious, p_other = np.empty(k), np.empty(k), np.empty(k)
+    homicides = np.empty(k, dtype=np.int64)
+    n_homicides = 0
+    if k == 0:
+        return who, where, p_homicide, p_serious, p_other, homicides
+    severity = np.empty(k)
+    for j in range(k):
+        severity[j] = next_double(state)
+    traits = np.sort(d_violence[act])
+    half = n // 2
+    median = traits[half] if n % 2 else (traits[half - 1] + traits[half]) / 2.0
+    serious_or_worse_share = homicide_share + serious_share
+    ratio = d_violence[who] / median  # an array's division: numpy's inf and NaN at 0
+    for j in range(k):
+        # np.minimum's: the cap unless below it (a NaN stays NaN)
+        scale = ratio[j]
+        scale = 2.0 if scale >= 2.0 else scale
+        ph, ps = homicide_share * scale, serious_or_worse_share * scale
+        ph, ps = 1.0 if ph >= 1.0 else ph, 1.0 if ps >= 1.0 else ps
+        where[j] = d_cell[who[j]]
+        p_homicide[j], p_serious[j], p_other[j] = ph, ps - ph, 1.0 - ps
+        if severity[j] < ph:
+            homicides[n_homicides] = where[j]
+            n_homicides += 1
+    return who, where, p_homicide, p_serious, p_other, homicides[:n_homicides]
 
 
 # Where kernels.region_columns finds what it derives (metrics._COLUMN_PLAN).
@@ -3167,6 +3371,16 @@ def warm() -> None:
     relapse_candidates(codes, b, i, 1, 0, 1)
     career_day(pcg, codes, b.copy(), codes, 1, 2, 0.1, 0.1, 0.1)
     relapse_day(pcg, codes.copy(), b, i, codes.copy(), i.copy(), 1, 2, 0, 0, 1, 0.1, 1)
+    violent_incidents(pcg, i, f, i, f, f.copy(), 1, 0.1, 0.1)
+    add_at(f.copy(), i, f)
+    add_count_at(f.copy(), i, 1.0)
+    treatment_seekers(pcg, i, i, f, f, 0.1)
+    exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
+    detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    clients_day(
+        pcg, codes, 1, i, i, i, 1, np.zeros((2, 3)), np.zeros(2, dtype=np.bool_), 0, f, i.copy(),
+        i, i, 0, 1, np.zeros(N_CLIENT_PARAMS),
+    )  # fmt: skip
     learn_numbers(np.full((1, 1), -1), i, i, i)
     holds_number(np.full((1, 1), -1), 0, 0)
 

@@ -62,7 +62,7 @@ class DayTally:
     """A (metric, cell) array of today's counts, reset every day.
 
     Adds are queued and applied together on first read, so a day's dozens of
-    small adds cost one `np.add.at`.
+    small adds cost one `np.add.at` (kernels.add_at).
     """
 
     def __init__(self, n_cells: int):
@@ -103,7 +103,7 @@ class DayTally:
         if self._keys:
             keys = np.concatenate(self._keys)
             weights = np.concatenate(self._weights)
-            np.add.at(self._values.reshape(-1), keys, weights)
+            kernels.add_at(self._values.reshape(-1), keys, weights)  # np.add.at's adds
             self._keys.clear()
             self._weights.clear()
             self._rows.clear()

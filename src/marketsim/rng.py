@@ -102,3 +102,24 @@ def set_raw_state(gen: np.random.Generator, words: np.ndarray, spare: np.ndarray
     st["state"]["inc"] = int(words[2]) | int(words[3]) << 64
     st["has_uint32"], st["uinteger"] = int(spare[0]), int(spare[1])
     bg.state = st
+
+
+class stream_state:  # a context manager named as the function it reads as
+    """A stream's PCG64 state lent to kernels that draw from it themselves:
+    `with stream_state(rng) as (state, spare): kernels.k(state, spare, ...)`. The state
+    and spare half are `raw_state`'s; where they are copies, leaving the block puts them
+    back into the stream (`set_raw_state`), so the stream's next draws follow the
+    kernel's wherever the state lives."""
+
+    __slots__ = ("gen", "spare", "state", "write_back")
+
+    def __init__(self, gen: np.random.Generator):
+        self.gen = gen
+
+    def __enter__(self) -> tuple[np.ndarray, np.ndarray]:
+        self.state, self.spare, self.write_back = raw_state(self.gen)
+        return self.state, self.spare
+
+    def __exit__(self, *exc: object) -> None:
+        if self.write_back:
+            set_raw_state(self.gen, self.state, self.spare)

@@ -12,7 +12,7 @@ from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.fields import box_sum
-from marketsim.rng import raw_state, set_raw_state
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 
@@ -238,27 +238,25 @@ def relocate(world: World, rng: np.random.Generator, held: np.ndarray | None = N
     # relocation_radius along x and y and, last, the pitch it was pushed from (its own
     # again if it has not moved), knowing its mode, risk and customers' calls
     # (kernels.review_pitches, drawing from the dealers stream's state).
-    state, spare, write_back = raw_state(rng)
-    movers, cand, is_open, calls, own = kernels.review_pitches(
-        state,
-        spare,
-        act,
-        cfg.relocation_prob,
-        cfg.relocation_candidates,
-        cfg.relocation_radius,
-        d.cell,
-        d.left_cell,
-        town.cell_x,
-        town.cell_y,
-        town.width,
-        town.height,
-        d.open,
-        d.risk,
-        held,
-        _calls_per_holder(world),
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, spare):
+        movers, cand, is_open, calls, own = kernels.review_pitches(
+            state,
+            spare,
+            act,
+            cfg.relocation_prob,
+            cfg.relocation_candidates,
+            cfg.relocation_radius,
+            d.cell,
+            d.left_cell,
+            town.cell_x,
+            town.cell_y,
+            town.width,
+            town.height,
+            d.open,
+            d.risk,
+            held,
+            _calls_per_holder(world),
+        )
     if movers.size == 0:
         return movers
     # Each appraises its candidates and the same pitch in the other mode (closed needs

@@ -16,6 +16,7 @@ from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.police import Order
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 
@@ -66,18 +67,20 @@ def _street_arrests(world: World, rng: np.random.Generator) -> None:
         return
     hazard = exposure * np.exp(fatigue)
     # Seen with chance 1 - exp(-hazard), by a unit on the pitch or next to it (the one
-    # that makes the arrest), else not at all (kernels.detected_dealers, _covering_unit).
-    detected, unit = kernels.detected_dealers(
-        act,
-        np.exp(-hazard),
-        rng.random(act.size),
-        d.cell,
-        town.cell_x,
-        town.cell_y,
-        police.cell_unit,
-        town.width,
-        town.height,
-    )
+    # that makes the arrest), else not at all (kernels.detect_dealers, drawing from the
+    # enforcement stream's state; _covering_unit).
+    with stream_state(rng) as (pcg, _spare):
+        detected, unit = kernels.detect_dealers(
+            pcg,
+            act,
+            np.exp(-hazard),
+            d.cell,
+            town.cell_x,
+            town.cell_y,
+            police.cell_unit,
+            town.width,
+            town.height,
+        )
     if detected.size == 0:
         return
     by_order: dict[int, tuple[Order, list[int], list[int]]] = {}

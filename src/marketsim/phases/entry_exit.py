@@ -18,6 +18,7 @@ from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.fields import box_sum
 from marketsim.phases.dealers import CLOSED_RISK, presence
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 
@@ -32,19 +33,23 @@ def run(world: World) -> None:
     pr[kernels.EP_RISK_COST], pr[kernels.EP_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
     pr[kernels.EP_VIOLENCE_COST] = cfg.violence_cost
     pr[kernels.EP_EXIT_PROFIT], pr[kernels.EP_EXIT_RISK] = cfg.exit_profit, cfg.exit_risk
-    act, minded = kernels.exit_pressure(
-        d.view("state"),
-        D.ACTIVE,
-        d.entered_day,
-        world.day,
-        d.cell,
-        d.profit,
-        d.risk,
-        d.open,
-        world.violence_near,
-        pr,
-    )
-    leave = act[minded & (rng.random(act.size) < cfg.exit_prob)]
+    # Each active dealer draws once (row order); those minded to leave go with the
+    # chance exit_prob (kernels.exit_day, drawing from the entry stream's state).
+    with stream_state(rng) as (pcg, _spare):
+        leave = kernels.exit_day(
+            pcg,
+            d.view("state"),
+            D.ACTIVE,
+            d.entered_day,
+            world.day,
+            d.cell,
+            d.profit,
+            d.risk,
+            d.open,
+            world.violence_near,
+            pr,
+            cfg.exit_prob,
+        )
     for r in leave:
         events.desist(world, r)
     unmet = world.town.layer("unmet_demand").ravel()

@@ -11,7 +11,7 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import user as U
 from marketsim.metrics import TALLY_INDEX
-from marketsim.rng import raw_state, set_raw_state, weighted_choice
+from marketsim.rng import stream_state, weighted_choice
 from marketsim.state import World
 
 
@@ -38,20 +38,18 @@ def run(world: World) -> None:
 
     # Progression, then natural recovery, of active users: one draw each, the
     # progression draws first (kernels.career_day, drawing from the stream's state).
-    state, spare, write_back = raw_state(rng)
-    stop = kernels.career_day(
-        state,
-        u.view("state"),
-        u.dependent,
-        u.treatment,
-        U.ACTIVE,
-        U.IN_TREATMENT,
-        cu.progression_prob,
-        cu.desist_prob_dependent,
-        cu.desist_prob_recreational,
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, _spare):
+        stop = kernels.career_day(
+            state,
+            u.view("state"),
+            u.dependent,
+            u.treatment,
+            U.ACTIVE,
+            U.IN_TREATMENT,
+            cu.progression_prob,
+            cu.desist_prob_dependent,
+            cu.desist_prob_recreational,
+        )
     for ur in stop:
         events.leave_treatment(world, int(ur))
     events.recover(world, stop)
@@ -60,21 +58,19 @@ def run(world: World) -> None:
     # recreational users who stop, and long-term recovered users, stay stopped. Who
     # relapses is active again, out of treatment, with tolerance lost
     # (kernels.relapse_day).
-    state, spare, write_back = raw_state(rng)
-    kernels.relapse_day(
-        state,
-        u.view("state"),
-        u.dependent,
-        u.recovered_day,
-        u.treatment,
-        u.tolerance_until,
-        U.RECOVERED,
-        U.ACTIVE,
-        U.NO_TREATMENT,
-        day,
-        sc.treatment.relapse_window_days,
-        sc.treatment.relapse_prob,
-        cu.tolerance_loss_days,
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, _spare):
+        kernels.relapse_day(
+            state,
+            u.view("state"),
+            u.dependent,
+            u.recovered_day,
+            u.treatment,
+            u.tolerance_until,
+            U.RECOVERED,
+            U.ACTIVE,
+            U.NO_TREATMENT,
+            day,
+            sc.treatment.relapse_window_days,
+            sc.treatment.relapse_prob,
+            cu.tolerance_loss_days,
+        )

@@ -28,7 +28,7 @@ from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.phases.dealers import place_risk
-from marketsim.rng import raw_state, set_raw_state
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 
@@ -66,25 +66,23 @@ def run(world: World) -> None:
     # holding a working number calls it with its probability (`contact_use`), a random
     # working contact (kernels.buyers_and_calls, drawing from the market stream's state).
     town = world.town
-    state, spare, write_back = raw_state(rng)
-    buyers, homes, open_rows, *calls = kernels.buyers_and_calls(
-        state,
-        active,
-        p_buy,
-        demand_response(full, elasticity),
-        d.view("state"),
-        D.ACTIVE,
-        d.view("open"),
-        u.home,
-        u.search,
-        cu.contact_use_prob,
-        _street_keep(world),
-        u.contacts,
-        town.cell_x,
-        town.cell_y,
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, spare):
+        buyers, homes, open_rows, *calls = kernels.buyers_and_calls(
+            state,
+            active,
+            p_buy,
+            demand_response(full, elasticity),
+            d.view("state"),
+            D.ACTIVE,
+            d.view("open"),
+            u.home,
+            u.search,
+            cu.contact_use_prob,
+            _street_keep(world),
+            u.contacts,
+            town.cell_x,
+            town.cell_y,
+        )
     if buyers.size == 0:
         _dealer_profit(world, np.zeros(d.n))
         return
@@ -97,27 +95,25 @@ def run(world: World) -> None:
     # turned away count as unmet demand at the pitch. Buyers remember how long their
     # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
     # share of the furthest a buyer goes, a failure the lot (kernels.serve).
-    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
-    phoned, failed = kernels.serve(
-        state,
-        spare,
-        seller,
-        served,
-        cm.capacity,
-        d.cell,
-        tally.counts,
-        _UNMET_ROW,
-        u.search,
-        buyers,
-        via_open,
-        u.home,
-        town.cell_x,
-        town.cell_y,
-        _distances(town.width, town.height),
-        float(cu.search_radius),
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, spare):  # the kernel draws from the stream itself
+        phoned, failed = kernels.serve(
+            state,
+            spare,
+            seller,
+            served,
+            cm.capacity,
+            d.cell,
+            tally.counts,
+            _UNMET_ROW,
+            u.search,
+            buyers,
+            via_open,
+            u.home,
+            town.cell_x,
+            town.cell_y,
+            _distances(town.width, town.height),
+            float(cu.search_radius),
+        )
     _refer(world, rng, phoned, failed)
     # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
@@ -136,48 +132,46 @@ def run(world: World) -> None:
     # takings, public use, litter and overdoses (the rest cannot pay and go without
     # today), and the dealers' profit.
     rows, touched = ledger.flat_rows()
-    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
-    caught_users, caught_cells, victims, died = kernels.purchases(
-        state,
-        spare,
-        buyers,
-        seller,
-        via_open,
-        u.dependent,
-        u.cash,
-        u.n,
-        u.treatment,
-        U.IN_TREATMENT,
-        u.tolerance_until,
-        day,
-        u.contacts,
-        u.home,
-        u.crimes,
-        d.view("state"),
-        D.ACTIVE,
-        d.price,
-        d.product_risk,
-        d.cell,
-        d.sales,
-        d.debt,
-        d.profit,
-        police,
-        pr,
-        cm.base_price * cm.wholesale_share,
-        sc.dealers.debt_repay_share,
-        world.recording,
-        tally.counts,
-        _TALLY_ROWS,
-        _COUNT_ROWS,
-        _UNITS_ROW,
-        _REVENUE_ROW,
-        rows,
-        touched,
-        _LEDGER_ROWS,
-        _HARM_ROWS,
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, spare):  # the kernel draws from the stream itself
+        caught_users, caught_cells, victims, died = kernels.purchases(
+            state,
+            spare,
+            buyers,
+            seller,
+            via_open,
+            u.dependent,
+            u.cash,
+            u.n,
+            u.treatment,
+            U.IN_TREATMENT,
+            u.tolerance_until,
+            day,
+            u.contacts,
+            u.home,
+            u.crimes,
+            d.view("state"),
+            D.ACTIVE,
+            d.price,
+            d.product_risk,
+            d.cell,
+            d.sales,
+            d.debt,
+            d.profit,
+            police,
+            pr,
+            cm.base_price * cm.wholesale_share,
+            sc.dealers.debt_repay_share,
+            world.recording,
+            tally.counts,
+            _TALLY_ROWS,
+            _COUNT_ROWS,
+            _UNITS_ROW,
+            _REVENUE_ROW,
+            rows,
+            touched,
+            _LEDGER_ROWS,
+            _HARM_ROWS,
+        )
     world.crime_arrests = (caught_users, caught_cells)
     if victims.size:
         u.adverse_until[victims[~died]] = day + 30
@@ -213,29 +207,27 @@ def choose_sellers(
         cells, police = d.cell[open_rows], world.visible_hours
         cu = world.config.users
         stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
-    state, spare, write_back = raw_state(rng)  # the kernel draws from the stream itself
-    served = kernels.street_market(
-        state,
-        spare,
-        hx,
-        hy,
-        *market,
-        town.width,
-        town.height,
-        seller,
-        via_open,
-        search,
-        open_rows,
-        stay,
-        call,
-        has_contact,
-        pick,
-        homes,
-        world.tally.counts,
-        _UNMET_ROW,
-    )
-    if write_back:
-        set_raw_state(rng, state, spare)
+    with stream_state(rng) as (state, spare):  # the kernel draws from the stream itself
+        served = kernels.street_market(
+            state,
+            spare,
+            hx,
+            hy,
+            *market,
+            town.width,
+            town.height,
+            seller,
+            via_open,
+            search,
+            open_rows,
+            stay,
+            call,
+            has_contact,
+            pick,
+            homes,
+            world.tally.counts,
+            _UNMET_ROW,
+        )
     return seller, via_open, served
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 # The harm ledger's row of treatment place-days (type and its own cause), for
@@ -50,14 +51,18 @@ def run(world: World) -> None:
         day,
         cu.treatment_seek_after_adverse,
     )  # active, dependent, not in treatment: their nearest site, and the boost to seeking
-    p = (
-        cu.treatment_seek_prob
-        * world.levers.treatment_seeking
-        * boost
-        * np.exp(-cu.treatment_police_deterrence * police_near[site])
-    )
-    seek = rng.random(cand.size) < p
-    for ur, s in zip(cand[seek].tolist(), site[seek].tolist(), strict=True):
+    # Each asks with the chance seek_prob x the boost x exp(-deterrence x the officer-hours
+    # near its site) (kernels.treatment_seekers, drawing from the treatment stream's state).
+    with stream_state(rng) as (state, _spare):
+        seekers, seek_site = kernels.treatment_seekers(
+            state,
+            cand,
+            site,
+            boost,
+            np.exp(-cu.treatment_police_deterrence * police_near[site]),
+            cu.treatment_seek_prob * world.levers.treatment_seeking,
+        )
+    for ur, s in zip(seekers.tolist(), seek_site.tolist(), strict=True):
         # Asked at the nearest site (police there deter the asking), a user is booked
         # where a place comes soonest: a free place, else the shortest list per place.
         events.join_waiting_list(world, ur, _soonest_site(world, s))
@@ -69,46 +74,43 @@ def run(world: World) -> None:
             events.start_treatment(world, admitted, s)
 
     # clients: cost, appointments, drop-out, completion
-    # each client books a place-day at its site (kernels.treatment_clients), charged to
-    # the account that referred it
-    rows, touched = ledger.flat_rows()
-    clients, site, by_account = kernels.treatment_clients(
-        u.view("treatment"),
-        U.IN_TREATMENT,
-        u.site,
-        u.referred_by,
-        np.array([s.cell_index for s in world.services]),
-        len(world.accounts.names),
-        rows,
-        touched,
-        _PLACE_DAY_ROW,
-    )
-    if clients.size == 0:
-        return
-    world.accounts.add_counts("treatment_place_days", by_account)
-    # Appointments (missed more where police stand near the site), drop-out (more after
-    # misses) and completion: kernels.client_day, from three rows of uniforms.
+    # Each client books a place-day at its site, charged to the account that referred it;
+    # appointments are missed more where police stand near the site, drop-out is more
+    # likely after misses, and clients complete after the course (kernels.clients_day:
+    # treatment_clients, then client_day from three rows of uniforms drawn from the
+    # treatment stream's state).
     pr = np.empty(kernels.N_CLIENT_PARAMS)
     pr[kernels.CD_APPOINTMENT] = cfg.appointment_prob
     pr[kernels.CD_MISSED_PER_HOUR] = cfg.missed_per_police_hour
     pr[kernels.CD_DROPOUT] = cfg.dropout_prob
     pr[kernels.CD_MISSED_BOOST] = cfg.missed_dropout_boost
-    missed, drop, done = kernels.client_day(
-        clients,
-        site,
-        police_near,
-        u.missed,
-        u.treatment_day,
-        rng.random((3, clients.size)),
-        day,
-        cfg.duration_days,
-        pr,
-    )
-    if missed.any():
-        missed_homes = u.home[clients[missed]]
+    rows, touched = ledger.flat_rows()
+    with stream_state(rng) as (state, _spare):
+        n_clients, by_account, missed_homes, dropped, completed = kernels.clients_day(
+            state,
+            u.view("treatment"),
+            U.IN_TREATMENT,
+            u.site,
+            u.referred_by,
+            np.array([s.cell_index for s in world.services]),
+            len(world.accounts.names),
+            rows,
+            touched,
+            _PLACE_DAY_ROW,
+            police_near,
+            u.missed,
+            u.treatment_day,
+            u.home,
+            day,
+            cfg.duration_days,
+            pr,
+        )
+    if n_clients == 0:
+        return
+    world.accounts.add_counts("treatment_place_days", by_account)
+    if missed_homes.size:
         tally.add("missed_appointments", missed_homes)
         ledger.add("missed_treatment", missed_homes)
-    dropped, completed = clients[drop], clients[done]
     for ur in dropped.tolist():
         events.leave_treatment(world, ur)
     u.tolerance_until[dropped] = day + cu.tolerance_loss_days

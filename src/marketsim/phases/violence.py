@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from marketsim import kernels
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 
@@ -51,27 +52,33 @@ def run(world: World) -> None:
     # The chances summed are the incidents to expect: the same mean as the count, without
     # the luck of which few dealers' draws fell (a region sees a handful a quarter).
     world.tally.add("expected_violent_incidents", cells, chance)
-    hit = rng.random(act.size) < chance
-    who = act[hit]
+    # Who starts an incident (one draw each), recent incidents decayed and the day's
+    # added, and each incident's expected severity: more violent actors do more serious
+    # harm, their shares scaled by the trait over the median (capped); one draw each
+    # for whether it was a homicide (kernels.violent_incidents, drawing from the
+    # violence stream's state).
+    with stream_state(rng) as (state, _spare):
+        who, where, p_homicide, p_serious, p_other, homicides = kernels.violent_incidents(
+            state,
+            act,
+            chance,
+            d.cell,
+            d.violence,
+            d.incidents_recent,
+            d.n,
+            cfg.homicide_share,
+            cfg.serious_share,
+        )
     world.violent_today = who
-    d.incidents_recent[: d.n] *= 0.99
-    d.incidents_recent[who] += 1.0
     if who.size == 0:
         return
-    severity = rng.random(who.size)
-    # More violent actors do more serious harm: shares scale with the trait (capped).
-    scale = np.minimum(2.0, d.violence[who] / np.median(d.violence[act]))
-    p_homicide = np.minimum(1.0, cfg.homicide_share * scale)
-    p_serious_or_worse = np.minimum(1.0, (cfg.homicide_share + cfg.serious_share) * scale)
-    homicide = severity < p_homicide
-    where = d.cell[who]
     # The harm account books each incident's expected severity; the timeseries counts
     # the homicides that happened. A homicide costs £3.2m, and a few a run would
     # otherwise decide a tactic's net harm by luck (docs/validation.md).
     world.ledger.add("homicide", where, p_homicide)
-    world.ledger.add("serious_violence", where, p_serious_or_worse - p_homicide)
-    world.ledger.add("other_violence", where, 1.0 - p_serious_or_worse)
+    world.ledger.add("serious_violence", where, p_serious)
+    world.ledger.add("other_violence", where, p_other)
     world.tally.add("violent_incidents", where)
-    world.tally.add("homicides", where[homicide])
+    world.tally.add("homicides", homicides)
     if world.recording:
         d.violence_total[who] += 1
