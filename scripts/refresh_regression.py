@@ -23,7 +23,7 @@ def shown(path: Path) -> str:
 
 
 def main() -> None:
-    snapshot = json.loads(json.dumps(regression_snapshot()))
+    snapshot = regression_snapshot()
     old = json.loads(TARGET.read_text()) if TARGET.exists() else {}
     if old.get("model_revision") == snapshot["model_revision"] and behaviour_changes(old, snapshot):
         sys.exit(
