@@ -1016,3 +1016,28 @@ def test_interrupted_calibrate_and_sensitivity_resume_and_leave_nothing(
     again = marketsim(command, str(path), "--out", str(out), "--workers", "2")
     assert again.returncode == 0, again.stderr
     assert f"{done} already done" in again.stdout and f"{total - done} run(s)" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("steps=abc", "steps"),
+        ("market.n_users=-3", "market.n_users"),
+        ("tactics.0.type=x", "tactics[0]"),
+    ],
+)
+def test_a_bad_value_given_by_set_is_blamed_on_the_set(override, field):
+    """The value came from the command line, so the line names the --set, not only the file."""
+    line = one_clean_line(
+        cli("validate", "scenarios/baseline.yaml", "--set", override),
+        f"scenarios/baseline.yaml (--set {override}): {field}: bad value",
+    )
+    assert line.count("--set") == 1
+
+
+def test_a_bad_value_in_the_file_is_still_blamed_on_the_file(tmp_path):
+    path = write(tmp_path / "bad.yaml", {"steps": "abc"})
+    line = one_clean_line(
+        cli("validate", str(path), "--set", "seed=3"), f"{path}: steps: bad value"
+    )
+    assert "--set" not in line

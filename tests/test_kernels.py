@@ -1391,6 +1391,14 @@ def test_kernels_draw_from_a_stream_as_numpy_does():
         assert np.array_equal(fast.integers(0, 3, 5), ref.integers(0, 3, 5))
 
 
+@pytest.mark.parametrize("bit_generator", [np.random.MT19937, np.random.Philox, np.random.SFC64])
+def test_raw_state_refuses_other_bit_generators(bit_generator):
+    """Kernels reimplement PCG64's arithmetic, so any other stream is refused with a
+    TypeError naming it, before its state (laid out otherwise) is read."""
+    with pytest.raises(TypeError, match=bit_generator.__name__):
+        raw_state(np.random.Generator(bit_generator(1)))
+
+
 def test_street_market_is_street_choice_then_served_buyers():
     """kernels.street_market, drawing from the stream's state, against the trade phase's
     calls before it: the street draws in numpy, street_choice, the put-offs in numpy,

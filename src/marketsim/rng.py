@@ -71,13 +71,13 @@ def raw_state(gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
     if hit is not None and hit[0] is gen:
         return hit[1], hit[2], False
     bg = gen.bit_generator
+    if type(bg) is not np.random.PCG64:
+        raise TypeError(f"kernels draw from PCG64 streams, not {type(bg).__name__}")
     st = bg.state
     state, inc = st["state"]["state"], st["state"]["inc"]
     low = (1 << 64) - 1
     words = np.array([state & low, state >> 64, inc & low, inc >> 64], dtype=np.uint64)
     spare = np.array([st["has_uint32"], st["uinteger"]], dtype=np.uint32)
-    if type(bg) is not np.random.PCG64:
-        raise TypeError(f"kernels draw from PCG64 streams, not {type(bg).__name__}")
     if not _VIEWS:
         return words, spare, True
     # numpy's pcg64_state: a pointer to the 128-bit state and increment (low word first

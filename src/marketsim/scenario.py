@@ -1404,14 +1404,26 @@ def scenario_from_dict(
             data.pop(key, None)
     if "tactics" not in data and overrides and any(o.startswith("tactics.") for o in overrides):
         data["tactics"] = [{"type": "standard_patrol"}]
+    labels: list[tuple[list[str], str]] = []  # each override's path and its errors' label
     for text in overrides or []:
         path, value = parse_override(text)
         shown = text if text.isprintable() else repr(text)  # an error stays on one line
-        apply_override(data, path, value, label=f"{source} (--set {shown})")
+        labels.append((path, f"{source} (--set {shown})"))
+        apply_override(data, path, value, label=labels[-1][1])
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source, Scenario, data)) from None
+        # A bad value that came from --set is blamed on the --set, not on the file.
+        raise ScenarioError(
+            format_validation_error(exc, _blamed(exc, labels, source), Scenario, data)
+        ) from None
+
+
+def _blamed(exc: ValidationError, labels: list[tuple[list[str], str]], source: str) -> str:
+    """The label for the first error: the last --set on its path, else the file."""
+    loc = [str(part) for part in exc.errors()[0]["loc"]]
+    hits = [label for path, label in labels if loc[: len(path)] == path or path[: len(loc)] == loc]
+    return hits[-1] if hits else source
 
 
 def defaults_digest() -> str:
