@@ -1041,3 +1041,14 @@ def test_a_bad_value_in_the_file_is_still_blamed_on_the_file(tmp_path):
         cli("validate", str(path), "--set", "seed=3"), f"{path}: steps: bad value"
     )
     assert "--set" not in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--seed", "-1"), ("--steps", "0"), ("--steps", "99999")]
+)
+def test_run_checks_its_seed_and_steps_options_itself(option, value):
+    """`run --seed -1` names --seed (it is applied as an override, which would blame a --set)."""
+    line = one_clean_line(
+        cli("run", "scenarios/baseline.yaml", option, value), f"{option}: bad value"
+    )
+    assert "--set" not in line

@@ -224,8 +224,16 @@ def validate(
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    seed: Annotated[int | None, typer.Option(help="root seed (default: the scenario's)")] = None,
-    steps: Annotated[int | None, typer.Option(help="days to record after burn-in")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="root seed (default: the scenario's)", min=0, max=MAX_SEED),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            help="days to record after burn-in (default: the scenario's)", min=1, max=36500
+        ),
+    ] = None,
     set_: Annotated[
         list[str], typer.Option("--set", help="override a field: dotted.path=value")
     ] = [],  # noqa: B006
