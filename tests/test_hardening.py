@@ -1052,3 +1052,23 @@ def test_run_checks_its_seed_and_steps_options_itself(option, value):
         cli("run", "scenarios/baseline.yaml", option, value), f"{option}: bad value"
     )
     assert "--set" not in line
+
+
+def test_a_sweep_point_error_names_the_parameter_not_a_set(tmp_path):
+    """A design point is applied in --set form, but the user wrote a parameter, not a --set:
+    the line names the file, the parameter and the value, with no '(--set ...)' label."""
+    exp = write(
+        tmp_path / "exp.yaml",
+        {
+            "name": "e",
+            "scenario": str(ROOT / "scenarios" / "baseline.yaml"),
+            "replicates": 1,
+            "parameters": [{"path": "market.n_users", "values": [0, 10]}],
+            "design": {"method": "factorial"},
+        },
+    )
+    line = one_clean_line(
+        cli("sweep", str(exp), "--out", str(tmp_path / "o")),
+        f"{exp}: parameters.market.n_users: bad value 0: market.n_users",
+    )
+    assert "--set" not in line

@@ -1419,6 +1419,15 @@ def scenario_from_dict(
         ) from None
 
 
+def strip_source(exc: ScenarioError, source: str) -> str:
+    """An error's text without its leading file label (`source: ` or `source (--set ...): `),
+    for callers that name the file and the overridden field themselves."""
+    text = str(exc)
+    if text.startswith(f"{source} (--set ") and "): " in text:
+        return text.split("): ", 1)[1]
+    return text.removeprefix(f"{source}: ")
+
+
 def _blamed(exc: ValidationError, labels: list[tuple[list[str], str]], source: str) -> str:
     """The label for the first error: the last --set on its path, else the file."""
     loc = [str(part) for part in exc.errors()[0]["loc"]]

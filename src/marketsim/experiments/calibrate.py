@@ -51,6 +51,7 @@ from marketsim.scenario import (
     parse_override,
     read_yaml,
     scenario_from_dict,
+    strip_source,
 )
 
 
@@ -412,7 +413,7 @@ def _check(cal: LoadedCalibration) -> None:
             try:
                 _scenario(plan, point, spec.seed, str(src))
             except ScenarioError as exc:
-                text = str(exc).removeprefix(f"{src}: ")
+                text = strip_source(exc, str(src))
                 raise ScenarioError(f"{src}: scenario {key!r} at {point}: {text}") from None
     for p in spec.patterns:
         if p.window is None:
@@ -479,7 +480,7 @@ def _check_builds(cal: LoadedCalibration) -> None:
             else:
                 check_builds(sc, src)
         except ScenarioError as exc:
-            text = str(exc).removeprefix(f"{src}: ")
+            text = strip_source(exc, str(src))
             raise ScenarioError(f"{src}: scenario {key!r}: {text}") from None
         built.add(town_key)
     for p in spec.patterns:

@@ -28,6 +28,7 @@ from marketsim.scenario import (
     parse_override,
     read_yaml,
     scenario_from_dict,
+    strip_source,
 )
 
 SIZED = ("lhs", "sobol", "morris", "emulator")  # designs whose size is `design.samples`
@@ -436,7 +437,4 @@ def _whole(value: Any, p: Parameter, src: Path) -> int:
 
 
 def _strip(exc: ScenarioError, src: Path) -> str:
-    text = str(exc)
-    for prefix in (f"{src}: ", f"{src} "):
-        text = text.removeprefix(prefix)
-    return text
+    return strip_source(exc, str(src)).removeprefix(f"{src} ")
