@@ -1072,3 +1072,17 @@ def test_a_sweep_point_error_names_the_parameter_not_a_set(tmp_path):
         f"{exp}: parameters.market.n_users: bad value 0: market.n_users",
     )
     assert "--set" not in line
+
+
+def test_a_pilot_area_outside_the_town_is_named_as_the_pilot_file_names_it(tmp_path):
+    """The areas are built into the scenario's watched areas; the error names the pilot
+    file's field (pilot_areas[0].centre), not the scenario's, and pins nothing on a --set."""
+    spec = yaml.safe_load((ROOT / "experiments" / "pilot_diversion.yaml").read_text())
+    spec["scenario"] = str(ROOT / "scenarios" / "operation_reduction.yaml")
+    spec["pilot_areas"][0]["centre"] = [170, 18]
+    path = write(tmp_path / "pilot.yaml", spec)
+    line = one_clean_line(
+        cli("pilot", str(path), "--out", str(tmp_path / "o")),
+        f"{path}: pilot_areas[0].centre: bad value [170, 18]: outside the 50x50 town",
+    )
+    assert "--set" not in line and "evaluation.watch" not in line

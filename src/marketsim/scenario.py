@@ -1429,9 +1429,15 @@ def strip_source(exc: ScenarioError, source: str) -> str:
 
 
 def _blamed(exc: ValidationError, labels: list[tuple[list[str], str]], source: str) -> str:
-    """The label for the first error: the last --set on its path, else the file."""
+    """The label for the first error: the last --set at or under the field in error (or
+    setting part of an item, such as a tactic's type), else the file. A check across a
+    whole section or the whole scenario is not pinned on an override."""
     loc = [str(part) for part in exc.errors()[0]["loc"]]
-    hits = [label for path, label in labels if loc[: len(path)] == path or path[: len(loc)] == loc]
+    hits = [
+        label
+        for path, label in labels
+        if loc[: len(path)] == path or (len(loc) >= 2 and path[: len(loc)] == loc)
+    ]
     return hits[-1] if hits else source
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -245,6 +246,16 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
         loaded.scenario("off", spec.seed)  # fail now, not in a worker
         _check_areas_apart(loaded)
     except ScenarioError as exc:
-        text = str(exc)
+        text = _as_written(str(exc))
         raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None
     return loaded
+
+
+def _as_written(text: str) -> str:
+    """Name an area as the pilot file does (pilot_areas[0]), not as the scenario it is
+    built into watches it (evaluation.watch.pilot1)."""
+    return re.sub(
+        r"evaluation\.watch\.(pilot|comparison)(\d+)(?:_buffer)?",
+        lambda m: f"{m.group(1)}_areas[{int(m.group(2)) - 1}]",
+        text,
+    )
