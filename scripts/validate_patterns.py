@@ -152,6 +152,13 @@ def main() -> None:
     )
     for name, ci in V.violence_concentration(runs).items():
         line(f"share of incidents by the {name} of dealers", ci, ".2f")
+    # The targeting comparison on its own seeds, as its test (V.TARGETING_SEEDS), when the
+    # full set is asked for.
+    if len(seeds) >= V.FULL_SEEDS and len(seeds) < V.TARGETING_SEEDS:
+        more = list(range(seeds[-1] + 1, V.FIRST_SEED + V.TARGETING_SEEDS))
+        extra = V.run_many(V.TARGETING_KEYS, more, a.workers)
+        for key in V.TARGETING_KEYS:
+            runs[key] = {**runs[key], **extra[key]}
     for metric in ("net_harm", "violent_incidents"):
         line(
             f"{metric}, removals by harm score vs by volume, days 120-299",

@@ -7,6 +7,8 @@ eight of the full set. Runs use `MARKETSIM_VALIDATION_WORKERS` processes (defaul
 Each test module (or test) names the runs it needs with `@pytest.mark.uses_runs(...)`; the
 first test that asks for runs starts all the runs that the collected, not skipped, validation
 tests need in one process pool, so both workers stay busy however the tests are selected.
+Fact 10's targeting comparison alone runs its two scenarios on more seeds
+(`validation.TARGETING_SEEDS`), in a pool of its own.
 """
 
 from __future__ import annotations

@@ -33,17 +33,21 @@ def test_violence_is_concentrated_in_few_dealers(paired_runs):
     assert shares["top 20%"].low > 0.6, describe("top 20% share", shares["top 20%"])
 
 
-@needs_full_set("the two rankings differ by a few per cent in net harm")
-@pytest.mark.uses_runs("removal_by_harm", "removal_by_volume")
-@pytest.mark.xfail(
-    strict=True,
-    reason="not reproduced: removals ranked by harm and by volume leave net harm within a "
-    "few per cent of each other; replacements draw the same traits, careers are short, and "
-    "the violence a harm ranking can foresee is a small share of net harm",
-)
-def test_removing_by_harm_beats_removing_by_volume(paired_runs):
+@pytest.fixture(scope="module")
+def targeting_runs():
+    """The two removal scenarios on V.TARGETING_SEEDS seeds (the full set's, and more)."""
+    seeds = list(range(V.FIRST_SEED, V.FIRST_SEED + V.TARGETING_SEEDS))
+    return V.run_many(V.TARGETING_KEYS, seeds, V.workers_from_env())
+
+
+@needs_full_set("the two rankings differ by under 1% of net harm; the test runs 200 seeds")
+def test_removing_by_harm_beats_removing_by_volume(targeting_runs):
     """Tolerance: net harm (cost of crime) in days 120-299 is lower when the removals are
-    ranked by harm score than when they are ranked by volume (95% interval below 0)."""
-    runs = paired_runs.get("removal_by_harm", "removal_by_volume")
-    change = V.harm_ranking_vs_volume(runs, "net_harm")
+    ranked by harm score than when they are ranked by volume: 95% interval of the pooled
+    change below 0, on 200 paired seeds (101-300). The difference is small (2026-12-07:
+    -0.7% [-1.1%, -0.3%]; on the 40 seeds of the full set -0.2% [-1.1%, +0.6%]), so the
+    full set alone cannot fix its sign; on 200 fresh seeds (301-500) it was
+    -0.9% [-1.3%, -0.6%]."""
+    change = V.harm_ranking_vs_volume(targeting_runs, "net_harm")
+    assert change.n == V.TARGETING_SEEDS
     assert change.high < 0, describe("net harm, removals by harm vs by volume", change)
