@@ -1538,16 +1538,39 @@ def test_streams_drawn_through_copies_give_the_same_run(monkeypatch):
 def test_region_sums_are_the_indicator_product_in_a_fixed_order():
     """kernels.region_sums: the (rows x cells) @ (cells x regions) indicator product the
     recorder used to take through BLAS, to rounding, and exactly the four-running-sums
-    order its docstring states (overlapping regions, empty ones, sparse rows)."""
+    order its docstring states (overlapping regions, empty ones, sparse rows, runs of
+    consecutive cells, any number of rows)."""
     rng = np.random.default_rng(11)
-    values = np.where(rng.random((7, 103)) < 0.3, rng.normal(size=(7, 103)), 0.0)
-    harm = rng.random(103)
-    member = np.column_stack(
-        [np.ones(103, bool), rng.random(103) < 0.2, rng.random(103) < 0.5, np.zeros(103, bool)]
-    )
+    for n_rows, n_cells in ((7, 103), (1, 9), (3, 40), (8, 257), (0, 12)):
+        values = np.where(
+            rng.random((n_rows, n_cells)) < 0.3, rng.normal(size=(n_rows, n_cells)), 0.0
+        )
+        harm = rng.random(n_cells)
+        block = (np.arange(n_cells) // 5) % 3 == 1
+        member = np.column_stack(
+            [
+                np.ones(n_cells, bool),
+                rng.random(n_cells) < 0.2,
+                rng.random(n_cells) < 0.5,
+                np.zeros(n_cells, bool),
+                block,
+                ~block,
+            ]
+        )
+        _check_region_sums(values, harm, member)
+
+
+def _check_region_sums(values: np.ndarray, harm: np.ndarray, member: np.ndarray) -> None:
     regions, cells = np.nonzero(member.T)
     start = np.searchsorted(regions, np.arange(member.shape[1] + 1))
-    sums, net = kernels.region_sums(values, harm, start, cells)
+    at, first, length = kernels.region_runs(start, cells)
+    for r in range(member.shape[1]):
+        runs = [
+            np.arange(f, f + n)
+            for f, n in zip(first[at[r] : at[r + 1]], length[at[r] : at[r + 1]], strict=True)
+        ]
+        assert np.array_equal(np.concatenate([[], *runs]), cells[start[r] : start[r + 1]])
+    sums, net = kernels.region_sums(values, harm, start, at, first, length)
     np.testing.assert_allclose(sums, values @ member, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(net, harm @ member, rtol=1e-12)
 

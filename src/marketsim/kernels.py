@@ -2986,43 +2986,135 @@ PLAN_UNITS, PLAN_REVENUE, PLAN_PRICE, PLAN_NET_HARM, PLAN_N_COLUMNS = range(5)
 
 
 @njit(cache=True)
-def _cells_sum(row: np.ndarray, cells: np.ndarray, lo: int, hi: int) -> float:
-    """The sum of `row` over `cells[lo:hi]`, in four running sums (cells k, k+1, k+2,
-    k+3 of each four), then (first + second) + (third + fourth): a fixed order."""
-    a0 = a1 = a2 = a3 = 0.0
-    k = lo
-    while k + 4 <= hi:
-        a0 += row[cells[k]]
-        a1 += row[cells[k + 1]]
-        a2 += row[cells[k + 2]]
-        a3 += row[cells[k + 3]]
-        k += 4
-    while k < hi:
-        a0 += row[cells[k]]
-        k += 1
-    return (a0 + a1) + (a2 + a3)
+def region_runs(start: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of each region (region r's are `cells[start[r]:start[r + 1]]`, in
+    increasing order) as runs of consecutive cells, for `region_sums` (ODD §7.17
+    recording): region r's runs are `first[at[r]:at[r + 1]]`, of `length` cells each."""
+    n_runs = 0
+    for r in range(start.size - 1):
+        for k in range(start[r], start[r + 1]):
+            if k == start[r] or cells[k] != cells[k - 1] + 1:
+                n_runs += 1
+    at = np.empty(start.size, dtype=np.int64)
+    first = np.empty(n_runs, dtype=np.int64)
+    length = np.zeros(n_runs, dtype=np.int64)
+    q = -1
+    for r in range(start.size - 1):
+        at[r] = q + 1
+        for k in range(start[r], start[r + 1]):
+            if k == start[r] or cells[k] != cells[k - 1] + 1:
+                q += 1
+                first[q] = cells[k]
+            length[q] += 1
+    at[start.size - 1] = q + 1
+    return at, first, length
+
+
+@njit(cache=True)
+def _runs_sum4(
+    a: np.ndarray,
+    b: np.ndarray,
+    e: np.ndarray,
+    f: np.ndarray,
+    first: np.ndarray,
+    length: np.ndarray,
+    lo: int,
+    hi: int,
+    n: int,
+) -> tuple[float, float, float, float]:
+    """The sums of four rows over one region of `n` cells, its runs `lo:hi` (`region_runs`):
+    each in four running sums (the region's cells k, k+1, k+2, k+3 of each four, the last
+    n % 4 cells into the first), then (first + second) + (third + fourth): a fixed order.
+    Four rows at once, so that sixteen independent sums keep the adds busy, over
+    consecutive cells, which the compiler loads four at a time."""
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+    e0 = e1 = e2 = e3 = f0 = f1 = f2 = f3 = 0.0
+    cut = n - n % 4  # cells from here on go into the first sum
+    k = 0  # the position in the region of cell c
+    for q in range(lo, hi):
+        c, end = first[q], first[q] + length[q]
+        while c < end:
+            if k % 4 == 0 and k + 4 <= cut and c + 4 <= end:
+                while c + 4 <= end and k + 4 <= cut:
+                    a0, a1, a2, a3 = a0 + a[c], a1 + a[c + 1], a2 + a[c + 2], a3 + a[c + 3]
+                    b0, b1, b2, b3 = b0 + b[c], b1 + b[c + 1], b2 + b[c + 2], b3 + b[c + 3]
+                    e0, e1, e2, e3 = e0 + e[c], e1 + e[c + 1], e2 + e[c + 2], e3 + e[c + 3]
+                    f0, f1, f2, f3 = f0 + f[c], f1 + f[c + 1], f2 + f[c + 2], f3 + f[c + 3]
+                    c += 4
+                    k += 4
+                continue
+            j = k % 4 if k < cut else 0
+            if j == 0:
+                a0, b0, e0, f0 = a0 + a[c], b0 + b[c], e0 + e[c], f0 + f[c]
+            elif j == 1:
+                a1, b1, e1, f1 = a1 + a[c], b1 + b[c], e1 + e[c], f1 + f[c]
+            elif j == 2:
+                a2, b2, e2, f2 = a2 + a[c], b2 + b[c], e2 + e[c], f2 + f[c]
+            else:
+                a3, b3, e3, f3 = a3 + a[c], b3 + b[c], e3 + e[c], f3 + f[c]
+            c += 1
+            k += 1
+    return (
+        (a0 + a1) + (a2 + a3),
+        (b0 + b1) + (b2 + b3),
+        (e0 + e1) + (e2 + e3),
+        (f0 + f1) + (f2 + f3),
+    )
+
+
+@njit(cache=True)
+def _tally_row(values: np.ndarray, harm: np.ndarray, m: int) -> np.ndarray:
+    """Row m of the tally, or the weighted harm after the last (for `region_sums`)."""
+    return values[m] if m < values.shape[0] else harm
 
 
 @njit(cache=True)
 def region_sums(
-    values: np.ndarray, harm: np.ndarray, start: np.ndarray, cells: np.ndarray
+    values: np.ndarray,
+    harm: np.ndarray,
+    start: np.ndarray,
+    at: np.ndarray,
+    first: np.ndarray,
+    length: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A recorded day's sums over regions (ODD §7.17 recording): each tally row of
     `values` (rows x cells), and the weighted harm per cell `harm`, summed over the cells
-    of each region; region r's cells are `cells[start[r]:start[r + 1]]`. In a fixed order
-    (`_cells_sum`), not a BLAS product, so the sums do not depend on how many threads BLAS
-    takes, and a run starts no threads to crowd other runs' workers (at 4x the
-    population, BLAS's threads tripled a day's time on a busy machine)."""
+    of each region; region r has `start[r + 1] - start[r]` cells, in the runs of
+    consecutive cells `region_runs` gives. In a fixed order (`_runs_sum4`), not a BLAS
+    product, so the sums do not depend on how many threads BLAS takes, and a run starts
+    no threads to crowd other runs' workers (at 4x the population, BLAS's threads tripled
+    a day's time on a busy machine). Rows go four at a time, the harm after the tally's
+    (a last group short of four repeats its last row)."""
     n_rows = values.shape[0]
     n_regions = start.size - 1
     sums = np.empty((n_rows, n_regions))
-    for m in range(n_rows):
-        row = values[m]
-        for r in range(n_regions):
-            sums[m, r] = _cells_sum(row, cells, start[r], start[r + 1])
     net = np.empty(n_regions)
-    for r in range(n_regions):
-        net[r] = _cells_sum(harm, cells, start[r], start[r + 1])
+    last = n_rows  # the harm's row
+    for m in range(0, n_rows + 1, 4):
+        ms = (m, min(m + 1, last), min(m + 2, last), min(m + 3, last))
+        rows = (
+            _tally_row(values, harm, ms[0]),
+            _tally_row(values, harm, ms[1]),
+            _tally_row(values, harm, ms[2]),
+            _tally_row(values, harm, ms[3]),
+        )
+        for r in range(n_regions):
+            got = _runs_sum4(
+                rows[0],
+                rows[1],
+                rows[2],
+                rows[3],
+                first,
+                length,
+                at[r],
+                at[r + 1],
+                start[r + 1] - start[r],
+            )
+            for i in range(4):
+                if ms[i] < n_rows:
+                    sums[ms[i], r] = got[i]
+                else:
+                    net[r] = got[i]
     return sums, net
 
 
@@ -3361,6 +3453,10 @@ def warm() -> None:
         0.97,
         0.03,
     )
+    start = np.zeros(2, dtype=np.int64)
+    region_sums(f2, f, start, *region_runs(start, i))
+    _runs_sum4(f, f, f, f, i, i, 0, 0, 0)
+    _tally_row(f2, f, 0)
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))

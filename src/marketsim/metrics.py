@@ -157,7 +157,7 @@ class Recorder:
         self.rows: list[np.ndarray] = []
         self.regions: tuple[str, ...] = REGIONS
         self._matrix: np.ndarray | None = None
-        self._members: tuple[np.ndarray, np.ndarray] | None = None
+        self._members: tuple[np.ndarray, ...] | None = None
 
     def region_matrix(self) -> np.ndarray:
         """(cells, regions) indicator: the four regions, then any watched areas.
@@ -173,19 +173,20 @@ class Recorder:
             self._matrix = np.column_stack([town.region_matrix, *masks]).astype(float)
         return self._matrix
 
-    def region_members(self) -> tuple[np.ndarray, np.ndarray]:
+    def region_members(self) -> tuple[np.ndarray, ...]:
         """The cells of each region, as kernels.region_sums takes them: region r's are
-        `cells[start[r]:start[r + 1]]`, in cell order."""
+        `cells[start[r]:start[r + 1]]`, in cell order, and as runs of consecutive cells
+        (kernels.region_runs): `start`, then the runs' `at`, `first` and `length`."""
         if self._members is None:
             regions, cells = np.nonzero(self.region_matrix().T)  # region by region
             start = np.searchsorted(regions, np.arange(len(self.regions) + 1))
-            self._members = (start.astype(np.int64), cells.astype(np.int64))
+            start, cells = start.astype(np.int64), cells.astype(np.int64)
+            self._members = (start, *kernels.region_runs(start, cells))
         return self._members
 
     def record(self, tally: DayTally, harm_per_cell: np.ndarray) -> None:
         """Sum today's tally and weighted harm (per cell, timeseries profile) over regions."""
-        start, cells = self.region_members()
-        sums, net_harm = kernels.region_sums(tally.values, harm_per_cell, start, cells)
+        sums, net_harm = kernels.region_sums(tally.values, harm_per_cell, *self.region_members())
         # The columns laid out region by region, and the price (kernels.region_columns).
         self.rows.append(
             kernels.region_columns(sums, net_harm, _TALLIED_ROWS, _TALLIED_COLUMNS, _COLUMN_PLAN)
