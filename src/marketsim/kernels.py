@@ -2463,6 +2463,49 @@ def numpy_sum(a: np.ndarray, start: int, n: int) -> float:
 
 
 @njit(cache=True)
+def _move_type(
+    today: np.ndarray,
+    touched: np.ndarray,
+    by_cause: np.ndarray,
+    record: bool,
+    total: np.ndarray,
+    was_booked: bool,
+    h: int,
+) -> bool:
+    """One harm type's part of closing the ledger's day (`close_harm_day`): its booked
+    (type, cause) rows, in cause order, have their town-wide sums (as numpy sums them)
+    added to `by_cause` on a recorded day, are added into the type's counts `total`
+    and zeroed, and are unmarked. `total` holds the buffer's last day's counts if
+    `was_booked`, else zeros: today's first row is then added to zeros as it is moved
+    (0 + count, the adds of zeroing the row first), and a type booked then but not today
+    has its row zeroed. Returns whether the type was booked today."""
+    n_cells = total.size
+    cleared = not was_booked
+    booked = False
+    for c in range(touched.shape[1]):
+        if not touched[h, c]:
+            continue
+        booked = True
+        row = today[h, c]
+        if record:
+            by_cause[h, c] += numpy_sum(row, 0, n_cells)
+        if cleared:
+            for x in range(n_cells):  # loops numba vectorises
+                total[x] += row[x]
+                row[x] = 0.0
+        else:
+            for x in range(n_cells):
+                total[x] = 0.0 + row[x]
+                row[x] = 0.0
+            cleared = True
+        touched[h, c] = False
+    if not cleared:
+        for x in range(n_cells):
+            total[x] = 0.0
+    return booked
+
+
+@njit(cache=True)
 def close_harm_day(
     today: np.ndarray,
     touched: np.ndarray,
@@ -2478,33 +2521,18 @@ def close_harm_day(
     `today` is the ledger's (type, cause, cell) array and `touched` the (type, cause)
     pairs booked today. For each booked pair, in (type, cause) order: on a recorded
     day its town-wide sum (as numpy sums it) is added to `by_cause`; its cells are added
-    into the day's counts by type and zeroed for the next day; the pair is unmarked.
-    On a recorded day the counts by type are then added to the running `by_cell`.
-    `booked` marks the types `out` holds counts of: on entry those of the buffer's last
-    day (their rows are cleared), on return today's. A type booked on neither day keeps
-    its row of zeros, and adding zeros changes no total, so only booked rows are walked.
+    into the day's counts by type and zeroed for the next day; the pair is unmarked
+    (`_move_type`). On a recorded day the counts by type are then added to the running
+    `by_cell`. `booked` marks the types `out` holds counts of: on entry those of the
+    buffer's last day (their rows are cleared), on return today's. A type booked on
+    neither day keeps its row of zeros, and adding zeros changes no total, so only
+    booked rows are walked.
     """
-    n_types, n_causes, n_cells = today.shape
-    for h in range(n_types):
-        total = out[h]  # rows: loops numba vectorises
-        if booked[h]:
-            for x in range(n_cells):
-                total[x] = 0.0
-        booked[h] = False
-        for c in range(n_causes):
-            if not touched[h, c]:
-                continue
-            booked[h] = True
-            row = today[h, c]
-            if record:
-                by_cause[h, c] += numpy_sum(row, 0, n_cells)
-            for x in range(n_cells):
-                total[x] += row[x]
-                row[x] = 0.0
-            touched[h, c] = False
+    for h in range(today.shape[0]):
+        booked[h] = _move_type(today, touched, by_cause, record, out[h], booked[h], h)
         if record and booked[h]:
-            running = by_cell[h]
-            for x in range(n_cells):
+            total, running = out[h], by_cell[h]
+            for x in range(total.size):
                 running[x] += total[x]
 
 
@@ -2553,9 +2581,31 @@ def close_and_weigh(
 ) -> np.ndarray:
     """Close the harm ledger's day and weigh it (ODD §7.17 recording), in one call:
     `close_harm_day`, then `weighted_harm` of the day's counts by type. Returns the
-    weighted harm per cell; `heat` is updated in place."""
-    close_harm_day(today, touched, by_cause, by_cell, record, out, booked)
-    return weighted_harm(weights, out, booked, heat, keep, fresh)
+    weighted harm per cell; `heat` is updated in place.
+
+    The same adds in the same order as those two kernels, in fewer passes over the
+    cells: each type is moved (`_move_type`), then, if booked, its counts go into the
+    running totals and the weighted harm in one pass, type by type from the first (the
+    order of `weighted_harm`'s sum), while they are still in cache."""
+    n_types, n_cells = out.shape
+    weighed = np.zeros(n_cells)
+    for h in range(n_types):
+        total = out[h]
+        booked[h] = _move_type(today, touched, by_cause, record, total, booked[h], h)
+        if not booked[h]:
+            continue
+        weight = weights[h]
+        if record:
+            running = by_cell[h]
+            for x in range(n_cells):
+                running[x] += total[x]
+                weighed[x] += weight[x] * total[x]
+        else:
+            for x in range(n_cells):
+                weighed[x] += weight[x] * total[x]
+    for x in range(n_cells):
+        heat[x] = heat[x] * keep + fresh * weighed[x]
+    return weighed
 
 
 # Parameters of kernels.detection_exposure, by index.
@@ -3436,6 +3486,9 @@ def warm() -> None:
     walk_beats(np.zeros((1, 1), dtype=np.int64), i, f, True, 1.0, f, f, f, i.copy(), i.copy())
     b2 = np.zeros(2, dtype=np.bool_)
     close_harm_day(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, f2, True, f2, b2)
+    _move_type(
+        np.zeros((2, 2, 3)), np.zeros((2, 2), dtype=np.bool_), f2, True, np.zeros(3), True, 0
+    )
     numpy_sum(f, 0, 1)
     _block_sum(f, 0, 1)
     remember_search(f, i, i, ok[:1], i, i, i, i, np.zeros((3, 3)), 1.0)
