@@ -1570,7 +1570,11 @@ def _check_region_sums(values: np.ndarray, harm: np.ndarray, member: np.ndarray)
             for f, n in zip(first[at[r] : at[r + 1]], length[at[r] : at[r + 1]], strict=True)
         ]
         assert np.array_equal(np.concatenate([[], *runs]), cells[start[r] : start[r + 1]])
-    sums, net = kernels.region_sums(values, harm, start, at, first, length)
+    cleared = values.copy()
+    sums, net = kernels.region_sums(cleared, harm, start, at, first, length, True)
+    assert not cleared.any()  # the tally's rows zeroed for the next day
+    again, net_again = kernels.region_sums(values, harm, start, at, first, length, False)
+    assert np.array_equal(again, sums) and np.array_equal(net_again, net)
     np.testing.assert_allclose(sums, values @ member, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(net, harm @ member, rtol=1e-12)
 

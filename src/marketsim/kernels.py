@@ -3126,6 +3126,7 @@ def region_sums(
     at: np.ndarray,
     first: np.ndarray,
     length: np.ndarray,
+    clear: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A recorded day's sums over regions (ODD §7.17 recording): each tally row of
     `values` (rows x cells), and the weighted harm per cell `harm`, summed over the cells
@@ -3134,7 +3135,8 @@ def region_sums(
     product, so the sums do not depend on how many threads BLAS takes, and a run starts
     no threads to crowd other runs' workers (at 4x the population, BLAS's threads tripled
     a day's time on a busy machine). Rows go four at a time, the harm after the tally's
-    (a last group short of four repeats its last row)."""
+    (a last group short of four repeats its last row). With `clear`, the tally's rows are
+    zeroed once summed, for the next day (`DayTally.reset`)."""
     n_rows = values.shape[0]
     n_regions = start.size - 1
     sums = np.empty((n_rows, n_regions))
@@ -3165,6 +3167,12 @@ def region_sums(
                     sums[ms[i], r] = got[i]
                 else:
                     net[r] = got[i]
+        if clear:  # the tally's rows, summed, are zeroed while in cache
+            for i in range(4):
+                if ms[i] < n_rows:
+                    row = rows[i]
+                    for x in range(row.size):
+                        row[x] = 0.0
     return sums, net
 
 
@@ -3507,7 +3515,7 @@ def warm() -> None:
         0.03,
     )
     start = np.zeros(2, dtype=np.int64)
-    region_sums(f2, f, start, *region_runs(start, i))
+    region_sums(f2, f, start, *region_runs(start, i), False)
     _runs_sum4(f, f, f, f, i, i, 0, 0, 0)
     _tally_row(f2, f, 0)
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))

@@ -137,11 +137,13 @@ class DayTally:
         """Set a whole row (a per-cell state such as exposure); queued adds still apply."""
         self._values[_row(metric)] = per_cell.ravel()
 
-    def reset(self) -> None:
+    def reset(self, zeroed: bool = False) -> None:
+        """Empty the tally for the next day (`zeroed`: its values are zeros already)."""
         self._keys.clear()
         self._weights.clear()
         self._rows.clear()
-        self._values.fill(0.0)
+        if not zeroed:
+            self._values.fill(0.0)
 
 
 class Recorder:
@@ -185,8 +187,11 @@ class Recorder:
         return self._members
 
     def record(self, tally: DayTally, harm_per_cell: np.ndarray) -> None:
-        """Sum today's tally and weighted harm (per cell, timeseries profile) over regions."""
-        sums, net_harm = kernels.region_sums(tally.values, harm_per_cell, *self.region_members())
+        """Sum today's tally and weighted harm (per cell, timeseries profile) over regions,
+        and reset the tally for the next day (its rows zeroed as they are summed)."""
+        members = self.region_members()
+        sums, net_harm = kernels.region_sums(tally.values, harm_per_cell, *members, True)
+        tally.reset(zeroed=True)
         # The columns laid out region by region, and the price (kernels.region_columns).
         self.rows.append(
             kernels.region_columns(sums, net_harm, _TALLIED_ROWS, _TALLIED_COLUMNS, _COLUMN_PLAN)

@@ -73,7 +73,8 @@ def run(world: World) -> None:
     harm_per_cell = ledger.close_day_weighted(
         world.day, world.recording, world.recorder.cell_weights, world.harm_heat
     )
-    if world.recording:
-        world.recorder.record(tally, harm_per_cell)
     world.arrests_cell = tally.values[_DEALER_ARRESTS].copy()
-    tally.reset()
+    if world.recording:
+        world.recorder.record(tally, harm_per_cell)  # resets the tally too
+    else:
+        tally.reset()
