@@ -191,9 +191,10 @@ def people_near(
     """People in one state by home cell, summed over the (2r+1)-cell square around each
     cell (ODD §7.4: the buyers a pitch can draw on); whole counts, exact in any order."""
     counts = np.zeros((width, height), dtype=np.int64)
+    by_cell = counts.reshape(width * height)  # cell x * height + y: no division a person
     for i in range(state.size):
         if state[i] == in_state:
-            counts[home[i] // height, home[i] % height] += 1
+            by_cell[home[i]] += 1
     return box_sum_counts(counts, r)
 
 
