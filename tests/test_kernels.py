@@ -16,7 +16,7 @@ from marketsim import kernels
 from marketsim.burnin import dump_state
 from marketsim.fields import box_sum
 from marketsim.model import MarketModel
-from marketsim.rng import raw_state, set_raw_state
+from marketsim.rng import integers, raw_state, set_raw_state
 from marketsim.scenario import load_scenario
 from tests.conftest import ROOT, small
 
@@ -1397,6 +1397,27 @@ def test_raw_state_refuses_other_bit_generators(bit_generator):
     TypeError naming it, before its state (laid out otherwise) is read."""
     with pytest.raises(TypeError, match=bit_generator.__name__):
         raw_state(np.random.Generator(bit_generator(1)))
+
+
+def test_rng_integers_draws_as_generator_integers():
+    """rng.integers(gen, high, size) gives what gen.integers(0, high, size) gives, scalar,
+    vector, matrix or empty, mixed with numpy's own draws (the spare 32-bit half
+    shared); -3 plus a draw below 7 is numpy's integers(-3, 4); ranges the kernel does
+    not take go to numpy."""
+    for seed in range(30):
+        meta = np.random.default_rng(seed + 500)
+        ref, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        for k in range(40):
+            high = int(meta.choice([1, 2, 7, 300, 2**32 - 1, 2**32, 2**40]))
+            size = (None, 3, (2, 4), 0, 1)[k % 5]
+            want, got = ref.integers(0, high, size), integers(fast, high, size)
+            assert np.array_equal(want, got) and np.shape(want) == np.shape(got)
+            assert type(want) is type(got)
+            if k % 3 == 0:
+                assert ref.integers(-3, 4) == integers(fast, 7) - 3
+            assert ref.random() == fast.random()
+    with pytest.raises(ValueError):
+        integers(np.random.default_rng(0), 0, 3)
 
 
 def test_street_market_is_street_choice_then_served_buyers():

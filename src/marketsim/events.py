@@ -15,7 +15,7 @@ from marketsim.accounts import REACTIVE, SELF_REFERRAL
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.population import NEVER
-from marketsim.rng import weighted_choice
+from marketsim.rng import integers, weighted_choice
 from marketsim.state import World
 
 # ------------------------------------------------------------------ arrests
@@ -144,8 +144,9 @@ def release_dealer(world: World, r: int, rng: np.random.Generator, resume: bool)
         desist(world, r)
         return
     t = world.town
-    x = np.clip(t.cell_x[d.cell[r]] + rng.integers(-3, 4), 0, t.width - 1)
-    y = np.clip(t.cell_y[d.cell[r]] + rng.integers(-3, 4), 0, t.height - 1)
+    # rng.integers(-3, 4) is -3 + a draw of integers(0, 7): the same draws (rng.integers).
+    x = np.clip(t.cell_x[d.cell[r]] + (integers(rng, 7) - 3), 0, t.width - 1)
+    y = np.clip(t.cell_y[d.cell[r]] + (integers(rng, 7) - 3), 0, t.height - 1)
     resume_dealing(world, r, x * t.height + y)
 
 
@@ -323,7 +324,7 @@ def add_dealers(
         existing = np.flatnonzero(present)
         # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
         if existing.size:
-            crews = existing[rng.integers(0, existing.size, n)]  # as rng.choice(existing, n)
+            crews = existing[integers(rng, existing.size, n)]  # as rng.choice(existing, n)
             new = rng.random(n) < 0.3
             crews[new] = world.next_crew_id
             if new.any():
@@ -345,7 +346,7 @@ def add_dealers(
     if crews is None:
         n_crews = max(1, round(is_crew.sum() / m.mean_crew_size)) if is_crew.any() else 0
         base = world.next_crew_id
-        crew_ids[is_crew] = base + rng.integers(0, max(n_crews, 1), is_crew.sum())
+        crew_ids[is_crew] = base + integers(rng, max(n_crews, 1), int(is_crew.sum()))
         world.next_crew_id = base + n_crews
     else:
         crew_ids[is_crew] = crews[is_crew] if len(crews) == n else rng.choice(crews, is_crew.sum())

@@ -15,6 +15,7 @@ import numpy as np
 
 from marketsim import kernels
 from marketsim.accounts import Accounts
+from marketsim.rng import integers
 from marketsim.scenario import PoliceConfig
 
 
@@ -109,7 +110,7 @@ class PoliceForce:
             # Each unit visits `per_unit` cells drawn by the order's weights
             # (inverse-CDF draws for all units at once; a repeat visit is allowed).
             if order.weights is None:
-                picks = rng.integers(0, order.cells.size, (len(units), per_unit))
+                picks = integers(rng, order.cells.size, (len(units), per_unit))
                 beats = order.cells[picks].astype(np.int64, copy=False)
             else:  # each draw x the total weight, found in the cumulative weights
                 draws = rng.random((len(units), per_unit))

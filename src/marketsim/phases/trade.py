@@ -28,7 +28,7 @@ from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.phases.dealers import place_risk
-from marketsim.rng import stream_state
+from marketsim.rng import integers, stream_state
 from marketsim.state import World
 
 
@@ -346,7 +346,7 @@ def _refer(world: World, rng: np.random.Generator, phoned: np.ndarray, failed: n
         return
     who = failed[rng.random(failed.size) < p]
     if who.size:
-        give_numbers(world.users.contacts, who, phoned[rng.integers(0, phoned.size, who.size)], rng)
+        give_numbers(world.users.contacts, who, phoned[integers(rng, phoned.size, who.size)], rng)
 
 
 def give_numbers(
@@ -356,7 +356,7 @@ def give_numbers(
     slot, else a random one (kernels.learn_numbers, as buyers learn them in trade)."""
     new = ~(contacts[who] == dealer[:, None]).any(axis=1)
     who, dealer = who[new], dealer[new]
-    kernels.learn_numbers(contacts, who, dealer, rng.integers(0, contacts.shape[1], who.size))
+    kernels.learn_numbers(contacts, who, dealer, integers(rng, contacts.shape[1], who.size))
 
 
 def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
