@@ -1,8 +1,8 @@
 """Per-day region metrics, the weighted displacement quotient, and run summaries.
 
-Phases add events to a per-cell tally (`DayTally`); at the end of the day the
-tally is summed over regions with one matrix product. Counts are per day, not
-cumulative (design §8).
+Phases add events to a per-cell tally (`DayTally`); at the end of a recorded day the
+tally is summed over regions in a fixed order and zeroed for the next day in the same
+call (kernels.region_sums). Counts are per day, not cumulative (design §8).
 """
 
 from __future__ import annotations
