@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -71,3 +74,30 @@ def test_seed_count_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(V.SEEDS_ENV, "1")
     with pytest.raises(ValueError, match="at least 2"):
         V.seeds_from_env()
+
+
+def test_run_many_workers_run_the_callers_specs_as_this_process_does(monkeypatch):
+    """Workers are fresh processes (forkserver), yet a RunSpec the caller changed reaches
+    them, and two workers give the very runs one process gives."""
+    short = V.RunSpec("baseline", 6, ("burn_in=0", "market.n_users=300", "market.n_dealers=30"))
+    monkeypatch.setitem(V.RUNS, "baseline", short)
+    # With a thread running, a fork of this process warns (Python 3.12: it may deadlock);
+    # fresh workers do not fork it.
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait, daemon=True)
+    busy.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pooled = V.run_many(["baseline"], [101, 102], workers=2)["baseline"]
+    finally:
+        stop.set()
+    assert not [w for w in caught if "fork()" in str(w.message)]
+    alone = V.run_many(["baseline"], [101, 102], workers=1)["baseline"]
+    for seed in (101, 102):
+        assert pooled[seed].ts.step.max() == 5
+        pd.testing.assert_frame_equal(pooled[seed].ts, alone[seed].ts)
+        # json: NaN (a price where nothing sold) equals itself there
+        assert json.dumps(pooled[seed].summary, sort_keys=True) == json.dumps(
+            alone[seed].summary, sort_keys=True
+        )

@@ -14,6 +14,7 @@ documented figures and the tested ones are the same numbers.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -110,29 +111,35 @@ def workers_from_env(default: int = 2) -> int:
     return max(1, int(text)) if text else default
 
 
-def run_one(key: str, seed: int) -> RunResult:
-    spec = RUNS[key]
+def run_spec(spec: RunSpec, seed: int) -> RunResult:
     overrides = [f"seed={seed}", f"steps={spec.steps}", *spec.overrides]
     scenario = load_scenario(SCENARIOS / f"{spec.scenario}.yaml", overrides)
     _model, ts, summary = simulate(scenario)
     return RunResult(ts, summary)
 
 
-def _run_job(job: tuple[str, int]) -> tuple[str, int, RunResult]:
-    key, seed = job
-    return key, seed, run_one(key, seed)
+def _run_job(job: tuple[str, RunSpec, int]) -> tuple[str, int, RunResult]:
+    key, spec, seed = job
+    return key, seed, run_spec(spec, seed)
 
 
 def run_many(
     keys: Iterable[str], seeds: Sequence[int], workers: int = 2
 ) -> dict[str, dict[int, RunResult]]:
-    """Every (key, seed) pair, in `workers` processes (1: in this process)."""
+    """Every (key, seed) pair, in `workers` processes (1: in this process).
+
+    Workers are fresh processes (forkserver, as the experiment runners'): a fork of a
+    process with threads running (pytest's, tqdm's) can deadlock. Each job carries its
+    RunSpec, so a caller that changes `RUNS` reaches the workers; a change made to any
+    other module in this process does not. A script calling it needs the
+    `if __name__ == "__main__":` guard (workers import the script's module)."""
     keys = list(dict.fromkeys(keys))
-    jobs = [(k, s) for k in keys for s in seeds]
+    jobs = [(k, RUNS[k], s) for k in keys for s in seeds]
     if workers <= 1:
         done = [_run_job(job) for job in jobs]
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
             done = list(pool.map(_run_job, jobs))
     out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
     for key, seed, result in done:
