@@ -1086,3 +1086,57 @@ def test_a_pilot_area_outside_the_town_is_named_as_the_pilot_file_names_it(tmp_p
         f"{path}: pilot_areas[0].centre: bad value [170, 18]: outside the 50x50 town",
     )
     assert "--set" not in line and "evaluation.watch" not in line
+
+
+@pytest.mark.parametrize(
+    ("args", "label", "field"),
+    [
+        # a --set-shrunk town leaves the file's region centre outside it
+        (["--set", "town.width=10"], "(--set town.width=10)", "regions.target.centre"),
+        # a --set of the field a check across fields names
+        (
+            ["--set", "evaluation.intervention_day=40"],
+            "(--set evaluation.intervention_day=40)",
+            "evaluation.intervention_day: bad value 40",
+        ),
+        # a --set that makes the file's own value conflict
+        (
+            ["--set", "dealers.close_threshold=0"],
+            "(--set dealers.close_threshold=0)",
+            "dealers.reopen_threshold: bad value",
+        ),
+    ],
+)
+def test_a_conflict_made_by_set_is_blamed_on_the_set(tmp_path, args, label, field):
+    """Checks across fields used to blame the file whatever made the conflict."""
+    path = write(
+        tmp_path / "s.yaml", {"steps": 30, "regions": {"target": {"centre": [15, 15], "radius": 4}}}
+    )
+    one_clean_line(cli("validate", str(path), *args), f"{path} {label}: {field}")
+
+
+def test_a_conflict_made_by_run_steps_is_blamed_on_steps(tmp_path):
+    """`run --steps 3` on a file whose intervention day is 10 names --steps, not a --set."""
+    path = write(tmp_path / "s.yaml", {"steps": 30, "evaluation": {"intervention_day": 10}})
+    line = one_clean_line(
+        cli("run", str(path), "--steps", "3", "--out", str(tmp_path / "o")),
+        f"{path} (--steps 3): evaluation.intervention_day: bad value 10",
+    )
+    assert "--set" not in line
+
+
+def test_repeated_tactic_names_name_the_tactic_and_the_name(tmp_path):
+    path = write(tmp_path / "s.yaml", {"tactics": [{"type": "crackdown"}, {"type": "crackdown"}]})
+    line = one_clean_line(
+        cli("validate", str(path)),
+        f"{path}: tactics[1].type: bad value 'crackdown': tactics[0] has the same name",
+    )
+    assert "top level" not in line
+
+
+def test_an_area_with_a_centre_but_no_radius_says_so(tmp_path):
+    """It used to say 'give either centre and radius, or cells (not both)'."""
+    path = write(tmp_path / "s.yaml", {"regions": {"target": {"centre": [15, 15]}}})
+    one_clean_line(
+        cli("validate", str(path)), f"{path}: regions.target: bad value", "without a radius"
+    )

@@ -18,7 +18,15 @@ class AreaSpec(Section):
     def _one_form(self) -> AreaSpec:
         has_disc = self.centre is not None and self.radius is not None
         if has_disc == (self.cells is not None):
-            raise ValueError("give either centre and radius, or cells (not both)")
+            if self.cells is not None:
+                what = "cells given with a centre and radius"
+            elif self.centre is not None:
+                what = "a centre without a radius"
+            elif self.radius is not None:
+                what = "a radius without a centre"
+            else:
+                what = "no centre and radius, nor cells"
+            raise ValueError(f"{what} (allowed: centre and radius, or cells, not both)")
         if self.cells is not None and not self.cells:
             raise ValueError("cells must not be empty")
         return self

@@ -251,13 +251,13 @@ def run(
     ] = False,
 ) -> None:
     """Run one scenario and write timeseries.csv, summary.json and scenario.yaml."""
-    overrides = list(set_)
+    options = {}  # a conflict they make (a window past --steps) is blamed on the option
     if seed is not None:
-        overrides.append(f"seed={seed}")
+        options[f"seed={seed}"] = f"--seed {seed}"
     if steps is not None:
-        overrides.append(f"steps={steps}")
+        options[f"steps={steps}"] = f"--steps {steps}"
     try:
-        sc = load_scenario(scenario, overrides)
+        sc = load_scenario(scenario, list(set_), options)
         from marketsim.io import simulate, write_outputs
 
         _warn(sc.warnings(), scenario)

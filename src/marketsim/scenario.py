@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -59,6 +60,15 @@ GUARDIANSHIP = {
 
 class ScenarioError(Exception):
     """A bad scenario or experiment input, reported as one line."""
+
+
+class CrossCheckError(ValueError):
+    """A check across fields. `fields` are the dotted fields it reads, the one its message
+    names first: a bad value given by --set for any of them is blamed on that --set."""
+
+    def __init__(self, message: str, *fields: str):
+        super().__init__(message)
+        self.fields = fields
 
 
 # --------------------------------------------------------------------------- town
@@ -1028,29 +1038,39 @@ class Scenario(Section):
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         if self.dealers.reopen_threshold > self.dealers.close_threshold:
-            raise ValueError(
+            raise CrossCheckError(
                 f"dealers.reopen_threshold: bad value {self.dealers.reopen_threshold:g}: above "
-                f"close_threshold {self.dealers.close_threshold:g} (allowed: <= close_threshold)"
+                f"close_threshold {self.dealers.close_threshold:g} (allowed: <= close_threshold)",
+                "dealers.reopen_threshold",
+                "dealers.close_threshold",
             )
         fillers_close = self.market.entrants.close_threshold
         if fillers_close is not None and fillers_close < self.dealers.reopen_threshold:
-            raise ValueError(
+            raise CrossCheckError(
                 f"market.entrants.close_threshold: bad value {fillers_close:g}: below "
                 f"dealers.reopen_threshold {self.dealers.reopen_threshold:g} "
-                "(allowed: >= reopen_threshold)"
+                "(allowed: >= reopen_threshold)",
+                "market.entrants.close_threshold",
+                "dealers.reopen_threshold",
             )
         day = self.evaluation.intervention_day
         if day is not None and day >= self.steps:
-            raise ValueError(
+            raise CrossCheckError(
                 f"evaluation.intervention_day: bad value {day}: the run records days 0-"
-                f"{self.steps - 1} (allowed: 1 to {self.steps - 1})"
+                f"{self.steps - 1} (allowed: 1 to {self.steps - 1})",
+                "evaluation.intervention_day",
+                "steps",
             )
         names = [t.label for t in self.tactics]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(
-                f"tactic names must be unique; repeated: {', '.join(dupes)} (set 'name:')"
-            )
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                field = "name" if self.tactics[i].name else "type"
+                raise CrossCheckError(
+                    f"tactics[{i}].{field}: bad value {name!r}: tactics[{names.index(name)}] "
+                    "has the same name (allowed: a name of its own for each tactic; set "
+                    "'name:')",
+                    f"tactics.{i}",
+                )
         return self
 
     @model_validator(mode="after")
@@ -1072,9 +1092,12 @@ class Scenario(Section):
             for x, y in cells:
                 if not (0 <= x < w and 0 <= y < h):
                     part = "cells" if area.cells is not None else "centre"
-                    raise ValueError(
+                    raise CrossCheckError(
                         f"{where}.{part}: bad value {[x, y]}: outside the {w}x{h} town "
-                        f"(allowed: x 0..{w - 1}, y 0..{h - 1})"
+                        f"(allowed: x 0..{w - 1}, y 0..{h - 1})",
+                        f"{where}.{part}",
+                        "town.width",
+                        "town.height",
                     )
         return self
 
@@ -1395,9 +1418,14 @@ PROVENANCE_KEYS = ("marketsim_version", "model_revision")
 
 
 def scenario_from_dict(
-    data: dict[str, Any], source: str = "<scenario>", overrides: list[str] | None = None
+    data: dict[str, Any],
+    source: str = "<scenario>",
+    overrides: list[str] | None = None,
+    options: dict[str, str] | None = None,
 ) -> Scenario:
-    """Validate a scenario mapping (after applying --set overrides)."""
+    """Validate a scenario mapping (after applying --set overrides). `options` are
+    overrides a command's own options make, each with the option as the user wrote it
+    ({"steps=3": "--steps 3"}): applied after the --set ones and blamed on the option."""
     data = copy.deepcopy(data)
     if isinstance(data, dict):
         for key in PROVENANCE_KEYS:
@@ -1409,6 +1437,10 @@ def scenario_from_dict(
         path, value = parse_override(text)
         shown = text if text.isprintable() else repr(text)  # an error stays on one line
         labels.append((path, f"{source} (--set {shown})"))
+        apply_override(data, path, value, label=labels[-1][1])
+    for text, option in (options or {}).items():
+        path, value = parse_override(text)
+        labels.append((path, f"{source} ({option})"))
         apply_override(data, path, value, label=labels[-1][1])
     try:
         return Scenario.model_validate(data)
@@ -1430,15 +1462,25 @@ def strip_source(exc: ScenarioError, source: str) -> str:
 
 def _blamed(exc: ValidationError, labels: list[tuple[list[str], str]], source: str) -> str:
     """The label for the first error: the last --set at or under the field in error (or
-    setting part of an item, such as a tactic's type), else the file. A check across a
-    whole section or the whole scenario is not pinned on an override."""
-    loc = [str(part) for part in exc.errors()[0]["loc"]]
-    hits = [
-        label
-        for path, label in labels
-        if loc[: len(path)] == path or (len(loc) >= 2 and path[: len(loc)] == loc)
-    ]
-    return hits[-1] if hits else source
+    setting part of an item, such as a tactic's type), else the file. A check across
+    fields (CrossCheckError) blames a --set of the field it names, else of a field it
+    reads (`--set steps=20` that leaves evaluation.intervention_day past the run); a
+    check across a whole section or the whole scenario is not pinned on an override."""
+    error = exc.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, CrossCheckError):
+        fields = [[p for p in re.split(r"[.\[\]]", f) if p] for f in cause.fields]
+    else:
+        fields = [[str(part) for part in error["loc"]]]
+    for loc in fields:
+        hits = [
+            label
+            for path, label in labels
+            if loc[: len(path)] == path or (len(loc) >= 2 and path[: len(loc)] == loc)
+        ]
+        if hits:
+            return hits[-1]
+    return source
 
 
 def defaults_digest() -> str:
@@ -1454,10 +1496,12 @@ def defaults_digest() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: list[str] | None = None, options: dict[str, str] | None = None
+) -> Scenario:
     """Load, override and validate a scenario file. Raises ScenarioError on any problem."""
     data = read_yaml(path)
-    scenario = scenario_from_dict(data, source=str(path), overrides=overrides)
+    scenario = scenario_from_dict(data, source=str(path), overrides=overrides, options=options)
     if scenario.town.generator == "raster" and scenario.town.raster:
         try:
             raster = Path(scenario.town.raster)
