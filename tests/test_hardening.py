@@ -1140,3 +1140,44 @@ def test_an_area_with_a_centre_but_no_radius_says_so(tmp_path):
     one_clean_line(
         cli("validate", str(path)), f"{path}: regions.target: bad value", "without a radius"
     )
+
+
+@pytest.mark.parametrize("kind", ["experiment", "pilot"])
+def test_a_bad_value_in_the_base_scenario_names_the_scenario_file(tmp_path, kind):
+    """The value is in the scenario file the experiment or pilot names, so that file is
+    the one to edit; it used to be blamed on the experiment or pilot file."""
+    base = write(
+        tmp_path / "base.yaml",
+        {"steps": 30, "dealers": {"debt_rate": -1}, "tactics": [{"type": "crackdown"}]},
+    )
+    if kind == "experiment":
+        spec = {
+            "name": "e",
+            "scenario": "base.yaml",
+            "parameters": [{"path": "tactics.0.intensity", "values": [1, 2]}],
+            "design": {"method": "factorial"},
+        }
+    else:
+        spec = yaml.safe_load((ROOT / "experiments" / "pilot_diversion.yaml").read_text())
+        spec["scenario"] = "base.yaml"
+    path = write(tmp_path / "spec.yaml", spec)
+    line = one_clean_line(
+        cli("validate", str(path)),
+        f"{base} (the scenario of {path}): dealers.debt_rate: bad value -1",
+    )
+    assert not line.startswith(f"error: {path}")
+    # the experiment's own set: mends it: nothing to blame
+    spec["set"] = ["dealers.debt_rate=0.01"]
+    assert cli("validate", str(write(path, spec))).returncode == 0
+
+
+def test_pilot_areas_that_share_cells_are_refused(tmp_path):
+    path = _pilot(
+        tmp_path, pilot_areas=[{"centre": [17, 18], "radius": 6}, {"centre": [20, 20], "radius": 6}]
+    )
+    one_clean_line(
+        cli("validate", str(path)),
+        f"{path}: pilot_areas[1]: bad value",
+        "shares",
+        "with pilot_areas[0] (allowed: pilot areas apart from one another)",
+    )

@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -293,6 +294,20 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     return spec, scenario_mapping(target)
 
 
+def base_blamed(exc: ScenarioError, path: Path, scenario: str) -> ScenarioError:
+    """A bad value that the base scenario file itself holds (not one the experiment's
+    `set:`, `tactics:` or design gives it) is that file's to fix: name it, as the
+    experiment or pilot file names it, rather than the experiment."""
+    target = Path(os.path.normpath(path.parent / scenario))
+    try:
+        scenario_from_dict(scenario_mapping(target), source=str(target))
+    except ScenarioError as own:
+        text = strip_source(own, str(target))
+        if strip_source(exc, str(path)) == text:
+            return ScenarioError(f"{target} (the scenario of {path}): {text}")
+    return exc
+
+
 def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExperiment:
     """Read, validate and resolve an experiment file; raises ScenarioError on any problem.
 
@@ -306,7 +321,10 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
     if spec.tactics is not None:
         base["tactics"] = copy.deepcopy(spec.tactics)
     apply_set(base, spec.set, path)
-    loaded = LoadedExperiment(spec, path, base, resized=samples is not None)
+    try:
+        loaded = LoadedExperiment(spec, path, base, resized=samples is not None)
+    except ScenarioError as exc:
+        raise base_blamed(exc, path, spec.scenario) from None
     _check_points(loaded)
     _check_outcomes(loaded)
     return loaded

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from marketsim.areas import AreaSpec
-from marketsim.experiments.spec import apply_set, folder_name, read_spec
+from marketsim.experiments.spec import apply_set, base_blamed, folder_name, read_spec
 from marketsim.measures import MEASURES, MeasureInfo
 from marketsim.params import Section, param
 from marketsim.scenario import (
@@ -178,14 +178,25 @@ class LoadedPilot:
 
 def _check_areas_apart(pilot: LoadedPilot) -> None:
     """Build the pilot town (as the first run will) and refuse a comparison area that
-    shares cells with a pilot area: it would be compared with itself."""
+    shares cells with a pilot area (it would be compared with itself), or two pilot
+    areas that share cells."""
     from marketsim.model import MarketModel
 
     town = MarketModel(pilot.scenario("on", pilot.spec.seed)).town
+    masks = [town.area_mask(a, f"pilot_areas[{i}]") for i, a in enumerate(pilot.spec.pilot_areas)]
+    for k, area in enumerate(pilot.spec.pilot_areas):
+        for i in range(k):  # two areas' tactics would both act on the shared cells
+            shared = int((masks[i] & masks[k]).sum())
+            if shared:
+                raise ScenarioError(
+                    f"{pilot.source}: pilot_areas[{k}]: bad value "
+                    f"{area.model_dump(mode='json', exclude_none=True)}: shares {shared} cell(s) "
+                    f"with pilot_areas[{i}] (allowed: pilot areas apart from one another)"
+                )
     for j, comparison in enumerate(pilot.spec.comparison_areas):
         theirs = town.area_mask(comparison, f"comparison_areas[{j}]")
-        for i, area in enumerate(pilot.spec.pilot_areas):
-            shared = int((theirs & town.area_mask(area, f"pilot_areas[{i}]")).sum())
+        for i, mask in enumerate(masks):
+            shared = int((theirs & mask).sum())
             if shared:
                 raise ScenarioError(
                     f"{pilot.source}: comparison_areas[{j}]: bad value "
@@ -246,6 +257,9 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
         loaded.scenario("off", spec.seed)  # fail now, not in a worker
         _check_areas_apart(loaded)
     except ScenarioError as exc:
+        blamed = base_blamed(exc, path, spec.scenario)
+        if blamed is not exc:  # the scenario file's own value: that file names it
+            raise blamed from None
         text = _as_written(str(exc))
         raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None
     return loaded
