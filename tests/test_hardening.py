@@ -1136,9 +1136,11 @@ def test_repeated_tactic_names_name_the_tactic_and_the_name(tmp_path):
 
 def test_an_area_with_a_centre_but_no_radius_says_so(tmp_path):
     """It used to say 'give either centre and radius, or cells (not both)'."""
-    path = write(tmp_path / "s.yaml", {"regions": {"target": {"centre": [15, 15]}}})
+    path = write(
+        tmp_path / "s.yaml", {"tactics": [{"type": "crackdown", "area": {"centre": [9, 9]}}]}
+    )
     one_clean_line(
-        cli("validate", str(path)), f"{path}: regions.target: bad value", "without a radius"
+        cli("validate", str(path)), f"{path}: tactics[0].area: bad value", "without a radius"
     )
 
 
@@ -1181,3 +1183,93 @@ def test_pilot_areas_that_share_cells_are_refused(tmp_path):
         "shares",
         "with pilot_areas[0] (allowed: pilot areas apart from one another)",
     )
+
+
+@pytest.mark.parametrize(
+    ("where", "label"),
+    [
+        ("set", "(set: town.width=10)"),
+        ("scenario_set", "(scenarios.town.set: town.width=10)"),
+        ("--set", "(--set town.width=10)"),
+    ],
+)
+def test_a_calibration_names_the_set_that_made_the_conflict(tmp_path, where, label):
+    """A town shrunk by a set: entry, the scenario's own set: or calibrate's --set leaves the
+    target outside it: the line names that entry, not the prior's corner or the file alone."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    args = []
+    if where == "set":
+        data["set"] = ["town.width=10"]
+    elif where == "scenario_set":
+        data["scenarios"]["town"]["set"] = ["town.width=10"]
+    else:
+        args = ["--set", "town.width=10"]
+    write(path, data)
+    cmd = ["validate", str(path)] if not args else ["calibrate", str(path), *args]
+    line = one_clean_line(
+        cli(*cmd, *(["--out", str(tmp_path / "o")] if args else [])),
+        f"{path} {label}: regions.target.centre: bad value",
+    )
+    assert " at {" not in line
+
+
+def test_a_bad_value_in_a_calibration_scenario_names_that_file(tmp_path):
+    path = calibration_file(tmp_path, scenario={**SMALL, "dealers": {"debt_rate": -1}})
+    one_clean_line(
+        cli("validate", str(path)),
+        f"{tmp_path / 'small.yaml'} (scenario 'town' of {path}): dealers.debt_rate: bad value -1",
+    )
+
+
+def test_an_experiment_set_entry_that_makes_a_conflict_is_named(tmp_path):
+    base = write(tmp_path / "base.yaml", {"steps": 30})
+    spec = {
+        "name": "e",
+        "scenario": base.name,
+        "set": ["town.width=10"],
+        "parameters": [{"path": "dealers.debt_rate", "values": [0.01, 0.02]}],
+        "design": {"method": "factorial"},
+    }
+    path = write(tmp_path / "exp.yaml", spec)
+    one_clean_line(
+        cli("validate", str(path)),
+        f"{path} (set: town.width=10): regions.target.centre: bad value [25, 25]",
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_target_that_leaves_no_control_area_names_the_set_and_the_value(tmp_path, command):
+    """Found only by building the town: it named neither the --set nor a value."""
+    path = write(tmp_path / "s.yaml", {"steps": 30})
+    args = [command, str(path), "--set", "regions.target.radius=60"]
+    one_clean_line(
+        cli(*args, *(["--out", str(tmp_path / "o")] if command == "run" else [])),
+        f"{path} (--set regions.target.radius=60): regions.control: bad value 'rest': no cells",
+        "(allowed: ",
+    )
+
+
+def test_a_sweep_parameter_that_leaves_no_control_area_fails_before_any_run(tmp_path):
+    """Schema-valid at every value, but the town cannot be built at the top one: every
+    run at that value used to fail after the sweep started."""
+    exp = write(
+        tmp_path / "exp.yaml",
+        {
+            "name": "e",
+            "scenario": str(ROOT / "scenarios" / "baseline.yaml"),
+            "parameters": [{"path": "regions.target.radius", "values": [5, 60]}],
+            "design": {"method": "factorial"},
+        },
+    )
+    one_clean_line(
+        cli("validate", str(exp)),
+        f"{exp}: parameters.regions.target.radius: bad value 60: regions.control: bad value",
+    )
+
+
+def test_a_target_radius_set_on_a_file_without_regions_keeps_the_default_centre():
+    """`--set regions.target.radius=6` on the baseline (no regions:) was refused (an area
+    needs a centre and a radius): the default target was replaced, not changed."""
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml", ["regions.target.radius=6"])
+    assert tuple(sc.regions.target.centre) == (25, 25) and sc.regions.target.radius == 6

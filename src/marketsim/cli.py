@@ -119,7 +119,7 @@ def _check_scenario(path: Path, overrides: list[str]) -> tuple[str, list[str]]:
     from marketsim.experiments.spec import check_builds
 
     sc = load_scenario(path, overrides)
-    check_builds(sc, path)
+    check_builds(sc, path, overrides)
     return f"scenario {sc.name}: {len(sc.tactics)} tactic(s), {sc.steps} days", sc.warnings()
 
 
@@ -177,12 +177,6 @@ def file_kind(data: dict) -> tuple[str, Callable[[Path, list[str]], tuple[str, l
         if key in data:
             return kind, check
     return "scenario", _check_scenario
-
-
-def _in_file(path: Path, exc: Exception) -> str:
-    """Problems found while building the model (a raster, a region) lack the file's name."""
-    message = str(exc)
-    return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
 def _warn(lines: list[str], path: Path) -> None:
@@ -268,7 +262,11 @@ def run(
         )
         wall = time.perf_counter() - t0
     except ScenarioError as exc:
-        _fail(_in_file(scenario, exc))
+        if str(exc).startswith(str(scenario)):
+            _fail(str(exc))
+        from marketsim.experiments.spec import built_label  # from building the town
+
+        _fail(built_label(exc, scenario, list(set_)))
         return
     except KeyboardInterrupt as exc:
         typer.secho("\ninterrupted: the run was not finished; nothing written", err=True)

@@ -923,15 +923,30 @@ class TreatmentConfig(Section):
 
 
 # ------------------------------------------------------------------------ regions
+DEFAULT_TARGET = {"centre": (25, 25), "radius": 4}
+
+
 class RegionConfig(Section):
     target: AreaSpec = Field(
-        default_factory=lambda: AreaSpec(centre=(25, 25), radius=4),
+        default_factory=lambda: AreaSpec(**DEFAULT_TARGET),
         description="where a tactic acts (default: the town centre)",
     )
     buffer_width: int = param(
         3, ge=1, le=50, unit="cells", doc="ring around the target", source="Bowers & Johnson 2003"
     )
     control: AreaSpec | Literal["rest"] = Field("rest", description="'rest' or an area")
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_in_part(cls, value: Any) -> Any:
+        """A target given in part (`--set regions.target.radius=6` on a file with no
+        regions) keeps the default's centre or radius, as a land-use map given in part
+        keeps the other land uses; it used to be refused."""
+        if isinstance(value, dict) and value.get("cells") is None:
+            given = {k: v for k, v in value.items() if v is not None}
+            if ("centre" in given) != ("radius" in given):
+                return {**DEFAULT_TARGET, **given}
+        return value
 
 
 class EvaluationConfig(Section):
@@ -1452,10 +1467,10 @@ def scenario_from_dict(
 
 
 def strip_source(exc: ScenarioError, source: str) -> str:
-    """An error's text without its leading file label (`source: ` or `source (--set ...): `),
-    for callers that name the file and the overridden field themselves."""
+    """An error's text without its leading file label (`source: `, `source (--set ...): `
+    or another option's label), for callers that name the file and the field themselves."""
     text = str(exc)
-    if text.startswith(f"{source} (--set ") and "): " in text:
+    if text.startswith(f"{source} (") and "): " in text:
         return text.split("): ", 1)[1]
     return text.removeprefix(f"{source}: ")
 

@@ -134,8 +134,13 @@ class Town:
         else:
             control = self.area_mask(config.control, "regions.control") & ~grown
         if not control.any():
+            shown = config.control
+            if not isinstance(shown, str):
+                shown = shown.model_dump(mode="json", exclude_none=True)
             raise ScenarioError(
-                "regions.control: bad value: no cells left outside target and buffer"
+                f"regions.control: bad value {shown!r}: no cells left outside the target and "
+                f"its {config.buffer_width}-cell buffer (allowed: a smaller regions.target or "
+                "regions.buffer_width, or a larger town)"
             )
         self.region_masks = {
             "all": np.ones(self.n_cells, dtype=bool),

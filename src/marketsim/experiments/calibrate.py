@@ -248,6 +248,10 @@ class RunPlan:
     base: dict[str, Any]
     steps: int
     overrides: tuple[str, ...]
+    # For errors only: the scenario file, and each fixed override with where it was given.
+    file: Path | None = None
+    fixed: tuple[tuple[str, str], ...] = ()
+    where: str = ""  # scenarios.<key>, or the built-in run's name
 
 
 class LoadedCalibration:
@@ -258,8 +262,11 @@ class LoadedCalibration:
         self.source = source
         self.runs = runs  # only the scenarios some pattern needs, in a fixed order
         self.resized = resized
-        first = next(iter(runs.values()))
-        resolved = scenario_from_dict(first.base, source=str(source)).resolved()
+        key, first = next(iter(runs.items()))
+        try:
+            resolved = scenario_from_dict(first.base, source=str(source)).resolved()
+        except ScenarioError as exc:
+            raise _relabelled(exc, source, key, first) from None
         self.kinds = {p.path: _kind(p, resolved) for p in spec.parameters}
 
     @property
@@ -357,14 +364,15 @@ def load_calibration(
             "set": [*spec.set, *(extra or [])],
         }
     )
-    fixed = spec.set
+    own = len(spec.set) - len(extra or [])
+    fixed = [(t, f"set: {t}" if i < own else f"--set {t}") for i, t in enumerate(spec.set)]
     runs = {key: _run_plan(spec, key, path, fixed) for key in needed_runs(spec)}
     loaded = LoadedCalibration(spec, path, runs, resized=bool(samples or replicates or extra))
     _check(loaded)
     return loaded
 
 
-def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunPlan:
+def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[tuple[str, str]]) -> RunPlan:
     if key in spec.scenarios:
         rd = spec.scenarios[key]
         if not rd.file:
@@ -381,10 +389,45 @@ def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[str]) -> RunP
             f"{path}: patterns: bad value {key!r}: no such scenario (allowed: {', '.join(allowed)})"
         )
     base = scenario_mapping(file)
-    for text in fixed:
+    for text, label in fixed:
         keys, value = parse_override(text)
-        apply_override(base, keys, value, label=f"{path}: set {text!r}")
-    return RunPlan(base, steps, overrides)
+        apply_override(base, keys, value, label=f"{path} ({label})")
+    where = f"scenarios.{key}" if key in spec.scenarios else f"built-in run {key!r}"
+    return RunPlan(base, steps, overrides, Path(file), tuple(fixed), where)
+
+
+def _relabelled(
+    exc: ScenarioError, src: Path, key: str, plan: RunPlan, point: dict[str, Any] | None = None
+) -> ScenarioError:
+    """Name where the bad value was given: the file's `set:`, a --set, the scenario's own
+    `set:` or `steps`, the prior's corner, or else the scenario file itself (when it fails
+    alone) rather than the calibration file."""
+    text = strip_source(exc, str(src))
+    at = f"scenario {key!r} at {point}"
+    options = dict(plan.fixed)
+    for k, v in (point or {}).items():
+        if applies(k, plan.base):
+            options[f"{k}={json.dumps(v)}"] = at
+    for t in plan.overrides:
+        options[t] = f"{plan.where}.set: {t}"
+    if point is not None:
+        options[f"steps={plan.steps}"] = f"{plan.where}.steps: {plan.steps}"
+    if plan.file is None:
+        return exc
+    try:
+        scenario_from_dict(scenario_mapping(plan.file), source=str(src), options=options)
+    except ScenarioError as again:
+        if strip_source(again, str(src)) == text:
+            if str(again).startswith(f"{src} ({at})"):
+                return ScenarioError(f"{src}: {at}: {text}")  # the prior's corner
+            if str(again).startswith(f"{src} ("):
+                return again
+            try:
+                scenario_from_dict(scenario_mapping(plan.file), source=str(plan.file))
+            except ScenarioError as own:
+                if strip_source(own, str(plan.file)) == text:
+                    return ScenarioError(f"{plan.file} (scenario {key!r} of {src}): {text}")
+    return ScenarioError(f"{src}: {at}: {text}" if point is not None else str(exc))
 
 
 def _scenario_file(src: Path, field: str, name: str) -> Path:
@@ -413,8 +456,7 @@ def _check(cal: LoadedCalibration) -> None:
             try:
                 _scenario(plan, point, spec.seed, str(src))
             except ScenarioError as exc:
-                text = strip_source(exc, str(src))
-                raise ScenarioError(f"{src}: scenario {key!r} at {point}: {text}") from None
+                raise _relabelled(exc, src, key, plan, point) from None
     for p in spec.patterns:
         if p.window is None:
             continue

@@ -294,16 +294,26 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     return spec, scenario_mapping(target)
 
 
-def base_blamed(exc: ScenarioError, path: Path, scenario: str) -> ScenarioError:
-    """A bad value that the base scenario file itself holds (not one the experiment's
-    `set:`, `tactics:` or design gives it) is that file's to fix: name it, as the
-    experiment or pilot file names it, rather than the experiment."""
+def base_blamed(
+    exc: ScenarioError, path: Path, scenario: str, sets: list[str] = ()
+) -> ScenarioError:
+    """Name where a bad value was given: an entry of the experiment's (or pilot's) own
+    `set:` list ('exp.yaml (set: town.width=10): regions.target.centre: ...', where the
+    field is the one in conflict with it), or else the base scenario file when the value
+    is that file's own (not one the experiment's `set:`, `tactics:` or design gives it):
+    it is the file to edit, named as the experiment names it."""
     target = Path(os.path.normpath(path.parent / scenario))
+    text = strip_source(exc, str(path))
+    try:
+        labels = {t: f"set: {t}" for t in sets}
+        scenario_from_dict(scenario_mapping(target), source=str(path), options=labels)
+    except ScenarioError as again:
+        if str(again).startswith(f"{path} (set: ") and strip_source(again, str(path)) == text:
+            return again
     try:
         scenario_from_dict(scenario_mapping(target), source=str(target))
     except ScenarioError as own:
-        text = strip_source(own, str(target))
-        if strip_source(exc, str(path)) == text:
+        if strip_source(own, str(target)) == text:
             return ScenarioError(f"{target} (the scenario of {path}): {text}")
     return exc
 
@@ -324,21 +334,30 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
     try:
         loaded = LoadedExperiment(spec, path, base, resized=samples is not None)
     except ScenarioError as exc:
-        raise base_blamed(exc, path, spec.scenario) from None
+        raise base_blamed(exc, path, spec.scenario, spec.set) from None
     _check_points(loaded)
     _check_outcomes(loaded)
     return loaded
 
 
-def check_builds(scenario: Scenario, source: str | Path) -> None:
+def check_builds(scenario: Scenario, source: str | Path, overrides: list[str] = ()) -> None:
     """Build the town and agents as a run's first step does, so what only the build finds
-    (raster problems, a buffer that leaves no control area) fails now, naming the file."""
+    (raster problems, a buffer that leaves no control area) fails now, naming the file,
+    or the last of `overrides` (--set) that changed the town or the regions."""
     from marketsim.model import MarketModel
 
     try:
         MarketModel(scenario)
     except ScenarioError as exc:
-        raise ScenarioError(f"{source}: {_strip(exc, Path(source))}") from None
+        raise ScenarioError(built_label(exc, source, overrides)) from None
+
+
+def built_label(exc: ScenarioError, source: str | Path, overrides: list[str] = ()) -> str:
+    """A problem only building the town finds, labelled with the file, or with the last
+    --set that changed the town or the regions (it made the problem, or took part)."""
+    made = [o for o in overrides if o.split("=", 1)[0].strip().split(".")[0] in BUILT]
+    label = f"{source} (--set {made[-1]})" if made else str(source)
+    return f"{label}: {_strip(exc, Path(source))}"
 
 
 def outcome_names(scenario: Scenario) -> list[str]:
@@ -432,7 +451,9 @@ def _check_points(exp: LoadedExperiment) -> None:
             if exp.kinds[p.path] == "int":
                 value = _whole(value, p, src)
             try:
-                exp.scenario({p.path: value}, spec.seed)
+                sc = exp.scenario({p.path: value}, spec.seed)
+                if p.path.split(".")[0] in BUILT:  # what only building the town finds
+                    check_builds(sc, src)
             except ScenarioError as exc:
                 raise ScenarioError(
                     f"{src}: parameters.{p.path}: bad value {value!r}: {_strip(exc, src)}"
@@ -442,6 +463,11 @@ def _check_points(exp: LoadedExperiment) -> None:
             exp.scenario(point, spec.seed)
         except ScenarioError as exc:
             raise ScenarioError(f"{src}: design.points[{i}]: {_strip(exc, src)}") from None
+
+
+# Sections whose values only building the town fully checks (a target so wide that it
+# leaves no control area): a parameter in them is built at each corner value.
+BUILT = ("town", "regions")
 
 
 def _whole(value: Any, p: Parameter, src: Path) -> int:

@@ -257,9 +257,9 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
         loaded.scenario("off", spec.seed)  # fail now, not in a worker
         _check_areas_apart(loaded)
     except ScenarioError as exc:
-        blamed = base_blamed(exc, path, spec.scenario)
-        if blamed is not exc:  # the scenario file's own value: that file names it
-            raise blamed from None
+        blamed = base_blamed(exc, path, spec.scenario, spec.set)
+        if blamed is not exc:  # a set: entry's, or the scenario file's own value
+            raise ScenarioError(_as_written(str(blamed))) from None
         text = _as_written(str(exc))
         raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None
     return loaded
