@@ -1273,3 +1273,26 @@ def test_a_target_radius_set_on_a_file_without_regions_keeps_the_default_centre(
     needs a centre and a radius): the default target was replaced, not changed."""
     sc = load_scenario(ROOT / "scenarios" / "baseline.yaml", ["regions.target.radius=6"])
     assert tuple(sc.regions.target.centre) == (25, 25) and sc.regions.target.radius == 6
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep", "calibrate"])
+def test_a_scheduler_without_the_dask_backend_is_refused(tmp_path, command):
+    """`--scheduler tcp://...` with the default local backend was ignored without a word
+    (the runs went to local workers)."""
+    # files that are not there: the option is checked first, and nothing can start a run
+    files = [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")][: 2 if command == "compare" else 1]
+    res = cli(command, *files, "--scheduler", "tcp://10.0.0.5:8786", "--out", str(tmp_path / "o"))
+    one_clean_line(res, "--scheduler: bad value 'tcp://10.0.0.5:8786'", "--backend dask")
+    assert not (tmp_path / "o").exists()
+
+
+def test_compare_on_a_store_made_with_another_set_names_the_set(tmp_path):
+    """It said only 'holds results of a different experiment ('compare', digest ...)'."""
+    a = write(tmp_path / "a.yaml", {"steps": 5})
+    out = tmp_path / "o"
+    out.mkdir()
+    made = {"kind": "compare", "name": "compare", "digest": "0", "files": [str(a), str(a)]}
+    (out / "manifest.json").write_text(json.dumps({**made, "overrides": []}))
+    res = cli("compare", str(a), str(a), "--set", "burn_in=0", "--out", str(out))
+    one_clean_line(res, f"{out}: holds results made with --set none, not burn_in=0 as now")
+    assert not list((out / "runs").glob("*"))

@@ -191,6 +191,11 @@ def check_backend(backend: str, workers: int | None, scheduler: str | None = Non
     remote Dask scheduler brings its own); raises RunnerError before anything runs."""
     if backend not in ("serial", "local", "dask"):
         raise RunnerError(f"--backend: bad value {backend!r} (allowed: serial, local, dask)")
+    if scheduler is not None and backend != "dask":  # it would be ignored without a word
+        raise RunnerError(
+            f"--scheduler: bad value {scheduler!r}: the {backend} backend has no scheduler "
+            "(allowed: with --backend dask)"
+        )
     cores = default_workers()
     if workers is not None and workers > 4 * cores and not (backend == "dask" and scheduler):
         raise RunnerError(

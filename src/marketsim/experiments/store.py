@@ -103,11 +103,7 @@ class ResultStore:
                     "another --out, or --overwrite to discard what is there"
                 )
             if old.get("digest") != manifest["digest"]:
-                raise StoreError(
-                    f"{self.root}: holds results of a different experiment "
-                    f"({old.get('name')!r}, digest {old.get('digest')}); "
-                    "use another --out, or --overwrite to discard them"
-                )
+                raise StoreError(f"{self.root}: {_what_differs(old, manifest)}")
             if old.get("marketsim_version") != __version__:
                 raise StoreError(
                     f"{self.root}: results were made by marketsim {old.get('marketsim_version')}, "
@@ -277,3 +273,22 @@ def _atomic_write(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _what_differs(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Why a store's results are not this command's: the setting the user gave that
+    differs (`compare --set steps=5` on a store made without it), else the digests."""
+    for key, shown in (("kind", "command"), ("files", "files"), ("overrides", "--set")):
+        if key in old and key in new and old[key] != new[key]:
+            was, now = (
+                " ".join(map(str, v)) or "none" if isinstance(v, list) else v
+                for v in (old[key], new[key])
+            )
+            return (
+                f"holds results made with {shown} {was}, not {now} as now; use another "
+                "--out, or --overwrite to discard them"
+            )
+    return (
+        f"holds results of a different experiment ({old.get('name')!r}, digest "
+        f"{old.get('digest')}); use another --out, or --overwrite to discard them"
+    )
