@@ -1296,3 +1296,21 @@ def test_compare_on_a_store_made_with_another_set_names_the_set(tmp_path):
     res = cli("compare", str(a), str(a), "--set", "burn_in=0", "--out", str(out))
     one_clean_line(res, f"{out}: holds results made with --set none, not burn_in=0 as now")
     assert not list((out / "runs").glob("*"))
+
+
+def test_a_bad_pilot_tactic_is_named_as_the_pilot_file_names_it(tmp_path):
+    """A pilot's tactic is copied into each area after the scenario's standard patrol: its
+    error named tactics[1] and tactics[2] (the copies), not the file's tactics[0]."""
+    path = _pilot(tmp_path, tactics=[{"type": "crackdown", "intensity": -1}])
+    line = one_clean_line(cli("validate", str(path)), f"{path}: tactics[0].intensity: bad value -1")
+    assert "tactics[1]" not in line and "tactics[2]" not in line
+
+
+def test_a_foreign_manifest_is_not_taken_for_another_experiment(tmp_path):
+    """A manifest.json with no digest of ours said 'a different experiment (None, digest 5)'."""
+    a = write(tmp_path / "a.yaml", {"steps": 5})
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"digest": 5}')
+    res = cli("compare", str(a), str(a), "--out", str(out))
+    one_clean_line(res, f"{out}: manifest.json: bad value: not a marketsim manifest")

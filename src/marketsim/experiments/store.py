@@ -97,7 +97,7 @@ class ResultStore:
                 old = json.loads(path.read_text(encoding="utf-8"))
             except ValueError:  # not JSON, or not UTF-8
                 old = None
-            if not isinstance(old, dict):
+            if not isinstance(old, dict) or not isinstance(old.get("digest"), str):
                 raise StoreError(
                     f"{self.root}: manifest.json: bad value: not a marketsim manifest; use "
                     "another --out, or --overwrite to discard what is there"

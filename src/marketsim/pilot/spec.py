@@ -219,6 +219,7 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
                 "simulated pilots per arm (allowed: 2 to 100,000)"
             )
         spec = spec.model_copy(update={"replicates": replicates})
+    kept: list[Any] = []
     if spec.tactics is not None:
         kept = [t for t in base.get("tactics", []) if t.get("type") == "standard_patrol"]
         base["tactics"] = kept + copy.deepcopy(spec.tactics)
@@ -242,6 +243,9 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
                     f"{path}: tactics: bad value {t!r}: each tactic needs a type "
                     f"(allowed: {', '.join(CONFIGS)})"
                 )
+        # The tactics as given, before each is copied into every pilot area (an error
+        # in a copy would name the pilot scenario's tactics[2], twice).
+        scenario_from_dict(base, source=str(path))
         loaded = LoadedPilot(spec, path, base)
         if not loaded.pilot_tactics:
             raise ScenarioError(
@@ -261,6 +265,12 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
         if blamed is not exc:  # a set: entry's, or the scenario file's own value
             raise ScenarioError(_as_written(str(blamed))) from None
         text = _as_written(str(exc))
+        if kept:  # the file's tactics[0] comes after the scenario's standard patrols
+            text = re.sub(
+                r"\btactics\[(\d+)\]",
+                lambda m: f"tactics[{int(m.group(1)) - len(kept)}]",
+                text,
+            )
         raise ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}") from None
     return loaded
 
