@@ -1314,3 +1314,17 @@ def test_a_foreign_manifest_is_not_taken_for_another_experiment(tmp_path):
     (out / "manifest.json").write_text('{"digest": 5}')
     res = cli("compare", str(a), str(a), "--out", str(out))
     one_clean_line(res, f"{out}: manifest.json: bad value: not a marketsim manifest")
+
+
+def test_viz_checks_a_set_on_its_default_scenario():
+    """With no scenario named, a bad --set was not checked: the app started and failed in
+    the browser. (A port in use keeps an unfixed viz from starting a server here.)"""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        line = one_clean_line(
+            cli("viz", "--set", "steps=abc", "--port", port),
+            "crackdown.yaml (--set steps=abc): steps: bad value 'abc'",
+        )
+    assert "--port" not in line

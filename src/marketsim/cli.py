@@ -608,9 +608,12 @@ def viz(
     """Serve the workshop app (Mesa SolaraViz) in a browser; works offline."""
     if not 1 <= port <= 65535:
         _fail(f"--port: bad value {port}: allowed 1-65535")
-    if scenario is not None:
+    # The --set is checked on the scenario the app opens with (crackdown by default), not
+    # left to fail in the browser.
+    opened = scenario if scenario is not None else scenarios_dir() / "crackdown.yaml"
+    if scenario is not None or (set_ and opened.is_file()):
         try:
-            load_scenario(scenario, list(set_))
+            load_scenario(opened, list(set_))
         except ScenarioError as exc:
             _fail(str(exc))
     try:
