@@ -1328,3 +1328,21 @@ def test_viz_checks_a_set_on_its_default_scenario():
             "crackdown.yaml (--set steps=abc): steps: bad value 'abc'",
         )
     assert "--port" not in line
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("tactics.crackdown.intensity=0", "tactics[0].intensity: bad value 0"),
+        ("tactics.-1.intensity=0", "tactics[0].intensity: bad value 0"),
+        ("town.generator=raster", "town.raster: bad value None"),
+        ("town.guardianship.school=2", "town.guardianship.school: bad value 2"),
+    ],
+)
+def test_a_set_by_tactic_name_or_of_a_town_check_is_blamed_on_the_set(tmp_path, override, field):
+    """A tactic named, not numbered, in --set, and the town's own checks across its fields,
+    were blamed on the file."""
+    path = write(tmp_path / "s.yaml", {"tactics": [{"type": "crackdown"}]})
+    one_clean_line(
+        cli("validate", str(path), "--set", override), f"{path} (--set {override}): {field}"
+    )

@@ -129,12 +129,18 @@ class TownConfig(Section):
     @model_validator(mode="after")
     def _raster_needs_file(self) -> TownConfig:
         if self.generator == "raster" and not self.raster:
-            raise ValueError("generator 'raster' needs town.raster: a .csv or .png file")
+            raise CrossCheckError(
+                f"town.raster: bad value {self.raster!r}: generator 'raster' needs a raster "
+                "file (allowed: a .csv or .png file)",
+                "town.raster",
+                "town.generator",
+            )
         for use, value in zip(LAND_USES, self.guardianship.as_list(), strict=True):
             if value > 1:
-                raise ValueError(
+                raise CrossCheckError(
                     f"town.guardianship.{use}: bad value {value:g}: guardianship is a share "
-                    "(allowed: 0 to 1)"
+                    "(allowed: 0 to 1)",
+                    f"town.guardianship.{use}",
                 )
         return self
 
@@ -1392,6 +1398,20 @@ def apply_override(data: dict[str, Any], path: list[str], value: Any, label: str
         raise ScenarioError(f"{label}: {'.'.join(path)}: cannot set inside a {type(node).__name__}")
 
 
+def _by_index(data: Any, path: list[str]) -> list[str]:
+    """An applied override's path with list items by index, as errors name them
+    (tactics.crackdown.intensity -> tactics.0.intensity)."""
+    out, node = [], data
+    for part in path:
+        if isinstance(node, list):
+            part = str(_index(part, node, "", "") % len(node))
+            node = node[int(part)]
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        out.append(part)
+    return out
+
+
 def _index(part: str, node: list, label: str, where: str) -> int:
     """A list position, or for a list of tactics the one whose name (or type) is `part`."""
     if not part.lstrip("-").isdigit():
@@ -1451,12 +1471,12 @@ def scenario_from_dict(
     for text in overrides or []:
         path, value = parse_override(text)
         shown = text if text.isprintable() else repr(text)  # an error stays on one line
-        labels.append((path, f"{source} (--set {shown})"))
-        apply_override(data, path, value, label=labels[-1][1])
+        apply_override(data, path, value, label=f"{source} (--set {shown})")
+        labels.append((_by_index(data, path), f"{source} (--set {shown})"))
     for text, option in (options or {}).items():
         path, value = parse_override(text)
-        labels.append((path, f"{source} ({option})"))
-        apply_override(data, path, value, label=labels[-1][1])
+        apply_override(data, path, value, label=f"{source} ({option})")
+        labels.append((_by_index(data, path), f"{source} ({option})"))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
