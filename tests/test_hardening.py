@@ -1346,3 +1346,19 @@ def test_a_set_by_tactic_name_or_of_a_town_check_is_blamed_on_the_set(tmp_path, 
     one_clean_line(
         cli("validate", str(path), "--set", override), f"{path} (--set {override}): {field}"
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("market.share_crew=0.9", "market.share_crew: bad value 0.9"),
+        ("market.share_user_dealers=0.9", "market.share_user_dealers: bad value 0.9"),
+        ("market.entrants.share_crew=0.95", "market.entrants.share_crew: bad value 0.95"),
+    ],
+)
+def test_dealer_shares_over_one_name_the_share_and_the_set(tmp_path, override, field):
+    """It said 'small.yaml: market: bad value {...}: share_user_dealers + share_crew = 1.2'."""
+    path = write(tmp_path / "s.yaml", {"steps": 30})
+    one_clean_line(
+        cli("validate", str(path), "--set", override), f"{path} (--set {override}): {field}"
+    )

@@ -405,9 +405,16 @@ class MarketConfig(Section):
     @model_validator(mode="after")
     def _tier_shares(self) -> MarketConfig:
         if self.share_user_dealers + self.share_crew > 1:
-            raise ValueError(
-                f"share_user_dealers + share_crew = {self.share_user_dealers + self.share_crew:g}; "
-                "allowed: at most 1 (the rest are independent street sellers)"
+            named, other = "share_crew", "share_user_dealers"
+            if other in self.model_fields_set and named not in self.model_fields_set:
+                named, other = other, named  # name the share the user gave
+            raise CrossCheckError(
+                f"market.{named}: bad value {getattr(self, named):g}: with {other} "
+                f"{getattr(self, other):g} the two add to "
+                f"{self.share_user_dealers + self.share_crew:g} (allowed: at most 1 together; "
+                "the rest are independent street sellers)",
+                f"market.{named}",
+                f"market.{other}",
             )
         e = self.entrants
         user_dealer = (
@@ -416,10 +423,14 @@ class MarketConfig(Section):
         crew = self.share_crew if e.share_crew is None else e.share_crew
         if user_dealer + crew > 1:
             field = "share_crew" if e.share_crew is not None else "share_user_dealer"
-            raise ValueError(
+            raise CrossCheckError(
                 f"market.entrants.{field}: bad value {getattr(e, field):g}: void fillers' "
                 f"share_user_dealer + share_crew = {user_dealer + crew:g} (allowed: at most 1; "
-                "an unset share is the founders')"
+                "an unset share is the founders')",
+                f"market.entrants.{field}",
+                "market.entrants",
+                "market.share_crew",
+                "market.share_user_dealers",
             )
         return self
 
