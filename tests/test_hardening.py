@@ -1362,3 +1362,12 @@ def test_dealer_shares_over_one_name_the_share_and_the_set(tmp_path, override, f
     one_clean_line(
         cli("validate", str(path), "--set", override), f"{path} (--set {override}): {field}"
     )
+
+
+def test_a_calibration_set_entry_with_a_line_break_stays_on_one_line(tmp_path):
+    """Found by the fuzzer: the new (scenarios.town.set: ...) label printed the entry raw."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    data["scenarios"]["town"]["set"] = ["police.n_units= \x85"]
+    write(path, data)
+    one_clean_line(cli("validate", str(path)), f"{path} (", "police.n_units: bad value")

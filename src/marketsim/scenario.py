@@ -1486,6 +1486,7 @@ def scenario_from_dict(
         labels.append((_by_index(data, path), f"{source} (--set {shown})"))
     for text, option in (options or {}).items():
         path, value = parse_override(text)
+        option = option if option.isprintable() else repr(option)  # one line
         apply_override(data, path, value, label=f"{source} ({option})")
         labels.append((_by_index(data, path), f"{source} ({option})"))
     try:

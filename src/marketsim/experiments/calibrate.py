@@ -391,6 +391,7 @@ def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[tuple[str, st
     base = scenario_mapping(file)
     for text, label in fixed:
         keys, value = parse_override(text)
+        label = label if label.isprintable() else repr(label)  # one line
         apply_override(base, keys, value, label=f"{path} ({label})")
     where = f"scenarios.{key}" if key in spec.scenarios else f"built-in run {key!r}"
     return RunPlan(base, steps, overrides, Path(file), tuple(fixed), where)
