@@ -1286,6 +1286,17 @@ def test_a_scheduler_without_the_dask_backend_is_refused(tmp_path, command):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("command", ["compare", "sweep", "calibrate"])
+def test_workers_with_the_serial_backend_are_refused(tmp_path, command):
+    """`--backend serial --workers 4` ran one run at a time and ignored --workers."""
+    files = [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")][: 2 if command == "compare" else 1]
+    res = cli(
+        command, *files, "--backend", "serial", "--workers", "4", "--out", str(tmp_path / "o")
+    )
+    one_clean_line(res, "--workers: bad value 4: the serial backend", "--backend local")
+    assert not (tmp_path / "o").exists()
+
+
 def test_compare_on_a_store_made_with_another_set_names_the_set(tmp_path):
     """It said only 'holds results of a different experiment ('compare', digest ...)'."""
     a = write(tmp_path / "a.yaml", {"steps": 5})

@@ -196,6 +196,11 @@ def check_backend(backend: str, workers: int | None, scheduler: str | None = Non
             f"--scheduler: bad value {scheduler!r}: the {backend} backend has no scheduler "
             "(allowed: with --backend dask)"
         )
+    if backend == "serial" and workers is not None and workers != 1:  # ignored, or a typo
+        raise RunnerError(
+            f"--workers: bad value {workers}: the serial backend runs one run at a time in "
+            "this process (allowed: 1, or --backend local for worker processes)"
+        )
     cores = default_workers()
     if workers is not None and workers > 4 * cores and not (backend == "dask" and scheduler):
         raise RunnerError(
