@@ -264,9 +264,10 @@ def run(
     except ScenarioError as exc:
         if str(exc).startswith(str(scenario)):
             _fail(str(exc))
-        from marketsim.experiments.spec import built_label  # from building the town
+        else:  # found building the town, which does not know the file
+            from marketsim.experiments.spec import built_label
 
-        _fail(built_label(exc, scenario, list(set_)))
+            _fail(built_label(exc, scenario, list(set_)))
         return
     except KeyboardInterrupt as exc:
         typer.secho("\ninterrupted: the run was not finished; nothing written", err=True)

@@ -3041,14 +3041,9 @@ def region_runs(start: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.nd
     """The cells of each region (region r's are `cells[start[r]:start[r + 1]]`, in
     increasing order) as runs of consecutive cells, for `region_sums` (ODD §7.17
     recording): region r's runs are `first[at[r]:at[r + 1]]`, of `length` cells each."""
-    n_runs = 0
-    for r in range(start.size - 1):
-        for k in range(start[r], start[r + 1]):
-            if k == start[r] or cells[k] != cells[k - 1] + 1:
-                n_runs += 1
     at = np.empty(start.size, dtype=np.int64)
-    first = np.empty(n_runs, dtype=np.int64)
-    length = np.zeros(n_runs, dtype=np.int64)
+    first = np.empty(cells.size, dtype=np.int64)  # at most one run a cell
+    length = np.zeros(cells.size, dtype=np.int64)
     q = -1
     for r in range(start.size - 1):
         at[r] = q + 1
@@ -3058,7 +3053,7 @@ def region_runs(start: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.nd
                 first[q] = cells[k]
             length[q] += 1
     at[start.size - 1] = q + 1
-    return at, first, length
+    return at, first[: q + 1].copy(), length[: q + 1].copy()
 
 
 @njit(cache=True)

@@ -1478,17 +1478,16 @@ def scenario_from_dict(
             data.pop(key, None)
     if "tactics" not in data and overrides and any(o.startswith("tactics.") for o in overrides):
         data["tactics"] = [{"type": "standard_patrol"}]
+    # (override, the option it came from as the user wrote it): --set first, then options
+    given = [(t, f"--set {t if t.isprintable() else repr(t)}") for t in overrides or []]
+    given += (options or {}).items()
     labels: list[tuple[list[str], str]] = []  # each override's path and its errors' label
-    for text in overrides or []:
+    for text, option in given:
         path, value = parse_override(text)
-        shown = text if text.isprintable() else repr(text)  # an error stays on one line
-        apply_override(data, path, value, label=f"{source} (--set {shown})")
-        labels.append((_by_index(data, path), f"{source} (--set {shown})"))
-    for text, option in (options or {}).items():
-        path, value = parse_override(text)
-        option = option if option.isprintable() else repr(option)  # one line
-        apply_override(data, path, value, label=f"{source} ({option})")
-        labels.append((_by_index(data, path), f"{source} ({option})"))
+        option = option if option.isprintable() else repr(option)  # an error stays on one line
+        label = f"{source} ({option})"
+        apply_override(data, path, value, label=label)
+        labels.append((_by_index(data, path), label))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
