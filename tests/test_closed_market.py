@@ -36,7 +36,7 @@ def test_known_dealers_carry_their_risk_to_any_open_pitch(share):
         free = pitch_value(m.world, cand, mode, own_risk=np.array([0.0]))
         known = pitch_value(m.world, cand, mode, own_risk=own)
         # Column 0 is the dealer's own pitch, where its whole risk applies in any mode.
-        factor = 1.0 if is_open else dealers.CLOSED_RISK
+        factor = 1.0 if is_open else m.config.dealers.closed_risk
         assert free[0, 0] - known[0, 0] == pytest.approx(cost * 0.6 * factor)
         # Elsewhere, only open dealing carries the known share with it.
         carried = share * 0.6 if is_open else 0.0

@@ -529,6 +529,15 @@ class DealerConfig(Section):
     closed_visibility: float = param(
         0.25, ge=0, le=1, unit="x", doc="detection of closed relative to open dealing"
     )
+    closed_risk: float = param(
+        0.4,
+        ge=0,
+        le=1,
+        unit="x",
+        doc="police risk a closed dealer weighs, relative to an open one (pitch appraisal, exit)",
+        source="May & Hough 2004: closed markets are less exposed to street policing; "
+        "calibration judgement (probes at 0.1 and 0.25: docs/validation.md, fact 9)",
+    )
     exit_prob: float = param(
         0.02, ge=0, le=1, unit="per day", doc="exit chance when profit or risk is out of bounds"
     )

@@ -94,7 +94,6 @@ def place_risk(world: World) -> np.ndarray:
     return 1 - np.exp(-(world.credibility * presence(world)))
 
 
-CLOSED_RISK = 0.4  # a closed dealer's exposure to risk, relative to an open one (ODD 7.19)
 _NO_ROWS = np.empty(0)  # pitch_value without a dealer's own risk
 
 
@@ -203,7 +202,7 @@ def _pitch_params(world: World) -> np.ndarray:
     pr = np.empty(kernels.N_PITCH_PARAMS)
     pr[kernels.PV_MARGIN] = m.base_price * (1 - m.wholesale_share)
     pr[kernels.PV_KNOWN_SHARE] = cfg.known_risk_share
-    pr[kernels.PV_RISK_COST], pr[kernels.PV_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
+    pr[kernels.PV_RISK_COST], pr[kernels.PV_CLOSED_RISK] = cfg.risk_cost, cfg.closed_risk
     pr[kernels.PV_VIOLENCE_COST] = cfg.violence_cost
     return pr
 

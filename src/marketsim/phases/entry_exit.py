@@ -17,7 +17,7 @@ import numpy as np
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.fields import box_sum
-from marketsim.phases.dealers import CLOSED_RISK, presence
+from marketsim.phases.dealers import presence
 from marketsim.rng import stream_state
 from marketsim.state import World
 
@@ -30,7 +30,7 @@ def run(world: World) -> None:
     # Poor (takings net of the expected cost of risk, closed dealing less exposed, and of
     # violence around, after a first month) or scared: kernels.exit_pressure.
     pr = np.empty(kernels.N_EXIT_PARAMS)
-    pr[kernels.EP_RISK_COST], pr[kernels.EP_CLOSED_RISK] = cfg.risk_cost, CLOSED_RISK
+    pr[kernels.EP_RISK_COST], pr[kernels.EP_CLOSED_RISK] = cfg.risk_cost, cfg.closed_risk
     pr[kernels.EP_VIOLENCE_COST] = cfg.violence_cost
     pr[kernels.EP_EXIT_PROFIT], pr[kernels.EP_EXIT_RISK] = cfg.exit_profit, cfg.exit_risk
     # Each active dealer draws once (row order); those minded to leave go with the
