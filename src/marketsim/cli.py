@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from marketsim import interrupts
+from marketsim.interrupts import Interrupted
 from marketsim.scenario import ScenarioError, load_scenario, read_yaml
 
 # click's exceptions, or typer's own copy of them (typer 0.2x vendors click).
@@ -82,15 +84,8 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (what `timeout`, SLURM and a closed terminal send), handled as Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
 def _on_stop_signal(signum: int, _frame) -> None:
+    interrupts.request(signum)  # for the loops' checks, if this raise is lost (interrupts)
     signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
     raise Interrupted(signum)
 
@@ -718,9 +713,25 @@ def _stop_group(server, grace_s: float = 5.0) -> None:
         signal.signal(signum, signal.SIG_IGN)  # the group is stopped; the command exits next
 
 
+def _unraisable(hook_args) -> None:
+    """A stop signal raised inside a callback that cannot raise (a compiled kernel's cache
+    loading, a finaliser) is not printed as an error: the loops' checks take it up."""
+    if isinstance(hook_args.exc_value, KeyboardInterrupt) and interrupts.pending() is not None:
+        return
+    sys.__unraisablehook__(hook_args)
+
+
+def _install_stop_handlers() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP stop a command cleanly (`_on_stop_signal`); a signal
+    ignored when the command started (nohup, a background job) stays ignored."""
+    sys.unraisablehook = _unraisable
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _on_stop_signal)
+
+
 def main() -> None:
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _on_stop_signal)
+    _install_stop_handlers()
     app()
 
 

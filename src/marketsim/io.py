@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from marketsim import MODEL_REVISION, __version__
+from marketsim import MODEL_REVISION, __version__, interrupts
 from marketsim.burnin import BurnInCache
 from marketsim.citations import readable
 from marketsim.harms import harm_matrix_markdown
@@ -34,16 +34,31 @@ def simulate(
     model = MarketModel(scenario) if cache is None else cache.model_for(scenario)
     model.ledger.keep_events = keep_events
     total = scenario.burn_in + scenario.steps
-    if progress:
-        from tqdm import tqdm
+    try:
+        if progress:
+            from tqdm import tqdm
 
-        done = model.day + scenario.burn_in
-        with tqdm(total=total, initial=done, desc=scenario.name, unit="day", leave=False) as bar:
-            model.run(progress=bar.update)
-    else:
-        model.run()
+            done = model.day + scenario.burn_in
+            with tqdm(
+                total=total, initial=done, desc=scenario.name, unit="day", leave=False
+            ) as bar:
+
+                def day_done(n: int) -> None:
+                    bar.update(n)
+                    interrupts.check()
+
+                model.run(progress=day_done)
+        else:
+            model.run(progress=_day_done)
+    except SystemError:
+        interrupts.check()  # a stop signal that landed in a compiled kernel's call
+        raise
     ts = model.recorder.frame()
     return model, ts, summarize(model.world, ts)
+
+
+def _day_done(_n: int) -> None:
+    interrupts.check()  # a stop signal whose raise was lost on the way (interrupts)
 
 
 def resolved_scenario(scenario: Scenario) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from marketsim import interrupts
 from marketsim.experiments.jobs import Job, batches
 from marketsim.experiments.runners import Runner
 from marketsim.experiments.store import ResultStore
@@ -99,6 +100,7 @@ def execute(
                 bar.set_postfix(failed=state.failed, refresh=False)
             elif log is not None:
                 log.update(state)
+            interrupts.check()  # a stop signal lost on the way, once this result is saved
     finally:
         state.wall_s = time.perf_counter() - t0
         if bar is not None:

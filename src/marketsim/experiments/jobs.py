@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from marketsim import interrupts
 from marketsim.burnin import BurnInCache
 from marketsim.experiments.outcomes import SERIES, binned_series, keep, summary_outcomes
 
@@ -76,6 +77,7 @@ def run_job(job: Job) -> JobResult:
                 outcomes[f"{region}.residents"] = float(n)
         return JobResult(job, outcomes=outcomes, series=series)
     except Exception as exc:
+        interrupts.check()  # a stop signal is not the run's failure (interrupts)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return JobResult(job, error=f"{detail}\n{traceback.format_exc(limit=8)}")
 

@@ -1,0 +1,123 @@
+"""Stop signals are taken where Python code can take them (marketsim.interrupts).
+
+A signal's handler raises between two bytecodes; inside a compiled kernel's call that
+comes back as a SystemError, and inside a finaliser or a ctypes callback Python prints it
+and goes on. The handler therefore also records the signal, and the day loop, the
+result loop and the job runner look at the record. tests/test_hardening.py sends real
+signals to a real command; these tests put each route through its paces directly.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import types
+
+import pytest
+
+from marketsim import cli, interrupts
+from marketsim.experiments.jobs import Job, run_job
+from marketsim.interrupts import Interrupted
+from marketsim.io import simulate
+from marketsim.model import MarketModel
+from tests.conftest import small
+
+
+@pytest.fixture(autouse=True)
+def no_signal_left():
+    interrupts.clear()
+    yield
+    interrupts.clear()
+
+
+def test_a_stop_recorded_but_not_raised_ends_the_run_after_the_day():
+    days = []
+    sc = small(steps=30, burn_in=5)
+
+    original = MarketModel.step
+
+    def step(model):
+        original(model)
+        days.append(model.world.day)
+        if len(days) == 3:
+            interrupts.request(signal.SIGTERM)  # as if the handler's raise were lost
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MarketModel, "step", step)
+        with pytest.raises(Interrupted) as info:
+            simulate(sc)
+    assert info.value.signum == signal.SIGTERM
+    assert len(days) == 3  # not one day more
+
+
+def test_a_stop_that_came_back_as_a_kernels_system_error_is_an_interrupt():
+    def step(model):
+        interrupts.request(signal.SIGINT)
+        raise SystemError("CPUDispatcher(...) returned a result with an exception set")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MarketModel, "step", step)
+        with pytest.raises(Interrupted) as info:
+            simulate(small(steps=5, burn_in=0))
+    assert info.value.signum == signal.SIGINT
+
+
+def test_a_system_error_without_a_stop_stays_an_error():
+    def step(model):
+        raise SystemError("a real bug")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MarketModel, "step", step)
+        with pytest.raises(SystemError, match="a real bug"):
+            simulate(small(steps=5, burn_in=0))
+
+
+def test_an_interrupted_job_is_not_recorded_as_a_failed_run():
+    sc = small(steps=5, burn_in=0)
+    job = Job(0, "small", 0, 0, 1, sc.resolved(), ("seed=1",), "<test>")
+
+    stop = [signal.SIGTERM]
+
+    def step(model):
+        for signum in stop:
+            interrupts.request(signum)
+        raise SystemError("returned a result with an exception set")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MarketModel, "step", step)
+        with pytest.raises(Interrupted):
+            run_job(job)
+        interrupts.clear()
+        stop.clear()
+        # Without a stop, the same error is the run's failure, recorded and not raised.
+        result = run_job(job)
+    assert result.error is not None and "SystemError" in result.error
+
+
+def test_an_interrupt_python_could_not_raise_is_not_printed(monkeypatch):
+    printed = []
+    monkeypatch.setattr(sys, "__unraisablehook__", printed.append)  # Python's own printer
+    ignored = types.SimpleNamespace(exc_type=Interrupted, exc_value=Interrupted(signal.SIGTERM))
+    other = types.SimpleNamespace(exc_type=ValueError, exc_value=ValueError("boom"))
+    cli._unraisable(ignored)  # no signal recorded: printed as before
+    interrupts.request(signal.SIGTERM)
+    cli._unraisable(ignored)  # the recorded signal's: the day's check takes it up
+    cli._unraisable(other)  # anything else: printed
+    assert printed == [ignored, other]
+
+
+def test_a_signal_ignored_at_start_stays_ignored():
+    """`nohup marketsim sweep ...` keeps running when the terminal closes."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    saved_hook = sys.unraisablehook
+    try:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        cli._install_stop_handlers()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is cli._on_stop_signal
+        assert signal.getsignal(signal.SIGINT) is cli._on_stop_signal
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+        sys.unraisablehook = saved_hook
