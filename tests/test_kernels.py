@@ -1746,3 +1746,150 @@ def test_add_at_adds_as_numpy_add_at():
         np.add.at(expected, cells, count)
         kernels.add_count_at(got, cells, count)
         assert np.array_equal(got, expected)
+
+
+def _refer_reference(contacts, phoned, failed, p, rng):
+    """The trade phase's word of mouth before kernels.refer_numbers, in numpy."""
+    if p == 0 or phoned.size == 0 or failed.size == 0:
+        return
+    who = failed[rng.random(failed.size) < p]
+    if who.size:
+        dealer = phoned[integers(rng, phoned.size, who.size)]
+        new = ~(contacts[who] == dealer[:, None]).any(axis=1)
+        who, dealer = who[new], dealer[new]
+        kernels.learn_numbers(contacts, who, dealer, integers(rng, contacts.shape[1], who.size))
+
+
+def test_refer_numbers_is_word_of_mouth_as_it_was():
+    """kernels.refer_numbers, drawing from the stream's state, against the trade phase's
+    numpy before it (the uniforms, then Generator.integers' draws for the sellers and
+    the slots); the stream is left where numpy leaves it."""
+    rng = np.random.default_rng(73)
+    for trial in range(40):
+        n_users, k = 60, int(rng.integers(1, 4))
+        contacts = rng.integers(-1, 6, (n_users, k))
+        phoned = rng.integers(0, 6, int(rng.integers(0, 8)))
+        failed = rng.permutation(n_users)[: int(rng.integers(0, 30))]
+        p = (0.0, 0.3, 1.0)[trial % 3]
+        ref, seed = contacts.copy(), int(rng.integers(1 << 30))
+        stream, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        stream.integers(0, 5)  # a spare 32-bit half buffered in both
+        fast.integers(0, 5)
+        _refer_reference(ref, phoned, failed, p, stream)
+        kernels.refer_numbers(*raw_state(fast)[:2], phoned, failed, p, contacts)
+        assert np.array_equal(contacts, ref)
+        assert fast.integers(0, 7, 3).tolist() == stream.integers(0, 7, 3).tolist()
+        assert fast.random() == stream.random()
+
+
+def _trade_as_it_was(world):
+    """The trade phase as it stood before kernels.trade_terms and kernels.trade_day:
+    buy_terms, the power in numpy, buyers_and_calls, the open market's terms and the
+    exponentials in numpy, street_market, serve, word of mouth in numpy, purchases."""
+    from marketsim.agents import dealer as D
+    from marketsim.agents import user as U
+    from marketsim.phases import trade
+    from marketsim.rng import stream_state
+
+    rng = world.streams["market"]
+    sc = world.config
+    cu, cm = sc.users, sc.market
+    u, d, town, tally = world.users, world.dealers, world.town, world.tally
+    d.sales[: d.n] = 0
+    active, p_buy, full, elasticity = kernels.buy_terms(
+        u.view("state"), U.ACTIVE, u.cash, u.income, u.treatment, U.IN_TREATMENT, u.dependent,
+        u.search, d.view("state"), D.ACTIVE, d.price, trade._buy_params(world),
+    )  # fmt: skip
+    with stream_state(rng) as (state, spare):
+        buyers, homes, open_rows, *calls = kernels.buyers_and_calls(
+            state, active, p_buy, full**elasticity, d.view("state"), D.ACTIVE, d.view("open"),
+            u.home, u.search, cu.contact_use_prob, trade._street_keep(world), u.contacts,
+            town.cell_x, town.cell_y,
+        )  # fmt: skip
+    if buyers.size == 0:
+        kernels.dealer_profit(
+            d.view("state"), D.ACTIVE, np.zeros(d.n), d.debt, d.profit,
+            sc.dealers.debt_repay_share,
+        )  # fmt: skip
+        return
+    seller, call, has_contact, pick, via_open, search, hx, hy = calls
+    police = world.visible_hours
+    market = (np.empty(0, dtype=np.int64),) * 2 + (np.empty(0), np.zeros((1, 1)), 0, 64)
+    stay = np.empty(0)
+    if search.size and open_rows.size:
+        dc = d.cell[open_rows]
+        base, exponent = kernels.pitch_attraction(
+            dc, d.price[open_rows], town.is_centre, town.layer("reputation").ravel(),
+            town.layer("deterrence").ravel(), world.violence_near, trade._attraction_params(world),
+        )  # fmt: skip
+        travel = trade._travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
+        market = (
+            town.cell_x[dc], town.cell_y[dc], base * np.exp(exponent), travel,
+            int(np.ceil(cu.search_radius)), 64,
+        )  # fmt: skip
+        stay = np.exp(-cu.police_deterrence * world.credibility[dc] * police[dc])
+    with stream_state(rng) as (state, spare):
+        served = kernels.street_market(
+            state, spare, hx, hy, *market, town.width, town.height, seller, via_open, search,
+            open_rows, stay, call, has_contact, pick, homes, tally.counts, trade._UNMET_ROW,
+        )  # fmt: skip
+    with stream_state(rng) as (state, spare):
+        phoned, failed = kernels.serve(
+            state, spare, seller, served, cm.capacity, d.cell, tally.counts, trade._UNMET_ROW,
+            u.search, buyers, via_open, u.home, town.cell_x, town.cell_y,
+            trade._distances(town.width, town.height), float(cu.search_radius),
+        )  # fmt: skip
+    _refer_reference(u.contacts, phoned, failed, cu.referral_prob, rng)
+    rows, touched = world.ledger.flat_rows()
+    with stream_state(rng) as (state, spare):
+        caught_users, caught_cells, victims, died = kernels.purchases(
+            state, spare, buyers, seller, via_open, u.dependent, u.cash, u.n, u.treatment,
+            U.IN_TREATMENT, u.tolerance_until, world.day, u.contacts, u.home, u.crimes,
+            d.view("state"), D.ACTIVE, d.price, d.product_risk, d.cell, d.sales, d.debt,
+            d.profit, police, trade._trade_params(world), cm.base_price * cm.wholesale_share,
+            sc.dealers.debt_repay_share, world.recording, tally.counts, trade._TALLY_ROWS,
+            trade._COUNT_ROWS, trade._UNITS_ROW, trade._REVENUE_ROW, rows, touched,
+            trade._LEDGER_ROWS, trade._HARM_ROWS,
+        )  # fmt: skip
+    world.crime_arrests = (caught_users, caught_cells)
+    if victims.size:
+        from marketsim import events
+
+        u.adverse_until[victims[~died]] = world.day + 30
+        events.user_dies(world, victims[died])
+
+
+def _arrays(world):
+    """Every array of the world's users, dealers, tally and ledger, by name."""
+    out = {}
+    for owner in ("users", "dealers", "tally", "ledger"):
+        for name, value in vars(getattr(world, owner)).items():
+            if isinstance(value, np.ndarray):
+                out[f"{owner}.{name}"] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"users__referral_prob": 1.0}, {"users__street_wariness": 2.0, "market__n_users": 60}],
+)
+def test_trade_day_is_the_trade_phase_as_it_was(monkeypatch, overrides):
+    """kernels.trade_terms and kernels.trade_day (the trade phase in two calls) against
+    the phase's kernels and numpy before them, day after day on the same model: every
+    array of users, dealers, tally and ledger, and the market stream, the same."""
+    from marketsim import model as model_module
+    from marketsim.plan import PHASES
+
+    new = MarketModel(small(**overrides))
+    old = MarketModel(small(**overrides))
+    as_it_was = tuple((n, _trade_as_it_was if n == "trade" else f) for n, f in PHASES)
+    for _ in range(45):
+        new.step()
+        monkeypatch.setattr(model_module, "PHASES", as_it_was)
+        old.step()
+        monkeypatch.setattr(model_module, "PHASES", PHASES)
+        fast, slow = _arrays(new.world), _arrays(old.world)
+        assert fast.keys() == slow.keys()
+        for name in fast:
+            assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+        assert new.world.streams["market"].random() == old.world.streams["market"].random()

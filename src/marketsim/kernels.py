@@ -2232,6 +2232,198 @@ def purchases(
     return caught_users, caught_cells, victims, died
 
 
+@njit(cache=True)
+def trade_terms(
+    u_state: np.ndarray,
+    u_active: int,
+    u_cash: np.ndarray,
+    u_income: np.ndarray,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_dependent: np.ndarray,
+    u_search: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    d_cell: np.ndarray,
+    d_price: np.ndarray,
+    pb: np.ndarray,
+    is_centre: np.ndarray,
+    reputation: np.ndarray,
+    deterrence: np.ndarray,
+    violence_near: np.ndarray,
+    pa: np.ndarray,
+    credibility: np.ndarray,
+    police: np.ndarray,
+    police_deterrence: float,
+) -> tuple:
+    """The day's terms of trade, bar the powers and exponentials (ODD §7.6), in one call:
+    `buy_terms` (income into cash; who may buy, the chance, full price and elasticity),
+    then the active open dealers' rows (as `buyers_today` lists them), their pitches'
+    attraction terms (`pitch_attraction`) and the exponent of the chance a buyer is not
+    put off by police on arrival, -police_deterrence x credibility x visible hours at
+    the pitch (numpy's order). The phase takes the powers and exponentials in numpy."""
+    active, base, full, elasticity = buy_terms(
+        u_state, u_active, u_cash, u_income, u_treatment, in_treatment, u_dependent, u_search,
+        d_state, d_active, d_price, pb,
+    )  # fmt: skip
+    n_open = 0
+    for r in range(d_state.size):
+        if d_state[r] == d_active and d_open[r]:
+            n_open += 1
+    open_rows = np.empty(n_open, dtype=np.int64)
+    j = 0
+    for r in range(d_state.size):
+        if d_state[r] == d_active and d_open[r]:
+            open_rows[j] = r
+            j += 1
+    cells = d_cell[open_rows]
+    pull, exponent = pitch_attraction(
+        cells, d_price[open_rows], is_centre, reputation, deterrence, violence_near, pa
+    )
+    put_off = np.empty(n_open)
+    minus = -police_deterrence
+    for j in range(n_open):
+        put_off[j] = minus * credibility[cells[j]] * police[cells[j]]
+    return active, base, full, elasticity, open_rows, pull, exponent, put_off
+
+
+@njit(cache=True)
+def refer_numbers(
+    state: np.ndarray,
+    spare: np.ndarray,
+    phoned: np.ndarray,
+    failed: np.ndarray,
+    p: float,
+    contacts: np.ndarray,
+) -> None:
+    """Word of mouth (ODD §7.6, `trade.refer`), drawing from the market stream's state:
+    each buyer who went without (`failed`) is given a number with chance `p` (a uniform
+    each), a random one of today's phone purchases' sellers (`phoned`, bounded integers);
+    those who do not hold it yet learn it (`learn_numbers`, their slots drawn last)."""
+    if p == 0 or phoned.size == 0 or failed.size == 0:
+        return
+    given = np.zeros(failed.size, dtype=np.bool_)
+    n = 0
+    for i in range(failed.size):
+        if next_double(state) < p:
+            given[i] = True
+            n += 1
+    if n == 0:
+        return
+    dealer = phoned[stream_integers(state, spare, phoned.size, n)]
+    who = np.empty(n, dtype=np.int64)
+    new = np.zeros(n, dtype=np.bool_)
+    j = m = 0
+    for i in range(failed.size):
+        if given[i]:
+            who[j] = failed[i]
+            new[j] = not holds_number(contacts, failed[i], dealer[j])
+            if new[j]:
+                m += 1
+            j += 1
+    slots = stream_integers(state, spare, contacts.shape[1], m)
+    learn_numbers(contacts, who[new], dealer[new], slots)
+
+
+@njit(cache=True)
+def trade_day(
+    state: np.ndarray,
+    spare: np.ndarray,
+    active: np.ndarray,
+    p_buy: np.ndarray,
+    response: np.ndarray,
+    u_home: np.ndarray,
+    u_search: np.ndarray,
+    u_contacts: np.ndarray,
+    u_dependent: np.ndarray,
+    u_cash: np.ndarray,
+    n_users: int,
+    u_treatment: np.ndarray,
+    in_treatment: int,
+    u_tolerance_until: np.ndarray,
+    day: int,
+    u_crimes: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    d_cell: np.ndarray,
+    d_price: np.ndarray,
+    d_product_risk: np.ndarray,
+    d_sales: np.ndarray,
+    d_debt: np.ndarray,
+    d_profit: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+    use_prob: float,
+    keep: np.ndarray,
+    open_rows: np.ndarray,
+    pull: np.ndarray,
+    stay: np.ndarray,
+    travel: np.ndarray,
+    reach: int,
+    tile: int,
+    capacity: int,
+    distance: np.ndarray,
+    radius: float,
+    referral_prob: float,
+    police: np.ndarray,
+    pr: np.ndarray,
+    unit_cost: float,
+    repay_share: float,
+    recording: bool,
+    tally: np.ndarray,
+    unmet_row: int,
+    tally_rows: np.ndarray,
+    count_rows: np.ndarray,
+    units_row: int,
+    revenue_row: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    harm_rows: np.ndarray,
+) -> tuple:
+    """A day's trade after its terms (ODD §7.6-7.9), in one call, drawing from the
+    market stream's state in the phase's order: who buys and who calls a number
+    (`buyers_and_calls`); the open market for the rest, police putting buyers off, and
+    unmet demand at home (`street_market`, at the open pitches `open_rows` with their
+    attraction `pull` and chance `stay`); dealer capacity and buyers' memory of their
+    searches (`serve`); word of mouth (`refer_numbers`); then paying, use and the books
+    (`purchases`). With no buyer, only the dealers' smoothed profit (`dealer_profit`, on
+    no takings). Returns `purchases`' users caught offending and where, and the users
+    who overdosed and whether fatally."""
+    buyers, homes, _, seller, call, has_contact, pick, via_open, search, hx, hy = (
+        buyers_and_calls(
+            state, active, p_buy, response, d_state, d_active, d_open, u_home, u_search,
+            use_prob, keep, u_contacts, cell_x, cell_y,
+        )
+    )  # fmt: skip
+    if buyers.size == 0:
+        dealer_profit(d_state, d_active, np.zeros(d_state.size), d_debt, d_profit, repay_share)
+        none = np.empty(0, dtype=np.int64)
+        return none, none, none, np.empty(0, dtype=np.bool_)
+    cells = d_cell[open_rows]
+    served = street_market(
+        state, spare, hx, hy, cell_x[cells], cell_y[cells], pull, travel, reach, tile, width,
+        height, seller, via_open, search, open_rows, stay, call, has_contact, pick, homes,
+        tally, unmet_row,
+    )  # fmt: skip
+    phoned, failed = serve(
+        state, spare, seller, served, capacity, d_cell, tally, unmet_row, u_search, buyers,
+        via_open, u_home, cell_x, cell_y, distance, radius,
+    )  # fmt: skip
+    refer_numbers(state, spare, phoned, failed, referral_prob, u_contacts)
+    return purchases(
+        state, spare, buyers, seller, via_open, u_dependent, u_cash, n_users, u_treatment,
+        in_treatment, u_tolerance_until, day, u_contacts, u_home, u_crimes, d_state, d_active,
+        d_price, d_product_risk, d_cell, d_sales, d_debt, d_profit, police, pr, unit_cost,
+        repay_share, recording, tally, tally_rows, count_rows, units_row, revenue_row, ledger,
+        touched, ledger_rows, harm_rows,
+    )  # fmt: skip
+
+
 # Rows of stock_counts' result, in the order the record phase books them.
 (
     ACTIVE_DEALERS,
@@ -3401,6 +3593,18 @@ def warm() -> None:
         i,
         i,
     )
+    trade_terms(
+        codes, 1, f, f, codes, 2, b, f, codes, 1, b, i, f, np.ones(N_BUY_PARAMS), b, f, f, f,
+        np.zeros(N_ATTRACTION_PARAMS), f, f, 0.5,
+    )  # fmt: skip
+    trade_day(
+        pcg, spare, i[:0], f[:0], f[:0], i, f, np.full((1, 1), -1), b, f.copy(), 1, codes, 2, i,
+        0, i.copy(), codes, 0, b, i, f, f, i.copy(), f.copy(), f.copy(), i, i, 3, 3, 0.5, f[:0],
+        i[:0], f[:0], f[:0], np.ones((3, 3)), 1, 64, 1, np.zeros((3, 3)), 1.0, 0.5, f,
+        np.zeros(N_TRADE_PARAMS), 1.0, 0.5, True, np.zeros((12, 1)), 0, i, i, 0, 1,
+        np.zeros((12, 1)), np.zeros(12, dtype=np.bool_), i, i,
+    )  # fmt: skip
+    refer_numbers(pcg, spare, i[:0], i[:0], 0.0, np.full((1, 1), -1))
     book_purchases(
         i,
         i,

@@ -36,19 +36,16 @@ def run(world: World) -> None:
     rng = world.streams["market"]
     sc = world.config
     cu, cm = sc.users, sc.market
-    u, d = world.users, world.dealers
-    tally, ledger, day = world.tally, world.ledger, world.day
+    u, d, town = world.users, world.dealers, world.town
+    tally, ledger = world.tally, world.ledger
     d.sales[: d.n] = 0
 
-    # 1. income into cash; the chance to buy, times the demand response (kernels.buy_terms)
-    pb = np.empty(kernels.N_BUY_PARAMS)
-    pb[kernels.BUY_DEP], pb[kernels.BUY_REC] = cu.buy_prob_dependent, cu.buy_prob_recreational
-    pb[kernels.BUY_TREATED] = 1.0 - sc.treatment.use_reduction
-    pb[kernels.BUY_SEARCH_COST] = cu.search_cost
-    pb[kernels.BUY_E_DEP] = cu.price_elasticity_dependent
-    pb[kernels.BUY_E_REC] = cu.price_elasticity_recreational
-    pb[kernels.BUY_BASE_PRICE] = cm.base_price
-    active, p_buy, full, elasticity = kernels.buy_terms(
+    # 1. income into cash; the chance to buy, times the demand response; what draws
+    # buyers to each open pitch, and the chance police there do not put them off
+    # (kernels.trade_terms: buy_terms, pitch_attraction; the powers and exponentials
+    # in numpy: demand_response, _attraction_params).
+    police = world.visible_hours
+    active, p_buy, full, elasticity, open_rows, base, exponent, put_off = kernels.trade_terms(
         u.view("state"),
         U.ACTIVE,
         u.cash,
@@ -59,63 +56,123 @@ def run(world: World) -> None:
         u.search,
         d.view("state"),
         D.ACTIVE,
+        d.view("open"),
+        d.cell,
         d.price,
-        pb,
+        _buy_params(world),
+        town.is_centre,
+        town.layer("reputation").ravel(),
+        town.layer("deterrence").ravel(),
+        world.violence_near,
+        _attraction_params(world),
+        world.credibility,
+        police,
+        cu.police_deterrence,
     )  # the price level: active dealers' mean price relative to the base price
-    # Who buys (the chance times the demand response), and contacts first: a buyer
-    # holding a working number calls it with its probability (`contact_use`), a random
-    # working contact (kernels.buyers_and_calls, drawing from the market stream's state).
-    town = world.town
+    pull, stay = base * np.exp(exponent), np.exp(put_off)
+
+    # 2-6 in one call (kernels.trade_day), drawing from the market stream's state:
+    # 2. who buys (the chance times the demand response), and contacts first: a buyer
+    #    holding a working number calls it with its probability (`contact_use`), a
+    #    random working contact;
+    # 3. the open market for the rest: a pitch drawn by attraction (`_attraction_params`),
+    #    where police on arrival put the buyer off (the chance to stay weighed, like
+    #    dealers' risk, by what the market has learned police presence is worth,
+    #    dealers.arrest_credibility); a buyer the street failed falls back on a contact,
+    #    and one still without a seller counts as unmet demand at home;
+    # 4. capacity: shuffle, then each seller serves its first `capacity` buyers; those
+    #    turned away count as unmet demand at the pitch. Buyers remember how long their
+    #    searches take (Moore 1973): a call costs no search, a street purchase its trip
+    #    as a share of the furthest a buyer goes, a failure the lot; then word of mouth
+    #    (`refer`);
+    # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks, and
+    #    the books: crimes, sales and takings, public use, litter and overdoses (the rest
+    #    cannot pay and go without today), and the dealers' profit.
+    rows, touched = ledger.flat_rows()
     with stream_state(rng) as (state, spare):
-        buyers, homes, open_rows, *calls = kernels.buyers_and_calls(
+        caught_users, caught_cells, victims, died = kernels.trade_day(
             state,
+            spare,
             active,
             p_buy,
             demand_response(full, elasticity),
+            u.home,
+            u.search,
+            u.contacts,
+            u.dependent,
+            u.cash,
+            u.n,
+            u.treatment,
+            U.IN_TREATMENT,
+            u.tolerance_until,
+            world.day,
+            u.crimes,
             d.view("state"),
             D.ACTIVE,
             d.view("open"),
-            u.home,
-            u.search,
+            d.cell,
+            d.price,
+            d.product_risk,
+            d.sales,
+            d.debt,
+            d.profit,
+            town.cell_x,
+            town.cell_y,
+            town.width,
+            town.height,
             cu.contact_use_prob,
             _street_keep(world),
-            u.contacts,
-            town.cell_x,
-            town.cell_y,
-        )
-    if buyers.size == 0:
-        _dealer_profit(world, np.zeros(d.n))
-        return
-    # 3. the open market for the rest (choose_sellers); buyers left without a seller
-    # count as unmet demand at home
-    seller, via_open, served = choose_sellers(world, rng, homes, open_rows, calls)
-    police = world.visible_hours
-
-    # 4. capacity: shuffle, then each seller serves its first `capacity` buyers; those
-    # turned away count as unmet demand at the pitch. Buyers remember how long their
-    # searches take (Moore 1973): a call costs no search, a street purchase its trip as a
-    # share of the furthest a buyer goes, a failure the lot (kernels.serve).
-    with stream_state(rng) as (state, spare):  # the kernel draws from the stream itself
-        phoned, failed = kernels.serve(
-            state,
-            spare,
-            seller,
-            served,
+            open_rows,
+            pull,
+            stay,
+            _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius),
+            int(np.ceil(cu.search_radius)),
+            TILE,
             cm.capacity,
-            d.cell,
-            tally.counts,
-            _UNMET_ROW,
-            u.search,
-            buyers,
-            via_open,
-            u.home,
-            town.cell_x,
-            town.cell_y,
             _distances(town.width, town.height),
             float(cu.search_radius),
+            cu.referral_prob,
+            police,
+            _trade_params(world),
+            cm.base_price * cm.wholesale_share,
+            sc.dealers.debt_repay_share,
+            world.recording,
+            tally.counts,
+            _UNMET_ROW,
+            _TALLY_ROWS,
+            _COUNT_ROWS,
+            _UNITS_ROW,
+            _REVENUE_ROW,
+            rows,
+            touched,
+            _LEDGER_ROWS,
+            _HARM_ROWS,
         )
-    _refer(world, rng, phoned, failed)
-    # 5-6. paying (acquisitive crime when short), contacts gained, use and its risks
+    world.crime_arrests = (caught_users, caught_cells)
+    if victims.size:
+        u.adverse_until[victims[~died]] = world.day + 30
+        events.user_dies(world, victims[died])
+
+
+def _buy_params(world: World) -> np.ndarray:
+    """kernels.buy_terms' parameters: the chance to buy, search cost and elasticities."""
+    sc = world.config
+    cu = sc.users
+    pb = np.empty(kernels.N_BUY_PARAMS)
+    pb[kernels.BUY_DEP], pb[kernels.BUY_REC] = cu.buy_prob_dependent, cu.buy_prob_recreational
+    pb[kernels.BUY_TREATED] = 1.0 - sc.treatment.use_reduction
+    pb[kernels.BUY_SEARCH_COST] = cu.search_cost
+    pb[kernels.BUY_E_DEP] = cu.price_elasticity_dependent
+    pb[kernels.BUY_E_REC] = cu.price_elasticity_recreational
+    pb[kernels.BUY_BASE_PRICE] = sc.market.base_price
+    return pb
+
+
+def _trade_params(world: World) -> np.ndarray:
+    """kernels.purchases' parameters: units bought, acquisitive crime and its arrests,
+    contacts gained, public use, litter and overdoses."""
+    sc = world.config
+    cu = sc.users
     p_arrest = min(1.0, cu.crime_arrest_prob * world.levers.crime_reporting)
     pr = np.empty(kernels.N_TRADE_PARAMS)
     pr[kernels.UNITS_DEP], pr[kernels.UNITS_REC] = cu.units_dependent, cu.units_recreational
@@ -128,107 +185,7 @@ def run(world: World) -> None:
     pr[kernels.OD_TOLERANCE] = cu.overdose_tolerance_loss
     pr[kernels.OD_FATAL] = cu.overdose_fatality
     pr[kernels.CAUGHT :] = _caught_chances(p_arrest)  # by number of offences
-    # Pay, use, and book what the purchases did (kernels.purchases): crimes, sales and
-    # takings, public use, litter and overdoses (the rest cannot pay and go without
-    # today), and the dealers' profit.
-    rows, touched = ledger.flat_rows()
-    with stream_state(rng) as (state, spare):  # the kernel draws from the stream itself
-        caught_users, caught_cells, victims, died = kernels.purchases(
-            state,
-            spare,
-            buyers,
-            seller,
-            via_open,
-            u.dependent,
-            u.cash,
-            u.n,
-            u.treatment,
-            U.IN_TREATMENT,
-            u.tolerance_until,
-            day,
-            u.contacts,
-            u.home,
-            u.crimes,
-            d.view("state"),
-            D.ACTIVE,
-            d.price,
-            d.product_risk,
-            d.cell,
-            d.sales,
-            d.debt,
-            d.profit,
-            police,
-            pr,
-            cm.base_price * cm.wholesale_share,
-            sc.dealers.debt_repay_share,
-            world.recording,
-            tally.counts,
-            _TALLY_ROWS,
-            _COUNT_ROWS,
-            _UNITS_ROW,
-            _REVENUE_ROW,
-            rows,
-            touched,
-            _LEDGER_ROWS,
-            _HARM_ROWS,
-        )
-    world.crime_arrests = (caught_users, caught_cells)
-    if victims.size:
-        u.adverse_until[victims[~died]] = day + 30
-        events.user_dies(world, victims[died])
-
-
-def choose_sellers(
-    world: World,
-    rng: np.random.Generator,
-    homes: np.ndarray,
-    open_rows: np.ndarray,
-    calls: list,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Who each buyer buys from: contacts first, then the open market (ODD §7.6).
-
-    `calls`: who calls a number (kernels.contact_calls: the seller row of each buyer
-    who calls, whether it calls, holds a working number and the contact it would call,
-    whether via the street, and the searchers with their homes' x and y). The rest
-    search the open market from home: a pitch drawn by attraction (`_open_market`,
-    kernels.street_choice), where police on arrival put the buyer off (the chance to
-    stay weighed, like dealers' risk, by what the market has learned police presence is
-    worth, dealers.arrest_credibility). A buyer the street failed falls back on a
-    contact, and one still without a seller counts as unmet demand at home
-    (kernels.street_market, drawing the street's and the put-offs' uniforms from the
-    market stream's state). Returns the seller row (-1: none), whether via the street,
-    and the buyers with a seller (indices, in order).
-    """
-    d, town = world.dealers, world.town
-    seller, call, has_contact, pick, via_open, search, hx, hy = calls
-    market, stay = _NO_MARKET, np.empty(0)
-    if search.size and open_rows.size:
-        market = _open_market(world, open_rows)
-        cells, police = d.cell[open_rows], world.visible_hours
-        cu = world.config.users
-        stay = np.exp(-cu.police_deterrence * world.credibility[cells] * police[cells])
-    with stream_state(rng) as (state, spare):  # the kernel draws from the stream itself
-        served = kernels.street_market(
-            state,
-            spare,
-            hx,
-            hy,
-            *market,
-            town.width,
-            town.height,
-            seller,
-            via_open,
-            search,
-            open_rows,
-            stay,
-            call,
-            has_contact,
-            pick,
-            homes,
-            world.tally.counts,
-            _UNMET_ROW,
-        )
-    return seller, via_open, served
+    return pr
 
 
 # Tally columns and harm types booked from kernels.book_purchases' counts (in
@@ -262,16 +219,7 @@ _UNITS_ROW, _REVENUE_ROW = TALLY_INDEX["units_sold"], TALLY_INDEX["revenue"]
 _UNMET_ROW = TALLY_INDEX["unmet_demand"]
 
 TILE = 64  # cells; the default 50x50 town is one tile
-_NOT_WARY = np.empty(0)  # kernels.buyers_and_calls: buyers not wary of the street
-# kernels.street_market's open market when nobody searches it: no pitches.
-_NO_MARKET = (
-    np.empty(0, dtype=np.int64),
-    np.empty(0, dtype=np.int64),
-    np.empty(0),
-    np.zeros((1, 1)),
-    0,
-    TILE,
-)
+_NOT_WARY = np.empty(0)  # kernels.trade_day: buyers not wary of the street
 
 
 def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = None) -> np.ndarray:
@@ -282,7 +230,7 @@ def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = No
     buyers the security open ones lack (May & Hough 2004). That street risk is the risk
     in the places known for open dealing within a buyer's reach (`street_risk`).
     `street`, the chance without that risk, may be given (kernels.buyers_today gives it;
-    kernels.buyers_and_calls applies this rule in the trade phase).
+    kernels.buyers_and_calls applies this rule in the trade phase, in kernels.trade_day).
     """
     cu = world.config.users
     if street is None:
@@ -304,7 +252,7 @@ def _street_keep(world: World) -> np.ndarray:
 
 def street_risk(world: World) -> np.ndarray:
     """Per home cell: the risk in the places known for open dealing (the reputation layer),
-    weighted by how far buyers travel (the travel kernel of `_open_market`). The risk is
+    weighted by how far buyers travel (the travel kernel of `_attraction_params`). The risk is
     the one dealers read (police presence and residual deterrence, weighed by
     `dealers.arrest_credibility`). Reputation remembers where the market was, so a
     crackdown that empties a known market still tells its buyers the street is watched.
@@ -334,19 +282,17 @@ def refer(
     today's phone buyers, who vouches for it (May & Hough 2004; Edmunds, Hough &
     Urquia 1996: closed sellers deal only with buyers someone vouches for). So when
     the street fails, the market can go closed.
+
+    Those who went without (`buyers` with no `seller`) are given a number each with
+    the chance users.referral_prob, a random one of today's phone purchases' sellers,
+    and learn it unless they hold it (kernels.refer_numbers, drawing from `rng`'s state;
+    kernels.trade_day does this in the trade phase).
     """
-    _refer(world, rng, seller[(seller >= 0) & ~via_open], buyers[seller < 0])
-
-
-def _refer(world: World, rng: np.random.Generator, phoned: np.ndarray, failed: np.ndarray) -> None:
-    """`refer`, from the sellers of today's phone purchases and the buyers who went
-    without (kernels.serve gives both)."""
-    p = world.config.users.referral_prob
-    if p == 0 or phoned.size == 0 or failed.size == 0:
-        return
-    who = failed[rng.random(failed.size) < p]
-    if who.size:
-        give_numbers(world.users.contacts, who, phoned[integers(rng, phoned.size, who.size)], rng)
+    phoned, failed = seller[(seller >= 0) & ~via_open], buyers[seller < 0]
+    with stream_state(rng) as (state, spare):
+        kernels.refer_numbers(
+            state, spare, phoned, failed, world.config.users.referral_prob, world.users.contacts
+        )
 
 
 def give_numbers(
@@ -369,38 +315,26 @@ def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
     return full**elasticity
 
 
-def _open_market(world: World, open_rows: np.ndarray) -> tuple:
-    """What buyers weigh in the open market (kernels.open_market_choice).
+def _attraction_params(world: World) -> np.ndarray:
+    """What buyers weigh in the open market (kernels.pitch_attraction, in
+    kernels.trade_terms; kernels.open_market_choice, in kernels.trade_day).
 
     Attraction = exp(-distance / decay) x (1 + pull x reputation) x (base price / price)^2
     x exp(-2 x residual deterrence) x exp(-avoidance x violence known nearby) (people avoid
     the area, UKDPC 2009 Table 4.2); pitches beyond the search radius are out of reach.
-    Returns the pitches' x and y, their pull, the travel kernel by (|dx|, |dy|) offset
-    (zero beyond the search radius), the reach in cells, and the tile size: large towns
-    are cut into tiles so each buyer weighs only the pitches within reach.
+    The phase gives each open pitch's pull (the terms bar distance, the exponential taken
+    in numpy), the travel kernel by (|dx|, |dy|) offset (zero beyond the search radius),
+    the reach in cells and the tile size: large towns are cut into tiles so each buyer
+    weighs only the pitches within reach. Returns the parameters of the pull.
     """
     cu, m = world.config.users, world.config.market
-    d, town = world.dealers, world.town
-    dc = d.cell[open_rows]
     pr = np.empty(kernels.N_ATTRACTION_PARAMS)
     pr[kernels.PA_CENTRE_DRAW], pr[kernels.PA_REPUTATION_PULL] = m.centre_draw, m.reputation_pull
     pr[kernels.PA_BASE_PRICE], pr[kernels.PA_VIOLENCE_AVOIDANCE] = (
         m.base_price,
         cu.violence_avoidance,
     )
-    base, exponent = kernels.pitch_attraction(
-        dc,
-        d.price[open_rows],
-        town.is_centre,
-        town.layer("reputation").ravel(),
-        town.layer("deterrence").ravel(),
-        world.violence_near,
-        pr,
-    )
-    pull = base * np.exp(exponent)
-    travel = _travel_kernel(town.width, town.height, cu.distance_decay, cu.search_radius)
-    reach = int(np.ceil(cu.search_radius))
-    return town.cell_x[dc], town.cell_y[dc], pull, travel, reach, TILE
+    return pr
 
 
 @cache
@@ -429,16 +363,3 @@ def _travel_window(width: int, height: int, decay: float, radius: float) -> np.n
     r = int(np.ceil(radius))
     q = _travel_kernel(width, height, decay, radius)[: r + 1, : r + 1]
     return np.block([[q[::-1, ::-1], q[::-1, 1:]], [q[1:, ::-1], q[1:, 1:]]])
-
-
-def _dealer_profit(world: World, profit_today: np.ndarray) -> None:
-    """Smoothed daily profit; part of it repays debt from seizures (kernels.dealer_profit)."""
-    d = world.dealers
-    kernels.dealer_profit(
-        d.view("state"),
-        D.ACTIVE,
-        profit_today,
-        d.debt,
-        d.profit,
-        world.config.dealers.debt_repay_share,
-    )
