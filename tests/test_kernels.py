@@ -1869,27 +1869,60 @@ def _arrays(world):
     return out
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [{}, {"users__referral_prob": 1.0}, {"users__street_wariness": 2.0, "market__n_users": 60}],
-)
-def test_trade_day_is_the_trade_phase_as_it_was(monkeypatch, overrides):
-    """kernels.trade_terms and kernels.trade_day (the trade phase in two calls) against
-    the phase's kernels and numpy before them, day after day on the same model: every
-    array of users, dealers, tally and ledger, and the market stream, the same."""
+def _same_days(monkeypatch, overrides, phase, as_it_was, stream, days=45):
+    """Two models of one scenario, one running phase `phase` as `as_it_was`: day after
+    day, every array of users, dealers, tally and ledger, and the phase's stream, the same."""
     from marketsim import model as model_module
     from marketsim.plan import PHASES
 
     new = MarketModel(small(**overrides))
     old = MarketModel(small(**overrides))
-    as_it_was = tuple((n, _trade_as_it_was if n == "trade" else f) for n, f in PHASES)
-    for _ in range(45):
+    plan = tuple((n, as_it_was if n == phase else f) for n, f in PHASES)
+    for _ in range(days):
         new.step()
-        monkeypatch.setattr(model_module, "PHASES", as_it_was)
+        monkeypatch.setattr(model_module, "PHASES", plan)
         old.step()
         monkeypatch.setattr(model_module, "PHASES", PHASES)
         fast, slow = _arrays(new.world), _arrays(old.world)
         assert fast.keys() == slow.keys()
         for name in fast:
             assert np.array_equal(fast[name], slow[name], equal_nan=True), name
-        assert new.world.streams["market"].random() == old.world.streams["market"].random()
+        assert new.world.streams[stream].random() == old.world.streams[stream].random()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"users__referral_prob": 1.0}, {"users__street_wariness": 2.0, "market__n_users": 60}],
+)
+def test_trade_day_is_the_trade_phase_as_it_was(monkeypatch, overrides):
+    """kernels.trade_terms and kernels.trade_day (the trade phase in two calls) against
+    the phase's kernels and numpy before them."""
+    _same_days(monkeypatch, overrides, "trade", _trade_as_it_was, "market")
+
+
+def _dealers_as_it_was(world):
+    """The dealers phase as it stood before kernels.risk_signal, dealer_reviews and
+    settle_dealers: its step functions in turn."""
+    from marketsim.fields import box_sum
+    from marketsim.phases import dealers
+
+    town, rng = world.town, world.streams["dealers"]
+    arrests = world.arrests_cell
+    arrests_near = (
+        box_sum(arrests.reshape(town.width, town.height), 2).ravel() if arrests.any() else arrests
+    )
+    dealers.update_risk(world, arrests_near)
+    held = dealers.contacts_held(world)
+    dealers.relocate(world, rng, held)
+    dealers.choose_mode(world, held, rng)
+    dealers.set_prices(world)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"dealers__relocation_prob": 0.5, "police__n_units": 12}, {"market__n_dealers": 3}],
+)
+def test_dealers_in_three_calls_is_the_dealers_phase_as_it_was(monkeypatch, overrides):
+    """kernels.risk_signal, dealer_reviews and settle_dealers (the dealers phase in three
+    calls) against the phase's step functions in turn."""
+    _same_days(monkeypatch, overrides, "dealers", _dealers_as_it_was, "dealers")

@@ -1489,6 +1489,143 @@ def relocate_dealers(
     return moved
 
 
+@njit(cache=True)
+def risk_signal(
+    hours_seen: np.ndarray,
+    arrests_seen: np.ndarray,
+    police_near: np.ndarray,
+    arrests_near: np.ndarray,
+    deterrence: np.ndarray,
+    d_state: np.ndarray,
+    d_active: int,
+    d_cell: np.ndarray,
+    pr: np.ndarray,
+) -> tuple:
+    """The dealers phase's first call (ODD §7.3 perceived risk): the active dealers
+    (d_state == d_active, in row order, as `Dealers.active` lists them), then
+    `learn_risk` at their cells. Returns the active rows, the credibility per cell and
+    the exponent of each active dealer's risk signal (the phase takes the exponential)."""
+    n = 0
+    for r in range(d_state.size):
+        if d_state[r] == d_active:
+            n += 1
+    act = np.empty(n, dtype=np.int64)
+    n = 0
+    for r in range(d_state.size):
+        if d_state[r] == d_active:
+            act[n] = r
+            n += 1
+    credibility, exponent = learn_risk(
+        hours_seen, arrests_seen, police_near, arrests_near, deterrence, d_cell[act], pr
+    )
+    return act, credibility, exponent
+
+
+@njit(cache=True)
+def dealer_reviews(
+    state: np.ndarray,
+    spare: np.ndarray,
+    act: np.ndarray,
+    d_risk: np.ndarray,
+    fading: np.ndarray,
+    learning_rate: float,
+    u_contacts: np.ndarray,
+    u_state: np.ndarray,
+    u_active: int,
+    base: float,
+    k: int,
+    radius: int,
+    d_state: np.ndarray,
+    d_active: int,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+    d_open: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    width: int,
+    height: int,
+    per_holder: float,
+    buyer_density: np.ndarray,
+    reputation: np.ndarray,
+    unmet: np.ndarray,
+    is_centre: np.ndarray,
+    credibility: np.ndarray,
+    police_near: np.ndarray,
+    deterrence: np.ndarray,
+    pr: np.ndarray,
+) -> tuple:
+    """The dealers phase's second call (ODD §7.3-7.4), drawing from the dealers stream's
+    state: perceived risk takes in today's signal (`blend_risk`, `fading` the
+    exponential of `risk_signal`'s exponent); how many active users hold each dealer's
+    number (`contacts_held`, over d_state.size rows); who reviews its pitch and what it
+    weighs (`review_pitches`); and, if anyone reviews, the town-wide pitch terms
+    (`town_pitch_terms`). Returns the numbers held, `review_pitches`' results, and the
+    demand, rivals and risk exponent per cell (empty when nobody reviews)."""
+    blend_risk(act, d_risk, fading, learning_rate)
+    held = contacts_held(u_contacts, u_state, u_active, d_state.size)
+    movers, cand, is_open, calls, own = review_pitches(
+        state, spare, act, base, k, radius, d_cell, d_left, cell_x, cell_y, width, height,
+        d_open, d_risk, held, per_holder,
+    )  # fmt: skip
+    none = np.empty(0)
+    demand, rivals, exposure = none, none, none
+    if movers.size:
+        demand, rivals, exposure = town_pitch_terms(
+            buyer_density, reputation, unmet, is_centre, d_state, d_cell, d_active, credibility,
+            police_near, deterrence, pr,
+        )  # fmt: skip
+    return held, movers, cand, is_open, calls, own, demand, rivals, exposure
+
+
+@njit(cache=True)
+def settle_dealers(
+    state: np.ndarray,
+    act: np.ndarray,
+    movers: np.ndarray,
+    cand: np.ndarray,
+    is_open: np.ndarray,
+    calls: np.ndarray,
+    own: np.ndarray,
+    demand: np.ndarray,
+    rivals: np.ndarray,
+    place: np.ndarray,
+    guardianship: np.ndarray,
+    violence_near: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    pv: np.ndarray,
+    held: np.ndarray,
+    min_contacts: int,
+    relocation_gain: float,
+    reopen_threshold: float,
+    d_state: np.ndarray,
+    d_active: int,
+    d_open: np.ndarray,
+    d_cell: np.ndarray,
+    d_left: np.ndarray,
+    d_risk: np.ndarray,
+    d_close_threshold: np.ndarray,
+    d_price: np.ndarray,
+    base_price: float,
+    markup: float,
+) -> None:
+    """The dealers phase's last call (ODD §7.4), in place, drawing from the dealers
+    stream's state: the reviewers stay, move or switch mode (`relocate_dealers`, when
+    any reviews); open/closed switching (`switch_mode`, a uniform per active dealer);
+    and prices (`risk_prices`)."""
+    if movers.size:
+        relocate_dealers(
+            movers, cand, is_open, calls, own, demand, rivals, place, guardianship,
+            violence_near, cell_x, cell_y, pv, held, min_contacts, relocation_gain, d_open,
+            d_cell, d_left,
+        )  # fmt: skip
+    draws = np.empty(act.size)
+    for i in range(act.size):
+        draws[i] = next_double(state)
+    switch_mode(act, d_risk, d_open, d_close_threshold, held, min_contacts, reopen_threshold, draws)
+    risk_prices(d_state, d_active, d_risk, d_price, base_price, markup)
+
+
 # Indices into pitch_value's parameter array (the dealers phase fills it).
 PV_MARGIN, PV_KNOWN_SHARE, PV_RISK_COST, PV_CLOSED_RISK, PV_VIOLENCE_COST = range(5)
 N_PITCH_PARAMS = 5
@@ -3679,6 +3816,17 @@ def warm() -> None:
         i.copy(), i.copy(),
     )  # fmt: skip
     switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
+    risk_signal(f.copy(), f.copy(), f, f, f, codes, 1, i, np.ones(N_RISK_PARAMS))
+    dealer_reviews(
+        pcg, spare, i[:0], f.copy(), f[:0], 0.5, np.full((1, 1), -1), codes, 1, 0.1, 1, 1,
+        codes, 1, i, i.copy(), b.copy(), i, i, 3, 3, 0.5, f, f, g, ok[:1], f, f, f,
+        np.ones(N_RISK_PARAMS),
+    )  # fmt: skip
+    settle_dealers(
+        pcg, i[:0], i[:0], np.zeros((0, 3), dtype=np.int64), ok[:0], f[:0], f[:0], f, f, f, f,
+        f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, 0.5, codes, 1, b.copy(), i.copy(),
+        i.copy(), f.copy(), f, f.copy(), 1.0, 1.0,
+    )  # fmt: skip
     reviewers(i, f, 0.1, f)
     risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)

@@ -17,17 +17,99 @@ from marketsim.state import World
 
 
 def run(world: World) -> None:
-    town = world.town
+    """Perceived risk (`update_risk`), the numbers users hold (`contacts_held`),
+    relocation (`relocate`), open/closed mode (`choose_mode`) and prices (`set_prices`),
+    in that order, in three compiled calls with the exponentials in numpy between them
+    (kernels.risk_signal, kernels.dealer_reviews, kernels.settle_dealers: the same
+    kernels, draws and order as the functions named, which describe each step)."""
+    cfg, m = world.config.dealers, world.config.market
+    town, d, u = world.town, world.dealers, world.users
     rng = world.streams["dealers"]
     arrests = world.arrests_cell
     arrests_near = (
         box_sum(arrests.reshape(town.width, town.height), 2).ravel() if arrests.any() else arrests
     )
-    update_risk(world, arrests_near)
-    held = contacts_held(world)
-    relocate(world, rng, held)
-    choose_mode(world, held, rng)
-    set_prices(world)
+    deterrence = town.layer("deterrence").ravel()
+    pr = _risk_params(world)
+    act, world.credibility, exponent = kernels.risk_signal(
+        world.hours_seen,
+        world.arrests_seen,
+        world.police_near,
+        arrests_near,
+        deterrence,
+        d.view("state"),
+        D.ACTIVE,
+        d.cell,
+        pr,
+    )
+    with stream_state(rng) as (state, spare):
+        held, movers, cand, is_open, calls, own, demand, rivals, exposure = kernels.dealer_reviews(
+            state,
+            spare,
+            act,
+            d.risk,
+            np.exp(exponent),
+            cfg.risk_learning_rate,
+            u.contacts,
+            u.view("state"),
+            U.ACTIVE,
+            cfg.relocation_prob,
+            cfg.relocation_candidates,
+            cfg.relocation_radius,
+            d.view("state"),
+            D.ACTIVE,
+            d.cell,
+            d.left_cell,
+            d.open,
+            town.cell_x,
+            town.cell_y,
+            town.width,
+            town.height,
+            _calls_per_holder(world),
+            world.buyer_density,
+            town.layer("reputation").ravel(),
+            town.layer("unmet_demand"),
+            town.is_centre,
+            world.credibility,
+            world.police_near,
+            deterrence,
+            pr,
+        )
+        place = np.zeros(exposure.size)  # place_risk at the cells appraised, 0 elsewhere
+        if movers.size:
+            at = cand.ravel()
+            place[at] = 1 - np.exp(exposure[at])
+        kernels.settle_dealers(
+            state,
+            act,
+            movers,
+            cand,
+            is_open,
+            calls,
+            own,
+            demand,
+            rivals,
+            place,
+            town.guardianship.ravel(),
+            world.violence_near,
+            town.cell_x,
+            town.cell_y,
+            _pitch_params(world),
+            held,
+            cfg.min_contacts_to_close,
+            cfg.relocation_gain,
+            cfg.reopen_threshold,
+            d.view("state"),
+            D.ACTIVE,
+            d.open,
+            d.cell,
+            d.left_cell,
+            d.risk,
+            d.close_threshold,
+            d.price,
+            m.base_price,
+            m.risk_markup,
+        )
 
 
 def update_risk(world: World, arrests_near: np.ndarray) -> None:
