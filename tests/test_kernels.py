@@ -1926,3 +1926,33 @@ def test_dealers_in_three_calls_is_the_dealers_phase_as_it_was(monkeypatch, over
     """kernels.risk_signal, dealer_reviews and settle_dealers (the dealers phase in three
     calls) against the phase's step functions in turn."""
     _same_days(monkeypatch, overrides, "dealers", _dealers_as_it_was, "dealers")
+
+
+def test_custody_due_and_violence_pressure_are_the_phases_numpy_as_it_was():
+    """kernels.rows_in_state, custody_due and violence_pressure against the numpy the
+    custody and violence phases called before them (nonzero of a state or day test),
+    then released_users and dispute_pressure."""
+    rng = np.random.default_rng(79)
+    for _ in range(20):
+        n_dealers, n_users, side = int(rng.integers(0, 60)), int(rng.integers(0, 200)), 12
+        d_state = rng.integers(0, 4, n_dealers).astype(np.int8)
+        assert np.array_equal(kernels.rows_in_state(d_state, 1), np.flatnonzero(d_state == 1))
+        event_day = rng.integers(0, 4, n_dealers)
+        u_state, release_day = (
+            rng.integers(0, 4, n_users).astype(np.int8),
+            rng.integers(0, 4, n_users),
+        )
+        u_dealer = rng.integers(-3, 3, n_users)
+        due, back = kernels.custody_due(event_day, u_state, release_day, u_dealer, 2, 1)
+        assert np.array_equal(due, np.flatnonzero(event_day == 1))
+        assert np.array_equal(back, kernels.released_users(u_state, release_day, u_dealer, 2, 1))
+        cell = rng.integers(0, side * side, n_dealers)
+        is_open, crew = rng.random(n_dealers) < 0.5, rng.integers(-1, 5, n_dealers)
+        trait, debt, deterrent = rng.random(n_dealers), rng.random(n_dealers), rng.random(n_dealers)
+        void, (cell_x, cell_y) = rng.random(side * side), np.divmod(np.arange(side * side), side)
+        pr = rng.random(kernels.N_DISPUTE_PARAMS)
+        args = (cell, is_open, crew, trait, debt, deterrent, void, cell_x, cell_y, side, pr)
+        act, *got = kernels.violence_pressure(d_state, 1, *args)
+        assert np.array_equal(act, np.flatnonzero(d_state == 1))
+        for a, b in zip(got, kernels.dispute_pressure(act, *args), strict=True):
+            assert np.array_equal(a, b)

@@ -327,6 +327,50 @@ N_DISPUTE_PARAMS = 5
 
 
 @njit(cache=True)
+def rows_in_state(state: np.ndarray, code: int) -> np.ndarray:
+    """The rows whose state is `code`, in row order (`Dealers.active` for the active
+    dealers' code: numpy's nonzero of state == code)."""
+    n = 0
+    for r in range(state.size):
+        if state[r] == code:
+            n += 1
+    rows = np.empty(n, dtype=np.int64)
+    n = 0
+    for r in range(state.size):
+        if state[r] == code:
+            rows[n] = r
+            n += 1
+    return rows
+
+
+@njit(cache=True)
+def violence_pressure(
+    d_state: np.ndarray,
+    d_active: int,
+    d_cell: np.ndarray,
+    d_open: np.ndarray,
+    d_crew: np.ndarray,
+    d_violence: np.ndarray,
+    d_debt: np.ndarray,
+    d_deterrent: np.ndarray,
+    void: np.ndarray,
+    cell_x: np.ndarray,
+    cell_y: np.ndarray,
+    height: int,
+    pr: np.ndarray,
+) -> tuple:
+    """The active dealers (`rows_in_state`) and their dispute hazards before deterrence
+    (`dispute_pressure`, ODD §7.10 violence). Returns the active rows, then
+    `dispute_pressure`'s cells, turf + debt and minus the deterrent."""
+    act = rows_in_state(d_state, d_active)
+    cells, pressure, neg_deterrent = dispute_pressure(
+        act, d_cell, d_open, d_crew, d_violence, d_debt, d_deterrent, void, cell_x, cell_y,
+        height, pr,
+    )  # fmt: skip
+    return act, cells, pressure, neg_deterrent
+
+
+@njit(cache=True)
 def dispute_pressure(
     act: np.ndarray,
     d_cell: np.ndarray,
@@ -1502,19 +1546,10 @@ def risk_signal(
     pr: np.ndarray,
 ) -> tuple:
     """The dealers phase's first call (ODD §7.3 perceived risk): the active dealers
-    (d_state == d_active, in row order, as `Dealers.active` lists them), then
+    (`rows_in_state`), then
     `learn_risk` at their cells. Returns the active rows, the credibility per cell and
     the exponent of each active dealer's risk signal (the phase takes the exponential)."""
-    n = 0
-    for r in range(d_state.size):
-        if d_state[r] == d_active:
-            n += 1
-    act = np.empty(n, dtype=np.int64)
-    n = 0
-    for r in range(d_state.size):
-        if d_state[r] == d_active:
-            act[n] = r
-            n += 1
+    act = rows_in_state(d_state, d_active)
     credibility, exponent = learn_risk(
         hours_seen, arrests_seen, police_near, arrests_near, deterrence, d_cell[act], pr
     )
@@ -2384,6 +2419,7 @@ def trade_terms(
     d_open: np.ndarray,
     d_cell: np.ndarray,
     d_price: np.ndarray,
+    d_sales: np.ndarray,
     pb: np.ndarray,
     is_centre: np.ndarray,
     reputation: np.ndarray,
@@ -2395,11 +2431,13 @@ def trade_terms(
     police_deterrence: float,
 ) -> tuple:
     """The day's terms of trade, bar the powers and exponentials (ODD §7.6), in one call:
-    `buy_terms` (income into cash; who may buy, the chance, full price and elasticity),
+    today's sales zeroed for the dealer rows (d_state's); `buy_terms` (income into cash; who may buy, the chance, full price and elasticity),
     then the active open dealers' rows (as `buyers_today` lists them), their pitches'
     attraction terms (`pitch_attraction`) and the exponent of the chance a buyer is not
     put off by police on arrival, -police_deterrence x credibility x visible hours at
     the pitch (numpy's order). The phase takes the powers and exponentials in numpy."""
+    for r in range(d_state.size):
+        d_sales[r] = 0
     active, base, full, elasticity = buy_terms(
         u_state, u_active, u_cash, u_income, u_treatment, in_treatment, u_dependent, u_search,
         d_state, d_active, d_price, pb,
@@ -3154,6 +3192,32 @@ def exit_day(
 
 
 @njit(cache=True)
+def custody_due(
+    event_day: np.ndarray,
+    u_state: np.ndarray,
+    release_day: np.ndarray,
+    u_dealer: np.ndarray,
+    prison: int,
+    day: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What custody has due today (ODD §7.2, §7.12): the dealer rows whose event
+    (sentence or release) falls today, in row order (numpy's nonzero of event_day ==
+    day), and `released_users`, the users released today as the users' states stand
+    before the dealers' events (which may change them: the phase takes them again then)."""
+    n = 0
+    for r in range(event_day.size):
+        if event_day[r] == day:
+            n += 1
+    due = np.empty(n, dtype=np.int64)
+    n = 0
+    for r in range(event_day.size):
+        if event_day[r] == day:
+            due[n] = r
+            n += 1
+    return due, released_users(u_state, release_day, u_dealer, prison, day)
+
+
+@njit(cache=True)
 def released_users(
     state: np.ndarray, release_day: np.ndarray, dealer: np.ndarray, prison: int, day: int
 ) -> np.ndarray:
@@ -3731,7 +3795,8 @@ def warm() -> None:
         i,
     )
     trade_terms(
-        codes, 1, f, f, codes, 2, b, f, codes, 1, b, i, f, np.ones(N_BUY_PARAMS), b, f, f, f,
+        codes, 1, f, f, codes, 2, b, f, codes, 1, b, i, f, i.copy(), np.ones(N_BUY_PARAMS), b,
+        f, f, f,
         np.zeros(N_ATTRACTION_PARAMS), f, f, 0.5,
     )  # fmt: skip
     trade_day(
@@ -3831,6 +3896,11 @@ def warm() -> None:
     risk_prices(codes, 0, f, f.copy(), 1.0, 1.0)
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
     released_users(codes, i, i, 1, 0)
+    custody_due(i, codes, i, i, 1, 0)
+    rows_in_state(codes, 0)
+    violence_pressure(
+        codes, 0, i, b, i, f, f, f, f, i, i, 1, np.ones(N_DISPUTE_PARAMS)
+    )  # fmt: skip
     newly_gone(codes, np.zeros(1, dtype=np.bool_), 2)
     site_hours(np.zeros((3, 3)), i, i)
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))

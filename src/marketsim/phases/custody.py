@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
@@ -14,7 +12,11 @@ from marketsim.state import World
 def run(world: World) -> None:
     d, u, day = world.dealers, world.users, world.day
     rng = world.streams["custody"]
-    due = np.flatnonzero(d.view("event_day") == day)
+    # Dealers whose sentence or release falls today, and users released today
+    # (kernels.custody_due: the users as they stand before the dealers' events).
+    due, back = kernels.custody_due(
+        d.view("event_day"), u.view("state"), u.view("release_day"), u.view("dealer"), U.PRISON, day
+    )
     for r in due:
         state = d.state[r]
         if state in (D.REMANDED, D.ACTIVE) and d.convicted[r]:
@@ -26,8 +28,9 @@ def run(world: World) -> None:
             events.release_dealer(world, r, rng, resume=resume)
         else:
             d.event_day[r] = NEVER
-    back = kernels.released_users(
-        u.view("state"), u.view("release_day"), u.view("dealer"), U.PRISON, day
-    )
+    if due.size:  # the dealers' events may have changed who is in prison
+        back = kernels.released_users(
+            u.view("state"), u.view("release_day"), u.view("dealer"), U.PRISON, day
+        )
     if back.size:
         events.release_user(world, back)

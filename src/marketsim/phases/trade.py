@@ -38,9 +38,8 @@ def run(world: World) -> None:
     cu, cm = sc.users, sc.market
     u, d, town = world.users, world.dealers, world.town
     tally, ledger = world.tally, world.ledger
-    d.sales[: d.n] = 0
 
-    # 1. income into cash; the chance to buy, times the demand response; what draws
+    # 1. today's sales start at zero; income into cash; the chance to buy, times the demand response; what draws
     # buyers to each open pitch, and the chance police there do not put them off
     # (kernels.trade_terms: buy_terms, pitch_attraction; the powers and exponentials
     # in numpy: demand_response, _attraction_params).
@@ -59,6 +58,7 @@ def run(world: World) -> None:
         d.view("open"),
         d.cell,
         d.price,
+        d.sales,
         _buy_params(world),
         town.is_centre,
         town.layer("reputation").ravel(),

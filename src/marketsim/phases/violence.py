@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from marketsim import kernels
+from marketsim.agents import dealer as D
 from marketsim.rng import stream_state
 from marketsim.state import World
 
@@ -18,23 +19,22 @@ def run(world: World) -> None:
     cfg = world.config.dealers
     d = world.dealers
     rng = world.streams["violence"]
-    act = d.active()
     world.violent_today = np.empty(0, dtype=np.int64)
-    if act.size == 0:
-        return
     # Turf: rivals within one cell (not crewmates), more where a void opened and in the
     # open. A debt weighs by its size against the dealer's working capital: a street
     # seller's day of stock is a small loss, a wholesale seizure a threat to life
     # (Moeller & Sandberg 2015; N8 PRP 2024). Debt collection is one of several kinds
     # of systemic violence, not most of it (Goldstein et al. 1989). The arithmetic:
-    # kernels.dispute_pressure; credible deterrence lowers the hazard.
+    # kernels.dispute_pressure, over the active dealers (kernels.violence_pressure);
+    # credible deterrence lowers the hazard.
     town = world.town
     pr = np.empty(kernels.N_DISPUTE_PARAMS)
     pr[kernels.DP_TURF_RATE], pr[kernels.DP_CLOSED_TURF] = cfg.turf_rate, cfg.closed_turf_factor
     pr[kernels.DP_VOID_BOOST] = cfg.void_boost
     pr[kernels.DP_DEBT_RATE], pr[kernels.DP_DEBT_CAPITAL] = cfg.debt_rate, cfg.debt_capital
-    cells, pressure, neg_deterrent = kernels.dispute_pressure(
-        act,
+    act, cells, pressure, neg_deterrent = kernels.violence_pressure(
+        d.view("state"),
+        D.ACTIVE,
         d.cell,
         d.open,
         d.crew,
@@ -47,6 +47,8 @@ def run(world: World) -> None:
         town.height,
         pr,
     )
+    if act.size == 0:
+        return
     hazard = pressure * np.exp(neg_deterrent)
     chance = 1.0 - np.exp(-hazard)
     # The chances summed are the incidents to expect: the same mean as the count, without
