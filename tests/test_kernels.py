@@ -757,11 +757,12 @@ def test_detection_exposure_matches_numpy_exactly():
 
 def test_street_exposure_and_detected_dealers_match_numpy_exactly():
     """The street-detection kernels give the numpy code's (before them) active rows,
-    terms, detected dealers and covering units, float for float."""
+    terms, detected dealers and covering units, float for float; no dealer when no
+    officer-hours are out (the phase's early return)."""
     from marketsim.fields import box_sum
 
     rng = np.random.default_rng(29)
-    for _ in range(30):
+    for trial in range(30):
         w, h = int(rng.integers(1, 30)), int(rng.integers(1, 30))
         n_cells, n = w * h, int(rng.integers(0, 300))
         state = rng.integers(0, 3, n).astype(np.int8)
@@ -770,6 +771,10 @@ def test_street_exposure_and_detected_dealers_match_numpy_exactly():
         guardianship, hours_seen = rng.random(n_cells), rng.random(n_cells) * 500
         pr = rng.random(kernels.N_DETECTION_PARAMS)
         act = (state == 1).nonzero()[0]
+        if trial % 5 == 0:
+            hours[:] = 0.0
+        if not hours.any():  # no officer-hours: the phase returned before the terms
+            act = act[:0]
         around = box_sum(hours.reshape(w, h), 1).ravel()
         exp_e, exp_f = kernels.detection_exposure(
             cell[act], is_open[act], hours, around, guardianship, hours_seen, pr
@@ -1955,4 +1960,28 @@ def test_custody_due_and_violence_pressure_are_the_phases_numpy_as_it_was():
         act, *got = kernels.violence_pressure(d_state, 1, *args)
         assert np.array_equal(act, np.flatnonzero(d_state == 1))
         for a, b in zip(got, kernels.dispute_pressure(act, *args), strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_deploy_day_is_presence_day_then_the_books():
+    """kernels.deploy_day against the deploy phase's calls before it: presence_day, the
+    officer-days set as a tally row and added to a ledger row (marked booked)."""
+    rng = np.random.default_rng(83)
+    for _ in range(10):
+        w, h = int(rng.integers(1, 20)), int(rng.integers(1, 20))
+        visible = rng.random(w * h) * 8 * (rng.random(w * h) < 0.4)
+        presence, det = rng.random((w, h)), rng.random((w, h))
+        days = rng.random(w * h) * (rng.random(w * h) < 0.4)
+        tally, ledger = rng.random((4, w * h)), rng.random((6, w * h))
+        touched = rng.random(6) < 0.5
+        ref = [a.copy() for a in (presence, det, tally, ledger, touched)]
+        expected = kernels.presence_day(visible, ref[0], ref[1], 0.98, 0.05, 8.0)
+        ref[2][1] = days
+        ref[3][4] += days
+        ref[4][4] = True
+        got = kernels.deploy_day(
+            visible, presence, det, 0.98, 0.05, 8.0, days, tally, 1, ledger, touched, 4
+        )
+        assert np.array_equal(got, expected)
+        for a, b in zip((presence, det, tally, ledger, touched), ref, strict=True):
             assert np.array_equal(a, b)

@@ -64,8 +64,10 @@ class Accounts:
         """Add `counts[i]` to the account with index i."""
         if not self.recording:
             return
-        for i in np.flatnonzero(counts).tolist():  # Python ints: no numpy scalars per account
-            self.accounts[self.names[i]].counts[item] += float(counts[i])
+        # Python numbers (a few accounts): no numpy call or scalar per account
+        for i, count in enumerate(counts.tolist()):
+            if count:
+                self.accounts[self.names[i]].counts[item] += float(count)
 
     def spend(self, name: str, what: str, gbp: float) -> None:
         """Money a tactic spends directly (not officer time), e.g. CCTV or civil orders."""

@@ -1044,6 +1044,33 @@ def presence_day(
 
 
 @njit(cache=True)
+def deploy_day(
+    visible: np.ndarray,
+    presence: np.ndarray,
+    deterrence: np.ndarray,
+    keep: float,
+    gain: float,
+    saturation: float,
+    officer_days: np.ndarray,
+    tally: np.ndarray,
+    tally_row: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_row: int,
+) -> np.ndarray:
+    """The deploy phase after the beats (ODD §7.3): `presence_day`, then today's
+    officer-days per cell set as the tally's row `tally_row` (its one writer) and added
+    to the harm ledger's row `ledger_row` (a (type x cause) row of `ledger`, marked in
+    `touched`). Returns `presence_day`'s officer-hours within one cell of each cell."""
+    near = presence_day(visible, presence, deterrence, keep, gain, saturation)
+    touched[ledger_row] = True
+    for c in range(officer_days.size):
+        tally[tally_row, c] = officer_days[c]
+        ledger[ledger_row, c] += officer_days[c]
+    return near
+
+
+@njit(cache=True)
 def _after(cdf: np.ndarray, value: float) -> int:
     """numpy's `searchsorted(cdf, value, side="right")`: the count of entries <= value."""
     lo, hi = 0, cdf.size
@@ -3032,17 +3059,18 @@ def street_exposure(
     """Street detection's terms for the whole phase (ODD §7.11 detection): the active
     dealers' rows (ascending, as `Dealers.active`), and `detection_exposure` at their
     pitches, with each cell's Moore sum of officer-hours taken as `fields.box_sum` takes
-    it (`box_sum_floats`, radius 1). `state` holds the live rows only."""
-    n = 0
-    for r in range(state.size):
-        if state[r] == active_code:
-            n += 1
-    act = np.empty(n, dtype=np.int64)
-    k = 0
-    for r in range(state.size):
-        if state[r] == active_code:
-            act[k] = r
-            k += 1
+    it (`box_sum_floats`, radius 1). `state` holds the live rows only. With no
+    officer-hours anywhere (none nonzero, as numpy's `any` tests), no dealer: nobody is
+    seen."""
+    seen_any = False
+    for c in range(hours.size):
+        if hours[c] != 0.0:
+            seen_any = True
+            break
+    if not seen_any:
+        none = np.empty(0)
+        return np.empty(0, dtype=np.int64), none, none
+    act = rows_in_state(state, active_code)
     around = box_sum_floats(hours.reshape((width, height)), 1).ravel()
     exposure, fatigue = detection_exposure(
         cell[act], is_open[act], hours, around, guardianship, hours_seen, pr
@@ -3905,6 +3933,10 @@ def warm() -> None:
     site_hours(np.zeros((3, 3)), i, i)
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
     presence_day(np.zeros(9), np.zeros((3, 3)), np.zeros((3, 3)), 0.9, 0.1, 8.0)
+    deploy_day(
+        np.zeros(9), np.zeros((3, 3)), np.zeros((3, 3)), 0.9, 0.1, 8.0, np.zeros(9),
+        np.zeros((2, 9)), 0, np.zeros((2, 9)), np.zeros(2, dtype=np.bool_), 1,
+    )  # fmt: skip
     cumulative(np.ones(2))
     _after(np.ones(2), 0.5)
     weighted_indices(np.ones(2), np.zeros(1))

@@ -39,13 +39,11 @@ def _street_arrests(world: World, rng: np.random.Generator) -> None:
     pc = world.config.police
     d, town, police = world.dealers, world.town, world.police
     hours = world.police_hours
-    if not hours.any():
-        return
     # Officer-hours seen at the pitch (open dealing also from the neighbouring cells),
     # visibility and guardianship; officers' attention flags on a beat they have long
     # worked (Sherman 1990's crackdown decay): detection falls with the officer-hours
     # already spent around the pitch. The active dealers and their terms in one call
-    # (kernels.street_exposure, kernels.detection_exposure).
+    # (kernels.street_exposure, kernels.detection_exposure; none without officer-hours).
     pr = np.empty(kernels.N_DETECTION_PARAMS)
     pr[kernels.DE_RATE] = pc.detection_rate * world.levers.detection
     pr[kernels.DE_CLOSED_VISIBILITY] = world.config.dealers.closed_visibility
