@@ -974,7 +974,8 @@ def test_initiation_rate_and_exit_pressure_match_numpy_exactly():
 @pytest.mark.parametrize("violent", [True, False])
 def test_fields_day_is_the_phase_as_it_was(violent):
     """kernels.fields_day against the fields phase before it: decay_layers, the box sums
-    of known violence, of active open dealers and of today's incidents, then fear_day."""
+    of known violence, of active open dealers and of today's incidents, then fear_day,
+    and the books (tally rows set, ledger rows added)."""
     rng = np.random.default_rng(29)
     w, h, nd = 10, 8, 60
     n = w * h
@@ -1008,6 +1009,13 @@ def test_fields_day_is_the_phase_as_it_was(violent):
         0.97,
         0.9,
     )
+    # the books: two tally rows set, fear_day's rows added to ledger rows (marked)
+    ledger, touched = rng.random((7, n)), rng.random(7) < 0.5
+    l_rows, p_rows = np.array([6, 1, 3]), np.array([0, 2, 1])
+    ref_books = [tally.copy(), ledger.copy(), touched.copy()]
+    ref_books[0][1], ref_books[0][4] = people_ref[kernels.EXPOSED], people_ref[kernels.FEAR]
+    ref_books[1][l_rows] += people_ref[p_rows]
+    ref_books[2][l_rows] = True
     near, people = kernels.fields_day(
         tally,
         rows,
@@ -1024,8 +1032,16 @@ def test_fields_day_is_the_phase_as_it_was(violent):
         residents,
         0.97,
         0.9,
+        1,
+        4,
+        ledger,
+        touched,
+        l_rows,
+        p_rows,
     )
     assert np.array_equal(near, near_ref) and np.array_equal(people, people_ref)
+    for a, b in zip((tally, ledger, touched), ref_books, strict=True):
+        assert np.array_equal(a, b)
     for a, b in zip([turf, *layers, *flat], [ref_turf, *ref_layers, *ref_flat], strict=True):
         assert np.array_equal(a, b)
 
@@ -1934,14 +1950,14 @@ def test_dealers_in_three_calls_is_the_dealers_phase_as_it_was(monkeypatch, over
 
 
 def test_custody_due_and_violence_pressure_are_the_phases_numpy_as_it_was():
-    """kernels.rows_in_state, custody_due and violence_pressure against the numpy the
+    """kernels.rows_where, custody_due and violence_pressure against the numpy the
     custody and violence phases called before them (nonzero of a state or day test),
     then released_users and dispute_pressure."""
     rng = np.random.default_rng(79)
     for _ in range(20):
         n_dealers, n_users, side = int(rng.integers(0, 60)), int(rng.integers(0, 200)), 12
         d_state = rng.integers(0, 4, n_dealers).astype(np.int8)
-        assert np.array_equal(kernels.rows_in_state(d_state, 1), np.flatnonzero(d_state == 1))
+        assert np.array_equal(kernels.rows_where(d_state, 1), np.flatnonzero(d_state == 1))
         event_day = rng.integers(0, 4, n_dealers)
         u_state, release_day = (
             rng.integers(0, 4, n_users).astype(np.int8),

@@ -327,17 +327,17 @@ N_DISPUTE_PARAMS = 5
 
 
 @njit(cache=True)
-def rows_in_state(state: np.ndarray, code: int) -> np.ndarray:
-    """The rows whose state is `code`, in row order (`Dealers.active` for the active
-    dealers' code: numpy's nonzero of state == code)."""
+def rows_where(values: np.ndarray, value: int) -> np.ndarray:
+    """The rows whose value is `value`, in row order: numpy's nonzero of values == value
+    (`Dealers.active` for the dealers' states and the active code)."""
     n = 0
-    for r in range(state.size):
-        if state[r] == code:
+    for r in range(values.size):
+        if values[r] == value:
             n += 1
     rows = np.empty(n, dtype=np.int64)
     n = 0
-    for r in range(state.size):
-        if state[r] == code:
+    for r in range(values.size):
+        if values[r] == value:
             rows[n] = r
             n += 1
     return rows
@@ -359,10 +359,10 @@ def violence_pressure(
     height: int,
     pr: np.ndarray,
 ) -> tuple:
-    """The active dealers (`rows_in_state`) and their dispute hazards before deterrence
+    """The active dealers (`rows_where`) and their dispute hazards before deterrence
     (`dispute_pressure`, ODD §7.10 violence). Returns the active rows, then
     `dispute_pressure`'s cells, turf + debt and minus the deterrent."""
-    act = rows_in_state(d_state, d_active)
+    act = rows_where(d_state, d_active)
     cells, pressure, neg_deterrent = dispute_pressure(
         act, d_cell, d_open, d_crew, d_violence, d_debt, d_deterrent, void, cell_x, cell_y,
         height, pr,
@@ -1573,10 +1573,10 @@ def risk_signal(
     pr: np.ndarray,
 ) -> tuple:
     """The dealers phase's first call (ODD §7.3 perceived risk): the active dealers
-    (`rows_in_state`), then
+    (`rows_where`), then
     `learn_risk` at their cells. Returns the active rows, the credibility per cell and
     the exponent of each active dealer's risk signal (the phase takes the exponential)."""
-    act = rows_in_state(d_state, d_active)
+    act = rows_where(d_state, d_active)
     credibility, exponent = learn_risk(
         hours_seen, arrests_seen, police_near, arrests_near, deterrence, d_cell[act], pr
     )
@@ -1827,13 +1827,22 @@ def fields_day(
     residents: np.ndarray,
     keep_market: float,
     keep_enforcement: float,
+    exposed_row: int,
+    fear_row: int,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    people_rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fields phase's day (ODD §7.16 cell fields), in place: the layers fade and
     take in today's counts (`decay_layers`, from the tally's `rows`); then residents'
     fear and exposure (`fear_day`), from the active open dealers within one cell, today's
     violent incidents within one cell (`violent_today`, a per-cell layer) and the raids
-    nearby. Returns the recent violence known within one cell of each cell and
-    `fear_day`'s rows. Box sums as `fields.box_sum` takes them.
+    nearby; then the books: exposure and fear set as the tally's rows `exposed_row` and
+    `fear_row` (their one writer), and `fear_day`'s rows `people_rows[k]` added to the
+    harm ledger's rows `ledger_rows[k]` (marked in `touched`, as `HarmLedger.add_rows`).
+    Returns the recent violence known within one cell of each cell and `fear_day`'s
+    rows. Box sums as `fields.box_sum` takes them.
     """
     decay_layers(
         tally[rows],
@@ -1872,6 +1881,12 @@ def fields_day(
         keep_market,
         keep_enforcement,
     )
+    for x in range(people.shape[1]):
+        tally[exposed_row, x] = people[EXPOSED, x]
+        tally[fear_row, x] = people[FEAR, x]
+    for k in range(ledger_rows.size):
+        touched[ledger_rows[k]] = True
+    add_rows(ledger, ledger_rows, people, people_rows)
     return violence_near, people
 
 
@@ -3070,7 +3085,7 @@ def street_exposure(
     if not seen_any:
         none = np.empty(0)
         return np.empty(0, dtype=np.int64), none, none
-    act = rows_in_state(state, active_code)
+    act = rows_where(state, active_code)
     around = box_sum_floats(hours.reshape((width, height)), 1).ravel()
     exposure, fatigue = detection_exposure(
         cell[act], is_open[act], hours, around, guardianship, hours_seen, pr
@@ -3232,16 +3247,7 @@ def custody_due(
     (sentence or release) falls today, in row order (numpy's nonzero of event_day ==
     day), and `released_users`, the users released today as the users' states stand
     before the dealers' events (which may change them: the phase takes them again then)."""
-    n = 0
-    for r in range(event_day.size):
-        if event_day[r] == day:
-            n += 1
-    due = np.empty(n, dtype=np.int64)
-    n = 0
-    for r in range(event_day.size):
-        if event_day[r] == day:
-            due[n] = r
-            n += 1
+    due = rows_where(event_day, day)
     return due, released_users(u_state, release_day, u_dealer, prison, day)
 
 
@@ -3888,6 +3894,12 @@ def warm() -> None:
         f9,
         0.5,
         0.5,
+        0,
+        1,
+        np.zeros((2, 9)),
+        np.zeros(2, dtype=np.bool_),
+        i,
+        i,
     )
     cand = np.zeros((1, 1), dtype=np.int64)
     pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
@@ -3925,7 +3937,8 @@ def warm() -> None:
     initiation_rate(np.zeros((3, 3)), np.zeros(9), 1.0, 1.0)
     released_users(codes, i, i, 1, 0)
     custody_due(i, codes, i, i, 1, 0)
-    rows_in_state(codes, 0)
+    rows_where(codes, 0)
+    rows_where(i, 0)
     violence_pressure(
         codes, 0, i, b, i, f, f, f, f, i, i, 1, np.ones(N_DISPUTE_PARAMS)
     )  # fmt: skip

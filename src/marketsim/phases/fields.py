@@ -38,9 +38,12 @@ def run(world: World) -> None:
     relief = 1.0 - world.levers.fear_relief
     # The layers fade and take in today's counts (kernels.decay_layers); then fear: visible
     # dealing and violence nearby (market), visible raids (enforcement) (kernels.fear_day);
-    # both in kernels.fields_day. It returns the violence known within one cell of each
-    # cell (buyers avoid the place, dealers weigh it, patrols follow it).
-    world.violence_near, people = kernels.fields_day(
+    # both in kernels.fields_day, which books exposure and fear in the tally (their one
+    # writer: setting the rows books the same as adding to their zeros) and the harm
+    # ledger. It returns the violence known within one cell of each cell (buyers avoid
+    # the place, dealers weigh it, patrols follow it).
+    rows, touched = world.ledger.flat_rows()
+    world.violence_near, _people = kernels.fields_day(
         t,
         _FIELD_ROWS,
         world.turf_opened,
@@ -67,11 +70,13 @@ def run(world: World) -> None:
         town.residents.ravel(),
         0.97 * relief,
         0.9 * relief,
+        TI["visible_dealing"],
+        TI["fear"],
+        rows,
+        touched,
+        _LEDGER_ROWS,
+        _PEOPLE_ROWS,
     )
-    exposure = people[kernels.EXPOSED]
-    world.tally.set_field("visible_dealing", exposure)
-    world.tally.set_field("fear", people[kernels.FEAR])
-    world.ledger.add_rows(_LEDGER_ROWS, people, _PEOPLE_ROWS)
 
 
 _NONE = np.empty(0)  # no violence, or no raids, today (kernels.fear_day)
