@@ -2001,3 +2001,24 @@ def test_deploy_day_is_presence_day_then_the_books():
         assert np.array_equal(got, expected)
         for a, b in zip((presence, det, tally, ledger, touched), ref, strict=True):
             assert np.array_equal(a, b)
+
+
+def test_treatment_seeking_is_site_hours_candidates_and_the_deterrence_exponent():
+    """kernels.treatment_seeking against the treatment phase's calls before it:
+    site_hours, treatment_candidates and -deterrence x the hours at each one's site."""
+    rng = np.random.default_rng(89)
+    for _ in range(10):
+        w, h, n = int(rng.integers(1, 15)), int(rng.integers(1, 15)), int(rng.integers(0, 300))
+        hours = rng.random((w, h)) * (rng.random((w, h)) < 0.3)
+        xs, ys = rng.integers(0, w, 3), rng.integers(0, h, 3)
+        state, treatment = rng.integers(0, 3, n).astype(np.int8), rng.integers(0, 3, n)
+        treatment = treatment.astype(np.int8)
+        dependent, home = rng.random(n) < 0.5, rng.integers(0, w * h, n)
+        nearest, adverse = rng.integers(0, 3, w * h), rng.integers(0, 20, n)
+        args = (state, 1, treatment, 0, dependent, home, nearest, adverse, 10, 1.5)
+        near = kernels.site_hours(hours, xs, ys)
+        cand, site, boost = kernels.treatment_candidates(*args)
+        got = kernels.treatment_seeking(hours, xs, ys, *args, 0.3)
+        expected = (near, cand, site, boost, -0.3 * near[site])
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a, b)

@@ -2076,6 +2076,40 @@ def treatment_candidates(
     return cand, site, boost
 
 
+@njit(cache=True)
+def treatment_seeking(
+    hours: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    state: np.ndarray,
+    active_code: int,
+    treatment: np.ndarray,
+    no_treatment: int,
+    dependent: np.ndarray,
+    home: np.ndarray,
+    nearest_site: np.ndarray,
+    adverse_until: np.ndarray,
+    day: int,
+    after_adverse: float,
+    police_deterrence: float,
+) -> tuple:
+    """The treatment phase's first call (ODD §7.12-7.13): officer-hours near each site
+    (`site_hours`), who may seek treatment (`treatment_candidates`), and the exponent of
+    the chance police near its nearest site leave each candidate's asking,
+    -police_deterrence x those hours (numpy's order; the phase takes the exponential).
+    Returns the hours per site, the candidates, their sites and boosts, and the exponents."""
+    police_near = site_hours(hours, xs, ys)
+    cand, site, boost = treatment_candidates(
+        state, active_code, treatment, no_treatment, dependent, home, nearest_site,
+        adverse_until, day, after_adverse,
+    )  # fmt: skip
+    deterred = np.empty(site.size)
+    minus = -police_deterrence
+    for i in range(site.size):
+        deterred[i] = minus * police_near[site[i]]
+    return police_near, cand, site, boost, deterred
+
+
 # Indices into client_day's parameter array (the treatment phase fills it).
 CD_APPOINTMENT, CD_MISSED_PER_HOUR, CD_DROPOUT, CD_MISSED_BOOST = range(4)
 N_CLIENT_PARAMS = 4
@@ -3944,6 +3978,9 @@ def warm() -> None:
     )  # fmt: skip
     newly_gone(codes, np.zeros(1, dtype=np.bool_), 2)
     site_hours(np.zeros((3, 3)), i, i)
+    treatment_seeking(
+        np.zeros((3, 3)), i, i, codes, 1, codes, 0, b, i, i, i, 0, 1.0, 0.5
+    )  # fmt: skip
     exit_pressure(codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS))
     presence_day(np.zeros(9), np.zeros((3, 3)), np.zeros((3, 3)), 0.9, 0.1, 8.0)
     deploy_day(

@@ -18,14 +18,6 @@ from marketsim.state import World
 _PLACE_DAY_ROW = int(ledger_rows((("treatment_place_day", None, 0),))[0][0])
 
 
-def site_police_hours(world: World) -> np.ndarray:
-    """Officer-hours today within two cells of each treatment site."""
-    town = world.town
-    xs = np.array([service.x for service in world.services], dtype=np.int64)
-    ys = np.array([service.y for service in world.services], dtype=np.int64)
-    return kernels.site_hours(world.visible_hours.reshape(town.width, town.height), xs, ys)
-
-
 def run(world: World) -> None:
     """Seeking, FIFO admission, appointments, drop-out and completion.
 
@@ -36,30 +28,36 @@ def run(world: World) -> None:
     sc = world.config
     cfg, cu = sc.treatment, sc.users
     u, day, tally, ledger = world.users, world.day, world.tally, world.ledger
-    police_near = site_police_hours(world)
+    town = world.town
 
-    # seeking
-    cand, site, boost = kernels.treatment_candidates(
+    # seeking: active, dependent users not in treatment, their nearest site and the
+    # boost to seeking (after an overdose or arrest); each asks with the chance
+    # seek_prob x the boost x exp(-deterrence x today's officer-hours within two cells
+    # of its site) (kernels.treatment_seeking, then kernels.treatment_seekers, drawing
+    # from the treatment stream's state).
+    police_near, cand, site, boost, deterred = kernels.treatment_seeking(
+        world.visible_hours.reshape(town.width, town.height),
+        np.array([service.x for service in world.services], dtype=np.int64),
+        np.array([service.y for service in world.services], dtype=np.int64),
         u.view("state"),
         U.ACTIVE,
         u.treatment,
         U.NO_TREATMENT,
         u.dependent,
         u.home,
-        world.town.nearest_site,
+        town.nearest_site,
         u.adverse_until,
         day,
         cu.treatment_seek_after_adverse,
-    )  # active, dependent, not in treatment: their nearest site, and the boost to seeking
-    # Each asks with the chance seek_prob x the boost x exp(-deterrence x the officer-hours
-    # near its site) (kernels.treatment_seekers, drawing from the treatment stream's state).
+        cu.treatment_police_deterrence,
+    )
     with stream_state(rng) as (state, _spare):
         seekers, seek_site = kernels.treatment_seekers(
             state,
             cand,
             site,
             boost,
-            np.exp(-cu.treatment_police_deterrence * police_near[site]),
+            np.exp(deterred),
             cu.treatment_seek_prob * world.levers.treatment_seeking,
         )
     for ur, s in zip(seekers.tolist(), seek_site.tolist(), strict=True):
