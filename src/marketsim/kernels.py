@@ -10,8 +10,9 @@ kernel costs about 12 us a call, and each of its draws twice what numpy's takes)
 `pay_and_use` (called by `purchases`), whose draws' number is known only as it goes,
 draws from the stream's PCG64 state itself (`next_double`, `stream_integers`: numpy's
 own arithmetic, on the state `rng.raw_state` gives). A phase's chain of kernels may be one
-kernel calling the others (`purchases`, `book_stocks`, `close_and_weigh`): a call
-from Python costs a few microseconds, one between kernels nothing. `exp` and powers stay in numpy (ODD §3).
+kernel calling the others (`trade_day`, `dealer_reviews`, `purchases`, `book_stocks`,
+`close_and_weigh`): a call from Python costs a few microseconds (5-15 in a run, as does a
+small numpy call), one between kernels nothing. `exp` and powers stay in numpy (ODD §3).
 
 Compiled code is cached on disk (`cache=True`, in `__pycache__`): `python -m
 marketsim.kernels` compiles every kernel once (`make` and CI do this after
