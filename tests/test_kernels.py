@@ -1617,6 +1617,14 @@ def _check_region_sums(values: np.ndarray, harm: np.ndarray, member: np.ndarray)
     assert not cleared.any()  # the tally's rows zeroed for the next day
     again, net_again = kernels.region_sums(values, harm, start, at, first, length, False)
     assert np.array_equal(again, sums) and np.array_equal(net_again, net)
+    if values.shape[0] >= 2:  # kernels.region_rows: the sums, then region_columns
+        rows, columns = np.arange(values.shape[0]), np.arange(values.shape[0]) + 2
+        plan = np.array([0, 1, 0, 1, values.shape[0] + 2])
+        plan[kernels.PLAN_PRICE], plan[kernels.PLAN_NET_HARM] = 0, 1
+        cleared = values.copy()
+        got = kernels.region_rows(cleared, harm, start, at, first, length, rows, columns, plan)
+        expected = kernels.region_columns(sums, net, rows, columns, plan)
+        assert np.array_equal(got, expected, equal_nan=True) and not cleared.any()
     np.testing.assert_allclose(sums, values @ member, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(net, harm @ member, rtol=1e-12)
 

@@ -3635,6 +3635,25 @@ def region_sums(
 
 
 @njit(cache=True)
+def region_rows(
+    values: np.ndarray,
+    harm: np.ndarray,
+    start: np.ndarray,
+    at: np.ndarray,
+    first: np.ndarray,
+    length: np.ndarray,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    plan: np.ndarray,
+) -> np.ndarray:
+    """A recorded day's timeseries rows in one call (ODD §7.17 recording): the sums over
+    regions (`region_sums`, zeroing the tally's rows once summed), laid out region by
+    region (`region_columns`)."""
+    sums, net_harm = region_sums(values, harm, start, at, first, length, True)
+    return region_columns(sums, net_harm, rows, columns, plan)
+
+
+@njit(cache=True)
 def region_columns(
     sums: np.ndarray,
     net_harm: np.ndarray,
@@ -4020,6 +4039,8 @@ def warm() -> None:
     _runs_sum4(f, f, f, f, i, i, 0, 0, 0)
     _tally_row(f2, f, 0)
     region_columns(f2, f, i, i, np.zeros(5, dtype=np.int64))
+    plan = np.array([0, 1, 0, 1, 2])  # units, takings, price and net harm; two columns
+    region_rows(np.zeros((2, 1)), np.zeros(1), start, *region_runs(start, i), i[:0], i[:0], plan)
     pitch_attraction(i, f, b, f, f, f, np.zeros(N_ATTRACTION_PARAMS))
     detection_exposure(i, b, f, f, f, f, np.zeros(N_DETECTION_PARAMS))
     street_exposure(codes, 1, i, b, np.zeros(9), 3, 3, f, f, np.zeros(N_DETECTION_PARAMS))

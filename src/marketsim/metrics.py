@@ -189,13 +189,20 @@ class Recorder:
     def record(self, tally: DayTally, harm_per_cell: np.ndarray) -> None:
         """Sum today's tally and weighted harm (per cell, timeseries profile) over regions,
         and reset the tally for the next day (its rows zeroed as they are summed)."""
-        members = self.region_members()
-        sums, net_harm = kernels.region_sums(tally.values, harm_per_cell, *members, True)
-        tally.reset(zeroed=True)
-        # The columns laid out region by region, and the price (kernels.region_columns).
+        # The sums (kernels.region_sums), then the columns laid out region by region, and
+        # the price (kernels.region_columns), in one call (kernels.region_rows).
+        values = tally.values
         self.rows.append(
-            kernels.region_columns(sums, net_harm, _TALLIED_ROWS, _TALLIED_COLUMNS, _COLUMN_PLAN)
+            kernels.region_rows(
+                values,
+                harm_per_cell,
+                *self.region_members(),
+                _TALLIED_ROWS,
+                _TALLIED_COLUMNS,
+                _COLUMN_PLAN,
+            )
         )
+        tally.reset(zeroed=True)
 
     def frame(self) -> pd.DataFrame:
         """timeseries.csv as a DataFrame: one row per (step, region)."""
