@@ -31,6 +31,8 @@ def run(world: World) -> None:
     )
     deterrence = town.layer("deterrence").ravel()
     pr = _risk_params(world)
+    # 1. what the market learns of each place's enforcement, and each active dealer's
+    # risk signal (`update_risk`)
     act, world.credibility, exponent = kernels.risk_signal(
         world.hours_seen,
         world.arrests_seen,
@@ -42,6 +44,8 @@ def run(world: World) -> None:
         d.cell,
         pr,
     )
+    # 2. perceived risk takes the signal in; the numbers users hold; who reviews its
+    # pitch and its candidates (`relocate`), and the town's pitch terms if anyone does
     with stream_state(rng) as (state, spare):
         held, movers, cand, is_open, calls, own, demand, rivals, exposure = kernels.dealer_reviews(
             state,
@@ -75,7 +79,10 @@ def run(world: World) -> None:
             deterrence,
             pr,
         )
-        place = np.zeros(exposure.size)  # place_risk at the cells appraised, 0 elsewhere
+        # 3. the reviewers stay, move or switch mode (`relocate`, with `place_risk` at the
+        # cells appraised, 0 elsewhere); open/closed switching (`choose_mode`); prices
+        # (`set_prices`)
+        place = np.zeros(exposure.size)
         if movers.size:
             at = cand.ravel()
             place[at] = 1 - np.exp(exposure[at])
