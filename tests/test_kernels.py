@@ -2030,3 +2030,22 @@ def test_treatment_seeking_is_site_hours_candidates_and_the_deterrence_exponent(
         expected = (near, cand, site, boost, -0.3 * near[site])
         for a, b in zip(got, expected, strict=True):
             assert np.array_equal(a, b)
+
+
+def test_share_debt_is_the_numpy_crew_share_as_it_was():
+    """kernels.share_debt against events.add_debt's numpy before it: the crew's other
+    active members each take value / their number; none, and the caller keeps it."""
+    rng = np.random.default_rng(97)
+    for _ in range(40):
+        n = int(rng.integers(1, 40))
+        crew, state = rng.integers(-1, 4, n), rng.integers(0, 3, n).astype(np.int8)
+        r = int(rng.integers(0, n))
+        crew[r] = max(crew[r], 0)
+        debt, value = rng.random(n) * 100, float(rng.integers(1, 2000))
+        ref = debt.copy()
+        mates = np.flatnonzero((crew == crew[r]) & (state == 1))
+        mates = mates[mates != r]
+        if mates.size:
+            ref[mates] += value / mates.size
+        assert kernels.share_debt(crew, state, 1, r, value, debt) == bool(mates.size)
+        assert np.array_equal(debt, ref)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from marketsim import kernels
 from marketsim.accounts import REACTIVE, SELF_REFERRAL
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
@@ -98,13 +99,11 @@ def arrest_user(world: World, ur: int, cell: int, rng: np.random.Generator) -> N
 def add_debt(world: World, r: int, value: float) -> None:
     """A seizure leaves a debt: on the crew's active members, or the dealer alone."""
     d = world.dealers
-    crew = d.crew[r]
-    if crew >= 0:
-        mates = np.flatnonzero((d.view("crew") == crew) & (d.view("state") == D.ACTIVE))
-        mates = mates[mates != r]
-        if mates.size:
-            d.debt[mates] += value / mates.size
-            return
+    # the crew's other active members share it (kernels.share_debt)
+    if d.crew[r] >= 0 and kernels.share_debt(
+        d.view("crew"), d.view("state"), D.ACTIVE, r, float(value), d.debt
+    ):
+        return
     d.debt[r] += value
 
 

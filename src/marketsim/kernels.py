@@ -436,6 +436,28 @@ def dispute_pressure(
 
 
 @njit(cache=True)
+def share_debt(
+    crew: np.ndarray, state: np.ndarray, active: int, r: int, value: float, debt: np.ndarray
+) -> bool:
+    """A seizure's debt carried by the crew (ODD §7.10 debt disputes; N8 PRP 2024), in
+    place: the active members (state == active) of row r's crew other than r each take
+    value / their number; False when there are none (the dealer keeps the debt). `crew`
+    and `state` hold the live rows; crew[r] >= 0."""
+    c = crew[r]
+    n = 0
+    for m in range(crew.size):
+        if crew[m] == c and state[m] == active and m != r:
+            n += 1
+    if n == 0:
+        return False
+    share = value / n
+    for m in range(crew.size):
+        if crew[m] == c and state[m] == active and m != r:
+            debt[m] += share
+    return True
+
+
+@njit(cache=True)
 def crew_members(
     crew: np.ndarray, state: np.ndarray, crews: np.ndarray, states: np.ndarray
 ) -> np.ndarray:
@@ -3732,6 +3754,7 @@ def warm() -> None:
     f1 = np.zeros(1)
     dispute_pressure(i, i, np.zeros(1, dtype=np.bool_), i, f1, f1, f1, f1, i, i, 1, np.ones(5))
     crew_members(i, np.zeros(1, dtype=np.int8), i, np.zeros(1, dtype=np.int8))
+    share_debt(i, np.zeros(1, dtype=np.int8), 0, 0, 1.0, np.zeros(1))
     contacts_held(np.full((1, 1), -1), np.zeros(1, dtype=np.int8), 1, 1)
     ok = np.zeros(2, dtype=np.bool_)
     one = np.ones(1)
