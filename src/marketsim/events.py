@@ -143,9 +143,10 @@ def release_dealer(world: World, r: int, rng: np.random.Generator, resume: bool)
         desist(world, r)
         return
     t = world.town
-    # rng.integers(-3, 4) is -3 + a draw of integers(0, 7): the same draws (rng.integers).
-    x = np.clip(t.cell_x[d.cell[r]] + (integers(rng, 7) - 3), 0, t.width - 1)
-    y = np.clip(t.cell_y[d.cell[r]] + (integers(rng, 7) - 3), 0, t.height - 1)
+    # rng.integers(-3, 4) is -3 + a draw of integers(0, 7): the same draws (rng.integers);
+    # clipped to the town as np.clip would, in Python ints (np.clip costs 25 us a scalar).
+    x = min(max(int(t.cell_x[d.cell[r]]) + int(integers(rng, 7)) - 3, 0), t.width - 1)
+    y = min(max(int(t.cell_y[d.cell[r]]) + int(integers(rng, 7)) - 3, 0), t.height - 1)
     resume_dealing(world, r, x * t.height + y)
 
 
@@ -276,13 +277,14 @@ def add_users(
     u = world.users
     n = len(homes)
     rows = u.grow(n)
-    u.home[rows] = homes
-    u.dependent[rows] = dependent
+    new = slice(u.n - n, u.n)  # the same rows: a slice writes them faster than rows
+    u.home[new] = homes
+    u.dependent[new] = dependent
     median = np.where(dependent, cfg.income_dependent, cfg.income_recreational)
-    u.income[rows] = median * rng.lognormal(0.0, 0.5, n)
-    u.cash[rows] = u.income[rows] * 2
-    u.children[rows] = rng.poisson(cfg.children_mean, n)
-    u.started_day[rows] = world.day
+    u.income[new] = median * rng.lognormal(0.0, 0.5, n)
+    u.cash[new] = u.income[new] * 2
+    u.children[new] = rng.poisson(cfg.children_mean, n)
+    u.started_day[new] = world.day
     return rows
 
 
@@ -331,14 +333,15 @@ def add_dealers(
     share_user_dealer = _filler_value(filler, e.share_user_dealer, m.share_user_dealers)
     share_crew = _filler_value(filler, e.share_crew, m.share_crew)
     rows = d.grow(n)
+    new = slice(d.n - n, d.n)  # the same rows: a slice writes them faster than rows
     u = rng.random(n)
     tier = np.where(
         u < share_user_dealer,
         D.USER_DEALER,
         np.where(u < share_user_dealer + share_crew, D.CREW, D.STREET),
     )
-    d.tier[rows] = tier
-    d.cell[rows] = cells
+    d.tier[new] = tier
+    d.cell[new] = cells
     # Crews: members share a crew violence factor, so some crews are far worse than others.
     is_crew = tier == D.CREW
     crew_ids = np.full(n, -1)
@@ -349,7 +352,7 @@ def add_dealers(
         world.next_crew_id = base + n_crews
     else:
         crew_ids[is_crew] = crews[is_crew] if len(crews) == n else rng.choice(crews, is_crew.sum())
-    d.crew[rows] = crew_ids
+    d.crew[new] = crew_ids
     # Heavy tail: lognormal individual trait times a lognormal crew factor.
     indiv = rng.lognormal(0.0, m.violence_sigma, n)
     crew_factor = np.ones(n)
@@ -359,25 +362,25 @@ def add_dealers(
         crew_factor[is_crew] = factors[np.searchsorted(uniq, crew_ids[is_crew])]
     user_calm = np.where(tier == D.USER_DEALER, 0.4, 1.0)  # user-dealers are rarely violent
     multiplier = _filler_value(filler, e.violence_multiplier, 1.0)
-    d.violence[rows] = indiv * crew_factor * user_calm * multiplier
-    d.open[rows] = rng.random(n) < _filler_value(filler, e.share_open, m.share_open)
-    d.exploits[rows] = (tier != D.USER_DEALER) & (
+    d.violence[new] = indiv * crew_factor * user_calm * multiplier
+    d.open[new] = rng.random(n) < _filler_value(filler, e.share_open, m.share_open)
+    d.exploits[new] = (tier != D.USER_DEALER) & (
         rng.random(n)
         < _filler_value(filler, e.share_exploit, m.share_exploit)
         / np.maximum(1e-9, 1 - share_user_dealer)
     )
-    d.product_risk[rows] = rng.beta(2.0, 5.0, n) * _filler_value(
+    d.product_risk[new] = rng.beta(2.0, 5.0, n) * _filler_value(
         filler, e.product_risk_multiplier, 1.0
     )
     close = _filler_value(filler, e.close_threshold, sc.dealers.close_threshold)
     # rng.normal(close, 0.08, n) is close + 0.08 x a standard normal, the same floats, but
     # an array `close` sends it down numpy's slow broadcasting path; clipped as np.clip.
     spread = close + 0.08 * rng.standard_normal(n)
-    d.close_threshold[rows] = np.minimum(np.maximum(spread, 0.05), 0.95)
-    d.children[rows] = rng.poisson(sc.users.children_mean, n)
-    d.entered_day[rows] = world.day
-    d.price[rows] = m.base_price
-    d.profit[rows] = sc.dealers.exit_profit * 2
+    d.close_threshold[new] = np.minimum(np.maximum(spread, 0.05), 0.95)
+    d.children[new] = rng.poisson(sc.users.children_mean, n)
+    d.entered_day[new] = world.day
+    d.price[new] = m.base_price
+    d.profit[new] = sc.dealers.exit_profit * 2
     _link_user_dealers(world, rows, rng)
     return rows
 

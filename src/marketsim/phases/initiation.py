@@ -32,9 +32,9 @@ def run(world: World) -> None:
     n_new = int(rng.poisson(total)) if total > 0 else 0
     if n_new:
         homes = weighted_choice(rng, rate / total, n_new)
-        rows = events.add_users(world, homes, np.zeros(n_new, dtype=bool), rng)
-        world.tally.add("new_users", u.home[rows])
-        world.ledger.add("initiation", u.home[rows])
+        events.add_users(world, homes, np.zeros(n_new, dtype=bool), rng)
+        world.tally.add("new_users", homes)  # their rows' homes
+        world.ledger.add("initiation", homes)
 
     # Progression, then natural recovery, of active users: one draw each, the
     # progression draws first (kernels.career_day, drawing from the stream's state).

@@ -67,9 +67,9 @@ def run(world: World) -> None:
 
     # admission, first come first served
     for s, service in enumerate(world.services):
-        admitted = np.array(service.admit(), dtype=np.int64)
-        if admitted.size:
-            events.start_treatment(world, admitted, s)
+        admitted = service.admit()
+        if admitted:
+            events.start_treatment(world, np.array(admitted, dtype=np.int64), s)
 
     # clients: cost, appointments, drop-out, completion
     # Each client books a place-day at its site, charged to the account that referred it;
@@ -90,7 +90,7 @@ def run(world: World) -> None:
             U.IN_TREATMENT,
             u.site,
             u.referred_by,
-            np.array([s.cell_index for s in world.services]),
+            world.town.treatment_cells,  # the sites' cells, in world.services' order
             len(world.accounts.names),
             rows,
             touched,
@@ -109,15 +109,17 @@ def run(world: World) -> None:
     if missed_homes.size:
         tally.add("missed_appointments", missed_homes)
         ledger.add("missed_treatment", missed_homes)
-    for ur in dropped.tolist():
-        events.leave_treatment(world, ur)
-    u.tolerance_until[dropped] = day + cu.tolerance_loss_days
-    tally.add("treatment_dropouts", u.home[dropped])
-    for ur in completed.tolist():
-        events.leave_treatment(world, ur)
-    u.treatment[completed] = U.COMPLETED
-    u.referred_by[completed] = -1
-    events.recover(world, completed)
+    if dropped.size:
+        for ur in dropped.tolist():
+            events.leave_treatment(world, ur)
+        u.tolerance_until[dropped] = day + cu.tolerance_loss_days
+        tally.add("treatment_dropouts", u.home[dropped])
+    if completed.size:
+        for ur in completed.tolist():
+            events.leave_treatment(world, ur)
+        u.treatment[completed] = U.COMPLETED
+        u.referred_by[completed] = -1
+        events.recover(world, completed)
 
 
 def _soonest_site(world: World, nearest: int) -> int:

@@ -134,7 +134,7 @@ class TreatmentExpansion(Tactic):
         for service, k in zip(world.services, self.extra, strict=True):
             base = service.places - int(k)
             f["extra_place_days_supplied"] += int(k)
-            f["extra_place_days_used"] += float(np.clip(len(service.clients) - base, 0, k))
+            f["extra_place_days_used"] += float(min(max(len(service.clients) - base, 0), k))
             f["clients_sum"] += len(service.clients)
             f["waiting_sum"] += len(service.waiting)
 
