@@ -39,6 +39,7 @@ from marketsim.experiments.spec import (
     Parameter,
     _kind,
     _lookup,
+    blame_given,
     check_builds,
     outcome_names,
     scenario_mapping,
@@ -415,19 +416,10 @@ def _relabelled(
         options[f"steps={plan.steps}"] = f"{plan.where}.steps: {plan.steps}"
     if plan.file is None:
         return exc
-    try:
-        scenario_from_dict(scenario_mapping(plan.file), source=str(src), options=options)
-    except ScenarioError as again:
-        if strip_source(again, str(src)) == text:
-            if str(again).startswith(f"{src} ({at})"):
-                return ScenarioError(f"{src}: {at}: {text}")  # the prior's corner
-            if str(again).startswith(f"{src} ("):
-                return again
-            try:
-                scenario_from_dict(scenario_mapping(plan.file), source=str(plan.file))
-            except ScenarioError as own:
-                if strip_source(own, str(plan.file)) == text:
-                    return ScenarioError(f"{plan.file} (scenario {key!r} of {src}): {text}")
+    blamed = blame_given(exc, src, plan.file, options, f"scenario {key!r} of {src}")
+    if blamed is not None and not str(blamed).startswith(f"{src} ({at})"):
+        return blamed
+    # the prior's corner (or no one in particular): named after the calibration file
     return ScenarioError(f"{src}: {at}: {text}" if point is not None else str(exc))
 
 

@@ -303,19 +303,31 @@ def base_blamed(
     is that file's own (not one the experiment's `set:`, `tactics:` or design gives it):
     it is the file to edit, named as the experiment names it."""
     target = Path(os.path.normpath(path.parent / scenario))
-    text = strip_source(exc, str(path))
+    labels = {t: f"set: {t}" for t in sets}
+    return blame_given(exc, path, target, labels, f"the scenario of {path}") or exc
+
+
+def blame_given(
+    exc: ScenarioError, source: Path, base: Path, labels: dict[str, str], relation: str
+) -> ScenarioError | None:
+    """Where a file built on a scenario file (an experiment, pilot or calibration: `source`)
+    gave the bad value `exc` reports: the scenario file `base` is validated again with the
+    overrides `source` makes, each labelled as the user wrote it (`labels`, as
+    scenario_from_dict's options); the same error blamed on one of them is returned as it
+    is ('exp.yaml (set: town.width=10): ...'). Else, when `base` alone gives the error, the
+    value is that file's own: 'base.yaml (relation): ...'. None when neither."""
+    text = strip_source(exc, str(source))
     try:
-        labels = {t: f"set: {t}" for t in sets}
-        scenario_from_dict(scenario_mapping(target), source=str(path), options=labels)
+        scenario_from_dict(scenario_mapping(base), source=str(source), options=labels)
     except ScenarioError as again:
-        if str(again).startswith(f"{path} (set: ") and strip_source(again, str(path)) == text:
+        if str(again).startswith(f"{source} (") and strip_source(again, str(source)) == text:
             return again
     try:
-        scenario_from_dict(scenario_mapping(target), source=str(target))
+        scenario_from_dict(scenario_mapping(base), source=str(base))
     except ScenarioError as own:
-        if strip_source(own, str(target)) == text:
-            return ScenarioError(f"{target} (the scenario of {path}): {text}")
-    return exc
+        if strip_source(own, str(base)) == text:
+            return ScenarioError(f"{base} ({relation}): {text}")
+    return None
 
 
 def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExperiment:
