@@ -1222,6 +1222,21 @@ def test_a_bad_value_in_a_calibration_scenario_names_that_file(tmp_path):
     )
 
 
+@pytest.mark.parametrize(("entry", "needle"), [("0.01", None), ("-2", "bad value -2")])
+def test_a_calibration_scenario_set_entry_wins_over_the_file(tmp_path, entry, needle):
+    """The scenario's own set: mends a bad value of its file: it was refused all the same,
+    with the file's value (the set: was applied only to the runs, not to the checks)."""
+    path = calibration_file(tmp_path, scenario={**SMALL, "dealers": {"debt_rate": -1}})
+    data = read_yaml(path)
+    data["scenarios"]["town"]["set"] = [f"dealers.debt_rate={entry}"]
+    res = cli("validate", str(write(path, data)))
+    if needle is None:
+        assert res.returncode == 0, res.stderr
+    else:
+        label = f"{path} (scenarios.town.set: dealers.debt_rate={entry}): dealers.debt_rate"
+        one_clean_line(res, f"{label}: {needle}")
+
+
 def test_an_experiment_set_entry_that_makes_a_conflict_is_named(tmp_path):
     base = write(tmp_path / "base.yaml", {"steps": 30})
     spec = {

@@ -46,6 +46,7 @@ from marketsim.experiments.spec import (
 )
 from marketsim.params import Section, param
 from marketsim.scenario import (
+    Scenario,
     ScenarioError,
     apply_override,
     format_validation_error,
@@ -254,6 +255,11 @@ class RunPlan:
     fixed: tuple[tuple[str, str], ...] = ()
     where: str = ""  # scenarios.<key>, or the built-in run's name
 
+    def scenario(self, source: str) -> Scenario:
+        """The scenario with its own set: applied (it may mend a value of the file), before
+        any parameter set, steps or seed."""
+        return scenario_from_dict(self.base, source=source, overrides=list(self.overrides))
+
 
 class LoadedCalibration:
     """A validated calibration with every scenario resolved and every path checked."""
@@ -265,7 +271,7 @@ class LoadedCalibration:
         self.resized = resized
         key, first = next(iter(runs.items()))
         try:
-            resolved = scenario_from_dict(first.base, source=str(source)).resolved()
+            resolved = first.scenario(str(source)).resolved()
         except ScenarioError as exc:
             raise _relabelled(exc, source, key, first) from None
         self.kinds = {p.path: _kind(p, resolved) for p in spec.parameters}
@@ -471,7 +477,7 @@ def _check(cal: LoadedCalibration) -> None:
         for key in (p.scenario, p.against):
             if not key:
                 continue
-            watched = scenario_from_dict(cal.runs[key].base, source=str(src)).evaluation.watch
+            watched = cal.runs[key].scenario(str(src)).evaluation.watch
             if p.region not in (*REGIONS, *watched):
                 raise ScenarioError(
                     f"{src}: patterns.{p.name}.region: bad value {p.region!r} "
