@@ -1332,6 +1332,33 @@ def test_a_bad_pilot_tactic_is_named_as_the_pilot_file_names_it(tmp_path):
     assert "tactics[1]" not in line and "tactics[2]" not in line
 
 
+@pytest.mark.parametrize(
+    ("command", "name", "what", "allowed"),
+    [
+        ("validate", "summary.json", "a run's summary", "a scenario, sweep, sensitivity, pilot"),
+        ("validate", "timeseries.csv", "a run's time series", "calibration file"),
+        ("validate", "part-000003.parquet", "a table of results", "a scenario, sweep"),
+        ("run", "summary.json", "a run's summary", "a scenario file"),
+        ("sweep", "manifest.json", "a results folder's manifest", "a sweep or sensitivity"),
+    ],
+)
+def test_an_output_file_given_as_input_is_named_as_an_output(
+    tmp_path, command, name, what, allowed
+):
+    """A run's summary.json was read as a scenario ('town.residents: bad value 184610:
+    unknown key'), its timeseries.csv as one with a string at the top level."""
+    path = tmp_path / name
+    path.write_text(
+        '{"scenario": "baseline", "town": {"residents": 9}}' if "json" in name else "step,region\n"
+    )
+    args = [] if command == "validate" else ["--out", str(tmp_path / "o")]
+    one_clean_line(
+        cli(command, str(path), *args),
+        f"{path}: bad value {name!r}: {what}, an output of marketsim, not an input file (allowed: ",
+        allowed,
+    )
+
+
 def test_a_foreign_manifest_is_not_taken_for_another_experiment(tmp_path):
     """A manifest.json with no digest of ours said 'a different experiment (None, digest 5)'."""
     a = write(tmp_path / "a.yaml", {"steps": 5})

@@ -1273,6 +1273,29 @@ class YamlLimitError(ScenarioError):
 MAX_YAML_BYTES = 2_000_000  # far above any real input file; rasters are separate files
 MAX_YAML_NODES = 200_000  # values after expanding aliases: a resolved scenario has ~600
 
+# What marketsim writes. Given back as an input, each is named for what it is rather than
+# read as a scenario with odd keys ("town.residents: unknown key") or as bad YAML.
+OUTPUT_FILES = {
+    "summary.json": "a run's summary",
+    "timeseries.csv": "a run's time series",
+    "harm_matrix.md": "a run's harm matrix",
+    "harm_by_cell.csv": "a run's harm by cell",
+    "manifest.json": "a results folder's manifest",
+    "comparison.csv": "a comparison's table",
+    "report.md": "a comparison's report",
+    "sweep.csv": "a sweep's table",
+    "sweep.md": "a sweep's report",
+    "summary.md": "a sensitivity analysis's report",
+    "pilot.md": "a pilot's report",
+    "measures.csv": "a pilot's measures",
+    "calibration.md": "a calibration's report",
+    "particles.csv": "a calibration's parameter sets",
+    "accepted.csv": "a calibration's accepted sets",
+    "posterior.csv": "a calibration's posterior",
+}
+OUTPUT_SUFFIXES = {".parquet": "a table of results", ".png": "a plot"}
+INPUT_KINDS = "a scenario, sweep, sensitivity, pilot or calibration file, in YAML"
+
 
 class _BoundedLoader(yaml.SafeLoader):
     """yaml.SafeLoader that rejects a key given twice in one mapping (YAML would keep the
@@ -1353,8 +1376,9 @@ def parse_yaml(text: str, where: str) -> Any:
             loader.dispose()
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError."""
+def read_yaml(path: str | Path, takes: str = INPUT_KINDS) -> dict[str, Any]:
+    """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError. `takes`
+    is what the caller reads, for the error when the file is one of marketsim's outputs."""
     path = Path(path)
     where = str(path) if str(path).isprintable() else repr(str(path))  # one line, always
     try:
@@ -1362,6 +1386,12 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
             raise ScenarioError(f"{where}: is a directory, expected a YAML file")
         if not path.exists():
             raise ScenarioError(f"{where}: file not found")
+        output = OUTPUT_FILES.get(path.name) or OUTPUT_SUFFIXES.get(path.suffix.lower())
+        if output:
+            raise ScenarioError(
+                f"{where}: bad value {path.name!r}: {output}, an output of marketsim, not an "
+                f"input file (allowed: {takes})"
+            )
         # At most the limit and a byte is read: a device or pipe (/dev/zero, /dev/stdin)
         # reports size 0 and may never end.
         with path.open("rb") as stream:
@@ -1555,7 +1585,7 @@ def load_scenario(
     path: str | Path, overrides: list[str] | None = None, options: dict[str, str] | None = None
 ) -> Scenario:
     """Load, override and validate a scenario file. Raises ScenarioError on any problem."""
-    data = read_yaml(path)
+    data = read_yaml(path, takes="a scenario file, in YAML")
     scenario = scenario_from_dict(data, source=str(path), overrides=overrides, options=options)
     if scenario.town.generator == "raster" and scenario.town.raster:
         try:

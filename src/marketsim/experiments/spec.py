@@ -278,7 +278,8 @@ def _find_in_list(node: list, part: str) -> Any:
 
 def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     """Validate an experiment or pilot file and read the scenario it names (relative to it)."""
-    data = read_yaml(path)
+    kind = "a sweep or sensitivity" if cls is Experiment else "a pilot"
+    data = read_yaml(path, takes=f"{kind} file, in YAML")
     try:
         spec = cls.model_validate(data)
     except ValidationError as exc:
