@@ -215,7 +215,9 @@ def test_window_beyond_the_run_and_unknown_scenario_fail_before_any_run(tmp_path
     (tmp_path.parent / "scenarios" / "baseline.yaml").write_text(
         (SCENARIOS / "baseline.yaml").read_text()
     )
-    with pytest.raises(ScenarioError, match=r"patterns.v.window: bad value \[0, 365\].*100 days"):
+    with pytest.raises(
+        ScenarioError, match=r"patterns\[0\] \('v'\)\.window: bad value \[0, 365\].*100 days"
+    ):
         load_calibration(path)
     path.write_text(
         yaml.safe_dump(
@@ -223,11 +225,22 @@ def test_window_beyond_the_run_and_unknown_scenario_fail_before_any_run(tmp_path
                                    "window": [0, 10], "target": 1, "tolerance": 1}]}
         )
     )  # fmt: skip
-    with pytest.raises(ScenarioError, match="'nowhere': no such scenario"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"patterns\[0\] \('v'\)\.scenario: bad value 'nowhere': no such scenario",
+    ):
         load_calibration(path)
     for field, value, message in (
-        ("metric", "sails", "patterns.v.metric: bad value 'sails': not a timeseries column"),
-        ("region", "north", "patterns.v.region: bad value 'north' \\(allowed in 'town': all"),
+        (
+            "metric",
+            "sails",
+            "patterns\\[0\\] \\('v'\\).metric: bad value 'sails': not a timeseries column",
+        ),
+        (
+            "region",
+            "north",
+            "patterns\\[0\\] \\('v'\\).region: bad value 'north' \\(allowed in 'town': all",
+        ),
     ):
         pattern = {"name": "v", "scenario": "town", "metric": "sales", "window": [0, 10],
                    "target": 1, "tolerance": 1, field: value}  # fmt: skip

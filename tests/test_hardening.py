@@ -916,9 +916,9 @@ def calibration_file(tmp_path: Path, scenario: dict | None = None, **pattern) ->
     ("pattern", "needle"),
     [
         ({"statistic": "outcome", "metric": "violent_incidnets"},
-         "patterns.s.metric: bad value 'violent_incidnets': not an outcome of a run"),
+         "patterns[0] ('s').metric: bad value 'violent_incidnets': not an outcome of a run"),
         ({"statistic": "outcome", "metric": "sales", "region": "north"},
-         "patterns.s.region: bad value 'north'"),
+         "patterns[0] ('s').region: bad value 'north'"),
     ],
 )  # fmt: skip
 def test_calibration_outcome_pattern_names_an_outcome(tmp_path, pattern, needle):
@@ -931,6 +931,26 @@ def test_calibration_outcome_pattern_names_an_outcome(tmp_path, pattern, needle)
     out = tmp_path / "out"
     one_clean_line(cli("calibrate", str(path), "--out", str(out)), needle)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"window": [0, 400]}, "window: bad value [0, 400]: scenario 'town' runs 40 days"),
+        ({"window": [5, 2]}, "window: bad value [5, 2]: need 0 <= first < end"),
+        ({"tolerance": -1}, "tolerance: bad value -1"),
+        ({"scenario": "nowhere"}, "scenario: bad value 'nowhere': no such scenario"),
+        ({"metric": "salez"}, "metric: bad value 'salez': not a timeseries column"),
+    ],
+)
+def test_a_calibration_pattern_is_named_by_its_place_and_its_name(tmp_path, change, field):
+    """Patterns are a list: a pattern's own checks named it `patterns.<name>.window` (the
+    name, often a sentence, as if it were a key), schema errors `patterns[1].tolerance`."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    data["patterns"].append({**data["patterns"][0], "name": "2 raids fade", **change})
+    write(path, data)
+    one_clean_line(cli("validate", str(path)), f"{path}: patterns[1] ('2 raids fade').{field}")
 
 
 def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path):

@@ -21,6 +21,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,14 +109,22 @@ class Pattern(Section):
     )
     source: str = param("", unit="-", doc="where the observed value comes from")
 
-    @model_validator(mode="after")
-    def _complete(self) -> Pattern:
-        where = f"patterns.{self.name or '?'}"
+    def where(self, index: int) -> str:
+        """The pattern as the file has it: its place in the list, and its name to search for
+        ("patterns[3] ('1 residual deterrence')")."""
+        return pattern_where(index, self.name)
+
+    def check(self, where: str) -> None:
+        """The checks across a pattern's fields; `where` names it as the file has it."""
         if not self.name:
-            raise ValueError("patterns: bad value: every pattern needs a 'name'")
+            raise ValueError(f"{where}.name: bad value '': every pattern needs a name")
         if (self.target is None) == (self.interval is None):
+            field, value = (
+                ("target", None) if self.target is None else ("interval", list(self.interval))
+            )
             raise ValueError(
-                f"{where}: give exactly one of 'target' (with tolerance) or 'interval'"
+                f"{where}.{field}: bad value {value}: "
+                "give exactly one of 'target' (with tolerance) or 'interval'"
             )
         if self.target is not None and self.tolerance is None:
             raise ValueError(f"{where}.tolerance: bad value None: a target needs a tolerance")
@@ -131,7 +140,7 @@ class Pattern(Section):
                 raise ValueError(
                     f"{where}.measure: bad value {self.measure!r} (allowed: {', '.join(MEASURES)})"
                 )
-            return self
+            return
         if not self.metric:
             raise ValueError(f"{where}.metric: bad value '': name a column")
         if stat in ("change", "difference") and not self.against:
@@ -144,7 +153,6 @@ class Pattern(Section):
             raise ValueError(
                 f"{where}.window: bad value {list(self.window)}: need 0 <= first < end"
             )
-        return self
 
     def distance(self, figure: float) -> float:
         """0 inside an interval, |miss| / tolerance otherwise; at most 1 means met.
@@ -174,6 +182,14 @@ class Pattern(Section):
             return f"{self.target:g} ± {self.tolerance:g}"
         lo, hi = self.interval
         return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+def pattern_where(index: int, name: Any) -> str:
+    """patterns[3] ('1 residual deterrence'): the index to count to, the name to search for."""
+    if not isinstance(name, str) or not name:
+        return f"patterns[{index}]"
+    shown = repr(name if len(name) <= 40 else name[:37] + "...")
+    return f"patterns[{index}] ({shown})"
 
 
 class Search(Section):
@@ -218,6 +234,16 @@ class Calibration(Section):
             dup = sorted({x for x in items if items.count(x) > 1})
             if dup:
                 raise ValueError(f"{field}: bad value {dup}: each may appear once")
+        known = sorted({*self.scenarios, *V.RUNS})
+        for i, p in enumerate(self.patterns):
+            p.check(p.where(i))
+            for field in ("scenario", "against"):
+                key = getattr(p, field)
+                if p.statistic != "measure" and key and key not in known:
+                    raise ValueError(
+                        f"{p.where(i)}.{field}: bad value {key!r}: no such scenario "
+                        f"(allowed: {', '.join(known)})"
+                    )
         return self
 
 
@@ -348,7 +374,8 @@ def load_calibration(
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, str(path), Calibration)) from None
+        text = format_validation_error(exc, str(path), Calibration)
+        raise ScenarioError(_patterns_named(text, str(path), data)) from None
     for text in spec.set:  # the file's own; a bad --set names itself
         try:
             parse_override(text)
@@ -377,6 +404,22 @@ def load_calibration(
     loaded = LoadedCalibration(spec, path, runs, resized=bool(samples or replicates or extra))
     _check(loaded)
     return loaded
+
+
+def _patterns_named(text: str, source: str, data: dict[str, Any]) -> str:
+    """A schema error's `patterns[3].tolerance` with the pattern's name, as the checks
+    across its fields name it: patterns[3] ('1 residual deterrence').tolerance."""
+    patterns = data.get("patterns")
+    if not isinstance(patterns, list):
+        return text
+
+    def named(m: re.Match) -> str:
+        i = int(m.group(1))
+        item = patterns[i] if i < len(patterns) else None
+        name = item.get("name") if isinstance(item, dict) else None
+        return f"{source}: {pattern_where(i, name)}"
+
+    return re.sub(rf"{re.escape(source)}: patterns\[(\d+)\](?=[.:\[])", named, text)
 
 
 def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[tuple[str, str]]) -> RunPlan:
@@ -456,22 +499,22 @@ def _check(cal: LoadedCalibration) -> None:
                 _scenario(plan, point, spec.seed, str(src))
             except ScenarioError as exc:
                 raise _relabelled(exc, src, key, plan, point) from None
-    for p in spec.patterns:
+    for i, p in enumerate(spec.patterns):
         if p.window is None:
             continue
         for key in (p.scenario, p.against):
             if key and p.window[1] > cal.runs[key].steps:
                 raise ScenarioError(
-                    f"{src}: patterns.{p.name}.window: bad value {list(p.window)}: "
+                    f"{src}: {p.where(i)}.window: bad value {list(p.window)}: "
                     f"scenario {key!r} runs {cal.runs[key].steps} days"
                 )
-    for p in spec.patterns:
+    for i, p in enumerate(spec.patterns):
         if p.statistic in ("measure", "outcome"):
             continue
         for field, column in (("metric", p.metric), ("denominator", p.denominator)):
             if column is not None and column not in COLUMNS:
                 raise ScenarioError(
-                    f"{src}: patterns.{p.name}.{field}: bad value {column!r}: "
+                    f"{src}: {p.where(i)}.{field}: bad value {column!r}: "
                     f"not a timeseries column (allowed: {', '.join(COLUMNS)})"
                 )
         for key in (p.scenario, p.against):
@@ -480,7 +523,7 @@ def _check(cal: LoadedCalibration) -> None:
             watched = cal.runs[key].scenario(str(src)).evaluation.watch
             if p.region not in (*REGIONS, *watched):
                 raise ScenarioError(
-                    f"{src}: patterns.{p.name}.region: bad value {p.region!r} "
+                    f"{src}: {p.where(i)}.region: bad value {p.region!r} "
                     f"(allowed in {key!r}: {', '.join([*REGIONS, *watched])})"
                 )
     if not any(applies(p.path, plan.base) for p in spec.parameters for plan in cal.runs.values()):
@@ -524,14 +567,14 @@ def _check_builds(cal: LoadedCalibration) -> None:
             text = strip_source(exc, str(src))
             raise ScenarioError(f"{src}: scenario {key!r}: {text}") from None
         built.add(town_key)
-    for p in spec.patterns:
+    for i, p in enumerate(spec.patterns):
         if p.statistic != "outcome":
             continue
         allowed = names[p.scenario]
         regions = list(dict.fromkeys(n.split(".", 1)[0] for n in allowed))
         if p.region not in regions:
             raise ScenarioError(
-                f"{src}: patterns.{p.name}.region: bad value {p.region!r}: no outcomes "
+                f"{src}: {p.where(i)}.region: bad value {p.region!r}: no outcomes "
                 f"for it in {p.scenario!r} (allowed: {', '.join(regions)})"
             )
         metrics = [n.split(".", 1)[1] for n in allowed if n.startswith(f"{p.region}.")]
@@ -539,7 +582,7 @@ def _check_builds(cal: LoadedCalibration) -> None:
             close = difflib.get_close_matches(p.metric, metrics, n=3, cutoff=0.6)
             hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {metrics[0]}"
             raise ScenarioError(
-                f"{src}: patterns.{p.name}.metric: bad value {p.metric!r}: not an outcome "
+                f"{src}: {p.where(i)}.metric: bad value {p.metric!r}: not an outcome "
                 f"of a run (allowed: {len(metrics)} outcomes of {p.region!r}; {hint})"
             )
 
