@@ -1193,6 +1193,55 @@ def test_a_bad_value_in_the_base_scenario_names_the_scenario_file(tmp_path, kind
     assert cli("validate", str(write(path, spec))).returncode == 0
 
 
+FAR = {"centre": [100, 5], "radius": 2}
+CRACKDOWN_FAR = {"type": "crackdown", "area": FAR}
+
+
+@pytest.mark.parametrize(
+    ("tactic", "field"),
+    [
+        (CRACKDOWN_FAR, "tactics[1].area.centre: bad value [100, 5]"),
+        ({"type": "crackdown", "sites": [{"centre": [5, 5], "radius": 2}, FAR]},
+         "tactics[1].sites[1].centre: bad value [100, 5]"),
+        ({"type": "hotspot_patrol", "within": FAR}, "tactics[1].within.centre: bad value"),
+        ({"type": "partnership", "name": "p", "parts": [{"type": "diversion"}, CRACKDOWN_FAR]},
+         "tactics[1].parts[1].area.centre: bad value [100, 5]"),
+    ],
+)  # fmt: skip
+def test_a_tactic_area_outside_a_raster_town_names_the_tactic_by_place(tmp_path, tactic, field):
+    """Only building a raster town finds these: they named the tactic by its label
+    (tactics.crackdown.area, tactics.p/crackdown.area, tactics.crackdown.sites), not as the
+    file has it, and gave no allowed range."""
+    rows = [[0] * 30 for _ in range(30)]
+    rows[3][3] = 5
+    (tmp_path / "town.csv").write_text(_csv(rows))
+    town = {"generator": "raster", "raster": "town.csv"}
+    data = {"town": town, "regions": {"target": {"centre": [15, 15], "radius": 3}}, "steps": 5,
+            "burn_in": 0, "tactics": [{"type": "standard_patrol"}, tactic]}  # fmt: skip
+    path = write(tmp_path / "s.yaml", data)
+    one_clean_line(cli("validate", str(path)), f"{path}: {field}", "(allowed: x 0..29, y 0..29)")
+
+
+@pytest.mark.parametrize(
+    ("tactic", "field"),
+    [
+        ({"type": "crackdown", "area": {"centre": [5, 5], "radius": 2}, "sites": [FAR]},
+         "tactics[1].sites: bad value 1 site(s) and an area"),
+        ({"type": "partnership", "parts": [{"type": "diversion"}, {"type": "crackdown"},
+                                           {"type": "crackdown"}]},
+         "tactics[1].parts[2].type: bad value 'crackdown': parts[1] has the same name"),
+        ({"type": "partnership"}, "tactics[1].parts: bad value []: a partnership needs parts"),
+        ({"type": "partnership", "parts": [{"type": "crackdown", "sites": [FAR], "area": FAR}]},
+         "tactics[1].parts[0].sites: bad value 1 site(s) and an area"),
+    ],
+)  # fmt: skip
+def test_a_check_within_a_tactic_names_the_field(tmp_path, tactic, field):
+    """They said 'tactics[1]: bad value {...}: part names must be unique; repeated:
+    crackdown', naming neither the part nor the field."""
+    path = write(tmp_path / "s.yaml", {"tactics": [{"type": "standard_patrol"}, tactic]})
+    one_clean_line(cli("validate", str(path)), f"{path}: {field}")
+
+
 def test_pilot_areas_that_share_cells_are_refused(tmp_path):
     path = _pilot(
         tmp_path, pilot_areas=[{"centre": [17, 18], "radius": 6}, {"centre": [20, 20], "radius": 6}]

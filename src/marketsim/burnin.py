@@ -108,7 +108,7 @@ def adopt(model: MarketModel, scenario: Scenario) -> MarketModel:
         if i in background:
             tactics.append(background[i])
             continue
-        tactic = TACTICS[cfg.type](cfg, world.streams[f"tactic:{cfg.label}"])
+        tactic = TACTICS[cfg.type](cfg, world.streams[f"tactic:{cfg.label}"], f"tactics[{i}]")
         tactic.init(world)
         _check_not_begun(tactic, model)
         tactics.append(tactic)

@@ -44,8 +44,8 @@ class MarketModel(mesa.Model):
         self.root_seed = seed
         self.world = build_world(scenario, seed, self.random)
         self.world.tactics = [
-            TACTICS[cfg.type](cfg, self.world.streams[f"tactic:{cfg.label}"])
-            for cfg in scenario.tactics
+            TACTICS[cfg.type](cfg, self.world.streams[f"tactic:{cfg.label}"], f"tactics[{i}]")
+            for i, cfg in enumerate(scenario.tactics)
         ]
         for tactic in self.world.tactics:
             tactic.init(self.world)

@@ -1213,6 +1213,10 @@ def format_validation_error(
         if len(shown) > 60:
             shown = shown[:57] + "..."
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and msg.startswith(".") and ": bad value " in msg:
+            # a check within an item (a tactic) that names its field from the item on
+            lines.append(f"{source}: {loc}{msg}" if err["loc"] else f"{source}: {msg[1:]}")
+            continue
         if err["type"] == "value_error" and ": bad value " in msg:
             lines.append(f"{source}: {msg}")  # a cross-field check that names its own field
             continue

@@ -96,6 +96,10 @@ class Town:
         self.layers["guardianship"].data[:] = self.guardianship
 
     # ----------------------------------------------------------------- regions
+    @property
+    def _inside(self) -> str:
+        return f"x 0..{self.width - 1}, y 0..{self.height - 1}"
+
     def area_mask(self, spec: AreaSpec, field: str) -> np.ndarray:
         """Boolean (width, height) mask of an area; `field` names it in errors."""
         mask = np.zeros((self.width, self.height), dtype=bool)
@@ -103,16 +107,16 @@ class Town:
             for x, y in spec.cells:
                 if not (0 <= x < self.width and 0 <= y < self.height):
                     raise ScenarioError(
-                        f"{field}.cells: bad value {[x, y]}: outside the "
-                        f"{self.width}x{self.height} town (allowed: 0..{self.width - 1}, 0..{self.height - 1})"
+                        f"{field}.cells: bad value {[x, y]}: outside the {self.width}x"
+                        f"{self.height} town (allowed: {self._inside})"
                     )
                 mask[x, y] = True
         else:
             cx, cy = spec.centre
             if not (0 <= cx < self.width and 0 <= cy < self.height):
                 raise ScenarioError(
-                    f"{field}.centre: bad value {[cx, cy]}: outside the "
-                    f"{self.width}x{self.height} town"
+                    f"{field}.centre: bad value {[cx, cy]}: outside the {self.width}x"
+                    f"{self.height} town (allowed: {self._inside})"
                 )
             d2 = (self.cell_x - cx) ** 2 + (self.cell_y - cy) ** 2
             mask = (d2 <= spec.radius**2).reshape(self.width, self.height)

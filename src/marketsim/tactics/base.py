@@ -31,10 +31,13 @@ class Tactic:
 
     Config: ClassVar[type[TacticConfig]] = TacticConfig
 
-    def __init__(self, config: TacticConfig, rng: np.random.Generator):
+    def __init__(self, config: TacticConfig, rng: np.random.Generator, where: str = ""):
         self.config = config
         self.name = config.label
         self.rng = rng
+        # The tactic as the scenario file has it (tactics[1], tactics[1].parts[0]): what
+        # only building the town finds (an area outside a raster town) names it so.
+        self.where = where or f"tactics.{self.name}"
 
     # delivery
     @classmethod

@@ -31,9 +31,11 @@ class Crackdown(Tactic):
     def init(self, world: World) -> None:
         cfg = self.config
         if cfg.sites:
-            self.sites = [area_cells(world, s, f"tactics.{self.name}.sites") for s in cfg.sites]
+            self.sites = [
+                area_cells(world, s, f"{self.where}.sites[{k}]") for k, s in enumerate(cfg.sites)
+            ]
         else:
-            self.sites = [area_cells(world, cfg.area, f"tactics.{self.name}.area")]
+            self.sites = [area_cells(world, cfg.area, f"{self.where}.area")]
         self.all_cells = np.unique(np.concatenate(self.sites))
         self.before_level: float | None = None
         self.follow_until = -1

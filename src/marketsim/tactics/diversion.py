@@ -69,7 +69,7 @@ class Diversion(Tactic):
     Config = DiversionConfig
 
     def init(self, world: World) -> None:
-        self.cells = area_cells(world, self.config.area, f"tactics.{self.name}.area")
+        self.cells = area_cells(world, self.config.area, f"{self.where}.area")
         self.in_area = np.zeros(world.town.n_cells, dtype=bool)
         self.in_area[self.cells] = True
         self.identified: dict[int, int] = {}  # dealer row -> day first bought from this cycle

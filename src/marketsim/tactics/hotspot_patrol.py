@@ -45,7 +45,7 @@ class HotspotPatrol(Tactic):
     def init(self, world: World) -> None:
         cfg = self.config
         area = (
-            area_cells(world, cfg.within, f"tactics.{self.name}.within")
+            area_cells(world, cfg.within, f"{self.where}.within")
             if cfg.within is not None
             else None
         )

@@ -30,10 +30,12 @@ class Partnership(Tactic):
 
     def init(self, world: World) -> None:
         self.parts: list[Tactic] = []
-        for cfg in self.config.parts:
+        for j, cfg in enumerate(self.config.parts):
             label = f"{self.name}/{cfg.label}"
             part = PARTS[cfg.type](
-                cfg.model_copy(update={"name": label}), world.streams[f"tactic:{label}"]
+                cfg.model_copy(update={"name": label}),
+                world.streams[f"tactic:{label}"],
+                f"{self.where}.parts[{j}]",
             )
             world.accounts.index(label)
             part.init(world)

@@ -50,7 +50,7 @@ class PlaceGuardianship(Tactic):
         if cfg.area is None and cfg.k is not None:
             area = None  # top-k over the whole town
         else:
-            area = area_cells(world, cfg.area, f"tactics.{self.name}.area")
+            area = area_cells(world, cfg.area, f"{self.where}.area")
         self.candidates = candidate_cells(world, area, cfg.land_uses)
         self.cells: np.ndarray | None = None
         self.treated = np.zeros(world.town.n_cells, dtype=bool)

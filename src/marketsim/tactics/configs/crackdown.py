@@ -106,5 +106,8 @@ class CrackdownConfig(TacticConfig):
     @model_validator(mode="after")
     def _one_place(self) -> CrackdownConfig:
         if self.sites and self.area is not None:
-            raise ValueError("give either area or sites (a rotation), not both")
+            raise ValueError(  # relative to the tactic (scenario.format_validation_error)
+                f".sites: bad value {len(self.sites)} site(s) and an area: give either area or "
+                "sites (a rotation), not both"
+            )
         return self

@@ -88,12 +88,16 @@ class PartnershipConfig(TacticConfig):
 
     @model_validator(mode="after")
     def _unique_parts(self) -> PartnershipConfig:
+        # Each message starts with "." and the field within the tactic: the error names
+        # the tactic in front of it (scenario.format_validation_error).
         labels = [p.label for p in self.parts]
-        dupes = sorted({x for x in labels if labels.count(x) > 1})
-        if dupes:
-            raise ValueError(
-                f"part names must be unique; repeated: {', '.join(dupes)} (set 'name:')"
-            )
+        for j, label in enumerate(labels):
+            if label in labels[:j]:
+                field = "name" if self.parts[j].name else "type"
+                raise ValueError(
+                    f".parts[{j}].{field}: bad value {label!r}: parts[{labels.index(label)}] "
+                    "has the same name (allowed: part names must be unique; set 'name:')"
+                )
         if not self.parts and self.engagement is None:
-            raise ValueError("a partnership needs parts, engagement, or both")
+            raise ValueError(".parts: bad value []: a partnership needs parts, engagement, or both")
         return self
