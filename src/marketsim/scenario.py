@@ -30,6 +30,7 @@ from marketsim.areas import AreaSpec, WatchArea
 from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import PROFILE_NAMES
 from marketsim.params import Section, param
+from marketsim.tactics.configs.base import repeated_name
 from marketsim.tactics.schema import CONFIGS, TacticConfig
 
 S001 = "seed 001_85a9966099c1cff4.txt"
@@ -1102,16 +1103,9 @@ class Scenario(Section):
                 "evaluation.intervention_day",
                 "steps",
             )
-        names = [t.label for t in self.tactics]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                field = "name" if self.tactics[i].name else "type"
-                raise CrossCheckError(
-                    f"tactics[{i}].{field}: bad value {name!r}: tactics[{names.index(name)}] "
-                    "has the same name (allowed: a name of its own for each tactic; set "
-                    "'name:')",
-                    f"tactics.{i}",
-                )
+        if (repeated := repeated_name(self.tactics, "tactics")) is not None:
+            i, message = repeated
+            raise CrossCheckError(message, f"tactics.{i}")
         return self
 
     @model_validator(mode="after")

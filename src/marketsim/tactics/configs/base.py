@@ -41,3 +41,17 @@ class TacticConfig(Section):
     @property
     def label(self) -> str:
         return self.name or self.type
+
+
+def repeated_name(items: list[TacticConfig], where: str) -> tuple[int, str] | None:
+    """The first of `items` (a scenario's tactics, a partnership's parts: `where`) whose
+    name an earlier one has: its index, and the error's field, value and rule."""
+    labels = [t.label for t in items]
+    for i, label in enumerate(labels):
+        if label in labels[:i]:
+            field = "name" if items[i].name else "type"
+            return i, (
+                f"{where}[{i}].{field}: bad value {label!r}: {where}[{labels.index(label)}] "
+                "has the same name (allowed: a name of its own for each; set 'name:')"
+            )
+    return None

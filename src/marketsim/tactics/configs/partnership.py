@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, SerializeAsAny, model_validator
 
 from marketsim.params import Section, param
-from marketsim.tactics.configs.base import TacticConfig
+from marketsim.tactics.configs.base import TacticConfig, repeated_name
 from marketsim.tactics.configs.crackdown import CrackdownConfig
 from marketsim.tactics.configs.diversion import DiversionConfig
 from marketsim.tactics.configs.harm_targeting import HarmTargetingConfig
@@ -90,14 +90,8 @@ class PartnershipConfig(TacticConfig):
     def _unique_parts(self) -> PartnershipConfig:
         # Each message starts with "." and the field within the tactic: the error names
         # the tactic in front of it (scenario.format_validation_error).
-        labels = [p.label for p in self.parts]
-        for j, label in enumerate(labels):
-            if label in labels[:j]:
-                field = "name" if self.parts[j].name else "type"
-                raise ValueError(
-                    f".parts[{j}].{field}: bad value {label!r}: parts[{labels.index(label)}] "
-                    "has the same name (allowed: part names must be unique; set 'name:')"
-                )
+        if (repeated := repeated_name(self.parts, "parts")) is not None:
+            raise ValueError(f".{repeated[1]}")
         if not self.parts and self.engagement is None:
             raise ValueError(".parts: bad value []: a partnership needs parts, engagement, or both")
         return self
