@@ -1435,7 +1435,22 @@ def test_a_foreign_manifest_is_not_taken_for_another_experiment(tmp_path):
     out.mkdir()
     (out / "manifest.json").write_text('{"digest": 5}')
     res = cli("compare", str(a), str(a), "--out", str(out))
-    one_clean_line(res, f"{out}: manifest.json: bad value: not a marketsim manifest")
+    one_clean_line(res, f"{out}: manifest.json: digest: bad value 5: not a marketsim manifest")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("[1, 2]", "bad value '[1, 2]'"), ("name: x\n\x85", "bad value 'name: x\\n\\x85'"),
+     ("{}", "digest: bad value None")],
+)  # fmt: skip
+def test_a_foreign_manifest_is_named_with_its_value(tmp_path, text, value):
+    """It said 'manifest.json: bad value: not a marketsim manifest', with no value."""
+    a = write(tmp_path / "a.yaml", {"steps": 5})
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "manifest.json").write_text(text)
+    res = cli("compare", str(a), str(a), "--out", str(out))
+    one_clean_line(res, f"{out}: manifest.json: {value}: not a marketsim manifest (allowed: ")
 
 
 def test_viz_checks_a_set_on_its_default_scenario():

@@ -93,14 +93,21 @@ class ResultStore:
             "defaults": defaults_digest(),
         }
         if path.exists() and not overwrite:
+            raw = path.read_bytes()
             try:
-                old = json.loads(path.read_text(encoding="utf-8"))
+                old = json.loads(raw.decode("utf-8"))
             except ValueError:  # not JSON, or not UTF-8
                 old = None
             if not isinstance(old, dict) or not isinstance(old.get("digest"), str):
+                if isinstance(old, dict):
+                    field, value = "manifest.json: digest", repr(old.get("digest"))
+                else:
+                    text = raw[:80].decode("utf-8", "replace")
+                    field, value = "manifest.json", repr(text[:40] + ("..." if raw[40:] else ""))
                 raise StoreError(
-                    f"{self.root}: manifest.json: bad value: not a marketsim manifest; use "
-                    "another --out, or --overwrite to discard what is there"
+                    f"{self.root}: {field}: bad value {value[:60]}: not a marketsim manifest "
+                    "(allowed: one marketsim wrote, with a digest string); use another --out, "
+                    "or --overwrite to discard what is there"
                 )
             if old.get("digest") != manifest["digest"]:
                 raise StoreError(f"{self.root}: {_what_differs(old, manifest)}")
