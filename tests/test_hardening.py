@@ -1242,6 +1242,32 @@ def test_a_check_within_a_tactic_names_the_field(tmp_path, tactic, field):
     one_clean_line(cli("validate", str(path)), f"{path}: {field}")
 
 
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "a\nb"}, "name: bad value 'a\\nb'"),
+        (
+            {"tactics": [{"type": "crackdown", "name": "a\tb"}]},
+            "tactics[0].name: bad value 'a\\tb'",
+        ),
+    ],
+)
+def test_a_name_with_a_line_break_is_refused(tmp_path, data, field):
+    """`name: "a\\nb"` passed, and validate's ok line broke in two (the name is printed in
+    one-line summaries, report tables and plot legends)."""
+    path = write(tmp_path / "s.yaml", data)
+    res = cli("validate", str(path))
+    one_clean_line(res, f"{path}: {field}: a name is shown in one line", "(allowed: printable")
+    assert not res.stdout
+
+
+def test_a_calibration_pattern_name_with_a_line_break_is_refused(tmp_path):
+    path = calibration_file(tmp_path, name="s\x85")
+    one_clean_line(
+        cli("validate", str(path)), f"{path}: patterns[0] ('s\\x85').name: bad value 's\\x85'"
+    )
+
+
 def test_pilot_areas_that_share_cells_are_refused(tmp_path):
     path = _pilot(
         tmp_path, pilot_areas=[{"centre": [17, 18], "radius": 6}, {"centre": [20, 20], "radius": 6}]

@@ -7,9 +7,9 @@ with `describe()` instead of repeating them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 JUDGEMENT = "calibration judgement"
 
@@ -35,6 +35,19 @@ def param(
         description=doc,
         json_schema_extra={"unit": unit, "source": source},
     )
+
+
+def _one_line(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError(
+            "a name is shown in one line of output, tables and plots (allowed: printable "
+            "text, without line breaks or tabs)"
+        )
+    return value
+
+
+# A name (of a scenario, a tactic, a pattern): printed in one-line summaries and errors.
+Name = Annotated[str, AfterValidator(_one_line)]
 
 
 class Section(BaseModel):

@@ -29,7 +29,7 @@ from pydantic import (
 from marketsim.areas import AreaSpec, WatchArea
 from marketsim.columns import COLUMNS, REGIONS
 from marketsim.harms import PROFILE_NAMES
-from marketsim.params import Section, param
+from marketsim.params import Name, Section, param
 from marketsim.tactics.configs.base import repeated_name
 from marketsim.tactics.schema import CONFIGS, TacticConfig
 
@@ -1040,7 +1040,7 @@ TacticEntry = SerializeAsAny[Annotated[TacticConfig, BeforeValidator(_to_tactic_
 
 
 class Scenario(Section):
-    name: str = param("scenario", unit="-", doc="short name")
+    name: Name = param("scenario", unit="-", doc="short name")
     description: str = param("", unit="-", doc="one line: what the scenario mirrors")
     seed: int = param(1, ge=0, le=2**63 - 1, unit="-", doc="root seed of every random stream")
     steps: int = param(

@@ -45,7 +45,7 @@ from marketsim.experiments.spec import (
     outcome_names,
     scenario_mapping,
 )
-from marketsim.params import Section, param
+from marketsim.params import Name, Section, param
 from marketsim.scenario import (
     Scenario,
     ScenarioError,
@@ -87,7 +87,7 @@ class RunDef(Section):
 class Pattern(Section):
     """One observed pattern and how the model's figure for it is computed."""
 
-    name: str = param("", unit="-", doc="short name, used in tables and plots")
+    name: Name = param("", unit="-", doc="short name, used in tables and plots")
     scenario: str = param("baseline", unit="-", doc="a scenario of the file or of validation.RUNS")
     against: str | None = param(None, unit="-", doc="change/difference: the paired baseline")
     region: str = param("all", unit="-", doc="all, target, buffer, control or a watched area")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from marketsim.params import Section, param
+from marketsim.params import Name, Section, param
 
 # The land uses, in code order (town.Town.LAND_USES; repeated here because the
 # scenario schema, which town.py imports, imports the tactics' parameters).
@@ -30,7 +30,7 @@ class TacticConfig(Section):
     acts_in_burn_in: ClassVar[bool] = False
 
     type: str = param("", unit="-", doc="tactic type (the registry key)")
-    name: str | None = param(None, unit="-", doc="unique label; defaults to the type")
+    name: Name | None = param(None, unit="-", doc="unique label; defaults to the type")
     start: int = param(
         0, ge=0, le=36500, unit="day", doc="first day, counted from the end of burn-in"
     )
