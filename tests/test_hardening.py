@@ -835,7 +835,9 @@ def test_bad_option_is_one_line_before_any_run(tmp_path, case):
 BAD_FILES = {
     "missing": (None, "file not found"),
     "directory": ("dir", "is a directory"),
-    "binary": (bytes(range(256)) * 4, "cannot read"),
+    "binary": (bytes(range(256)) * 4, "bad value b'xyz{|}~\\x7f\\x80"),  # then "not UTF-8 text"
+    # Notepad's "Unicode": it said "cannot read: 'utf-8' codec can't decode byte 0xff ..."
+    "UTF-16": ("steps: 5\n".encode("utf-16"), "UTF-16 text (allowed: a YAML text file in UTF-8"),
     "a list": (b"- 1\n- 2\n", "bad value list"),
     "a scalar": (b"42\n", "bad value int"),
     "not YAML": (b"a: [1, 2\n", ""),

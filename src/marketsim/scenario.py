@@ -1401,7 +1401,14 @@ def read_yaml(path: str | Path, takes: str = INPUT_KINDS) -> dict[str, Any]:
                 f"(allowed: at most {MAX_YAML_BYTES:,} bytes); is this the right file?"
             )
         text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")  # what some editors save as "Unicode"
+        what = "UTF-16 text" if utf16 else f"not UTF-8 text (byte {exc.start:,})"
+        raise ScenarioError(
+            f"{where}: bad value {raw[max(0, exc.start - 8) : exc.start + 8]!r}: {what} "
+            "(allowed: a YAML text file in UTF-8; save it as UTF-8)"
+        ) from None
+    except (OSError, ValueError) as exc:
         raise ScenarioError(f"{where}: cannot read: {exc}") from None
     data = parse_yaml(text, where)
     if data is None:
