@@ -1270,6 +1270,35 @@ def test_a_calibration_pattern_name_with_a_line_break_is_refused(tmp_path):
     )
 
 
+@pytest.mark.parametrize("kind", ["sweep", "calibration"])
+def test_a_parameter_each_run_sets_itself_is_refused(tmp_path, kind):
+    """A sweep over `seed`, or a calibration prior on `seed` or `steps`, passed: each run's
+    own seed (and a calibration scenario's steps) replaced the value in silence, so every
+    point ran the same."""
+    if kind == "sweep":
+        base = write(tmp_path / "base.yaml", {"steps": 5})
+        spec = {"name": "e", "scenario": base.name, "design": {"method": "factorial"},
+                "parameters": [{"path": "seed", "values": [1, 2]}]}  # fmt: skip
+        paths = [("seed", write(tmp_path / "exp.yaml", spec))]
+    else:
+        paths = []
+        for name in ("seed", "steps"):
+            (tmp_path / name).mkdir()
+            data = read_yaml(calibration_file(tmp_path / name))
+            data["parameters"].append({"path": name, "range": [1, 30]})
+            paths.append((name, write(tmp_path / name / "cal.yaml", data)))
+    for name, path in paths:
+        one_clean_line(cli("validate", str(path)), f"{path}: parameters.{name}: bad value '{name}'")
+
+
+def test_a_parameter_without_a_path_is_named_by_its_place(tmp_path):
+    """It said 'exp.yaml: path: bad value ...', with no word of which parameter."""
+    spec = {"name": "e", "scenario": "base.yaml", "design": {"method": "factorial"},
+            "parameters": [{"path": "steps", "values": [5]}, {"values": [1, 2]}]}  # fmt: skip
+    path = write(tmp_path / "exp.yaml", spec)
+    one_clean_line(cli("validate", str(path)), f"{path}: parameters[1].path: bad value ''")
+
+
 def test_pilot_areas_that_share_cells_are_refused(tmp_path):
     path = _pilot(
         tmp_path, pilot_areas=[{"centre": [17, 18], "radius": 6}, {"centre": [20, 20], "radius": 6}]

@@ -68,6 +68,11 @@ class Prior(Parameter):
     def _range_prior(self) -> Prior:
         if self.range is None:
             raise ValueError(f"parameters.{self.path}: bad value: a prior needs a 'range'")
+        if self.path.strip() == "steps":  # each scenario's own steps would replace it in silence
+            raise ValueError(
+                "parameters.steps: bad value 'steps': each scenario runs its own steps "
+                "(scenarios.<key>.steps) (allowed: another parameter)"
+            )
         if self.scale == "log" and self.range[0] <= 0:
             raise ValueError(
                 f"parameters.{self.path}.range: bad value {list(self.range)}: "

@@ -71,8 +71,13 @@ class Parameter(Section):
 
     @model_validator(mode="after")
     def _one_spec(self) -> Parameter:
-        if not self.path:
-            raise ValueError("path: bad value '': every parameter needs a dotted path")
+        if not self.path:  # "." : named after its place in the list (format_validation_error)
+            raise ValueError(".path: bad value '': every parameter needs a dotted path")
+        if self.path.strip() == "seed":  # each run's own seed would replace it in silence
+            raise ValueError(
+                "parameters.seed: bad value 'seed': each run's seed is the file's seed plus "
+                "its replicate number (allowed: another parameter; replicates give more seeds)"
+            )
         if (self.range is None) == (self.values is None):
             raise ValueError(
                 f"parameters.{self.path}: bad value: give exactly one of 'range' or 'values'"
