@@ -1291,6 +1291,40 @@ def test_a_parameter_each_run_sets_itself_is_refused(tmp_path, kind):
         one_clean_line(cli("validate", str(path)), f"{path}: parameters.{name}: bad value '{name}'")
 
 
+@pytest.mark.parametrize("where", ["compare --set", "sweep set", "calibration set",
+                                   "calibration scenario set", "calibrate --set"])  # fmt: skip
+def test_a_set_of_what_each_run_sets_itself_is_refused(tmp_path, where):
+    """`compare --set seed=5`, a sweep's `set: [seed=5]`, a calibration's seed or steps in
+    a set: ran as if they were not there (each run's seed, and a calibration scenario's
+    steps, replaced them)."""
+    out = ["--out", str(tmp_path / "o")]
+    if where == "compare --set":
+        a = str(write(tmp_path / "a.yaml", {"steps": 5}))
+        res, needle = cli("compare", a, a, "--set", "seed=5", *out), "--set: bad value 'seed=5'"
+    elif where == "sweep set":
+        write(tmp_path / "base.yaml", {"steps": 5})
+        spec = {"name": "e", "scenario": "base.yaml", "set": ["seed=5"],
+                "parameters": [{"path": "steps", "values": [5]}]}  # fmt: skip
+        path = write(tmp_path / "exp.yaml", spec)
+        res, needle = cli("validate", str(path)), f"{path}: set: bad value 'seed=5'"
+    else:
+        path = calibration_file(tmp_path)
+        data = read_yaml(path)
+        if where == "calibration set":
+            data["set"] = ["seed=5"]
+            needle = f"{path}: set: bad value 'seed=5'"
+        elif where == "calibration scenario set":
+            data["scenarios"]["town"]["set"] = ["steps=100"]
+            needle = f"{path}: scenarios.town.set: bad value 'steps=100'"
+        else:
+            needle = f"{path}: --set: bad value 'steps=100'"
+        write(path, data)
+        args = ["calibrate", str(path), "--set", "steps=100", *out] if "--" in where else []
+        res = cli(*(args or ["validate", str(path)]))
+    one_clean_line(res, needle, "(allowed: ")
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_parameter_without_a_path_is_named_by_its_place(tmp_path):
     """It said 'exp.yaml: path: bad value ...', with no word of which parameter."""
     spec = {"name": "e", "scenario": "base.yaml", "design": {"method": "factorial"},

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from marketsim import interrupts
 from marketsim.interrupts import Interrupted
-from marketsim.scenario import ScenarioError, load_scenario, read_yaml
+from marketsim.scenario import ScenarioError, load_scenario, read_yaml, refuse_set_by_runs
 
 # click's exceptions, or typer's own copy of them (typer 0.2x vendors click).
 _click_errors = sys.modules[typer.BadParameter.__module__]
@@ -420,6 +420,11 @@ def compare(
 
     if len(scenarios) < 2:
         _fail("compare needs at least two scenario files (the first is the reference)")
+    try:
+        rule = "replicate r runs on seed --seed + r (allowed: the --seed option)"
+        refuse_set_by_runs(list(set_), "--set", {"seed": rule})
+    except ScenarioError as exc:
+        _fail(str(exc))
     if seed + replicates - 1 > MAX_SEED:  # the last replicate's seed must be a seed too
         _fail(
             f"--seed: bad value {seed}: with --replicates {replicates} the last seed would be "

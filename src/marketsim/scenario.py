@@ -1420,6 +1420,21 @@ def read_yaml(path: str | Path, takes: str = INPUT_KINDS) -> dict[str, Any]:
     return data
 
 
+def refuse_set_by_runs(texts: list[str], where: str, rules: dict[str, str]) -> None:
+    """Refuse an override of a field each run sets itself (a replicate's seed, a calibration
+    scenario's steps): the run's own value would replace it in silence. `where` is how the
+    overrides were given ('exp.yaml: set', '--set'); `rules` maps each such field to what
+    sets it and what to use instead. A malformed entry is left to whoever applies it."""
+    for text in texts:
+        try:
+            keys, _ = parse_override(text)
+        except ScenarioError:
+            continue
+        rule = rules.get(".".join(keys))
+        if rule is not None:
+            raise ScenarioError(f"{where}: bad value {text!r}: {rule}")
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """'a.b.c=v' to (['a','b','c'], v), with v parsed as YAML (so 3 is int, [1,2] a list)."""
     if "=" not in text:

@@ -53,6 +53,7 @@ from marketsim.scenario import (
     format_validation_error,
     parse_override,
     read_yaml,
+    refuse_set_by_runs,
     scenario_from_dict,
     strip_source,
 )
@@ -386,6 +387,10 @@ def load_calibration(
             parse_override(text)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: set: {exc}") from None
+    for where, texts in ((f"{path}: set", spec.set), (f"{path}: --set", extra or [])):
+        refuse_set_by_runs(texts, where, _SET_BY_RUNS)
+    for key, rd in spec.scenarios.items():
+        refuse_set_by_runs(rd.set, f"{path}: scenarios.{key}.set", _SET_BY_RUNS)
     for flag, value, limit in (("samples", samples, 100_000), ("waves", waves, 100),
                                ("replicates", replicates, 1000)):  # fmt: skip
         if value is not None and not 1 <= value <= limit:
@@ -425,6 +430,14 @@ def _patterns_named(text: str, source: str, data: dict[str, Any]) -> str:
         return f"{source}: {pattern_where(i, name)}"
 
     return re.sub(rf"{re.escape(source)}: patterns\[(\d+)\](?=[.:\[])", named, text)
+
+
+# What each run of a calibration sets itself: an override of it would be replaced in silence.
+_SET_BY_RUNS = {
+    "seed": "each run's seed is the file's seed plus its replicate number (allowed: seed: "
+    "in the file itself)",
+    "steps": "each scenario runs its own steps (allowed: scenarios.<key>.steps)",
+}
 
 
 def _run_plan(spec: Calibration, key: str, path: Path, fixed: list[tuple[str, str]]) -> RunPlan:

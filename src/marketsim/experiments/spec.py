@@ -28,6 +28,7 @@ from marketsim.scenario import (
     format_validation_error,
     parse_override,
     read_yaml,
+    refuse_set_by_runs,
     scenario_from_dict,
     strip_source,
 )
@@ -415,6 +416,8 @@ def _check_outcomes(exp: LoadedExperiment) -> None:
 
 def apply_set(base: dict[str, Any], texts: list[str], path: Path) -> None:
     """Apply a file's `set:` overrides (--set form) to its base scenario mapping."""
+    rule = "each run's seed is the file's seed plus its replicate number (allowed: seed: "
+    refuse_set_by_runs(texts, f"{path}: set", {"seed": rule + "in the file itself)"})
     for text in texts:
         try:
             keys, value = parse_override(text)
