@@ -1519,6 +1519,26 @@ def test_an_output_file_given_as_input_is_named_as_an_output(
     )
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"tactics": [{"type": "diversion"}, {"type": "treatment_expansion"}]},
+         "tactics[1].type: bad value 'treatment_expansion': this tactic has no area"),
+        ({"tactics": [{"type": "diversion"}, {"tipe": "crackdown"}]},
+         "tactics[1].type: bad value None: each tactic needs a type"),
+        ({"measures": [{"name": "arrests"}, {"name": "arrests"}], "primary": "arrests"},
+         "measures[1].name: bad value 'arrests': measures[0] is the same measure"),
+        ({"measures": [{"name": "arrests"}, {"name": "arrests"}]},
+         "measures[1].name: bad value 'arrests'"),
+    ],
+)  # fmt: skip
+def test_a_pilot_tactic_or_measure_is_named_by_its_place(tmp_path, changes, field):
+    """They said 'tactics: bad value ...' with no index, and a repeated measure was
+    reported as the primary measure missing from ['arrests', 'arrests']."""
+    path = _pilot(tmp_path, **changes)
+    one_clean_line(cli("validate", str(path)), f"{path}: {field}")
+
+
 def test_a_foreign_manifest_is_not_taken_for_another_experiment(tmp_path):
     """A manifest.json with no digest of ours said 'a different experiment (None, digest 5)'."""
     a = write(tmp_path / "a.yaml", {"steps": 5})

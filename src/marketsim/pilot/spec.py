@@ -108,10 +108,14 @@ class Pilot(Section):
                 f"durations: bad value {bad[0]}: a pilot length (allowed: 7 to 3650 days)"
             )
         names = [m.name for m in self.measures]
+        for j, name in enumerate(names):
+            if name in names[:j]:
+                raise ValueError(
+                    f"measures[{j}].name: bad value {name!r}: measures[{names.index(name)}] "
+                    "is the same measure (allowed: each measure once)"
+                )
         if self.primary not in names:
             raise ValueError(f"primary: bad value {self.primary!r} (allowed: one of {names})")
-        if len(set(names)) != len(names):
-            raise ValueError(f"measures: bad value {names}: each measure may appear once")
         return self
 
     def candidate_durations(self) -> list[int]:
@@ -237,10 +241,13 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
         }
     base.setdefault("evaluation", {})["watch"] = watch
     try:
-        for t in base["tactics"]:
+        # tactics[i] counts in the pilot scenario's list: the except below names it as
+        # the pilot file (after the scenario's standard patrols) or the scenario has it
+        for i, t in enumerate(base["tactics"]):
             if not isinstance(t, dict) or t.get("type") not in CONFIGS:
+                kind = t.get("type") if isinstance(t, dict) else t
                 raise ScenarioError(
-                    f"{path}: tactics: bad value {t!r}: each tactic needs a type "
+                    f"{path}: tactics[{i}].type: bad value {kind!r}: each tactic needs a type "
                     f"(allowed: {', '.join(CONFIGS)})"
                 )
         # The tactics as given, before each is copied into every pilot area (an error
@@ -252,12 +259,19 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
                 f"{path}: scenario: bad value {spec.scenario!r}: it has no tactic to pilot "
                 "besides standard patrol (add one, or give 'tactics')"
             )
-        for t in loaded.pilot_tactics:
-            if "area" not in CONFIGS[t["type"]].model_fields:
-                raise ScenarioError(
-                    f"{path}: tactics: bad value {t['type']!r}: this tactic has no area, so it "
-                    "cannot be piloted in chosen areas"
+        for i, t in enumerate(base["tactics"]):
+            if t in loaded.pilot_tactics and "area" not in CONFIGS[t["type"]].model_fields:
+                with_area = [k for k, c in CONFIGS.items() if "area" in c.model_fields]
+                rule = (
+                    "this tactic has no area, so it cannot be piloted in chosen areas "
+                    f"(allowed: {', '.join(with_area)})"
                 )
+                if spec.tactics is None:  # the scenario's own tactic
+                    raise ScenarioError(
+                        f"{path}: scenario: bad value {spec.scenario!r}: its tactics[{i}] is "
+                        f"{t['type']!r}: {rule}; or give 'tactics'"
+                    )
+                raise ScenarioError(f"{path}: tactics[{i}].type: bad value {t['type']!r}: {rule}")
         loaded.scenario("off", spec.seed)  # fail now, not in a worker
         _check_areas_apart(loaded)
     except ScenarioError as exc:
