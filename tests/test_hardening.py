@@ -1539,6 +1539,28 @@ def test_a_pilot_tactic_or_measure_is_named_by_its_place(tmp_path, changes, fiel
     one_clean_line(cli("validate", str(path)), f"{path}: {field}")
 
 
+@pytest.mark.parametrize(
+    ("command", "file", "needle"),
+    [
+        ("sensitivity", "experiments/pilot_diversion.yaml",
+         "a pilot file (it has pilot_areas:), not a sweep or sensitivity file; `marketsim pilot`"),
+        ("sweep", "experiments/calibrate_town.yaml",
+         "a calibration file (it has patterns:), not a sweep or sensitivity file"),
+        ("run", "experiments/calibrate_town.yaml", "a calibration file (it has patterns:), not a"),
+        ("pilot", "experiments/sobol_tactics.yaml",
+         "a sweep or sensitivity file (it has parameters:), not a pilot file; `marketsim sweep`"),
+        ("calibrate", "scenarios/baseline.yaml",
+         "a scenario file, not a calibration file; `marketsim run` or `marketsim compare`"),
+    ],
+)  # fmt: skip
+def test_an_input_of_another_kind_is_named_as_such(tmp_path, command, file, needle):
+    """A pilot file given to sensitivity said 'design: bad value 'did': Input should be a
+    valid dictionary or instance of Design; ...: pilot_areas: ... unknown key', and so on."""
+    res = cli(command, str(ROOT / file), "--out", str(tmp_path / "o"))
+    one_clean_line(res, f"{ROOT / file}: bad value: {needle}", "(allowed: ")
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_foreign_manifest_is_not_taken_for_another_experiment(tmp_path):
     """A manifest.json with no digest of ours said 'a different experiment (None, digest 5)'."""
     a = write(tmp_path / "a.yaml", {"steps": 5})

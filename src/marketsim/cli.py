@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from marketsim import interrupts
 from marketsim.interrupts import Interrupted
 from marketsim.scenario import ScenarioError, load_scenario, read_yaml, refuse_set_by_runs
+from marketsim.scenario import file_kind as scenario_file_kind
 
 # click's exceptions, or typer's own copy of them (typer 0.2x vendors click).
 _click_errors = sys.modules[typer.BadParameter.__module__]
@@ -155,23 +156,20 @@ def _check_calibration(path: Path, overrides: list[str]) -> tuple[str, list[str]
     return summary, []
 
 
-# Each kind of input file, told apart by a top-level key only it has (the first match
-# wins; a file with none of these keys is a scenario). Adding a kind is one line here.
-FILE_KINDS = (
-    ("pilot", "pilot_areas", _check_pilot),
-    ("calibration", "patterns", _check_calibration),
-    ("experiment", "parameters", _check_experiment),
-    ("experiment", "design", _check_experiment),
-)
+# The checks of each kind of input file (scenario.FILE_KINDS tells the kinds apart). A
+# check returns a one-line summary and the file's warnings, or raises ScenarioError.
+CHECKS: dict[str, Callable[[Path, list[str]], tuple[str, list[str]]]] = {
+    "scenario": _check_scenario,
+    "experiment": _check_experiment,
+    "pilot": _check_pilot,
+    "calibration": _check_calibration,
+}
 
 
 def file_kind(data: dict) -> tuple[str, Callable[[Path, list[str]], tuple[str, list[str]]]]:
-    """The kind of an input file, and its checker, from its top-level keys. A checker
-    returns a one-line summary and the file's warnings, or raises ScenarioError."""
-    for kind, key, check in FILE_KINDS:
-        if key in data:
-            return kind, check
-    return "scenario", _check_scenario
+    """The kind of an input file, from its top-level keys, and its check."""
+    kind = scenario_file_kind(data)
+    return kind, CHECKS[kind]
 
 
 def _warn(lines: list[str], path: Path) -> None:

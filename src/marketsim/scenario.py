@@ -1293,6 +1293,44 @@ OUTPUT_FILES = {
 }
 OUTPUT_SUFFIXES = {".parquet": "a table of results", ".png": "a plot"}
 INPUT_KINDS = "a scenario, sweep, sensitivity, pilot or calibration file, in YAML"
+# Each kind of input file, told apart by a top-level key only it has (the first match
+# wins; a file with none of these keys is a scenario), with the command that runs it.
+# Adding a kind is one line here (and its check in cli.CHECKS).
+FILE_KINDS = (
+    ("pilot", "pilot_areas", "pilot"),
+    ("calibration", "patterns", "calibrate"),
+    ("experiment", "parameters", "sweep` or `marketsim sensitivity"),
+    ("experiment", "design", "sweep` or `marketsim sensitivity"),
+)
+KIND_NAMES = {"experiment": "sweep or sensitivity"}  # as the user knows them
+# Keys only a kind has: a file with one is of that kind, with a mistake the schema names.
+OWN_KEYS = {
+    "pilot": {"pilot_areas", "comparison_areas", "measures", "primary"},
+    "calibration": {"patterns", "scenarios", "search"},
+    "experiment": {"outcomes"},  # (a pilot has a design: too)
+}
+
+
+def file_kind(data: dict[str, Any]) -> str:
+    """The kind of an input file (scenario, experiment, pilot, calibration) from its keys."""
+    return next((kind for kind, key, _run in FILE_KINDS if key in data), "scenario")
+
+
+def _check_kind(data: dict[str, Any], where: str, kind: str, takes: str) -> None:
+    """A file of another kind than the command reads (a pilot file given to sweep) is named
+    as what it is, with the command that runs it, not as a heap of unknown keys."""
+    found = [row for row in FILE_KINDS if row[1] in data]
+    other, key, command = found[0] if found else ("scenario", "", "run` or `marketsim compare")
+    if other == kind or OWN_KEYS.get(kind, set()) & data.keys():
+        return
+    # a scenario by its keys alone (an empty file, or a stray key, is left to the schema)
+    if not found and (not data or not data.keys() <= {*Scenario.model_fields, *PROVENANCE_KEYS}):
+        return
+    has = f" (it has {key}:)" if key else ""
+    raise ScenarioError(
+        f"{where}: bad value: a {KIND_NAMES.get(other, other)} file{has}, not a "
+        f"{KIND_NAMES.get(kind, kind)} file; `marketsim {command}` runs it (allowed: {takes})"
+    )
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -1374,9 +1412,10 @@ def parse_yaml(text: str, where: str) -> Any:
             loader.dispose()
 
 
-def read_yaml(path: str | Path, takes: str = INPUT_KINDS) -> dict[str, Any]:
+def read_yaml(path: str | Path, takes: str = INPUT_KINDS, kind: str = "") -> dict[str, Any]:
     """Read a YAML mapping, turning every I/O or syntax problem into ScenarioError. `takes`
-    is what the caller reads, for the error when the file is one of marketsim's outputs."""
+    is what the caller reads, for the error when the file is one of marketsim's outputs or
+    (with `kind`: scenario, experiment, pilot, calibration) an input of another kind."""
     path = Path(path)
     where = str(path) if str(path).isprintable() else repr(str(path))  # one line, always
     try:
@@ -1417,6 +1456,8 @@ def read_yaml(path: str | Path, takes: str = INPUT_KINDS) -> dict[str, Any]:
         raise ScenarioError(
             f"{where}: (top level): bad value {type(data).__name__}: a scenario must be a mapping of keys"
         )
+    if kind:
+        _check_kind(data, where, kind, takes)
     return data
 
 
@@ -1605,7 +1646,7 @@ def load_scenario(
     path: str | Path, overrides: list[str] | None = None, options: dict[str, str] | None = None
 ) -> Scenario:
     """Load, override and validate a scenario file. Raises ScenarioError on any problem."""
-    data = read_yaml(path, takes="a scenario file, in YAML")
+    data = read_yaml(path, takes="a scenario file, in YAML", kind="scenario")
     scenario = scenario_from_dict(data, source=str(path), overrides=overrides, options=options)
     if scenario.town.generator == "raster" and scenario.town.raster:
         try:

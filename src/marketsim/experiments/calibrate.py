@@ -376,7 +376,7 @@ def load_calibration(
     `replicates` the seeds per set; `extra` are --set overrides added to the file's `set`.
     """
     path = Path(path)
-    data = read_yaml(path, takes="a calibration file, in YAML")
+    data = read_yaml(path, takes="a calibration file, in YAML", kind="calibration")
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as exc:

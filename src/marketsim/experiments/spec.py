@@ -284,8 +284,9 @@ def _find_in_list(node: list, part: str) -> Any:
 
 def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     """Validate an experiment or pilot file and read the scenario it names (relative to it)."""
-    kind = "a sweep or sensitivity" if cls is Experiment else "a pilot"
-    data = read_yaml(path, takes=f"{kind} file, in YAML")
+    kind = "experiment" if cls is Experiment else "pilot"
+    takes = "a sweep or sensitivity file, in YAML" if cls is Experiment else "a pilot file, in YAML"
+    data = read_yaml(path, takes=takes, kind=kind)
     try:
         spec = cls.model_validate(data)
     except ValidationError as exc:
@@ -445,7 +446,7 @@ def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
 
 def scenario_mapping(path: Path) -> dict[str, Any]:
     """A scenario file as plain data, with a raster path made absolute (runs may be elsewhere)."""
-    base = read_yaml(path)
+    base = read_yaml(path, takes="a scenario file, in YAML", kind="scenario")
     town = base.get("town")
     if isinstance(town, dict) and isinstance(town.get("raster"), str):
         raster = Path(town["raster"])
