@@ -1224,6 +1224,29 @@ def test_a_tactic_area_outside_a_raster_town_names_the_tactic_by_place(tmp_path,
     one_clean_line(cli("validate", str(path)), f"{path}: {field}", "(allowed: x 0..29, y 0..29)")
 
 
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("override", ["tactics.1.area.centre=[100,5]",
+                                      "tactics.crackdown.area.centre=[100,5]"])  # fmt: skip
+def test_a_set_of_a_tactic_area_outside_a_raster_town_is_blamed_on_the_set(
+    tmp_path, command, override
+):
+    """Found only by building the town, it was blamed on the file: only a --set of the
+    town or the regions was named."""
+    rows = [[0] * 30 for _ in range(30)]
+    rows[3][3] = 5
+    (tmp_path / "town.csv").write_text(_csv(rows))
+    data = {"town": {"generator": "raster", "raster": "town.csv"}, "steps": 5, "burn_in": 0,
+            "regions": {"target": {"centre": [15, 15], "radius": 3}},
+            "tactics": [{"type": "standard_patrol"},
+                        {"type": "crackdown", "area": {"centre": [5, 5], "radius": 2}}]}  # fmt: skip
+    path = write(tmp_path / "s.yaml", data)
+    args = ["--out", str(tmp_path / "o")] if command == "run" else []
+    one_clean_line(
+        cli(command, str(path), "--set", override, *args),
+        f"{path} (--set {override}): tactics[1].area.centre: bad value [100, 5]",
+    )
+
+
 @pytest.mark.parametrize(
     ("tactic", "field"),
     [

@@ -243,6 +243,7 @@ def run(
         options[f"seed={seed}"] = f"--seed {seed}"
     if steps is not None:
         options[f"steps={steps}"] = f"--steps {steps}"
+    sc = None
     try:
         sc = load_scenario(scenario, list(set_), options)
         from marketsim.io import simulate, write_outputs
@@ -260,7 +261,7 @@ def run(
         else:  # found building the town, which does not know the file
             from marketsim.experiments.spec import built_label
 
-            _fail(built_label(exc, scenario, list(set_)))
+            _fail(built_label(exc, scenario, list(set_), sc))
         return
     except KeyboardInterrupt as exc:
         typer.secho("\ninterrupted: the run was not finished; nothing written", err=True)

@@ -1509,7 +1509,7 @@ def apply_override(data: dict[str, Any], path: list[str], value: Any, label: str
         raise ScenarioError(f"{label}: {'.'.join(path)}: cannot set inside a {type(node).__name__}")
 
 
-def _by_index(data: Any, path: list[str]) -> list[str]:
+def by_index(data: Any, path: list[str]) -> list[str]:
     """An applied override's path with list items by index, as errors name them
     (tactics.crackdown.intensity -> tactics.0.intensity)."""
     out, node = [], data
@@ -1587,7 +1587,7 @@ def scenario_from_dict(
         option = option if option.isprintable() else repr(option)  # an error stays on one line
         label = f"{source} ({option})"
         apply_override(data, path, value, label=label)
-        labels.append((_by_index(data, path), label))
+        labels.append((by_index(data, path), label))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from marketsim.scenario import (
     Scenario,
     ScenarioError,
     apply_override,
+    by_index,
     format_validation_error,
     parse_override,
     read_yaml,
@@ -369,15 +371,35 @@ def check_builds(scenario: Scenario, source: str | Path, overrides: list[str] = 
     try:
         MarketModel(scenario)
     except ScenarioError as exc:
-        raise ScenarioError(built_label(exc, source, overrides)) from None
+        raise ScenarioError(built_label(exc, source, overrides, scenario)) from None
 
 
-def built_label(exc: ScenarioError, source: str | Path, overrides: list[str] = ()) -> str:
+def built_label(
+    exc: ScenarioError,
+    source: str | Path,
+    overrides: list[str] = (),
+    scenario: Scenario | None = None,
+) -> str:
     """A problem only building the town finds, labelled with the file, or with the last
-    --set that changed the town or the regions (it made the problem, or took part)."""
-    made = [o for o in overrides if o.split("=", 1)[0].strip().split(".")[0] in BUILT]
+    --set that changed the town or the regions (it made the problem, or took part), or
+    that gave the field in error (`--set tactics.1.area.centre=[99,5]`, a tactic named or
+    numbered: `scenario` tells names from numbers)."""
+    text = _strip(exc, Path(source))
+    field = [p for p in re.split(r"[.\[\]]", text.split(": ", 1)[0]) if p]
+    data = scenario.model_dump(mode="json") if scenario is not None else None
+    made = []
+    for o in overrides:
+        keys = [k.strip() for k in o.split("=", 1)[0].split(".")]
+        if keys[0] not in BUILT and data is not None:
+            keys = by_index(data, keys)
+            n = min(len(keys), len(field))
+            if keys[:n] != field[:n]:
+                continue
+        elif keys[0] not in BUILT:
+            continue
+        made.append(o)
     label = f"{source} (--set {made[-1]})" if made else str(source)
-    return f"{label}: {_strip(exc, Path(source))}"
+    return f"{label}: {text}"
 
 
 def outcome_names(scenario: Scenario) -> list[str]:
