@@ -1045,7 +1045,7 @@ def test_interrupted_calibrate_and_sensitivity_resume_and_leave_nothing(
     [
         ("steps=abc", "steps"),
         ("market.n_users=-3", "market.n_users"),
-        ("tactics.0.type=x", "tactics[0]"),
+        ("tactics.0.type=x", "tactics[0].type"),
     ],
 )
 def test_a_bad_value_given_by_set_is_blamed_on_the_set(override, field):
@@ -1636,6 +1636,27 @@ def test_a_set_by_tactic_name_or_of_a_town_check_is_blamed_on_the_set(tmp_path, 
     """A tactic named, not numbered, in --set, and the town's own checks across its fields,
     were blamed on the file."""
     path = write(tmp_path / "s.yaml", {"tactics": [{"type": "crackdown"}]})
+    one_clean_line(
+        cli("validate", str(path), "--set", override), f"{path} (--set {override}): {field}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("tactics.crackdown.type=hotspot_patrol", "tactics[0].intensity: bad value 8: unknown key"),
+        ("tactics.0.type=partnership", "tactics[0].intensity: bad value 8: unknown key"),
+        ("tactics.0.type=nope", "tactics[0].type: bad value 'nope': unknown tactic type"),
+    ],
+)
+def test_a_set_of_a_tactic_type_is_blamed_for_the_keys_that_no_longer_fit(
+    tmp_path, override, field
+):
+    """`--set tactics.crackdown.type=...` said 'error: : : bad index 'crackdown': no such
+    item' (the tactic was looked up by its old name after the --set renamed it), and a new
+    type's misfit keys were blamed on the file; an unknown type said 'tactics[0]: bad value
+    {...}'."""
+    path = write(tmp_path / "s.yaml", {"tactics": [{"type": "crackdown", "intensity": 8}]})
     one_clean_line(
         cli("validate", str(path), "--set", override), f"{path} (--set {override}): {field}"
     )

@@ -58,7 +58,10 @@ def test_engagement_relieves_fear():
 def test_bad_parts_are_clean_errors():
     with pytest.raises(ScenarioError, match=r"tactics\[1\]\.parts\[0\]\.intensity"):
         small(tactics=[PATROL, partnership(parts=[{"type": "crackdown", "intensity": 0}])])
-    with pytest.raises(ScenarioError, match="unknown part type 'partnership'"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"tactics\[1\]\.parts\[0\]\.type: bad value 'partnership': unknown part type",
+    ):
         small(tactics=[PATROL, partnership(parts=[{"type": "partnership"}])])
     with pytest.raises(ScenarioError, match="needs parts, engagement, or both"):
         small(tactics=[PATROL, partnership()])

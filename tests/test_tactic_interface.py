@@ -92,7 +92,7 @@ def run_probe(mode: str, seed: int = 1, **kw) -> MarketModel:
 
 
 def test_registry_rejects_unknown_type():
-    with pytest.raises(ScenarioError, match="unknown tactic type 'probe'"):
+    with pytest.raises(ScenarioError, match="bad value 'probe': unknown tactic type"):
         scenario_from_dict({"tactics": [{"type": "probe"}]})
 
 

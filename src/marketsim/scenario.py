@@ -1031,8 +1031,10 @@ def _to_tactic_config(item: Any) -> TacticConfig:
     if not isinstance(item, dict):
         raise ValueError("each tactic must be a mapping with a 'type' key")
     kind = item.get("type")
-    if not isinstance(kind, str) or kind not in CONFIGS:
-        raise ValueError(f"unknown tactic type {kind!r}; allowed: {', '.join(sorted(CONFIGS))}")
+    if not isinstance(kind, str) or kind not in CONFIGS:  # "." : the error names the tactic
+        raise ValueError(
+            f".type: bad value {kind!r}: unknown tactic type (allowed: {', '.join(sorted(CONFIGS))})"
+        )
     return CONFIGS[kind].model_validate(item)
 
 
@@ -1586,8 +1588,12 @@ def scenario_from_dict(
         path, value = parse_override(text)
         option = option if option.isprintable() else repr(option)  # an error stays on one line
         label = f"{source} ({option})"
+        try:  # before applying it: `--set tactics.crackdown.type=...` renames the item
+            indexed = by_index(data, path)
+        except ScenarioError:
+            indexed = None  # no such item: apply_override says so, naming the option
         apply_override(data, path, value, label=label)
-        labels.append((by_index(data, path), label))
+        labels.append((indexed if indexed is not None else by_index(data, path), label))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -1622,7 +1628,10 @@ def _blamed(exc: ValidationError, labels: list[tuple[list[str], str]], source: s
         hits = [
             label
             for path, label in labels
-            if loc[: len(path)] == path or (len(loc) >= 2 and path[: len(loc)] == loc)
+            if loc[: len(path)] == path
+            or (len(loc) >= 2 and path[: len(loc)] == loc)
+            # a new type for an item (a tactic): the item's other keys may not fit it
+            or (len(path) >= 2 and path[-1] == "type" and loc[: len(path) - 1] == path[:-1])
         ]
         if hits:
             return hits[-1]

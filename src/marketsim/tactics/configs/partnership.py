@@ -42,7 +42,9 @@ def _part(item: Any) -> TacticConfig:
     kind = item.get("type")
     allowed = sorted(PARTS)
     if not isinstance(kind, str) or kind not in allowed:
-        raise ValueError(f"unknown part type {kind!r}; allowed: {', '.join(allowed)}")
+        raise ValueError(
+            f".type: bad value {kind!r}: unknown part type (allowed: {', '.join(allowed)})"
+        )
     return PARTS[kind].model_validate(item)
 
 
