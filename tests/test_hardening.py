@@ -955,6 +955,26 @@ def test_a_calibration_pattern_is_named_by_its_place_and_its_name(tmp_path, chan
     one_clean_line(cli("validate", str(path)), f"{path}: patterns[1] ('2 raids fade').{field}")
 
 
+@pytest.mark.parametrize(
+    ("prior", "needle"),
+    [
+        ({"path": "tactics.hotspot_patrol.k", "range": [1, 5]},
+         "parameters.tactics.hotspot_patrol.k: bad value 'hotspot_patrol': no scenario of the "
+         "calibration has this tactic"),
+        ({"path": "users.police_deterrence", "values": [0.1, 0.2]},
+         "parameters.users.police_deterrence.range: bad value None: a prior needs a 'range'"),
+    ],
+)  # fmt: skip
+def test_a_calibration_prior_that_changes_nothing_or_has_no_range_is_named(tmp_path, prior, needle):
+    """A prior on a tactic no scenario has passed beside others (it changed no run; alone
+    it said 'parameters: no parameter applies to any scenario'); a prior with values for a
+    range said 'parameters[1]: bad value {...}: parameters.x: bad value: ...'."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    data["parameters"].append(prior)
+    one_clean_line(cli("validate", str(write(path, data))), f"{path}: {needle}")
+
+
 def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path):
     """A scenario whose buffer leaves no control area: every run used to fail, one by one."""
     unbuildable = {**SMALL, "regions": {**SMALL["regions"], "buffer_width": 30}}

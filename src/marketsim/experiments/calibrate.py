@@ -68,7 +68,10 @@ class Prior(Parameter):
     @model_validator(mode="after")
     def _range_prior(self) -> Prior:
         if self.range is None:
-            raise ValueError(f"parameters.{self.path}: bad value: a prior needs a 'range'")
+            raise ValueError(
+                f"parameters.{self.path}.range: bad value None: a prior needs a 'range' "
+                "(allowed: [low, high]; 'values' are for sweeps)"
+            )
         if self.path.strip() == "steps":  # each scenario's own steps would replace it in silence
             raise ValueError(
                 "parameters.steps: bad value 'steps': each scenario runs its own steps "
@@ -544,8 +547,19 @@ def _check(cal: LoadedCalibration) -> None:
                     f"{src}: {p.where(i)}.region: bad value {p.region!r} "
                     f"(allowed in {key!r}: {', '.join([*REGIONS, *watched])})"
                 )
-    if not any(applies(p.path, plan.base) for p in spec.parameters for plan in cal.runs.values()):
-        raise ScenarioError(f"{src}: parameters: no parameter applies to any scenario")
+    for p in spec.parameters:  # a tactic's parameter applies where the tactic is
+        if not any(applies(p.path, plan.base) for plan in cal.runs.values()):
+            labels = {
+                str(t.get("name") or t.get("type"))
+                for plan in cal.runs.values()
+                for t in plan.base.get("tactics") or []
+                if isinstance(t, dict)
+            }
+            raise ScenarioError(
+                f"{src}: parameters.{p.path}: bad value {p.path.split('.')[1]!r}: no scenario "
+                f"of the calibration has this tactic, so the parameter changes no run "
+                f"(allowed: {', '.join(sorted(labels)) or 'no tactic'})"
+            )
     _check_builds(cal)
     # The scenario best.yaml is written from, with a set: read at the end of the last wave.
     _scenario_file(src, "scenario", spec.scenario)

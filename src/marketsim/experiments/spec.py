@@ -82,8 +82,10 @@ class Parameter(Section):
                 "its replicate number (allowed: another parameter; replicates give more seeds)"
             )
         if (self.range is None) == (self.values is None):
+            field, value = ("range", None) if self.range is None else ("values", self.values)
             raise ValueError(
-                f"parameters.{self.path}: bad value: give exactly one of 'range' or 'values'"
+                f"parameters.{self.path}.{field}: bad value {value}: give exactly one of "
+                "'range' or 'values'"
             )
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError(
