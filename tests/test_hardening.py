@@ -1177,13 +1177,29 @@ def test_repeated_tactic_names_name_the_tactic_and_the_name(tmp_path):
 
 
 def test_an_area_with_a_centre_but_no_radius_says_so(tmp_path):
-    """It used to say 'give either centre and radius, or cells (not both)'."""
+    """It used to say 'give either centre and radius, or cells (not both)', and then
+    'tactics[0].area: bad value {...}: a centre without a radius' (robust10: the field)."""
     path = write(
         tmp_path / "s.yaml", {"tactics": [{"type": "crackdown", "area": {"centre": [9, 9]}}]}
     )
     one_clean_line(
-        cli("validate", str(path)), f"{path}: tactics[0].area: bad value", "without a radius"
+        cli("validate", str(path)),
+        f"{path}: tactics[0].area.radius: bad value None: a centre without a radius",
     )
+
+
+@pytest.mark.parametrize(
+    ("area", "field"),
+    [
+        ({"radius": 3}, "centre: bad value None: a radius without a centre"),
+        ({"cells": []}, "cells: bad value []: an area needs a cell"),
+        ({"centre": [5, 5], "radius": 2, "cells": [[1, 1]]}, "cells: bad value 1 cell(s)"),
+    ],
+)
+def test_an_area_names_the_field_it_lacks_or_has_too_many(tmp_path, area, field):
+    """They said 'tactics[0].area: bad value {...}: cells must not be empty' and so on."""
+    path = write(tmp_path / "s.yaml", {"tactics": [{"type": "crackdown", "area": area}]})
+    one_clean_line(cli("validate", str(path)), f"{path}: tactics[0].area.{field}")
 
 
 @pytest.mark.parametrize("kind", ["experiment", "pilot"])

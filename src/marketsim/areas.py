@@ -16,19 +16,25 @@ class AreaSpec(Section):
 
     @model_validator(mode="after")
     def _one_form(self) -> AreaSpec:
+        # Each message starts with "." and the field within the area: the error names the
+        # area in front of it (scenario.format_validation_error).
         has_disc = self.centre is not None and self.radius is not None
         if has_disc == (self.cells is not None):
             if self.cells is not None:
-                what = "cells given with a centre and radius"
+                field, what = "cells", "cells given with a centre and radius"
             elif self.centre is not None:
-                what = "a centre without a radius"
-            elif self.radius is not None:
-                what = "a radius without a centre"
+                field, what = "radius", "a centre without a radius"
             else:
-                what = "no centre and radius, nor cells"
-            raise ValueError(f"{what} (allowed: centre and radius, or cells, not both)")
+                field = "centre"
+                what = "a radius without a centre" if self.radius is not None else "no area"
+            value = getattr(self, field)
+            shown = f"{len(value)} cell(s)" if field == "cells" else value
+            raise ValueError(
+                f".{field}: bad value {shown}: {what} (allowed: centre and radius, or cells, "
+                "not both)"
+            )
         if self.cells is not None and not self.cells:
-            raise ValueError("cells must not be empty")
+            raise ValueError(".cells: bad value []: an area needs a cell (allowed: one or more)")
         return self
 
 
