@@ -243,16 +243,8 @@ class Calibration(Section):
             dup = sorted({x for x in items if items.count(x) > 1})
             if dup:
                 raise ValueError(f"{field}: bad value {dup}: each may appear once")
-        known = sorted({*self.scenarios, *V.RUNS})
         for i, p in enumerate(self.patterns):
             p.check(p.where(i))
-            for field in ("scenario", "against"):
-                key = getattr(p, field)
-                if p.statistic != "measure" and key and key not in known:
-                    raise ValueError(
-                        f"{p.where(i)}.{field}: bad value {key!r}: no such scenario "
-                        f"(allowed: {', '.join(known)})"
-                    )
         return self
 
 
@@ -411,6 +403,15 @@ def load_calibration(
             "set": [*spec.set, *(extra or [])],
         }
     )
+    known = sorted({*spec.scenarios, *V.RUNS})
+    for i, p in enumerate(spec.patterns):  # (the file's scenarios, or the built-in runs)
+        for field in ("scenario", "against"):
+            key = getattr(p, field)
+            if p.statistic != "measure" and key and key not in known:
+                raise ScenarioError(
+                    f"{path}: {p.where(i)}.{field}: bad value {key!r}: no such scenario "
+                    f"(allowed: {', '.join(known)})"
+                )
     own = len(spec.set) - len(extra or [])
     fixed = [(t, f"set: {t}" if i < own else f"--set {t}") for i, t in enumerate(spec.set)]
     runs = {key: _run_plan(spec, key, path, fixed) for key in needed_runs(spec)}
