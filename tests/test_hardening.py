@@ -1698,6 +1698,15 @@ def test_a_set_of_a_tactic_type_is_blamed_for_the_keys_that_no_longer_fit(
     )
 
 
+def test_each_of_several_errors_on_one_line_names_its_own_source(tmp_path):
+    """Two problems on one line, one from the file and one from a --set: both carried the
+    first one's label (the file's value was blamed on the --set, or the other way)."""
+    path = write(tmp_path / "s.yaml", {"dealers": {"debt_rate": -1}})
+    line = one_clean_line(cli("validate", str(path), "--set", "market.n_users=-1"))
+    assert f"{path} (--set market.n_users=-1): market.n_users: bad value -1" in line
+    assert f"; {path}: dealers.debt_rate: bad value -1" in line
+
+
 @pytest.mark.parametrize(
     ("override", "field"),
     [

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1198,11 +1199,17 @@ def _allowed(err: dict[str, Any]) -> str:
 
 
 def format_validation_error(
-    exc: ValidationError, source: str, model: type | None = None, data: Any = None
+    exc: ValidationError,
+    source: str | Callable[[dict[str, Any]], str],
+    model: type | None = None,
+    data: Any = None,
 ) -> str:
-    """One line per problem; the first line is what the CLI prints."""
+    """The problems on one line, each labelled with `source`: the file, or a function of
+    the error that gives its label (the file, or the --set that gave the value)."""
     lines = []
+    label = source if callable(source) else lambda _err: source
     for err in exc.errors():
+        source = label(err)
         loc = _fmt_loc(tuple(err["loc"]))
         value = err.get("input")
         shown = repr(value) if not isinstance(value, dict) else "{...}"
@@ -1599,7 +1606,7 @@ def scenario_from_dict(
     except ValidationError as exc:
         # A bad value that came from --set is blamed on the --set, not on the file.
         raise ScenarioError(
-            format_validation_error(exc, _blamed(exc, labels, source), Scenario, data)
+            format_validation_error(exc, lambda e: _blamed(e, labels, source), Scenario, data)
         ) from None
 
 
@@ -1612,13 +1619,12 @@ def strip_source(exc: ScenarioError, source: str) -> str:
     return text.removeprefix(f"{source}: ")
 
 
-def _blamed(exc: ValidationError, labels: list[tuple[list[str], str]], source: str) -> str:
-    """The label for the first error: the last --set at or under the field in error (or
-    setting part of an item, such as a tactic's type), else the file. A check across
-    fields (CrossCheckError) blames a --set of the field it names, else of a field it
-    reads (`--set steps=20` that leaves evaluation.intervention_day past the run); a
-    check across a whole section or the whole scenario is not pinned on an override."""
-    error = exc.errors()[0]
+def _blamed(error: dict[str, Any], labels: list[tuple[list[str], str]], source: str) -> str:
+    """The label for an error (one of a ValidationError's): the last --set at or under the
+    field in error (or setting part of an item, such as a tactic's type), else the file. A
+    check across fields (CrossCheckError) blames a --set of the field it names, else of a
+    field it reads (`--set steps=20` that leaves evaluation.intervention_day past the run);
+    a check across a whole section or the whole scenario is not pinned on an override."""
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, CrossCheckError):
         fields = [[p for p in re.split(r"[.\[\]]", f) if p] for f in cause.fields]
