@@ -975,6 +975,25 @@ def test_a_calibration_prior_that_changes_nothing_or_has_no_range_is_named(tmp_p
     one_clean_line(cli("validate", str(write(path, data))), f"{path}: {needle}")
 
 
+@pytest.mark.parametrize(
+    ("prior", "needle"),
+    [
+        ({"path": "dealers.nope", "range": [0, 1]},
+         "parameters.dealers.nope: bad value 0 in scenario 'town': dealers.nope: bad value 0"),
+        ({"path": "dealers.relocation_prob", "range": [0, 5]},
+         "parameters.dealers.relocation_prob: bad value 5.0 in scenario 'town'"),
+    ],
+)  # fmt: skip
+def test_a_calibration_prior_with_a_bad_end_names_the_parameter(tmp_path, prior, needle):
+    """It said "scenario 'town' at {'dealers.debt_rate': 0.0, 'dealers.nope': 0}: ...",
+    every prior's corner value, leaving the user to see which one was meant."""
+    path = calibration_file(tmp_path)
+    data = read_yaml(path)
+    data["parameters"].append(prior)
+    line = one_clean_line(cli("validate", str(write(path, data))), f"{path}: {needle}")
+    assert " at {" not in line
+
+
 def test_calibration_scenario_that_cannot_be_built_fails_before_any_run(tmp_path):
     """A scenario whose buffer leaves no control area: every run used to fail, one by one."""
     unbuildable = {**SMALL, "regions": {**SMALL["regions"], "buffer_width": 30}}

@@ -478,9 +478,11 @@ def _relabelled(
     text = strip_source(exc, str(src))
     at = f"scenario {key!r} at {point}"
     options = dict(plan.fixed)
+    priors = {}  # each prior's value, labelled as its own: the error names the parameter
     for k, v in (point or {}).items():
         if applies(k, plan.base):
-            options[f"{k}={json.dumps(v)}"] = at
+            label = f"parameters.{k}: bad value {json.dumps(v)} in scenario {key!r}"
+            options[f"{k}={json.dumps(v)}"] = priors[label] = label
     for t in plan.overrides:
         options[t] = f"{plan.where}.set: {t}"
     if point is not None:
@@ -488,7 +490,10 @@ def _relabelled(
     if plan.file is None:
         return exc
     blamed = blame_given(exc, src, plan.file, options, f"scenario {key!r} of {src}")
-    if blamed is not None and not str(blamed).startswith(f"{src} ({at})"):
+    for label in priors:
+        if blamed is not None and str(blamed).startswith(f"{src} ({label}): "):
+            return ScenarioError(f"{src}: {label}: {text}")  # at the prior's low or high end
+    if blamed is not None:
         return blamed
     # the prior's corner (or no one in particular): named after the calibration file
     return ScenarioError(f"{src}: {at}: {text}" if point is not None else str(exc))
