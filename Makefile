@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 KERNELS := $(VENV)/.kernels-compiled
-REPLICATES ?= 25
+REPLICATES ?= 40
 TACTIC_SCENARIOS := $(filter-out scenarios/baseline.yaml,$(sort $(wildcard scenarios/*.yaml)))
 
 .PHONY: demo test validate lint format bench clean venv

@@ -310,7 +310,13 @@ def test_a_store_refuses_results_made_by_another_model_revision(tmp_path, monkey
         store.MODEL_REVISION
     )
     monkeypatch.setattr(store, "MODEL_REVISION", "a later model")
-    with pytest.raises(StoreError, match=r"model revision .* this is a later model"):
+    with pytest.raises(StoreError, match=r"made by model revision .*, this is model revision a"):
+        run_sweep(path, out, Backend("serial", progress=False))
+    # A store from before revisions were recorded says so in words.
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["model_revision"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=r"made by an earlier model revision, this is model"):
         run_sweep(path, out, Backend("serial", progress=False))
 
 

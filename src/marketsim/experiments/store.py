@@ -117,9 +117,10 @@ class ResultStore:
                     f"this is {__version__}; use another --out, or --overwrite"
                 )
             if old.get("model_revision") != MODEL_REVISION:
-                made = old.get("model_revision") or "an earlier revision"
+                made = old.get("model_revision")
+                made = f"model revision {made}" if made else "an earlier model revision"
                 raise StoreError(
-                    f"{self.root}: results were made by model revision {made}, this is "
+                    f"{self.root}: results were made by {made}, this is model revision "
                     f"{MODEL_REVISION} (the model's behaviour changed since); use another "
                     "--out, or --overwrite"
                 )
