@@ -144,7 +144,13 @@ def test_buyers_who_went_without_are_given_a_phone_buyers_number():
 
 
 def test_a_full_contact_list_gets_a_new_number_in_a_random_slot_without_duplicates():
-    contacts = np.array([[1, 2, 3], [4, 5, 6]])
-    trade.give_numbers(contacts, np.array([0, 1]), np.array([9, 5]), np.random.default_rng(3))
+    m = model(seed=0, users__referral_prob=1.0)
+    contacts = m.users.contacts
+    contacts[:2] = [[1, 2, 3], [4, 5, 6]]
+    no_street = np.zeros(2, dtype=bool)
+    # User 0 went without while user 10 phoned dealer 9; then user 1 while 11 phoned 5.
+    for who, dealer in ((0, 9), (1, 5)):
+        buyers, seller = np.array([who, 10]), np.array([-1, dealer])
+        trade.refer(m.world, np.random.default_rng(3), buyers, seller, no_street)
     assert sorted(contacts[0]).count(9) == 1 and len(set(contacts[0]) & {1, 2, 3}) == 2
     assert list(contacts[1]) == [4, 5, 6]  # already held: unchanged

@@ -33,32 +33,33 @@ def simulate(
     """
     model = MarketModel(scenario) if cache is None else cache.model_for(scenario)
     model.ledger.keep_events = keep_events
-    total = scenario.burn_in + scenario.steps
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=scenario.burn_in + scenario.steps,
+            initial=model.day + scenario.burn_in,
+            desc=scenario.name,
+            unit="day",
+            leave=False,
+        )
+
+    def day_done(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+        interrupts.check()  # a stop signal whose raise was lost on the way (interrupts)
+
     try:
-        if progress:
-            from tqdm import tqdm
-
-            done = model.day + scenario.burn_in
-            with tqdm(
-                total=total, initial=done, desc=scenario.name, unit="day", leave=False
-            ) as bar:
-
-                def day_done(n: int) -> None:
-                    bar.update(n)
-                    interrupts.check()
-
-                model.run(progress=day_done)
-        else:
-            model.run(progress=_day_done)
+        model.run(progress=day_done)
     except SystemError:
         interrupts.check()  # a stop signal that landed in a compiled kernel's call
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     ts = model.recorder.frame()
     return model, ts, summarize(model.world, ts)
-
-
-def _day_done(_n: int) -> None:
-    interrupts.check()  # a stop signal whose raise was lost on the way (interrupts)
 
 
 def resolved_scenario(scenario: Scenario) -> dict[str, Any]:

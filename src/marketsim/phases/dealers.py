@@ -82,10 +82,7 @@ def run(world: World) -> None:
         # 3. the reviewers stay, move or switch mode (`relocate`, with `place_risk` at the
         # cells appraised, 0 elsewhere); open/closed switching (`choose_mode`); prices
         # (`set_prices`)
-        place = np.zeros(exposure.size)
-        if movers.size:
-            at = cand.ravel()
-            place[at] = 1 - np.exp(exposure[at])
+        place = risk_at(exposure, cand.ravel()) if movers.size else np.zeros(exposure.size)
         kernels.settle_dealers(
             state,
             act,
@@ -235,9 +232,16 @@ def pitch_terms(
     )
     if at is None:
         return demand, rivals, 1 - np.exp(exposure)  # place_risk
+    return demand, rivals, risk_at(exposure, at)
+
+
+def risk_at(exposure: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`place_risk` at the cells `at` from its exponent (kernels.town_pitch_terms), 0
+    elsewhere: an appraisal round reads no other cell, and the exponential is the costly
+    part."""
     risk = np.zeros(exposure.size)
     risk[at] = 1 - np.exp(exposure[at])
-    return demand, rivals, risk
+    return risk
 
 
 def pitch_value(

@@ -28,7 +28,7 @@ from marketsim.agents import user as U
 from marketsim.harms import ledger_rows
 from marketsim.metrics import TALLY_INDEX, count_rows
 from marketsim.phases.dealers import place_risk
-from marketsim.rng import integers, stream_state
+from marketsim.rng import stream_state
 from marketsim.state import World
 
 
@@ -293,16 +293,6 @@ def refer(
         kernels.refer_numbers(
             state, spare, phoned, failed, world.config.users.referral_prob, world.users.contacts
         )
-
-
-def give_numbers(
-    contacts: np.ndarray, who: np.ndarray, dealer: np.ndarray, rng: np.random.Generator
-) -> None:
-    """Users `who` (distinct) learn dealers' numbers they do not hold yet: the first free
-    slot, else a random one (kernels.learn_numbers, as buyers learn them in trade)."""
-    new = ~(contacts[who] == dealer[:, None]).any(axis=1)
-    who, dealer = who[new], dealer[new]
-    kernels.learn_numbers(contacts, who, dealer, integers(rng, contacts.shape[1], who.size))
 
 
 def demand_response(full: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
