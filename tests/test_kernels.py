@@ -2049,3 +2049,124 @@ def test_share_debt_is_the_numpy_crew_share_as_it_was():
             ref[mates] += value / mates.size
         assert kernels.share_debt(crew, state, 1, r, value, debt) == bool(mates.size)
         assert np.array_equal(debt, ref)
+
+
+def _book_arrest_as_it_was(world, cell, by, children):
+    """events.book_arrest as it stood before kernels.book_arrest_at."""
+    world.tally.add("arrests", cell)
+    world.ledger.add("arrest", cell)
+    world.accounts.add(by, "arrests")
+    if children:
+        world.ledger.add("children_affected", cell, float(children))
+        world.accounts.add(by, "children_affected", float(children))
+
+
+def _arrest_dealer_as_it_was(world, r, rng, cell=None, by="standard_patrol"):
+    """events.arrest_dealer as it stood before kernels.dealer_arrest: Python and numpy."""
+    from marketsim import events
+    from marketsim.agents import dealer as D
+    from marketsim.agents import user as U
+
+    pc = world.config.police
+    d, u, acc = world.dealers, world.users, world.accounts
+    cell = int(d.cell[r]) if cell is None else cell
+    d.arrests[r] += 1
+    d.arrested_by[r] = acc.index(by)
+    _book_arrest_as_it_was(world, cell, by, int(d.children[r]))
+    world.tally.add("seizures", cell)
+    events.add_debt(world, r, pc.seizure_value)
+    hold = world.config.dealers.void_user_dealer if d.tier[r] == D.USER_DEALER else 1.0
+    world.turf_opened[cell] += hold
+    if d.user[r] >= 0:
+        u.adverse_until[d.user[r]] = world.day + 30
+    if not rng.random() < pc.charge_prob:
+        d.risk[r] = max(d.risk[r], 0.5)
+        return
+    world.tally.add("prosecutions", cell)
+    world.ledger.add("prosecution", cell)
+    acc.add(by, "prosecutions")
+    d.convicted[r] = rng.random() < pc.convict_prob
+    d.event_day[r] = world.day + max(1, pc.days_to_sentence)
+    if rng.random() < pc.remand_prob:
+        d.state[r] = D.REMANDED
+        if d.user[r] >= 0 and u.state[d.user[r]] == U.ACTIVE:
+            events.leave_treatment(world, d.user[r])
+            u.state[d.user[r]] = U.PRISON
+    else:
+        d.risk[r] = max(d.risk[r], 0.6)
+
+
+def _arrest_users_as_it_was(world, rows, cells, rng):
+    """events.arrest_user, called for each user still active, as it stood before
+    kernels.user_arrests."""
+    from marketsim import events
+    from marketsim.accounts import REACTIVE
+    from marketsim.agents import user as U
+
+    pc = world.config.police
+    u, acc = world.users, world.accounts
+    for ur, cell in zip(rows.tolist(), cells.tolist(), strict=True):
+        if u.state[ur] != U.ACTIVE:
+            continue
+        _book_arrest_as_it_was(world, cell, REACTIVE, int(u.children[ur]))
+        u.adverse_until[ur] = world.day + 30
+        if world.recording:
+            u.arrests[ur] += 1
+        if rng.random() >= pc.charge_prob:
+            continue
+        world.tally.add("prosecutions", cell)
+        world.ledger.add("prosecution", cell)
+        acc.add(REACTIVE, "prosecutions")
+        if u.dealer[ur] < 0 and rng.random() < pc.custody_prob_user:
+            events.leave_treatment(world, ur)
+            u.state[ur] = U.PRISON
+            u.arrested_by[ur] = acc.index(REACTIVE)
+            factor = rng.lognormal(0, 0.5)
+            u.release_day[ur] = world.day + max(1, int(round(pc.sentence_user * factor)))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"police__n_units": 12, "police__detection_rate": 0.05},
+        {
+            "police__n_units": 12,
+            "police__detection_rate": 0.05,
+            "police__remand_prob": 1.0,
+            "police__custody_prob_user": 1.0,
+            "market__share_user_dealers": 0.5,
+            "market__share_crew": 0.3,
+        },
+        {"police__charge_prob": 0.0, "market__share_crew": 0.7},
+    ],
+)
+def test_arrest_kernels_are_the_arrest_events_as_they_were(monkeypatch, overrides):
+    """kernels.dealer_arrest and kernels.user_arrests (events.arrest_dealer and
+    arrest_users) against the events' Python before them: two models of one scenario, one
+    arresting as it was, day after day the same arrays of users, dealers, tally and
+    ledger, turf opened, accounts, waiting lists and enforcement stream."""
+    from marketsim import events
+
+    new = MarketModel(small(**overrides))
+    old = MarketModel(small(**overrides))
+    arrested = 0
+    for _ in range(60):
+        new.step()
+        monkeypatch.setattr(events, "arrest_dealer", _arrest_dealer_as_it_was)
+        monkeypatch.setattr(events, "arrest_users", _arrest_users_as_it_was)
+        old.step()
+        monkeypatch.undo()
+        fast, slow = _arrays(new.world), _arrays(old.world)
+        for name in fast:
+            assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+        assert np.array_equal(new.world.turf_opened, old.world.turf_opened)
+        assert vars(new.world.accounts).keys() == vars(old.world.accounts).keys()
+        for name, account in new.world.accounts.accounts.items():
+            assert account == old.world.accounts.accounts[name], name
+        for s_new, s_old in zip(new.world.services, old.world.services, strict=True):
+            assert s_new.clients == s_old.clients and list(s_new.waiting) == list(s_old.waiting)
+        assert (
+            new.world.streams["enforcement"].random() == old.world.streams["enforcement"].random()
+        )
+        arrested += int(new.dealers.view("arrests").sum() + new.users.view("arrests").sum())
+    assert arrested > 0

@@ -16,26 +16,40 @@ from marketsim.accounts import REACTIVE, SELF_REFERRAL
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
 from marketsim.agents.population import NEVER
-from marketsim.rng import integers, weighted_choice
+from marketsim.harms import ledger_rows
+from marketsim.metrics import TALLY_INDEX
+from marketsim.rng import integers, stream_state, weighted_choice
 from marketsim.state import World
 
 # ------------------------------------------------------------------ arrests
 
 
-def book_arrest(world: World, cell: int, by: str, children: int) -> None:
-    """An arrest at `cell` for account `by`: tally, ledger, account; children affected."""
-    world.tally.add("arrests", cell)
-    world.ledger.add("arrest", cell)
-    world.accounts.add(by, "arrests")
+# The books an arrest writes, by kernels.book_arrest_at and book_prosecution_at: tally
+# rows (TA_*), ledger rows (LA_*, each harm's own cause), and the state codes (AC_*).
+_ARREST_TALLY = np.array([TALLY_INDEX[m] for m in ("arrests", "seizures", "prosecutions")])
+_ARREST_LEDGER = ledger_rows(
+    (("arrest", None, 0), ("children_affected", None, 0), ("prosecution", None, 0))
+)[0]
+_ARREST_CODES = np.array([D.ACTIVE, D.REMANDED, D.USER_DEALER, U.ACTIVE, U.PRISON])
+
+
+def _arrest_books(world: World) -> tuple:
+    """The books the arrest kernels write, in their order: the tally's counts and rows, the
+    ledger's (type x cause) rows, what is booked today, its rows, and the state codes."""
+    ledger, touched = world.ledger.flat_rows()
+    return world.tally.counts, _ARREST_TALLY, ledger, touched, _ARREST_LEDGER, _ARREST_CODES
+
+
+def _account_arrests(
+    world: World, by: str, arrests: float, prosecutions: float, children: float
+) -> None:
+    """Arrests, prosecutions and children affected charged to account `by`."""
+    acc = world.accounts
+    acc.add(by, "arrests", arrests)
     if children:
-        world.ledger.add("children_affected", cell, float(children))
-        world.accounts.add(by, "children_affected", float(children))
-
-
-def book_prosecution(world: World, cell: int, by: str) -> None:
-    world.tally.add("prosecutions", cell)
-    world.ledger.add("prosecution", cell)
-    world.accounts.add(by, "prosecutions")
+        acc.add(by, "children_affected", children)
+    if prosecutions:
+        acc.add(by, "prosecutions", prosecutions)
 
 
 def arrest_dealer(
@@ -47,53 +61,99 @@ def arrest_dealer(
 ) -> None:
     """Arrest dealer row r for tactic `by`: charge, remand or bail, seizure (crew debt), void.
 
-    Every dealer arrest seizes stock, which becomes a debt (N8 PRP 2024: drug debts
-    after seizures as a cause of violence).
+    The arrest is booked at the pitch (tally, ledger, account), with the children
+    affected; every dealer arrest seizes stock, which becomes a debt on the crew's
+    other active members, else on the dealer (N8 PRP 2024: drug debts after seizures as
+    a cause of violence); removing a seller opens turf for rivals (a user-dealer selling
+    to friends holds little: `void_user_dealer`); a user-dealer's user is adversely
+    affected. Charged with `charge_prob` (else wary, risk at least 0.5): prosecuted,
+    convicted with `convict_prob`, sentenced `days_to_sentence` later, and remanded with
+    `remand_prob` (into custody: `take_into_custody`) or bailed (risk at least 0.6).
+    One compiled call (kernels.dealer_arrest) drawing from `rng`'s state.
     """
     pc = world.config.police
     d, u = world.dealers, world.users
     cell = int(d.cell[r]) if cell is None else cell
-    d.arrests[r] += 1
-    d.arrested_by[r] = world.accounts.index(by)
-    book_arrest(world, cell, by, int(d.children[r]))
-    world.tally.add("seizures", cell)
-    add_debt(world, r, pc.seizure_value)
-    # Removing a seller opens turf for rivals; a user-dealer selling to friends holds little.
-    hold = world.config.dealers.void_user_dealer if d.tier[r] == D.USER_DEALER else 1.0
-    world.turf_opened[cell] += hold
-    if d.user[r] >= 0:
-        u.adverse_until[d.user[r]] = world.day + 30
-    charged = rng.random() < pc.charge_prob
-    if not charged:
-        d.risk[r] = max(d.risk[r], 0.5)
-        return
-    book_prosecution(world, cell, by)
-    d.convicted[r] = rng.random() < pc.convict_prob
-    d.event_day[r] = world.day + max(1, pc.days_to_sentence)
-    if rng.random() < pc.remand_prob:
-        take_into_custody(world, r, D.REMANDED)
-    else:
-        d.risk[r] = max(d.risk[r], 0.6)
+    with stream_state(rng) as (pcg, _spare):
+        children, charged, jailed = kernels.dealer_arrest(
+            pcg,
+            r,
+            cell,
+            world.accounts.index(by),
+            world.day,
+            d.n,
+            d.state,
+            d.tier,
+            d.crew,
+            d.user,
+            d.arrests,
+            d.arrested_by,
+            d.children,
+            d.convicted,
+            d.event_day,
+            d.risk,
+            d.debt,
+            u.state,
+            u.adverse_until,
+            world.turf_opened,
+            *_arrest_books(world),
+            pc.charge_prob,
+            pc.convict_prob,
+            pc.remand_prob,
+            pc.days_to_sentence,
+            float(pc.seizure_value),
+            world.config.dealers.void_user_dealer,
+        )
+    _account_arrests(world, by, 1.0, float(charged), float(children))
+    if jailed >= 0:  # remanded with the user-dealer's user (take_into_custody)
+        leave_treatment(world, jailed)
 
 
-def arrest_user(world: World, ur: int, cell: int, rng: np.random.Generator) -> None:
-    """A user caught for acquisitive crime: arrest, maybe prosecution and a short sentence."""
+def arrest_users(
+    world: World, rows: np.ndarray, cells: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Users caught for acquisitive crime (user rows at `cells`), each still active arrested:
+    booked at the cell (tally, ledger, the reactive account) with the children affected,
+    adversely affected for 30 days, and charged with `charge_prob`; a charged user who is
+    not a user-dealer is jailed with `custody_prob_user` for `sentence_user` days times a
+    lognormal factor (user-dealers are jailed only for dealing, on their dealer row, so
+    that a person is never in custody twice). In one compiled call (kernels.user_arrests,
+    drawing from `rng`'s state) but for each user jailed.
+    """
     pc = world.config.police
     u = world.users
-    book_arrest(world, cell, REACTIVE, int(u.children[ur]))
-    u.adverse_until[ur] = world.day + 30
-    if world.recording:
-        u.arrests[ur] += 1
-    if rng.random() >= pc.charge_prob:
-        return
-    book_prosecution(world, cell, REACTIVE)
-    # User-dealers are jailed only for dealing (on their dealer row), so that a
-    # person is never in custody twice; here they are arrested and charged only.
-    if u.dealer[ur] < 0 and rng.random() < pc.custody_prob_user:
-        leave_treatment(world, ur)
-        u.state[ur] = U.PRISON
-        u.arrested_by[ur] = world.accounts.index(REACTIVE)
-        u.release_day[ur] = world.day + max(1, int(round(pc.sentence_user * rng.lognormal(0, 0.5))))
+    booked = np.zeros(3)  # arrests, prosecutions, children affected
+    i, n = 0, rows.size
+    while i < n:
+        with stream_state(rng) as (pcg, _spare):
+            i = kernels.user_arrests(
+                pcg,
+                rows,
+                cells,
+                i,
+                world.day,
+                world.recording,
+                u.state,
+                u.dealer,
+                u.children,
+                u.adverse_until,
+                u.arrests,
+                *_arrest_books(world),
+                pc.charge_prob,
+                pc.custody_prob_user,
+                booked,
+            )
+        if i < n:  # jailed
+            ur = int(rows[i])
+            leave_treatment(world, ur)
+            u.state[ur] = U.PRISON
+            u.arrested_by[ur] = world.accounts.index(REACTIVE)
+            factor = rng.lognormal(0, 0.5)
+            u.release_day[ur] = world.day + max(1, int(round(pc.sentence_user * factor)))
+            i += 1
+    arrests, prosecutions, children = booked.tolist()
+    if arrests:
+        _account_arrests(world, REACTIVE, arrests, prosecutions, children)
 
 
 def add_debt(world: World, r: int, value: float) -> None:

@@ -3204,6 +3204,181 @@ def detect_dealers(
     return detected_dealers(act, unseen, draws, cell, cell_x, cell_y, cell_unit, width, height)
 
 
+# Where an arrest books (`book_arrest_at`, `book_prosecution_at`): the tally's rows of
+# arrests, seizures and prosecutions, and the ledger's (type x cause) rows of the arrest,
+# the children affected and the prosecution (events.py fills both from the books' names);
+# and the state codes the arrest kernels read and write (events.py too).
+TA_ARRESTS, TA_SEIZURES, TA_PROSECUTIONS = range(3)
+LA_ARREST, LA_CHILDREN, LA_PROSECUTION = range(3)
+AC_ACTIVE, AC_REMANDED, AC_USER_DEALER, AC_USER_ACTIVE, AC_USER_PRISON = range(5)
+
+
+@njit(cache=True)
+def book_arrest_at(
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    cell: int,
+    children: int,
+) -> None:
+    """An arrest at `cell` in the day's tally and harm ledger (ODD §7.11 arrests, §7.17
+    harm ledger): one arrest, and the children affected when there are any, each ledger
+    row marked as booked today. Whole-number counts: the same sums whatever the order
+    of the day's other adds (the tally's queue)."""
+    tally[tally_rows[TA_ARRESTS], cell] += 1.0
+    ledger[ledger_rows[LA_ARREST], cell] += 1.0
+    touched[ledger_rows[LA_ARREST]] = True
+    if children:
+        ledger[ledger_rows[LA_CHILDREN], cell] += float(children)
+        touched[ledger_rows[LA_CHILDREN]] = True
+
+
+@njit(cache=True)
+def book_prosecution_at(
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    cell: int,
+) -> None:
+    """A prosecution at `cell` in the day's tally and harm ledger (ODD §7.11 arrests), as
+    `book_arrest_at` books an arrest."""
+    tally[tally_rows[TA_PROSECUTIONS], cell] += 1.0
+    ledger[ledger_rows[LA_PROSECUTION], cell] += 1.0
+    touched[ledger_rows[LA_PROSECUTION]] = True
+
+
+@njit(cache=True)
+def dealer_arrest(
+    pcg: np.ndarray,
+    r: int,
+    cell: int,
+    by: int,
+    day: int,
+    n: int,
+    state: np.ndarray,
+    tier: np.ndarray,
+    crew: np.ndarray,
+    user: np.ndarray,
+    arrests: np.ndarray,
+    arrested_by: np.ndarray,
+    children: np.ndarray,
+    convicted: np.ndarray,
+    event_day: np.ndarray,
+    risk: np.ndarray,
+    debt: np.ndarray,
+    user_state: np.ndarray,
+    adverse_until: np.ndarray,
+    turf_opened: np.ndarray,
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    codes: np.ndarray,
+    charge: float,
+    convict: float,
+    remand: float,
+    days_to_sentence: int,
+    seizure: float,
+    void_user_dealer: float,
+) -> tuple[int, bool, int]:
+    """A dealer's arrest (ODD §7.11 arrests; N8 PRP 2024 for the seizure's debt) as
+    `events.arrest_dealer` describes it, drawing from the arresting stream's state `pcg`:
+    dealer row r (of `n` live rows) arrested at `cell` for account `by`; the arrest, the
+    children affected (`book_arrest_at`) and the seizure booked; the seizure's value a
+    debt on the crew's other active members (`share_debt`), else on the dealer; turf
+    opened at the cell (`void_user_dealer` for a user-dealer, else 1); a user-dealer's
+    user adversely affected for 30 days. Then the charge (a uniform under `charge`; if
+    not, risk at least 0.5) and its prosecution, the conviction (under `convict`), the
+    sentencing day, and remand (under `remand`: the dealer remanded and a user-dealer's
+    active user in prison) or bail (risk at least 0.6). `codes` holds the state codes
+    (`AC_*`). Returns the children affected, whether charged, and the user row jailed
+    (-1 if none), whose treatment the caller ends (`events.leave_treatment`)."""
+    arrests[r] += 1
+    arrested_by[r] = by
+    kids = children[r]
+    book_arrest_at(tally, tally_rows, ledger, touched, ledger_rows, cell, kids)
+    tally[tally_rows[TA_SEIZURES], cell] += 1.0
+    if not (crew[r] >= 0 and share_debt(crew[:n], state[:n], codes[AC_ACTIVE], r, seizure, debt)):
+        debt[r] += seizure
+    turf_opened[cell] += void_user_dealer if tier[r] == codes[AC_USER_DEALER] else 1.0
+    if user[r] >= 0:
+        adverse_until[user[r]] = day + 30
+    if not next_double(pcg) < charge:
+        if risk[r] < 0.5:  # max(risk, 0.5), as Python's max takes it
+            risk[r] = 0.5
+        return kids, False, -1
+    book_prosecution_at(tally, tally_rows, ledger, touched, ledger_rows, cell)
+    convicted[r] = next_double(pcg) < convict
+    event_day[r] = day + max(1, days_to_sentence)
+    jailed = -1
+    if next_double(pcg) < remand:
+        state[r] = codes[AC_REMANDED]
+        ur = user[r]
+        if ur >= 0 and user_state[ur] == codes[AC_USER_ACTIVE]:
+            user_state[ur] = codes[AC_USER_PRISON]
+            jailed = ur
+    elif risk[r] < 0.6:
+        risk[r] = 0.6
+    return kids, True, jailed
+
+
+@njit(cache=True)
+def user_arrests(
+    pcg: np.ndarray,
+    rows: np.ndarray,
+    cells: np.ndarray,
+    start: int,
+    day: int,
+    recording: bool,
+    state: np.ndarray,
+    dealer: np.ndarray,
+    children: np.ndarray,
+    adverse_until: np.ndarray,
+    arrests: np.ndarray,
+    tally: np.ndarray,
+    tally_rows: np.ndarray,
+    ledger: np.ndarray,
+    touched: np.ndarray,
+    ledger_rows: np.ndarray,
+    codes: np.ndarray,
+    charge: float,
+    custody: float,
+    booked: np.ndarray,
+) -> int:
+    """Users caught for acquisitive crime arrested (ODD §7.11 arrests), as
+    `events.arrest_users` describes it, from `rows[start]` on, drawing from the
+    arresting stream's state `pcg`: each user still active (codes[AC_USER_ACTIVE]) is
+    arrested at `cells[i]` (`book_arrest_at`), adversely affected for 30 days and, on a
+    recorded day, counted; charged under `charge` (`book_prosecution_at`) and, if not a
+    user-dealer, jailed under `custody`. Stops at the first user jailed and returns its
+    position (the caller draws the sentence and ends the user's treatment), else
+    `rows.size`. Adds the arrests, prosecutions and children affected to `booked`."""
+    for i in range(start, rows.size):
+        ur = rows[i]
+        if state[ur] != codes[AC_USER_ACTIVE]:
+            continue
+        cell = cells[i]
+        kids = children[ur]
+        book_arrest_at(tally, tally_rows, ledger, touched, ledger_rows, cell, kids)
+        booked[0] += 1.0
+        booked[2] += float(kids)
+        adverse_until[ur] = day + 30
+        if recording:
+            arrests[ur] += 1
+        if next_double(pcg) >= charge:
+            continue
+        book_prosecution_at(tally, tally_rows, ledger, touched, ledger_rows, cell)
+        booked[1] += 1.0
+        if dealer[ur] < 0 and next_double(pcg) < custody:
+            return i
+    return rows.size
+
+
 @njit(cache=True)
 def initiation_rate(
     open_sales: np.ndarray, residents: np.ndarray, rate: float, baseline: float
@@ -4079,6 +4254,18 @@ def warm() -> None:
     treatment_seekers(pcg, i, i, f, f, 0.1)
     exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
     detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
+    books, rows3 = np.zeros((3, 1)), np.arange(3)
+    book_arrest_at(books, rows3, books.copy(), np.zeros(3, dtype=np.bool_), rows3, 0, 1)
+    book_prosecution_at(books, rows3, books.copy(), np.zeros(3, dtype=np.bool_), rows3, 0)
+    dealer_arrest(
+        pcg, 0, 0, 0, 0, 1, codes.copy(), codes, i, np.full(1, -1), i.copy(), i.copy(), i,
+        b.copy(), i.copy(), f.copy(), f.copy(), codes.copy(), i.copy(), f.copy(), books, rows3,
+        books.copy(), np.zeros(3, dtype=np.bool_), rows3, np.arange(5), 0.5, 0.5, 0.5, 1, 1.0, 0.5,
+    )  # fmt: skip
+    user_arrests(
+        pcg, i, i, 0, 0, True, codes.copy(), i, i, i.copy(), i.copy(), books, rows3,
+        books.copy(), np.zeros(3, dtype=np.bool_), rows3, np.arange(5), 0.5, 0.5, np.zeros(3),
+    )  # fmt: skip
     clients_day(
         pcg, codes, 1, i, i, i, 1, np.zeros((2, 3)), np.zeros(2, dtype=np.bool_), 0, f, i.copy(),
         i, i, 0, 1, np.zeros(N_CLIENT_PARAMS),

@@ -14,7 +14,6 @@ import numpy as np
 
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
-from marketsim.agents import user as U
 from marketsim.agents.police import Order
 from marketsim.rng import stream_state
 from marketsim.state import World
@@ -129,10 +128,8 @@ def _targeted_arrests(world: World, rng: np.random.Generator) -> None:
 
 
 def _crime_arrests(world: World, rng: np.random.Generator) -> None:
-    """Users caught for acquisitive crime today (trade phase) are arrested."""
-    u = world.users
+    """Users caught for acquisitive crime today (trade phase) are arrested, those still active."""
     rows, cells = world.crime_arrests
-    for ur, cell in zip(rows.tolist(), cells.tolist(), strict=True):
-        if u.state[ur] == U.ACTIVE:
-            events.arrest_user(world, ur, cell, rng)
+    if rows.size:
+        events.arrest_users(world, rows, cells, rng)
     world.crime_arrests = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
