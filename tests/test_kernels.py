@@ -2170,3 +2170,33 @@ def test_arrest_kernels_are_the_arrest_events_as_they_were(monkeypatch, override
         )
         arrested += int(new.dealers.view("arrests").sum() + new.users.view("arrests").sum())
     assert arrested > 0
+
+
+def test_entrant_crews_are_the_numpy_draws_as_they_were():
+    """kernels.entrant_crews against events.add_dealers' numpy before it: the crews with a
+    member less the retired ones, one drawn each (`integers`, as rng.choice(existing, n)),
+    then rng.random(n) < 0.3 forming a new crew; the stream left where numpy leaves it."""
+    from marketsim.rng import stream_state
+
+    rng = np.random.default_rng(5)
+    for k in range(60):
+        crew = rng.integers(-1, int(rng.integers(0, 12)), int(rng.integers(0, 30)))
+        retired = rng.integers(0, 15, int(rng.integers(0, 4)))
+        n, next_id = int(rng.integers(1, 9)), int(rng.integers(12, 20))
+        old, new = np.random.default_rng(k), np.random.default_rng(k)
+        old.integers(0, 7)  # a buffered 32-bit half, as a stream may hold
+        new.integers(0, 7)
+        present = np.zeros(int(crew.max(initial=-1)) + 1, dtype=bool)
+        present[crew[crew >= 0]] = True
+        present[[c for c in retired if c < present.size]] = False
+        existing = np.flatnonzero(present)
+        with stream_state(new) as (pcg, spare):
+            crews, any_crew, formed = kernels.entrant_crews(pcg, spare, crew, retired, n, next_id)
+        assert any_crew == bool(existing.size)
+        if existing.size:
+            ref = existing[old.integers(0, existing.size, n)]
+            joins = old.random(n) < 0.3
+            ref[joins] = next_id
+            assert np.array_equal(crews, ref) and formed == joins.any()
+        assert old.integers(0, 2**20) == new.integers(0, 2**20)
+        assert old.random() == new.random()

@@ -328,6 +328,8 @@ def user_dies(world: World, rows: np.ndarray) -> None:
 
 # -------------------------------------------------------------- newcomers
 
+_NONE = np.empty(0, dtype=np.int64)  # no retired crews
+
 
 def add_users(
     world: World, homes: np.ndarray, dependent: np.ndarray, rng: np.random.Generator
@@ -375,21 +377,18 @@ def add_dealers(
         filler = None  # no void filler today: every trait the founders' value
     crews = None
     if entrant:
-        # Crews with a member, less retired ones, sorted (a mask over crew ids: np.unique
-        # and np.setdiff1d sort, and entrants arrive most days).
-        crew = d.view("crew")
-        present = np.zeros(int(crew.max(initial=-1)) + 1, dtype=bool)
-        present[crew[crew >= 0]] = True
-        if world.retired_crews:
-            present[[c for c in world.retired_crews if c < present.size]] = False
-        existing = np.flatnonzero(present)
-        # Crew-tier entrants mostly join existing crews (recruitment), else form a new one.
-        if existing.size:
-            crews = existing[integers(rng, existing.size, n)]  # as rng.choice(existing, n)
-            new = rng.random(n) < 0.3
-            crews[new] = world.next_crew_id
-            if new.any():
-                world.next_crew_id += 1
+        # Crew-tier entrants mostly join existing crews (those with a member, less retired
+        # ones, sorted), recruitment, else form a new one (kernels.entrant_crews, drawing
+        # as rng.choice(existing, n) and rng.random(n) < 0.3 did).
+        retired = np.fromiter(world.retired_crews, np.int64) if world.retired_crews else _NONE
+        with stream_state(rng) as (pcg, spare):
+            crews, existing, formed = kernels.entrant_crews(
+                pcg, spare, d.view("crew"), retired, n, world.next_crew_id
+            )
+        if not existing:
+            crews = None
+        if formed:
+            world.next_crew_id += 1
     share_user_dealer = _filler_value(filler, e.share_user_dealer, m.share_user_dealers)
     share_crew = _filler_value(filler, e.share_crew, m.share_crew)
     rows = d.grow(n)

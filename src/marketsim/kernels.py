@@ -3467,6 +3467,44 @@ def exit_day(
 
 
 @njit(cache=True)
+def entrant_crews(
+    pcg: np.ndarray,
+    spare: np.ndarray,
+    crew: np.ndarray,
+    retired: np.ndarray,
+    n: int,
+    next_id: int,
+) -> tuple[np.ndarray, bool, bool]:
+    """The crews `n` entrants would join (ODD §7.14 entry: crew-tier entrants mostly join
+    existing crews, recruitment, else form a new one), drawing from the entry stream's
+    state: the crews with a live member (`crew`, -1 for none) less the `retired` ones, in
+    increasing order; one of them each, as `Generator.choice(existing, n)` draws it
+    (`stream_integers`); then a uniform each, and those under 0.3 form crew `next_id`
+    instead. Returns the crews, whether any crew exists (with none, nothing is drawn),
+    and whether crew `next_id` was formed."""
+    top = -1
+    for r in range(crew.size):
+        top = max(top, crew[r])
+    present = np.zeros(top + 1, dtype=np.bool_)  # a mask over crew ids, as np.unique sorts
+    for r in range(crew.size):
+        if crew[r] >= 0:
+            present[crew[r]] = True
+    for c in retired:
+        if c < present.size:
+            present[c] = False
+    existing = np.flatnonzero(present)
+    if existing.size == 0:
+        return np.empty(0, dtype=np.int64), False, False
+    crews = existing[stream_integers(pcg, spare, existing.size, n)]
+    formed = False
+    for i in range(n):
+        if next_double(pcg) < 0.3:
+            crews[i] = next_id
+            formed = True
+    return crews, True, formed
+
+
+@njit(cache=True)
 def custody_due(
     event_day: np.ndarray,
     u_state: np.ndarray,
@@ -4253,6 +4291,7 @@ def warm() -> None:
     add_count_at(f.copy(), i, 1.0)
     treatment_seekers(pcg, i, i, f, f, 0.1)
     exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
+    entrant_crews(pcg, spare, i, i[:0], 1, 0)
     detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     books, rows3 = np.zeros((3, 1)), np.arange(3)
     book_arrest_at(books, rows3, books.copy(), np.zeros(3, dtype=np.bool_), rows3, 0, 1)
