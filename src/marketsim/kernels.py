@@ -1588,17 +1588,26 @@ def risk_signal(
     hours_seen: np.ndarray,
     arrests_seen: np.ndarray,
     police_near: np.ndarray,
-    arrests_near: np.ndarray,
+    arrests: np.ndarray,
+    width: int,
+    height: int,
     deterrence: np.ndarray,
     d_state: np.ndarray,
     d_active: int,
     d_cell: np.ndarray,
     pr: np.ndarray,
 ) -> tuple:
-    """The dealers phase's first call (ODD §7.3 perceived risk): the active dealers
-    (`rows_where`), then
-    `learn_risk` at their cells. Returns the active rows, the credibility per cell and
-    the exponent of each active dealer's risk signal (the phase takes the exponential)."""
+    """The dealers phase's first call (ODD §7.3 perceived risk): yesterday's dealer
+    arrests per cell summed within two cells (`box_sum_floats`, as `fields.box_sum`
+    takes it; with no arrest, none near anywhere: the arrests themselves), the active
+    dealers (`rows_where`), then `learn_risk` at their cells. Returns the active rows,
+    the credibility per cell and the exponent of each active dealer's risk signal (the
+    phase takes the exponential)."""
+    arrests_near = arrests
+    for x in range(arrests.size):
+        if arrests[x] != 0.0:  # any, as numpy's any tests
+            arrests_near = box_sum_floats(arrests.reshape((width, height)), 2).ravel()
+            break
     act = rows_where(d_state, d_active)
     credibility, exponent = learn_risk(
         hours_seen, arrests_seen, police_near, arrests_near, deterrence, d_cell[act], pr
@@ -4211,7 +4220,7 @@ def warm() -> None:
         i.copy(), i.copy(),
     )  # fmt: skip
     switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
-    risk_signal(f.copy(), f.copy(), f, f, f, codes, 1, i, np.ones(N_RISK_PARAMS))
+    risk_signal(f.copy(), f.copy(), f, f, 1, 1, f, codes, 1, i, np.ones(N_RISK_PARAMS))
     dealer_reviews(
         pcg, spare, i[:0], f.copy(), f[:0], 0.5, np.full((1, 1), -1), codes, 1, 0.1, 1, 1,
         codes, 1, i, i.copy(), b.copy(), i, i, 3, 3, 0.5, f, f, g, ok[:1], f, f, f,

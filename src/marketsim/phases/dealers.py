@@ -11,7 +11,6 @@ import numpy as np
 from marketsim import kernels
 from marketsim.agents import dealer as D
 from marketsim.agents import user as U
-from marketsim.fields import box_sum
 from marketsim.rng import stream_state
 from marketsim.state import World
 
@@ -25,19 +24,17 @@ def run(world: World) -> None:
     cfg, m = world.config.dealers, world.config.market
     town, d, u = world.town, world.dealers, world.users
     rng = world.streams["dealers"]
-    arrests = world.arrests_cell
-    arrests_near = (
-        box_sum(arrests.reshape(town.width, town.height), 2).ravel() if arrests.any() else arrests
-    )
     deterrence = town.layer("deterrence").ravel()
     pr = _risk_params(world)
-    # 1. what the market learns of each place's enforcement, and each active dealer's
-    # risk signal (`update_risk`)
+    # 1. what the market learns of each place's enforcement (yesterday's dealer arrests
+    # within two cells), and each active dealer's risk signal (`update_risk`)
     act, world.credibility, exponent = kernels.risk_signal(
         world.hours_seen,
         world.arrests_seen,
         world.police_near,
-        arrests_near,
+        world.arrests_cell,
+        town.width,
+        town.height,
         deterrence,
         d.view("state"),
         D.ACTIVE,
