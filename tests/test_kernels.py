@@ -2200,3 +2200,21 @@ def test_entrant_crews_are_the_numpy_draws_as_they_were():
             assert np.array_equal(crews, ref) and formed == joins.any()
         assert old.integers(0, 2**20) == new.integers(0, 2**20)
         assert old.random() == new.random()
+
+
+def test_start_shift_is_the_numpy_start_of_deploy():
+    """kernels.start_shift against PoliceForce.deploy's numpy before it: zeroed books, no
+    unit on any cell, no arrest yet, np.maximum(0.0, shift - carry) hours today and
+    np.maximum(0.0, carry - shift) carried on (NaN kept)."""
+    rng = np.random.default_rng(3)
+    for shift in (8.0, 0.5, 24.0):
+        carry = np.append(rng.random(9) * 20.0, [0.0, shift, np.nan])
+        cell_unit, arrests = rng.integers(-1, 5, 30), rng.integers(0, 3, carry.size)
+        hours, visible, days, today, left = kernels.start_shift(
+            30, cell_unit, arrests, carry, shift
+        )
+        for zeros in (hours, visible, days):
+            assert zeros.shape == (30,) and not zeros.any()
+        assert (cell_unit == -1).all() and not arrests.any()
+        assert np.array_equal(today, np.maximum(0.0, shift - carry), equal_nan=True)
+        assert np.array_equal(left, np.maximum(0.0, carry - shift), equal_nan=True)

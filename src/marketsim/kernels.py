@@ -1187,6 +1187,37 @@ def walk_beats(
         unit_cell[units[i]] = beats[i, 0]
 
 
+@njit(cache=True)
+def start_shift(
+    n_cells: int,
+    cell_unit: np.ndarray,
+    arrests_today: np.ndarray,
+    carry: np.ndarray,
+    shift_hours: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The start of a day's deployment (ODD §7.2 police units, §7.11 custody processing):
+    zeroed officer-hours, uniformed hours and officer-days per cell; no unit on any cell
+    (`cell_unit` -1) and no arrest yet (`arrests_today` 0), in place; each unit's hours
+    today, its shift less the processing hours carried from earlier arrests, and what is
+    still carried after today, both at least 0 (as np.maximum(0.0, x) takes them, NaN
+    kept). Returns the three per-cell arrays, the hours today and the carry."""
+    hours = np.zeros(n_cells)
+    visible = np.zeros(n_cells)
+    officer_days = np.zeros(n_cells)
+    for c in range(cell_unit.size):
+        cell_unit[c] = -1
+    n = carry.size
+    hours_today = np.empty(n)
+    left = np.empty(n)
+    for u in range(n):
+        arrests_today[u] = 0
+        v = shift_hours - carry[u]
+        hours_today[u] = 0.0 if v <= 0.0 else v
+        w = carry[u] - shift_hours
+        left[u] = 0.0 if w <= 0.0 else w
+    return hours, visible, officer_days, hours_today, left
+
+
 # Parameters of kernels.learn_risk and kernels.town_pitch_terms, by index.
 LR_KEEP, LR_PRIOR_HOURS, LR_PRIOR_RATE, LR_PER_HOUR, LR_PER_ARREST, LR_CENTRE_DRAW = range(6)
 N_RISK_PARAMS = 6
@@ -4300,6 +4331,7 @@ def warm() -> None:
     add_count_at(f.copy(), i, 1.0)
     treatment_seekers(pcg, i, i, f, f, 0.1)
     exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
+    start_shift(1, i.copy(), i.copy(), f, 8.0)
     entrant_crews(pcg, spare, i, i[:0], 1, 0)
     detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     books, rows3 = np.zeros((3, 1)), np.arange(3)

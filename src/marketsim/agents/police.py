@@ -76,13 +76,12 @@ class PoliceForce:
         Returns per cell: officer-hours (all), officer-hours in visible uniform
         (what dealers and buyers can see), and officer-days.
         """
-        hours = np.zeros(n_cells)
-        visible = np.zeros(n_cells)
-        officer_days = np.zeros(n_cells)
-        self.cell_unit.fill(-1)
-        self.arrests_today.fill(0)
-        self.hours_today = np.maximum(0.0, self.cfg.shift_hours - self.carry)
-        self.carry = np.maximum(0.0, self.carry - self.cfg.shift_hours)
+        # Zeroed per-cell books, no unit anywhere and no arrest yet; each unit's hours today
+        # (its shift less the processing hours it carries) and the carry left after it
+        # (kernels.start_shift).
+        hours, visible, officer_days, self.hours_today, self.carry = kernels.start_shift(
+            n_cells, self.cell_unit, self.arrests_today, self.carry, float(self.cfg.shift_hours)
+        )
         self.assigned = [""] * self.n_units
         self.unit_order = [None] * self.n_units
         raid_cells = []
