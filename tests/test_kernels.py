@@ -2218,3 +2218,30 @@ def test_start_shift_is_the_numpy_start_of_deploy():
         assert (cell_unit == -1).all() and not arrests.any()
         assert np.array_equal(today, np.maximum(0.0, shift - carry), equal_nan=True)
         assert np.array_equal(left, np.maximum(0.0, carry - shift), equal_nan=True)
+
+
+def test_start_treatment_rows_is_the_numpy_event_as_it_was():
+    """kernels.start_treatment_rows against events.start_treatment's numpy before it
+    (fancy assignments, the unreferred charged to self-referral, an entry each at home
+    in the tally), repeated rows included."""
+    rng = np.random.default_rng(21)
+    for _ in range(30):
+        n = 40
+        cols = {
+            "treatment": rng.integers(0, 4, n).astype(np.int8),
+            "treatment_day": rng.integers(-5, 5, n),
+            "missed": rng.integers(0, 3, n),
+            "site": rng.integers(-1, 3, n),
+            "referred_by": rng.integers(-1, 3, n),
+        }
+        home, rows = rng.integers(0, 9, n), rng.integers(0, n, int(rng.integers(1, 6)))
+        ref = {k: v.copy() for k, v in cols.items()}
+        ref["treatment"][rows], ref["treatment_day"][rows], ref["missed"][rows] = 2, 7, 0
+        ref["site"][rows] = 1
+        ref["referred_by"][rows[ref["referred_by"][rows] < 0]] = 4
+        tally, ref_tally = np.zeros((3, 9)), np.zeros((3, 9))
+        np.add.at(ref_tally[1], home[rows], 1.0)
+        kernels.start_treatment_rows(rows, 1, 7, 4, 2, *cols.values(), home, tally, 1)
+        for name in cols:
+            assert np.array_equal(cols[name], ref[name]), name
+        assert np.array_equal(tally, ref_tally)

@@ -270,6 +270,9 @@ def refer_to_treatment(world: World, ur: int, by: str, fast_track: bool = False)
     return "waiting"
 
 
+_ENTRIES_ROW = TALLY_INDEX["treatment_entries"]  # the tally's row of treatment entries
+
+
 def join_waiting_list(world: World, ur: int, site: int) -> None:
     u = world.users
     u.treatment[ur] = U.WAITING
@@ -286,15 +289,25 @@ def admit(world: World, rows: np.ndarray, site: int) -> None:
 
 
 def start_treatment(world: World, rows: np.ndarray, site: int) -> None:
-    """Rows have just taken a place at `site`."""
+    """Rows have just taken a place at `site`: in treatment from today, no appointment missed,
+    the place charged to self-referral where no tactic referred them, and a treatment entry
+    each at home (kernels.start_treatment_rows)."""
     u = world.users
-    u.treatment[rows] = U.IN_TREATMENT
-    u.treatment_day[rows] = world.day
-    u.missed[rows] = 0
-    u.site[rows] = site
-    unreferred = rows[u.referred_by[rows] < 0]
-    u.referred_by[unreferred] = world.accounts.index(SELF_REFERRAL)
-    world.tally.add("treatment_entries", u.home[rows])
+    kernels.start_treatment_rows(
+        rows,
+        site,
+        world.day,
+        world.accounts.index(SELF_REFERRAL),
+        U.IN_TREATMENT,
+        u.treatment,
+        u.treatment_day,
+        u.missed,
+        u.site,
+        u.referred_by,
+        u.home,
+        world.tally.counts,
+        _ENTRIES_ROW,
+    )
 
 
 def leave_treatment(world: World, ur: int) -> None:

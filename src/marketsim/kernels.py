@@ -2324,6 +2324,37 @@ def clients_day(
     return n, by_account, home[clients[missed]], clients[drop], clients[done]
 
 
+@njit(cache=True)
+def start_treatment_rows(
+    rows: np.ndarray,
+    site: int,
+    day: int,
+    self_referral: int,
+    in_treatment: int,
+    treatment: np.ndarray,
+    treatment_day: np.ndarray,
+    missed: np.ndarray,
+    u_site: np.ndarray,
+    referred_by: np.ndarray,
+    home: np.ndarray,
+    tally: np.ndarray,
+    entries_row: int,
+) -> None:
+    """Users `rows` take a place at `site` today (ODD §7.12 treatment admission), in place:
+    in treatment since `day` with no appointment missed, the place charged to
+    `self_referral` where no account referred them, and one treatment entry each at
+    their home in the tally's row `entries_row` (whole-number counts: the same sums
+    whatever the order of the day's other adds)."""
+    for ur in rows:
+        treatment[ur] = in_treatment
+        treatment_day[ur] = day
+        missed[ur] = 0
+        u_site[ur] = site
+        if referred_by[ur] < 0:
+            referred_by[ur] = self_referral
+        tally[entries_row, home[ur]] += 1.0
+
+
 # Rows of book_purchases' counts per cell, in the order trade books them: whole numbers,
 # then the overdoses each use risked (expected counts, for the harm account).
 (
@@ -4332,6 +4363,9 @@ def warm() -> None:
     treatment_seekers(pcg, i, i, f, f, 0.1)
     exit_day(pcg, codes, 0, i, 0, i, f, f, b, f, np.ones(N_EXIT_PARAMS), 0.1)
     start_shift(1, i.copy(), i.copy(), f, 8.0)
+    start_treatment_rows(
+        i, 0, 0, 1, 2, codes.copy(), i.copy(), i.copy(), i.copy(), i.copy(), i, f2.copy(), 0
+    )
     entrant_crews(pcg, spare, i, i[:0], 1, 0)
     detect_dealers(pcg, i, f, i, i, i, np.full(9, -1, dtype=np.int64), 3, 3)
     books, rows3 = np.zeros((3, 1)), np.arange(3)
