@@ -37,8 +37,8 @@ def run(world: World) -> None:
     # from the treatment stream's state).
     police_near, cand, site, boost, deterred = kernels.treatment_seeking(
         world.visible_hours.reshape(town.width, town.height),
-        np.array([service.x for service in world.services], dtype=np.int64),
-        np.array([service.y for service in world.services], dtype=np.int64),
+        town.cell_x[town.treatment_cells],  # the sites' x and y, in world.services' order
+        town.cell_y[town.treatment_cells],
         u.view("state"),
         U.ACTIVE,
         u.treatment,
