@@ -2074,7 +2074,12 @@ def _arrest_dealer_as_it_was(world, r, rng, cell=None, by="standard_patrol"):
     d.arrested_by[r] = acc.index(by)
     _book_arrest_as_it_was(world, cell, by, int(d.children[r]))
     world.tally.add("seizures", cell)
-    events.add_debt(world, r, pc.seizure_value)
+    # events.add_debt as it was: the crew's other active members share it, else the dealer
+    crew = d.crew[r] >= 0 and kernels.share_debt(
+        d.view("crew"), d.view("state"), D.ACTIVE, r, float(pc.seizure_value), d.debt
+    )
+    if not crew:
+        d.debt[r] += pc.seizure_value
     hold = world.config.dealers.void_user_dealer if d.tier[r] == D.USER_DEALER else 1.0
     world.turf_opened[cell] += hold
     if d.user[r] >= 0:

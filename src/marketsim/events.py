@@ -156,17 +156,6 @@ def arrest_users(
         _account_arrests(world, REACTIVE, arrests, prosecutions, children)
 
 
-def add_debt(world: World, r: int, value: float) -> None:
-    """A seizure leaves a debt: on the crew's active members, or the dealer alone."""
-    d = world.dealers
-    # the crew's other active members share it (kernels.share_debt)
-    if d.crew[r] >= 0 and kernels.share_debt(
-        d.view("crew"), d.view("state"), D.ACTIVE, r, float(value), d.debt
-    ):
-        return
-    d.debt[r] += value
-
-
 # ------------------------------------------------------------------ custody
 
 
