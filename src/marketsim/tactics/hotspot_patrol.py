@@ -93,15 +93,20 @@ class HotspotPatrol(Tactic):
         if cells.size == 0:
             # Nothing scores above zero: keep the last list, or start on the target region.
             self.fallbacks += 1
-            cells = (
-                self.cells
-                if self.cells is not None
-                else np.flatnonzero(world.town.region_masks["target"])
-            )
+            cells = self.cells if self.cells is not None else self._first_fallback(world)
         self.cells = np.asarray(cells, dtype=np.int64)
         if self.initial_cells is None:
             self.initial_cells = self.cells
         self.rankings.append((world.day, self.cells))
+
+    def _first_fallback(self, world: World) -> np.ndarray:
+        """The target region's cells among the candidates; all the candidates where none of
+        them is in the target (a patrol limited to an area never leaves it)."""
+        target = np.flatnonzero(world.town.region_masks["target"])
+        if self.candidates is None:
+            return target
+        inside = np.intersect1d(target, self.candidates)
+        return inside if inside.size else self.candidates
 
     # effect -----------------------------------------------------------------
     def _order(self, cells: np.ndarray) -> Order:
