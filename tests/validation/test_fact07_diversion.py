@@ -23,29 +23,42 @@ def outcomes(paired_runs):
     return V.diversion_outcomes(paired_runs.get("operation_reduction"))
 
 
+@pytest.fixture(scope="module")
+def pooled(paired_runs):
+    """The comparison on V.DIVERSION_SEEDS seeds: the validation seeds' runs and more."""
+    runs = paired_runs.get("operation_reduction")["operation_reduction"]
+    more = range(max(runs) + 1, V.FIRST_SEED + V.DIVERSION_SEEDS)
+    extra = V.run_many(["operation_reduction"], list(more), V.workers_from_env())
+    return V.diversion_outcomes({"operation_reduction": {**runs, **extra["operation_reduction"]}})
+
+
 def test_user_dealers_are_diverted_and_arrested(outcomes):
-    """Both groups exist in numbers: about 20 diverted and 9 arrested a run."""
+    """Both groups exist in numbers: about 19 diverted and 6 arrested a run."""
     n = outcomes["re_arrests rate ratio"].n
     assert outcomes["people diverted"] >= 10 * n and outcomes["people arrested"] >= 3 * n
 
 
 @needs_full_set(
-    "about 9 arrested user-dealers a run, whose rates vary widely: the quick set's seeds "
-    "101-108 give 1.26 [0.59, 2.72], the full set 0.64 [0.48, 0.85]"
+    "about 6 arrested user-dealers a run, whose rates vary widely; the test pools "
+    "V.DIVERSION_SEEDS seeds"
 )
-def test_the_diverted_offend_less_than_the_arrested(outcomes):
+def test_the_diverted_offend_less_than_the_arrested(pooled):
     """Tolerance: the 95% interval of the acquisitive-crime rate ratio (diverted over
-    arrested) is below 1."""
-    crime = outcomes["acquisitive_crimes rate ratio"]
+    arrested) is below 1, pooled over 120 seeds (101-220). Measured (2026-12-07): 0.82
+    [0.71, 0.95]. On 40 seeds it swings with the seed set: 1.00 [0.77, 1.29] on 101-140,
+    0.81 [0.66, 1.00] on 141-180, 0.69 [0.52, 0.92] on 181-220."""
+    crime = pooled["acquisitive_crimes rate ratio"]
+    assert crime.n == V.DIVERSION_SEEDS
     assert crime.high < 1, describe("acquisitive crime rate ratio", crime)
 
 
 @needs_full_set(
-    "about 9 arrested user-dealers a run, whose rates vary widely: the quick set's seeds "
-    "101-108 give 0.54 [0.26, 1.13], the full set 0.40 [0.31, 0.52]"
+    "about 6 arrested user-dealers a run, whose rates vary widely; the test pools "
+    "V.DIVERSION_SEEDS seeds"
 )
-def test_the_diverted_are_re_arrested_less(outcomes):
+def test_the_diverted_are_re_arrested_less(pooled):
     """Tolerance: the 95% interval of the re-arrest rate ratio (diverted over arrested) is
-    below 1."""
-    arrests = outcomes["re_arrests rate ratio"]
+    below 1, pooled over 120 seeds (101-220). Measured: 0.47 [0.42, 0.54]; 0.42 [0.34,
+    0.53] on the 40 of the full set."""
+    arrests = pooled["re_arrests rate ratio"]
     assert arrests.high < 1, describe("re-arrest rate ratio", arrests)
