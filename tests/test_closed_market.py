@@ -78,12 +78,16 @@ def active_buyers(m: MarketModel) -> np.ndarray:
 
 
 def test_buyers_phone_more_when_the_street_they_use_is_policed():
-    m = model(seed=2, users__street_wariness=3.0)
+    """With no memory (users.wariness_memory 0) and exponent 1 buyers read today's street risk."""
+    m = model(
+        seed=2, users__street_wariness=3.0, users__wariness_memory=0.0, users__wariness_exponent=1.0
+    )
     buyers = active_buyers(m)
     cu = m.config.users
     known = m.town.layer("reputation")
     known[:] = 0.0
     known[8:12, 8:12] = 1.0  # the market is known to trade in the middle of town
+    trade.update_street_alarm(m.world)
     calm = trade.contact_use(m.world, buyers)
     # No police anywhere: only failed searches raise contact use above its base.
     expected = 1 - (1 - cu.contact_use_prob) * (1 - m.users.search[buyers])
@@ -94,11 +98,65 @@ def test_buyers_phone_more_when_the_street_they_use_is_policed():
     risk = trade.street_risk(m.world)[m.users.home[buyers]]
     reach = risk > 0
     assert reach.mean() > 0.9 and risk[reach].min() > 0.5
+    trade.update_street_alarm(m.world)
     policed = trade.contact_use(m.world, buyers)
     np.testing.assert_allclose(
         policed, 1 - (1 - expected) * np.exp(-cu.street_wariness * risk), rtol=1e-12
     )
     assert (policed[reach] > calm[reach]).all()
+
+
+def test_buyers_alarm_builds_and_fades_with_its_memory():
+    """Under a steady street risk the alarm after k days is (1 - m^k) x the risk (from none),
+    and once the police go it fades by m a day; a month's pressure alarms buyers far less
+    than a year's (May & Hough 2004: reliance on known sellers builds over time)."""
+    memory = 0.99
+    m = model(seed=2, users__street_wariness=3.0, users__wariness_memory=memory)
+    known = m.town.layer("reputation")
+    known[:] = 0.0
+    known[8:12, 8:12] = 1.0
+    market = np.flatnonzero(known.ravel() > 0)
+    m.world.police_near[market] = 10.0
+    risk = trade.street_risk(m.world)
+    m.world.street_alarm[:] = 0.0
+    for _ in range(30):
+        trade.update_street_alarm(m.world)
+    month = m.world.street_alarm.copy()
+    np.testing.assert_allclose(month, (1 - memory**30) * risk, rtol=1e-9, atol=1e-15)
+    for _ in range(335):
+        trade.update_street_alarm(m.world)
+    year = m.world.street_alarm.copy()
+    reach = risk > 0.5
+    assert reach.sum() > 10
+    assert (year[reach] > 2.5 * month[reach]).all()
+    m.world.police_near[:] = 0.0
+    calm = trade.street_risk(m.world)
+    assert calm.max() < 1e-9
+    trade.update_street_alarm(m.world)
+    np.testing.assert_allclose(m.world.street_alarm, memory * year + (1 - memory) * calm)
+
+
+def test_a_brief_scare_moves_fewer_buyers_onto_the_phone_than_its_share_of_a_long_one():
+    """With exponent 2 the wariness grows with the square of the alarm: an alarm a tenth of
+    another moves about a hundredth as many (exp(-w a^2)), where exponent 1 moves a tenth."""
+    m = model(seed=2, users__street_wariness=10.0, users__wariness_exponent=2.0)
+    n = m.town.n_cells
+    m.world.street_alarm = np.full(n, 0.05)
+    brief = -np.log(trade._street_keep(m.world))
+    m.world.street_alarm = np.full(n, 0.5)
+    long = -np.log(trade._street_keep(m.world))
+    np.testing.assert_allclose(brief, 10.0 * 0.05**2)
+    np.testing.assert_allclose(brief / long, 0.01)
+
+
+def test_buyers_who_are_not_wary_keep_no_alarm():
+    m = model(seed=2, users__street_wariness=0.0)
+    m.world.police_near[:] = 10.0
+    trade.update_street_alarm(m.world)
+    assert not m.world.street_alarm.any()
+    buyers = active_buyers(m)
+    expected = 1 - (1 - m.config.users.contact_use_prob) * (1 - m.users.search[buyers])
+    np.testing.assert_allclose(trade.contact_use(m.world, buyers), expected)
 
 
 def test_street_risk_is_the_risk_where_the_market_is_known_to_trade():

@@ -1825,6 +1825,7 @@ def _trade_as_it_was(world):
     cu, cm = sc.users, sc.market
     u, d, town, tally = world.users, world.dealers, world.town, world.tally
     d.sales[: d.n] = 0
+    trade.update_street_alarm(world)  # added with the alarm (2026-12-07), as trade.run does
     active, p_buy, full, elasticity = kernels.buy_terms(
         u.view("state"), U.ACTIVE, u.cash, u.income, u.treatment, U.IN_TREATMENT, u.dependent,
         u.search, d.view("state"), D.ACTIVE, d.price, trade._buy_params(world),

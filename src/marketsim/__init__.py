@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 # give (scripts/refresh_regression.py refuses to refresh the regression baseline without
 # it). Result stores record it and refuse to resume results another revision made, which
 # the version and the parameter defaults alone do not catch.
-MODEL_REVISION = "2026-12-07"
+MODEL_REVISION = "2026-12-07b"
 
 # The public calls, loaded from marketsim.api on first use (PEP 562), so that
 # `import marketsim` (and the CLI's start-up) does not import the model.

@@ -39,6 +39,10 @@ S003 = "seed 003_f1d980d3e2135e00.txt"
 # Set jointly by `marketsim calibrate experiments/calibrate_facts.yaml` against design §9's facts
 # (docs/validation.md, "The joint calibration").
 CALIBRATED = "calibrate_facts.yaml, joint fit to design §9 facts (2026-12-06)"
+GRID_FACT9 = (
+    "set by hand on a grid over facts 1, 2, 3, 6 and 9 together (2026-12-07, docs/validation.md "
+    "fact 9)"
+)
 
 LAND_USES = ("residential", "centre", "industrial", "park", "school", "treatment")
 # Defaults of the two per-land-use maps; a map given in part keeps these for the rest.
@@ -495,13 +499,12 @@ class DealerConfig(Section):
         0.15, ge=0, le=5, unit="fraction", doc="profit gain needed to move"
     )
     known_risk_share: float = param(
-        0.0,
+        0.5,
         ge=0,
         le=1,
         unit="share of own perceived risk",
         doc="risk that follows a dealer to any pitch it deals openly from (known to police)",
-        source="Jacobs 1996, 1999: restrictive deterrence; calibration judgement: off "
-        "until calibrated jointly (0.5 broke fact 6, see validation.md fact 9)",
+        source="Jacobs 1996, 1999: restrictive deterrence; " + GRID_FACT9,
     )
     risk_cost: float = param(
         60.0,
@@ -685,23 +688,41 @@ class UserConfig(Section):
         0.6, ge=0, le=1, unit="probability", doc="buyers with a working contact call them first"
     )
     street_wariness: float = param(
-        0.0,
+        24.0,
         ge=0,
-        le=20,
+        le=50,
         unit="per unit of risk at the street market used",
         doc="buyers with a working number call it more, the riskier the street they would use",
-        source="May & Hough 2004: closed markets give buyers security; calibration judgement: "
-        "off until calibrated jointly (3 broke entrant tests, see validation.md fact 9)",
+        source="May & Hough 2004: closed markets give buyers security; " + GRID_FACT9,
+    )
+    wariness_memory: float = param(
+        0.99,
+        ge=0,
+        lt=1,
+        unit="per day",
+        doc="share of yesterday's alarm at the street market that buyers keep each day "
+        "(0: they read only today's risk; 0.99: a half-life of about 69 days)",
+        source="May & Hough 2004: buyers come to rely on sellers they know over time; "
+        + GRID_FACT9,
+    )
+    wariness_exponent: float = param(
+        2.0,
+        ge=1,
+        le=4,
+        unit="-",
+        doc="power of the buyers' alarm in their wariness (above 1: a brief scare such as a "
+        "raid moves few buyers onto the phone, pressure sustained for months moves many)",
+        source="Sherman & Rogan 1995 (a raid's effect gone within 7-12 days) against UKDPC "
+        "2009 App. B (Iceberg: sustained pressure took the market underground); " + GRID_FACT9,
     )
     referral_prob: float = param(
-        0.0,
+        0.6,
         ge=0,
         le=1,
         unit="probability",
         doc="chance a buyer who went without today is given a number by a phone buyer",
         source="May & Hough 2004; Edmunds, Hough & Urquia 1996: closed sellers take "
-        "buyers someone vouches for; calibration judgement: off until calibrated jointly "
-        "(0.2 broke entrant tests, see validation.md fact 9)",
+        "buyers someone vouches for; " + GRID_FACT9,
     )
     contact_gain_prob: float = param(
         0.25,

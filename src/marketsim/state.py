@@ -111,6 +111,9 @@ class World:
     # Recent violence known within one cell of each cell (fields; read the next day by
     # buyers, dealers and exit).
     violence_near: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Buyers' alarm at the street market within their reach, per home cell (trade phase,
+    # users.street_wariness > 0): today's street risk, remembered with users.wariness_memory.
+    street_alarm: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # Turf opened today by dealer arrests, by the removed dealer's hold on it (events ->
     # fields, which adds it to the void layer and clears it).
     turf_opened: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -141,6 +144,7 @@ class World:
             "arrests_seen",
             "turf_opened",
             "violence_near",
+            "street_alarm",
         ):
             if getattr(self, name).size != n:
                 setattr(self, name, np.zeros(n))

@@ -20,8 +20,9 @@ def runs(paired_runs):
 
 
 def test_public_use_leaves_the_target_for_the_rest_of_town(runs):
-    """Tolerance: public use in the target falls (95% interval below -50%; measured about
-    -90%) and rises in the rest of the town (95% interval above 0)."""
+    """Tolerance: public use in the target falls (95% interval below -50%; measured -81%
+    [-84%, -78%] on 40 seeds, 2026-12-07) and rises in the rest of the town (95% interval
+    above 0; measured +9% [+7%, +12%])."""
     moved = V.public_use_moved(runs)
     assert moved["target"].high < -0.5, describe("target public use", moved["target"])
     assert moved["rest of town"].low > 0, describe("rest of town", moved["rest of town"])

@@ -70,6 +70,7 @@ def run(world: World) -> None:
         cu.police_deterrence,
     )  # the price level: active dealers' mean price relative to the base price
     pull, stay = base * np.exp(exponent), np.exp(put_off)
+    update_street_alarm(world)  # wary buyers read the street's risk (`contact_use`)
 
     # 2-6 in one call (kernels.trade_day), drawing from the market stream's state:
     # 2. who buys (the chance times the demand response), and contacts first: a buyer
@@ -242,12 +243,25 @@ def contact_use(world: World, buyers: np.ndarray, street: np.ndarray | None = No
 
 def _street_keep(world: World) -> np.ndarray:
     """Per home cell, the share of a buyer's chance to walk the street that the street's
-    risk leaves it (`contact_use`): exp(-wariness x `street_risk`); empty when buyers are
-    not wary (users.street_wariness 0, the default)."""
+    risk leaves it (`contact_use`): exp(-wariness x alarm ^ exponent), the buyers' alarm
+    of `update_street_alarm`; empty when buyers are not wary (users.street_wariness 0)."""
     cu = world.config.users
     if cu.street_wariness == 0:
         return _NOT_WARY
-    return np.exp(-cu.street_wariness * street_risk(world))
+    return np.exp(-cu.street_wariness * world.street_alarm**cu.wariness_exponent)
+
+
+def update_street_alarm(world: World) -> None:
+    """Buyers' alarm at the street market within their reach, once a day: today's
+    `street_risk`, remembered with users.wariness_memory (alarm = m x yesterday's +
+    (1 - m) x today's). Buyers come to rely on the sellers they know over months, not
+    overnight (May & Hough 2004), so a few weeks' crackdown moves few of them onto the
+    phone and sustained pressure moves many. Nothing to do when buyers are not wary."""
+    cu = world.config.users
+    if cu.street_wariness == 0:
+        return
+    m = cu.wariness_memory
+    world.street_alarm = m * world.street_alarm + (1.0 - m) * street_risk(world)
 
 
 def street_risk(world: World) -> np.ndarray:
@@ -258,16 +272,15 @@ def street_risk(world: World) -> np.ndarray:
     crackdown that empties a known market still tells its buyers the street is watched.
     """
     cu, town = world.config.users, world.town
-    shape = (town.width, town.height)
+    width, height = town.width, town.height
+    shape, window = _travel_window_fft(width, height, cu.distance_decay, cu.search_radius)
     known = town.layer("reputation")
-    risk = place_risk(world).reshape(shape)
-    kernel = _travel_window(*shape, cu.distance_decay, cu.search_radius)
-    # Imported here: scipy.signal takes 0.7 s to load and only wary buyers need it
-    # (users.street_wariness > 0; off by default), so a run or a worker starts faster.
-    from scipy.signal import fftconvolve
-
-    near = fftconvolve(known, kernel, mode="same")
-    risk_near = fftconvolve(known * risk, kernel, mode="same")
+    both = np.stack((known, known * place_risk(world).reshape(width, height)))
+    # Convolved with the travel kernel (its transform cached), cut to the town.
+    r = int(np.ceil(cu.search_radius))
+    near, risk_near = np.fft.irfft2(np.fft.rfft2(both, shape) * window, shape)[
+        :, r : r + width, r : r + height
+    ]
     return np.clip(risk_near / np.maximum(near, 1e-9), 0.0, 1.0).ravel()
 
 
@@ -345,6 +358,30 @@ def _distances(width: int, height: int) -> np.ndarray:
 def _travel_kernel(width: int, height: int, decay: float, radius: float) -> np.ndarray:
     dist = _distances(width, height)
     return np.where(dist <= radius, np.exp(-dist / decay), 0.0)
+
+
+@cache
+def _travel_window_fft(
+    width: int, height: int, decay: float, radius: float
+) -> tuple[tuple[int, int], np.ndarray]:
+    """The padded shape for convolving the town with the travel window without wrapping
+    (sides with no prime factor above 5, which the FFT takes fastest), and the window's
+    transform at that shape (`street_risk`)."""
+    r = int(np.ceil(radius))
+    shape = (_smooth_size(width + 2 * r), _smooth_size(height + 2 * r))
+    return shape, np.fft.rfft2(_travel_window(width, height, decay, radius), shape)
+
+
+def _smooth_size(n: int) -> int:
+    """The least size >= n with no prime factor above 5."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
 
 
 @cache
