@@ -118,10 +118,9 @@ def main() -> None:
     # The rate ratios on their own seeds, as their tests (V.DIVERSION_SEEDS), when the full
     # set is asked for.
     if len(seeds) >= V.FULL_SEEDS and len(seeds) < V.DIVERSION_SEEDS:
-        more = list(range(seeds[-1] + 1, V.FIRST_SEED + V.DIVERSION_SEEDS))
-        extra = V.run_many(["operation_reduction"], more, a.workers)["operation_reduction"]
-        pooled = {"operation_reduction": {**runs["operation_reduction"], **extra}}
-        print(f"  on {V.DIVERSION_SEEDS} seeds ({V.FIRST_SEED}-{more[-1]}), as the tests:")
+        pooled = V.extend_runs(runs, ["operation_reduction"], V.DIVERSION_SEEDS, a.workers)
+        last = V.FIRST_SEED + V.DIVERSION_SEEDS - 1
+        print(f"  on {V.DIVERSION_SEEDS} seeds ({V.FIRST_SEED}-{last}), as the tests:")
         for name, value in V.diversion_outcomes(pooled).items():
             line(name, value, ".2f")
     line(
@@ -164,10 +163,7 @@ def main() -> None:
     # The targeting comparison on its own seeds, as its test (V.TARGETING_SEEDS), when the
     # full set is asked for.
     if len(seeds) >= V.FULL_SEEDS and len(seeds) < V.TARGETING_SEEDS:
-        more = list(range(seeds[-1] + 1, V.FIRST_SEED + V.TARGETING_SEEDS))
-        extra = V.run_many(V.TARGETING_KEYS, more, a.workers)
-        for key in V.TARGETING_KEYS:
-            runs[key] = {**runs[key], **extra[key]}
+        runs.update(V.extend_runs(runs, V.TARGETING_KEYS, V.TARGETING_SEEDS, a.workers))
     for metric in ("net_harm", "violent_incidents"):
         line(
             f"{metric}, removals by harm score vs by volume, days 120-299",

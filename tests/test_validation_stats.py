@@ -101,3 +101,24 @@ def test_run_many_workers_run_the_callers_specs_as_this_process_does(monkeypatch
         assert json.dumps(pooled[seed].summary, sort_keys=True) == json.dumps(
             alone[seed].summary, sort_keys=True
         )
+
+
+def test_extend_runs_makes_only_the_seeds_it_lacks_in_one_pool(monkeypatch):
+    """Fact 7's and fact 10's extra seeds: the runs already made are kept, the missing
+    seeds of every key are run together, and nothing is run when none is missing."""
+    asked = []
+
+    def fake_run_many(keys, seeds, workers=2):
+        asked.append((list(keys), list(seeds), workers))
+        return {k: {s: f"{k}{s}" for s in seeds} for k in keys}
+
+    monkeypatch.setattr(V, "run_many", fake_run_many)
+    first = V.FIRST_SEED
+    have = {"a": {first: "old a", first + 1: "old a1"}, "b": {first: "old b", first + 1: "b1"}}
+    out = V.extend_runs(have, ["a", "b"], 4, workers=3)
+    assert asked == [(["a", "b"], [first + 2, first + 3], 3)]
+    new_a = {first + 2: f"a{first + 2}", first + 3: f"a{first + 3}"}
+    assert out["a"] == {**have["a"], **new_a}
+    assert sorted(out["b"]) == [first, first + 1, first + 2, first + 3]
+    asked.clear()
+    assert V.extend_runs(out, ["a", "b"], 4) == out and asked == []

@@ -152,6 +152,19 @@ def run_many(
     return out
 
 
+def extend_runs(
+    runs: dict[str, dict[int, RunResult]], keys: Sequence[str], n_seeds: int, workers: int = 2
+) -> dict[str, dict[int, RunResult]]:
+    """The runs of `keys` on the first `n_seeds` seeds (from FIRST_SEED): those in `runs`
+    and, made now in one pool, the seeds they lack (fact 7's rate ratios and fact 10's
+    targeting need more seeds than the full set, DIVERSION_SEEDS and TARGETING_SEEDS)."""
+    keys = list(keys)
+    have = runs.get(keys[0], {})
+    more = [s for s in range(FIRST_SEED, FIRST_SEED + n_seeds) if s not in have]
+    extra = run_many(keys, more, workers) if more else {k: {} for k in keys}
+    return {k: {**runs.get(k, {}), **extra[k]} for k in keys}
+
+
 # ----------------------------------------------------------------------- statistics
 @dataclass(frozen=True)
 class Interval:

@@ -26,10 +26,9 @@ def outcomes(paired_runs):
 @pytest.fixture(scope="module")
 def pooled(paired_runs):
     """The comparison on V.DIVERSION_SEEDS seeds: the validation seeds' runs and more."""
-    runs = paired_runs.get("operation_reduction")["operation_reduction"]
-    more = range(max(runs) + 1, V.FIRST_SEED + V.DIVERSION_SEEDS)
-    extra = V.run_many(["operation_reduction"], list(more), V.workers_from_env())
-    return V.diversion_outcomes({"operation_reduction": {**runs, **extra["operation_reduction"]}})
+    runs = paired_runs.get("operation_reduction")
+    key = ["operation_reduction"]
+    return V.diversion_outcomes(V.extend_runs(runs, key, V.DIVERSION_SEEDS, V.workers_from_env()))
 
 
 def test_user_dealers_are_diverted_and_arrested(outcomes):

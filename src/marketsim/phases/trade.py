@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+from scipy.fft import next_fast_len
 
 from marketsim import events, kernels
 from marketsim.agents import dealer as D
@@ -365,23 +366,11 @@ def _travel_window_fft(
     width: int, height: int, decay: float, radius: float
 ) -> tuple[tuple[int, int], np.ndarray]:
     """The padded shape for convolving the town with the travel window without wrapping
-    (sides with no prime factor above 5, which the FFT takes fastest), and the window's
-    transform at that shape (`street_risk`)."""
+    (sides with no prime factor above 5, which the real FFT takes fastest), and the
+    window's transform at that shape (`street_risk`)."""
     r = int(np.ceil(radius))
-    shape = (_smooth_size(width + 2 * r), _smooth_size(height + 2 * r))
+    shape = (next_fast_len(width + 2 * r, real=True), next_fast_len(height + 2 * r, real=True))
     return shape, np.fft.rfft2(_travel_window(width, height, decay, radius), shape)
-
-
-def _smooth_size(n: int) -> int:
-    """The least size >= n with no prime factor above 5."""
-    while True:
-        m = n
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        if m == 1:
-            return n
-        n += 1
 
 
 @cache
