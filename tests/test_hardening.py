@@ -318,6 +318,15 @@ def test_damaged_store_files_are_one_line_or_rebuilt(tmp_path):
 
 
 # ------------------------------------------------------------------------ 3. processes
+def kill_leaves_nothing(proc: subprocess.Popen, sig: int) -> None:
+    """Send `sig` to the command alone: it ends, and within 15 s nothing of its group runs."""
+    os.kill(proc.pid, sig)
+    proc.wait(timeout=10)
+    assert wait_until(lambda: not group_members(proc.pid), 15), (
+        f"left running 15 s after signal {sig}: {group_members(proc.pid)}"
+    )
+
+
 @pytest.mark.slow
 def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
     path = sweep_file(tmp_path, n_values=12)
@@ -326,11 +335,35 @@ def test_workers_forkserver_and_tracker_die_with_a_killed_parent(tmp_path):
     try:
         assert wait_until(lambda: parts(out) >= 1, 120), proc.stderr
         assert len(group_members(proc.pid)) >= 4  # parent, forkserver, tracker, workers
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        assert wait_until(lambda: not group_members(proc.pid), 15), (
-            f"left running 15 s after the kill: {group_members(proc.pid)}"
-        )
+        kill_leaves_nothing(proc, signal.SIGKILL)
+    finally:
+        kill_group(proc)
+
+
+@pytest.mark.slow
+def test_validation_workers_die_with_a_script_killed_by_sigterm(tmp_path):
+    """`validation.run_many` in a script (as scripts/validate_patterns.py): SIGTERM ends the
+    script with no cleanup, and its workers used to run on, orphaned, to the end of their runs."""
+    script = tmp_path / "many.py"
+    script.write_text(
+        "from marketsim import validation as V\n"
+        "if __name__ == '__main__':\n"
+        "    V.RUNS['long'] = V.RunSpec('baseline', 20000)\n"
+        "    V.run_many(['long'], [1, 2], workers=2)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The script, the forkserver and two workers.
+        assert wait_until(lambda: len(group_members(proc.pid)) >= 4, 120), proc.stderr
+        time.sleep(2)  # the workers are into their runs
+        kill_leaves_nothing(proc, signal.SIGTERM)
     finally:
         kill_group(proc)
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from marketsim.experiments.runners import exit_with_parent
 from marketsim.io import simulate
 from marketsim.metrics import wdq
 from marketsim.scenario import load_scenario
@@ -144,7 +145,11 @@ def run_many(
         done = [_run_job(job) for job in jobs]
     else:
         context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        # Workers exit with this process: a script killed with SIGTERM runs no cleanup.
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+        )
+        with pool:
             done = list(pool.map(_run_job, jobs))
     out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
     for key, seed, result in done:

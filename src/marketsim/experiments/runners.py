@@ -77,11 +77,17 @@ def _watch_parent(pid: int, every_s: float) -> None:
     os._exit(1)  # the command is gone (kill -9): its runs can never be collected
 
 
+def exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A pool's initializer: the worker exits within `every_s` seconds of process `parent`
+    dying without stopping it (kill -9, or SIGTERM to a script with no handler for it)."""
+    threading.Thread(target=_watch_parent, args=(parent, every_s), daemon=True).start()
+
+
 def _start_worker(parent: int, every_s: float = 1.0) -> None:
     """In each worker: leave Ctrl-C to the parent (which stops the workers itself), and
-    exit within `every_s` seconds if the parent dies without stopping them."""
+    exit with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(parent, every_s), daemon=True).start()
+    exit_with_parent(parent, every_s)
 
 
 class LocalRunner:
