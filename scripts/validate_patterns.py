@@ -4,17 +4,22 @@ Each scenario is paired with the baseline on the same seeds (common random numbe
 figures are the ones tests/validation/ asserts (both come from marketsim.validation).
 Every figure is a mean, or a pooled change, with its 95% interval over seeds.
 
-Usage: python scripts/validate_patterns.py [--seeds 20] [--workers 2]
+Usage: python scripts/validate_patterns.py [--seeds 40] [--workers 2] [--set PATH=VALUE ...]
+
+`--set` (repeatable) applies an override to every run, baseline included: a candidate
+parameter set (say, a calibration's best.yaml) is read on the facts' own seeds and windows.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
 
 from marketsim import validation as V
+from marketsim.scenario import ScenarioError, load_scenario
 
 
 def line(label: str, value, fmt: str = "pct") -> None:
@@ -33,8 +38,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", type=int, default=V.FULL_SEEDS)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="an override for every run (repeatable), as `marketsim run --set` takes it",
+    )
     a = ap.parse_args()
     seeds = list(range(V.FIRST_SEED, V.FIRST_SEED + a.seeds))
+    if a.overrides:
+        try:  # a bad override is one line here, not a traceback from every worker
+            load_scenario(V.SCENARIOS / "baseline.yaml", a.overrides)
+        except ScenarioError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        # Each job carries its RunSpec, so the workers see the overrides (run_many).
+        for key, spec in V.RUNS.items():
+            V.RUNS[key] = dataclasses.replace(spec, overrides=(*spec.overrides, *a.overrides))
+        print(f"# Overrides on every run: {' '.join(a.overrides)}")
     started = time.perf_counter()
     runs = V.run_many(V.RUNS, seeds, a.workers)
     elapsed = time.perf_counter() - started
