@@ -71,9 +71,21 @@ def test_seed_count_comes_from_the_environment(monkeypatch):
     assert V.seeds_from_env() == list(range(V.FIRST_SEED, V.FIRST_SEED + V.CI_SEEDS))
     monkeypatch.setenv(V.SEEDS_ENV, "3")
     assert V.seeds_from_env() == [V.FIRST_SEED, V.FIRST_SEED + 1, V.FIRST_SEED + 2]
-    monkeypatch.setenv(V.SEEDS_ENV, "1")
-    with pytest.raises(ValueError, match="at least 2"):
-        V.seeds_from_env()
+    for bad in ("1", "forty", "2.5"):
+        monkeypatch.setenv(V.SEEDS_ENV, bad)
+        with pytest.raises(ValueError, match=rf"{V.SEEDS_ENV}: bad value '{bad}'.*>= 2"):
+            V.seeds_from_env()
+
+
+def test_worker_count_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(V.WORKERS_ENV, raising=False)
+    assert V.workers_from_env() == 2
+    monkeypatch.setenv(V.WORKERS_ENV, "1")
+    assert V.workers_from_env() == 1
+    for bad in ("0", "two"):  # 0 was quietly taken as 1, "two" was a bare int() error
+        monkeypatch.setenv(V.WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match=rf"{V.WORKERS_ENV}: bad value '{bad}'.*>= 1"):
+            V.workers_from_env()
 
 
 def test_run_many_workers_run_the_callers_specs_as_this_process_does(monkeypatch):

@@ -103,18 +103,30 @@ class RunResult:
     summary: dict[str, Any]
 
 
+def _count_from_env(name: str, default: int, least: int, why: str) -> int:
+    """A whole number from environment variable `name` (`default` if unset); a bad value is
+    a ValueError naming the variable, the value and what is allowed."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or n < least:
+        raise ValueError(f"{name}: bad value {text!r} (allowed: a whole number >= {least}{why})")
+    return n
+
+
 def seeds_from_env(default: int = CI_SEEDS) -> list[int]:
     """The validation seeds: `MARKETSIM_VALIDATION_SEEDS` of them (CI_SEEDS if unset)."""
-    text = os.environ.get(SEEDS_ENV, "").strip()
-    n = int(text) if text else default
-    if n < 2:
-        raise ValueError(f"{SEEDS_ENV} must be at least 2 (an interval needs two seeds), got {n}")
+    n = _count_from_env(SEEDS_ENV, default, 2, "; an interval needs at least 2 seeds")
     return list(range(FIRST_SEED, FIRST_SEED + n))
 
 
 def workers_from_env(default: int = 2) -> int:
-    text = os.environ.get(WORKERS_ENV, "").strip()
-    return max(1, int(text)) if text else default
+    """Worker processes for the validation runs: `MARKETSIM_VALIDATION_WORKERS` (default 2)."""
+    return _count_from_env(WORKERS_ENV, default, 1, "")
 
 
 def run_spec(spec: RunSpec, seed: int) -> RunResult:
