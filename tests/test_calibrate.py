@@ -108,6 +108,15 @@ def test_known_values_are_calibrated_back_inside_their_interval():
     assert result.waves[0].tolerance > 3 * result.waves[-1].tolerance == 3 * abc.MET
 
 
+def test_effective_sample_size_counts_equal_weights_and_sees_collapse():
+    from marketsim.experiments.abc import effective_sample_size
+
+    assert effective_sample_size(np.full(20, 0.05)) == pytest.approx(20)
+    assert effective_sample_size(np.array([0.0, 3.0, 0.0])) == pytest.approx(1)  # zeros: not kept
+    assert effective_sample_size(np.array([0.93, 0.07])) == pytest.approx(1 / (0.93**2 + 0.07**2))
+    assert effective_sample_size(np.zeros(4)) == 0.0
+
+
 def test_search_is_reproducible_from_its_seed():
     spec = Calibration.model_validate(
         {
@@ -270,6 +279,12 @@ def test_shipped_calibration_runs_end_to_end_in_quick_mode(tmp_path, name, sampl
     for f in ("calibration.md", "particles.csv", "accepted.csv", "posterior.csv", "best.yaml",
               "plots/posterior.png", "plots/patterns.png"):  # fmt: skip
         assert (out / f).is_file(), f
+    # One wave of `samples` sets drawn from the prior: equal weights on the kept ones.
+    kept = int(pd.read_csv(out / "particles.csv")["kept"].sum())
+    assert (
+        f"weights (Kish's 1/sum(w^2), of the sets kept): {kept:.1f} of {kept}."
+        in (out / "calibration.md").read_text()
+    )
     spec = yaml.safe_load((ROOT / "experiments" / f"{name}.yaml").read_text())
     particles = pd.read_csv(out / "particles.csv")
     assert len(particles) == samples

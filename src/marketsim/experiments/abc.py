@@ -108,6 +108,17 @@ def _kernel(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return 2.0 * cov + np.eye(d) * 1e-4
 
 
+def effective_sample_size(weight: np.ndarray) -> float:
+    """How many equally weighted sets importance weights are worth: Kish's 1 / sum(w^2)
+    over the positive weights, normalised (Kish 1965; the usual check for weights that have
+    collapsed onto a few particles in sequential Monte Carlo). 0 with no positive weight."""
+    w = weight[weight > 0]
+    if w.size == 0:
+        return 0.0
+    w = w / w.sum()
+    return float(1.0 / np.sum(w**2))
+
+
 def weighted_quantiles(values: np.ndarray, weight: np.ndarray, qs: list[float]) -> list[float]:
     """Quantiles of a weighted sample (step function of the weighted empirical CDF)."""
     order = np.argsort(values)

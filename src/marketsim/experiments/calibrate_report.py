@@ -201,6 +201,8 @@ def write_calibration_report(
         "closest sets the last wave kept; read it as where the model comes nearest, not as "
         "a fit. More waves, a larger population, or a model change may be needed.",
         "",
+        _weights_line(result),
+        "",
         "## Parameters",
         "",
         "![posterior](plots/posterior.png)",
@@ -259,6 +261,24 @@ def write_calibration_report(
     path = out / "calibration.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _weights_line(result: SearchResult) -> str:
+    """Each wave's effective number of kept sets, with a warning when the last wave's
+    weights rest on fewer than MIN_SETS of them (its quantiles are then those few values)."""
+    each = [abc.effective_sample_size(w.weight) for w in result.waves]
+    kept = [int(w.kept.sum()) for w in result.waves]
+    line = (
+        "Effective number of sets behind each wave's weights (Kish's 1/sum(w^2), of the sets "
+        f"kept): {', '.join(f'{e:.1f} of {k}' for e, k in zip(each, kept, strict=True))}."
+    )
+    if each and each[-1] < MIN_SETS:
+        line += (
+            f" **The last wave's weights rest on about {each[-1]:.0f} set(s)**, so the "
+            "quantiles below are those few sets' values, not a spread: use more sets a wave, "
+            "or more seeds a set so that distances rank sets less by luck."
+        )
+    return line
 
 
 def _fmt(value: Any) -> str:
