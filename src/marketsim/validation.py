@@ -109,13 +109,9 @@ def _count_from_env(name: str, default: int, least: int, why: str) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    try:
-        n = int(text)
-    except ValueError:
-        n = None
-    if n is None or n < least:
+    if not text.isdecimal() or int(text) < least:
         raise ValueError(f"{name}: bad value {text!r} (allowed: a whole number >= {least}{why})")
-    return n
+    return int(text)
 
 
 def seeds_from_env(default: int = CI_SEEDS) -> list[int]:
@@ -158,10 +154,9 @@ def run_many(
     else:
         context = multiprocessing.get_context("forkserver")
         # Workers exit with this process: a script killed with SIGTERM runs no cleanup.
-        pool = ProcessPoolExecutor(
+        with ProcessPoolExecutor(
             workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
-        )
-        with pool:
+        ) as pool:
             done = list(pool.map(_run_job, jobs))
     out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
     for key, seed, result in done:
