@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from marketsim.experiments import abc
+from marketsim.experiments import abc, signal
 from marketsim.experiments.calibrate import (
     Calibration,
     LoadedCalibration,
@@ -238,6 +238,7 @@ def write_calibration_report(
             f"{p.wanted()} | {result.figures[best_k][best_i][p.name]:.4g} | "
             f"{np.nanmin(col):.4g} to {np.nanmax(col):.4g} | {' '.join(p.source.split())} |"
         )
+    lines += ["", *_signal_section(spec, result)]
     lines += [
         "",
         "## Best set",
@@ -279,6 +280,47 @@ def _weights_line(result: SearchResult) -> str:
             "or more seeds a set so that distances rank sets less by luck."
         )
     return line
+
+
+def _signal_section(spec: Calibration, result: SearchResult) -> list[str]:
+    """Which patterns the sets can be ranked on, and which patterns set the distances."""
+    unit = np.vstack([w.unit for w in result.waves])
+    figs = [f for wave in result.figures for f in wave]
+    dist = np.array([distances(spec.patterns, f)[1] for f in figs])
+    ruling = signal.governing(dist)
+    q2 = [
+        signal.explained_share(unit, np.array([f[p.name] for f in figs]), spec.seed)
+        for p in spec.patterns
+    ]
+    lines = [
+        "## Which patterns tell the sets apart",
+        "",
+        f"Q2: the share of the spread of a pattern's figure across all {len(figs)} sets that "
+        "the parameters predict out of sample (5-fold cross-validated R² of a quadratic "
+        f"ridge fit; `experiments/signal.py`). Below {signal.SIGNAL:g} the spread is mostly "
+        f"luck at {spec.replicates} seed(s) a set, so a ranking by it is too. *Sets it "
+        "rules*: the sets whose distance is this pattern's (their worst miss).",
+        "",
+        "| pattern | Q2 | reading | sets meeting it | sets it rules |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for j, p in enumerate(spec.patterns):
+        lines.append(
+            f"| {p.name} | {q2[j]:.2f} | {signal.reading(q2[j])} | "
+            f"{np.mean(dist[:, j] <= abc.MET):.0%} | {int(np.sum(ruling == j))} |"
+        )
+    noisy = [j for j, q in enumerate(q2) if not q >= signal.SIGNAL]
+    ruled = int(np.isin(ruling, noisy).sum())
+    missed = int((ruling >= 0).sum())
+    if missed and ruled * 2 > missed:
+        lines += [
+            "",
+            f"**{ruled} of the {missed} sets that miss a pattern are ruled by patterns that "
+            "are mostly luck here**: their distances, and so the waves' choice of sets, rank "
+            "them largely by luck. Use more seeds a set, or leave out patterns no set can "
+            "meet (a column of 0% above) and read them on their own.",
+        ]
+    return lines
 
 
 def _fmt(value: Any) -> str:
