@@ -364,3 +364,54 @@ def test_report_says_when_luck_ranks_the_sets():
         "| 0% | 40 |"
     ), rows["violence a year"]
     assert "**40 of the 40 sets that miss a pattern are ruled by patterns" in text
+
+
+def test_pattern_margin_is_room_inside_in_tolerances():
+    above = Pattern(name="a", interval=(0.0, None), tolerance=0.05, statistic="measure",
+                    measure="displacement_share")  # fmt: skip
+    assert above.margin(0.1) == pytest.approx(2.0) and above.margin(-0.05) == pytest.approx(-1.0)
+    band = Pattern(name="b", interval=(0.0, 1.0), statistic="measure", measure="displacement_share")
+    assert band.margin(0.25) == pytest.approx(0.25) and band.margin(0.9) == pytest.approx(0.1)
+    aim = Pattern(name="c", target=-0.08, tolerance=0.08, statistic="measure",
+                  measure="displacement_share")  # fmt: skip
+    assert aim.margin(-0.08) == 1.0 and aim.margin(-0.2) == pytest.approx(-0.5)
+    # Met (distance <= 1) exactly where the margin is not negative.
+    for p in (above, band, aim):
+        for x in np.linspace(-0.5, 1.5, 41):
+            assert (p.distance(x) <= 1) == (p.margin(x) >= -1e-12), (p.name, x)
+
+
+def test_refine_moves_the_free_parameters_to_where_the_driven_patterns_are_safest():
+    """Known answer: one pattern wants x0 above 0.6, one wants x1 below 0.3 (tolerance 0.1),
+    a third is luck with an unmeetable target. The best smallest margin is 3 (x1 = 0, any
+    x0 >= 0.9); the refined set's true margin is within 0.3 of it, x2 stays at its start,
+    and the luck-only pattern has no say."""
+    from marketsim.experiments.refine import refine, to_unit
+
+    rng = np.random.default_rng(21)
+    unit = rng.random((120, 3))
+    noise = 0.05 * rng.standard_normal((3, 120))
+    patterns = [
+        Pattern(name="high x0", statistic="measure", measure="displacement_share",
+                interval=(0.6, None), tolerance=0.1),
+        Pattern(name="low x1", statistic="measure", measure="displacement_share",
+                interval=(None, 0.3), tolerance=0.1),
+        Pattern(name="luck", statistic="measure", measure="displacement_share",
+                target=5.0, tolerance=0.1),
+    ]  # fmt: skip
+    figures = {"high x0": unit[:, 0] + noise[0], "low x1": unit[:, 1] + noise[1],
+               "luck": rng.standard_normal(120)}  # fmt: skip
+    start = np.array([0.5, 0.5, 0.42])
+    r = refine(patterns, unit, figures, start, free=[0, 1], seed=3, candidates=4000)
+    assert r.driven == ["high x0", "low x1"]
+    true_margin = min((r.unit[0] - 0.6) / 0.1, (0.3 - r.unit[1]) / 0.1)
+    assert true_margin > 2.7 and r.unit[2] == 0.42, r.unit
+    assert min(r.margin.values()) > min(r.start_margin.values()) + 1.0
+    with pytest.raises(ValueError, match="nothing to refine on"):
+        refine(patterns[2:], unit, figures, start, free=[0, 1], candidates=100)
+    # to_unit inverts to_values on a log and a linear prior.
+    from marketsim.experiments.calibrate import Prior, to_values
+
+    priors = [Prior(path="a.b", range=[5, 100], scale="log"), Prior(path="c.d", range=[0, 2])]
+    u = to_unit(priors, to_values(priors, {}, np.array([0.3, 0.8])))
+    assert u == pytest.approx([0.3, 0.8])

@@ -178,13 +178,30 @@ class Pattern(Section):
         miss = max(miss, (figure - hi) if hi is not None else 0.0)
         if miss == 0.0:
             return 0.0
+        return 1.0 + miss / self.scale()
+
+    def scale(self) -> float:
+        """The size of a miss that counts as one: the tolerance, else the interval's width,
+        else the bound's size (or 1)."""
         if self.tolerance is not None:
-            scale = self.tolerance
-        elif lo is not None and hi is not None:
-            scale = hi - lo
-        else:
-            scale = max(abs(lo if lo is not None else hi), 1e-9) or 1.0
-        return 1.0 + miss / scale
+            return self.tolerance
+        lo, hi = self.interval
+        if lo is not None and hi is not None:
+            return hi - lo
+        return max(abs(lo if lo is not None else hi), 1e-9) or 1.0
+
+    def margin(self, figure: float) -> float:
+        """How far inside its target a figure is, in `scale()`s: for an interval the room to
+        the nearer bound (negative outside), for a target 1 - |miss| / tolerance (negative
+        beyond the tolerance). The larger, the safer a pass."""
+        if self.target is not None:
+            return 1.0 - abs(figure - self.target) / self.tolerance
+        lo, hi = self.interval
+        room = min(
+            (figure - lo) if lo is not None else math.inf,
+            (hi - figure) if hi is not None else math.inf,
+        )
+        return room / self.scale()
 
     def wanted(self) -> str:
         if self.target is not None:
