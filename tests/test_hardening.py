@@ -1782,3 +1782,31 @@ def test_a_calibration_set_entry_with_a_line_break_stays_on_one_line(tmp_path):
     data["scenarios"]["town"]["set"] = ["police.n_units= \x85"]
     write(path, data)
     one_clean_line(cli("validate", str(path)), f"{path} (", "police.n_units: bad value")
+
+
+# ------------------------------------------------------ research scripts: bad input, one line
+def script(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_refine_calibration_bad_input_is_one_line(tmp_path):
+    cal = "experiments/calibrate_facts.yaml"
+    one_clean_line(script("refine_calibration.py", cal, str(tmp_path)), str(tmp_path),
+                   "no particles.csv")  # fmt: skip
+    (tmp_path / "particles.csv").write_text("wave,set\n0,0\n")
+    one_clean_line(script("refine_calibration.py", cal, str(tmp_path)), "particles.csv",
+                   "no column 'dealers.prior_strength'")  # fmt: skip
+    one_clean_line(
+        script("refine_calibration.py", cal, str(tmp_path), "--free", "users.nope"),
+        "--free",
+        "'users.nope'",
+        "allowed: dealers.prior_strength",
+    )
+    one_clean_line(script("refine_calibration.py", "no/such.yaml", str(tmp_path)), "no/such.yaml")
+    one_clean_line(script("validate_patterns.py", "--seeds", "1"), "--seeds 1", "at least 2 seeds")
