@@ -329,6 +329,13 @@ def test_governing_names_each_sets_worst_miss():
 
     dist = np.array([[0.5, 3.0, 2.0], [0.9, 1.0, 0.2], [np.inf, 1.5, 0.0], [np.nan, 0.5, 1.2]])
     assert governing(dist).tolist() == [1, -1, 0, 2]
+    # The report's warning: only from patterns whose Q2 could be read and is low.
+    from marketsim.experiments.calibrate_report import luck_warning
+
+    ruling = np.array([1, 1, 0, -1])
+    assert luck_warning([0.9, 0.05], ruling).startswith("2 of the 3 sets")
+    assert luck_warning([0.9, float("nan")], ruling) is None  # too few sets to read Q2
+    assert luck_warning([0.05, 0.9], ruling) is None  # the luck-only one rules 1 of 3
 
 
 def test_report_says_when_luck_ranks_the_sets():
@@ -357,7 +364,10 @@ def test_report_says_when_luck_ranks_the_sets():
                 for i, v in enumerate(values)]  # fmt: skip
 
     result = search(spec, {"open_share": "float", "unused": "float"}, run_wave)
-    text = "\n".join(_signal_section(spec, result))
+    lines, warning = _signal_section(spec, result)
+    text = "\n".join(lines)
+    assert warning == "40 of the 40 sets that miss a pattern are ruled by patterns that are " \
+        "mostly luck"  # fmt: skip
     rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
     assert "the parameters drive it" in rows["open share"], rows["open share"]
     assert "mostly luck" in rows["violence a year"] and rows["violence a year"].endswith(

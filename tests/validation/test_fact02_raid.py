@@ -46,6 +46,8 @@ def test_the_raid_effect_is_gone_within_12_days(runs):
     with word of mouth at 0.45); -1% [-5%, +3%] with them off, since displaced dealers
     appraise the pitch they were pushed from (ODD 7.4); -5% [-11%, +1%] without that, and
     -13% with residual deterrence's half-life of 8 days as well. Weak in part: the
-    deterrence's decay and word of mouth were read from this fact."""
+    deterrence's decay and word of mouth were read from this fact. On its bound: on the
+    seeds extended to 120 (101-220) -4.7% [-7.7%, -1.8%], and on 40 fresh seeds (1001-1040)
+    -8% [-16%, -1%] (2026-12-07, late; docs/validation.md)."""
     fade = V.raid_phases(runs)["days 13-30"]
     assert abs(fade.mean) < 0.05, describe("days 13-30", fade)

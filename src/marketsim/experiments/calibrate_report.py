@@ -13,6 +13,7 @@ calibration.md  the report
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,11 @@ def plot_patterns(cal: LoadedCalibration, result: SearchResult, path: Path) -> N
 
 
 def write_calibration_report(
-    out: Path, cal: LoadedCalibration, result: SearchResult, command: str
+    out: Path,
+    cal: LoadedCalibration,
+    result: SearchResult,
+    command: str,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     (out / "plots").mkdir(parents=True, exist_ok=True)
     particles = particle_table(cal, result)
@@ -238,7 +243,13 @@ def write_calibration_report(
             f"{p.wanted()} | {result.figures[best_k][best_i][p.name]:.4g} | "
             f"{np.nanmin(col):.4g} to {np.nanmax(col):.4g} | {' '.join(p.source.split())} |"
         )
-    lines += ["", *_signal_section(spec, result)]
+    section, warning = _signal_section(spec, result)
+    lines += ["", *section]
+    if log and warning:
+        log(
+            f"warning: {warning} at {spec.replicates} seed(s) a set; see 'Which patterns "
+            f"tell the sets apart' in {out / 'calibration.md'}"
+        )
     lines += [
         "",
         "## Best set",
@@ -282,8 +293,9 @@ def _weights_line(result: SearchResult) -> str:
     return line
 
 
-def _signal_section(spec: Calibration, result: SearchResult) -> list[str]:
-    """Which patterns the sets can be ranked on, and which patterns set the distances."""
+def _signal_section(spec: Calibration, result: SearchResult) -> tuple[list[str], str | None]:
+    """Which patterns the sets can be ranked on, and which patterns set the distances: the
+    report's lines, and the warning when luck-only patterns rule most sets (or None)."""
     unit = np.vstack([w.unit for w in result.waves])
     figs = [f for wave in result.figures for f in wave]
     dist = np.array([distances(spec.patterns, f)[1] for f in figs])
@@ -309,18 +321,29 @@ def _signal_section(spec: Calibration, result: SearchResult) -> list[str]:
             f"| {p.name} | {q2[j]:.2f} | {signal.reading(q2[j])} | "
             f"{np.mean(dist[:, j] <= abc.MET):.0%} | {int(np.sum(ruling == j))} |"
         )
-    noisy = [j for j, q in enumerate(q2) if not q >= signal.SIGNAL]
+    warning = luck_warning(q2, ruling)
+    if warning:
+        lines += [
+            "",
+            f"**{warning} here**: their distances, and so the waves' choice of sets, rank them "
+            "largely by luck. Use more seeds a set, or leave out patterns no set can meet (a "
+            "column of 0% above) and read them on their own.",
+        ]
+    return lines, warning
+
+
+def luck_warning(q2: list[float], ruling: np.ndarray) -> str | None:
+    """A warning when most sets that miss a pattern are ruled by one whose Q2 is below
+    signal.SIGNAL; none when no Q2 could be read (too few sets) or few sets miss."""
+    noisy = [j for j, q in enumerate(q2) if np.isfinite(q) and q < signal.SIGNAL]
     ruled = int(np.isin(ruling, noisy).sum())
     missed = int((ruling >= 0).sum())
     if missed and ruled * 2 > missed:
-        lines += [
-            "",
-            f"**{ruled} of the {missed} sets that miss a pattern are ruled by patterns that "
-            "are mostly luck here**: their distances, and so the waves' choice of sets, rank "
-            "them largely by luck. Use more seeds a set, or leave out patterns no set can "
-            "meet (a column of 0% above) and read them on their own.",
-        ]
-    return lines
+        return (
+            f"{ruled} of the {missed} sets that miss a pattern are ruled by patterns that are "
+            "mostly luck"
+        )
+    return None
 
 
 def _fmt(value: Any) -> str:

@@ -366,7 +366,7 @@ def run_calibrate(
     flags += [*(f"--replicates {replicates}".split() if replicates else [])]
     flags += [x for o in overrides or [] for x in ("--set", o)]
     outcome.report = write_calibration_report(
-        out, cal, result, command_line("calibrate", path, *flags, "--out", out)
+        out, cal, result, command_line("calibrate", path, *flags, "--out", out), log or stderr_log
     )
     outcome.detail = result
     return outcome
