@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from marketsim.experiments.calibrate import load_calibration, to_values
-from marketsim.experiments.refine import CANDIDATES, refine, to_unit
+from marketsim.experiments.calibrate import load_calibration, to_unit, to_values
+from marketsim.experiments.refine import CANDIDATES, refine
 from marketsim.scenario import ScenarioError, load_scenario
 
 
@@ -55,12 +55,10 @@ def main() -> None:
     except ScenarioError as exc:
         raise SystemExit(f"error: {exc}") from None
 
-    def value(path: str) -> float:
-        section, field = path.split(".")
-        return float(getattr(getattr(scenario, section), field))
-
+    resolved = scenario.resolved()
+    start_values = {p: resolved[p.split(".")[0]][p.split(".")[1]] for p in paths}
     unit = np.vstack([to_unit(spec.parameters, row) for row in sets.to_dict("records")])
-    start = to_unit(spec.parameters, {p: value(p) for p in paths})
+    start = to_unit(spec.parameters, start_values)
     figures = {p.name: sets[f"figure:{p.name}"].to_numpy(float) for p in spec.patterns}
     r = refine(spec.patterns, unit, figures, start, [paths.index(p) for p in free], a.seed,
                a.candidates)  # fmt: skip

@@ -396,7 +396,7 @@ def test_refine_moves_the_free_parameters_to_where_the_driven_patterns_are_safes
     a third is luck with an unmeetable target. The best smallest margin is 3 (x1 = 0, any
     x0 >= 0.9); the refined set's true margin is within 0.3 of it, x2 stays at its start,
     and the luck-only pattern has no say."""
-    from marketsim.experiments.refine import refine, to_unit
+    from marketsim.experiments.refine import refine
 
     rng = np.random.default_rng(21)
     unit = rng.random((120, 3))
@@ -420,7 +420,7 @@ def test_refine_moves_the_free_parameters_to_where_the_driven_patterns_are_safes
     with pytest.raises(ValueError, match="nothing to refine on"):
         refine(patterns[2:], unit, figures, start, free=[0, 1], candidates=100)
     # to_unit inverts to_values on a log and a linear prior.
-    from marketsim.experiments.calibrate import Prior, to_values
+    from marketsim.experiments.calibrate import Prior, to_unit, to_values
 
     priors = [Prior(path="a.b", range=[5, 100], scale="log"), Prior(path="c.d", range=[0, 2])]
     u = to_unit(priors, to_values(priors, {}, np.array([0.3, 0.8])))

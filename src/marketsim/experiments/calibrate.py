@@ -363,6 +363,20 @@ def to_values(priors: list[Prior], kinds: dict[str, str], unit: np.ndarray) -> d
     return out
 
 
+def to_unit(priors: list[Prior], values: dict[str, float]) -> np.ndarray:
+    """Parameter values on the unit box of their priors (log priors in the logarithm): the
+    inverse of to_values. Values outside a prior's range fall outside [0, 1]."""
+    out = np.empty(len(priors))
+    for j, p in enumerate(priors):
+        lo, hi = p.range
+        x = float(values[p.path])
+        if p.scale == "log":
+            out[j] = (np.log(x) - np.log(lo)) / (np.log(hi) - np.log(lo))
+        else:
+            out[j] = (x - lo) / (hi - lo)
+    return out
+
+
 def needed_runs(spec: Calibration) -> list[str]:
     """The scenarios the patterns read, baseline first when used."""
     keys: list[str] = []

@@ -96,17 +96,3 @@ def refine(
         start_margin={p.name: float(margins[j, -1]) for j, p in enumerate(driven)},
         margin={p.name: float(margins[j, best]) for j, p in enumerate(driven)},
     )
-
-
-def to_unit(priors, values: dict[str, float]) -> np.ndarray:
-    """Parameter values on the unit box of their priors (log priors in the logarithm): the
-    inverse of calibrate.to_values. Values outside a prior's range fall outside [0, 1]."""
-    out = np.empty(len(priors))
-    for j, p in enumerate(priors):
-        lo, hi = p.range
-        x = float(values[p.path])
-        if p.scale == "log":
-            out[j] = (np.log(x) - np.log(lo)) / (np.log(hi) - np.log(lo))
-        else:
-            out[j] = (x - lo) / (hi - lo)
-    return out
