@@ -1810,3 +1810,34 @@ def test_refine_calibration_bad_input_is_one_line(tmp_path):
     )
     one_clean_line(script("refine_calibration.py", "no/such.yaml", str(tmp_path)), "no/such.yaml")
     one_clean_line(script("validate_patterns.py", "--seeds", "1"), "--seeds 1", "at least 2 seeds")
+
+
+def test_probe_scripts_bad_input_is_one_line():
+    """The raid and hot-spot probes check their counts and overrides before any run."""
+    one_clean_line(script("raid_trace.py", "--seeds", "1"), "--seeds 1", "at least 2 seeds")
+    one_clean_line(script("raid_trace.py", "--set", "users.nope=1"), "users.nope")
+    one_clean_line(script("hotspot_rings.py", "--workers", "0"), "--workers 0", "1 worker")
+    one_clean_line(
+        script("hotspot_rings.py", "--window", "300"), "--window 300", "inside the patrol"
+    )
+    one_clean_line(
+        script("hotspot_rings.py", "--tactic-set", "tactics.1.units=0"), "tactics.1.units", "0"
+    )
+
+
+def test_probe_scripts_print_their_tables():
+    """On two seeds, one worker: the raid cuts the target's open sales in its first week,
+    and a month of hot-spot patrol empties its hot cells (both far beyond two seeds' noise:
+    -23% and -95% on 40)."""
+    res = script("raid_trace.py", "--seeds", "2", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    row = next(line for line in res.stdout.splitlines() if line.startswith("| target open_sales"))
+    assert row.split("|")[2].strip().startswith("-"), row
+    assert "Target open sales by week" in res.stdout
+    res = script(
+        "hotspot_rings.py", "--seeds", "2", "--workers", "1", "--steps", "160", "--window", "20"
+    )
+    assert res.returncode == 0, res.stderr
+    row = next(line for line in res.stdout.splitlines() if line.startswith("| hot cells"))
+    change = int(row.split("|")[3].split("%")[0])
+    assert change < -50, row
