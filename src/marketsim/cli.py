@@ -719,8 +719,14 @@ def _stop_group(server, grace_s: float = 5.0) -> None:
 
 def _unraisable(hook_args) -> None:
     """A stop signal raised inside a callback that cannot raise (a compiled kernel's cache
-    loading, a finaliser) is not printed as an error: the loops' checks take it up."""
-    if isinstance(hook_args.exc_value, KeyboardInterrupt) and interrupts.pending() is not None:
+    loading, a finaliser) is not printed as an error: the loops' checks take it up. Nor,
+    after a stop signal, is the failing finaliser of a compiler object (llvmlite's, numba's)
+    that the signal left half-built while a kernel loaded from its cache: an AttributeError
+    that is the interrupt's echo, not a fault."""
+    if interrupts.pending() is not None and (
+        isinstance(hook_args.exc_value, KeyboardInterrupt)
+        or getattr(hook_args.object, "__module__", "").startswith(("llvmlite.", "numba."))
+    ):
         return
     sys.__unraisablehook__(hook_args)
 
