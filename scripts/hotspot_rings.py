@@ -1,12 +1,12 @@
 """Where hot-spot patrol's open sales go: the hot cells, the rings round them, the rest.
 
 Runs `scenarios/hotspot_patrol.yaml` and the baseline on the same seeds (common random
-numbers) and sums, for each arm, the sales of open dealers at their pitch
-(`open_sales_by_cell`) over the last `--window` days of the run. The cells are the patrol's
-first ten hot cells, those within 1 and within 3 cells of them (`ring_cells`; the 3-cell
-ring is the catchment the tactic's own report uses), and the rest of the town. Each is a
-pooled change against baseline with its 95% interval over seeds (`change_interval`).
-Hot-spot trials read displacement or a diffusion of benefits in a catchment area round the
+numbers) and prints `marketsim.validation.hotspot_catchment`: the sales of open dealers at
+their pitch over the last `--window` days of the run, on the patrol's first ten hot cells,
+within 1 and within 3 cells of them (the 3-cell ring is the catchment the tactic's own
+report uses) and in the rest of the town, each a pooled change against baseline with its
+95% interval over seeds. tests/validation/test_hotspot_catchment.py reads the same. Hot-spot
+trials read displacement or a diffusion of benefits in a catchment area round the
 hot spots (Braga et al. 2019); a fall in the rings would be a diffusion, a rise
 displacement. docs/validation.md ("Hot-spot patrol: where the sales go") quotes it.
 
@@ -20,52 +20,15 @@ Usage: python scripts/hotspot_rings.py [--seeds 40] [--first-seed 101] [--steps 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
-
-from marketsim.experiments.runners import exit_with_parent
-from marketsim.model import MarketModel
+from marketsim import validation as V
 from marketsim.scenario import ScenarioError, load_scenario
-from marketsim.tactics.hotspot_patrol import HotspotPatrol
-from marketsim.tactics.open_market_watch import open_sales_by_cell, ring_cells
-from marketsim.validation import FIRST_SEED, SCENARIOS, change_interval
-
-AREAS = ("hot cells", "within 1 cell", "within 3 cells", "rest of town")
-
-
-def _arm(name: str, overrides: list[str], steps: int, window: int) -> tuple[np.ndarray, object]:
-    """Open dealers' sales per cell summed over the run's last `window` days, and its model."""
-    model = MarketModel(load_scenario(SCENARIOS / f"{name}.yaml", [f"steps={steps}", *overrides]))
-    world = model.world
-    total = np.zeros(world.town.n_cells)
-    while world.day < steps:
-        model.step()
-        if world.day > steps - window:  # yesterday's sales, read after the step
-            total += open_sales_by_cell(world)
-    return total, model
-
-
-def one_seed(job: tuple[int, list[str], list[str], int, int]) -> dict[str, tuple[float, float]]:
-    """Per area, (patrol arm, baseline arm) open sales for one seed."""
-    seed, both, tactic_only, steps, window = job
-    patrol, model = _arm("hotspot_patrol", [f"seed={seed}", *both, *tactic_only], steps, window)
-    base, _ = _arm("baseline", [f"seed={seed}", *both], steps, window)
-    world = model.world
-    tactic = next(t for t in world.tactics if isinstance(t, HotspotPatrol))
-    hot = np.asarray(tactic.initial_cells, dtype=np.int64)
-    near1, near3 = ring_cells(world, hot, 1), ring_cells(world, hot, 3)
-    rest = np.setdiff1d(np.arange(world.town.n_cells), np.concatenate([hot, near3]))
-    cells = dict(zip(AREAS, (hot, near1, near3, rest), strict=True))
-    return {area: (float(patrol[c].sum()), float(base[c].sum())) for area, c in cells.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=40)
-    ap.add_argument("--first-seed", type=int, default=FIRST_SEED)
+    ap.add_argument("--first-seed", type=int, default=V.FIRST_SEED)
     ap.add_argument(
         "--steps", type=int, default=400, help="recorded days a run (patrol: day 120 on)"
     )
@@ -84,22 +47,12 @@ def main() -> None:
             "(which starts on day 120)"
         )
     try:  # a bad override is one line here, not a traceback from every worker
-        load_scenario(SCENARIOS / "hotspot_patrol.yaml", [*a.both, *a.tactic])
-        load_scenario(SCENARIOS / "baseline.yaml", a.both)
+        load_scenario(V.SCENARIOS / "hotspot_patrol.yaml", [*a.both, *a.tactic])
+        load_scenario(V.SCENARIOS / "baseline.yaml", a.both)
     except ScenarioError as exc:
         raise SystemExit(f"error: {exc}") from None
-    jobs = [
-        (s, a.both, a.tactic, a.steps, a.window)
-        for s in range(a.first_seed, a.first_seed + a.seeds)
-    ]
-    if a.workers == 1:
-        done = [one_seed(job) for job in jobs]
-    else:
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(
-            a.workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
-        ) as pool:
-            done = list(pool.map(one_seed, jobs))
+    seeds = range(a.first_seed, a.first_seed + a.seeds)
+    areas = V.hotspot_catchment(seeds, a.workers, a.both, a.tactic, a.steps, a.window)
     print(
         f"# hot-spot patrol against baseline, seeds {a.first_seed}-{a.first_seed + a.seeds - 1}, "
         f"days {a.steps - a.window}-{a.steps - 1}; both arms: {' '.join(a.both) or '-'}; "
@@ -107,11 +60,8 @@ def main() -> None:
     )
     print("| area | baseline open dealers' sales a day | change against baseline [95%] |")
     print("| --- | --- | --- |")
-    for area in AREAS:
-        patrol = [d[area][0] for d in done]
-        base = [d[area][1] for d in done]
-        per_day = float(np.mean(base)) / a.window
-        print(f"| {area} | {per_day:.1f} | {change_interval(patrol, base).pct()} |")
+    for area, (change, per_day) in areas.items():
+        print(f"| {area} | {per_day:.1f} | {change.pct()} |")
 
 
 if __name__ == "__main__":

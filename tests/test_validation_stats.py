@@ -115,6 +115,38 @@ def test_run_many_workers_run_the_callers_specs_as_this_process_does(monkeypatch
         )
 
 
+def test_run_many_shares_each_seeds_start_and_gives_fresh_runs_bits(monkeypatch):
+    """A seed's runs share their start (burn-in once, then the latest state an earlier run
+    kept), and each is bit-identical to the same run made afresh."""
+    small = ("burn_in=20", "market.n_users=300", "market.n_dealers=30")
+    specs = {
+        "baseline": V.RunSpec("baseline", 14, small),
+        "raid": V.RunSpec("raid", 12, (*small, "tactics.1.start=8")),
+        "crackdown": V.RunSpec("crackdown", 14, (*small, "tactics.1.start=8")),
+        "grasslands": V.RunSpec("grasslands", 12, (*small, "tactics.1.start=3")),
+    }
+    for key, spec in specs.items():
+        monkeypatch.setitem(V.RUNS, key, spec)
+    started = []
+    real = V.simulate
+
+    def watched(scenario, cache=None, **kw):
+        model, ts, summary = real(scenario, cache=cache, **kw)
+        started.append((scenario.name, cache.last_shared_day if cache else "fresh"))
+        return model, ts, summary
+
+    monkeypatch.setattr(V, "simulate", watched)
+    shared = V.run_many(specs, [7], workers=1)
+    # Burn-in once (grasslands, first to differ); then each from the latest kept state.
+    assert started == [("grasslands", None), ("raid", 3), ("crackdown", 8), ("baseline", 8)]
+    for key, spec in specs.items():
+        _model, ts, summary = real(V.spec_scenario(spec, 7))
+        pd.testing.assert_frame_equal(shared[key][7].ts, ts, check_exact=True)
+        assert json.dumps(shared[key][7].summary, sort_keys=True, default=str) == json.dumps(
+            summary, sort_keys=True, default=str
+        )
+
+
 def test_extend_runs_makes_only_the_seeds_it_lacks_in_one_pool(monkeypatch):
     """Fact 7's and fact 10's extra seeds: the runs already made are kept, the missing
     seeds of every key are run together, and nothing is run when none is missing."""

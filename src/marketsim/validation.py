@@ -26,10 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from marketsim.burnin import BurnInCache, shared_until
 from marketsim.experiments.runners import exit_with_parent
 from marketsim.io import simulate
 from marketsim.metrics import wdq
+from marketsim.model import MarketModel
 from marketsim.scenario import load_scenario
+from marketsim.tactics.hotspot_patrol import HotspotPatrol
+from marketsim.tactics.open_market_watch import open_sales_by_cell, ring_cells
 
 # The shipped scenario files, found from the source tree (an editable install, as `make venv`).
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,16 +129,41 @@ def workers_from_env(default: int = 2) -> int:
     return _count_from_env(WORKERS_ENV, default, 1, "")
 
 
-def run_spec(spec: RunSpec, seed: int) -> RunResult:
+def spec_scenario(spec: RunSpec, seed: int):
+    """The validated scenario of `spec` on `seed`."""
     overrides = [f"seed={seed}", f"steps={spec.steps}", *spec.overrides]
-    scenario = load_scenario(SCENARIOS / f"{spec.scenario}.yaml", overrides)
-    _model, ts, summary = simulate(scenario)
-    return RunResult(ts, summary)
+    return load_scenario(SCENARIOS / f"{spec.scenario}.yaml", overrides)
 
 
-def _run_job(job: tuple[str, RunSpec, int]) -> tuple[str, int, RunResult]:
-    key, spec, seed = job
-    return key, seed, run_spec(spec, seed)
+def _run_seed(job: tuple[int, list[tuple[str, RunSpec]]]) -> list[tuple[str, int, RunResult]]:
+    """Every run of one seed, in one process, sharing their start (burnin.py).
+
+    The runs go in the order of the day on which each may first differ from the others
+    (`shared_until`), so each starts from the latest state an earlier one kept: burn-in
+    once, then, say, the day-90 state of one day-90 tactic for the next. The results are
+    bit-identical to fresh runs (burnin.py; tests/test_burnin.py)."""
+    seed, specs = job
+    scenarios = {key: spec_scenario(spec, seed) for key, spec in specs}
+    cache = BurnInCache()
+    out = []
+    for key in sorted(scenarios, key=lambda k: shared_until(scenarios[k])):
+        _model, ts, summary = simulate(scenarios[key], cache=cache)
+        out.append((key, seed, RunResult(ts, summary)))
+    return out
+
+
+def _map(fn, jobs: list, workers: int) -> list:
+    """`fn` over `jobs`, in this process (`workers` 1) or in fresh worker processes
+    (forkserver: a fork of a process with threads running, pytest's or tqdm's, can
+    deadlock). Workers exit with this process: a script killed with SIGTERM runs no
+    cleanup."""
+    if workers <= 1:
+        return [fn(job) for job in jobs]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
+        return list(pool.map(fn, jobs))
 
 
 def run_many(
@@ -142,25 +171,17 @@ def run_many(
 ) -> dict[str, dict[int, RunResult]]:
     """Every (key, seed) pair, in `workers` processes (1: in this process).
 
-    Workers are fresh processes (forkserver, as the experiment runners'): a fork of a
-    process with threads running (pytest's, tqdm's) can deadlock. Each job carries its
-    RunSpec, so a caller that changes `RUNS` reaches the workers; a change made to any
-    other module in this process does not. A script calling it needs the
+    A seed's runs go to one process together, where they share their start (`_run_seed`).
+    Workers are fresh processes (`_map`). Each job carries its RunSpec, so a caller that
+    changes `RUNS` reaches the workers; a change made to any other module in this process
+    does not. A script calling it needs the
     `if __name__ == "__main__":` guard (workers import the script's module)."""
     keys = list(dict.fromkeys(keys))
-    jobs = [(k, RUNS[k], s) for k in keys for s in seeds]
-    if workers <= 1:
-        done = [_run_job(job) for job in jobs]
-    else:
-        context = multiprocessing.get_context("forkserver")
-        # Workers exit with this process: a script killed with SIGTERM runs no cleanup.
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
-        ) as pool:
-            done = list(pool.map(_run_job, jobs))
+    done = _map(_run_seed, [(s, [(k, RUNS[k]) for k in keys]) for s in seeds], workers)
     out: dict[str, dict[int, RunResult]] = {k: {} for k in keys}
-    for key, seed, result in done:
-        out[key][seed] = result
+    for batch in done:
+        for key, seed, result in batch:
+            out[key][seed] = result
     return out
 
 
@@ -472,3 +493,63 @@ def harm_ranking_vs_volume(runs, metric: str, region: str = "all") -> Interval:
     by_harm = [window(runs["removal_by_harm"][s].ts, region, metric, lo, hi) for s in seeds]
     by_volume = [window(runs["removal_by_volume"][s].ts, region, metric, lo, hi) for s in seeds]
     return change_interval(by_harm, by_volume)
+
+
+# ------------------------------------------------------------ hot-spot catchment (issue 15)
+HOTSPOT_STEPS = 400  # `hotspot_patrol.yaml` patrols from day 120; its last 90 days are read
+HOTSPOT_WINDOW = 90
+HOTSPOT_AREAS = ("hot cells", "within 1 cell", "within 3 cells", "rest of town")
+
+
+def _open_sales_late(scenario, window: int) -> tuple[np.ndarray, MarketModel]:
+    """Open dealers' sales per cell, summed over the run's last `window` days."""
+    model = MarketModel(scenario)
+    world = model.world
+    total = np.zeros(world.town.n_cells)
+    while world.day < scenario.steps:
+        model.step()
+        if world.day > scenario.steps - window:  # yesterday's sales, read after the step
+            total += open_sales_by_cell(world)
+    return total, model
+
+
+def _hotspot_seed(job: tuple) -> dict[str, tuple[float, float]]:
+    """Per area, (patrol, baseline) open dealers' sales on one seed."""
+    seed, both, patrol_only, steps, window = job
+    common = [f"seed={seed}", f"steps={steps}", *both]
+    patrol_scenario = load_scenario(SCENARIOS / "hotspot_patrol.yaml", [*common, *patrol_only])
+    patrol, model = _open_sales_late(patrol_scenario, window)
+    base, _ = _open_sales_late(load_scenario(SCENARIOS / "baseline.yaml", common), window)
+    world = model.world
+    tactic = next(t for t in world.tactics if isinstance(t, HotspotPatrol))
+    hot = np.asarray(tactic.initial_cells, dtype=np.int64)
+    near1, near3 = ring_cells(world, hot, 1), ring_cells(world, hot, 3)
+    rest = np.setdiff1d(np.arange(world.town.n_cells), np.concatenate([hot, near3]))
+    areas = dict(zip(HOTSPOT_AREAS, (hot, near1, near3, rest), strict=True))
+    return {name: (float(patrol[c].sum()), float(base[c].sum())) for name, c in areas.items()}
+
+
+def hotspot_catchment(
+    seeds: Sequence[int],
+    workers: int = 2,
+    both: Sequence[str] = (),
+    patrol_only: Sequence[str] = (),
+    steps: int = HOTSPOT_STEPS,
+    window: int = HOTSPOT_WINDOW,
+) -> dict[str, tuple[Interval, float]]:
+    """Hot-spot patrol against baseline on the same seeds: per area, the pooled change in
+    open dealers' sales over the last `window` days, and baseline's sales a day there.
+
+    Areas: the patrol's first ten hot cells, the cells within 1 and within 3 of them (the
+    3-cell ring is the tactic report's catchment; the 1-cell ring lies inside it) and the
+    rest of the town. Hot-spot trials read displacement, or a diffusion of benefits, in a
+    catchment round the hot spots (Braga et al. 2019). `both` overrides both arms,
+    `patrol_only` the patrol's."""
+    jobs = [(s, list(both), list(patrol_only), steps, window) for s in seeds]
+    done = _map(_hotspot_seed, jobs, workers)
+    out = {}
+    for area in HOTSPOT_AREAS:
+        patrol = [d[area][0] for d in done]
+        base = [d[area][1] for d in done]
+        out[area] = (change_interval(patrol, base), float(np.mean(base)) / window)
+    return out
