@@ -1841,3 +1841,31 @@ def test_probe_scripts_print_their_tables():
     row = next(line for line in res.stdout.splitlines() if line.startswith("| hot cells"))
     change = int(row.split("|")[3].split("%")[0])
     assert change < -50, row
+
+
+# ------------------------------------------------------------- robustness audit (2026-12)
+@pytest.mark.parametrize(
+    ("scenario", "tactics", "field"),
+    [
+        ("evaluation: null\n", None, "evaluation: bad value None"),
+        ("evaluation: 5\n", None, "evaluation: bad value 5"),
+        ("tactics: null\n", None, "tactics: bad value None"),
+        ("tactics: null\n", [{"type": "diversion"}], "tactics: bad value None"),
+        ("tactics: notalist\n", None, "tactics: bad value 'notalist'"),
+        ("tactics: {a: 1}\n", [{"type": "diversion"}], "tactics: bad value {...}"),
+        ("tactics: [5]\n", [{"type": "diversion"}], "tactics[0]: bad value 5"),
+    ],
+)
+def test_a_pilot_on_a_scenario_with_misshapen_tactics_or_evaluation_names_it(
+    tmp_path, scenario, tactics, field
+):
+    """A pilot adds its areas to the scenario's evaluation and its tactics to the
+    scenario's: `evaluation: null` or `tactics: null` there was a TypeError traceback,
+    and `tactics: notalist` was read letter by letter ("tactics[0].type: bad value 'n'")."""
+    base = tmp_path / "base.yaml"
+    base.write_text(scenario)
+    path = _pilot(tmp_path, scenario="base.yaml", **({"tactics": tactics} if tactics else {}))
+    for command in ("validate", "pilot"):
+        args = [] if command == "validate" else ["--out", str(tmp_path / "o")]
+        one_clean_line(cli(command, str(path), *args), f"{base} (the scenario of {path}): {field}")
+    assert not (tmp_path / "o").exists()
