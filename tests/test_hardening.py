@@ -1869,3 +1869,26 @@ def test_a_pilot_on_a_scenario_with_misshapen_tactics_or_evaluation_names_it(
         args = [] if command == "validate" else ["--out", str(tmp_path / "o")]
         one_clean_line(cli(command, str(path), *args), f"{base} (the scenario of {path}): {field}")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "field"),
+    [
+        ({"target": float("nan")}, "target: bad value nan"),
+        ({"target": float("inf")}, "target: bad value inf"),
+        ({"tolerance": float("inf")}, "tolerance: bad value inf"),
+        ({"target": None, "tolerance": None, "interval": [None, float("inf")]},
+         "interval: bad value [None, inf]"),
+        ({"target": None, "tolerance": None, "interval": [float("-inf"), 3]},
+         "interval: bad value [-inf, 3"),
+    ],
+)  # fmt: skip
+def test_a_calibration_pattern_with_nan_or_inf_is_refused(tmp_path, pattern, field):
+    """`target: .nan` (or .inf, or an infinite tolerance or bound) was accepted: every set's
+    distance was then nan, inf or 0, and the search ran its waves on nothing."""
+    path = calibration_file(tmp_path, **pattern)
+    needle = f"{path}: patterns[0] ('s').{field}"
+    one_clean_line(cli("validate", str(path)), needle, "allowed: finite numbers")
+    out = tmp_path / "o"
+    one_clean_line(cli("calibrate", str(path), "--out", str(out), "--workers", "1"), needle)
+    assert not out.exists()

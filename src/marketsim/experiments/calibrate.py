@@ -127,6 +127,18 @@ class Pattern(Section):
         """The checks across a pattern's fields; `where` names it as the file has it."""
         if not self.name:
             raise ValueError(f"{where}.name: bad value '': every pattern needs a name")
+        # nan or inf would make every distance nan, 0 or inf: the search would run on noise
+        for field, value in (
+            ("target", self.target),
+            ("tolerance", self.tolerance),
+            ("interval", list(self.interval or ())),
+        ):
+            bounds = value if isinstance(value, list) else [value]
+            if any(b is not None and not math.isfinite(b) for b in bounds):
+                raise ValueError(
+                    f"{where}.{field}: bad value {value}: allowed: finite numbers"
+                    + (" (null for an open end)" if field == "interval" else "")
+                )
         if (self.target is None) == (self.interval is None):
             field, value = (
                 ("target", None) if self.target is None else ("interval", list(self.interval))
