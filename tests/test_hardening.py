@@ -1892,3 +1892,39 @@ def test_a_calibration_pattern_with_nan_or_inf_is_refused(tmp_path, pattern, fie
     out = tmp_path / "o"
     one_clean_line(cli("calibrate", str(path), "--out", str(out), "--workers", "1"), needle)
     assert not out.exists()
+
+
+def _wide_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("L", (5000, 20), 0).save(path)  # a few hundred bytes: decoding is the cost
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("town.csv", _csv([[5] + [0] * 400, *[[0] * 401] * 19]),
+         "bad value shape (20, 401): allowed at most 400x400 cells"),
+        ("town.png", "wide", "bad value size 5000x20 pixels: allowed at most 400x400 cells"),
+        ("town.csv", "0" * 16_000_001, "bad value 16,000,001 bytes"),
+        ("town.csv", "", "bad value shape (0, 1): need at least 5x5 cells"),
+    ],
+)  # fmt: skip
+def test_a_raster_too_large_or_empty_is_one_line(tmp_path, name, content, needle):
+    """A raster larger than the largest town (400 x 400 cells) was built anyway: a 2,000 x
+    2,000 CSV kept `validate` and `run` busy for minutes (a hang to the user). An empty CSV
+    printed numpy's two-line UserWarning before its error."""
+    raster = tmp_path / name
+    if content == "wide":
+        _wide_png(raster)
+    else:
+        raster.write_text(content)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"town: {{generator: raster, raster: {name}}}\nsteps: 5\nburn_in: 0\n")
+    t0 = time.perf_counter()
+    res = marketsim("validate", str(scenario), timeout=60)  # a subprocess: warnings and all
+    err = one_clean_line(res, str(scenario), f"{raster}: town.raster: {needle}")
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+    run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
+    assert one_clean_line(run) == err
+    assert time.perf_counter() - t0 < 30
