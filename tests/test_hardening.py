@@ -1928,3 +1928,33 @@ def test_a_raster_too_large_or_empty_is_one_line(tmp_path, name, content, needle
     run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
     assert one_clean_line(run) == err
     assert time.perf_counter() - t0 < 30
+
+
+@pytest.mark.parametrize(
+    ("fields", "options", "needle"),
+    [
+        ({"parameters": [{"path": p, "range": [0, 1], "steps": 1000} for p in
+          ("dealers.debt_rate", "dealers.void_boost", "users.violence_avoidance")]},
+         [], "parameters: bad value 1000 x 1000 x 1000 levels: factorial design of "
+             "1,000,000,000 point(s) x 2 replicate(s) = 2,000,000,000 runs"),
+        ({"parameters": [{"path": "dealers.debt_rate", "range": [0, 0.04]}],
+          "design": {"method": "lhs", "samples": 100_000}, "replicates": 11},
+         [], "design.samples: bad value 100000: lhs design of 100,000 point(s)"),
+        ({"parameters": [{"path": "dealers.debt_rate", "range": [0, 0.04]}],
+          "design": {"method": "lhs", "samples": 4}, "replicates": 11},
+         ["--samples", "100000"], "--samples: bad value 100000: lhs design"),
+    ],
+)  # fmt: skip
+def test_a_design_of_too_many_runs_is_refused_before_planning(tmp_path, fields, options, needle):
+    """A factorial of three 1,000-step ranges (within each field's own bounds) planned 10^9
+    runs in memory: a MemoryError traceback, or the machine's memory filled; so did 100,000
+    LHS samples of 11 replicates. Now one line, counted from the file before any plan."""
+    path = sweep_file(tmp_path, **fields)
+    if not options:
+        one_clean_line(cli("validate", str(path)), str(path), "allowed: at most 1,000,000 runs")
+    out = tmp_path / "o"
+    t0 = time.perf_counter()
+    res = cli("sweep", str(path), *options, "--out", str(out), "--workers", "1")
+    one_clean_line(res, f"{path}: {needle}", "allowed: at most 1,000,000 runs")
+    assert time.perf_counter() - t0 < 30
+    assert not out.exists()
