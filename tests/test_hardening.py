@@ -1958,3 +1958,27 @@ def test_a_design_of_too_many_runs_is_refused_before_planning(tmp_path, fields, 
     one_clean_line(res, f"{path}: {needle}", "allowed: at most 1,000,000 runs")
     assert time.perf_counter() - t0 < 30
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "options", "needle"),
+    [
+        ({"search": {"population": 100_000, "waves": 2}, "replicates": 1000}, [],
+         "search.population: bad value 100000: 100,000 parameter set(s) x 1000 replicate(s) x 1 "
+         "scenario(s) = 100,000,000 runs a wave"),
+        ({}, ["--samples", "100000", "--replicates", "11"],
+         "--samples: bad value 100000: 100,000 parameter set(s) x 11 replicate(s)"),
+    ],
+)  # fmt: skip
+def test_a_calibration_wave_of_too_many_runs_is_refused(tmp_path, changes, options, needle):
+    """A population of 100,000 sets of 1,000 seeds (each within its field's bounds) passed
+    validate; calibrate made the wave's 10^8 jobs at once, filled the memory and no longer
+    answered SIGTERM. Now one line before the first wave."""
+    path = calibration_file(tmp_path)
+    write(path, {**read_yaml(path), **changes})
+    if not options:
+        one_clean_line(cli("validate", str(path)), f"{path}: {needle}")
+    out = tmp_path / "o"
+    res = cli("calibrate", str(path), *options, "--out", str(out), "--workers", "1")
+    one_clean_line(res, f"{path}: {needle}", "allowed: at most 1,000,000 runs a wave")
+    assert "wave 1" not in res.stdout and not out.exists()
