@@ -1982,3 +1982,16 @@ def test_a_calibration_wave_of_too_many_runs_is_refused(tmp_path, changes, optio
     res = cli("calibrate", str(path), *options, "--out", str(out), "--workers", "1")
     one_clean_line(res, f"{path}: {needle}", "allowed: at most 1,000,000 runs a wave")
     assert "wave 1" not in res.stdout and not out.exists()
+
+
+def test_an_unknown_top_level_key_made_by_a_set_is_blamed_on_the_set(tmp_path):
+    """`--set bogus.path=3` said 'small.yaml: bogus: unknown key', as if the file had the
+    typo; a deeper one (`--set market.bogus.x=3`) already named the --set."""
+    path = write(tmp_path / "small.yaml", SMALL)
+    for command in ("validate", "run"):
+        out = ["--out", str(tmp_path / "o")] if command == "run" else []
+        res = cli(command, str(path), "--set", "bogus.path=3", *out)
+        one_clean_line(res, f"{path} (--set bogus.path=3): bogus: ", "unknown key 'bogus'")
+    path.write_text("bogus: {x: 1}\n")  # the file's own unknown key is still the file's
+    res = cli("validate", str(path), "--set", "steps=5")
+    one_clean_line(res, f"{path}: bogus: ", "unknown key 'bogus'")

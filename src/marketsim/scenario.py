@@ -1657,6 +1657,8 @@ def _blamed(error: dict[str, Any], labels: list[tuple[list[str], str]], source: 
             for path, label in labels
             if loc[: len(path)] == path
             or (len(loc) >= 2 and path[: len(loc)] == loc)
+            # an unknown key the --set made, as deep as it goes (`--set bogus.x=3`)
+            or (error["type"] == "extra_forbidden" and path[: len(loc)] == loc)
             # a new type for an item (a tactic): the item's other keys may not fit it
             or (len(path) >= 2 and path[-1] == "type" and loc[: len(path) - 1] == path[:-1])
         ]
