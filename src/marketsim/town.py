@@ -17,7 +17,14 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from marketsim.areas import WatchArea
 from marketsim.columns import REGIONS
 from marketsim.fields import box_sum
-from marketsim.scenario import LAND_USES, AreaSpec, RegionConfig, ScenarioError, TownConfig
+from marketsim.scenario import (
+    LAND_USES,
+    MAX_TOWN_SIDE,
+    AreaSpec,
+    RegionConfig,
+    ScenarioError,
+    TownConfig,
+)
 
 LAYERS = (
     "land_use",
@@ -237,15 +244,10 @@ def _free_spot(
     return pick // h, pick % h
 
 
-def _largest_side() -> int:
-    """The largest town.width (and height) the schema allows: a raster is held to it too."""
-    return int(next(m.le for m in TownConfig.model_fields["width"].metadata if hasattr(m, "le")))
-
-
 # A raster town is held to the largest procedural town: a 2,000 x 2,000 raster (8 MB of
 # CSV) took minutes to build, so `validate` and `run` seemed to hang. A CSV of the largest
 # town is well under a megabyte; the byte bound stops a huge file before it is parsed.
-MAX_RASTER_SIDE = _largest_side()
+MAX_RASTER_SIDE = MAX_TOWN_SIDE
 MAX_RASTER_BYTES = 16_000_000
 
 
