@@ -1841,3 +1841,157 @@ def test_probe_scripts_print_their_tables():
     row = next(line for line in res.stdout.splitlines() if line.startswith("| hot cells"))
     change = int(row.split("|")[3].split("%")[0])
     assert change < -50, row
+
+
+# ------------------------------------------------------------- robustness audit (2026-12)
+@pytest.mark.parametrize(
+    ("scenario", "tactics", "field"),
+    [
+        ("evaluation: null\n", None, "evaluation: bad value None"),
+        ("evaluation: 5\n", None, "evaluation: bad value 5"),
+        ("tactics: null\n", None, "tactics: bad value None"),
+        ("tactics: null\n", [{"type": "diversion"}], "tactics: bad value None"),
+        ("tactics: notalist\n", None, "tactics: bad value 'notalist'"),
+        ("tactics: {a: 1}\n", [{"type": "diversion"}], "tactics: bad value {...}"),
+        ("tactics: [5]\n", [{"type": "diversion"}], "tactics[0]: bad value 5"),
+    ],
+)
+def test_a_pilot_on_a_scenario_with_misshapen_tactics_or_evaluation_names_it(
+    tmp_path, scenario, tactics, field
+):
+    """A pilot adds its areas to the scenario's evaluation and its tactics to the
+    scenario's: `evaluation: null` or `tactics: null` there was a TypeError traceback,
+    and `tactics: notalist` was read letter by letter ("tactics[0].type: bad value 'n'")."""
+    base = tmp_path / "base.yaml"
+    base.write_text(scenario)
+    path = _pilot(tmp_path, scenario="base.yaml", **({"tactics": tactics} if tactics else {}))
+    for command in ("validate", "pilot"):
+        args = [] if command == "validate" else ["--out", str(tmp_path / "o")]
+        one_clean_line(cli(command, str(path), *args), f"{base} (the scenario of {path}): {field}")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "field"),
+    [
+        ({"target": float("nan")}, "target: bad value nan"),
+        ({"target": float("inf")}, "target: bad value inf"),
+        ({"tolerance": float("inf")}, "tolerance: bad value inf"),
+        ({"target": None, "tolerance": None, "interval": [None, float("inf")]},
+         "interval: bad value [None, inf]"),
+        ({"target": None, "tolerance": None, "interval": [float("-inf"), 3]},
+         "interval: bad value [-inf, 3"),
+    ],
+)  # fmt: skip
+def test_a_calibration_pattern_with_nan_or_inf_is_refused(tmp_path, pattern, field):
+    """`target: .nan` (or .inf, or an infinite tolerance or bound) was accepted: every set's
+    distance was then nan, inf or 0, and the search ran its waves on nothing."""
+    path = calibration_file(tmp_path, **pattern)
+    needle = f"{path}: patterns[0] ('s').{field}"
+    one_clean_line(cli("validate", str(path)), needle, "allowed: finite numbers")
+    out = tmp_path / "o"
+    one_clean_line(cli("calibrate", str(path), "--out", str(out), "--workers", "1"), needle)
+    assert not out.exists()
+
+
+def _wide_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("L", (5000, 20), 0).save(path)  # a few hundred bytes: decoding is the cost
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("town.csv", _csv([[5] + [0] * 400, *[[0] * 401] * 19]),
+         "bad value shape (20, 401): allowed at most 400x400 cells"),
+        ("town.png", "wide", "bad value size 5000x20 pixels: allowed at most 400x400 cells"),
+        ("town.csv", "0" * 16_000_001, "bad value 16,000,001 bytes"),
+        ("town.csv", "", "bad value shape (0, 1): need at least 5x5 cells"),
+    ],
+)  # fmt: skip
+def test_a_raster_too_large_or_empty_is_one_line(tmp_path, name, content, needle):
+    """A raster larger than the largest town (400 x 400 cells) was built anyway: a 2,000 x
+    2,000 CSV kept `validate` and `run` busy for minutes (a hang to the user). An empty CSV
+    printed numpy's two-line UserWarning before its error."""
+    raster = tmp_path / name
+    if content == "wide":
+        _wide_png(raster)
+    else:
+        raster.write_text(content)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"town: {{generator: raster, raster: {name}}}\nsteps: 5\nburn_in: 0\n")
+    t0 = time.perf_counter()
+    res = marketsim("validate", str(scenario), timeout=60)  # a subprocess: warnings and all
+    err = one_clean_line(res, str(scenario), f"{raster}: town.raster: {needle}")
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+    run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
+    assert one_clean_line(run) == err
+    assert time.perf_counter() - t0 < 30
+
+
+@pytest.mark.parametrize(
+    ("fields", "options", "needle"),
+    [
+        ({"parameters": [{"path": p, "range": [0, 1], "steps": 1000} for p in
+          ("dealers.debt_rate", "dealers.void_boost", "users.violence_avoidance")]},
+         [], "parameters: bad value 1000 x 1000 x 1000 levels: factorial design of "
+             "1,000,000,000 point(s) x 2 replicate(s) = 2,000,000,000 runs"),
+        ({"parameters": [{"path": "dealers.debt_rate", "range": [0, 0.04]}],
+          "design": {"method": "lhs", "samples": 100_000}, "replicates": 11},
+         [], "design.samples: bad value 100000: lhs design of 100,000 point(s)"),
+        ({"parameters": [{"path": "dealers.debt_rate", "range": [0, 0.04]}],
+          "design": {"method": "lhs", "samples": 4}, "replicates": 11},
+         ["--samples", "100000"], "--samples: bad value 100000: lhs design"),
+    ],
+)  # fmt: skip
+def test_a_design_of_too_many_runs_is_refused_before_planning(tmp_path, fields, options, needle):
+    """A factorial of three 1,000-step ranges (within each field's own bounds) planned 10^9
+    runs in memory: a MemoryError traceback, or the machine's memory filled; so did 100,000
+    LHS samples of 11 replicates. Now one line, counted from the file before any plan."""
+    path = sweep_file(tmp_path, **fields)
+    if not options:
+        one_clean_line(cli("validate", str(path)), str(path), "allowed: at most 1,000,000 runs")
+    out = tmp_path / "o"
+    t0 = time.perf_counter()
+    res = cli("sweep", str(path), *options, "--out", str(out), "--workers", "1")
+    one_clean_line(res, f"{path}: {needle}", "allowed: at most 1,000,000 runs")
+    assert time.perf_counter() - t0 < 30
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "options", "needle"),
+    [
+        ({"search": {"population": 100_000, "waves": 2}, "replicates": 1000}, [],
+         "search.population: bad value 100000: 100,000 parameter set(s) x 1000 replicate(s) x 1 "
+         "scenario(s) = 100,000,000 runs a wave"),
+        ({}, ["--samples", "100000", "--replicates", "11"],
+         "--samples: bad value 100000: 100,000 parameter set(s) x 11 replicate(s)"),
+    ],
+)  # fmt: skip
+def test_a_calibration_wave_of_too_many_runs_is_refused(tmp_path, changes, options, needle):
+    """A population of 100,000 sets of 1,000 seeds (each within its field's bounds) passed
+    validate; calibrate made the wave's 10^8 jobs at once, filled the memory and no longer
+    answered SIGTERM. Now one line before the first wave."""
+    path = calibration_file(tmp_path)
+    write(path, {**read_yaml(path), **changes})
+    if not options:
+        one_clean_line(cli("validate", str(path)), f"{path}: {needle}")
+    out = tmp_path / "o"
+    res = cli("calibrate", str(path), *options, "--out", str(out), "--workers", "1")
+    one_clean_line(res, f"{path}: {needle}", "allowed: at most 1,000,000 runs a wave")
+    assert "wave 1" not in res.stdout and not out.exists()
+
+
+def test_an_unknown_top_level_key_made_by_a_set_is_blamed_on_the_set(tmp_path):
+    """`--set bogus.path=3` said 'small.yaml: bogus: unknown key', as if the file had the
+    typo; a deeper one (`--set market.bogus.x=3`) already named the --set."""
+    path = write(tmp_path / "small.yaml", SMALL)
+    for command in ("validate", "run"):
+        out = ["--out", str(tmp_path / "o")] if command == "run" else []
+        res = cli(command, str(path), "--set", "bogus.path=3", *out)
+        one_clean_line(res, f"{path} (--set bogus.path=3): bogus: ", "unknown key 'bogus'")
+    path.write_text("bogus: {x: 1}\n")  # the file's own unknown key is still the file's
+    res = cli("validate", str(path), "--set", "steps=5")
+    one_clean_line(res, f"{path}: bogus: ", "unknown key 'bogus'")

@@ -92,6 +92,10 @@ class LandUseNumbers(Section):
         return [getattr(self, name) for name in LAND_USES]
 
 
+# The largest town side, procedural or raster (town.load_raster): 40 km at ~100 m a cell.
+MAX_TOWN_SIDE = 400
+
+
 class TownConfig(Section):
     generator: Literal["procedural", "raster"] = param(
         "procedural", unit="-", doc="procedural town from the seed, or a raster file"
@@ -102,10 +106,10 @@ class TownConfig(Section):
         doc="CSV of land-use codes 0-5, or a PNG whose grey/palette values are the codes",
     )
     width: int = param(
-        50, ge=10, le=400, unit="cells (~100 m)", doc="grid width", source="design §3"
+        50, ge=10, le=MAX_TOWN_SIDE, unit="cells (~100 m)", doc="grid width", source="design §3"
     )
     height: int = param(
-        50, ge=10, le=400, unit="cells (~100 m)", doc="grid height", source="design §3"
+        50, ge=10, le=MAX_TOWN_SIDE, unit="cells (~100 m)", doc="grid height", source="design §3"
     )
     treatment_sites: int = param(
         2, ge=1, le=2, unit="sites", doc="treatment sites placed by the generator", source="issue 2"
@@ -1657,6 +1661,8 @@ def _blamed(error: dict[str, Any], labels: list[tuple[list[str], str]], source: 
             for path, label in labels
             if loc[: len(path)] == path
             or (len(loc) >= 2 and path[: len(loc)] == loc)
+            # an unknown key the --set made, as deep as it goes (`--set bogus.x=3`)
+            or (error["type"] == "extra_forbidden" and path[: len(loc)] == loc)
             # a new type for an item (a tactic): the item's other keys may not fit it
             or (len(path) >= 2 and path[-1] == "type" and loc[: len(path) - 1] == path[:-1])
         ]

@@ -8,6 +8,7 @@ updates them as whole arrays. Flat cell index = x * height + y.
 from __future__ import annotations
 
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,14 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from marketsim.areas import WatchArea
 from marketsim.columns import REGIONS
 from marketsim.fields import box_sum
-from marketsim.scenario import LAND_USES, AreaSpec, RegionConfig, ScenarioError, TownConfig
+from marketsim.scenario import (
+    LAND_USES,
+    MAX_TOWN_SIDE,
+    AreaSpec,
+    RegionConfig,
+    ScenarioError,
+    TownConfig,
+)
 
 LAYERS = (
     "land_use",
@@ -236,6 +244,13 @@ def _free_spot(
     return pick // h, pick % h
 
 
+# A raster town is held to the largest procedural town: a 2,000 x 2,000 raster (8 MB of
+# CSV) took minutes to build, so `validate` and `run` seemed to hang. A CSV of the largest
+# town is well under a megabyte; the byte bound stops a huge file before it is parsed.
+MAX_RASTER_SIDE = MAX_TOWN_SIDE
+MAX_RASTER_BYTES = 16_000_000
+
+
 def load_raster(path: str | Path) -> np.ndarray:
     """Land-use codes from a CSV (rows are y, columns x) or a greyscale/palette PNG.
 
@@ -247,11 +262,25 @@ def load_raster(path: str | Path) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            grid = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)
+            size = path.stat().st_size
+            if size > MAX_RASTER_BYTES:
+                raise ScenarioError(
+                    f"{path}: town.raster: bad value {size:,} bytes: too large for a town of "
+                    f"at most {MAX_RASTER_SIDE}x{MAX_RASTER_SIDE} cells (allowed: at most "
+                    f"{MAX_RASTER_BYTES:,} bytes)"
+                )
+            with warnings.catch_warnings():  # an empty file: said below, not as a warning
+                warnings.simplefilter("ignore", UserWarning)
+                grid = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)
         elif suffix == ".png":
             from PIL import Image
 
             with Image.open(path) as img:
+                if max(img.size) > MAX_RASTER_SIDE:  # before decoding: a PNG may be a bomb
+                    raise ScenarioError(
+                        f"{path}: town.raster: bad value size {img.size[0]}x{img.size[1]} "
+                        f"pixels: allowed at most {MAX_RASTER_SIDE}x{MAX_RASTER_SIDE} cells"
+                    )
                 if img.mode not in ("L", "P", "I", "I;16"):
                     raise ScenarioError(
                         f"{path}: town.raster: bad value mode {img.mode!r}: use a greyscale or "
@@ -269,6 +298,11 @@ def load_raster(path: str | Path) -> np.ndarray:
     if grid.ndim != 2 or min(grid.shape) < 5:
         raise ScenarioError(
             f"{path}: town.raster: bad value shape {grid.shape}: need at least 5x5 cells"
+        )
+    if max(grid.shape) > MAX_RASTER_SIDE:
+        raise ScenarioError(
+            f"{path}: town.raster: bad value shape {grid.shape}: allowed at most "
+            f"{MAX_RASTER_SIDE}x{MAX_RASTER_SIDE} cells"
         )
     bad = ~np.isin(grid, np.arange(len(LAND_USES)))
     if bad.any():

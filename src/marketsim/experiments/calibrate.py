@@ -37,6 +37,7 @@ from marketsim.columns import COLUMNS, REGIONS
 from marketsim.experiments import abc
 from marketsim.experiments.jobs import Job, SeriesSpec
 from marketsim.experiments.spec import (
+    MAX_RUNS,
     Parameter,
     _kind,
     _lookup,
@@ -127,6 +128,18 @@ class Pattern(Section):
         """The checks across a pattern's fields; `where` names it as the file has it."""
         if not self.name:
             raise ValueError(f"{where}.name: bad value '': every pattern needs a name")
+        # nan or inf would make every distance nan, 0 or inf: the search would run on noise
+        for field, value in (
+            ("target", self.target),
+            ("tolerance", self.tolerance),
+            ("interval", list(self.interval or ())),
+        ):
+            bounds = value if isinstance(value, list) else [value]
+            if any(b is not None and not math.isfinite(b) for b in bounds):
+                raise ValueError(
+                    f"{where}.{field}: bad value {value}: allowed: finite numbers"
+                    + (" (null for an open end)" if field == "interval" else "")
+                )
         if (self.target is None) == (self.interval is None):
             field, value = (
                 ("target", None) if self.target is None else ("interval", list(self.interval))
@@ -446,6 +459,15 @@ def load_calibration(
     own = len(spec.set) - len(extra or [])
     fixed = [(t, f"set: {t}" if i < own else f"--set {t}") for i, t in enumerate(spec.set)]
     runs = {key: _run_plan(spec, key, path, fixed) for key in needed_runs(spec)}
+    per_wave = spec.search.population * spec.replicates * len(runs)
+    if per_wave > MAX_RUNS:  # a wave's jobs are made at once: 10^8 filled the memory
+        field = "--samples" if samples else "search.population"
+        raise ScenarioError(
+            f"{path}: {field}: bad value {spec.search.population}: {spec.search.population:,} "
+            f"parameter set(s) x {spec.replicates} replicate(s) x {len(runs)} scenario(s) = "
+            f"{per_wave:,} runs a wave (allowed: at most {MAX_RUNS:,} runs a wave; use fewer "
+            "sets or replicates)"
+        )
     loaded = LoadedCalibration(spec, path, runs, resized=bool(samples or replicates or extra))
     _check(loaded)
     return loaded

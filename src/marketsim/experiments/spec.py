@@ -352,6 +352,7 @@ def load_experiment(path: str | Path, samples: int | None = None) -> LoadedExper
     spec, base = read_spec(path, Experiment)
     if samples is not None:
         spec = _resized(spec, samples, path)
+    _check_size(spec, path, samples)
     if spec.tactics is not None:
         base["tactics"] = copy.deepcopy(spec.tactics)
     apply_set(base, spec.set, path)
@@ -469,6 +470,54 @@ def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
         raise ScenarioError(f"{path}: --samples: bad value {samples}: {method} needs {allowed}")
     design = spec.design.model_copy(update={"samples": samples})
     return spec.model_copy(update={"design": design})
+
+
+# Far beyond any real sweep (days of runs on a cluster); planning this many runs already
+# takes about a minute and a gigabyte. A factorial of three 1,000-step ranges (10^9 runs)
+# filled the memory before the first run.
+MAX_RUNS = 1_000_000
+
+
+def run_count(spec: Experiment) -> tuple[int, int]:
+    """The design's points and its runs (each point's replicates, and the noise runs),
+    counted from the file alone, before any point is made."""
+    d, n = spec.design, len(spec.parameters)
+    if d.method == "factorial":
+        points = math.prod(
+            len(p.values) if p.values is not None else p.steps or 1 for p in spec.parameters
+        )
+    elif d.method == "list":
+        points = len(d.points)
+    elif d.method == "sobol":  # SALib's Saltelli sample
+        points = d.samples * (2 * n + 2 if d.second_order else n + 2)
+    elif d.method == "morris":
+        points = d.samples * (n + 1)
+    else:
+        points = d.samples
+    noise = d.noise_runs if d.method in ("sobol", "morris") else 0
+    return points, points * spec.replicates + noise
+
+
+def _check_size(spec: Experiment, path: Path, samples: int | None) -> None:
+    points, runs = run_count(spec)
+    if runs <= MAX_RUNS:
+        return
+    method = spec.design.method
+    if samples is not None:
+        field, value = "--samples", f"{samples}"
+    elif method in SIZED:
+        field, value = "design.samples", f"{spec.design.samples}"
+    elif method == "factorial":
+        levels = [len(p.values) if p.values is not None else p.steps for p in spec.parameters]
+        field, value = "parameters", " x ".join(map(str, levels)) + " levels"
+    else:
+        field, value = "design.points", f"{points:,} points"
+    fewer = {"factorial": "values or steps", "list": "points"}.get(method, "samples")
+    raise ScenarioError(
+        f"{path}: {field}: bad value {value}: {method} design of {points:,} point(s) x "
+        f"{spec.replicates} replicate(s) = {runs:,} runs (allowed: at most {MAX_RUNS:,} "
+        f"runs; use fewer {fewer} or replicates, or split the experiment)"
+    )
 
 
 def scenario_mapping(path: Path) -> dict[str, Any]:

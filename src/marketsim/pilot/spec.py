@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -209,6 +210,21 @@ def _check_areas_apart(pilot: LoadedPilot) -> None:
                 )
 
 
+def _check_built_on(base: dict[str, Any], path: Path, scenario: str) -> None:
+    """The scenario's tactics (a list of mappings) and evaluation (a mapping), which the
+    pilot adds to, have their shapes: else the schema's error, naming the scenario file
+    (`tactics: null` there was a traceback, and `tactics: text` read letter by letter)."""
+    tactics, evaluation = base.get("tactics", []), base.get("evaluation", {})
+    if (
+        isinstance(tactics, list)
+        and all(isinstance(t, dict) for t in tactics)
+        and isinstance(evaluation, dict)
+    ):
+        return
+    target = Path(os.path.normpath(path.parent / scenario))
+    scenario_from_dict(base, source=f"{target} (the scenario of {path})")
+
+
 def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
     """Read and check a pilot file; raises ScenarioError naming the file and field.
 
@@ -216,6 +232,7 @@ def load_pilot(path: str | Path, replicates: int | None = None) -> LoadedPilot:
     """
     path = Path(path)
     spec, base = read_spec(path, Pilot)
+    _check_built_on(base, path, spec.scenario)
     if replicates is not None:
         if not 2 <= replicates <= 100_000:
             raise ScenarioError(
