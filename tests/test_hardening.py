@@ -1995,3 +1995,22 @@ def test_an_unknown_top_level_key_made_by_a_set_is_blamed_on_the_set(tmp_path):
     path.write_text("bogus: {x: 1}\n")  # the file's own unknown key is still the file's
     res = cli("validate", str(path), "--set", "steps=5")
     one_clean_line(res, f"{path}: bogus: ", "unknown key 'bogus'")
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "compare", "viz", "calibrate"])
+def test_a_set_without_an_equals_sign_names_the_file(tmp_path, command):
+    """`validate small.yaml --set steps` said "--set 'steps': expected dotted.path=value"
+    without the file (so did compare, viz and calibrate); run named it."""
+    path = str(write(tmp_path / "small.yaml", SMALL))
+    files = {"compare": [path, SCENARIO], "calibrate": [CALIBRATION]}.get(command, [path])
+    out = [] if command in ("validate", "viz") else ["--out", str(tmp_path / "o")]
+    res = cli(command, *files, "--set", "steps", *out)
+    one_clean_line(res, f"error: {files[0]}: --set 'steps': expected dotted.path=value")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_calibration_scenario_set_entry_without_an_equals_sign_names_it(tmp_path):
+    path = calibration_file(tmp_path)
+    write(path, {**read_yaml(path), "scenarios": {"town": {"file": "small.yaml", "set": ["x"]}}})
+    needle = f"error: {path}: scenarios.town.set: --set 'x': expected dotted.path=value"
+    one_clean_line(cli("validate", str(path)), needle)

@@ -1617,7 +1617,10 @@ def scenario_from_dict(
     given += (options or {}).items()
     labels: list[tuple[list[str], str]] = []  # each override's path and its errors' label
     for text, option in given:
-        path, value = parse_override(text)
+        try:
+            path, value = parse_override(text)
+        except ScenarioError as exc:  # `--set steps`: name the file it was meant for, as run does
+            raise ScenarioError(f"{source}: {exc}") from None
         option = option if option.isprintable() else repr(option)  # an error stays on one line
         label = f"{source} ({option})"
         try:  # before applying it: `--set tactics.crackdown.type=...` renames the item
