@@ -2014,3 +2014,29 @@ def test_a_calibration_scenario_set_entry_without_an_equals_sign_names_it(tmp_pa
     write(path, {**read_yaml(path), "scenarios": {"town": {"file": "small.yaml", "set": ["x"]}}})
     needle = f"error: {path}: scenarios.town.set: --set 'x': expected dotted.path=value"
     one_clean_line(cli("validate", str(path)), needle)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("town.csv", _csv(GOOD).encode("utf-16"), "cannot read: 'utf-8' codec can't decode"),
+        ("town.csv", "dir", "cannot read: Is a directory"),
+        ("town.png", "dir", "cannot read: Is a directory"),
+    ],
+)
+def test_an_unreadable_raster_says_what_is_allowed(tmp_path, name, content, needle):
+    """A raster CSV not in UTF-8, or a raster path that is a folder, said only "cannot read:
+    'utf-8' codec can't decode ..." or "[Errno 21] Is a directory", not what to give."""
+    raster = tmp_path / name
+    if content == "dir":
+        raster.mkdir()
+    else:
+        raster.write_bytes(content)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"town: {{generator: raster, raster: {name}}}\nsteps: 5\nburn_in: 0\n")
+    allowed = "(allowed: a CSV of land-use codes 0-5 (UTF-8 text) or a greyscale/palette PNG"
+    err = one_clean_line(
+        cli("validate", str(scenario)), f"{raster}: town.raster: {needle}", allowed
+    )
+    run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
+    assert one_clean_line(run) == err
