@@ -2040,3 +2040,27 @@ def test_an_unreadable_raster_says_what_is_allowed(tmp_path, name, content, need
     )
     run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
     assert one_clean_line(run) == err
+
+
+@pytest.mark.parametrize(
+    ("text", "override", "needle"),
+    [
+        ("market: {share_open: .nan}", None, "market.share_open: bad value nan"),
+        ("market: {share_open: .inf}", None, "market.share_open: bad value inf"),
+        ("market: {share_open: -.inf}", None, "market.share_open: bad value -inf"),
+        ("", "market.share_open=nan", "market.share_open: bad value 'nan'"),
+        ("", "market.share_open=inf", "market.share_open: bad value 'inf'"),
+        ("tactics: [{type: crackdown, attention_floor: .nan}]", None,
+         "tactics[0].attention_floor: bad value nan"),
+    ],
+)  # fmt: skip
+def test_nan_or_inf_in_a_bounded_number_is_named_as_such(tmp_path, text, override, needle):
+    """`share_open: .nan` said "Input should be less than or equal to 1" (nan fails every
+    bound; pydantic names the first it checks), as if the value were too large."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text + "\n")
+    sets = ["--set", override] if override else []
+    line = one_clean_line(
+        cli("validate", str(path), *sets), needle, "not a finite number (allowed: 0 to 1)"
+    )
+    assert "less than" not in line and "greater than" not in line

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -1254,6 +1255,8 @@ def format_validation_error(
             allowed = _allowed_keys(model, parent, data)
             if allowed:
                 msg += f"; allowed keys: {', '.join(allowed)}"
+        elif _not_finite(err):
+            msg = f"not a finite number (allowed: {_range(err, model, data)})"
         else:
             extra = _allowed(err)
             msg = f"{msg} ({extra})" if extra and extra not in msg else msg
@@ -1261,8 +1264,41 @@ def format_validation_error(
     return "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
 
 
+def _not_finite(err: dict[str, Any]) -> bool:
+    """A bound failed by nan or inf (`.nan` in a file, `--set x=nan`, which pydantic reads
+    from the text): nan fails every bound, so pydantic names the first it checks ('should
+    be less than or equal to 1'), as if the value were too large."""
+    value = err.get("input")
+    if not err["type"].startswith(("greater_than", "less_than")) or isinstance(value, bool):
+        return False
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _range(err: dict[str, Any], model: type | None, data: Any) -> str:
+    """The field's whole range ('0 to 1'), from the schema; else the bound that failed."""
+    loc = tuple(err["loc"])
+    cls = _section_at(model, loc[:-1], data) if loc else None
+    field = getattr(cls, "model_fields", {}).get(loc[-1]) if loc else None
+    names = ("ge", "gt", "le", "lt")
+    found = [(n, getattr(m, n, None)) for m in getattr(field, "metadata", []) for n in names]
+    bounds = {n: v for n, v in found if v is not None} or dict(err.get("ctx") or {})
+    if "ge" in bounds and "le" in bounds:
+        return f"{bounds['ge']} to {bounds['le']}"
+    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return " and ".join(f"{sign} {bounds[n]}" for n, sign in signs.items() if n in bounds)
+
+
 def _allowed_keys(model: type | None, loc: tuple[Any, ...], data: Any = None) -> list[str]:
-    """Walk the schema (and the input, `data`) along loc to list the keys allowed there.
+    """The keys allowed at loc (see _section_at)."""
+    cls = _section_at(model, loc, data)
+    return sorted(getattr(cls, "model_fields", {})) if cls is not None else []
+
+
+def _section_at(model: type | None, loc: tuple[Any, ...], data: Any = None) -> type | None:
+    """Walk the schema (and the input, `data`) along loc to the section found there.
 
     A tactic entry's keys are those of its own type (the schema only names the base
     class), so the walk reads the entry's `type` from the input.
@@ -1279,9 +1315,9 @@ def _allowed_keys(model: type | None, loc: tuple[Any, ...], data: Any = None) ->
             continue
         fields = getattr(cls, "model_fields", {})
         if part not in fields:
-            return []
+            return None
         cls = _section_class(fields[part].annotation)
-    return sorted(getattr(cls, "model_fields", {})) if cls is not None else []
+    return cls
 
 
 def _section_class(annotation: Any) -> type | None:
