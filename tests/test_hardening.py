@@ -2064,3 +2064,19 @@ def test_nan_or_inf_in_a_bounded_number_is_named_as_such(tmp_path, text, overrid
         cli("validate", str(path), *sets), needle, "not a finite number (allowed: 0 to 1)"
     )
     assert "less than" not in line and "greater than" not in line
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("1: 2", "1: bad value 2: unknown key '1'; allowed keys: burn_in, dealers"),
+        ("market: {1: 2}", "market.1: bad value 2: unknown key '1'; allowed keys: base_price"),
+        ("tactics: [{type: crackdown, 7: x}]", "tactics[0].7: bad value 'x': unknown key '7'"),
+        ("1.5: 2", "1.5: bad value 2: unknown key '1.5'"),
+    ],
+)
+def test_a_number_as_a_key_is_named_as_an_unknown_key(tmp_path, text, needle):
+    """`1: 2` said "[1]: bad value 1: Keys should be strings", which reads as a list index."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text + "\n")
+    one_clean_line(cli("validate", str(path)), f"{path}: {needle}")

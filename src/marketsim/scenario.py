@@ -1235,6 +1235,13 @@ def format_validation_error(
     lines = []
     label = source if callable(source) else lambda _err: source
     for err in exc.errors():
+        if err["type"] == "invalid_key":
+            # A key YAML reads as a number, a bool or null (`1: 2`): pydantic places it like
+            # a list index ([1]); it is an unknown key, said as a misspelt name is.
+            *parent, _ = err["loc"]
+            key = err["input"]
+            value = _value_at(data, [*parent, key], default=key)
+            err = {**err, "type": "extra_forbidden", "loc": (*parent, str(key)), "input": value}
         source = label(err)
         loc = _fmt_loc(tuple(err["loc"]))
         value = err.get("input")
@@ -1250,7 +1257,7 @@ def format_validation_error(
             lines.append(f"{source}: {msg}")  # a cross-field check that names its own field
             continue
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc.rsplit('.', 1)[-1]!r}"
+            msg = f"unknown key {str(err['loc'][-1])!r}"  # the whole key: '1.5', not '5'
             parent = tuple(err["loc"][:-1])
             allowed = _allowed_keys(model, parent, data)
             if allowed:
@@ -1262,6 +1269,16 @@ def format_validation_error(
             msg = f"{msg} ({extra})" if extra and extra not in msg else msg
         lines.append(f"{source}: {loc}: bad value {shown}: {msg}")
     return "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+
+
+def _value_at(data: Any, path: list[Any], default: Any) -> Any:
+    """The input's value at path, or default where the path does not lead."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
 
 
 def _not_finite(err: dict[str, Any]) -> bool:
