@@ -2080,3 +2080,10 @@ def test_a_number_as_a_key_is_named_as_an_unknown_key(tmp_path, text, needle):
     path = tmp_path / "s.yaml"
     path.write_text(text + "\n")
     one_clean_line(cli("validate", str(path)), f"{path}: {needle}")
+
+
+@pytest.mark.parametrize("make", [sweep_file, calibration_file])
+def test_a_number_as_a_key_of_another_input_file_shows_its_value(tmp_path, make):
+    path = make(tmp_path)
+    write(path, {**read_yaml(path), 1: 2})
+    one_clean_line(cli("validate", str(path)), f"{path}: 1: bad value 2: unknown key '1'")

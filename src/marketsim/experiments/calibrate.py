@@ -419,7 +419,7 @@ def load_calibration(
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
-        text = format_validation_error(exc, str(path), Calibration)
+        text = format_validation_error(exc, str(path), Calibration, data)
         raise ScenarioError(_patterns_named(text, str(path), data)) from None
     for text in spec.set:  # the file's own; a bad --set names itself
         try:
