@@ -2087,3 +2087,19 @@ def test_a_number_as_a_key_of_another_input_file_shows_its_value(tmp_path, make)
     path = make(tmp_path)
     write(path, {**read_yaml(path), 1: 2})
     one_clean_line(cli("validate", str(path)), f"{path}: 1: bad value 2: unknown key '1'")
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "20000"])
+def test_residents_per_cell_are_bounded(value):
+    """`town.residents_per_cell.residential=inf` (or 1e308) passed the schema (ge=0 only) and
+    was a traceback while the town was built ("Probabilities contain NaN")."""
+    one_clean_line(
+        cli(
+            "validate",
+            "scenarios/baseline.yaml",
+            "--set",
+            f"town.residents_per_cell.residential={value}",
+        ),
+        "town.residents_per_cell.residential",
+        "10000",
+    )

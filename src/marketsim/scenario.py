@@ -79,15 +79,20 @@ class CrossCheckError(ValueError):
 
 
 # --------------------------------------------------------------------------- town
+# Above any real density (a 100 m cell of high-rise holds a few hundred people), and finite:
+# an unbounded value let `inf` or 1e308 through to a traceback while the town was built.
+MAX_PER_CELL = 10_000.0
+
+
 class LandUseNumbers(Section):
     """A number per land use (residents per cell, base guardianship)."""
 
-    residential: float = Field(ge=0)
-    centre: float = Field(ge=0)
-    industrial: float = Field(ge=0)
-    park: float = Field(ge=0)
-    school: float = Field(ge=0)
-    treatment: float = Field(ge=0)
+    residential: float = Field(ge=0, le=MAX_PER_CELL)
+    centre: float = Field(ge=0, le=MAX_PER_CELL)
+    industrial: float = Field(ge=0, le=MAX_PER_CELL)
+    park: float = Field(ge=0, le=MAX_PER_CELL)
+    school: float = Field(ge=0, le=MAX_PER_CELL)
+    treatment: float = Field(ge=0, le=MAX_PER_CELL)
 
     def as_list(self) -> list[float]:
         return [getattr(self, name) for name in LAND_USES]
