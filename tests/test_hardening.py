@@ -1995,3 +1995,111 @@ def test_an_unknown_top_level_key_made_by_a_set_is_blamed_on_the_set(tmp_path):
     path.write_text("bogus: {x: 1}\n")  # the file's own unknown key is still the file's
     res = cli("validate", str(path), "--set", "steps=5")
     one_clean_line(res, f"{path}: bogus: ", "unknown key 'bogus'")
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "compare", "viz", "calibrate"])
+def test_a_set_without_an_equals_sign_names_the_file(tmp_path, command):
+    """`validate small.yaml --set steps` said "--set 'steps': expected dotted.path=value"
+    without the file (so did compare, viz and calibrate); run named it."""
+    path = str(write(tmp_path / "small.yaml", SMALL))
+    files = {"compare": [path, SCENARIO], "calibrate": [CALIBRATION]}.get(command, [path])
+    out = [] if command in ("validate", "viz") else ["--out", str(tmp_path / "o")]
+    res = cli(command, *files, "--set", "steps", *out)
+    one_clean_line(res, f"error: {files[0]}: --set 'steps': expected dotted.path=value")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_calibration_scenario_set_entry_without_an_equals_sign_names_it(tmp_path):
+    path = calibration_file(tmp_path)
+    write(path, {**read_yaml(path), "scenarios": {"town": {"file": "small.yaml", "set": ["x"]}}})
+    needle = f"error: {path}: scenarios.town.set: --set 'x': expected dotted.path=value"
+    one_clean_line(cli("validate", str(path)), needle)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("town.csv", _csv(GOOD).encode("utf-16"), "cannot read: 'utf-8' codec can't decode"),
+        ("town.csv", "dir", "cannot read: Is a directory"),
+        ("town.png", "dir", "cannot read: Is a directory"),
+    ],
+)
+def test_an_unreadable_raster_says_what_is_allowed(tmp_path, name, content, needle):
+    """A raster CSV not in UTF-8, or a raster path that is a folder, said only "cannot read:
+    'utf-8' codec can't decode ..." or "[Errno 21] Is a directory", not what to give."""
+    raster = tmp_path / name
+    if content == "dir":
+        raster.mkdir()
+    else:
+        raster.write_bytes(content)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"town: {{generator: raster, raster: {name}}}\nsteps: 5\nburn_in: 0\n")
+    allowed = "(allowed: a CSV of land-use codes 0-5 (UTF-8 text) or a greyscale/palette PNG"
+    err = one_clean_line(
+        cli("validate", str(scenario)), f"{raster}: town.raster: {needle}", allowed
+    )
+    run = cli("run", str(scenario), "--out", str(tmp_path / "o"), "-q")
+    assert one_clean_line(run) == err
+
+
+@pytest.mark.parametrize(
+    ("text", "override", "needle"),
+    [
+        ("market: {share_open: .nan}", None, "market.share_open: bad value nan"),
+        ("market: {share_open: .inf}", None, "market.share_open: bad value inf"),
+        ("market: {share_open: -.inf}", None, "market.share_open: bad value -inf"),
+        ("", "market.share_open=nan", "market.share_open: bad value 'nan'"),
+        ("", "market.share_open=inf", "market.share_open: bad value 'inf'"),
+        ("tactics: [{type: crackdown, attention_floor: .nan}]", None,
+         "tactics[0].attention_floor: bad value nan"),
+    ],
+)  # fmt: skip
+def test_nan_or_inf_in_a_bounded_number_is_named_as_such(tmp_path, text, override, needle):
+    """`share_open: .nan` said "Input should be less than or equal to 1" (nan fails every
+    bound; pydantic names the first it checks), as if the value were too large."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text + "\n")
+    sets = ["--set", override] if override else []
+    line = one_clean_line(
+        cli("validate", str(path), *sets), needle, "not a finite number (allowed: 0 to 1)"
+    )
+    assert "less than" not in line and "greater than" not in line
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("1: 2", "1: bad value 2: unknown key '1'; allowed keys: burn_in, dealers"),
+        ("market: {1: 2}", "market.1: bad value 2: unknown key '1'; allowed keys: base_price"),
+        ("tactics: [{type: crackdown, 7: x}]", "tactics[0].7: bad value 'x': unknown key '7'"),
+        ("1.5: 2", "1.5: bad value 2: unknown key '1.5'"),
+    ],
+)
+def test_a_number_as_a_key_is_named_as_an_unknown_key(tmp_path, text, needle):
+    """`1: 2` said "[1]: bad value 1: Keys should be strings", which reads as a list index."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text + "\n")
+    one_clean_line(cli("validate", str(path)), f"{path}: {needle}")
+
+
+@pytest.mark.parametrize("make", [sweep_file, calibration_file])
+def test_a_number_as_a_key_of_another_input_file_shows_its_value(tmp_path, make):
+    path = make(tmp_path)
+    write(path, {**read_yaml(path), 1: 2})
+    one_clean_line(cli("validate", str(path)), f"{path}: 1: bad value 2: unknown key '1'")
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "20000"])
+def test_residents_per_cell_are_bounded(value):
+    """`town.residents_per_cell.residential=inf` (or 1e308) passed the schema (ge=0 only) and
+    was a traceback while the town was built ("Probabilities contain NaN")."""
+    one_clean_line(
+        cli(
+            "validate",
+            "scenarios/baseline.yaml",
+            "--set",
+            f"town.residents_per_cell.residential={value}",
+        ),
+        "town.residents_per_cell.residential",
+        "10000",
+    )

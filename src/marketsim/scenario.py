@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -78,15 +79,20 @@ class CrossCheckError(ValueError):
 
 
 # --------------------------------------------------------------------------- town
+# Above any real density (a 100 m cell of high-rise holds a few hundred people), and finite:
+# an unbounded value let `inf` or 1e308 through to a traceback while the town was built.
+MAX_PER_CELL = 10_000.0
+
+
 class LandUseNumbers(Section):
     """A number per land use (residents per cell, base guardianship)."""
 
-    residential: float = Field(ge=0)
-    centre: float = Field(ge=0)
-    industrial: float = Field(ge=0)
-    park: float = Field(ge=0)
-    school: float = Field(ge=0)
-    treatment: float = Field(ge=0)
+    residential: float = Field(ge=0, le=MAX_PER_CELL)
+    centre: float = Field(ge=0, le=MAX_PER_CELL)
+    industrial: float = Field(ge=0, le=MAX_PER_CELL)
+    park: float = Field(ge=0, le=MAX_PER_CELL)
+    school: float = Field(ge=0, le=MAX_PER_CELL)
+    treatment: float = Field(ge=0, le=MAX_PER_CELL)
 
     def as_list(self) -> list[float]:
         return [getattr(self, name) for name in LAND_USES]
@@ -1234,6 +1240,13 @@ def format_validation_error(
     lines = []
     label = source if callable(source) else lambda _err: source
     for err in exc.errors():
+        if err["type"] == "invalid_key":
+            # A key YAML reads as a number, a bool or null (`1: 2`): pydantic places it like
+            # a list index ([1]); it is an unknown key, said as a misspelt name is.
+            *parent, _ = err["loc"]
+            key = err["input"]
+            value = _value_at(data, [*parent, key], default=key)
+            err = {**err, "type": "extra_forbidden", "loc": (*parent, str(key)), "input": value}
         source = label(err)
         loc = _fmt_loc(tuple(err["loc"]))
         value = err.get("input")
@@ -1249,11 +1262,13 @@ def format_validation_error(
             lines.append(f"{source}: {msg}")  # a cross-field check that names its own field
             continue
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc.rsplit('.', 1)[-1]!r}"
+            msg = f"unknown key {str(err['loc'][-1])!r}"  # the whole key: '1.5', not '5'
             parent = tuple(err["loc"][:-1])
             allowed = _allowed_keys(model, parent, data)
             if allowed:
                 msg += f"; allowed keys: {', '.join(allowed)}"
+        elif _not_finite(err):
+            msg = f"not a finite number (allowed: {_range(err, model, data)})"
         else:
             extra = _allowed(err)
             msg = f"{msg} ({extra})" if extra and extra not in msg else msg
@@ -1261,8 +1276,51 @@ def format_validation_error(
     return "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
 
 
+def _value_at(data: Any, path: list[Any], default: Any) -> Any:
+    """The input's value at path, or default where the path does not lead."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
+
+
+def _not_finite(err: dict[str, Any]) -> bool:
+    """A bound failed by nan or inf (`.nan` in a file, `--set x=nan`, which pydantic reads
+    from the text): nan fails every bound, so pydantic names the first it checks ('should
+    be less than or equal to 1'), as if the value were too large."""
+    value = err.get("input")
+    if not err["type"].startswith(("greater_than", "less_than")) or isinstance(value, bool):
+        return False
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _range(err: dict[str, Any], model: type | None, data: Any) -> str:
+    """The field's whole range ('0 to 1'), from the schema; else the bound that failed."""
+    loc = tuple(err["loc"])
+    cls = _section_at(model, loc[:-1], data) if loc else None
+    field = getattr(cls, "model_fields", {}).get(loc[-1]) if loc else None
+    names = ("ge", "gt", "le", "lt")
+    found = [(n, getattr(m, n, None)) for m in getattr(field, "metadata", []) for n in names]
+    bounds = {n: v for n, v in found if v is not None} or dict(err.get("ctx") or {})
+    if "ge" in bounds and "le" in bounds:
+        return f"{bounds['ge']} to {bounds['le']}"
+    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return " and ".join(f"{sign} {bounds[n]}" for n, sign in signs.items() if n in bounds)
+
+
 def _allowed_keys(model: type | None, loc: tuple[Any, ...], data: Any = None) -> list[str]:
-    """Walk the schema (and the input, `data`) along loc to list the keys allowed there.
+    """The keys allowed at loc (see _section_at)."""
+    cls = _section_at(model, loc, data)
+    return sorted(getattr(cls, "model_fields", {})) if cls is not None else []
+
+
+def _section_at(model: type | None, loc: tuple[Any, ...], data: Any = None) -> type | None:
+    """Walk the schema (and the input, `data`) along loc to the section found there.
 
     A tactic entry's keys are those of its own type (the schema only names the base
     class), so the walk reads the entry's `type` from the input.
@@ -1279,9 +1337,9 @@ def _allowed_keys(model: type | None, loc: tuple[Any, ...], data: Any = None) ->
             continue
         fields = getattr(cls, "model_fields", {})
         if part not in fields:
-            return []
+            return None
         cls = _section_class(fields[part].annotation)
-    return sorted(getattr(cls, "model_fields", {})) if cls is not None else []
+    return cls
 
 
 def _section_class(annotation: Any) -> type | None:
@@ -1617,7 +1675,10 @@ def scenario_from_dict(
     given += (options or {}).items()
     labels: list[tuple[list[str], str]] = []  # each override's path and its errors' label
     for text, option in given:
-        path, value = parse_override(text)
+        try:
+            path, value = parse_override(text)
+        except ScenarioError as exc:  # `--set steps`: name the file it was meant for, as run does
+            raise ScenarioError(f"{source}: {exc}") from None
         option = option if option.isprintable() else repr(option)  # an error stays on one line
         label = f"{source} ({option})"
         try:  # before applying it: `--set tactics.crackdown.type=...` renames the item

@@ -293,8 +293,12 @@ def load_raster(path: str | Path) -> np.ndarray:
             )
     except ScenarioError:
         raise
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"{path}: town.raster: cannot read: {exc}") from None
+    except (OSError, ValueError) as exc:  # not UTF-8, a folder, a ragged CSV, a broken PNG
+        why = getattr(exc, "strerror", None) or exc  # an OSError's own text repeats the path
+        raise ScenarioError(
+            f"{path}: town.raster: cannot read: {why} (allowed: a CSV of land-use codes 0-5 "
+            "(UTF-8 text) or a greyscale/palette PNG file)"
+        ) from None
     if grid.ndim != 2 or min(grid.shape) < 5:
         raise ScenarioError(
             f"{path}: town.raster: bad value shape {grid.shape}: need at least 5x5 cells"

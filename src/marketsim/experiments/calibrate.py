@@ -419,13 +419,22 @@ def load_calibration(
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
-        text = format_validation_error(exc, str(path), Calibration)
+        text = format_validation_error(exc, str(path), Calibration, data)
         raise ScenarioError(_patterns_named(text, str(path), data)) from None
     for text in spec.set:  # the file's own; a bad --set names itself
         try:
             parse_override(text)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: set: {exc}") from None
+    # A malformed --set, or entry of a scenario's own set, names the file it was given for.
+    given = [(f"{path}: ", extra or [])]
+    given += [(f"{path}: scenarios.{key}.set: ", rd.set) for key, rd in spec.scenarios.items()]
+    for where, texts in given:
+        for text in texts:
+            try:
+                parse_override(text)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{where}{exc}") from None
     for where, texts in ((f"{path}: set", spec.set), (f"{path}: --set", extra or [])):
         refuse_set_by_runs(texts, where, _SET_BY_RUNS)
     for key, rd in spec.scenarios.items():

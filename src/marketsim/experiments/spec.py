@@ -294,7 +294,7 @@ def read_spec(path: Path, cls: type[Section]) -> tuple[Any, dict[str, Any]]:
     try:
         spec = cls.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, str(path), cls)) from None
+        raise ScenarioError(format_validation_error(exc, str(path), cls, data)) from None
     if not spec.scenario:
         raise ScenarioError(f"{path}: scenario: bad value '': name the scenario file")
     target = (path.parent / spec.scenario).resolve()
