@@ -14,12 +14,10 @@ Usage: python scripts/raid_trace.py [--seeds 40] [--first-seed 101] [--workers 2
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from marketsim import validation as V
-from marketsim.scenario import ScenarioError, load_scenario
+from marketsim.scenario import ScenarioError
 
-WINDOWS = {"days 0-6": (0, 7), "days 7-12": (7, 13), "days 13-30": (13, 31), "days 31-60": (31, 61)}
 MEASURES = (
     ("target", "open_sales"),
     ("target", "open_dealers"),
@@ -42,13 +40,10 @@ def main() -> None:
             f"error: --seeds {a.seeds} --first-seed {a.first_seed} --workers {a.workers}: need "
             "at least 2 seeds, a first seed of 0 or more and 1 worker or more"
         )
-    try:  # a bad override is one line here, not a traceback from every worker
-        load_scenario(V.SCENARIOS / "raid.yaml", a.overrides)
+    try:
+        V.override_runs(a.overrides, ["raid", "baseline"])
     except ScenarioError as exc:
         raise SystemExit(f"error: {exc}") from None
-    for key in ("raid", "baseline"):  # each job carries its RunSpec (run_many)
-        spec = V.RUNS[key]
-        V.RUNS[key] = dataclasses.replace(spec, overrides=(*spec.overrides, *a.overrides))
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
     runs = V.run_many(["raid", "baseline"], seeds, a.workers)
     day = V.RAID_DAY
@@ -56,13 +51,10 @@ def main() -> None:
         f"# raid against baseline, seeds {seeds[0]}-{seeds[-1]}; "
         f"overrides: {' '.join(a.overrides) or '-'}"
     )
-    print("| measure | " + " | ".join(WINDOWS) + " |")
-    print("| --- |" + " --- |" * len(WINDOWS))
+    print("| measure | " + " | ".join(V.RAID_WINDOWS) + " |")
+    print("| --- |" + " --- |" * len(V.RAID_WINDOWS))
     for region, metric in MEASURES:
-        cells = [
-            V.paired_change(runs, "raid", region, metric, day + lo, day + hi).pct()
-            for lo, hi in WINDOWS.values()
-        ]
+        cells = [c.pct() for c in V.raid_phases(runs, region, metric).values()]
         print(f"| {region} {metric} | " + " | ".join(cells) + " |")
     weeks = [
         f"{lo}: {V.paired_change(runs, 'raid', 'target', 'open_sales', day + lo, day + lo + 7).mean:+.0%}"

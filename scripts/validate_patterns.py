@@ -17,13 +17,12 @@ targeting reads (120 and 200 seeds) are taken only on the tests' seeds.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import numpy as np
 
 from marketsim import validation as V
-from marketsim.scenario import ScenarioError, load_scenario
+from marketsim.scenario import ScenarioError
 
 
 def line(label: str, value, fmt: str = "pct") -> None:
@@ -62,13 +61,10 @@ def main() -> None:
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
     own_seeds = a.first_seed == V.FIRST_SEED  # the longer reads extend the tests' own set
     if a.overrides:
-        try:  # a bad override is one line here, not a traceback from every worker
-            load_scenario(V.SCENARIOS / "baseline.yaml", a.overrides)
+        try:
+            V.override_runs(a.overrides)
         except ScenarioError as exc:
             raise SystemExit(f"error: {exc}") from None
-        # Each job carries its RunSpec, so the workers see the overrides (run_many).
-        for key, spec in V.RUNS.items():
-            V.RUNS[key] = dataclasses.replace(spec, overrides=(*spec.overrides, *a.overrides))
         print(f"# Overrides on every run: {' '.join(a.overrides)}")
     started = time.perf_counter()
     runs = V.run_many(V.RUNS, seeds, a.workers)

@@ -244,10 +244,10 @@ def _free_spot(
     return pick // h, pick % h
 
 
-# A raster town is held to the largest procedural town: a 2,000 x 2,000 raster (8 MB of
-# CSV) took minutes to build, so `validate` and `run` seemed to hang. A CSV of the largest
-# town is well under a megabyte; the byte bound stops a huge file before it is parsed.
-MAX_RASTER_SIDE = MAX_TOWN_SIDE
+# A raster town is held to the largest procedural town (MAX_TOWN_SIDE): a 2,000 x 2,000
+# raster (8 MB of CSV) took minutes to build, so `validate` and `run` seemed to hang. A CSV
+# of the largest town is well under a megabyte; the byte bound stops a huge file before it
+# is parsed.
 MAX_RASTER_BYTES = 16_000_000
 
 
@@ -266,7 +266,7 @@ def load_raster(path: str | Path) -> np.ndarray:
             if size > MAX_RASTER_BYTES:
                 raise ScenarioError(
                     f"{path}: town.raster: bad value {size:,} bytes: too large for a town of "
-                    f"at most {MAX_RASTER_SIDE}x{MAX_RASTER_SIDE} cells (allowed: at most "
+                    f"at most {MAX_TOWN_SIDE}x{MAX_TOWN_SIDE} cells (allowed: at most "
                     f"{MAX_RASTER_BYTES:,} bytes)"
                 )
             with warnings.catch_warnings():  # an empty file: said below, not as a warning
@@ -276,10 +276,10 @@ def load_raster(path: str | Path) -> np.ndarray:
             from PIL import Image
 
             with Image.open(path) as img:
-                if max(img.size) > MAX_RASTER_SIDE:  # before decoding: a PNG may be a bomb
+                if max(img.size) > MAX_TOWN_SIDE:  # before decoding: a PNG may be a bomb
                     raise ScenarioError(
                         f"{path}: town.raster: bad value size {img.size[0]}x{img.size[1]} "
-                        f"pixels: allowed at most {MAX_RASTER_SIDE}x{MAX_RASTER_SIDE} cells"
+                        f"pixels: allowed at most {MAX_TOWN_SIDE}x{MAX_TOWN_SIDE} cells"
                     )
                 if img.mode not in ("L", "P", "I", "I;16"):
                     raise ScenarioError(
@@ -303,10 +303,10 @@ def load_raster(path: str | Path) -> np.ndarray:
         raise ScenarioError(
             f"{path}: town.raster: bad value shape {grid.shape}: need at least 5x5 cells"
         )
-    if max(grid.shape) > MAX_RASTER_SIDE:
+    if max(grid.shape) > MAX_TOWN_SIDE:
         raise ScenarioError(
             f"{path}: town.raster: bad value shape {grid.shape}: allowed at most "
-            f"{MAX_RASTER_SIDE}x{MAX_RASTER_SIDE} cells"
+            f"{MAX_TOWN_SIDE}x{MAX_TOWN_SIDE} cells"
         )
     bad = ~np.isin(grid, np.arange(len(LAND_USES)))
     if bad.any():

@@ -18,7 +18,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,18 @@ def run_many(
         for key, seed, result in batch:
             out[key][seed] = result
     return out
+
+
+def override_runs(overrides: Sequence[str], keys: Iterable[str] | None = None) -> None:
+    """Add `overrides` (as `--set` takes them) to the RunSpecs of `keys` (all of RUNS if
+    None), after checking them on the first key's scenario: a bad override is one
+    ScenarioError here, not a traceback from every worker. Each job carries its RunSpec,
+    so the workers see them (run_many)."""
+    keys = list(RUNS if keys is None else keys)
+    load_scenario(SCENARIOS / f"{RUNS[keys[0]].scenario}.yaml", list(overrides))
+    for key in keys:
+        spec = RUNS[key]
+        RUNS[key] = replace(spec, overrides=(*spec.overrides, *overrides))
 
 
 def extend_runs(
@@ -363,18 +375,22 @@ def crackdown_decay_during(runs) -> Interval:
     return target_open_sales_shift(runs, "crackdown", _LATE, _PEAK)
 
 
-def raid_phases(runs) -> dict[str, Interval]:
-    """Fact 2: target open sales against baseline after a one-day raid on day 120."""
+# Fact 2's windows, in days after the raid: [first, last + 1).
+RAID_WINDOWS = {
+    "days 0-6": (0, 7),
+    "days 7-12": (7, 13),
+    "days 13-30": (13, 31),
+    "days 31-60": (31, 61),
+}
+
+
+def raid_phases(runs, region: str = "target", metric: str = "open_sales") -> dict[str, Interval]:
+    """Fact 2: target open sales (or another region's measure) against baseline after a
+    one-day raid on day 120, in each of RAID_WINDOWS."""
     d = RAID_DAY
-    phases = {
-        "days 0-6": (d, d + 7),
-        "days 7-12": (d + 7, d + 13),
-        "days 13-30": (d + 13, d + 31),
-        "days 31-60": (d + 31, d + 61),
-    }
     return {
-        name: paired_change(runs, "raid", "target", "open_sales", lo, hi)
-        for name, (lo, hi) in phases.items()
+        name: paired_change(runs, "raid", region, metric, d + lo, d + hi)
+        for name, (lo, hi) in RAID_WINDOWS.items()
     }
 
 

@@ -421,13 +421,9 @@ def load_calibration(
     except ValidationError as exc:
         text = format_validation_error(exc, str(path), Calibration, data)
         raise ScenarioError(_patterns_named(text, str(path), data)) from None
-    for text in spec.set:  # the file's own; a bad --set names itself
-        try:
-            parse_override(text)
-        except ScenarioError as exc:
-            raise ScenarioError(f"{path}: set: {exc}") from None
-    # A malformed --set, or entry of a scenario's own set, names the file it was given for.
-    given = [(f"{path}: ", extra or [])]
+    # A malformed entry of the file's set, a --set or a scenario's own set names where it
+    # was given (a bad --set names itself).
+    given = [(f"{path}: set: ", spec.set), (f"{path}: ", extra or [])]
     given += [(f"{path}: scenarios.{key}.set: ", rd.set) for key, rd in spec.scenarios.items()]
     for where, texts in given:
         for text in texts:

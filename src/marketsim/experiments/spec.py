@@ -478,14 +478,17 @@ def _resized(spec: Experiment, samples: int, path: Path) -> Experiment:
 MAX_RUNS = 1_000_000
 
 
+def _n_levels(p: Parameter) -> int:
+    """A factorial parameter's levels: its values, or its steps over the range."""
+    return len(p.values) if p.values is not None else p.steps or 1
+
+
 def run_count(spec: Experiment) -> tuple[int, int]:
     """The design's points and its runs (each point's replicates, and the noise runs),
     counted from the file alone, before any point is made."""
     d, n = spec.design, len(spec.parameters)
     if d.method == "factorial":
-        points = math.prod(
-            len(p.values) if p.values is not None else p.steps or 1 for p in spec.parameters
-        )
+        points = math.prod(_n_levels(p) for p in spec.parameters)
     elif d.method == "list":
         points = len(d.points)
     elif d.method == "sobol":  # SALib's Saltelli sample
@@ -508,7 +511,7 @@ def _check_size(spec: Experiment, path: Path, samples: int | None) -> None:
     elif method in SIZED:
         field, value = "design.samples", f"{spec.design.samples}"
     elif method == "factorial":
-        levels = [len(p.values) if p.values is not None else p.steps for p in spec.parameters]
+        levels = [_n_levels(p) for p in spec.parameters]
         field, value = "parameters", " x ".join(map(str, levels)) + " levels"
     else:
         field, value = "design.points", f"{points:,} points"
