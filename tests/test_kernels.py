@@ -433,15 +433,16 @@ def test_book_purchases_matches_numpy_exactly():
 
 
 def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence_near, pr):
-    """The pitch appraisal as numpy (dealers.pitch_value before the kernel)."""
+    """The pitch appraisal as numpy (dealers.pitch_value before the kernel); `town` holds
+    the watch each cell is under (dealers.place_watch) and the cells' x and y."""
     demand, rivals, place = terms
-    guardianship, cell_x, cell_y = town
+    watched, cell_x, cell_y = town
     risk = place[cand]
     if own_risk is not None:
         risk[:, 0] = np.maximum(risk[:, 0], own_risk)
         known = pr[kernels.PV_KNOWN_SHARE] * own_risk[:, None] * is_open[:, None]
         risk = np.maximum(risk, known)
-    risk = risk + 0.3 * guardianship[cand]
+    risk = risk + watched[0][cand]
     passing = np.where(is_open[:, None], 1.0, 0.3)
     here_x, here_y = cell_x[cand[:, :1]], cell_y[cand[:, :1]]
     beside = (np.abs(cell_x[cand] - here_x) <= 1) & (np.abs(cell_y[cand] - here_y) <= 1)
@@ -449,7 +450,7 @@ def _pitch_value_reference(cand, is_open, calls, own_risk, terms, town, violence
     own = 0.0 if calls is None else calls[:, None]
     trade = pr[kernels.PV_MARGIN] * (demand[cand] * passing / (1.0 + 0.5 * rivals_there) + own)
     exposure = np.where(is_open[:, None], 1.0, pr[kernels.PV_CLOSED_RISK])
-    cost = pr[kernels.PV_RISK_COST] * risk * exposure
+    cost = pr[kernels.PV_RISK_COST] * risk * exposure + pr[kernels.PV_RISK_COST] * watched[1][cand]
     return trade - cost - pr[kernels.PV_VIOLENCE_COST] * violence_near[cand]
 
 
@@ -469,7 +470,7 @@ def test_pitch_value_matches_numpy_exactly():
             rng.integers(0, 6, n_cells).astype(float),
             rng.random(n_cells),
         )
-        town = (rng.random(n_cells), cell_x, cell_y)
+        town = (rng.random((2, n_cells)), cell_x, cell_y)
         violence_near = rng.random(n_cells) * (rng.random(n_cells) < 0.3)
         pr = np.array([rng.random() * 20, rng.random(), rng.random() * 50, 0.4, rng.random() * 9])
         expected = _pitch_value_reference(
@@ -1319,7 +1320,7 @@ def test_relocation_kernels_are_the_dealers_phase_as_it_was():
             assert np.array_equal(fast, slow)
         terms = [rng.random(side * side) * 9, rng.integers(0, 6, side * side) * 1.0]
         terms += [rng.random(side * side) * (rng.random(side * side) < 0.5)]
-        town = [rng.random(side * side), rng.random(side * side) * (trial % 2)]
+        town = [rng.random((2, side * side)), rng.random(side * side) * (trial % 2)]
         pr = np.array([rng.random() * 20, rng.random(), rng.random() * 50, 0.4, rng.random()])
         args = (*terms, *town, cell_x, cell_y, pr)
         value = kernels.pitch_value(cand, is_open, calls, own, *args)

@@ -912,3 +912,35 @@ def test_police_presence_deters_open_market_buyers():
     # about a third of open purchases fail (seen: ~950 vs ~600 over 8 seeds).
     assert sold[5.0] < 0.85 * sold[0.0], sold
     assert unmet[5.0] > unmet[0.0] + 100, unmet
+
+
+def test_the_watch_on_a_pitch_is_guardianship_and_residents():
+    """Natural surveillance (ODD 7.4): 0.3 x guardianship (weighed like police risk) and
+    dealers.resident_watch per 100 residents (weighed alike open or closed); with the watch
+    off only guardianship's row is left, as before it was added."""
+    for watch in (0.0, 0.5):
+        m = model(dealers__resident_watch=watch)
+        town = m.world.town
+        got = dealers.place_watch(m.world)
+        assert np.array_equal(got[0], 0.3 * town.guardianship.ravel())
+        np.testing.assert_allclose(got[1], watch / 100 * town.residents.ravel(), rtol=1e-15)
+
+
+def test_open_dealers_keep_away_from_crowded_streets_when_residents_watch():
+    """Over 8 seeds and 60 days, the mean residents round an open dealer's pitch fall when
+    residents' watch is strong (2 per 100 residents) against none. Tolerance: the whole
+    95% interval of the paired difference below zero."""
+
+    def residents_at_open_pitches(seed: int, watch: float) -> float:
+        m = model(seed, dealers__resident_watch=watch, burn_in=30)
+        seen = []
+        for _ in range(60):
+            m.step()
+            d = m.world.dealers
+            rows = np.flatnonzero((d.view("state") == D.ACTIVE) & d.view("open"))
+            seen.append(m.world.town.residents.ravel()[d.cell[rows]].mean())
+        return float(np.mean(seen))
+
+    diff = [residents_at_open_pitches(s, 2.0) - residents_at_open_pitches(s, 0.0) for s in SEEDS]
+    half = 2.365 * np.std(diff, ddof=1) / np.sqrt(len(diff))  # t(0.975, 7)
+    assert np.mean(diff) + half < 0, (np.mean(diff), half)

@@ -166,3 +166,25 @@ def test_extend_runs_makes_only_the_seeds_it_lacks_in_one_pool(monkeypatch):
     assert sorted(out["b"]) == [first, first + 1, first + 2, first + 3]
     asked.clear()
     assert V.extend_runs(out, ["a", "b"], 4) == out and asked == []
+
+
+def _target_open_sales(values_by_day: list[float]) -> V.RunResult:
+    """A run whose target region sold values_by_day[d] openly on recorded day d."""
+    days = len(values_by_day)
+    ts = pd.DataFrame({"step": range(days), "region": "target", "open_sales": values_by_day})
+    return V.RunResult(ts=ts, summary={})
+
+
+def test_a_seed_whose_baseline_sold_nothing_is_left_out_of_a_shift():
+    # Seed 3's baseline sold nothing openly in the earlier window: its change there is
+    # undefined (a division by zero gave -inf and a nan interval), so it is left out.
+    base = {1: [10.0] * 4, 2: [8.0] * 4, 3: [0.0, 0.0, 5.0, 5.0]}
+    tactic = {1: [5.0, 5.0, 8.0, 8.0], 2: [2.0, 2.0, 6.0, 6.0], 3: [0.0, 0.0, 1.0, 1.0]}
+    runs = {
+        "baseline": {s: _target_open_sales(v) for s, v in base.items()},
+        "crackdown": {s: _target_open_sales(v) for s, v in tactic.items()},
+    }
+    shift = V.target_open_sales_shift(runs, "crackdown", (2, 4), (0, 2))
+    assert shift.n == 2
+    assert shift.mean == pytest.approx(((0.8 - 0.5) + (0.75 - 0.25)) / 2)
+    assert math.isfinite(shift.low) and math.isfinite(shift.high)

@@ -1320,7 +1320,7 @@ def pitch_value(
     demand: np.ndarray,
     rivals: np.ndarray,
     place_risk: np.ndarray,
-    guardianship: np.ndarray,
+    watched: np.ndarray,
     violence_near: np.ndarray,
     cell_x: np.ndarray,
     cell_y: np.ndarray,
@@ -1333,7 +1333,9 @@ def pitch_value(
     is_open[i]: trade = margin x (demand x passing / (1 + rivals / 2) + own calls);
     cost = risk cost x risk x (1 in open mode, `closed risk` closed), the risk being the
     place's, at least the dealer's own at its pitch and a known share of it anywhere in
-    open mode, plus guardianship; less the cost of violence nearby. `own_risk` empty:
+    open mode, plus the place's guardianship (`watched[0]`); plus the residents who
+    watch the place (`watched[1]`), in either mode; less the cost of violence nearby
+    (`watched`: `phases.dealers.place_watch`). `own_risk` empty:
     no dealer's own risk applies. `pr` holds the parameters (PV_* indices). The same
     operations in the same order as the numpy code it replaced, so the floats are equal.
     """
@@ -1352,12 +1354,12 @@ def pitch_value(
                 # the open mode's known share of the dealer's own risk (Jacobs 1996, 1999)
                 known = pr[PV_KNOWN_SHARE] * own_risk[i] * (1.0 if is_open[i] else 0.0)
                 risk = max(risk, known)
-            risk = risk + 0.3 * guardianship[c]
+            risk = risk + watched[0, c]
             # the dealer is not its own rival: it sits in the count of its pitch's cells
             beside = abs(cell_x[c] - cell_x[here]) <= 1 and abs(cell_y[c] - cell_y[here]) <= 1
             rivals_there = rivals[c] - (1.0 if beside else 0.0)
             trade = pr[PV_MARGIN] * (demand[c] * passing / (1.0 + 0.5 * rivals_there) + calls[i])
-            cost = pr[PV_RISK_COST] * risk * exposure
+            cost = pr[PV_RISK_COST] * risk * exposure + pr[PV_RISK_COST] * watched[1, c]
             out[i, j] = trade - cost - pr[PV_VIOLENCE_COST] * violence_near[c]
     return out
 
@@ -1557,7 +1559,7 @@ def relocate_dealers(
     demand: np.ndarray,
     rivals: np.ndarray,
     place: np.ndarray,
-    guardianship: np.ndarray,
+    watched: np.ndarray,
     violence_near: np.ndarray,
     cell_x: np.ndarray,
     cell_y: np.ndarray,
@@ -1577,7 +1579,7 @@ def relocate_dealers(
     Returns the rows that moved."""
     n = movers.size
     value = pitch_value(
-        cand, is_open, calls, own, demand, rivals, place, guardianship, violence_near,
+        cand, is_open, calls, own, demand, rivals, place, watched, violence_near,
         cell_x, cell_y, pr,
     )  # fmt: skip
     here = np.empty((n, 1), dtype=np.int64)
@@ -1587,7 +1589,7 @@ def relocate_dealers(
         here[i, 0], other[i] = cand[i, 0], not is_open[i]
         may_switch[i] = other[i] or held[movers[i]] >= min_contacts
     switched = pitch_value(
-        here, other, calls, own, demand, rivals, place, guardianship, violence_near,
+        here, other, calls, own, demand, rivals, place, watched, violence_near,
         cell_x, cell_y, pr,
     )[:, 0]  # fmt: skip
     best, change = best_pitch(value, switched, may_switch, relocation_gain)
@@ -1714,7 +1716,7 @@ def settle_dealers(
     demand: np.ndarray,
     rivals: np.ndarray,
     place: np.ndarray,
-    guardianship: np.ndarray,
+    watched: np.ndarray,
     violence_near: np.ndarray,
     cell_x: np.ndarray,
     cell_y: np.ndarray,
@@ -1740,7 +1742,7 @@ def settle_dealers(
     and prices (`risk_prices`)."""
     if movers.size:
         relocate_dealers(
-            movers, cand, is_open, calls, own, demand, rivals, place, guardianship,
+            movers, cand, is_open, calls, own, demand, rivals, place, watched,
             violence_near, cell_x, cell_y, pv, held, min_contacts, relocation_gain, d_open,
             d_cell, d_left,
         )  # fmt: skip
@@ -4263,7 +4265,8 @@ def warm() -> None:
         i,
     )
     cand = np.zeros((1, 1), dtype=np.int64)
-    pitch_value(cand, ok[:1], f, f, f, f, f, f, f, i, i, np.zeros(N_PITCH_PARAMS))
+    w2 = np.zeros((2, f.size))  # the watch on each cell (guardianship, residents)
+    pitch_value(cand, ok[:1], f, f, f, f, f, w2, f, i, i, np.zeros(N_PITCH_PARAMS))
     learn_risk(f.copy(), f.copy(), f, f, f, i, np.ones(N_RISK_PARAMS))
     blend_risk(i, f.copy(), f, 0.5)
     town_pitch_terms(
@@ -4278,7 +4281,7 @@ def warm() -> None:
         pcg, spare, i, 0.1, 1, 1, i, i, i, i, 3, 3, ok[:1], f, i, 0.5
     )  # fmt: skip
     relocate_dealers(
-        i, *opts, f, i, f, f, f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, ok[:1].copy(),
+        i, *opts, f, i, f, w2, f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, ok[:1].copy(),
         i.copy(), i.copy(),
     )  # fmt: skip
     switch_mode(i, f, b.copy(), f, i, 1, 0.5, f)
@@ -4289,7 +4292,7 @@ def warm() -> None:
         np.ones(N_RISK_PARAMS),
     )  # fmt: skip
     settle_dealers(
-        pcg, i[:0], i[:0], np.zeros((0, 3), dtype=np.int64), ok[:0], f[:0], f[:0], f, f, f, f,
+        pcg, i[:0], i[:0], np.zeros((0, 3), dtype=np.int64), ok[:0], f[:0], f[:0], f, f, f, w2,
         f, i, i, np.zeros(N_PITCH_PARAMS), i, 1, 0.1, 0.5, codes, 1, b.copy(), i.copy(),
         i.copy(), f.copy(), f, f.copy(), 1.0, 1.0,
     )  # fmt: skip

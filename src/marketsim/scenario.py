@@ -523,6 +523,17 @@ class DealerConfig(Section):
         unit="GBP per day per unit risk",
         doc="expected cost of risk in the pitch appraisal",
     )
+    resident_watch: float = param(
+        0.0,
+        ge=0,
+        le=5,
+        unit="risk per 100 residents in the cell",
+        doc="risk a dealer weighs in the pitch appraisal for the residents who can see and "
+        "report it (natural surveillance)",
+        source="Jacobs 1961 (eyes on the street); Sampson, Raudenbush & Earls 1997 "
+        "(collective efficacy); off by default until refitted with facts 1-10: at 0.2 it "
+        "lengthens a raid's tail (docs/validation.md, 2026-12-08)",
+    )
     close_threshold: float = param(
         0.35,
         ge=0,

@@ -314,12 +314,6 @@ def paired_difference(runs, key, region, metric, lo, hi) -> Interval:
     return mean_interval(np.subtract(tac, base))
 
 
-def per_seed_change(runs, key, region, metric, lo, hi) -> np.ndarray:
-    """Per-seed relative change (use only where the baseline window is far from zero)."""
-    tac, base = paired_windows(runs, key, region, metric, lo, hi)
-    return np.asarray(tac) / np.asarray(base) - 1
-
-
 # ------------------------------------------------------------------ the facts' figures
 CRACKDOWN_START, CRACKDOWN_END = 120, 180  # crackdown.yaml: day 120, 60 days
 RAID_DAY = 120
@@ -343,9 +337,15 @@ CRACKDOWN_WINDOWS = {
 
 def target_open_sales_shift(runs, key: str, later: tuple, earlier: tuple) -> Interval:
     """Per seed, the change in target open sales against baseline over the `later` window
-    minus the change over the `earlier` one (> 0: the effect has weakened)."""
-    a = per_seed_change(runs, key, "target", "open_sales", *later)
-    b = per_seed_change(runs, key, "target", "open_sales", *earlier)
+    minus the change over the `earlier` one (> 0: the effect has weakened). A seed whose
+    baseline sold nothing openly in the target in either window has no change to compare
+    and is left out (the interval's n says how many seeds remain)."""
+    tac_a, base_a = paired_windows(runs, key, "target", "open_sales", *later)
+    tac_b, base_b = paired_windows(runs, key, "target", "open_sales", *earlier)
+    base_a, base_b = np.asarray(base_a), np.asarray(base_b)
+    kept = (base_a > 0) & (base_b > 0)
+    a = np.asarray(tac_a)[kept] / base_a[kept] - 1
+    b = np.asarray(tac_b)[kept] / base_b[kept] - 1
     return mean_interval(a - b)
 
 

@@ -91,7 +91,7 @@ def run(world: World) -> None:
             demand,
             rivals,
             place,
-            town.guardianship.ravel(),
+            place_watch(world),
             world.violence_near,
             town.cell_x,
             town.cell_y,
@@ -257,7 +257,8 @@ def pitch_value(
     deterrence (weighed by what the market has learned they are worth,
     `arrest_credibility`; at its own pitch, column 0, the dealer's perceived risk
     `own_risk`, and in open mode a share `known_risk_share` of it at every pitch),
-    guardianship, and violence known nearby (robbery and retaliation, Jacobs
+    the watch the place is under (`place_watch`: guardianship, and residents who
+    see and report), and violence known nearby (robbery and retaliation, Jacobs
     2000). Closed dealers care little about passing trade. `terms`: `pitch_terms`,
     when the caller appraises more than once from the same state. The arithmetic,
     one candidate at a time, is `kernels.pitch_value`.
@@ -273,17 +274,32 @@ def pitch_value(
 
 def _appraisal(world: World, terms: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple:
     """What kernels.pitch_value reads besides the candidates and the dealers: the pitch
-    terms (`pitch_terms`), guardianship, violence known nearby, the cells' x and y, and
-    the parameters."""
+    terms (`pitch_terms`), the watch each place is under (`place_watch`), violence known
+    nearby, the cells' x and y, and the parameters."""
     town = world.town
     return (
         *terms,
-        town.guardianship.ravel(),
+        place_watch(world),
         world.violence_near,
         town.cell_x,
         town.cell_y,
         _pitch_params(world),
     )
+
+
+def place_watch(world: World) -> np.ndarray:
+    """Per cell, what a dealer weighs for being watched there (ODD §7.4 pitch appraisal),
+    two rows: 0.3 x the place's guardianship (place managers, lighting, CCTV; weighed
+    like police risk, less by a closed dealer), and `dealers.resident_watch` per 100
+    residents, weighed alike in either mode (natural surveillance: Jacobs 1961's eyes on
+    the street; residents who see a street pitch, or a house's callers, can report it,
+    Sampson, Raudenbush & Earls 1997). The residents who watch are the ones who bear
+    visible dealing (ODD 7.9)."""
+    town = world.town
+    watch = np.empty((2, town.n_cells))
+    watch[0] = 0.3 * town.guardianship.ravel()
+    watch[1] = world.config.dealers.resident_watch / 100.0 * town.residents.ravel()
+    return watch
 
 
 def _pitch_params(world: World) -> np.ndarray:
