@@ -134,3 +134,22 @@ def test_a_signal_ignored_at_start_stays_ignored():
         for s, handler in saved.items():
             signal.signal(s, handler)
         sys.unraisablehook = saved_hook
+
+
+def test_a_worker_killed_between_two_results_is_one_runner_error():
+    """A worker killed (kill -9, the OOM killer) while the parent was handing out the next
+    batch broke the pool at `submit`, outside the check on results: a BrokenProcessPool
+    traceback instead of the one line a worker's death gets."""
+    import os
+
+    from marketsim.experiments.runners import LocalRunner, RunnerError
+
+    sc = small(steps=5, burn_in=0)
+    job = Job(0, "small", 0, 0, 1, sc.resolved(), ("seed=1",), "<test>")
+    runner = LocalRunner(2)
+    try:
+        runner._pool.submit(os._exit, 1).exception(timeout=60)  # a worker dies: pool broken
+        with pytest.raises(RunnerError, match=r"a worker process died.*run the same command"):
+            list(runner.run([[job]]))
+    finally:
+        runner.close(abort=True)

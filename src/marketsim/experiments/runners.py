@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from marketsim.experiments.jobs import Job, JobResult, run_batch
@@ -113,7 +114,10 @@ class LocalRunner:
                     batch = next(todo, None)
                     if batch is None:
                         break
-                    pending.add(self._pool.submit(run_batch, batch))
+                    try:
+                        pending.add(self._pool.submit(run_batch, batch))
+                    except BrokenProcessPool as exc:  # a worker was killed since the last result
+                        raise _worker_died(exc) from None
                 if not pending:
                     return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -121,7 +125,7 @@ class LocalRunner:
                     try:
                         results = fut.result()
                     except Exception as exc:  # BrokenProcessPool: a worker was killed
-                        raise RunnerError(f"a worker process died ({exc})") from None
+                        raise _worker_died(exc) from None
                     yield from results
         finally:
             for fut in pending:
@@ -133,6 +137,13 @@ class LocalRunner:
             for worker in multiprocessing.active_children():
                 worker.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_died(exc: Exception) -> RunnerError:
+    return RunnerError(
+        f"a worker process died ({exc}); finished runs are saved: run the same command "
+        "again to resume"
+    )
 
 
 class DaskRunner:
