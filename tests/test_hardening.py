@@ -2103,3 +2103,62 @@ def test_residents_per_cell_are_bounded(value):
         "town.residents_per_cell.residential",
         "10000",
     )
+
+
+# ------------------------------------------------- processes, stores and backends (audit 3)
+@pytest.mark.parametrize(
+    ("address", "needle"),
+    [
+        ("notanaddress", "--scheduler: bad value 'notanaddress': missing port number"),
+        ("http://10.0.0.5:8786", "--scheduler: bad value 'http://10.0.0.5:8786': unknown address"),
+    ],
+)
+def test_a_malformed_dask_scheduler_address_is_one_line(tmp_path, address, needle):
+    """Dask's ValueError about the address was a traceback."""
+    pytest.importorskip("distributed")
+    a = write(tmp_path / "a.yaml", SMALL)
+    res = cli(
+        "compare", str(a), str(a), "--backend", "dask", "--scheduler", address,
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    one_clean_line(res, needle, "allowed: a Dask scheduler's address")
+
+
+@pytest.mark.parametrize("says", [b"", b"HTTP/1.0 400 Bad Request\r\n\r\n" * 4])
+def test_a_dask_scheduler_that_is_not_one_is_refused_in_time(says):
+    """A server that accepts the connection and says nothing held `--backend dask
+    --scheduler` forever (Dask bounds the connection, not the greeting after it); one that
+    answers in another protocol was a traceback (MemoryError reading its 'frame')."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from marketsim.experiments.runners import DaskRunner, RunnerError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            conn.sendall(says)
+            time.sleep(30)
+
+    threading.Thread(target=answer, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    raised: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            DaskRunner(scheduler=address, timeout_s=1.0).close()
+        except BaseException as exc:  # what the command would see
+            raised.append(exc)
+
+    caller = threading.Thread(target=connect, daemon=True)
+    caller.start()
+    caller.join(20)
+    server.close()
+    assert not caller.is_alive(), "still waiting for the scheduler after 20 s"
+    assert len(raised) == 1 and isinstance(raised[0], RunnerError), raised
+    assert str(raised[0]).startswith(f"cannot reach the Dask scheduler {address!r}")
+    assert "\n" not in str(raised[0])

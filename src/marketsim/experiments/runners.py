@@ -152,7 +152,9 @@ class DaskRunner:
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+    def __init__(
+        self, workers: int | None = None, scheduler: str | None = None, timeout_s: float = 20.0
+    ):
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -162,7 +164,8 @@ class DaskRunner:
         self._cluster = None
         try:
             if scheduler:
-                self._client = Client(scheduler, timeout="20s")
+                check_scheduler(scheduler, timeout_s)
+                self._client = Client(scheduler, timeout=f"{timeout_s}s")
             else:
                 self._cluster = LocalCluster(
                     n_workers=workers or default_workers(),
@@ -201,6 +204,40 @@ class DaskRunner:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def check_scheduler(address: str, timeout_s: float) -> None:
+    """A Dask scheduler answers at `address` within `timeout_s`, or a one-line RunnerError.
+    (Dask's Client bounds the connection but not the greeting after it: a server that
+    accepts and says nothing held it forever, and one that is not Dask was a traceback.)"""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def greet() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=timeout_s), timeout_s)
+        await comm.close()
+
+    try:
+        asyncio.run(greet())
+    except ValueError as exc:  # no port, an unknown scheme
+        raise RunnerError(
+            f"--scheduler: bad value {address!r}: {exc} (allowed: a Dask scheduler's "
+            "address, such as tcp://10.0.0.5:8786)"
+        ) from None
+    except TimeoutError:
+        raise RunnerError(
+            f"cannot reach the Dask scheduler {address!r}: no answer within {timeout_s:g} s"
+        ) from None
+    except OSError as exc:  # refused, unreachable
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunnerError(f"cannot reach the Dask scheduler {address!r}: {reason}") from None
+    except Exception as exc:  # a server that is not Dask (its answer read as a message)
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        raise RunnerError(
+            f"cannot reach the Dask scheduler {address!r}: no Dask scheduler answered there "
+            f"({reason[:120]})"
+        ) from None
 
 
 def check_backend(backend: str, workers: int | None, scheduler: str | None = None) -> None:
