@@ -2162,3 +2162,30 @@ def test_a_dask_scheduler_that_is_not_one_is_refused_in_time(says):
     assert len(raised) == 1 and isinstance(raised[0], RunnerError), raised
     assert str(raised[0]).startswith(f"cannot reach the Dask scheduler {address!r}")
     assert "\n" not in str(raised[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("runs/part-copy.parquet", None, "not a file marketsim wrote"),
+        ("series/part-000001 (copy).parquet", None, "not a file marketsim wrote"),
+        ("failures/job-x.json", "{}", "not a file marketsim wrote"),
+        ("failures/job-000001.json", "{bad", "cannot read it"),
+        ("failures/job-000001.json", "[1]", "cannot read it"),
+    ],
+)
+def test_a_stray_or_damaged_file_in_a_store_is_named_in_one_line(tmp_path, name, content, needle):
+    """A copy left in runs/ (`part-copy.parquet`) or a file in failures/ with another name was
+    a ValueError traceback (its name read as a job number), and a copy in series/ was read as
+    one more run's series; a damaged failure record was a JSON or TypeError traceback."""
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "out"
+    args = ["compare", str(path), str(path), "--replicates", "1", "--out", str(out)]
+    assert cli(*args, "--backend", "serial").returncode == 0
+    (out / "results.parquet").unlink()
+    target = out / name
+    if content is None:
+        target.write_bytes((out / name.split("/")[0] / "part-000001.parquet").read_bytes())
+    else:
+        target.write_text(content)
+    one_clean_line(cli(*args, "--backend", "serial"), str(target), needle, "delete it")

@@ -144,12 +144,21 @@ class ResultStore:
 
     # -------------------------------------------------------------------- runs
     def done(self) -> set[int]:
-        return {int(p.stem.split("-")[1]) for p in self.runs.glob("part-*.parquet")}
+        return set(_numbered(self.runs, "part-*.parquet"))
 
     def failed(self) -> dict[int, dict[str, Any]]:
         out = {}
-        for p in self.failures.glob("job-*.json"):
-            out[int(p.stem.split("-")[1])] = json.loads(p.read_text())
+        for job, p in _numbered(self.failures, "job-*.json").items():
+            try:
+                record = json.loads(p.read_text())
+            except (OSError, ValueError):  # unreadable, not JSON, not UTF-8
+                record = None
+            if not isinstance(record, dict) or not isinstance(record.get("error"), str):
+                raise StoreError(
+                    f"{p}: cannot read it (not a failed run's record marketsim wrote, or "
+                    "damaged); delete it and run the same command again to retry that run"
+                )
+            out[job] = {"label": "?", "seed": "?", **record}
         return out
 
     def write(self, result: JobResult) -> None:
@@ -218,7 +227,7 @@ class ResultStore:
 
     @staticmethod
     def _gather(folder: Path) -> pd.DataFrame:
-        parts = sorted(folder.glob("part-*.parquet"))
+        parts = [p for _, p in sorted(_numbered(folder, "part-*.parquet").items())]
         if not parts:
             return pd.DataFrame()
         frames = []
@@ -234,6 +243,22 @@ class ResultStore:
         return frame.sort_values(
             ["job", "step", "region"] if "step" in frame else ["job"], kind="stable"
         ).reset_index(drop=True)
+
+
+def _numbered(folder: Path, pattern: str) -> dict[int, Path]:
+    """The files in `folder` named by `pattern` ("part-*.parquet"), by the job number in
+    the star's place; a file so named without a number there is not one marketsim wrote."""
+    prefix, suffix = pattern.split("*")
+    found = {}
+    for p in folder.glob(pattern):
+        number = p.name[len(prefix) : len(p.name) - len(suffix)]
+        if not (number.isascii() and number.isdigit()):
+            raise StoreError(
+                f"{p}: not a file marketsim wrote (allowed there: {prefix}<job number>"
+                f"{suffix}); move it out of the results folder, or delete it"
+            )
+        found[int(number)] = p
+    return found
 
 
 def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
