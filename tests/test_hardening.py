@@ -2189,3 +2189,23 @@ def test_a_stray_or_damaged_file_in_a_store_is_named_in_one_line(tmp_path, name,
     else:
         target.write_text(content)
     one_clean_line(cli(*args, "--backend", "serial"), str(target), needle, "delete it")
+
+
+def test_runs_without_a_manifest_are_not_taken_for_this_experiments(tmp_path):
+    """With manifest.json gone (deleted by hand, say), a sweep of other values took the
+    runs there for its own, 'no runs left to do', and reported them as its results; and
+    --overwrite, which cleared a store only when it had a manifest, kept them too."""
+    import pandas as pd
+
+    a = sweep_file(tmp_path, n_values=2)
+    b = write(tmp_path / "b.yaml", {**read_yaml(a), "parameters": [
+        {"path": "tactics.crackdown.intensity", "values": [7, 8]}]})  # fmt: skip
+    out = tmp_path / "out"
+    assert cli("sweep", str(a), "--out", str(out), "--backend", "serial").returncode == 0
+    (out / "manifest.json").unlink()
+    res = cli("sweep", str(b), "--out", str(out), "--backend", "serial")
+    one_clean_line(res, f"{out}: holds runs but no manifest.json", "--overwrite")
+    again = cli("sweep", str(b), "--out", str(out), "--backend", "serial", "--overwrite")
+    assert again.returncode == 0 and "already done" not in again.stdout, again.stdout
+    runs = pd.read_parquet(out / "results.parquet")
+    assert sorted(set(runs["param:tactics.crackdown.intensity"])) == [7, 8]

@@ -130,11 +130,16 @@ class ResultStore:
                     f"(defaults digest {old.get('defaults')}, now {manifest['defaults']}); "
                     "use another --out, or --overwrite"
                 )
-        elif path.exists() and overwrite:
+        elif overwrite:  # with or without a manifest: nothing there is kept
             for folder in (self.runs, self.series, self.failures):
                 for f in folder.glob("*"):
                     f.unlink()
             (self.root / "results.parquet").unlink(missing_ok=True)
+        elif (self.root / "results.parquet").exists() or any(self.runs.glob("part-*.parquet")):
+            raise StoreError(
+                f"{self.root}: holds runs but no manifest.json, which says what they are "
+                "runs of; use another --out, or --overwrite to discard them"
+            )
         for folder in (self.runs, self.series, self.failures):
             folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
