@@ -2209,3 +2209,24 @@ def test_runs_without_a_manifest_are_not_taken_for_this_experiments(tmp_path):
     assert again.returncode == 0 and "already done" not in again.stdout, again.stdout
     runs = pd.read_parquet(out / "results.parquet")
     assert sorted(set(runs["param:tactics.crackdown.intensity"])) == [7, 8]
+
+
+def test_a_run_whose_series_were_deleted_is_redone(tmp_path):
+    """A damaged series part is named with 'delete it and run the same command again to
+    redo that run'; done so, the run was not redone (only its row was looked for) and the
+    report was drawn without that run's series."""
+    import pandas as pd
+
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "out"
+    args = ["compare", str(path), str(path), "--replicates", "1", "--out", str(out)]
+    assert cli(*args, "--backend", "serial").returncode == 0
+    (out / "series" / "part-000001.parquet").write_bytes(b"garbage")
+    (out / "results.parquet").unlink()
+    damaged = out / "series" / "part-000001.parquet"
+    one_clean_line(cli(*args, "--backend", "serial"), str(damaged), "delete it")
+    damaged.unlink()
+    again = cli(*args, "--backend", "serial")
+    assert again.returncode == 0 and "1 run(s)" in again.stdout, again.stdout
+    assert "1 already done" in again.stdout
+    assert set(pd.read_parquet(damaged).job) == {1}

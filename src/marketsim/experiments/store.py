@@ -151,6 +151,10 @@ class ResultStore:
     def done(self) -> set[int]:
         return set(_numbered(self.runs, "part-*.parquet"))
 
+    def done_series(self) -> set[int]:
+        """The jobs whose time series are on disk (written before the run's row)."""
+        return set(_numbered(self.series, "part-*.parquet"))
+
     def failed(self) -> dict[int, dict[str, Any]]:
         out = {}
         for job, p in _numbered(self.failures, "job-*.json").items():
