@@ -2230,3 +2230,19 @@ def test_a_run_whose_series_were_deleted_is_redone(tmp_path):
     assert again.returncode == 0 and "1 run(s)" in again.stdout, again.stdout
     assert "1 already done" in again.stdout
     assert set(pd.read_parquet(damaged).job) == {1}
+
+
+def test_names_that_are_not_utf8_are_refused_or_written_escaped(tmp_path):
+    """`--out` with a byte that is not UTF-8 was a UnicodeEncodeError traceback from Arrow at
+    the first run written; an input file so named ran every run, then was a traceback
+    writing the report (its command line is UTF-8 text). Now one line before any run, and
+    the report shows the byte escaped."""
+    small = write(tmp_path / os.fsdecode(b"sm\xffall.yaml"), SMALL)
+    bad_out = tmp_path / os.fsdecode(b"out\xff")
+    res = cli("compare", str(small), str(small), "--replicates", "1", "--out", str(bad_out))
+    one_clean_line(res, "--out: bad value", "not UTF-8")
+    out = tmp_path / "out"
+    args = ["compare", str(small), str(small), "--replicates", "1", "--backend", "serial"]
+    res = cli(*args, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "sm\\xffall.yaml" in (out / "report.md").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from marketsim.experiments.calibrate import (
     wave_jobs,
 )
 from marketsim.experiments.calibrate_report import write_calibration_report
-from marketsim.experiments.compare import comparison_jobs, comparison_table
+from marketsim.experiments.compare import comparison_jobs, comparison_table, printable
 from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
 from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
@@ -91,8 +91,10 @@ def _run(
 
 
 def command_line(*args: object) -> str:
-    """The command that reproduces a result, for the report's last section."""
-    return "marketsim " + " ".join(shlex.quote(str(a)) for a in args)
+    """The command that reproduces a result, for the report's last section. A file name
+    that is not UTF-8 (a byte Python keeps as a lone surrogate) is shown with the byte as
+    an escape, `\\xff`: a report is UTF-8 text."""
+    return "marketsim " + " ".join(shlex.quote(printable(str(a))) for a in args)
 
 
 def run_compare(

@@ -279,7 +279,15 @@ def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame | N
 
 
 def check_folder(root: Path) -> None:
-    """`--out` is a folder or can become one: not a file, nor under one."""
+    """`--out` is a folder or can become one: not a file, nor under one, and named in
+    UTF-8 (Arrow, which writes the runs, takes no other name)."""
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8, kept by Python as a surrogate
+        raise StoreError(
+            f"--out: bad value {str(root)!r}: not UTF-8 (allowed: a folder whose path is "
+            "UTF-8 text)"
+        ) from None
     if root.exists() and not root.is_dir():
         raise StoreError(f"--out: bad value {str(root)!r}: is a file (allowed: a folder)")
     blocker = next((p for p in root.parents if p.exists() and not p.is_dir()), None)
