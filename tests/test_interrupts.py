@@ -153,3 +153,33 @@ def test_a_worker_killed_between_two_results_is_one_runner_error():
             list(runner.run([[job]]))
     finally:
         runner.close(abort=True)
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_ctrl_c_stops_a_dask_local_cluster_with_one_line(tmp_path):
+    """Ctrl-C at a terminal reaches the whole process group: each worker of the Dask
+    LocalCluster printed a KeyboardInterrupt traceback, and Dask warned about every run it
+    cancelled, around the one line saying how to resume."""
+    pytest.importorskip("distributed")
+    import os
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import group_members, kill_group, parts, start, wait_until
+
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "8", "--set", "steps=150",
+         "--backend", "dask", "--workers", "2", "--out", str(out)]
+    )  # fmt: skip
+    try:
+        assert wait_until(lambda: (out / "runs").is_dir() and parts(out) >= 1, 120)
+        os.killpg(proc.pid, signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)

@@ -14,6 +14,7 @@ results.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -167,12 +168,19 @@ class DaskRunner:
                 check_scheduler(scheduler, timeout_s)
                 self._client = Client(scheduler, timeout=f"{timeout_s}s")
             else:
-                self._cluster = LocalCluster(
-                    n_workers=workers or default_workers(),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
+                # Its workers start with Ctrl-C ignored (a disposition a new process keeps):
+                # Ctrl-C at a terminal reaches the whole group, and this command stops them.
+                handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+                try:
+                    self._cluster = LocalCluster(
+                        n_workers=workers or default_workers(),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,  # not the warnings of runs it stops
+                    )
+                finally:
+                    signal.signal(signal.SIGINT, handler)
                 self._client = Client(self._cluster)
         except OSError as exc:
             raise RunnerError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
