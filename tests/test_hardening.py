@@ -2246,3 +2246,19 @@ def test_names_that_are_not_utf8_are_refused_or_written_escaped(tmp_path):
     res = cli(*args, "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert "sm\\xffall.yaml" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_overwrite_deletes_only_what_marketsim_wrote(tmp_path):
+    """`--out` on a folder of the user's own that happens to have a runs/ folder: --overwrite
+    deletes the runs marketsim wrote there, not every file in runs/, series/ or failures/."""
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "project"
+    (out / "runs" / "notes").mkdir(parents=True)
+    own = [out / "runs" / "notes.txt", out / "runs" / "notes" / "a.txt"]
+    for f in own:
+        f.write_text("mine\n")
+    (out / "runs" / "part-000000.parquet").write_bytes(b"old run")
+    args = ["compare", str(path), str(path), "--replicates", "1", "--out", str(out)]
+    res = cli(*args, "--backend", "serial", "--overwrite")
+    assert res.returncode == 0 and "2 run(s)" in res.stdout, res.stderr
+    assert all(f.read_text() == "mine\n" for f in own)

@@ -130,9 +130,13 @@ class ResultStore:
                     f"(defaults digest {old.get('defaults')}, now {manifest['defaults']}); "
                     "use another --out, or --overwrite"
                 )
-        elif overwrite:  # with or without a manifest: nothing there is kept
-            for folder in (self.runs, self.series, self.failures):
-                for f in folder.glob("*"):
+        elif overwrite:  # with or without a manifest, what marketsim wrote there goes
+            for folder, pattern in (
+                (self.runs, "part-*.parquet"),
+                (self.series, "part-*.parquet"),
+                (self.failures, "job-*.json"),
+            ):
+                for f in folder.glob(pattern):  # (not a file of the user's own)
                     f.unlink()
             (self.root / "results.parquet").unlink(missing_ok=True)
         elif (self.root / "results.parquet").exists() or any(self.runs.glob("part-*.parquet")):
