@@ -2262,3 +2262,30 @@ def test_overwrite_deletes_only_what_marketsim_wrote(tmp_path):
     res = cli(*args, "--backend", "serial", "--overwrite")
     assert res.returncode == 0 and "2 run(s)" in res.stdout, res.stderr
     assert all(f.read_text() == "mine\n" for f in own)
+
+
+def test_the_store_stays_locked_until_the_report_is_written(tmp_path, monkeypatch):
+    """The lock was dropped once the runs were done: a second command on the same --out
+    (with --overwrite, say) could then clear the runs the first was still reading for its
+    report, which can take minutes (an emulator's fit)."""
+    from marketsim.experiments import commands
+    from marketsim.experiments.store import ResultStore, StoreError
+
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "out"
+    seen = []
+    real = commands.write_comparison_report
+
+    def report(*args, **kwargs):
+        with pytest.raises(StoreError, match="another marketsim command") as info:
+            ResultStore(out).open({"digest": "d", "name": "t"}, overwrite=True)
+        seen.append(info.value)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(commands, "write_comparison_report", report)
+    backend = commands.Backend("serial")
+    commands.run_compare([path, path], out, replicates=1, backend=backend)
+    assert len(seen) == 1 and len(list((out / "runs").glob("part-*.parquet"))) == 2
+    after = ResultStore(out)
+    after.open(json.loads((out / "manifest.json").read_text()))  # free once it is done
+    after.close()

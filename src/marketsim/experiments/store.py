@@ -59,6 +59,12 @@ class ResultStore:
             self.close()
             raise
 
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the lock (the kernel also releases it if the process dies)."""
         if self._lock is not None:
