@@ -183,3 +183,51 @@ def test_ctrl_c_stops_a_dask_local_cluster_with_one_line(tmp_path):
         assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
     finally:
         kill_group(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_a_dask_scheduler_lost_mid_run_is_one_line_and_keeps_the_runs(tmp_path):
+    """`--scheduler` whose scheduler dies mid-run: Dask's two-line reason ('... cancelled
+    for reason: scheduler-connection-lost.' and 'Client lost the connection ...') came
+    after a logged traceback of the client's cancelled reconnection."""
+    pytest.importorskip("distributed")
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import kill_group, one_clean_line, parts, start, wait_until
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": os.environ}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+         str(port), "--no-dashboard"], start_new_session=True, **quiet
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+         "--no-dashboard"], start_new_session=True, **quiet
+    )  # fmt: skip
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "40", "--set", "steps=150",
+         "--backend", "dask", "--scheduler", address, "--out", str(out)]
+    )  # fmt: skip
+    try:
+        assert wait_until(lambda: (out / "runs").is_dir() and parts(out) >= 2, 120)
+        scheduler.kill()
+        stdout, stderr = proc.communicate(timeout=60)
+        res = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        one_clean_line(res, "the Dask cluster failed", "finished runs are saved")
+        assert proc.returncode == 2 and parts(out) >= 2
+    finally:
+        kill_group(proc)
+        for server in (scheduler, worker):
+            os.killpg(server.pid, 9)
+            server.wait(timeout=30)

@@ -200,8 +200,12 @@ class DaskRunner:
         for fut in stream:
             try:
                 results = fut.result()
-            except Exception as exc:  # a lost worker, after Dask's own retries
-                raise RunnerError(f"a Dask worker failed: {exc}") from None
+            except Exception as exc:  # a lost worker (after Dask's retries), or scheduler
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise RunnerError(
+                    f"the Dask cluster failed ({reason}); finished runs are saved: run the "
+                    "same command again to resume"
+                ) from None
             fut.release()
             yield from results
             batch = next(todo, None)
@@ -209,7 +213,15 @@ class DaskRunner:
                 stream.add(self._client.submit(run_batch, batch, pure=False))
 
     def close(self, abort: bool = False) -> None:
-        self._client.close()
+        # A client that lost its scheduler is reconnecting; closing it cancels that, which
+        # Dask logs as an error with a traceback after the command's own line.
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
+        try:
+            self._client.close()
+        finally:
+            log.setLevel(level)
         if self._cluster is not None:
             self._cluster.close()
 
