@@ -2289,3 +2289,26 @@ def test_the_store_stays_locked_until_the_report_is_written(tmp_path, monkeypatc
     after = ResultStore(out)
     after.open(json.loads((out / "manifest.json").read_text()))  # free once it is done
     after.close()
+
+
+def test_results_made_from_another_version_of_a_raster_are_not_resumed(tmp_path):
+    """The experiment's digest has the raster town's file name, not its content: after the
+    raster was edited, a comparison asked for a second seed ran it on the new town and
+    reported it beside the first seed's, run on the old one."""
+    import numpy as np
+
+    cells = np.zeros((20, 20), dtype=int)
+    cells[2:6, 2:6], cells[5, 5], cells[15, 15] = 1, 5, 5
+    raster = tmp_path / "town.csv"
+    np.savetxt(raster, cells, fmt="%d", delimiter=",")
+    town = {k: v for k, v in SMALL["town"].items() if k not in ("width", "height")}
+    path = write(tmp_path / "r.yaml", {**SMALL, "town": {**town, "generator": "raster",
+                                                       "raster": "town.csv"}})  # fmt: skip
+    out = tmp_path / "out"
+    args = ["compare", str(path), str(path), "--out", str(out), "--backend", "serial"]
+    assert cli(*args, "--replicates", "1").returncode == 0
+    cells[10:14, 2:6] = 1
+    np.savetxt(raster, cells, fmt="%d", delimiter=",")
+    res = cli(*args, "--replicates", "2")
+    one_clean_line(res, f"{out}: holds results made from another version of the raster {raster}")
+    assert len(list((out / "runs").glob("part-*.parquet"))) == 2  # nothing run

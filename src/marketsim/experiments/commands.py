@@ -31,6 +31,7 @@ from marketsim.experiments.runners import check_backend, make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
 from marketsim.experiments.spec import check_builds, load_experiment
 from marketsim.experiments.store import ResultStore, check_folder
+from marketsim.scenario import parse_override
 
 
 @dataclass
@@ -72,6 +73,9 @@ def _run(
     """Run the jobs not yet in the store, which is left open (locked) for the caller to
     read and close. An interrupt leaves with `results` (the folder
     to name in its message; default the store's) on the exception, as `.results`."""
+    rasters = raster_digests(jobs)
+    if rasters:  # (a manifest without them: an experiment of procedural towns)
+        manifest = {**manifest, "rasters": rasters}
     store.open(manifest, overwrite=overwrite)  # (the caller's `with store` closes it)
     runner = make_runner(backend.name, backend.workers, backend.scheduler)
     try:
@@ -86,6 +90,26 @@ def _run(
     if not failures:
         store.consolidate()
     return progress, failures
+
+
+def raster_digests(jobs: list[Job]) -> dict[str, str]:
+    """Each raster town file the runs read, with a digest of its content: the experiment's
+    digest has only the file's name, and runs made from an earlier version of the file
+    are not this experiment's runs."""
+    paths = set()
+    for base in {id(job.base): job.base for job in jobs}.values():  # shared by most jobs
+        town = base.get("town")
+        if isinstance(town, dict) and isinstance(town.get("raster"), str):
+            paths.add(town["raster"])
+    for text in {o for job in jobs for o in job.overrides if o.startswith("town.raster=")}:
+        paths.add(str(parse_override(text)[1]))
+    digests = {}
+    for path in sorted(paths):
+        try:
+            digests[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        except OSError:  # not there: the run that reads it says so
+            continue
+    return digests
 
 
 def command_line(*args: object) -> str:

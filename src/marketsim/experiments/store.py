@@ -117,6 +117,14 @@ class ResultStore:
                 )
             if old.get("digest") != manifest["digest"]:
                 raise StoreError(f"{self.root}: {_what_differs(old, manifest)}")
+            was, now = old.get("rasters") or {}, manifest.get("rasters") or {}
+            changed = sorted(set(was.items()) ^ set(now.items()))
+            if changed:
+                raise StoreError(
+                    f"{self.root}: holds results made from another version of the raster "
+                    f"{changed[0][0]} (it changed since); use another --out, or --overwrite "
+                    "to discard them"
+                )
             if old.get("marketsim_version") != __version__:
                 raise StoreError(
                     f"{self.root}: results were made by marketsim {old.get('marketsim_version')}, "
