@@ -231,3 +231,33 @@ def test_a_dask_scheduler_lost_mid_run_is_one_line_and_keeps_the_runs(tmp_path):
         for server in (scheduler, worker):
             os.killpg(server.pid, 9)
             server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "whom"), [(signal.SIGINT, "group"), (signal.SIGTERM, "command")])
+def test_a_stop_while_the_workers_start_is_one_line(tmp_path, sig, whom):
+    """A stop in the first seconds, while the pool's helpers and workers were starting:
+    Ctrl-C (to the whole group) stopped the forkserver and resource tracker mid-import with
+    a KeyboardInterrupt traceback each, and a worker left half-started (its parent stopped
+    inside `submit`) failed reading its setup with a FileNotFoundError traceback."""
+    import os
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import group_members, kill_group, start, wait_until
+
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "4", "--workers", "2", "--out", str(out)]
+    )
+    try:
+        # the command, its resource tracker and its forkserver: the workers are next
+        assert wait_until(lambda: len(group_members(proc.pid)) >= 3, 120, every=0.01)
+        (os.killpg if whom == "group" else os.kill)(proc.pid, sig)
+        _stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)

@@ -23,8 +23,10 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from typing import Protocol
 
+from marketsim import interrupts
 from marketsim.experiments.jobs import Job, JobResult, run_batch
 
 
@@ -102,6 +104,10 @@ class LocalRunner:
         self.workers = workers or default_workers()
         # forkserver: workers do not inherit the parent's threads (tqdm's monitor).
         ctx = multiprocessing.get_context("forkserver")
+        # The forkserver and its resource tracker start now, ignoring Ctrl-C (the workers,
+        # forked from the forkserver, inherit that; this command stops them).
+        with interrupts.ignored_by_new_processes():
+            forkserver.ensure_running()
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
         )
@@ -116,7 +122,8 @@ class LocalRunner:
                     if batch is None:
                         break
                     try:
-                        pending.add(self._pool.submit(run_batch, batch))
+                        with interrupts.deferred():  # the submit may start a worker
+                            pending.add(self._pool.submit(run_batch, batch))
                     except BrokenProcessPool as exc:  # a worker was killed since the last result
                         raise _worker_died(exc) from None
                 if not pending:
