@@ -175,20 +175,22 @@ class DaskRunner:
                 check_scheduler(scheduler, timeout_s)
                 self._client = Client(scheduler, timeout=f"{timeout_s}s")
             else:
-                # Its workers start with Ctrl-C ignored (a disposition a new process keeps):
-                # Ctrl-C at a terminal reaches the whole group, and this command stops them.
-                handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-                try:
+                # Its workers start ignoring Ctrl-C (this command stops them), and a stop
+                # signal waits until it is up: a cluster stopped halfway failed to close
+                # at exit with a traceback.
+                with interrupts.deferred(), interrupts.ignored_by_new_processes():
                     self._cluster = LocalCluster(
                         n_workers=workers or default_workers(),
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=None,
-                        silence_logs=logging.ERROR,  # not the warnings of runs it stops
+                        silence_logs=logging.CRITICAL,  # its shutdown logs errors and warnings
                     )
-                finally:
-                    signal.signal(signal.SIGINT, handler)
                 self._client = Client(self._cluster)
+        except KeyboardInterrupt:  # a stop while it started: what did start is stopped
+            if self._cluster is not None:
+                self._cluster.close()
+            raise
         except OSError as exc:
             raise RunnerError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
         self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
