@@ -2103,3 +2103,212 @@ def test_residents_per_cell_are_bounded(value):
         "town.residents_per_cell.residential",
         "10000",
     )
+
+
+# ------------------------------------------------- processes, stores and backends (audit 3)
+@pytest.mark.parametrize(
+    ("address", "needle"),
+    [
+        ("notanaddress", "--scheduler: bad value 'notanaddress': missing port number"),
+        ("http://10.0.0.5:8786", "--scheduler: bad value 'http://10.0.0.5:8786': unknown address"),
+    ],
+)
+def test_a_malformed_dask_scheduler_address_is_one_line(tmp_path, address, needle):
+    """Dask's ValueError about the address was a traceback."""
+    pytest.importorskip("distributed")
+    a = write(tmp_path / "a.yaml", SMALL)
+    res = cli(
+        "compare", str(a), str(a), "--backend", "dask", "--scheduler", address,
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    one_clean_line(res, needle, "allowed: a Dask scheduler's address")
+
+
+@pytest.mark.parametrize("says", [b"", b"HTTP/1.0 400 Bad Request\r\n\r\n" * 4])
+def test_a_dask_scheduler_that_is_not_one_is_refused_in_time(says):
+    """A server that accepts the connection and says nothing held `--backend dask
+    --scheduler` forever (Dask bounds the connection, not the greeting after it); one that
+    answers in another protocol was a traceback (MemoryError reading its 'frame')."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from marketsim.experiments.runners import DaskRunner, RunnerError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            conn.sendall(says)
+            time.sleep(30)
+
+    threading.Thread(target=answer, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    raised: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            DaskRunner(scheduler=address, timeout_s=1.0).close()
+        except BaseException as exc:  # what the command would see
+            raised.append(exc)
+
+    caller = threading.Thread(target=connect, daemon=True)
+    caller.start()
+    caller.join(20)
+    server.close()
+    assert not caller.is_alive(), "still waiting for the scheduler after 20 s"
+    assert len(raised) == 1 and isinstance(raised[0], RunnerError), raised
+    assert str(raised[0]).startswith(f"cannot reach the Dask scheduler {address!r}")
+    assert "\n" not in str(raised[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("runs/part-copy.parquet", None, "not a file marketsim wrote"),
+        ("series/part-000001 (copy).parquet", None, "not a file marketsim wrote"),
+        ("failures/job-x.json", "{}", "not a file marketsim wrote"),
+        ("failures/job-000001.json", "{bad", "cannot read it"),
+        ("failures/job-000001.json", "[1]", "cannot read it"),
+    ],
+)
+def test_a_stray_or_damaged_file_in_a_store_is_named_in_one_line(tmp_path, name, content, needle):
+    """A copy left in runs/ (`part-copy.parquet`) or a file in failures/ with another name was
+    a ValueError traceback (its name read as a job number), and a copy in series/ was read as
+    one more run's series; a damaged failure record was a JSON or TypeError traceback."""
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "out"
+    args = ["compare", str(path), str(path), "--replicates", "1", "--out", str(out)]
+    assert cli(*args, "--backend", "serial").returncode == 0
+    (out / "results.parquet").unlink()
+    target = out / name
+    if content is None:
+        target.write_bytes((out / name.split("/")[0] / "part-000001.parquet").read_bytes())
+    else:
+        target.write_text(content)
+    one_clean_line(cli(*args, "--backend", "serial"), str(target), needle, "delete it")
+
+
+def test_runs_without_a_manifest_are_not_taken_for_this_experiments(tmp_path):
+    """With manifest.json gone (deleted by hand, say), a sweep of other values took the
+    runs there for its own, 'no runs left to do', and reported them as its results; and
+    --overwrite, which cleared a store only when it had a manifest, kept them too."""
+    import pandas as pd
+
+    a = sweep_file(tmp_path, n_values=2)
+    b = write(tmp_path / "b.yaml", {**read_yaml(a), "parameters": [
+        {"path": "tactics.crackdown.intensity", "values": [7, 8]}]})  # fmt: skip
+    out = tmp_path / "out"
+    assert cli("sweep", str(a), "--out", str(out), "--backend", "serial").returncode == 0
+    (out / "manifest.json").unlink()
+    res = cli("sweep", str(b), "--out", str(out), "--backend", "serial")
+    one_clean_line(res, f"{out}: holds runs but no manifest.json", "--overwrite")
+    again = cli("sweep", str(b), "--out", str(out), "--backend", "serial", "--overwrite")
+    assert again.returncode == 0 and "already done" not in again.stdout, again.stdout
+    runs = pd.read_parquet(out / "results.parquet")
+    assert sorted(set(runs["param:tactics.crackdown.intensity"])) == [7, 8]
+
+
+def test_a_run_whose_series_were_deleted_is_redone(tmp_path):
+    """A damaged series part is named with 'delete it and run the same command again to
+    redo that run'; done so, the run was not redone (only its row was looked for) and the
+    report was drawn without that run's series."""
+    import pandas as pd
+
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "out"
+    args = ["compare", str(path), str(path), "--replicates", "1", "--out", str(out)]
+    assert cli(*args, "--backend", "serial").returncode == 0
+    (out / "series" / "part-000001.parquet").write_bytes(b"garbage")
+    (out / "results.parquet").unlink()
+    damaged = out / "series" / "part-000001.parquet"
+    one_clean_line(cli(*args, "--backend", "serial"), str(damaged), "delete it")
+    damaged.unlink()
+    again = cli(*args, "--backend", "serial")
+    assert again.returncode == 0 and "1 run(s)" in again.stdout, again.stdout
+    assert "1 already done" in again.stdout
+    assert set(pd.read_parquet(damaged).job) == {1}
+
+
+def test_names_that_are_not_utf8_are_refused_or_written_escaped(tmp_path):
+    """`--out` with a byte that is not UTF-8 was a UnicodeEncodeError traceback from Arrow at
+    the first run written; an input file so named ran every run, then was a traceback
+    writing the report (its command line is UTF-8 text). Now one line before any run, and
+    the report shows the byte escaped."""
+    small = write(tmp_path / os.fsdecode(b"sm\xffall.yaml"), SMALL)
+    bad_out = tmp_path / os.fsdecode(b"out\xff")
+    res = cli("compare", str(small), str(small), "--replicates", "1", "--out", str(bad_out))
+    one_clean_line(res, "--out: bad value", "not UTF-8")
+    out = tmp_path / "out"
+    args = ["compare", str(small), str(small), "--replicates", "1", "--backend", "serial"]
+    res = cli(*args, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "sm\\xffall.yaml" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_overwrite_deletes_only_what_marketsim_wrote(tmp_path):
+    """`--out` on a folder of the user's own that happens to have a runs/ folder: --overwrite
+    deletes the runs marketsim wrote there, not every file in runs/, series/ or failures/."""
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "project"
+    (out / "runs" / "notes").mkdir(parents=True)
+    own = [out / "runs" / "notes.txt", out / "runs" / "notes" / "a.txt"]
+    for f in own:
+        f.write_text("mine\n")
+    (out / "runs" / "part-000000.parquet").write_bytes(b"old run")
+    args = ["compare", str(path), str(path), "--replicates", "1", "--out", str(out)]
+    res = cli(*args, "--backend", "serial", "--overwrite")
+    assert res.returncode == 0 and "2 run(s)" in res.stdout, res.stderr
+    assert all(f.read_text() == "mine\n" for f in own)
+
+
+def test_the_store_stays_locked_until_the_report_is_written(tmp_path, monkeypatch):
+    """The lock was dropped once the runs were done: a second command on the same --out
+    (with --overwrite, say) could then clear the runs the first was still reading for its
+    report, which can take minutes (an emulator's fit)."""
+    from marketsim.experiments import commands
+    from marketsim.experiments.store import ResultStore, StoreError
+
+    path = write(tmp_path / "small.yaml", SMALL)
+    out = tmp_path / "out"
+    seen = []
+    real = commands.write_comparison_report
+
+    def report(*args, **kwargs):
+        with pytest.raises(StoreError, match="another marketsim command") as info:
+            ResultStore(out).open({"digest": "d", "name": "t"}, overwrite=True)
+        seen.append(info.value)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(commands, "write_comparison_report", report)
+    backend = commands.Backend("serial")
+    commands.run_compare([path, path], out, replicates=1, backend=backend)
+    assert len(seen) == 1 and len(list((out / "runs").glob("part-*.parquet"))) == 2
+    after = ResultStore(out)
+    after.open(json.loads((out / "manifest.json").read_text()))  # free once it is done
+    after.close()
+
+
+def test_results_made_from_another_version_of_a_raster_are_not_resumed(tmp_path):
+    """The experiment's digest has the raster town's file name, not its content: after the
+    raster was edited, a comparison asked for a second seed ran it on the new town and
+    reported it beside the first seed's, run on the old one."""
+    import numpy as np
+
+    cells = np.zeros((20, 20), dtype=int)
+    cells[2:6, 2:6], cells[5, 5], cells[15, 15] = 1, 5, 5
+    raster = tmp_path / "town.csv"
+    np.savetxt(raster, cells, fmt="%d", delimiter=",")
+    town = {k: v for k, v in SMALL["town"].items() if k not in ("width", "height")}
+    path = write(tmp_path / "r.yaml", {**SMALL, "town": {**town, "generator": "raster",
+                                                       "raster": "town.csv"}})  # fmt: skip
+    out = tmp_path / "out"
+    args = ["compare", str(path), str(path), "--out", str(out), "--backend", "serial"]
+    assert cli(*args, "--replicates", "1").returncode == 0
+    cells[10:14, 2:6] = 1
+    np.savetxt(raster, cells, fmt="%d", delimiter=",")
+    res = cli(*args, "--replicates", "2")
+    one_clean_line(res, f"{out}: holds results made from another version of the raster {raster}")
+    assert len(list((out / "runs").glob("part-*.parquet"))) == 2  # nothing run

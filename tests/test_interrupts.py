@@ -134,3 +134,160 @@ def test_a_signal_ignored_at_start_stays_ignored():
         for s, handler in saved.items():
             signal.signal(s, handler)
         sys.unraisablehook = saved_hook
+
+
+def test_a_worker_killed_between_two_results_is_one_runner_error():
+    """A worker killed (kill -9, the OOM killer) while the parent was handing out the next
+    batch broke the pool at `submit`, outside the check on results: a BrokenProcessPool
+    traceback instead of the one line a worker's death gets."""
+    import os
+
+    from marketsim.experiments.runners import LocalRunner, RunnerError
+
+    sc = small(steps=5, burn_in=0)
+    job = Job(0, "small", 0, 0, 1, sc.resolved(), ("seed=1",), "<test>")
+    runner = LocalRunner(2)
+    try:
+        runner._pool.submit(os._exit, 1).exception(timeout=60)  # a worker dies: pool broken
+        with pytest.raises(RunnerError, match=r"a worker process died.*run the same command"):
+            list(runner.run([[job]]))
+    finally:
+        runner.close(abort=True)
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_ctrl_c_stops_a_dask_local_cluster_with_one_line(tmp_path):
+    """Ctrl-C at a terminal reaches the whole process group: each worker of the Dask
+    LocalCluster printed a KeyboardInterrupt traceback, and Dask warned about every run it
+    cancelled, around the one line saying how to resume."""
+    pytest.importorskip("distributed")
+    import os
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import group_members, kill_group, parts, start, wait_until
+
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "8", "--set", "steps=150",
+         "--backend", "dask", "--workers", "2", "--out", str(out)]
+    )  # fmt: skip
+    try:
+        assert wait_until(lambda: (out / "runs").is_dir() and parts(out) >= 1, 120)
+        os.killpg(proc.pid, signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_a_dask_scheduler_lost_mid_run_is_one_line_and_keeps_the_runs(tmp_path):
+    """`--scheduler` whose scheduler dies mid-run: Dask's two-line reason ('... cancelled
+    for reason: scheduler-connection-lost.' and 'Client lost the connection ...') came
+    after a logged traceback of the client's cancelled reconnection."""
+    pytest.importorskip("distributed")
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import kill_group, one_clean_line, parts, start, wait_until
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": os.environ}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+         str(port), "--no-dashboard"], start_new_session=True, **quiet
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+         "--no-dashboard"], start_new_session=True, **quiet
+    )  # fmt: skip
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "40", "--set", "steps=150",
+         "--backend", "dask", "--scheduler", address, "--out", str(out)]
+    )  # fmt: skip
+    try:
+        assert wait_until(lambda: (out / "runs").is_dir() and parts(out) >= 2, 120)
+        scheduler.kill()
+        stdout, stderr = proc.communicate(timeout=60)
+        res = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        one_clean_line(res, "the Dask cluster failed", "finished runs are saved")
+        assert proc.returncode == 2 and parts(out) >= 2
+    finally:
+        kill_group(proc)
+        for server in (scheduler, worker):
+            os.killpg(server.pid, 9)
+            server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "whom"), [(signal.SIGINT, "group"), (signal.SIGTERM, "command")])
+def test_a_stop_while_the_workers_start_is_one_line(tmp_path, sig, whom):
+    """A stop in the first seconds, while the pool's helpers and workers were starting:
+    Ctrl-C (to the whole group) stopped the forkserver and resource tracker mid-import with
+    a KeyboardInterrupt traceback each, and a worker left half-started (its parent stopped
+    inside `submit`) failed reading its setup with a FileNotFoundError traceback."""
+    import os
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import group_members, kill_group, start, wait_until
+
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "4", "--workers", "2", "--out", str(out)]
+    )
+    try:
+        # the command, its resource tracker and its forkserver: the workers are next
+        assert wait_until(lambda: len(group_members(proc.pid)) >= 3, 120, every=0.01)
+        (os.killpg if whom == "group" else os.kill)(proc.pid, sig)
+        _stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_a_stop_while_a_dask_local_cluster_starts_is_one_line(tmp_path):
+    """SIGTERM while the LocalCluster started its workers: the half-built cluster failed
+    to close at exit ('Exception ignored in atexit callback', an AssertionError traceback)."""
+    pytest.importorskip("distributed")
+    import os
+
+    from tests.test_experiments import SMALL, write
+    from tests.test_hardening import group_members, kill_group, start, wait_until
+
+    a = write(tmp_path / "a.yaml", SMALL)
+    out = tmp_path / "out"
+    proc = start(
+        ["compare", str(a), str(a), "--replicates", "4", "--backend", "dask",
+         "--workers", "2", "--out", str(out)]
+    )  # fmt: skip
+    try:
+        # the command and its first worker process: the cluster is starting
+        assert wait_until(lambda: len(group_members(proc.pid)) >= 2, 120, every=0.01)
+        os.kill(proc.pid, signal.SIGTERM)
+        _stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 143, stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
+        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+    finally:
+        kill_group(proc)

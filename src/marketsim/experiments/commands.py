@@ -22,7 +22,7 @@ from marketsim.experiments.calibrate import (
     wave_jobs,
 )
 from marketsim.experiments.calibrate_report import write_calibration_report
-from marketsim.experiments.compare import comparison_jobs, comparison_table
+from marketsim.experiments.compare import comparison_jobs, comparison_table, printable
 from marketsim.experiments.design import make_plan
 from marketsim.experiments.execute import Progress, execute
 from marketsim.experiments.jobs import Job, SeriesSpec, job_scenario
@@ -31,6 +31,7 @@ from marketsim.experiments.runners import check_backend, make_runner
 from marketsim.experiments.sensitivity import write_sensitivity_report
 from marketsim.experiments.spec import check_builds, load_experiment
 from marketsim.experiments.store import ResultStore, check_folder
+from marketsim.scenario import parse_override
 
 
 @dataclass
@@ -69,30 +70,53 @@ def _run(
     overwrite: bool,
     results: Path | None = None,
 ) -> tuple[Progress, dict[int, dict[str, Any]]]:
-    """Run the jobs not yet in the store. An interrupt leaves with `results` (the folder
+    """Run the jobs not yet in the store, which is left open (locked) for the caller to
+    read and close. An interrupt leaves with `results` (the folder
     to name in its message; default the store's) on the exception, as `.results`."""
-    store.open(manifest, overwrite=overwrite)
+    rasters = raster_digests(jobs)
+    if rasters:  # (a manifest without them: an experiment of procedural towns)
+        manifest = {**manifest, "rasters": rasters}
+    store.open(manifest, overwrite=overwrite)  # (the caller's `with store` closes it)
+    runner = make_runner(backend.name, backend.workers, backend.scheduler)
     try:
-        runner = make_runner(backend.name, backend.workers, backend.scheduler)
-        try:
-            progress = execute(jobs, store, runner, progress=backend.progress)
-        except BaseException as exc:
-            runner.close(abort=True)  # an interrupt or a full disk: stop the workers now
-            if isinstance(exc, KeyboardInterrupt):
-                exc.results = results or store.root
-            raise
-        runner.close()
-        failures = store.failed()
-        if not failures:
-            store.consolidate()
-    finally:
-        store.close()
+        progress = execute(jobs, store, runner, progress=backend.progress)
+    except BaseException as exc:
+        runner.close(abort=True)  # an interrupt or a full disk: stop the workers now
+        if isinstance(exc, KeyboardInterrupt):
+            exc.results = results or store.root
+        raise
+    runner.close()
+    failures = store.failed()
+    if not failures:
+        store.consolidate()
     return progress, failures
 
 
+def raster_digests(jobs: list[Job]) -> dict[str, str]:
+    """Each raster town file the runs read, with a digest of its content: the experiment's
+    digest has only the file's name, and runs made from an earlier version of the file
+    are not this experiment's runs."""
+    paths = set()
+    for base in {id(job.base): job.base for job in jobs}.values():  # shared by most jobs
+        town = base.get("town")
+        if isinstance(town, dict) and isinstance(town.get("raster"), str):
+            paths.add(town["raster"])
+    for text in {o for job in jobs for o in job.overrides if o.startswith("town.raster=")}:
+        paths.add(str(parse_override(text)[1]))
+    digests = {}
+    for path in sorted(paths):
+        try:
+            digests[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        except OSError:  # not there: the run that reads it says so
+            continue
+    return digests
+
+
 def command_line(*args: object) -> str:
-    """The command that reproduces a result, for the report's last section."""
-    return "marketsim " + " ".join(shlex.quote(str(a)) for a in args)
+    """The command that reproduces a result, for the report's last section. A file name
+    that is not UTF-8 (a byte Python keeps as a lone surrogate) is shown with the byte as
+    an escape, `\\xff`: a report is UTF-8 text."""
+    return "marketsim " + " ".join(shlex.quote(printable(str(a))) for a in args)
 
 
 def run_compare(
@@ -109,7 +133,6 @@ def run_compare(
     labels, jobs, digest = comparison_jobs(files, replicates, seed, overrides)
     for job in jobs[: len(labels)]:  # each scenario once, before any run
         check_builds(job_scenario(job), job.source)
-    store = ResultStore(out)
     manifest = {
         "kind": "compare",
         "name": "compare",
@@ -120,33 +143,35 @@ def run_compare(
         "files": [str(f) for f in files],
         "overrides": overrides,
     }
-    progress, failures = _run(jobs, store, manifest, backend, overwrite)
-    result = Outcome(out, progress, failures)
-    if failures:
+    store = ResultStore(out)
+    with store:  # locked until the report is written, not only the runs
+        progress, failures = _run(jobs, store, manifest, backend, overwrite)
+        result = Outcome(out, progress, failures)
+        if failures:
+            return result
+        runs = store.load()
+        table = comparison_table(runs, labels)
+        table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
+        first = job_scenario(jobs[0])
+        meta = {
+            "replicates": replicates,
+            "seed": seed,
+            "days": first.steps,
+            "burn_in": first.burn_in,
+            "command": command_line(
+                "compare",
+                *files,
+                "--replicates",
+                replicates,
+                "--seed",
+                seed,
+                *[x for o in overrides for x in ("--set", o)],
+                "--out",
+                out,
+            ),
+        }
+        result.report = write_comparison_report(out, runs, store.load_series(), labels, meta)
         return result
-    runs = store.load()
-    table = comparison_table(runs, labels)
-    table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
-    first = job_scenario(jobs[0])
-    meta = {
-        "replicates": replicates,
-        "seed": seed,
-        "days": first.steps,
-        "burn_in": first.burn_in,
-        "command": command_line(
-            "compare",
-            *files,
-            "--replicates",
-            replicates,
-            "--seed",
-            seed,
-            *[x for o in overrides for x in ("--set", o)],
-            "--out",
-            out,
-        ),
-    }
-    result.report = write_comparison_report(out, runs, store.load_series(), labels, meta)
-    return result
 
 
 def run_sweep(
@@ -159,17 +184,18 @@ def run_sweep(
     exp = load_experiment(path, samples)
     plan = make_plan(exp)
     out = out or exp.default_out
-    store = ResultStore(out)
     manifest = _manifest(exp, plan, "sweep")
-    progress, failures = _run(plan.jobs, store, manifest, backend or Backend(), overwrite)
-    result = Outcome(out, progress, failures)
-    if failures:
+    store = ResultStore(out)
+    with store:  # locked until the report is written, not only the runs
+        progress, failures = _run(plan.jobs, store, manifest, backend or Backend(), overwrite)
+        result = Outcome(out, progress, failures)
+        if failures:
+            return result
+        runs = store.load()
+        result.report = write_sweep_report(
+            out, exp, plan, runs, command_line("sweep", path, "--out", out)
+        )
         return result
-    runs = store.load()
-    result.report = write_sweep_report(
-        out, exp, plan, runs, command_line("sweep", path, "--out", out)
-    )
-    return result
 
 
 def run_sensitivity(
@@ -191,40 +217,41 @@ def run_sensitivity(
     plan = make_plan(exp)
     out = out or exp.default_out
     store = ResultStore(out)
-    progress, failures = _run(
-        plan.jobs, store, _manifest(exp, plan, "sensitivity"), backend or Backend(), overwrite
-    )
-    result = Outcome(out, progress, failures)
-    if failures:
-        return result
-    runs = store.load()
-    meta = {
-        "name": exp.name,
-        "description": exp.spec.description,
-        "replicates": exp.spec.replicates,
-        "seed": exp.spec.seed,
-        "second_order": exp.spec.design.second_order,
-        "levels": exp.spec.design.levels,
-        "command": command_line(
-            "sensitivity",
-            path,
-            *(("--samples", samples) if samples is not None else ()),
-            "--out",
-            out,
-        ),
-        "ranges": [p.range for p in exp.spec.parameters],
-    }
-    if method == "emulator":
-        from marketsim.experiments.emulator_report import write_emulator_report
+    with store:  # locked until the report is written, not only the runs
+        progress, failures = _run(
+            plan.jobs, store, _manifest(exp, plan, "sensitivity"), backend or Backend(), overwrite
+        )
+        result = Outcome(out, progress, failures)
+        if failures:
+            return result
+        runs = store.load()
+        meta = {
+            "name": exp.name,
+            "description": exp.spec.description,
+            "replicates": exp.spec.replicates,
+            "seed": exp.spec.seed,
+            "second_order": exp.spec.design.second_order,
+            "levels": exp.spec.design.levels,
+            "command": command_line(
+                "sensitivity",
+                path,
+                *(("--samples", samples) if samples is not None else ()),
+                "--out",
+                out,
+            ),
+            "ranges": [p.range for p in exp.spec.parameters],
+        }
+        if method == "emulator":
+            from marketsim.experiments.emulator_report import write_emulator_report
 
-        result.report = write_emulator_report(
-            out, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
-        )
-    else:
-        result.report = write_sensitivity_report(
-            out, method, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
-        )
-    return result
+            result.report = write_emulator_report(
+                out, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
+            )
+        else:
+            result.report = write_sensitivity_report(
+                out, method, plan.problem, plan.sample, runs, exp.spec.outcomes.analyse, meta
+            )
+        return result
 
 
 def _manifest(exp, plan, kind: str) -> dict[str, Any]:
@@ -281,7 +308,6 @@ def run_pilot(
                     series=series,
                 )
             )
-    store = ResultStore(out)
     manifest = {
         "kind": "pilot",
         "name": pilot.name,
@@ -290,17 +316,19 @@ def run_pilot(
         "seeds": [spec.seed + r for r in range(spec.replicates)],
         "n_jobs": len(jobs),
     }
-    progress, failures = _run(jobs, store, manifest, backend or Backend(), overwrite)
-    result = Outcome(out, progress, failures)
-    if failures:
+    store = ResultStore(out)
+    with store:  # locked until the report is written, not only the runs
+        progress, failures = _run(jobs, store, manifest, backend or Backend(), overwrite)
+        result = Outcome(out, progress, failures)
+        if failures:
+            return result
+        res = analyse_pilot(pilot, store.load(), store.load_series())
+        quick = ("--replicates", replicates) if replicates else ()
+        result.report = write_pilot_report(
+            out, pilot, res, command_line("pilot", path, *quick, "--out", out)
+        )
+        result.detail = res
         return result
-    res = analyse_pilot(pilot, store.load(), store.load_series())
-    quick = ("--replicates", replicates) if replicates else ()
-    result.report = write_pilot_report(
-        out, pilot, res, command_line("pilot", path, *quick, "--out", out)
-    )
-    result.detail = res
-    return result
 
 
 PILOT_SERIES = (
@@ -349,13 +377,14 @@ def run_calibrate(
             "n_points": len(values),
             "n_jobs": len(jobs),
         }
-        progress, failed = _run(jobs, store, manifest, backend, overwrite, results=out)
-        for field in ("total", "skipped", "ran", "failed", "wall_s"):
-            setattr(total, field, getattr(total, field) + getattr(progress, field))
-        if failed:
-            failures.update(failed)
-            return None
-        return figures_from_store(cal, store.load(), store.load_series())
+        with store:  # locked until its figures are read, not only the runs
+            progress, failed = _run(jobs, store, manifest, backend, overwrite, results=out)
+            for field in ("total", "skipped", "ran", "failed", "wall_s"):
+                setattr(total, field, getattr(total, field) + getattr(progress, field))
+            if failed:
+                failures.update(failed)
+                return None
+            return figures_from_store(cal, store.load(), store.load_series())
 
     result = search(cal.spec, cal.kinds, run_wave, log=log or stderr_log)
     outcome = Outcome(out, total, failures)

@@ -35,7 +35,7 @@ def comparison_jobs(
     for path in files:
         base = scenario_mapping(path)
         sc = scenario_from_dict(base, source=str(path), overrides=overrides)  # fail early
-        label = sc.name if sc.name not in labels else f"{sc.name} ({path.stem})"
+        label = sc.name if sc.name not in labels else f"{sc.name} ({printable(path.stem)})"
         if label in labels:
             raise ScenarioError(f"{path}: the same scenario is listed twice")
         labels.append(label)
@@ -66,6 +66,12 @@ def comparison_jobs(
         sort_keys=True,
     )
     return labels, jobs, hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def printable(text: str) -> str:
+    """A file name as UTF-8 text (results and reports are): a byte that is not UTF-8,
+    which Python keeps as a lone surrogate, is shown as an escape, `\\xff`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def t_interval(x: np.ndarray) -> tuple[float, float, float]:

@@ -70,8 +70,12 @@ def execute(
     recorded and the rest go on. Progress: a bar on a terminal; otherwise, with
     `progress=None`, a line a minute (`ProgressLog`).
     """
-    done = store.done()
-    todo = sorted((j for j in jobs if j.id not in done), key=lambda j: (j.seed, j.id))
+    done, with_series = store.done(), store.done_series()
+    todo = sorted(
+        # A job that keeps series is redone if they are gone (deleted as damaged, say).
+        (j for j in jobs if j.id not in done or (j.series is not None and j.id not in with_series)),
+        key=lambda j: (j.seed, j.id),
+    )
     state = Progress(total=len(jobs), skipped=len(jobs) - len(todo))
     show = sys.stderr.isatty() if progress is None else progress
     log = ProgressLog() if progress is None and not show else None

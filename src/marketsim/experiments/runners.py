@@ -14,6 +14,7 @@ results.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -21,8 +22,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from typing import Protocol
 
+from marketsim import interrupts
 from marketsim.experiments.jobs import Job, JobResult, run_batch
 
 
@@ -100,6 +104,10 @@ class LocalRunner:
         self.workers = workers or default_workers()
         # forkserver: workers do not inherit the parent's threads (tqdm's monitor).
         ctx = multiprocessing.get_context("forkserver")
+        # The forkserver and its resource tracker start now, ignoring Ctrl-C (the workers,
+        # forked from the forkserver, inherit that; this command stops them).
+        with interrupts.ignored_by_new_processes():
+            forkserver.ensure_running()
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
         )
@@ -113,7 +121,11 @@ class LocalRunner:
                     batch = next(todo, None)
                     if batch is None:
                         break
-                    pending.add(self._pool.submit(run_batch, batch))
+                    try:
+                        with interrupts.deferred():  # the submit may start a worker
+                            pending.add(self._pool.submit(run_batch, batch))
+                    except BrokenProcessPool as exc:  # a worker was killed since the last result
+                        raise _worker_died(exc) from None
                 if not pending:
                     return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -121,7 +133,7 @@ class LocalRunner:
                     try:
                         results = fut.result()
                     except Exception as exc:  # BrokenProcessPool: a worker was killed
-                        raise RunnerError(f"a worker process died ({exc})") from None
+                        raise _worker_died(exc) from None
                     yield from results
         finally:
             for fut in pending:
@@ -135,13 +147,22 @@ class LocalRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _worker_died(exc: Exception) -> RunnerError:
+    return RunnerError(
+        f"a worker process died ({exc}); finished runs are saved: run the same command "
+        "again to resume"
+    )
+
+
 class DaskRunner:
     """A Dask distributed cluster: `scheduler` is an address such as tcp://host:8786;
     without one, a LocalCluster of `workers` single-threaded processes is started."""
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+    def __init__(
+        self, workers: int | None = None, scheduler: str | None = None, timeout_s: float = 20.0
+    ):
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -151,15 +172,25 @@ class DaskRunner:
         self._cluster = None
         try:
             if scheduler:
-                self._client = Client(scheduler, timeout="20s")
+                check_scheduler(scheduler, timeout_s)
+                self._client = Client(scheduler, timeout=f"{timeout_s}s")
             else:
-                self._cluster = LocalCluster(
-                    n_workers=workers or default_workers(),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
+                # Its workers start ignoring Ctrl-C (this command stops them), and a stop
+                # signal waits until it is up: a cluster stopped halfway failed to close
+                # at exit with a traceback.
+                with interrupts.deferred(), interrupts.ignored_by_new_processes():
+                    self._cluster = LocalCluster(
+                        n_workers=workers or default_workers(),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.CRITICAL,  # its shutdown logs errors and warnings
+                    )
                 self._client = Client(self._cluster)
+        except KeyboardInterrupt:  # a stop while it started: what did start is stopped
+            if self._cluster is not None:
+                self._cluster.close()
+            raise
         except OSError as exc:
             raise RunnerError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
         self.workers = len(self._client.scheduler_info().get("workers", {})) or (workers or 1)
@@ -178,8 +209,12 @@ class DaskRunner:
         for fut in stream:
             try:
                 results = fut.result()
-            except Exception as exc:  # a lost worker, after Dask's own retries
-                raise RunnerError(f"a Dask worker failed: {exc}") from None
+            except Exception as exc:  # a lost worker (after Dask's retries), or scheduler
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise RunnerError(
+                    f"the Dask cluster failed ({reason}); finished runs are saved: run the "
+                    "same command again to resume"
+                ) from None
             fut.release()
             yield from results
             batch = next(todo, None)
@@ -187,9 +222,51 @@ class DaskRunner:
                 stream.add(self._client.submit(run_batch, batch, pure=False))
 
     def close(self, abort: bool = False) -> None:
-        self._client.close()
+        # A client that lost its scheduler is reconnecting; closing it cancels that, which
+        # Dask logs as an error with a traceback after the command's own line.
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
+        try:
+            self._client.close()
+        finally:
+            log.setLevel(level)
         if self._cluster is not None:
             self._cluster.close()
+
+
+def check_scheduler(address: str, timeout_s: float) -> None:
+    """A Dask scheduler answers at `address` within `timeout_s`, or a one-line RunnerError.
+    (Dask's Client bounds the connection but not the greeting after it: a server that
+    accepts and says nothing held it forever, and one that is not Dask was a traceback.)"""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def greet() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=timeout_s), timeout_s)
+        await comm.close()
+
+    try:
+        asyncio.run(greet())
+    except ValueError as exc:  # no port, an unknown scheme
+        raise RunnerError(
+            f"--scheduler: bad value {address!r}: {exc} (allowed: a Dask scheduler's "
+            "address, such as tcp://10.0.0.5:8786)"
+        ) from None
+    except TimeoutError:
+        raise RunnerError(
+            f"cannot reach the Dask scheduler {address!r}: no answer within {timeout_s:g} s"
+        ) from None
+    except OSError as exc:  # refused, unreachable
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunnerError(f"cannot reach the Dask scheduler {address!r}: {reason}") from None
+    except Exception as exc:  # a server that is not Dask (its answer read as a message)
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        raise RunnerError(
+            f"cannot reach the Dask scheduler {address!r}: no Dask scheduler answered there "
+            f"({reason[:120]})"
+        ) from None
 
 
 def check_backend(backend: str, workers: int | None, scheduler: str | None = None) -> None:

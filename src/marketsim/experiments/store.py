@@ -59,6 +59,12 @@ class ResultStore:
             self.close()
             raise
 
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the lock (the kernel also releases it if the process dies)."""
         if self._lock is not None:
@@ -111,6 +117,14 @@ class ResultStore:
                 )
             if old.get("digest") != manifest["digest"]:
                 raise StoreError(f"{self.root}: {_what_differs(old, manifest)}")
+            was, now = old.get("rasters") or {}, manifest.get("rasters") or {}
+            changed = sorted(set(was.items()) ^ set(now.items()))
+            if changed:
+                raise StoreError(
+                    f"{self.root}: holds results made from another version of the raster "
+                    f"{changed[0][0]} (it changed since); use another --out, or --overwrite "
+                    "to discard them"
+                )
             if old.get("marketsim_version") != __version__:
                 raise StoreError(
                     f"{self.root}: results were made by marketsim {old.get('marketsim_version')}, "
@@ -130,11 +144,20 @@ class ResultStore:
                     f"(defaults digest {old.get('defaults')}, now {manifest['defaults']}); "
                     "use another --out, or --overwrite"
                 )
-        elif path.exists() and overwrite:
-            for folder in (self.runs, self.series, self.failures):
-                for f in folder.glob("*"):
+        elif overwrite:  # with or without a manifest, what marketsim wrote there goes
+            for folder, pattern in (
+                (self.runs, "part-*.parquet"),
+                (self.series, "part-*.parquet"),
+                (self.failures, "job-*.json"),
+            ):
+                for f in folder.glob(pattern):  # (not a file of the user's own)
                     f.unlink()
             (self.root / "results.parquet").unlink(missing_ok=True)
+        elif (self.root / "results.parquet").exists() or any(self.runs.glob("part-*.parquet")):
+            raise StoreError(
+                f"{self.root}: holds runs but no manifest.json, which says what they are "
+                "runs of; use another --out, or --overwrite to discard them"
+            )
         for folder in (self.runs, self.series, self.failures):
             folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
@@ -144,12 +167,25 @@ class ResultStore:
 
     # -------------------------------------------------------------------- runs
     def done(self) -> set[int]:
-        return {int(p.stem.split("-")[1]) for p in self.runs.glob("part-*.parquet")}
+        return set(_numbered(self.runs, "part-*.parquet"))
+
+    def done_series(self) -> set[int]:
+        """The jobs whose time series are on disk (written before the run's row)."""
+        return set(_numbered(self.series, "part-*.parquet"))
 
     def failed(self) -> dict[int, dict[str, Any]]:
         out = {}
-        for p in self.failures.glob("job-*.json"):
-            out[int(p.stem.split("-")[1])] = json.loads(p.read_text())
+        for job, p in _numbered(self.failures, "job-*.json").items():
+            try:
+                record = json.loads(p.read_text())
+            except (OSError, ValueError):  # unreadable, not JSON, not UTF-8
+                record = None
+            if not isinstance(record, dict) or not isinstance(record.get("error"), str):
+                raise StoreError(
+                    f"{p}: cannot read it (not a failed run's record marketsim wrote, or "
+                    "damaged); delete it and run the same command again to retry that run"
+                )
+            out[job] = {"label": "?", "seed": "?", **record}
         return out
 
     def write(self, result: JobResult) -> None:
@@ -218,7 +254,7 @@ class ResultStore:
 
     @staticmethod
     def _gather(folder: Path) -> pd.DataFrame:
-        parts = sorted(folder.glob("part-*.parquet"))
+        parts = [p for _, p in sorted(_numbered(folder, "part-*.parquet").items())]
         if not parts:
             return pd.DataFrame()
         frames = []
@@ -236,6 +272,22 @@ class ResultStore:
         ).reset_index(drop=True)
 
 
+def _numbered(folder: Path, pattern: str) -> dict[int, Path]:
+    """The files in `folder` named by `pattern` ("part-*.parquet"), by the job number in
+    the star's place; a file so named without a number there is not one marketsim wrote."""
+    prefix, suffix = pattern.split("*")
+    found = {}
+    for p in folder.glob(pattern):
+        number = p.name[len(prefix) : len(p.name) - len(suffix)]
+        if not (number.isascii() and number.isdigit()):
+            raise StoreError(
+                f"{p}: not a file marketsim wrote (allowed there: {prefix}<job number>"
+                f"{suffix}); move it out of the results folder, or delete it"
+            )
+        found[int(number)] = p
+    return found
+
+
 def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
     """A parquet file of the store, or None if it cannot be read (damaged, or not one)."""
     try:
@@ -245,7 +297,15 @@ def _read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame | N
 
 
 def check_folder(root: Path) -> None:
-    """`--out` is a folder or can become one: not a file, nor under one."""
+    """`--out` is a folder or can become one: not a file, nor under one, and named in
+    UTF-8 (Arrow, which writes the runs, takes no other name)."""
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8, kept by Python as a surrogate
+        raise StoreError(
+            f"--out: bad value {str(root)!r}: not UTF-8 (allowed: a folder whose path is "
+            "UTF-8 text)"
+        ) from None
     if root.exists() and not root.is_dir():
         raise StoreError(f"--out: bad value {str(root)!r}: is a file (allowed: a folder)")
     blocker = next((p for p in root.parents if p.exists() and not p.is_dir()), None)
