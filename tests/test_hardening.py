@@ -189,6 +189,16 @@ def kill_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def stopped_in_one_line(proc: subprocess.Popen, code: int) -> None:
+    """`proc`, just sent a stop, exits with `code`, one line on stderr saying the finished
+    runs are saved, and no process of its group left."""
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
+    assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+
+
 def interrupt(cmd: list[str], runs: Path, sig: int, whom: str) -> None:
     """Start `cmd`, send `sig` once two runs are in `runs` (to the command, or to its group
     as Ctrl-C at a terminal does), and check the exit: 128 + sig, no traceback, a message

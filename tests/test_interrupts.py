@@ -9,7 +9,10 @@ signals to a real command; these tests put each route through its paces directly
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import subprocess
 import sys
 import types
 
@@ -21,6 +24,16 @@ from marketsim.interrupts import Interrupted
 from marketsim.io import simulate
 from marketsim.model import MarketModel
 from tests.conftest import small
+from tests.test_experiments import SMALL, write
+from tests.test_hardening import (
+    group_members,
+    kill_group,
+    one_clean_line,
+    parts,
+    start,
+    stopped_in_one_line,
+    wait_until,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -140,8 +153,6 @@ def test_a_worker_killed_between_two_results_is_one_runner_error():
     """A worker killed (kill -9, the OOM killer) while the parent was handing out the next
     batch broke the pool at `submit`, outside the check on results: a BrokenProcessPool
     traceback instead of the one line a worker's death gets."""
-    import os
-
     from marketsim.experiments.runners import LocalRunner, RunnerError
 
     sc = small(steps=5, burn_in=0)
@@ -162,10 +173,6 @@ def test_ctrl_c_stops_a_dask_local_cluster_with_one_line(tmp_path):
     LocalCluster printed a KeyboardInterrupt traceback, and Dask warned about every run it
     cancelled, around the one line saying how to resume."""
     pytest.importorskip("distributed")
-    import os
-
-    from tests.test_experiments import SMALL, write
-    from tests.test_hardening import group_members, kill_group, parts, start, wait_until
 
     a = write(tmp_path / "a.yaml", SMALL)
     out = tmp_path / "out"
@@ -176,11 +183,7 @@ def test_ctrl_c_stops_a_dask_local_cluster_with_one_line(tmp_path):
     try:
         assert wait_until(lambda: (out / "runs").is_dir() and parts(out) >= 1, 120)
         os.killpg(proc.pid, signal.SIGINT)
-        _stdout, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 130, stderr
-        lines = [line for line in stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
-        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+        stopped_in_one_line(proc, 130)
     finally:
         kill_group(proc)
 
@@ -192,13 +195,6 @@ def test_a_dask_scheduler_lost_mid_run_is_one_line_and_keeps_the_runs(tmp_path):
     for reason: scheduler-connection-lost.' and 'Client lost the connection ...') came
     after a logged traceback of the client's cancelled reconnection."""
     pytest.importorskip("distributed")
-    import os
-    import socket
-    import subprocess
-    import sys
-
-    from tests.test_experiments import SMALL, write
-    from tests.test_hardening import kill_group, one_clean_line, parts, start, wait_until
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -240,10 +236,6 @@ def test_a_stop_while_the_workers_start_is_one_line(tmp_path, sig, whom):
     Ctrl-C (to the whole group) stopped the forkserver and resource tracker mid-import with
     a KeyboardInterrupt traceback each, and a worker left half-started (its parent stopped
     inside `submit`) failed reading its setup with a FileNotFoundError traceback."""
-    import os
-
-    from tests.test_experiments import SMALL, write
-    from tests.test_hardening import group_members, kill_group, start, wait_until
 
     a = write(tmp_path / "a.yaml", SMALL)
     out = tmp_path / "out"
@@ -254,11 +246,7 @@ def test_a_stop_while_the_workers_start_is_one_line(tmp_path, sig, whom):
         # the command, its resource tracker and its forkserver: the workers are next
         assert wait_until(lambda: len(group_members(proc.pid)) >= 3, 120, every=0.01)
         (os.killpg if whom == "group" else os.kill)(proc.pid, sig)
-        _stdout, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 128 + sig, stderr
-        lines = [line for line in stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
-        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+        stopped_in_one_line(proc, 128 + sig)
     finally:
         kill_group(proc)
 
@@ -269,10 +257,6 @@ def test_a_stop_while_a_dask_local_cluster_starts_is_one_line(tmp_path):
     """SIGTERM while the LocalCluster started its workers: the half-built cluster failed
     to close at exit ('Exception ignored in atexit callback', an AssertionError traceback)."""
     pytest.importorskip("distributed")
-    import os
-
-    from tests.test_experiments import SMALL, write
-    from tests.test_hardening import group_members, kill_group, start, wait_until
 
     a = write(tmp_path / "a.yaml", SMALL)
     out = tmp_path / "out"
@@ -284,10 +268,6 @@ def test_a_stop_while_a_dask_local_cluster_starts_is_one_line(tmp_path):
         # the command and its first worker process: the cluster is starting
         assert wait_until(lambda: len(group_members(proc.pid)) >= 2, 120, every=0.01)
         os.kill(proc.pid, signal.SIGTERM)
-        _stdout, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 143, stderr
-        lines = [line for line in stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("interrupted: finished runs are saved")
-        assert wait_until(lambda: not group_members(proc.pid), 15), group_members(proc.pid)
+        stopped_in_one_line(proc, 143)
     finally:
         kill_group(proc)

@@ -143,8 +143,7 @@ def run_compare(
         "files": [str(f) for f in files],
         "overrides": overrides,
     }
-    store = ResultStore(out)
-    with store:  # locked until the report is written, not only the runs
+    with ResultStore(out) as store:  # locked until the report is written
         progress, failures = _run(jobs, store, manifest, backend, overwrite)
         result = Outcome(out, progress, failures)
         if failures:
@@ -185,8 +184,7 @@ def run_sweep(
     plan = make_plan(exp)
     out = out or exp.default_out
     manifest = _manifest(exp, plan, "sweep")
-    store = ResultStore(out)
-    with store:  # locked until the report is written, not only the runs
+    with ResultStore(out) as store:  # locked until the report is written
         progress, failures = _run(plan.jobs, store, manifest, backend or Backend(), overwrite)
         result = Outcome(out, progress, failures)
         if failures:
@@ -216,8 +214,7 @@ def run_sensitivity(
         )
     plan = make_plan(exp)
     out = out or exp.default_out
-    store = ResultStore(out)
-    with store:  # locked until the report is written, not only the runs
+    with ResultStore(out) as store:  # locked until the report is written
         progress, failures = _run(
             plan.jobs, store, _manifest(exp, plan, "sensitivity"), backend or Backend(), overwrite
         )
@@ -316,8 +313,7 @@ def run_pilot(
         "seeds": [spec.seed + r for r in range(spec.replicates)],
         "n_jobs": len(jobs),
     }
-    store = ResultStore(out)
-    with store:  # locked until the report is written, not only the runs
+    with ResultStore(out) as store:  # locked until the report is written
         progress, failures = _run(jobs, store, manifest, backend or Backend(), overwrite)
         result = Outcome(out, progress, failures)
         if failures:
@@ -366,7 +362,6 @@ def run_calibrate(
 
     def run_wave(k: int, values: list[dict[str, Any]]):
         jobs = wave_jobs(cal, values)
-        store = ResultStore(out / f"wave-{k}")
         points = json.dumps(values, sort_keys=True).encode()
         manifest = {
             "kind": "calibrate",
@@ -377,7 +372,7 @@ def run_calibrate(
             "n_points": len(values),
             "n_jobs": len(jobs),
         }
-        with store:  # locked until its figures are read, not only the runs
+        with ResultStore(out / f"wave-{k}") as store:  # locked until its figures are read
             progress, failed = _run(jobs, store, manifest, backend, overwrite, results=out)
             for field in ("total", "skipped", "ran", "failed", "wall_s"):
                 setattr(total, field, getattr(total, field) + getattr(progress, field))
